@@ -1,0 +1,52 @@
+#pragma once
+
+// The one CAF type-ID block of Mercato: every atom and message type, registered once by the
+// runtime with `cfg.add_message_types<caf::id_block::mercato>()`.
+
+#include "actors/protocol/messages.hpp"
+
+#include <caf/type_id.hpp>
+
+CAF_BEGIN_TYPE_ID_BLOCK(mercato, caf::first_custom_type_id)
+  CAF_ADD_ATOM(mercato, mercato::atom, get, "get")
+  CAF_ADD_ATOM(mercato, mercato::atom, set, "set")
+  CAF_ADD_ATOM(mercato, mercato::atom, adjust, "adjust")
+  CAF_ADD_ATOM(mercato, mercato::atom, reserve, "reserve")
+  CAF_ADD_ATOM(mercato, mercato::atom, commit, "commit")
+  CAF_ADD_ATOM(mercato, mercato::atom, release, "release")
+  CAF_ADD_ATOM(mercato, mercato::atom, expire, "expire")
+  CAF_ADD_ATOM(mercato, mercato::atom, append, "append")
+  CAF_ADD_ATOM(mercato, mercato::atom, load, "load")
+  CAF_ADD_ATOM(mercato, mercato::atom, flush, "flush")
+  CAF_ADD_ATOM(mercato, mercato::atom, fault, "fault")
+  CAF_ADD_ATOM(mercato, mercato::atom, passivate, "passivate")
+  CAF_ADD_ATOM(mercato, mercato::atom, route, "route")
+  CAF_ADD_ATOM(mercato, mercato::atom, respawn, "respawn")
+  CAF_ADD_ATOM(mercato, mercato::atom, sweep, "sweep")
+  CAF_ADD_ATOM(mercato, mercato::atom, put, "put")
+  CAF_ADD_ATOM(mercato, mercato::atom, search, "search")
+  CAF_ADD_ATOM(mercato, mercato::atom, ping, "ping")
+  CAF_ADD_ATOM(mercato, mercato::atom, list, "list")
+  CAF_ADD_TYPE_ID(mercato, (mercato::stock_view))
+  CAF_ADD_TYPE_ID(mercato, (mercato::reservation_view))
+  CAF_ADD_TYPE_ID(mercato, (mercato::stock_set_cmd))
+  CAF_ADD_TYPE_ID(mercato, (mercato::stock_adjust_cmd))
+  CAF_ADD_TYPE_ID(mercato, (mercato::reserve_cmd))
+  CAF_ADD_TYPE_ID(mercato, (mercato::hold_cmd))
+  CAF_ADD_TYPE_ID(mercato, (mercato::stock_event_type))
+  CAF_ADD_TYPE_ID(mercato, (mercato::stock_event))
+  CAF_ADD_TYPE_ID(mercato, (mercato::stock_hold))
+  CAF_ADD_TYPE_ID(mercato, (mercato::stock_closed_hold))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::stock_hold>))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::stock_closed_hold>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::stock_snapshot))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<caf::message>))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<std::string>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::persist_request))
+  CAF_ADD_TYPE_ID(mercato, (mercato::recovery_data))
+  CAF_ADD_TYPE_ID(mercato, (mercato::product))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::product>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::product_put_result))
+  CAF_ADD_TYPE_ID(mercato, (mercato::product_query))
+  CAF_ADD_TYPE_ID(mercato, (mercato::product_page))
+CAF_END_TYPE_ID_BLOCK(mercato)

@@ -1,0 +1,61 @@
+#pragma once
+
+// Every typed actor handle of Mercato, including the ports that adapters implement.
+// Handlers are documented here, where callers look, not in the behaviour lambdas.
+
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/messages.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+namespace mercato {
+
+/// STOCK ITEM: the single writer of one SKU's on-hand units and holds. Every reply to a
+/// command that changes state is sent only once its events are durable.
+using stock_actor = caf::typed_actor<
+  // Current durable view; `not_found` if the SKU's stock was never set.
+  caf::replies_to<atom::get>::with<stock_view>,
+  // Sets on_hand to an absolute value (creates the stock item). `invalid_request` if negative,
+  // `conflict` if below the units held.
+  caf::replies_to<atom::set, stock_set_cmd>::with<stock_view>,
+  // Adds a signed delta to on_hand. `conflict` if the result would go below the units held.
+  caf::replies_to<atom::adjust, stock_adjust_cmd>::with<stock_view>,
+  // Holds units; idempotent per reservation id. `insufficient_stock` when not enough available.
+  caf::replies_to<atom::reserve, reserve_cmd>::with<reservation_view>,
+  // Turns a hold into a sale. Idempotent; `not_found` for an unknown hold, `conflict` if it
+  // expired or was released.
+  caf::replies_to<atom::commit, hold_cmd>::with<stock_view>,
+  // Returns a hold. Idempotent; `not_found` for an unknown hold, `conflict` if it was sold.
+  caf::replies_to<atom::release, hold_cmd>::with<stock_view>,
+  // The actor's own hold timer (reservation id, generation); ignored when stale.
+  caf::reacts_to<atom::expire, std::string, uint64_t>,
+  // Test-only fault hook: throws inside the actor when fault injection is enabled.
+  caf::replies_to<atom::fault>::with<bool>,
+  // Asked by the region when idle: `true` means the actor stops now, `false` that it must stay
+  // (pending writes or active holds whose timers it owns).
+  caf::replies_to<atom::passivate>::with<bool>>;
+
+/// JOURNAL (port, adapters/pg): group-commits appends of all entities. Replies with the last
+/// durable seq once the batch holding the request committed; `storage_unavailable` when the
+/// database failed, `stale_writer` when another writer owns one of the seqs.
+using journal_actor
+  = caf::typed_actor<caf::replies_to<atom::append, persist_request>::with<uint64_t>>;
+
+/// RECOVERY (port, adapters/pg): reads an entity's latest snapshot and later events
+/// (kind, entity id).
+using recovery_actor
+  = caf::typed_actor<caf::replies_to<atom::load, std::string, std::string>::with<recovery_data>>;
+
+/// PRODUCT STORE (port, adapters/pg): the catalogue.
+using product_store_actor = caf::typed_actor<
+  // Inserts or replaces a product by SKU; `created` tells which.
+  caf::replies_to<atom::put, product>::with<product_put_result>,
+  // Reads one product; `not_found` if absent.
+  caf::replies_to<atom::get, std::string>::with<product>,
+  // Lists products, full-text search on `q`, keyset cursor.
+  caf::replies_to<atom::search, product_query>::with<product_page>,
+  // Readiness: true when the database answers.
+  caf::replies_to<atom::ping>::with<bool>>;
+
+} // namespace mercato

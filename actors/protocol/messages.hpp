@@ -1,0 +1,256 @@
+#pragma once
+
+// Plain message structs exchanged between actors, adapters and the API. Every type here is
+// registered once in atoms.hpp so that it also crosses node boundaries.
+
+#include <caf/meta/type_name.hpp>
+#include <caf/message.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mercato {
+
+// -- stock ------------------------------------------------------------------------------------
+
+/// Public view of one stock item (GET /v1/stock/{sku}).
+struct stock_view {
+  std::string sku;
+  int64_t on_hand = 0;
+  int64_t reserved = 0;
+  int64_t available = 0;
+  uint64_t version = 0; ///< seq of the last durable event
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_view& x) {
+  return f(caf::meta::type_name("stock_view"), x.sku, x.on_hand, x.reserved, x.available,
+           x.version);
+}
+
+/// A hold on units of one SKU (201 of POST /v1/stock/{sku}/reservations).
+struct reservation_view {
+  std::string reservation_id;
+  std::string sku;
+  int64_t quantity = 0;
+  int64_t expires_at_ms = 0; ///< Unix epoch milliseconds, UTC
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reservation_view& x) {
+  return f(caf::meta::type_name("reservation_view"), x.reservation_id, x.sku, x.quantity,
+           x.expires_at_ms);
+}
+
+/// Sets the absolute number of units on hand.
+struct stock_set_cmd {
+  int64_t on_hand = 0;
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_set_cmd& x) {
+  return f(caf::meta::type_name("stock_set_cmd"), x.on_hand, x.request_id);
+}
+
+/// Adds `delta` (may be negative) units on hand, with a reason kept in the journal.
+struct stock_adjust_cmd {
+  int64_t delta = 0;
+  std::string reason;
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_adjust_cmd& x) {
+  return f(caf::meta::type_name("stock_adjust_cmd"), x.delta, x.reason, x.request_id);
+}
+
+/// Holds `quantity` units for `ttl_ms` (0 = the configured default) under `reservation_id`.
+struct reserve_cmd {
+  std::string reservation_id;
+  int64_t quantity = 0;
+  int64_t ttl_ms = 0;
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reserve_cmd& x) {
+  return f(caf::meta::type_name("reserve_cmd"), x.reservation_id, x.quantity, x.ttl_ms,
+           x.request_id);
+}
+
+/// Commits (sells) or releases a hold.
+struct hold_cmd {
+  std::string reservation_id;
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hold_cmd& x) {
+  return f(caf::meta::type_name("hold_cmd"), x.reservation_id, x.request_id);
+}
+
+/// What kind of change a stock event records.
+enum class stock_event_type : uint8_t {
+  on_hand_set,  ///< on_hand := on_hand + delta (delta computed from the requested absolute)
+  adjusted,     ///< on_hand += delta
+  reserved,     ///< reserved += qty, hold added
+  committed,    ///< on_hand -= qty, reserved -= qty, hold sold
+  released,     ///< reserved -= qty, hold returned by a client
+  expired,      ///< reserved -= qty, hold returned by its timer
+};
+
+/// Stable name of an event type, as stored in the journal's `event_type` column.
+std::string to_string(stock_event_type x);
+
+/// Parses the name written by `to_string`; false if unknown.
+bool from_string(const std::string& name, stock_event_type& out);
+
+/// One durable fact about a stock item. A single struct for all types keeps the codec small;
+/// fields that a type does not use stay at their defaults.
+struct stock_event {
+  stock_event_type type = stock_event_type::adjusted;
+  int64_t delta = 0;          ///< on_hand_set, adjusted
+  std::string reason;         ///< adjusted
+  std::string reservation_id; ///< reserved, committed, released, expired
+  int64_t qty = 0;            ///< reserved, committed, released, expired
+  int64_t expires_at_ms = 0;  ///< reserved
+  int64_t at_ms = 0;          ///< when the decision was taken (epoch ms)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_event& x) {
+  return f(caf::meta::type_name("stock_event"), x.type, x.delta, x.reason, x.reservation_id,
+           x.qty, x.expires_at_ms, x.at_ms);
+}
+
+/// An active hold inside a snapshot.
+struct stock_hold {
+  std::string reservation_id;
+  int64_t qty = 0;
+  int64_t expires_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_hold& x) {
+  return f(caf::meta::type_name("stock_hold"), x.reservation_id, x.qty, x.expires_at_ms);
+}
+
+/// How a hold ended, remembered so that retries stay idempotent.
+struct stock_closed_hold {
+  std::string reservation_id;
+  stock_event_type outcome = stock_event_type::released;
+  int64_t qty = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_closed_hold& x) {
+  return f(caf::meta::type_name("stock_closed_hold"), x.reservation_id, x.outcome, x.qty);
+}
+
+/// Durable state of a stock item as stored in a snapshot.
+struct stock_snapshot {
+  bool exists = false;
+  int64_t on_hand = 0;
+  std::vector<stock_hold> holds;
+  std::vector<stock_closed_hold> closed; ///< most recent last, bounded
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_snapshot& x) {
+  return f(caf::meta::type_name("stock_snapshot"), x.exists, x.on_hand, x.holds, x.closed);
+}
+
+// -- journal ----------------------------------------------------------------------------------
+
+/// Events of one entity to make durable in one group commit. `events` and `snapshot` hold one
+/// domain struct each (e.g. `stock_event`, `stock_snapshot`); the journal's codec turns them into
+/// JSON for the `payload` column and the outbox.
+struct persist_request {
+  std::string kind;      ///< entity kind ("stock", "cart", ...)
+  std::string entity_id; ///< key within the kind
+  uint64_t first_seq = 0; ///< seq of events[0]; seqs are consecutive from 1 per entity
+  std::vector<caf::message> events;
+  caf::message snapshot; ///< empty, or the state after the last event
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, persist_request& x) {
+  return f(caf::meta::type_name("persist_request"), x.kind, x.entity_id, x.first_seq, x.events,
+           x.snapshot, x.request_id);
+}
+
+/// Everything needed to rebuild an entity: the latest snapshot and the events after it.
+struct recovery_data {
+  caf::message snapshot; ///< empty when there is none
+  uint64_t snapshot_seq = 0;
+  std::vector<caf::message> events; ///< in seq order, all with seq > snapshot_seq
+  uint64_t last_seq = 0;            ///< 0 for an entity that never persisted anything
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recovery_data& x) {
+  return f(caf::meta::type_name("recovery_data"), x.snapshot, x.snapshot_seq, x.events,
+           x.last_seq);
+}
+
+// -- catalogue --------------------------------------------------------------------------------
+
+/// A product in the catalogue (not an actor: catalogue rows are plain reads and upserts).
+struct product {
+  std::string sku;
+  std::string name;
+  std::string description;
+  std::string category;
+  std::string seller_id;
+  int64_t price_minor = 0;
+  std::string currency;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  uint64_t version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product& x) {
+  return f(caf::meta::type_name("product"), x.sku, x.name, x.description, x.category,
+           x.seller_id, x.price_minor, x.currency, x.created_at_ms, x.updated_at_ms, x.version);
+}
+
+/// Result of an upsert: the stored product and whether it was new.
+struct product_put_result {
+  product item;
+  bool created = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_put_result& x) {
+  return f(caf::meta::type_name("product_put_result"), x.item, x.created);
+}
+
+/// A page request of the product list; `cursor` is opaque to clients.
+struct product_query {
+  std::string q; ///< full-text search, empty = all
+  std::string category;
+  int32_t limit = 20;
+  std::string cursor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_query& x) {
+  return f(caf::meta::type_name("product_query"), x.q, x.category, x.limit, x.cursor);
+}
+
+/// One page of products; `next_cursor` is empty on the last page.
+struct product_page {
+  std::vector<product> items;
+  std::string next_cursor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_page& x) {
+  return f(caf::meta::type_name("product_page"), x.items, x.next_cursor);
+}
+
+} // namespace mercato

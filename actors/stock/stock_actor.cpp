@@ -1,0 +1,273 @@
+#include "actors/stock/stock_actor.hpp"
+
+#include "actors/protocol/errors.hpp"
+#include "runtime/logging.hpp"
+
+#include <caf/all.hpp>
+
+#include <stdexcept>
+
+namespace mercato {
+
+namespace {
+
+using self_ptr = stock_actor::stateful_pointer<stock_state>;
+
+int64_t now_of(const stock_state& st) {
+  return st.cfg.now_ms();
+}
+
+void fail_batch(stock_batch& b, const caf::error& err) {
+  for (auto& f : b.on_failed)
+    f(err);
+  b = stock_batch{};
+}
+
+// Fails every reply still owed; used before the actor stops for any reason other than success.
+void fail_all(stock_state& st, const caf::error& err) {
+  if (st.in_flight)
+    fail_batch(*st.in_flight, err);
+  st.in_flight.reset();
+  fail_batch(st.buffer, err);
+}
+
+void schedule_expiry(self_ptr self, const std::string& id, int64_t expires_at_ms) {
+  auto wait = std::max<int64_t>(0, expires_at_ms - now_of(self->state));
+  // delayed_send cannot be cancelled: a stale timer is recognised by its expires_at.
+  self->delayed_send(self, std::chrono::milliseconds{wait}, atom::expire_v, id,
+                     static_cast<uint64_t>(expires_at_ms));
+}
+
+void send_next(self_ptr self);
+
+void on_durable(self_ptr self, uint64_t last_seq) {
+  auto& st = self->state;
+  auto batch = std::move(*st.in_flight);
+  st.in_flight.reset();
+  for (const auto& e : batch.events) {
+    stock::apply(st.durable, e);
+    stock::apply_durable_to_decided(st.decided, e);
+  }
+  st.durable_seq = last_seq;
+  for (auto& f : batch.on_durable)
+    f();
+  send_next(self);
+}
+
+// Starts the next append if none is in flight: at most one keeps the entity's seqs gap-free
+// even when a batch fails, and the journal's group commit batches across entities anyway.
+void send_next(self_ptr self) {
+  auto& st = self->state;
+  if (st.in_flight || st.buffer.empty())
+    return;
+  if (st.buffer.events.empty()) { // only replies that waited for earlier events
+    auto b = std::move(st.buffer);
+    st.buffer = stock_batch{};
+    for (auto& f : b.on_durable)
+      f();
+    return;
+  }
+  st.in_flight = std::move(st.buffer);
+  st.buffer = stock_batch{};
+  persist_request req;
+  req.kind = "stock";
+  req.entity_id = st.sku;
+  req.first_seq = st.next_seq;
+  req.events.reserve(st.in_flight->events.size());
+  for (const auto& e : st.in_flight->events)
+    req.events.emplace_back(caf::make_message(e));
+  st.next_seq += st.in_flight->events.size();
+  auto last_seq = st.next_seq - 1;
+  if (static_cast<int64_t>(last_seq - st.last_snapshot_seq) >= st.cfg.snapshot_every) {
+    auto snap = st.durable;
+    for (const auto& e : st.in_flight->events)
+      stock::apply(snap, e);
+    req.snapshot = caf::make_message(stock::to_snapshot(snap));
+    st.last_snapshot_seq = last_seq;
+  }
+  self->request(st.cfg.journal, st.cfg.journal_timeout, atom::append_v, std::move(req))
+    .then([self](uint64_t seq) { on_durable(self, seq); },
+          [self](caf::error& err) {
+            // In-memory state may now hold decisions that never became durable: fail what is
+            // owed and restart from the journal rather than patching state by hand.
+            runtime::logger("actors")->warn("stock {} append failed: {}; restarting",
+                                            self->state.sku, render(err));
+            auto reply_err = errc_of(err) == mercato_errc::stale_writer
+                               ? caf::make_error(mercato_errc::entity_unavailable,
+                                                 "stock item moved; retry")
+                               : caf::make_error(mercato_errc::storage_unavailable,
+                                                 "could not make the change durable; retry");
+            fail_all(self->state, reply_err);
+            self->quit(std::move(err));
+          });
+}
+
+// Records the events of one decision and arranges `ok` to run once they (and all earlier
+// decisions) are durable.
+template <class Promise, class Ok>
+void commit_decision(self_ptr self, const std::vector<stock_event>& events, Promise rp, Ok ok) {
+  auto& st = self->state;
+  for (const auto& e : events) {
+    stock::apply_decided(st.decided, e);
+    st.buffer.events.push_back(e);
+    if (e.type == stock_event_type::reserved)
+      schedule_expiry(self, e.reservation_id, e.expires_at_ms);
+  }
+  st.buffer.on_durable.emplace_back([rp, ok]() mutable { rp.deliver(ok()); });
+  st.buffer.on_failed.emplace_back([rp](const caf::error& err) mutable { rp.deliver(err); });
+  send_next(self);
+}
+
+stock_view view_of(const stock_state& st) {
+  return stock::to_view(st.sku, st.durable, st.durable_seq);
+}
+
+void recover(self_ptr self, const recovery_data& data) {
+  auto& st = self->state;
+  if (!data.snapshot.empty() && data.snapshot.match_elements<stock_snapshot>())
+    st.durable = stock::from_snapshot(data.snapshot.get_as<stock_snapshot>(0));
+  for (const auto& msg : data.events)
+    if (msg.match_elements<stock_event>())
+      stock::apply(st.durable, msg.get_as<stock_event>(0));
+  st.decided = st.durable;
+  st.durable_seq = data.last_seq;
+  st.next_seq = data.last_seq + 1;
+  st.last_snapshot_seq = data.snapshot_seq;
+  for (const auto& [id, h] : st.durable.holds)
+    schedule_expiry(self, id, h.expires_at_ms);
+}
+
+} // namespace
+
+stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_settings cfg) {
+  auto& st = self->state;
+  st.sku = std::move(sku);
+  st.cfg = std::move(cfg);
+  if (!st.cfg.now_ms)
+    st.cfg.now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+    };
+  // Nothing is served before the state is rebuilt: await() holds back every other message.
+  self->request(st.cfg.recovery, st.cfg.recovery_timeout, atom::load_v, std::string{"stock"},
+                st.sku)
+    .await([self](recovery_data& data) { recover(self, data); },
+           [self](caf::error& err) {
+             runtime::logger("actors")->warn("stock {} recovery failed: {}", self->state.sku,
+                                             render(err));
+             self->quit(std::move(err));
+           });
+  self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    runtime::logger("actors")->error("stock {} failed: {}", self->state.sku, what);
+    fail_all(self->state, caf::make_error(mercato_errc::entity_unavailable, "stock item restarted"));
+    return caf::make_error(mercato_errc::fault_injected, what);
+  });
+  return {
+    [self](atom::get) -> caf::result<stock_view> {
+      if (!self->state.durable.exists)
+        return caf::make_error(mercato_errc::not_found, "stock was never set for this SKU");
+      return view_of(self->state);
+    },
+    [self](atom::set, const stock_set_cmd& cmd) -> caf::result<stock_view> {
+      auto& st = self->state;
+      auto d = stock::decide_set(st.decided, cmd.on_hand, now_of(st));
+      if (!d)
+        return std::move(d.error());
+      auto rp = self->make_response_promise<stock_view>();
+      commit_decision(self, *d, rp, [self] { return view_of(self->state); });
+      return rp;
+    },
+    [self](atom::adjust, const stock_adjust_cmd& cmd) -> caf::result<stock_view> {
+      auto& st = self->state;
+      auto d = stock::decide_adjust(st.decided, cmd.delta, cmd.reason, now_of(st));
+      if (!d)
+        return std::move(d.error());
+      auto rp = self->make_response_promise<stock_view>();
+      commit_decision(self, *d, rp, [self] { return view_of(self->state); });
+      return rp;
+    },
+    [self](atom::reserve, const reserve_cmd& cmd) -> caf::result<reservation_view> {
+      auto& st = self->state;
+      auto ttl = cmd.ttl_ms > 0 ? cmd.ttl_ms : st.cfg.default_ttl_ms;
+      if (ttl > st.cfg.max_ttl_ms)
+        return caf::make_error(mercato_errc::invalid_request, "ttl exceeds the maximum");
+      auto d = stock::decide_reserve(st.decided, cmd.reservation_id, cmd.quantity, ttl,
+                                     now_of(st));
+      if (!d)
+        return std::move(d.error());
+      auto rp = self->make_response_promise<reservation_view>();
+      // For a new hold and an idempotent retry alike, answer from the decided hold once
+      // everything decided so far is durable.
+      const auto& h = d->empty() ? st.decided.holds.at(cmd.reservation_id)
+                                 : stock::hold{d->front().qty, d->front().expires_at_ms, false};
+      reservation_view v{cmd.reservation_id, st.sku, h.qty, h.expires_at_ms};
+      commit_decision(self, *d, rp, [v] { return v; });
+      return rp;
+    },
+    [self](atom::commit, const hold_cmd& cmd) -> caf::result<stock_view> {
+      auto& st = self->state;
+      auto d = stock::decide_commit(st.decided, cmd.reservation_id, now_of(st));
+      if (!d)
+        return std::move(d.error());
+      auto rp = self->make_response_promise<stock_view>();
+      commit_decision(self, *d, rp, [self] { return view_of(self->state); });
+      return rp;
+    },
+    [self](atom::release, const hold_cmd& cmd) -> caf::result<stock_view> {
+      auto& st = self->state;
+      auto d = stock::decide_release(st.decided, cmd.reservation_id, now_of(st));
+      if (!d)
+        return std::move(d.error());
+      auto rp = self->make_response_promise<stock_view>();
+      commit_decision(self, *d, rp, [self] { return view_of(self->state); });
+      return rp;
+    },
+    [self](atom::expire, const std::string& id, uint64_t expires_at_ms) {
+      auto& st = self->state;
+      auto i = st.decided.holds.find(id);
+      if (i == st.decided.holds.end()
+          || i->second.expires_at_ms != static_cast<int64_t>(expires_at_ms))
+        return; // stale timer: the hold is gone or was replaced
+      auto now = now_of(st);
+      if (now < i->second.expires_at_ms) { // timer ran early against the wall clock
+        schedule_expiry(self, id, i->second.expires_at_ms);
+        return;
+      }
+      auto events = stock::decide_expire(st.decided, id, now);
+      for (const auto& e : events) {
+        stock::apply_decided(st.decided, e);
+        st.buffer.events.push_back(e);
+      }
+      send_next(self);
+    },
+    [self](atom::fault) -> caf::result<bool> {
+      if (!self->state.cfg.fault_injection)
+        return caf::make_error(mercato_errc::not_found, "fault injection is disabled");
+      throw std::runtime_error("injected fault");
+    },
+    [self](atom::passivate) -> bool {
+      auto& st = self->state;
+      // Holds need their timers, which die with the actor: stay while any is active.
+      if (st.in_flight || !st.buffer.empty() || !st.decided.holds.empty())
+        return false;
+      self->quit();
+      return true;
+    },
+  };
+}
+
+runtime::entity_spawner make_stock_spawner(stock_settings cfg) {
+  return [cfg](caf::local_actor* parent, const std::string& key) {
+    return caf::actor_cast<caf::actor>(parent->spawn(stock_item, key, cfg));
+  };
+}
+
+} // namespace mercato

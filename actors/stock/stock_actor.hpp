@@ -1,0 +1,61 @@
+#pragma once
+
+#include "actors/protocol/interfaces.hpp"
+#include "actors/stock/stock_rules.hpp"
+#include "runtime/shard_region.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mercato {
+
+/// What every stock item of a node shares; passed by value at spawn.
+struct stock_settings {
+  journal_actor journal;
+  recovery_actor recovery;
+  int64_t default_ttl_ms = 900000;
+  int64_t max_ttl_ms = 7 * 86400000LL;
+  int64_t snapshot_every = 200;
+  bool fault_injection = false;
+  std::chrono::milliseconds journal_timeout{10000};
+  std::chrono::milliseconds recovery_timeout{10000};
+  std::function<int64_t()> now_ms; ///< wall clock, epoch ms; injected for tests
+};
+
+/// Work waiting for durability: events to append, and the replies owed once they are durable.
+struct stock_batch {
+  std::vector<stock_event> events;
+  std::vector<std::function<void()>> on_durable;
+  std::vector<std::function<void(const caf::error&)>> on_failed;
+
+  bool empty() const noexcept {
+    return events.empty() && on_durable.empty();
+  }
+};
+
+/// State of the stock item actor.
+struct stock_state {
+  static inline const char* name = "stock";
+  std::string sku;
+  stock_settings cfg;
+  stock::state durable;  ///< what the journal holds
+  stock::state decided;  ///< what new commands are judged against (see stock_rules.hpp)
+  uint64_t durable_seq = 0;
+  uint64_t next_seq = 1;
+  uint64_t last_snapshot_seq = 0;
+  std::optional<stock_batch> in_flight; ///< at most one append in flight keeps seqs gap-free
+  stock_batch buffer;                   ///< decided while `in_flight` was being written
+};
+
+/// The behaviour of one stock item; recovers from the journal before serving anything.
+stock_actor::behavior_type stock_item(stock_actor::stateful_pointer<stock_state> self,
+                                      std::string sku, stock_settings cfg);
+
+/// Spawner for the stock region.
+runtime::entity_spawner make_stock_spawner(stock_settings cfg);
+
+} // namespace mercato

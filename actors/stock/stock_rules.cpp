@@ -1,0 +1,250 @@
+#include "actors/stock/stock_rules.hpp"
+
+#include "actors/protocol/errors.hpp"
+
+namespace mercato::stock {
+
+namespace {
+
+caf::error fail(mercato_errc code, std::string detail) {
+  return caf::make_error(code, std::move(detail));
+}
+
+// on_hand as it will be once every decided change is durable.
+int64_t projected_on_hand(const state& s) {
+  return s.on_hand + s.pending_increase;
+}
+
+void remember_closed(state& s, const std::string& id, stock_event_type outcome, int64_t qty) {
+  stock_closed_hold c{id, outcome, qty};
+  s.closed_by_id[id] = c;
+  s.closed.push_back(std::move(c));
+  while (s.closed.size() > max_closed_holds) {
+    auto i = s.closed_by_id.find(s.closed.front().reservation_id);
+    // Only forget the id if the index still points at this (oldest) entry.
+    if (i != s.closed_by_id.end() && i->second.outcome == s.closed.front().outcome
+        && i->second.qty == s.closed.front().qty)
+      s.closed_by_id.erase(i);
+    s.closed.pop_front();
+  }
+}
+
+void close_hold(state& s, const stock_event& e) {
+  auto i = s.holds.find(e.reservation_id);
+  if (i == s.holds.end())
+    return;
+  s.reserved -= i->second.qty;
+  if (e.type == stock_event_type::committed)
+    s.on_hand -= i->second.qty;
+  s.holds.erase(i);
+  remember_closed(s, e.reservation_id, e.type, e.qty);
+}
+
+stock_event make_event(stock_event_type type, int64_t now_ms) {
+  stock_event e;
+  e.type = type;
+  e.at_ms = now_ms;
+  return e;
+}
+
+} // namespace
+
+decision decide_set(const state& s, int64_t on_hand, int64_t now_ms) {
+  if (on_hand < 0 || on_hand > max_on_hand)
+    return fail(mercato_errc::invalid_request,
+                "on_hand must be between 0 and " + std::to_string(max_on_hand));
+  if (on_hand < s.reserved)
+    return fail(mercato_errc::conflict, "on_hand " + std::to_string(on_hand)
+                                          + " is below the " + std::to_string(s.reserved)
+                                          + " units currently held");
+  auto e = make_event(stock_event_type::on_hand_set, now_ms);
+  e.delta = on_hand - projected_on_hand(s);
+  return std::vector<stock_event>{e};
+}
+
+decision decide_adjust(const state& s, int64_t delta, const std::string& reason,
+                       int64_t now_ms) {
+  if (!s.exists)
+    return fail(mercato_errc::not_found, "stock was never set for this SKU");
+  if (delta == 0 || delta < -max_on_hand || delta > max_on_hand)
+    return fail(mercato_errc::invalid_request, "delta must be non-zero and within +/-"
+                                                 + std::to_string(max_on_hand));
+  auto target = projected_on_hand(s) + delta; // both terms bounded: cannot overflow
+  if (target < 0 || target > max_on_hand)
+    return fail(mercato_errc::conflict, "on_hand would become " + std::to_string(target));
+  if (delta < 0 && s.on_hand + delta < s.reserved)
+    return fail(mercato_errc::conflict, "on_hand would fall below the "
+                                          + std::to_string(s.reserved) + " units held");
+  auto e = make_event(stock_event_type::adjusted, now_ms);
+  e.delta = delta;
+  e.reason = reason;
+  return std::vector<stock_event>{e};
+}
+
+decision decide_reserve(const state& s, const std::string& reservation_id, int64_t qty,
+                        int64_t ttl_ms, int64_t now_ms) {
+  if (!s.exists)
+    return fail(mercato_errc::not_found, "stock was never set for this SKU");
+  if (reservation_id.empty())
+    return fail(mercato_errc::invalid_request, "reservation_id must not be empty");
+  if (qty <= 0 || qty > max_on_hand)
+    return fail(mercato_errc::invalid_request, "quantity must be positive");
+  if (ttl_ms <= 0)
+    return fail(mercato_errc::invalid_request, "ttl must be positive");
+  if (auto i = s.holds.find(reservation_id); i != s.holds.end()) {
+    if (i->second.releasing)
+      return fail(mercato_errc::conflict, "reservation is being released");
+    if (i->second.qty != qty)
+      return fail(mercato_errc::conflict, "reservation exists with quantity "
+                                            + std::to_string(i->second.qty));
+    return std::vector<stock_event>{}; // idempotent retry
+  }
+  if (auto i = s.closed_by_id.find(reservation_id); i != s.closed_by_id.end())
+    return fail(mercato_errc::conflict, "reservation was already " + to_string(i->second.outcome));
+  if (qty > s.available())
+    return fail(mercato_errc::insufficient_stock, "requested " + std::to_string(qty)
+                                                    + ", available "
+                                                    + std::to_string(s.available()));
+  auto e = make_event(stock_event_type::reserved, now_ms);
+  e.reservation_id = reservation_id;
+  e.qty = qty;
+  e.expires_at_ms = now_ms + ttl_ms;
+  return std::vector<stock_event>{e};
+}
+
+decision decide_commit(const state& s, const std::string& reservation_id, int64_t now_ms) {
+  if (auto i = s.holds.find(reservation_id); i != s.holds.end()) {
+    if (i->second.releasing)
+      return fail(mercato_errc::conflict, "reservation is being released");
+    if (now_ms >= i->second.expires_at_ms)
+      return fail(mercato_errc::conflict, "reservation expired");
+    auto e = make_event(stock_event_type::committed, now_ms);
+    e.reservation_id = reservation_id;
+    e.qty = i->second.qty;
+    return std::vector<stock_event>{e};
+  }
+  if (auto i = s.closed_by_id.find(reservation_id); i != s.closed_by_id.end()) {
+    if (i->second.outcome == stock_event_type::committed)
+      return std::vector<stock_event>{}; // idempotent retry
+    return fail(mercato_errc::conflict, "reservation was " + to_string(i->second.outcome));
+  }
+  return fail(mercato_errc::not_found, "no such reservation");
+}
+
+decision decide_release(const state& s, const std::string& reservation_id, int64_t now_ms) {
+  if (auto i = s.holds.find(reservation_id); i != s.holds.end()) {
+    if (i->second.releasing)
+      return std::vector<stock_event>{}; // already on its way back
+    auto e = make_event(stock_event_type::released, now_ms);
+    e.reservation_id = reservation_id;
+    e.qty = i->second.qty;
+    return std::vector<stock_event>{e};
+  }
+  if (auto i = s.closed_by_id.find(reservation_id); i != s.closed_by_id.end()) {
+    if (i->second.outcome == stock_event_type::committed)
+      return fail(mercato_errc::conflict, "reservation was already committed");
+    return std::vector<stock_event>{}; // released or expired: the caller's wish holds
+  }
+  return fail(mercato_errc::not_found, "no such reservation");
+}
+
+std::vector<stock_event> decide_expire(const state& s, const std::string& reservation_id,
+                                       int64_t now_ms) {
+  auto i = s.holds.find(reservation_id);
+  if (i == s.holds.end() || i->second.releasing || now_ms < i->second.expires_at_ms)
+    return {};
+  auto e = make_event(stock_event_type::expired, now_ms);
+  e.reservation_id = reservation_id;
+  e.qty = i->second.qty;
+  return {e};
+}
+
+void apply(state& s, const stock_event& e) {
+  switch (e.type) {
+    case stock_event_type::on_hand_set:
+    case stock_event_type::adjusted:
+      s.exists = true;
+      s.on_hand += e.delta;
+      break;
+    case stock_event_type::reserved:
+      s.holds[e.reservation_id] = hold{e.qty, e.expires_at_ms, false};
+      s.reserved += e.qty;
+      break;
+    case stock_event_type::committed:
+    case stock_event_type::released:
+    case stock_event_type::expired:
+      close_hold(s, e);
+      break;
+  }
+}
+
+void apply_decided(state& s, const stock_event& e) {
+  switch (e.type) {
+    case stock_event_type::on_hand_set:
+    case stock_event_type::adjusted:
+      s.exists = true;
+      if (e.delta < 0)
+        s.on_hand += e.delta;
+      else
+        s.pending_increase += e.delta;
+      break;
+    case stock_event_type::released:
+    case stock_event_type::expired:
+      if (auto i = s.holds.find(e.reservation_id); i != s.holds.end())
+        i->second.releasing = true;
+      break;
+    case stock_event_type::reserved:
+    case stock_event_type::committed:
+      apply(s, e);
+      break;
+  }
+}
+
+void apply_durable_to_decided(state& s, const stock_event& e) {
+  switch (e.type) {
+    case stock_event_type::on_hand_set:
+    case stock_event_type::adjusted:
+      if (e.delta > 0) {
+        s.pending_increase -= e.delta;
+        s.on_hand += e.delta;
+      }
+      break;
+    case stock_event_type::released:
+    case stock_event_type::expired:
+      close_hold(s, e);
+      break;
+    case stock_event_type::reserved:
+    case stock_event_type::committed:
+      break;
+  }
+}
+
+stock_snapshot to_snapshot(const state& s) {
+  stock_snapshot snap;
+  snap.exists = s.exists;
+  snap.on_hand = s.on_hand;
+  snap.holds.reserve(s.holds.size());
+  for (const auto& [id, h] : s.holds)
+    snap.holds.push_back(stock_hold{id, h.qty, h.expires_at_ms});
+  snap.closed.assign(s.closed.begin(), s.closed.end());
+  return snap;
+}
+
+state from_snapshot(const stock_snapshot& snap) {
+  state s;
+  s.exists = snap.exists;
+  s.on_hand = snap.on_hand;
+  for (const auto& h : snap.holds) {
+    s.holds[h.reservation_id] = hold{h.qty, h.expires_at_ms, false};
+    s.reserved += h.qty;
+  }
+  for (const auto& c : snap.closed)
+    remember_closed(s, c.reservation_id, c.outcome, c.qty);
+  return s;
+}
+
+stock_view to_view(const std::string& sku, const state& s, uint64_t version) {
+  return stock_view{sku, s.on_hand, s.reserved, s.available(), version};
+}
+
+} // namespace mercato::stock

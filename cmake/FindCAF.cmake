@@ -1,0 +1,30 @@
+# Debian ships CAF 0.17 without a CMake package: find headers and libraries by hand.
+find_path(CAF_INCLUDE_DIR caf/all.hpp)
+foreach(c core io openssl)
+  string(TOUPPER ${c} C)
+  find_library(CAF_${C}_LIBRARY caf_${c})
+endforeach()
+if(CAF_INCLUDE_DIR) # "#define CAF_VERSION 1706" -> 0.17.6
+  file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" _v REGEX "^#define CAF_VERSION ")
+  string(REGEX REPLACE "^#define CAF_VERSION ([0-9]+).*" "\\1" _v "${_v}")
+  math(EXPR _maj "${_v} / 10000")
+  math(EXPR _min "${_v} / 100 % 100")
+  math(EXPR _pat "${_v} % 100")
+  set(CAF_VERSION "${_maj}.${_min}.${_pat}")
+endif()
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(CAF VERSION_VAR CAF_VERSION
+  REQUIRED_VARS CAF_CORE_LIBRARY CAF_IO_LIBRARY CAF_INCLUDE_DIR)
+if(CAF_FOUND AND NOT TARGET CAF::core)
+  find_package(Threads REQUIRED)
+  set(_dep Threads::Threads)
+  foreach(c core io openssl) # CAF::io links CAF::core, CAF::openssl links CAF::io
+    string(TOUPPER ${c} C)
+    if(CAF_${C}_LIBRARY)
+      add_library(CAF::${c} SHARED IMPORTED)
+      set_target_properties(CAF::${c} PROPERTIES IMPORTED_LOCATION "${CAF_${C}_LIBRARY}"
+        INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}" INTERFACE_LINK_LIBRARIES ${_dep})
+      set(_dep CAF::${c})
+    endif()
+  endforeach()
+endif()

@@ -1,0 +1,79 @@
+#pragma once
+
+// One typed configuration. Defaults live here; config/load.cpp layers a JSON file, the
+// environment (MERCATO_*) and command-line flags on top and validates the result.
+
+#include <cstdint>
+#include <string>
+
+namespace mercato::config {
+
+/// HTTP front.
+struct server_settings {
+  std::string http_addr = "127.0.0.1:8080"; ///< MERCATO_HTTP_ADDR; port 0 picks a free port
+  int io_threads = 1;                       ///< Asio threads
+  int64_t max_body_bytes = 1 << 20;         ///< larger bodies get 413 payload_too_large
+  int64_t read_timeout_ms = 30000;          ///< idle keep-alive connections are closed after it
+  std::string port_file;                    ///< if set, the bound port is written there
+};
+
+/// PostgreSQL.
+struct db_settings {
+  std::string url;          ///< MERCATO_DATABASE_URL (libpq URI or key=value string)
+  int readers = 2;          ///< detached recovery/catalogue readers
+  bool migrate = true;      ///< apply migrations at start
+};
+
+/// Group commit of the journal.
+struct journal_settings {
+  int64_t batch_max = 2048;      ///< most persist requests per transaction
+  int64_t batch_delay_us = 0;    ///< extra wait to fill a batch; 0 = adaptive (commit when idle)
+  int64_t snapshot_every = 200;  ///< events between snapshots of one entity
+};
+
+/// Entity lifecycle.
+struct entity_settings {
+  int64_t passivate_after_ms = 120000;     ///< idle time before an entity stops
+  int64_t default_hold_ttl_ms = 900000;    ///< hold TTL when a reservation names none
+  int64_t max_hold_ttl_ms = 7 * 86400000LL;
+  int64_t request_timeout_ms = 5000;       ///< API -> entity requests
+  int restart_budget = 5;                  ///< restarts allowed per window before 503
+  int64_t restart_window_ms = 60000;
+  int64_t backoff_min_ms = 20;
+  int64_t backoff_max_ms = 5000;
+};
+
+/// Authentication.
+struct auth_settings {
+  std::string jwt_secret; ///< MERCATO_JWT_SECRET, HS256; required
+};
+
+/// Logging.
+struct log_settings {
+  std::string level = "info";  ///< trace, debug, info, warn, error
+  std::string format = "json"; ///< json or text
+};
+
+/// CAF scheduler.
+struct actor_settings {
+  int scheduler_threads = 0; ///< 0 = number of cores
+};
+
+/// Test-only switches; never enable in production.
+struct testing_settings {
+  bool fault_injection = false; ///< enables the fault hooks of entities
+};
+
+/// Everything, passed by value to what runtime/ spawns.
+struct settings {
+  server_settings server;
+  db_settings db;
+  journal_settings journal;
+  entity_settings entity;
+  auth_settings auth;
+  log_settings log;
+  actor_settings actors;
+  testing_settings testing;
+};
+
+} // namespace mercato::config

@@ -1,0 +1,23 @@
+#pragma once
+
+// The handles one node exposes to its front ends (HTTP, WebSocket, admin). Built by runtime/.
+
+#include "actors/protocol/interfaces.hpp"
+#include "config/settings.hpp"
+#include "runtime/metrics.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace mercato::runtime {
+
+/// What the API layer may talk to. Copyable; all members outlive the servers that use them.
+struct node_handles {
+  caf::actor_system* sys = nullptr;
+  caf::actor stock_region;      ///< route to `stock_actor` by SKU
+  product_store_actor products; ///< the catalogue (also answers readiness pings)
+  metrics_registry* metrics = nullptr;
+  config::settings cfg;
+};
+
+} // namespace mercato::runtime

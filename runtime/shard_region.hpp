@@ -1,0 +1,53 @@
+#pragma once
+
+// A shard region owns every live entity of one kind on this node: it spawns an entity on the
+// first message for its key, routes by key, supervises (restart with backoff and a budget), and
+// passivates idle entities. Callers only name a key, so a later cluster layer can route the same
+// message to another node's region without touching the entities.
+
+#include "runtime/metrics.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/fwd.hpp>
+#include <caf/message.hpp>
+#include <caf/send.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace mercato::runtime {
+
+/// Spawns the entity `key` as a child of `parent` (the region).
+using entity_spawner = std::function<caf::actor(caf::local_actor* parent, const std::string& key)>;
+
+/// How a region treats its entities.
+struct region_settings {
+  std::string kind;                                  ///< "stock", "cart", ...
+  std::chrono::milliseconds passivate_after{120000}; ///< idle time before asking to stop
+  int restart_budget = 5;                            ///< restarts per window
+  std::chrono::milliseconds restart_window{60000};
+  std::chrono::milliseconds backoff_min{20};
+  std::chrono::milliseconds backoff_max{5000};
+  size_t max_buffered = 10000; ///< messages held per entity while it restarts or stops
+};
+
+/// Spawns a region. Messages:
+/// - `(atom::route, std::string key, caf::message msg)`: delivers `msg` to the entity, which
+///   answers the original sender. While the entity restarts, the message waits; over the
+///   restart budget the sender gets `entity_unavailable`.
+/// - `(atom::passivate, std::string key)` -> bool: asks the entity to stop now.
+/// - `(atom::list)` -> std::vector<std::string>: keys of the live entities.
+caf::actor spawn_region(caf::actor_system& sys, region_settings cfg, entity_spawner spawner,
+                        metrics_registry* metrics);
+
+/// Sends `xs...` to entity `key` behind `region` as a request of `self`.
+template <class Self, class... Ts>
+auto request_entity(Self* self, const caf::actor& region, const std::string& key,
+                    std::chrono::milliseconds timeout, Ts&&... xs) {
+  return self->request(region, timeout, caf::atom_constant<caf::atom("route")>::value, key,
+                       caf::make_message(std::forward<Ts>(xs)...));
+}
+
+} // namespace mercato::runtime

@@ -1,0 +1,256 @@
+// The stock actor and its shard region under CAF's deterministic scheduler and virtual clock:
+// durability before acknowledgement, failure handling, supervision, passivation and expiry.
+
+#include "actors/stock/stock_actor.hpp"
+
+#include "actors/protocol/errors.hpp"
+#include "runtime/shard_region.hpp"
+#include "tests/support/fake_store.hpp"
+
+#include <caf/all.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace mercato;
+using namespace std::chrono_literals;
+
+namespace {
+
+caf::actor_system_config& make_test_config(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  cfg.add_message_types<caf::id_block::mercato>();
+  return cfg;
+}
+
+class StockActor : public ::testing::Test {
+protected:
+  StockActor() {
+    db = std::make_shared<test::fake_db>();
+    raw_journal = sys.spawn(test::fake_journal_impl, db);
+    journal = caf::actor_cast<journal_actor>(raw_journal);
+    recovery = sys.spawn(test::fake_recovery, db);
+    cfg.journal = journal;
+    cfg.recovery = recovery;
+    cfg.snapshot_every = 3;
+    cfg.fault_injection = true;
+    cfg.now_ms = [this] {
+      return epoch_ms
+             + std::chrono::duration_cast<std::chrono::milliseconds>(
+                 sched.clock().now().time_since_epoch())
+                 .count();
+    };
+    runtime::region_settings rs;
+    rs.kind = "stock";
+    rs.passivate_after = 1000ms;
+    rs.backoff_min = 10ms;
+    region = runtime::spawn_region(sys, rs, make_stock_spawner(cfg), &metrics);
+    sched.run();
+  }
+
+  ~StockActor() override {
+    caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(raw_journal, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(recovery, caf::exit_reason::user_shutdown);
+    sched.run();
+    sched.trigger_timeouts();
+    sched.run();
+  }
+
+  // Sends a request to entity `sku`; the reply lands in the returned slot once the scheduler
+  // ran far enough (tests decide when).
+  template <class Result, class... Ts>
+  std::shared_ptr<caf::expected<Result>> send(const std::string& sku, Ts... xs) {
+    auto out = std::make_shared<caf::expected<Result>>(caf::sec::request_timeout);
+    auto pending = std::make_shared<bool>(true);
+    pendings.push_back(pending);
+    sys.spawn([out, pending, region = region, sku, xs...](caf::event_based_actor* self) {
+      runtime::request_entity(self, region, sku, std::chrono::milliseconds{60000}, xs...)
+        .then(
+          [out, pending](Result r) {
+            *out = std::move(r);
+            *pending = false;
+          },
+          [out, pending](caf::error& e) {
+            *out = std::move(e);
+            *pending = false;
+          });
+    });
+    return out;
+  }
+
+  template <class Result, class... Ts>
+  caf::expected<Result> ask(const std::string& sku, Ts... xs) {
+    auto out = send<Result>(sku, xs...);
+    sched.run();
+    return *out;
+  }
+
+  bool answered(size_t i) const {
+    return !*pendings.at(i);
+  }
+
+  int64_t epoch_ms = 1'700'000'000'000;
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{make_test_config(sys_cfg)};
+  caf::scheduler::test_coordinator& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  std::shared_ptr<test::fake_db> db;
+  caf::actor raw_journal;
+  journal_actor journal;
+  recovery_actor recovery;
+  stock_settings cfg;
+  runtime::metrics_registry metrics;
+  caf::actor region;
+  std::vector<std::shared_ptr<bool>> pendings;
+};
+
+mercato_errc code_of(const caf::error& e) {
+  return errc_of(e);
+}
+
+} // namespace
+
+TEST_F(StockActor, SetThenGetReturnsDurableView) {
+  auto v = ask<stock_view>("s1", atom::set_v, stock_set_cmd{10, "req-1"});
+  ASSERT_TRUE(v) << render(v.error());
+  EXPECT_EQ(v->on_hand, 10);
+  EXPECT_EQ(v->version, 1u);
+  auto g = ask<stock_view>("s1", atom::get_v);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->available, 10);
+}
+
+TEST_F(StockActor, UnknownSkuIsNotFound) {
+  auto g = ask<stock_view>("nope", atom::get_v);
+  ASSERT_FALSE(g);
+  EXPECT_EQ(code_of(g.error()), mercato_errc::not_found);
+}
+
+TEST_F(StockActor, ReservationIsAcknowledgedOnlyWhenDurable) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{2, ""})));
+  db->hold_appends = true;
+  auto r1 = send<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 1, 60000, ""});
+  auto r2 = send<reservation_view>("s1", atom::reserve_v, reserve_cmd{"b", 1, 60000, ""});
+  auto r3 = send<reservation_view>("s1", atom::reserve_v, reserve_cmd{"c", 1, 60000, ""});
+  sched.run();
+  EXPECT_FALSE(answered(1)) << "no reply before the journal made it durable";
+  EXPECT_FALSE(answered(2));
+  ASSERT_TRUE(answered(3)) << "the third is refused at once: pending holds count";
+  ASSERT_FALSE(*r3);
+  EXPECT_EQ(code_of(r3->error()), mercato_errc::insufficient_stock);
+  auto g = ask<stock_view>("s1", atom::get_v);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->reserved, 0) << "reads show durable state only";
+  // Two pipelined decisions: the first append is in flight, the second waits behind it.
+  caf::anon_send(raw_journal, atom::flush_v);
+  sched.run();
+  caf::anon_send(raw_journal, atom::flush_v);
+  sched.run();
+  ASSERT_TRUE(*r1);
+  ASSERT_TRUE(*r2);
+  EXPECT_EQ((*r2)->expires_at_ms, epoch_ms + 60000);
+  g = ask<stock_view>("s1", atom::get_v);
+  EXPECT_EQ(g->reserved, 2);
+  EXPECT_EQ(db->event_count("stock", "s1"), 3u);
+}
+
+TEST_F(StockActor, AppendFailureFailsPendingAndRestartsFromJournal) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  db->fail_appends = 1;
+  auto r = ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 60000, ""});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(code_of(r.error()), mercato_errc::storage_unavailable);
+  sched.advance_time(10ms); // restart backoff
+  sched.run();
+  auto g = ask<stock_view>("s1", atom::get_v);
+  ASSERT_TRUE(g) << render(g.error());
+  EXPECT_EQ(g->reserved, 0) << "the failed decision is gone after recovery";
+  EXPECT_EQ(g->available, 5);
+  EXPECT_EQ(metrics.get_counter("mercato_entity_restarts_total", "", {{"kind", "stock"}}).value(),
+            1u);
+  auto again = ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 60000, ""});
+  EXPECT_TRUE(again) << "a retry succeeds once storage is back";
+}
+
+TEST_F(StockActor, CrashedEntityRestartsWithStateAndOthersAreUnaffected) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  ASSERT_TRUE((ask<stock_view>("s2", atom::set_v, stock_set_cmd{7, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 60000, ""})));
+  auto f = ask<bool>("s1", atom::fault_v);
+  ASSERT_FALSE(f);
+  auto during = send<stock_view>("s1", atom::get_v); // waits in the region during backoff
+  sched.run();
+  EXPECT_FALSE(answered(4));
+  sched.advance_time(10ms);
+  sched.run();
+  ASSERT_TRUE(*during) << render(during->error());
+  EXPECT_EQ((*during)->on_hand, 5);
+  EXPECT_EQ((*during)->reserved, 2);
+  auto other = ask<stock_view>("s2", atom::get_v);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->on_hand, 7);
+}
+
+TEST_F(StockActor, RestartBudgetRefusesWithUnavailable) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  for (int i = 0; i < 6; ++i) {
+    ask<bool>("s1", atom::fault_v);
+    sched.advance_time(6s); // past any backoff, still inside the 60 s window
+    sched.run();
+  }
+  auto g = ask<stock_view>("s1", atom::get_v);
+  ASSERT_FALSE(g);
+  EXPECT_EQ(code_of(g.error()), mercato_errc::entity_unavailable);
+}
+
+TEST_F(StockActor, IdleEntityPassivatesAndRecoversItsState) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 60000, ""})));
+  ASSERT_TRUE((ask<stock_view>("s1", atom::commit_v, hold_cmd{"a", ""})));
+  auto& passivations
+    = metrics.get_counter("mercato_entity_passivations_total", "", {{"kind", "stock"}});
+  sched.advance_time(1600ms);
+  sched.run();
+  EXPECT_EQ(passivations.value(), 1u);
+  EXPECT_EQ(metrics.get_gauge("mercato_entities_live", "", {{"kind", "stock"}}).value(), 0);
+  auto g = ask<stock_view>("s1", atom::get_v);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->on_hand, 3);
+  EXPECT_EQ(g->version, 3u);
+  auto retry = ask<stock_view>("s1", atom::commit_v, hold_cmd{"a", ""});
+  EXPECT_TRUE(retry) << "closed holds survive passivation (snapshot)";
+}
+
+TEST_F(StockActor, EntityWithActiveHoldsStaysAlive) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 600000, ""})));
+  sched.advance_time(1600ms);
+  sched.run();
+  EXPECT_EQ(metrics.get_counter("mercato_entity_passivations_total", "", {{"kind", "stock"}})
+              .value(),
+            0u);
+}
+
+TEST_F(StockActor, HoldExpiresByItsOwnTimer) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 2000, ""})));
+  sched.advance_time(1999ms);
+  sched.run();
+  EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->reserved, 2);
+  sched.advance_time(1ms);
+  sched.run();
+  auto g = ask<stock_view>("s1", atom::get_v);
+  EXPECT_EQ(g->reserved, 0);
+  EXPECT_EQ(g->available, 5);
+  EXPECT_EQ(db->event_count("stock", "s1"), 3u) << "the expiry is journaled";
+}
+
+TEST_F(StockActor, SnapshotsAreTakenEveryNEvents) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{50, ""})));
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v,
+                                       reserve_cmd{"r" + std::to_string(i), 1, 60000, ""})));
+  auto key = std::make_pair(std::string{"stock"}, std::string{"s1"});
+  EXPECT_EQ(db->entities[key].snapshot_seq, 3u);
+}
