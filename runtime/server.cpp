@@ -39,18 +39,16 @@ bool migrate_with_retry(const std::string& url) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
   auto wait = std::chrono::milliseconds{100};
   for (;;) {
-    try {
-      pg::migrate(url);
+    auto err = pg::migrate(url);
+    if (err.empty())
       return true;
-    } catch (const std::exception& e) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        log->error("migrations failed: {}", e.what());
-        return false;
-      }
-      log->warn("database not ready ({}); retrying in {} ms", e.what(), wait.count());
-      std::this_thread::sleep_for(wait);
-      wait = std::min(wait * 2, std::chrono::milliseconds{2000});
+    if (std::chrono::steady_clock::now() > deadline) {
+      log->error("migrations failed: {}", err);
+      return false;
     }
+    log->warn("database not ready ({}); retrying in {} ms", err, wait.count());
+    std::this_thread::sleep_for(wait);
+    wait = std::min(wait * 2, std::chrono::milliseconds{2000});
   }
 }
 

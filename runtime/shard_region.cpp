@@ -134,7 +134,7 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   auto n = static_cast<int>(s.restarts.size());
   if (n > st.cfg.restart_budget) {
     logger("runtime")->error("{} {} exceeded its restart budget ({} in {} ms): {}", st.cfg.kind,
-                             key, n, st.cfg.restart_window.count(), caf::to_string(dm.reason));
+                             key, n, st.cfg.restart_window.count(), render(dm.reason));
     s.status = slot_status::failed;
     for (auto& w : s.waiting)
       w.rp.deliver(unavailable(key));
@@ -144,7 +144,7 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   auto backoff = std::min<std::chrono::milliseconds>(
     st.cfg.backoff_min * (int64_t{1} << std::min(n - 1, 20)), st.cfg.backoff_max);
   logger("runtime")->warn("{} {} stopped ({}); restart {} in {} ms", st.cfg.kind, key,
-                          caf::to_string(dm.reason), n, backoff.count());
+                          render(dm.reason), n, backoff.count());
   s.status = slot_status::backing_off;
   self->delayed_send(self, backoff, atom::respawn_v, key);
 }
@@ -170,6 +170,17 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
                                        "Messages refused: entity over its restart budget", lbl);
   }
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  // Children are kept alive by their own pending timers (hold expiry), not only by this
+  // region's handles: stop them explicitly, or the actor system never finishes shutting down.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    for (auto& [key, s] : self->state.slots) {
+      if (s.child)
+        self->send_exit(s.child, em.reason);
+      for (auto& w : s.waiting)
+        w.rp.deliver(caf::make_error(mercato_errc::entity_unavailable, "node shutting down"));
+    }
+    self->quit(em.reason);
+  });
   self->delayed_send(self, sweep_interval(st.cfg), atom::sweep_v);
   return {
     [self](atom::route, const std::string& key, caf::message& msg) {

@@ -254,3 +254,12 @@ TEST_F(StockActor, SnapshotsAreTakenEveryNEvents) {
   auto key = std::make_pair(std::string{"stock"}, std::string{"s1"});
   EXPECT_EQ(db->entities[key].snapshot_seq, 3u);
 }
+
+TEST_F(StockActor, ShutdownStopsEntitiesDespitePendingTimers) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 3600000, ""})));
+  auto before = sys.registry().running();
+  caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+  sched.run(); // no timers triggered: the hold's expiry must not be what ends the entity
+  EXPECT_EQ(sys.registry().running(), before - 2) << "the region and its entity are gone";
+}

@@ -1,0 +1,193 @@
+#include "adapters/pg/connection.hpp"
+
+#include "runtime/logging.hpp"
+
+#include <caf/sec.hpp>
+
+#include <algorithm>
+#include <regex>
+
+namespace mercato::pg {
+
+namespace {
+
+constexpr std::chrono::milliseconds backoff_min{100};
+constexpr std::chrono::milliseconds backoff_max{2000};
+
+bool is_uri(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+// The first line of a libpq message; the rest (hints, context) is noise in a 503 detail.
+std::string first_line(const std::string& text) {
+  auto line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+    line.pop_back();
+  return line;
+}
+
+} // namespace
+
+bool is_storable_text(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c == 0)
+      return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size())
+      return false;
+    for (size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80)
+        return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, UTF-16 surrogates and values beyond U+10FFFF are not UTF-8.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
+        || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+std::string redact_dsn(const std::string& url) {
+  if (is_uri(url)) {
+    // scheme://user:secret@host -> scheme://user:***@host; also ?password=...
+    static const std::regex userinfo{R"(^(postgres(ql)?://[^:/@?#]*):[^@/?#]*@)"};
+    static const std::regex param{R"(([?&]password=)[^&#]*)", std::regex::icase};
+    auto out = std::regex_replace(url, userinfo, "$1:***@");
+    return std::regex_replace(out, param, "$1***");
+  }
+  // key=value: password=secret, password = 'sec ret', password='it\'s'
+  static const std::regex kv{R"((password\s*=\s*)('([^'\\]|\\.)*'|\S*))", std::regex::icase};
+  return std::regex_replace(url, kv, "$1***");
+}
+
+std::string with_connect_timeout(const std::string& url, int seconds) {
+  if (url.find("connect_timeout") != std::string::npos)
+    return url;
+  auto value = std::to_string(seconds);
+  if (is_uri(url)) {
+    auto hash = url.find('#');
+    auto base = url.substr(0, hash);
+    auto sep = base.find('?') == std::string::npos ? '?' : '&';
+    return base + sep + "connect_timeout=" + value
+           + (hash == std::string::npos ? "" : url.substr(hash));
+  }
+  return url.empty() ? "connect_timeout=" + value : url + " connect_timeout=" + value;
+}
+
+session::session(std::string url, std::string role, setup_fn setup)
+    : url_(with_connect_timeout(url, 5)), role_(std::move(role)), setup_(std::move(setup)) {
+  // nop
+}
+
+bool session::is_backing_off() const {
+  return !conn_ && backoff_.count() > 0 && std::chrono::steady_clock::now() < retry_at_;
+}
+
+caf::error session::ensure_open() {
+  if (conn_)
+    return caf::none;
+  if (is_backing_off())
+    return caf::make_error(mercato_errc::storage_unavailable,
+                           "database unavailable (" + role_ + " retries shortly)");
+  try {
+    auto conn = std::make_unique<pqxx::connection>(url_);
+    // Bounded statements: a stuck lock or a hung server costs a request, never the actor.
+    pqxx::nontransaction setup_txn{*conn};
+    setup_txn.exec("SET application_name = " + setup_txn.quote("mercato-" + role_)
+                   + "; SET statement_timeout = '15s'");
+    setup_txn.commit();
+    if (setup_)
+      setup_(*conn);
+    conn_ = std::move(conn);
+    if (down_logged_ || backoff_.count() > 0)
+      runtime::logger("pg")->info("{} reconnects to {}", role_, redact_dsn(url_));
+    else
+      runtime::logger("pg")->debug("{} connects to {}", role_, redact_dsn(url_));
+    return caf::none;
+  } catch (...) {
+    bool broken = false;
+    bool before_write = false;
+    auto err = translate(std::current_exception(), broken, before_write);
+    on_broken(err, false);
+    return err;
+  }
+}
+
+void session::on_success() {
+  backoff_ = std::chrono::milliseconds{0};
+  down_logged_ = false;
+}
+
+void session::on_broken(const caf::error& err, bool will_retry) {
+  conn_.reset();
+  if (will_retry) {
+    runtime::logger("pg")->info("{} lost its connection ({}), reconnecting", role_, detail_of(err));
+    return;
+  }
+  backoff_ = backoff_.count() == 0 ? backoff_min : std::min(backoff_ * 2, backoff_max);
+  retry_at_ = std::chrono::steady_clock::now() + backoff_;
+  // One warning per outage, not one per failed attempt.
+  if (!down_logged_) {
+    runtime::logger("pg")->warn("{} cannot use {}: {}", role_, redact_dsn(url_), detail_of(err));
+    down_logged_ = true;
+  }
+}
+
+caf::error session::translate(std::exception_ptr ep, bool& broken, bool& before_write) {
+  auto unavailable = [](const std::string& what) {
+    return caf::make_error(mercato_errc::storage_unavailable, first_line(what));
+  };
+  try {
+    std::rethrow_exception(ep);
+  } catch (const broken_before_write& e) {
+    broken = true;
+    before_write = true;
+    return unavailable(e.what());
+  } catch (const pqxx::broken_connection& e) {
+    broken = true;
+    return unavailable(e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    broken = true;
+    return unavailable(e.what());
+  } catch (const pqxx::sql_error& e) {
+    const auto& state = e.sqlstate();
+    auto cls = state.substr(0, 2);
+    if (cls == "22" || cls == "23" || cls == "54")
+      return caf::make_error(mercato_errc::invalid_request, first_line(e.what()));
+    // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
+    if (cls == "08" || state == "57P01" || state == "57P02" || state == "57P03" || state.empty())
+      broken = true;
+    else if (conn_ && !conn_->is_open())
+      broken = true;
+    return unavailable(e.what());
+  } catch (const pqxx::argument_error& e) { // e.g. text libpq cannot escape
+    return caf::make_error(mercato_errc::invalid_request, first_line(e.what()));
+  } catch (const pqxx::failure& e) {
+    broken = true;
+    return unavailable(e.what());
+  } catch (const std::exception& e) {
+    // A bug on our side (conversion, usage): the connection state is unknown, so drop it.
+    conn_.reset();
+    runtime::logger("pg")->error("{} fails: {}", role_, e.what());
+    return caf::make_error(caf::sec::runtime_error, first_line(e.what()));
+  }
+}
+
+} // namespace mercato::pg

@@ -1,0 +1,112 @@
+#pragma once
+
+// Internal to adapters/pg: one lazily (re)opened libpqxx connection per detached actor, and the
+// one place that turns libpqxx exceptions into `mercato_errc`. Nothing outside adapters/pg
+// includes this header (it pulls in libpqxx).
+
+#include "actors/protocol/errors.hpp"
+
+#include <caf/expected.hpp>
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace mercato::pg {
+
+/// `url` with any password removed (key=value `password=...` or URI `user:secret@`), for logs.
+std::string redact_dsn(const std::string& url);
+
+/// `url` plus `connect_timeout` (seconds) unless it already sets one, so that an unreachable
+/// host fails a connection attempt in seconds rather than the TCP timeout of minutes.
+std::string with_connect_timeout(const std::string& url, int seconds);
+
+/// True if PostgreSQL can store `s` as text: valid UTF-8 without NUL characters.
+bool is_storable_text(const std::string& s);
+
+/// Thrown by session users when the connection proved broken before anything was sent that
+/// could have had an effect (e.g. while opening a transaction): `run` may then retry safely.
+struct broken_before_write : std::exception {
+  const char* what() const noexcept override {
+    return "connection broken before the first statement";
+  }
+};
+
+/// How `session::run` treats a broken connection.
+enum class retry_policy {
+  /// Reconnect and run once more (idempotent reads).
+  once_if_broken,
+  /// Retry only after `broken_before_write` (writes whose outcome would be in doubt).
+  before_write_only,
+};
+
+/// Owns one connection of a detached actor. While the database is down, `run` fails at once with
+/// `storage_unavailable` until a back-off (100 ms doubling to 2 s) has passed, so callers are
+/// never blocked for long by repeated connection attempts.
+class session {
+public:
+  using setup_fn = std::function<void(pqxx::connection&)>;
+
+  /// `role` names the connection in logs and in pg_stat_activity (application_name);
+  /// `setup` runs on every new connection (e.g. to prepare statements).
+  session(std::string url, std::string role, setup_fn setup = {});
+
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  /// Runs `f(pqxx::connection&)`, which returns a T or a caf::expected<T>. Every exception is
+  /// translated: connection failures and server-side problems to `storage_unavailable`
+  /// (dropping the connection when it is broken), data the database refuses (SQLSTATE classes
+  /// 22, 23, 54; text libpq cannot escape) to `invalid_request`, anything else (a bug) to
+  /// `caf::sec::runtime_error`.
+  template <class T, class F>
+  caf::expected<T> run(F&& f, retry_policy policy = retry_policy::once_if_broken) {
+    for (int attempt = 1;; ++attempt) {
+      if (auto err = ensure_open())
+        return err;
+      try {
+        caf::expected<T> result = f(*conn_);
+        on_success();
+        return result;
+      } catch (...) {
+        bool broken = false;
+        bool before_write = false;
+        auto err = translate(std::current_exception(), broken, before_write);
+        if (broken) {
+          bool may_retry = attempt == 1 && (policy == retry_policy::once_if_broken || before_write);
+          on_broken(err, may_retry);
+          if (may_retry)
+            continue;
+        }
+        return err;
+      }
+    }
+  }
+
+  /// True while the connection is known down and the back-off has not passed.
+  bool is_backing_off() const;
+
+  const std::string& role() const {
+    return role_;
+  }
+
+private:
+  caf::error ensure_open();
+  void on_success();
+  void on_broken(const caf::error& err, bool will_retry);
+  caf::error translate(std::exception_ptr ep, bool& broken, bool& before_write);
+
+  std::string url_;
+  std::string role_;
+  setup_fn setup_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::chrono::steady_clock::time_point retry_at_{};
+  std::chrono::milliseconds backoff_{0};
+  bool down_logged_ = false;
+};
+
+} // namespace mercato::pg

@@ -1,0 +1,91 @@
+#include "adapters/pg/recovery.hpp"
+
+#include "adapters/pg/codec.hpp"
+#include "adapters/pg/connection.hpp"
+#include "adapters/pg/pool.hpp"
+#include "runtime/logging.hpp"
+
+#include <caf/all.hpp>
+
+#include <pqxx/pqxx>
+
+namespace mercato::pg {
+
+namespace {
+
+constexpr const char* load_statement = "mercato_recovery_load";
+
+// One statement, so snapshot and events come from the same database snapshot. The snapshot row
+// (part 's') sorts before the events (part 'e').
+constexpr const char* load_sql
+  = "WITH s AS (SELECT seq, state FROM snapshots WHERE entity_kind = $1 AND entity_id = $2) "
+    "SELECT 's' AS part, s.seq, NULL::text AS event_type, s.state::text AS body FROM s "
+    "UNION ALL "
+    "SELECT 'e', j.seq, j.event_type, j.payload::text FROM journal j "
+    "WHERE j.entity_kind = $1 AND j.entity_id = $2 "
+    "AND j.seq > coalesce((SELECT seq FROM s), 0) "
+    "ORDER BY part DESC, seq";
+
+struct reader_state {
+  static inline const char* name = "pg.recovery";
+  std::unique_ptr<session> db;
+};
+
+caf::expected<recovery_data> load(pqxx::connection& conn, const std::string& kind,
+                                  const std::string& id) {
+  auto codec = find_codec(kind);
+  if (!codec)
+    return caf::make_error(mercato_errc::invalid_request, "no codec for entity kind " + kind);
+  pqxx::read_transaction txn{conn};
+  auto rows = txn.exec_prepared(load_statement, kind, id);
+  txn.commit();
+  recovery_data out;
+  for (const auto& row : rows) {
+    auto seq = row[1].as<uint64_t>();
+    auto body = row[3].as<std::string>();
+    if (row[0].as<std::string>() == "s") {
+      auto snapshot = codec->decode_snapshot(body);
+      if (!snapshot)
+        return std::move(snapshot.error());
+      out.snapshot = std::move(*snapshot);
+      out.snapshot_seq = seq;
+      out.last_seq = seq;
+      continue;
+    }
+    if (seq != out.last_seq + 1)
+      return caf::make_error(caf::sec::runtime_error, "journal of " + kind + " " + id
+                                                        + " misses seq "
+                                                        + std::to_string(out.last_seq + 1));
+    auto event = codec->decode_event(row[2].as<std::string>(), body);
+    if (!event)
+      return std::move(event.error());
+    out.events.push_back(std::move(*event));
+    out.last_seq = seq;
+  }
+  return out;
+}
+
+recovery_actor::behavior_type reader(recovery_actor::stateful_pointer<reader_state> self,
+                                     std::string url, int index) {
+  self->state.db = std::make_unique<session>(
+    std::move(url), "recovery-" + std::to_string(index),
+    [](pqxx::connection& conn) { conn.prepare(load_statement, load_sql); });
+  return {
+    [self](atom::load, const std::string& kind,
+           const std::string& id) -> caf::result<recovery_data> {
+      auto res = self->state.db->run<recovery_data>(
+        [&](pqxx::connection& conn) { return load(conn, kind, id); });
+      if (!res)
+        runtime::logger("pg")->debug("recovery of {} {} fails: {}", kind, id, render(res.error()));
+      return res;
+    },
+  };
+}
+
+} // namespace
+
+recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers) {
+  return spawn_pool<recovery_actor>(sys, "pg.recovery", readers, reader, std::move(url));
+}
+
+} // namespace mercato::pg

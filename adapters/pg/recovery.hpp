@@ -1,0 +1,22 @@
+#pragma once
+
+// Reads entities back from the journal: latest snapshot plus the events after it.
+
+#include "actors/protocol/interfaces.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <string>
+
+namespace mercato::pg {
+
+/// Spawns the recovery port: `readers` detached readers (one connection each, at least one)
+/// behind a round-robin router. `load(kind, id)` answers the latest snapshot (decoded by the
+/// kind's codec) and every event with a higher seq, in order, read in one statement (one
+/// consistent snapshot of the database). An entity that never persisted anything gets an empty
+/// `recovery_data` (last_seq 0). Errors: `storage_unavailable` when the database fails,
+/// `invalid_request` for a kind without codec, `caf::sec::runtime_error` for rows that cannot be
+/// decoded or a gap in the seqs.
+recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers);
+
+} // namespace mercato::pg

@@ -1,0 +1,95 @@
+#pragma once
+
+// HS256 JSON Web Tokens (RFC 7519 / 7515): verification on every authenticated request, and
+// minting for `mercatoctl token` and tests. HMAC is OpenSSL's; signatures compare in constant time.
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mercato::api {
+
+/// What a caller may do (claim `role`).
+enum class role : uint8_t { customer, service, admin };
+
+/// "customer", "service", "admin".
+std::string_view to_string(role r) noexcept;
+
+/// Parses a role name; false if unknown.
+bool parse_role(std::string_view name, role& out) noexcept;
+
+/// The authenticated caller.
+struct principal {
+  std::string sub; ///< claim `sub`: customer, service or admin id
+  role who = role::customer;
+};
+
+/// Why a token was refused. Every value is answered 401 (the role check, 403, happens later).
+enum class jwt_error : uint8_t {
+  none,
+  missing,         ///< no Authorization header, or not a Bearer one
+  malformed,       ///< not three base64url parts of JSON objects
+  unsupported_alg, ///< header `alg` is not "HS256" (e.g. "none"), or `crit` is present
+  bad_signature,   ///< HMAC mismatch (wrong secret or tampered token)
+  expired,         ///< `exp` is in the past
+  not_yet_valid,   ///< `nbf` is in the future
+  invalid_claims,  ///< `sub` missing/empty, `role` missing/unknown, `exp`/`nbf` not numbers
+};
+
+/// Short English reason, safe to return to clients.
+std::string_view to_string(jwt_error e) noexcept;
+
+/// Outcome of a verification.
+struct verify_result {
+  jwt_error error = jwt_error::none;
+  principal who;
+  bool ok() const noexcept {
+    return error == jwt_error::none;
+  }
+};
+
+/// Verifies HS256 tokens with one secret. Rules: header `alg` must be exactly "HS256" (anything
+/// else, "none" included, is refused); `crit` is refused; claims `sub` (non-empty string) and
+/// `role` (customer | service | admin) are required; `exp` is optional but, when present, must be
+/// later than now; `nbf`, when present, must not be later than now. Both time checks allow
+/// `leeway_s` of clock skew. An empty secret refuses every token.
+///
+/// Thread-safe and lock-free: successful verifications are cached per thread (keyed by verifier
+/// and token; time claims are re-checked on every hit), so a hot token costs no HMAC.
+class jwt_verifier {
+public:
+  explicit jwt_verifier(std::string secret, int64_t leeway_s = 30);
+
+  /// Verifies a compact JWS at Unix time `now_s`.
+  verify_result verify(std::string_view token, int64_t now_s) const;
+
+  /// Verifies the value of an Authorization header ("Bearer <token>", scheme case-insensitive).
+  verify_result verify_header(std::string_view authorization, int64_t now_s) const;
+
+  /// Current Unix time in seconds (system clock).
+  static int64_t now() noexcept;
+
+private:
+  verify_result verify_uncached(std::string_view token, int64_t& exp, int64_t& nbf,
+                                int64_t now_s) const;
+
+  std::string secret_;
+  int64_t leeway_s_;
+  uint64_t instance_; // distinguishes verifiers (secrets) in the per-thread cache
+};
+
+/// Signs `claims` (a JSON object) as a compact HS256 JWS with header {"alg":"HS256","typ":"JWT"}.
+/// Throws std::invalid_argument if `claims` is not an object or `secret` is empty.
+std::string mint_hs256(const nlohmann::json& claims, const std::string& secret);
+
+/// base64url without padding (RFC 4648 §5).
+std::string base64url_encode(std::string_view bytes);
+
+/// Decodes base64url without padding; false on any character outside the alphabet, '=' or an
+/// impossible length.
+bool base64url_decode(std::string_view text, std::string& out);
+
+} // namespace mercato::api

@@ -1,0 +1,22 @@
+# Turns api/openapi.json into a C++ source defining mercato::api::openapi_document().
+# Usage: cmake -DIN=openapi.json -DOUT=openapi_embed.cpp -P embed_openapi.cmake
+file(READ "${IN}" content)
+string(FIND "${content}" ")mercato_openapi\"" clash)
+if(NOT clash EQUAL -1)
+  message(FATAL_ERROR "openapi.json contains the raw-string delimiter")
+endif()
+set(text "// Generated from api/openapi.json by api/embed_openapi.cmake. Do not edit.\n")
+string(APPEND text "#include \"api/json/openapi.hpp\"\n\n")
+string(APPEND text "namespace mercato::api {\n\n")
+string(APPEND text "std::string_view openapi_document() noexcept {\n")
+string(APPEND text "  static constexpr std::string_view doc = R\"mercato_openapi(")
+string(APPEND text "${content}")
+string(APPEND text ")mercato_openapi\";\n  return doc;\n}\n\n} // namespace mercato::api\n")
+# Only rewrite when changed, so that dependents do not rebuild needlessly.
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+  if(old STREQUAL text)
+    return()
+  endif()
+endif()
+file(WRITE "${OUT}" "${text}")

@@ -1,0 +1,15 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace mercato::api {
+
+/// Formats Unix epoch milliseconds as RFC 3339 UTC with milliseconds, e.g.
+/// "2024-05-01T12:00:00.250Z". Years outside 0000..9999 are clamped to that range.
+std::string format_rfc3339_ms(int64_t epoch_ms);
+
+/// Appends the same text to `out` (no temporary string).
+void append_rfc3339_ms(std::string& out, int64_t epoch_ms);
+
+} // namespace mercato::api

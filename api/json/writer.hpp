@@ -1,0 +1,46 @@
+#pragma once
+
+// A tiny append-only JSON writer for responses on hot paths (no DOM, one buffer).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mercato::api::json {
+
+/// Appends `s` as a JSON string literal (quotes included), escaping '"', '\\' and control
+/// characters. Bytes >= 0x80 pass through (the protocol carries UTF-8).
+void append_string(std::string& out, std::string_view s);
+
+/// Appends a signed/unsigned integer.
+void append_int(std::string& out, int64_t v);
+void append_uint(std::string& out, uint64_t v);
+
+/// Builds one JSON object field by field: `{"a":1,"b":"x"}`.
+class object_writer {
+public:
+  explicit object_writer(std::string& out) : out_(out) {
+    out_.push_back('{');
+  }
+  object_writer& field(std::string_view name, std::string_view value);
+  object_writer& field(std::string_view name, const char* value) {
+    return field(name, std::string_view{value});
+  }
+  object_writer& field(std::string_view name, int64_t value);
+  object_writer& field(std::string_view name, uint64_t value);
+  object_writer& field(std::string_view name, bool value);
+  object_writer& null_field(std::string_view name);
+  object_writer& time_field(std::string_view name, int64_t epoch_ms);
+  /// Appends `"name":` and leaves the value to the caller (nested objects, arrays).
+  object_writer& raw_key(std::string_view name);
+  void close() {
+    out_.push_back('}');
+  }
+
+private:
+  void key(std::string_view name);
+  std::string& out_;
+  bool first_ = true;
+};
+
+} // namespace mercato::api::json

@@ -1,0 +1,548 @@
+#include "config/load.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#ifndef MERCATO_VERSION
+#define MERCATO_VERSION "0.1.0"
+#endif
+
+namespace mercato::config {
+
+namespace {
+
+// One table describes every setting once: its JSON path, its environment variable and its
+// flag. The file, env and flag layers, the unknown-key check and the error messages all read
+// it, so a new setting cannot be reachable from one source and forgotten in another.
+// (STYLE suggests a from_json per struct; a table gives the same result and lets every layer
+// report problems with the same key path without repeating each struct three times.)
+
+using value_ref = std::variant<std::string*, int64_t*, int*, bool*>;
+
+struct field {
+  std::string_view path;       // "section.key", as in the JSON file
+  value_ref (*get)(settings&); // the member it sets
+  std::string_view env;        // empty: not settable from the environment
+  std::string_view flag;       // empty: no flag; bool fields have a switch instead
+  std::string_view type_name;  // shown by --help
+  std::string_view help;       // shown by --help
+  bool switch_sets = true;     // the value a bool switch stores when given
+};
+
+// The macro keeps the path string and the member it names from drifting apart.
+// clang-format off
+#define MERCATO_FIELD(section, key) \
+  #section "." #key, [](settings& s) -> value_ref { return &s.section.key; }
+// clang-format on
+
+const std::vector<field>& fields() {
+  static const std::vector<field> table{
+    {MERCATO_FIELD(server, http_addr), "MERCATO_HTTP_ADDR", "--http-addr", "HOST:PORT",
+     "HTTP listen address; port 0 picks a free port"},
+    {MERCATO_FIELD(server, io_threads), "MERCATO_IO_THREADS", "--io-threads", "N",
+     "Asio I/O threads (1..64)"},
+    {MERCATO_FIELD(server, max_body_bytes), "MERCATO_MAX_BODY_BYTES", "--max-body-bytes", "BYTES",
+     "largest accepted request body (1024..67108864)"},
+    {MERCATO_FIELD(server, read_timeout_ms), "", "", "MS", "idle keep-alive timeout"},
+    {MERCATO_FIELD(server, port_file), "MERCATO_PORT_FILE", "--port-file", "FILE",
+     "write the bound port to FILE once listening"},
+    {MERCATO_FIELD(db, url), "MERCATO_DATABASE_URL", "--database-url", "DSN",
+     "PostgreSQL URI or key=value string (required)"},
+    {MERCATO_FIELD(db, readers), "", "--db-readers", "N",
+     "detached recovery/catalogue readers (1..32)"},
+    {MERCATO_FIELD(db, migrate), "", "--no-migrate", "", "do not apply migrations at start", false},
+    {MERCATO_FIELD(journal, batch_max), "MERCATO_JOURNAL_BATCH_MAX", "--journal-batch-max", "N",
+     "most persist requests per journal transaction"},
+    {MERCATO_FIELD(journal, batch_delay_us), "MERCATO_JOURNAL_BATCH_DELAY_US",
+     "--journal-batch-delay-us", "US", "extra wait to fill a batch; 0 = commit when idle"},
+    {MERCATO_FIELD(journal, snapshot_every), "MERCATO_SNAPSHOT_EVERY", "--snapshot-every", "N",
+     "events between snapshots of one entity"},
+    {MERCATO_FIELD(entity, passivate_after_ms), "MERCATO_PASSIVATE_AFTER_MS",
+     "--passivate-after-ms", "MS", "idle time before an entity stops"},
+    {MERCATO_FIELD(entity, default_hold_ttl_ms), "MERCATO_HOLD_TTL_MS", "--hold-ttl-ms", "MS",
+     "hold TTL when a reservation names none"},
+    {MERCATO_FIELD(entity, max_hold_ttl_ms), "", "--max-hold-ttl-ms", "MS",
+     "longest hold TTL a reservation may ask for"},
+    {MERCATO_FIELD(entity, request_timeout_ms), "", "--request-timeout-ms", "MS",
+     "timeout of API -> entity requests"},
+    {MERCATO_FIELD(entity, restart_budget), "", "--restart-budget", "N",
+     "entity restarts allowed per window before 503"},
+    {MERCATO_FIELD(entity, restart_window_ms), "", "", "MS", ""},
+    {MERCATO_FIELD(entity, backoff_min_ms), "", "", "MS", ""},
+    {MERCATO_FIELD(entity, backoff_max_ms), "", "", "MS", ""},
+    {MERCATO_FIELD(auth, jwt_secret), "MERCATO_JWT_SECRET", "--jwt-secret", "SECRET",
+     "HS256 secret, at least 16 bytes (required)"},
+    {MERCATO_FIELD(log, level), "MERCATO_LOG_LEVEL", "--log-level", "LEVEL",
+     "trace, debug, info, warn or error"},
+    {MERCATO_FIELD(log, format), "MERCATO_LOG_FORMAT", "--log-format", "FORMAT", "json or text"},
+    {MERCATO_FIELD(actors, scheduler_threads), "MERCATO_SCHEDULER_THREADS", "--scheduler-threads",
+     "N", "CAF scheduler threads; 0 = number of cores"},
+    {MERCATO_FIELD(testing, fault_injection), "MERCATO_FAULT_INJECTION", "--fault-injection", "",
+     "enable entity fault hooks (tests only)"},
+  };
+  return table;
+}
+
+#undef MERCATO_FIELD
+
+std::string_view section_of(std::string_view path) {
+  return path.substr(0, path.find('.'));
+}
+
+std::string_view key_of(std::string_view path) {
+  return path.substr(path.find('.') + 1);
+}
+
+const field* find_field(std::string_view path) {
+  for (const auto& f : fields())
+    if (f.path == path)
+      return &f;
+  return nullptr;
+}
+
+std::string join_keys_of(std::string_view section) {
+  std::string out;
+  for (const auto& f : fields()) {
+    if (section_of(f.path) != section)
+      continue;
+    if (!out.empty())
+      out += ", ";
+    out += key_of(f.path);
+  }
+  return out;
+}
+
+std::vector<std::string_view> sections() {
+  std::vector<std::string_view> out;
+  for (const auto& f : fields())
+    if (std::find(out.begin(), out.end(), section_of(f.path)) == out.end())
+      out.push_back(section_of(f.path));
+  return out;
+}
+
+// Collects every problem; `origin` remembers which layer set each path last so that a
+// validation error can say where the bad value came from.
+struct report {
+  std::vector<std::string>& errors;
+  std::map<std::string, std::string, std::less<>> origin;
+
+  void add(std::string_view path, const std::string& what) {
+    std::string msg{path};
+    msg += ": ";
+    msg += what;
+    if (auto i = origin.find(path); i != origin.end()) {
+      msg += " (from ";
+      msg += i->second;
+      msg += ')';
+    }
+    errors.push_back(std::move(msg));
+  }
+};
+
+std::string shown_as(std::string_view text) {
+  constexpr size_t max_shown = 80;
+  std::string out{"'"};
+  out += text.substr(0, max_shown);
+  if (text.size() > max_shown)
+    out += "...";
+  out += '\'';
+  return out;
+}
+
+std::optional<int64_t> parse_int(std::string_view text) {
+  int64_t out = 0;
+  const char* first = text.data();
+  const char* last = first + text.size();
+  auto [ptr, ec] = std::from_chars(first, last, out);
+  if (text.empty() || ec != std::errc{} || ptr != last)
+    return std::nullopt;
+  return out;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  std::string lower{text};
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "true" || lower == "1")
+    return true;
+  if (lower == "false" || lower == "0")
+    return false;
+  return std::nullopt;
+}
+
+// Sets a field from text (environment or flag); returns the problem, if any.
+std::optional<std::string> assign_text(value_ref ref, std::string_view text) {
+  struct visitor {
+    std::string_view text;
+    std::optional<std::string> operator()(std::string* p) const {
+      *p = std::string{text};
+      return std::nullopt;
+    }
+    std::optional<std::string> operator()(int64_t* p) const {
+      auto v = parse_int(text);
+      if (!v)
+        return "expected an integer, got " + shown_as(text);
+      *p = *v;
+      return std::nullopt;
+    }
+    std::optional<std::string> operator()(int* p) const {
+      auto v = parse_int(text);
+      if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())
+        return "expected an integer, got " + shown_as(text);
+      *p = static_cast<int>(*v);
+      return std::nullopt;
+    }
+    std::optional<std::string> operator()(bool* p) const {
+      auto v = parse_bool(text);
+      if (!v)
+        return "expected true, false, 1 or 0, got " + shown_as(text);
+      *p = *v;
+      return std::nullopt;
+    }
+  };
+  return std::visit(visitor{text}, ref);
+}
+
+// Sets a field from a JSON value; types must match exactly (no "10" for 10, no 10.0).
+std::optional<std::string> assign_json(value_ref ref, const nlohmann::json& j) {
+  struct visitor {
+    const nlohmann::json& j;
+    std::string show() const {
+      return shown_as(j.dump());
+    }
+    std::optional<std::string> operator()(std::string* p) const {
+      if (!j.is_string())
+        return "expected a string, got " + show();
+      *p = j.get<std::string>();
+      return std::nullopt;
+    }
+    std::optional<int64_t> integer() const {
+      if (j.is_number_unsigned()) {
+        auto u = j.get<uint64_t>();
+        if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+          return std::nullopt;
+        return static_cast<int64_t>(u);
+      }
+      if (j.is_number_integer())
+        return j.get<int64_t>();
+      return std::nullopt;
+    }
+    std::optional<std::string> operator()(int64_t* p) const {
+      auto v = integer();
+      if (!v)
+        return "expected an integer, got " + show();
+      *p = *v;
+      return std::nullopt;
+    }
+    std::optional<std::string> operator()(int* p) const {
+      auto v = integer();
+      if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())
+        return "expected an integer, got " + show();
+      *p = static_cast<int>(*v);
+      return std::nullopt;
+    }
+    std::optional<std::string> operator()(bool* p) const {
+      if (!j.is_boolean())
+        return "expected true or false, got " + show();
+      *p = j.get<bool>();
+      return std::nullopt;
+    }
+  };
+  return std::visit(visitor{j}, ref);
+}
+
+std::string strip_json_exception_prefix(std::string what) {
+  // "[json.exception.parse_error.101] parse error at line 2, ..." -> "parse error at line 2, ..."
+  if (!what.empty() && what.front() == '[')
+    if (auto close = what.find("] "); close != std::string::npos)
+      what.erase(0, close + 2);
+  return what;
+}
+
+void apply_file(const std::string& file, settings& s, report& rep) {
+  const std::string source = "config file " + shown_as(file);
+  std::ifstream in{file, std::ios::binary};
+  if (!in) {
+    rep.errors.push_back("--config: cannot read " + shown_as(file));
+    return;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  nlohmann::json doc;
+  try {
+    // Comments are allowed: a config file is written by people.
+    doc = nlohmann::json::parse(text.str(), nullptr, true, true);
+  } catch (const nlohmann::json::parse_error& e) {
+    rep.errors.push_back(source + ": " + strip_json_exception_prefix(e.what()));
+    return;
+  }
+  if (!doc.is_object()) {
+    rep.errors.push_back(source + ": expected a JSON object with sections as keys");
+    return;
+  }
+  const auto known_sections = sections();
+  for (const auto& [section, body] : doc.items()) {
+    if (std::find(known_sections.begin(), known_sections.end(), section) == known_sections.end()) {
+      std::string known;
+      for (auto name : known_sections)
+        known += (known.empty() ? "" : ", ") + std::string{name};
+      rep.errors.push_back(section + ": unknown section (known: " + known + ") in " + source);
+      continue;
+    }
+    if (!body.is_object()) {
+      rep.errors.push_back(section + ": expected an object, got " + shown_as(body.dump()) + " in "
+                           + source);
+      continue;
+    }
+    for (const auto& [key, value] : body.items()) {
+      const std::string path = section + "." + key;
+      const field* f = find_field(path);
+      if (f == nullptr) {
+        rep.errors.push_back(path + ": unknown key (known: " + join_keys_of(section) + ") in "
+                             + source);
+        continue;
+      }
+      if (auto err = assign_json(f->get(s), value)) {
+        rep.errors.push_back(path + ": " + *err + " in " + source);
+        continue;
+      }
+      rep.origin[path] = source;
+    }
+  }
+}
+
+void apply_environment(const std::map<std::string, std::string>& env, settings& s, report& rep) {
+  for (const auto& f : fields()) {
+    if (f.env.empty())
+      continue;
+    auto i = env.find(std::string{f.env});
+    if (i == env.end())
+      continue;
+    if (auto err = assign_text(f.get(s), i->second)) {
+      rep.errors.push_back(std::string{f.path} + ": " + *err + " (from " + std::string{f.env}
+                           + ")");
+      continue;
+    }
+    rep.origin[std::string{f.path}] = std::string{f.env};
+  }
+}
+
+// Host and port of HOST:PORT or [V6]:PORT; nullopt if malformed, port unchecked beyond digits.
+struct host_port {
+  std::string_view host;
+  std::string_view port;
+};
+
+std::optional<host_port> split_host_port(std::string_view addr) {
+  host_port out;
+  if (!addr.empty() && addr.front() == '[') {
+    auto close = addr.find(']');
+    if (close == std::string_view::npos || close + 1 >= addr.size() || addr[close + 1] != ':')
+      return std::nullopt;
+    out.host = addr.substr(1, close - 1);
+    out.port = addr.substr(close + 2);
+  } else {
+    auto colon = addr.rfind(':');
+    if (colon == std::string_view::npos)
+      return std::nullopt;
+    out.host = addr.substr(0, colon);
+    out.port = addr.substr(colon + 1);
+    if (out.host.find(':') != std::string_view::npos) // bare IPv6 needs brackets
+      return std::nullopt;
+  }
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (out.host.empty() || out.port.empty() || out.port.size() > 5
+      || !std::all_of(out.port.begin(), out.port.end(), is_digit))
+    return std::nullopt;
+  return out;
+}
+
+void validate(const settings& s, report& rep) {
+  auto between = [&rep](std::string_view path, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi)
+      rep.add(path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi)
+                      + ", got " + std::to_string(v));
+  };
+  auto at_least = [&rep](std::string_view path, int64_t v, int64_t lo) {
+    if (v < lo)
+      rep.add(path, "must be at least " + std::to_string(lo) + ", got " + std::to_string(v));
+  };
+  auto one_of = [&rep](std::string_view path, const std::string& v,
+                       std::initializer_list<std::string_view> allowed) {
+    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end())
+      return;
+    std::string names;
+    for (auto a : allowed)
+      names += (names.empty() ? "" : ", ") + std::string{a};
+    rep.add(path, "expected one of " + names + ", got " + shown_as(v));
+  };
+
+  if (auto hp = split_host_port(s.server.http_addr); !hp)
+    rep.add("server.http_addr", "expected HOST:PORT, got " + shown_as(s.server.http_addr));
+  else if (std::stol(std::string{hp->port}) > 65535)
+    rep.add("server.http_addr",
+            "port must be between 0 and 65535, got " + shown_as(s.server.http_addr));
+  between("server.io_threads", s.server.io_threads, 1, 64);
+  between("server.max_body_bytes", s.server.max_body_bytes, 1024, int64_t{64} << 20);
+  at_least("server.read_timeout_ms", s.server.read_timeout_ms, 1);
+
+  // The DSN and the secret are never echoed: they may hold credentials.
+  if (s.db.url.empty())
+    rep.add("db.url", "required (set MERCATO_DATABASE_URL or --database-url)");
+  between("db.readers", s.db.readers, 1, 32);
+
+  at_least("journal.batch_max", s.journal.batch_max, 1);
+  between("journal.batch_delay_us", s.journal.batch_delay_us, 0, 1'000'000);
+  at_least("journal.snapshot_every", s.journal.snapshot_every, 1);
+
+  at_least("entity.passivate_after_ms", s.entity.passivate_after_ms, 1);
+  at_least("entity.max_hold_ttl_ms", s.entity.max_hold_ttl_ms, 1000);
+  if (s.entity.default_hold_ttl_ms < 1000)
+    at_least("entity.default_hold_ttl_ms", s.entity.default_hold_ttl_ms, 1000);
+  else if (s.entity.default_hold_ttl_ms > s.entity.max_hold_ttl_ms)
+    rep.add("entity.default_hold_ttl_ms", "must not exceed entity.max_hold_ttl_ms ("
+                                            + std::to_string(s.entity.max_hold_ttl_ms) + "), got "
+                                            + std::to_string(s.entity.default_hold_ttl_ms));
+  at_least("entity.request_timeout_ms", s.entity.request_timeout_ms, 1);
+  at_least("entity.restart_budget", s.entity.restart_budget, 0);
+  at_least("entity.restart_window_ms", s.entity.restart_window_ms, 1);
+  at_least("entity.backoff_min_ms", s.entity.backoff_min_ms, 1);
+  if (s.entity.backoff_max_ms < s.entity.backoff_min_ms)
+    rep.add("entity.backoff_max_ms", "must not be below entity.backoff_min_ms ("
+                                       + std::to_string(s.entity.backoff_min_ms) + "), got "
+                                       + std::to_string(s.entity.backoff_max_ms));
+
+  if (s.auth.jwt_secret.empty())
+    rep.add("auth.jwt_secret", "required (set MERCATO_JWT_SECRET or --jwt-secret)");
+  else if (s.auth.jwt_secret.size() < 16)
+    rep.add("auth.jwt_secret",
+            "must be at least 16 bytes, got " + std::to_string(s.auth.jwt_secret.size()));
+
+  one_of("log.level", s.log.level, {"trace", "debug", "info", "warn", "error"});
+  one_of("log.format", s.log.format, {"json", "text"});
+
+  between("actors.scheduler_threads", s.actors.scheduler_threads, 0, 256);
+}
+
+std::string environment_footer() {
+  std::string out = "Precedence: defaults < --config FILE (JSON) < environment < flags.\n"
+                    "Environment:";
+  for (const auto& f : fields())
+    if (!f.env.empty())
+      out += "\n  " + std::string{f.env} + " (" + std::string{f.path} + ")";
+  return out;
+}
+
+// Hides the value of `--name=value` so that a mistyped `--jwt-secrt=...` is not echoed.
+std::string without_value(const std::string& arg) {
+  if (arg.rfind("-", 0) == 0)
+    if (auto eq = arg.find('='); eq != std::string::npos)
+      return arg.substr(0, eq) + "=...";
+  return arg;
+}
+
+} // namespace
+
+load_result load(int argc, const char* const* argv, const std::map<std::string, std::string>& env) {
+  load_result result;
+  report rep{result.errors, {}};
+
+  CLI::App app{"Mercato: an actor-based commerce backend.", "mercato"};
+  app.allow_extras();
+  app.footer(environment_footer());
+  app.set_version_flag("--version", "mercato " MERCATO_VERSION);
+
+  std::string config_file;
+  auto* config_opt = app.add_option("--config", config_file, "JSON settings file")
+                       ->type_name("FILE")
+                       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+
+  // Flags bind to text (or a bool for switches) and are applied after the file and the
+  // environment, so that the order of layers does not depend on CLI11.
+  struct bound {
+    const field* f;
+    CLI::Option* opt;
+    std::string text;
+    bool on = false;
+  };
+  std::deque<bound> flags; // deque: options keep pointers to the members
+  for (const auto& f : fields()) {
+    if (f.flag.empty())
+      continue;
+    auto& b = flags.emplace_back(bound{&f, nullptr, {}, false});
+    std::string help{f.help};
+    if (!f.env.empty())
+      help += " [env " + std::string{f.env} + "]";
+    if (std::holds_alternative<bool*>(f.get(result.values))) {
+      b.opt = app.add_flag(std::string{f.flag}, b.on, help);
+    } else {
+      b.opt = app.add_option(std::string{f.flag}, b.text, help)
+                ->type_name(std::string{f.type_name})
+                ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) { // --help or --version
+    app.exit(e, std::cout, std::cerr);
+    result.exit_early = true;
+    return result;
+  } catch (const CLI::ParseError& e) {
+    result.errors.push_back(std::string{"command line: "} + e.what());
+  }
+  for (const auto& extra : app.remaining())
+    result.errors.push_back("command line: unknown argument " + shown_as(without_value(extra)));
+
+  if (config_opt->count() > 0)
+    apply_file(config_file, result.values, rep);
+  apply_environment(env, result.values, rep);
+  for (const auto& b : flags) {
+    if (b.opt->count() == 0)
+      continue;
+    const std::string path{b.f->path};
+    value_ref ref = b.f->get(result.values);
+    if (auto* flag = std::get_if<bool*>(&ref)) {
+      // A switch stores switch_sets; `--fault-injection=false` (CLI11 syntax) stores false.
+      **flag = b.on ? b.f->switch_sets : !b.f->switch_sets;
+    } else if (auto err = assign_text(ref, b.text)) {
+      result.errors.push_back(path + ": " + *err + " (from " + std::string{b.f->flag} + ")");
+      continue;
+    }
+    rep.origin[path] = std::string{b.f->flag};
+  }
+
+  validate(result.values, rep);
+  return result;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> out;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string_view kv{*entry};
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos)
+      continue;
+    out.emplace(std::string{kv.substr(0, eq)}, std::string{kv.substr(eq + 1)});
+  }
+  return out;
+}
+
+} // namespace mercato::config

@@ -1,0 +1,47 @@
+#include "adapters/pg/connection.hpp"
+
+#include "tests/support/pg_fixture.hpp"
+
+namespace mercato::test {
+namespace {
+
+TEST(Dsn, RedactsPasswordsInBothForms) {
+  EXPECT_EQ(pg::redact_dsn("host=db user=app password=s3cret dbname=m"),
+            "host=db user=app password=*** dbname=m");
+  EXPECT_EQ(pg::redact_dsn("host=db password = 'two words' dbname=m"),
+            "host=db password = *** dbname=m");
+  EXPECT_EQ(pg::redact_dsn("postgresql://app:s3cret@db:5432/m?sslmode=require"),
+            "postgresql://app:***@db:5432/m?sslmode=require");
+  EXPECT_EQ(pg::redact_dsn("postgres://db/m?user=app&password=s3cret&x=1"),
+            "postgres://db/m?user=app&password=***&x=1");
+  EXPECT_EQ(pg::redact_dsn("postgres://app@db/m"), "postgres://app@db/m");
+}
+
+TEST(Dsn, AddsAConnectTimeoutUnlessPresent) {
+  EXPECT_EQ(pg::with_connect_timeout("host=db", 5), "host=db connect_timeout=5");
+  EXPECT_EQ(pg::with_connect_timeout("host=db connect_timeout=1", 5), "host=db connect_timeout=1");
+  EXPECT_EQ(pg::with_connect_timeout("postgres://db/m", 5), "postgres://db/m?connect_timeout=5");
+  EXPECT_EQ(pg::with_connect_timeout("postgres://db/m?sslmode=disable", 5),
+            "postgres://db/m?sslmode=disable&connect_timeout=5");
+}
+
+TEST(Dsn, FixtureReplacesTheDatabaseName) {
+  EXPECT_EQ(with_dbname("host=/tmp dbname=postgres user=pg", "t1"), "host=/tmp dbname=t1 user=pg");
+  EXPECT_EQ(with_dbname("host=/tmp user=pg", "t1"), "host=/tmp user=pg dbname=t1");
+  EXPECT_EQ(with_dbname("postgresql://u:p@h:5/postgres?x=1", "t1"), "postgresql://u:p@h:5/t1?x=1");
+  EXPECT_EQ(with_dbname("postgresql://h", "t1"), "postgresql://h/t1");
+}
+
+TEST(StorableText, AcceptsUtf8AndRefusesNulAndMalformedBytes) {
+  EXPECT_TRUE(pg::is_storable_text(""));
+  EXPECT_TRUE(pg::is_storable_text("plain"));
+  EXPECT_TRUE(pg::is_storable_text("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(pg::is_storable_text(std::string{"a\0b", 3}));
+  EXPECT_FALSE(pg::is_storable_text("\xff"));
+  EXPECT_FALSE(pg::is_storable_text("\xc3"));         // truncated
+  EXPECT_FALSE(pg::is_storable_text("\xc0\xaf"));     // overlong
+  EXPECT_FALSE(pg::is_storable_text("\xed\xa0\x80")); // surrogate
+}
+
+} // namespace
+} // namespace mercato::test

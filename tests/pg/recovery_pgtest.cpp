@@ -1,0 +1,213 @@
+#include "adapters/pg/recovery.hpp"
+
+#include "adapters/pg/codec.hpp"
+#include "adapters/pg/journal.hpp"
+#include "adapters/pg/migrate.hpp"
+#include "tests/support/pg_fixture.hpp"
+
+#include <caf/all.hpp>
+
+namespace mercato::test {
+namespace {
+
+class Recovery : public pg_test {
+protected:
+  void SetUp() override {
+    pg_test::SetUp();
+    if (IsSkipped())
+      return;
+    ASSERT_EQ(pg::migrate(url()), "");
+    journal = pg::spawn_journal(sys(), url(), config::journal_settings{}, nullptr);
+    recovery = pg::spawn_recovery(sys(), url(), 2);
+  }
+
+  void TearDown() override {
+    // Handles first: the actor system waits for every actor before it goes away.
+    journal = nullptr;
+    recovery = nullptr;
+    pg_test::TearDown();
+  }
+
+  void append(persist_request req) {
+    auto res = ask<uint64_t>(journal, atom::append_v, std::move(req));
+    ASSERT_TRUE(res) << render(res.error());
+  }
+
+  journal_actor journal;
+  recovery_actor recovery;
+};
+
+stock_snapshot sample_snapshot() {
+  stock_snapshot s;
+  s.exists = true;
+  s.on_hand = 42;
+  s.holds.push_back(stock_hold{"r-1", 2, 1700000900000});
+  s.holds.push_back(stock_hold{"r-2", 5, 1700000950000});
+  s.closed.push_back(stock_closed_hold{"r-0", stock_event_type::committed, 1});
+  return s;
+}
+
+TEST_F(Recovery, UnknownEntityIsEmptyNotAnError) {
+  auto res
+    = ask<recovery_data>(recovery, atom::load_v, std::string{"stock"}, std::string{"never-seen"});
+  ASSERT_TRUE(res) << render(res.error());
+  EXPECT_EQ(res->last_seq, 0u);
+  EXPECT_EQ(res->snapshot_seq, 0u);
+  EXPECT_TRUE(res->snapshot.empty());
+  EXPECT_TRUE(res->events.empty());
+}
+
+TEST_F(Recovery, LoadsTheSnapshotAndOnlyTheEventsAfterIt) {
+  auto first = stock_request("sku-1", 1, 3);
+  first.snapshot = caf::make_message(sample_snapshot());
+  append(first);
+  auto later = stock_request("sku-1", 4, 0);
+  later.events.push_back(caf::make_message(reserved_event("r-3", 7, 1700000001000)));
+  stock_event released;
+  released.type = stock_event_type::released;
+  released.reservation_id = "r-1";
+  released.qty = 2;
+  released.at_ms = 1700000002000;
+  later.events.push_back(caf::make_message(released));
+  append(later);
+  auto res = ask<recovery_data>(recovery, atom::load_v, std::string{"stock"}, std::string{"sku-1"});
+  ASSERT_TRUE(res) << render(res.error());
+  EXPECT_EQ(res->snapshot_seq, 3u);
+  EXPECT_EQ(res->last_seq, 5u);
+  ASSERT_TRUE(res->snapshot.match_elements<stock_snapshot>());
+  const auto& snap = res->snapshot.get_as<stock_snapshot>(0);
+  EXPECT_TRUE(snap.exists);
+  EXPECT_EQ(snap.on_hand, 42);
+  ASSERT_EQ(snap.holds.size(), 2u);
+  EXPECT_EQ(snap.holds[1].reservation_id, "r-2");
+  EXPECT_EQ(snap.holds[1].qty, 5);
+  EXPECT_EQ(snap.holds[1].expires_at_ms, 1700000950000);
+  ASSERT_EQ(snap.closed.size(), 1u);
+  EXPECT_EQ(snap.closed[0].outcome, stock_event_type::committed);
+  ASSERT_EQ(res->events.size(), 2u);
+  ASSERT_TRUE(res->events[0].match_elements<stock_event>());
+  const auto& ev4 = res->events[0].get_as<stock_event>(0);
+  EXPECT_EQ(ev4.type, stock_event_type::reserved);
+  EXPECT_EQ(ev4.reservation_id, "r-3");
+  EXPECT_EQ(ev4.qty, 7);
+  EXPECT_EQ(ev4.expires_at_ms, 1700000001000 + 900000);
+  EXPECT_EQ(ev4.at_ms, 1700000001000);
+  const auto& ev5 = res->events[1].get_as<stock_event>(0);
+  EXPECT_EQ(ev5.type, stock_event_type::released);
+  EXPECT_EQ(ev5.reservation_id, "r-1");
+  EXPECT_EQ(ev5.qty, 2);
+}
+
+TEST_F(Recovery, LoadsEveryEventWithoutSnapshot) {
+  append(stock_request("sku-2", 1, 4));
+  append(stock_request("sku-2", 5, 1));
+  auto res = ask<recovery_data>(recovery, atom::load_v, std::string{"stock"}, std::string{"sku-2"});
+  ASSERT_TRUE(res) << render(res.error());
+  EXPECT_TRUE(res->snapshot.empty());
+  EXPECT_EQ(res->snapshot_seq, 0u);
+  EXPECT_EQ(res->last_seq, 5u);
+  ASSERT_EQ(res->events.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    const auto& ev = res->events[i].get_as<stock_event>(0);
+    EXPECT_EQ(ev.type, stock_event_type::adjusted);
+    EXPECT_EQ(ev.delta, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(ev.reason, "restock");
+  }
+}
+
+TEST_F(Recovery, SnapshotAtTheLastSeqLeavesNoEvents) {
+  auto req = stock_request("sku-3", 1, 2);
+  req.snapshot = caf::make_message(sample_snapshot());
+  append(req);
+  auto res = ask<recovery_data>(recovery, atom::load_v, std::string{"stock"}, std::string{"sku-3"});
+  ASSERT_TRUE(res) << render(res.error());
+  EXPECT_EQ(res->snapshot_seq, 2u);
+  EXPECT_EQ(res->last_seq, 2u);
+  EXPECT_TRUE(res->events.empty());
+}
+
+TEST_F(Recovery, UnknownKindIsAnInvalidRequest) {
+  auto res = ask<recovery_data>(recovery, atom::load_v, std::string{"spaceship"}, std::string{"x"});
+  ASSERT_FALSE(res);
+  EXPECT_EQ(errc_of(res.error()), mercato_errc::invalid_request);
+}
+
+TEST_F(Recovery, UnreachableDatabaseIsStorageUnavailable) {
+  auto broken = pg::spawn_recovery(sys(), "host=/nonexistent/dir dbname=x user=nobody", 1);
+  auto res = ask<recovery_data>(broken, atom::load_v, std::string{"stock"}, std::string{"x"});
+  ASSERT_FALSE(res);
+  EXPECT_EQ(errc_of(res.error()), mercato_errc::storage_unavailable) << render(res.error());
+}
+
+TEST_F(Recovery, ReaderReconnectsAfterItsBackendIsTerminated) {
+  append(stock_request("sku-4", 1, 1));
+  auto load = [&] {
+    return ask<recovery_data>(recovery, atom::load_v, std::string{"stock"}, std::string{"sku-4"});
+  };
+  // Both readers of the pool have a connection once each served a request.
+  ASSERT_TRUE(load());
+  ASSERT_TRUE(load());
+  EXPECT_EQ(admin_scalar<int>("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE datname = '"
+                              + dbname()
+                              + "' "
+                                "AND application_name LIKE 'mercato-recovery-%'"),
+            2);
+  for (int i = 0; i < 4; ++i) {
+    auto res = load();
+    ASSERT_TRUE(res) << render(res.error());
+    EXPECT_EQ(res->last_seq, 1u);
+  }
+}
+
+TEST(Codec, StockEventsRoundTripThroughJson) {
+  for (auto type :
+       {stock_event_type::on_hand_set, stock_event_type::adjusted, stock_event_type::reserved,
+        stock_event_type::committed, stock_event_type::released, stock_event_type::expired}) {
+    stock_event ev;
+    ev.type = type;
+    ev.delta = -3;
+    ev.reason = "damaged \"in\" transit ✓";
+    ev.reservation_id = "r-9";
+    ev.qty = 4;
+    ev.expires_at_ms = 1700000900000;
+    ev.at_ms = 1700000000000;
+    auto enc = pg::encode_event("stock", caf::make_message(ev));
+    ASSERT_TRUE(enc) << render(enc.error());
+    EXPECT_EQ(enc->type, to_string(type));
+    auto dec = pg::decode_event("stock", enc->type, enc->payload);
+    ASSERT_TRUE(dec) << render(dec.error());
+    const auto& back = dec->get_as<stock_event>(0);
+    EXPECT_EQ(back.type, ev.type);
+    EXPECT_EQ(back.delta, ev.delta);
+    EXPECT_EQ(back.reason, ev.reason);
+    EXPECT_EQ(back.reservation_id, ev.reservation_id);
+    EXPECT_EQ(back.qty, ev.qty);
+    EXPECT_EQ(back.expires_at_ms, ev.expires_at_ms);
+    EXPECT_EQ(back.at_ms, ev.at_ms);
+  }
+}
+
+TEST(Codec, PayloadsUseSnakeCaseAndOnlyTheFieldsOfTheType) {
+  auto enc = pg::encode_event("stock", caf::make_message(reserved_event("r-1", 2, 1000)));
+  ASSERT_TRUE(enc);
+  EXPECT_EQ(enc->type, "reserved");
+  EXPECT_EQ(enc->payload,
+            R"({"at_ms":1000,"expires_at_ms":901000,"qty":2,"reservation_id":"r-1"})");
+}
+
+TEST(Codec, RefusesWrongMessagesAndUnknownKinds) {
+  auto wrong = pg::encode_event("stock", caf::make_message(std::string{"x"}));
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(errc_of(wrong.error()), mercato_errc::invalid_request);
+  auto unknown = pg::encode_event("spaceship", caf::make_message(stock_event{}));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(errc_of(unknown.error()), mercato_errc::invalid_request);
+  auto bad_type = pg::decode_event("stock", "teleported", "{}");
+  EXPECT_FALSE(bad_type);
+  auto bad_json = pg::decode_snapshot("stock", "{not json");
+  EXPECT_FALSE(bad_json);
+}
+
+} // namespace
+} // namespace mercato::test

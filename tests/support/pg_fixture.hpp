@@ -1,0 +1,189 @@
+#pragma once
+
+// Fixture for tests that need PostgreSQL (`*_pgtest.cpp`). Each test gets a fresh database
+// `mercato_t_<random>`, created through MERCATO_TEST_DATABASE_URL (a superuser key=value DSN,
+// e.g. "host=/tmp/pgdev dbname=postgres user=postgres") and dropped in TearDown; the test is
+// skipped when that variable is unset. A real CAF actor system with Mercato's types registered
+// runs the actors; test bodies talk to them through `self` (a scoped_actor). A subclass that
+// keeps actor handles in members must reset them in its TearDown before calling
+// pg_test::TearDown: the actor system's destructor waits for every actor still referenced.
+
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/messages.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/make_message.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <regex>
+#include <string>
+
+namespace mercato::test {
+
+/// `dsn` (key=value or postgres:// URI) with its database replaced by `dbname`.
+inline std::string with_dbname(const std::string& dsn, const std::string& dbname) {
+  if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0) {
+    auto start = dsn.find("://") + 3;
+    auto end = dsn.find_first_of("?#", start);
+    auto slash = dsn.find('/', start);
+    auto tail = end == std::string::npos ? std::string{} : dsn.substr(end);
+    auto authority_end = slash != std::string::npos && slash < std::min(end, dsn.size())
+                           ? slash
+                           : std::min(end, dsn.size());
+    return dsn.substr(0, authority_end) + "/" + dbname + tail;
+  }
+  static const std::regex key{R"((^|\s)dbname\s*=\s*('([^'\\]|\\.)*'|\S*))"};
+  if (std::regex_search(dsn, key))
+    return std::regex_replace(dsn, key, "$1dbname=" + dbname);
+  return dsn + " dbname=" + dbname;
+}
+
+/// The actor system config every pg test uses: Mercato's types and error renderer.
+struct pg_test_config : caf::actor_system_config {
+  pg_test_config() {
+    add_message_types<caf::id_block::mercato>();
+    add_error_category(caf::atom("mercato"),
+                       [](uint8_t code, caf::atom_value, const caf::message&) {
+                         return "mercato::" + to_string(static_cast<mercato_errc>(code));
+                       });
+    set("scheduler.max-threads", 2);
+  }
+};
+
+/// A reserve event of `qty` units under `reservation_id`.
+inline stock_event reserved_event(const std::string& reservation_id, int64_t qty, int64_t at_ms) {
+  stock_event ev;
+  ev.type = stock_event_type::reserved;
+  ev.reservation_id = reservation_id;
+  ev.qty = qty;
+  ev.expires_at_ms = at_ms + 900000;
+  ev.at_ms = at_ms;
+  return ev;
+}
+
+/// A persist request for stock item `sku` with `n` adjust events (delta = seq) from `first_seq`.
+inline persist_request stock_request(const std::string& sku, uint64_t first_seq, size_t n,
+                                     const std::string& request_id = "req-test") {
+  persist_request req;
+  req.kind = "stock";
+  req.entity_id = sku;
+  req.first_seq = first_seq;
+  req.request_id = request_id;
+  for (size_t i = 0; i < n; ++i) {
+    stock_event ev;
+    ev.type = stock_event_type::adjusted;
+    ev.delta = static_cast<int64_t>(first_seq + i);
+    ev.reason = "restock";
+    ev.at_ms = 1700000000000 + static_cast<int64_t>(first_seq + i);
+    req.events.push_back(caf::make_message(ev));
+  }
+  return req;
+}
+
+class pg_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    const char* url = std::getenv("MERCATO_TEST_DATABASE_URL");
+    if (url == nullptr || *url == '\0')
+      GTEST_SKIP() << "MERCATO_TEST_DATABASE_URL is not set";
+    admin_url_ = url;
+    std::random_device rd;
+    std::mt19937_64 rng{
+      (static_cast<uint64_t>(rd()) << 32) ^ rd()
+      ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
+    dbname_ = "mercato_t_" + std::to_string(rng() % 1000000000000ULL);
+    admin_exec("CREATE DATABASE " + dbname_);
+    created_ = true;
+    url_ = with_dbname(admin_url_, dbname_);
+    sys_ = std::make_unique<caf::actor_system>(cfg_);
+    self_ = std::make_unique<caf::scoped_actor>(*sys_);
+  }
+
+  void TearDown() override {
+    // Actors (and their connections) first, then the database.
+    self_.reset();
+    sys_.reset();
+    if (created_)
+      admin_exec("DROP DATABASE IF EXISTS " + dbname_ + " WITH (FORCE)");
+  }
+
+  /// Runs `sql` on the server's maintenance database as the superuser (outside a transaction).
+  void admin_exec(const std::string& sql) {
+    pqxx::connection conn{admin_url_};
+    pqxx::nontransaction txn{conn};
+    txn.exec(sql);
+  }
+
+  /// Runs `sql` on the maintenance database and returns the first column of the first row.
+  template <class T>
+  T admin_scalar(const std::string& sql) {
+    pqxx::connection conn{admin_url_};
+    pqxx::nontransaction txn{conn};
+    return txn.exec1(sql)[0].as<T>();
+  }
+
+  /// Runs `sql` in the test database and returns the result.
+  pqxx::result query(const std::string& sql) {
+    pqxx::connection conn{url_};
+    pqxx::nontransaction txn{conn};
+    return txn.exec(sql);
+  }
+
+  /// The first column of the first row of `sql`, as T.
+  template <class T>
+  T scalar(const std::string& sql) {
+    return query(sql)[0][0].as<T>();
+  }
+
+  /// Sends a request and waits up to 5 s for its answer.
+  template <class T, class Handle, class... Ts>
+  caf::expected<T> ask(const Handle& dst, Ts&&... xs) {
+    caf::expected<T> out = caf::make_error(caf::sec::request_timeout);
+    (*self_)
+      ->request(dst, std::chrono::seconds{5}, std::forward<Ts>(xs)...)
+      .receive([&out](T& x) { out = std::move(x); }, [&out](caf::error& e) { out = std::move(e); });
+    return out;
+  }
+
+  caf::actor_system& sys() {
+    return *sys_;
+  }
+
+  caf::scoped_actor& self() {
+    return *self_;
+  }
+
+  /// The test database's DSN.
+  const std::string& url() const {
+    return url_;
+  }
+
+  const std::string& dbname() const {
+    return dbname_;
+  }
+
+  const std::string& admin_url() const {
+    return admin_url_;
+  }
+
+private:
+  std::string admin_url_;
+  std::string url_;
+  std::string dbname_;
+  bool created_ = false;
+  pg_test_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<caf::scoped_actor> self_;
+};
+
+} // namespace mercato::test
