@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -94,6 +95,42 @@ caf::error encode(const persist_request& req, encoded_request& out) {
   return caf::none;
 }
 
+// -- outbox ids -------------------------------------------------------------------------------
+
+/// Time-ordered UUIDs (RFC 9562 version 7): 48-bit Unix milliseconds, a 12-bit counter that
+/// keeps ids of one millisecond ascending, then 62 random bits.
+class uuid7_generator {
+public:
+  std::string next() {
+    auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+    if (ms <= last_ms_) { // same millisecond (or the clock stepped back): count on
+      if (++counter_ > 0xfff) {
+        counter_ = 0;
+        ++last_ms_;
+      }
+      ms = last_ms_;
+    } else {
+      last_ms_ = ms;
+      counter_ = 0;
+    }
+    auto hi = (ms << 16) | 0x7000 | counter_;
+    auto lo = (rng_() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+    char buf[37];
+    std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
+                  static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
+                  static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+                  static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+    return buf;
+  }
+
+private:
+  uint64_t last_ms_ = 0;
+  uint64_t counter_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
 // -- the batch statement --------------------------------------------------------------------
 
 /// What the batch statement reports: rows written per entity, and entities whose predecessor
@@ -108,6 +145,7 @@ struct statement_result {
 // inserted) and the newest snapshot per entity. `ON CONFLICT DO NOTHING` + RETURNING reveals
 // the seqs that another writer owns, without aborting the transaction.
 statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch) {
+  thread_local uuid7_generator ids; // one journal per thread (detached actor)
   // Rows in key order: two journals (two nodes during a partition) inserting the same keys then
   // wait on each other in one direction only, never in a deadlock. Stable: seq order per entity.
   std::stable_sort(
@@ -136,7 +174,9 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
       events_sql += txn.quote(ev.payload);
       events_sql += "::jsonb,";
       events_sql += quoted_request;
-      events_sql += "::text)";
+      events_sql += "::text,'";
+      events_sql += ids.next();
+      events_sql += "'::uuid)";
     }
     if (r->snapshot)
       snapshots[r->entity] = r; // batch order is seq order per entity
@@ -166,7 +206,8 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
          "AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.entity_kind = h.entity_kind "
          "AND s.entity_id = h.entity_id AND s.seq = h.prev_seq))";
   if (!events_sql.empty()) {
-    sql += ",\nev (entity_kind, entity_id, seq, event_type, payload, request_id) AS (VALUES\n";
+    sql += ",\nev (entity_kind, entity_id, seq, event_type, payload, request_id, outbox_id) AS "
+           "(VALUES\n";
     sql += events_sql;
     sql += "),\n"
            "ins AS (INSERT INTO journal "
@@ -175,15 +216,13 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
            "FROM ev e WHERE NOT EXISTS (SELECT 1 FROM gap g WHERE g.entity_kind = e.entity_kind "
            "AND g.entity_id = e.entity_id) "
            "ON CONFLICT DO NOTHING "
-           "RETURNING entity_kind, entity_id, seq, event_type, payload, request_id, recorded_at),\n"
+           "RETURNING entity_kind, entity_id, seq),\n"
            // Debezium's outbox event router reads id, aggregatetype, aggregateid, type,
            // payload; rows go in seq order so that WAL order is event order per aggregate.
-           "ob AS (INSERT INTO outbox (aggregatetype, aggregateid, type, payload, seq) "
-           "SELECT entity_kind, entity_id, event_type, jsonb_build_object("
-           "'entity_kind', entity_kind, 'entity_id', entity_id, 'seq', seq, "
-           "'type', event_type, 'request_id', request_id, 'recorded_at', recorded_at, "
-           "'data', payload), seq "
-           "FROM ins ORDER BY entity_kind, entity_id, seq)";
+           "ob AS (INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, "
+           "request_id) SELECT e.outbox_id, e.entity_kind, e.entity_id, e.event_type, e.payload, "
+           "e.seq, e.request_id FROM ev e JOIN ins i USING (entity_kind, entity_id, seq) "
+           "ORDER BY e.entity_kind, e.entity_id, e.seq)";
   }
   if (!snapshots_sql.empty()) {
     sql += ",\nsn AS (INSERT INTO snapshots (entity_kind, entity_id, seq, state) "

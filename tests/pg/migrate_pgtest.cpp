@@ -36,7 +36,7 @@ TEST_F(Migrate, IsIdempotentAndRecordsEachVersion) {
       1)
       << table;
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM pg_indexes WHERE indexname IN "
-                        "('outbox_created_at_idx', 'products_search_idx', "
+                        "('outbox_pkey', 'products_search_idx', "
                         "'products_category_sku_idx')"),
             3);
 }

@@ -25,6 +25,9 @@ CREATE TABLE snapshots (
 
 -- Transactional outbox in the column layout of Debezium's outbox event router
 -- (id, aggregatetype, aggregateid, type, payload), written in the journal's transaction.
+-- `payload` is the event itself; seq and request_id are extra columns that the router can
+-- place into headers. The journal writer supplies time-ordered (version 7) ids, so the primary
+-- key grows at its right edge instead of at random. No other index: nothing reads by time yet.
 CREATE TABLE outbox (
   id            uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
   aggregatetype text        NOT NULL,
@@ -32,9 +35,9 @@ CREATE TABLE outbox (
   type          text        NOT NULL,
   payload       jsonb       NOT NULL,
   seq           bigint,
+  request_id    text,
   created_at    timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX outbox_created_at_idx ON outbox (created_at);
 
 -- Catalogue. `search` is maintained by PostgreSQL; the 'simple' configuration does no stemming,
 -- so it works the same for every language and for SKU-like tokens.
