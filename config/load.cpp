@@ -94,6 +94,8 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(log, format), "MERCATO_LOG_FORMAT", "--log-format", "FORMAT", "json or text"},
     {MERCATO_FIELD(actors, scheduler_threads), "MERCATO_SCHEDULER_THREADS", "--scheduler-threads",
      "N", "CAF scheduler threads; 0 = number of cores"},
+    {MERCATO_FIELD(actors, scheduler_policy), "MERCATO_SCHEDULER_POLICY", "--scheduler-policy",
+     "POLICY", "CAF scheduler: stealing or sharing"},
     {MERCATO_FIELD(testing, fault_injection), "MERCATO_FAULT_INJECTION", "--fault-injection", "",
      "enable entity fault hooks (tests only)"},
   };
@@ -437,6 +439,7 @@ void validate(const settings& s, report& rep) {
 
   one_of("log.level", s.log.level, {"trace", "debug", "info", "warn", "error"});
   one_of("log.format", s.log.format, {"json", "text"});
+  one_of("actors.scheduler_policy", s.actors.scheduler_policy, {"stealing", "sharing"});
 
   between("actors.scheduler_threads", s.actors.scheduler_threads, 0, 256);
 }

@@ -57,6 +57,7 @@ struct log_settings {
 /// CAF scheduler.
 struct actor_settings {
   int scheduler_threads = 0; ///< 0 = number of cores
+  std::string scheduler_policy = "stealing"; ///< stealing or sharing
 };
 
 /// Test-only switches; never enable in production.

@@ -63,6 +63,8 @@ struct node_config : caf::actor_system_config {
                      ? cfg.actors.scheduler_threads
                      : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
     set("scheduler.max-threads", threads);
+    set("scheduler.policy", cfg.actors.scheduler_policy == "sharing" ? caf::atom("sharing")
+                                                                      : caf::atom("stealing"));
   }
 };
 

@@ -28,8 +28,8 @@ using stock_actor = caf::typed_actor<
   caf::replies_to<atom::commit, hold_cmd>::with<stock_view>,
   // Returns a hold. Idempotent; `not_found` for an unknown hold, `conflict` if it was sold.
   caf::replies_to<atom::release, hold_cmd>::with<stock_view>,
-  // The actor's own hold timer (reservation id, generation); ignored when stale.
-  caf::reacts_to<atom::expire, std::string, uint64_t>,
+  // The actor's own expiry timer, tagged with the time it was set for; ignored when stale.
+  caf::reacts_to<atom::expire, int64_t>,
   // Test-only fault hook: throws inside the actor when fault injection is enabled.
   caf::replies_to<atom::fault>::with<bool>,
   // Asked by the region when idle: `true` means the actor stops now, `false` that it must stay

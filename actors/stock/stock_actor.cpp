@@ -31,11 +31,24 @@ void fail_all(stock_state& st, const caf::error& err) {
   fail_batch(st.buffer, err);
 }
 
-void schedule_expiry(self_ptr self, const std::string& id, int64_t expires_at_ms) {
-  auto wait = std::max<int64_t>(0, expires_at_ms - now_of(self->state));
-  // delayed_send cannot be cancelled: a stale timer is recognised by its expires_at.
-  self->delayed_send(self, std::chrono::milliseconds{wait}, atom::expire_v, id,
-                     static_cast<uint64_t>(expires_at_ms));
+// One timer per item, for its earliest hold: a timer per hold would cost a clock-thread wake-up
+// per reservation. delayed_send cannot be cancelled, so a timer carries the time it was set
+// for and is ignored when a newer one replaced it.
+void arm_timer(self_ptr self) {
+  auto& st = self->state;
+  if (st.expiries.empty())
+    return;
+  auto due = st.expiries.top().first;
+  if (st.timer_at != 0 && st.timer_at <= due)
+    return;
+  st.timer_at = due;
+  auto wait = std::max<int64_t>(0, due - now_of(st));
+  self->delayed_send(self, std::chrono::milliseconds{wait}, atom::expire_v, due);
+}
+
+void track_expiry(self_ptr self, const std::string& id, int64_t expires_at_ms) {
+  self->state.expiries.emplace(expires_at_ms, id);
+  arm_timer(self);
 }
 
 void send_next(self_ptr self);
@@ -115,7 +128,7 @@ void commit_decision(self_ptr self, const std::vector<stock_event>& events, Prom
     stock::apply_decided(st.decided, e);
     st.buffer.events.push_back(e);
     if (e.type == stock_event_type::reserved)
-      schedule_expiry(self, e.reservation_id, e.expires_at_ms);
+      track_expiry(self, e.reservation_id, e.expires_at_ms);
   }
   st.buffer.on_durable.emplace_back([rp, ok]() mutable { rp.deliver(ok()); });
   st.buffer.on_failed.emplace_back([rp](const caf::error& err) mutable { rp.deliver(err); });
@@ -138,7 +151,8 @@ void recover(self_ptr self, const recovery_data& data) {
   st.next_seq = data.last_seq + 1;
   st.last_snapshot_seq = data.snapshot_seq;
   for (const auto& [id, h] : st.durable.holds)
-    schedule_expiry(self, id, h.expires_at_ms);
+    st.expiries.emplace(h.expires_at_ms, id);
+  arm_timer(self);
 }
 
 } // namespace
@@ -234,22 +248,25 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
       commit_decision(self, *d, rp, [self] { return view_of(self->state); });
       return rp;
     },
-    [self](atom::expire, const std::string& id, uint64_t expires_at_ms) {
+    [self](atom::expire, int64_t timer_at) {
       auto& st = self->state;
-      auto i = st.decided.holds.find(id);
-      if (i == st.decided.holds.end()
-          || i->second.expires_at_ms != static_cast<int64_t>(expires_at_ms))
-        return; // stale timer: the hold is gone or was replaced
+      if (timer_at != st.timer_at)
+        return; // replaced by an earlier timer
+      st.timer_at = 0;
       auto now = now_of(st);
-      if (now < i->second.expires_at_ms) { // timer ran early against the wall clock
-        schedule_expiry(self, id, i->second.expires_at_ms);
-        return;
+      // Every hold that is due goes back in one append.
+      while (!st.expiries.empty() && st.expiries.top().first <= now) {
+        auto [due, id] = st.expiries.top();
+        st.expiries.pop();
+        auto i = st.decided.holds.find(id);
+        if (i == st.decided.holds.end() || i->second.expires_at_ms != due)
+          continue; // ended otherwise, or the id now names a newer hold
+        for (const auto& e : stock::decide_expire(st.decided, id, now)) {
+          stock::apply_decided(st.decided, e);
+          st.buffer.events.push_back(e);
+        }
       }
-      auto events = stock::decide_expire(st.decided, id, now);
-      for (const auto& e : events) {
-        stock::apply_decided(st.decided, e);
-        st.buffer.events.push_back(e);
-      }
+      arm_timer(self); // also re-arms a timer that ran early against the wall clock
       send_next(self);
     },
     [self](atom::fault) -> caf::result<bool> {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <queue>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,12 @@ struct stock_state {
   uint64_t last_snapshot_seq = 0;
   std::optional<stock_batch> in_flight; ///< at most one append in flight keeps seqs gap-free
   stock_batch buffer;                   ///< decided while `in_flight` was being written
+  /// Holds by expiry time, earliest first. Entries of holds that ended otherwise stay until
+  /// their time and are skipped then, which is cheaper than removing them.
+  std::priority_queue<std::pair<int64_t, std::string>,
+                      std::vector<std::pair<int64_t, std::string>>, std::greater<>>
+    expiries;
+  int64_t timer_at = 0; ///< when the one pending expiry timer fires; 0 = none
 };
 
 /// The behaviour of one stock item; recovers from the journal before serving anything.

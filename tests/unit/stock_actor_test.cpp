@@ -263,3 +263,32 @@ TEST_F(StockActor, ShutdownStopsEntitiesDespitePendingTimers) {
   sched.run(); // no timers triggered: the hold's expiry must not be what ends the entity
   EXPECT_EQ(sys.registry().running(), before - 2) << "the region and its entity are gone";
 }
+
+TEST_F(StockActor, ShorterHoldExpiresBeforeLongerOne) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{9, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"long", 4, 10000, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"short", 2, 2000, ""})));
+  sched.advance_time(2000ms);
+  sched.run();
+  EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->reserved, 4) << "the short hold is back";
+  sched.advance_time(7999ms);
+  sched.run();
+  EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->reserved, 4);
+  sched.advance_time(1ms);
+  sched.run();
+  EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->reserved, 0);
+}
+
+TEST_F(StockActor, DueHoldsExpireTogetherInOneAppend) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{100, ""})));
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v,
+                                       reserve_cmd{"r" + std::to_string(i), 1, 5000, ""})));
+  ASSERT_TRUE((ask<stock_view>("s1", atom::release_v, hold_cmd{"r3", ""})));
+  auto appends_before = db->appends;
+  sched.advance_time(5000ms);
+  sched.run();
+  EXPECT_EQ(db->appends, appends_before + 1) << "one append for all nine due holds";
+  EXPECT_EQ(db->event_count("stock", "s1"), 1u + 10u + 1u + 9u);
+  EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->reserved, 0);
+}
