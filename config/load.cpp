@@ -189,85 +189,93 @@ std::optional<bool> parse_bool(std::string_view text) {
   return std::nullopt;
 }
 
-// Sets a field from text (environment or flag); returns the problem, if any.
-std::optional<std::string> assign_text(value_ref ref, std::string_view text) {
-  struct visitor {
-    std::string_view text;
-    std::optional<std::string> operator()(std::string* p) const {
-      *p = std::string{text};
-      return std::nullopt;
-    }
-    std::optional<std::string> operator()(int64_t* p) const {
-      auto v = parse_int(text);
-      if (!v)
-        return "expected an integer, got " + shown_as(text);
-      *p = *v;
-      return std::nullopt;
-    }
-    std::optional<std::string> operator()(int* p) const {
-      auto v = parse_int(text);
-      if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())
-        return "expected an integer, got " + shown_as(text);
-      *p = static_cast<int>(*v);
-      return std::nullopt;
-    }
-    std::optional<std::string> operator()(bool* p) const {
-      auto v = parse_bool(text);
-      if (!v)
-        return "expected true, false, 1 or 0, got " + shown_as(text);
-      *p = *v;
-      return std::nullopt;
-    }
-  };
-  return std::visit(visitor{text}, ref);
-}
+// The layers differ in how they read a value, not in how they store it: a source says what its
+// value is as each member type (nullopt: not that type) and how to show it in a message, and
+// `assign` sets the member, range checks included, the same way for every layer.
 
-// Sets a field from a JSON value; types must match exactly (no "10" for 10, no 10.0).
-std::optional<std::string> assign_json(value_ref ref, const nlohmann::json& j) {
-  struct visitor {
-    const nlohmann::json& j;
-    std::string show() const {
-      return shown_as(j.dump());
-    }
-    std::optional<std::string> operator()(std::string* p) const {
-      if (!j.is_string())
-        return "expected a string, got " + show();
-      *p = j.get<std::string>();
+// Text from the environment or a flag.
+struct text_source {
+  static constexpr std::string_view bool_words = "true, false, 1 or 0";
+  std::string_view text;
+  std::optional<std::string> string() const {
+    return std::string{text};
+  }
+  std::optional<int64_t> integer() const {
+    return parse_int(text);
+  }
+  std::optional<bool> boolean() const {
+    return parse_bool(text);
+  }
+  std::string show() const {
+    return shown_as(text);
+  }
+};
+
+// A value of the JSON file; types must match exactly (no "10" for 10, no 10.0).
+struct json_source {
+  static constexpr std::string_view bool_words = "true or false";
+  const nlohmann::json& j;
+  std::optional<std::string> string() const {
+    if (!j.is_string())
       return std::nullopt;
+    return j.get<std::string>();
+  }
+  std::optional<int64_t> integer() const {
+    if (j.is_number_unsigned()) {
+      auto u = j.get<uint64_t>();
+      if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return std::nullopt;
+      return static_cast<int64_t>(u);
     }
-    std::optional<int64_t> integer() const {
-      if (j.is_number_unsigned()) {
-        auto u = j.get<uint64_t>();
-        if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-          return std::nullopt;
-        return static_cast<int64_t>(u);
-      }
-      if (j.is_number_integer())
-        return j.get<int64_t>();
+    if (j.is_number_integer())
+      return j.get<int64_t>();
+    return std::nullopt;
+  }
+  std::optional<bool> boolean() const {
+    if (!j.is_boolean())
+      return std::nullopt;
+    return j.get<bool>();
+  }
+  std::string show() const {
+    return shown_as(j.dump());
+  }
+};
+
+// Sets a field from `src`; returns the problem, if any.
+template <class Source>
+std::optional<std::string> assign(value_ref ref, const Source& src) {
+  struct visitor {
+    const Source& src;
+    std::optional<std::string> operator()(std::string* p) const {
+      auto v = src.string();
+      if (!v)
+        return "expected a string, got " + src.show();
+      *p = std::move(*v);
       return std::nullopt;
     }
     std::optional<std::string> operator()(int64_t* p) const {
-      auto v = integer();
+      auto v = src.integer();
       if (!v)
-        return "expected an integer, got " + show();
+        return "expected an integer, got " + src.show();
       *p = *v;
       return std::nullopt;
     }
     std::optional<std::string> operator()(int* p) const {
-      auto v = integer();
+      auto v = src.integer();
       if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())
-        return "expected an integer, got " + show();
+        return "expected an integer, got " + src.show();
       *p = static_cast<int>(*v);
       return std::nullopt;
     }
     std::optional<std::string> operator()(bool* p) const {
-      if (!j.is_boolean())
-        return "expected true or false, got " + show();
-      *p = j.get<bool>();
+      auto v = src.boolean();
+      if (!v)
+        return "expected " + std::string{Source::bool_words} + ", got " + src.show();
+      *p = *v;
       return std::nullopt;
     }
   };
-  return std::visit(visitor{j}, ref);
+  return std::visit(visitor{src}, ref);
 }
 
 std::string strip_json_exception_prefix(std::string what) {
@@ -321,7 +329,7 @@ void apply_file(const std::string& file, settings& s, report& rep) {
                              + source);
         continue;
       }
-      if (auto err = assign_json(f->get(s), value)) {
+      if (auto err = assign(f->get(s), json_source{value})) {
         rep.errors.push_back(path + ": " + *err + " in " + source);
         continue;
       }
@@ -337,7 +345,7 @@ void apply_environment(const std::map<std::string, std::string>& env, settings& 
     auto i = env.find(std::string{f.env});
     if (i == env.end())
       continue;
-    if (auto err = assign_text(f.get(s), i->second)) {
+    if (auto err = assign(f.get(s), text_source{i->second})) {
       rep.errors.push_back(std::string{f.path} + ": " + *err + " (from " + std::string{f.env}
                            + ")");
       continue;
@@ -525,7 +533,7 @@ load_result load(int argc, const char* const* argv, const std::map<std::string, 
     if (auto* flag = std::get_if<bool*>(&ref)) {
       // A switch stores switch_sets; `--fault-injection=false` (CLI11 syntax) stores false.
       **flag = b.on ? b.f->switch_sets : !b.f->switch_sets;
-    } else if (auto err = assign_text(ref, b.text)) {
+    } else if (auto err = assign(ref, text_source{b.text})) {
       result.errors.push_back(path + ": " + *err + " (from " + std::string{b.f->flag} + ")");
       continue;
     }

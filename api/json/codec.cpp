@@ -141,40 +141,51 @@ bool get_string(const njson& obj, const char* name, size_t min_len, size_t max_l
   }
   const auto& s = it->get_ref<const std::string&>();
   switch (cs) {
-    case charset::id:
-    case charset::id_colon:
-      if (!is_id(s, max_len, cs == charset::id_colon) || s.size() < min_len) {
-        v.add(name, "must be " + std::to_string(min_len) + " to " + std::to_string(max_len)
-                      + " characters of " + (cs == charset::id ? "[A-Za-z0-9._-]"
-                                                               : "[A-Za-z0-9._:-]"));
-        return false;
-      }
-      break;
-    case charset::upper3:
-      if (s.size() != 3 || !(s[0] >= 'A' && s[0] <= 'Z') || !(s[1] >= 'A' && s[1] <= 'Z')
-          || !(s[2] >= 'A' && s[2] <= 'Z')) {
-        v.add(name, "must be an ISO 4217 code of 3 upper-case letters");
-        return false;
-      }
-      break;
-    case charset::no_control:
-    case charset::any: {
-      auto n = utf8_length(s);
-      if (n < min_len || n > max_len) {
-        v.add(name, min_len > 0 ? "must be " + std::to_string(min_len) + " to "
-                                    + std::to_string(max_len) + " characters"
-                                : "must be at most " + std::to_string(max_len) + " characters");
-        return false;
-      }
-      if (cs == charset::no_control && has_control_chars(s)) {
-        v.add(name, "must not contain control characters");
-        return false;
-      }
-      break;
+  case charset::id:
+  case charset::id_colon:
+    if (!is_id(s, max_len, cs == charset::id_colon) || s.size() < min_len) {
+      v.add(name, "must be " + std::to_string(min_len) + " to " + std::to_string(max_len)
+                    + " characters of "
+                    + (cs == charset::id ? "[A-Za-z0-9._-]" : "[A-Za-z0-9._:-]"));
+      return false;
     }
+    break;
+  case charset::upper3:
+    if (s.size() != 3 || !(s[0] >= 'A' && s[0] <= 'Z') || !(s[1] >= 'A' && s[1] <= 'Z')
+        || !(s[2] >= 'A' && s[2] <= 'Z')) {
+      v.add(name, "must be an ISO 4217 code of 3 upper-case letters");
+      return false;
+    }
+    break;
+  case charset::no_control:
+  case charset::any: {
+    auto n = utf8_length(s);
+    if (n < min_len || n > max_len) {
+      v.add(name, min_len > 0 ? "must be " + std::to_string(min_len) + " to "
+                                  + std::to_string(max_len) + " characters"
+                              : "must be at most " + std::to_string(max_len) + " characters");
+      return false;
+    }
+    if (cs == charset::no_control && has_control_chars(s)) {
+      v.add(name, "must not contain control characters");
+      return false;
+    }
+    break;
+  }
   }
   out = s;
   return true;
+}
+
+// A free-text query parameter (`q`, `category`): at most `max_len` characters, none of them a
+// control character.
+void get_query_text(const std::string& key, const std::string& value, size_t max_len,
+                    std::string& out, validation& v) {
+  if (utf8_length(value) > max_len || has_control_chars(value))
+    v.add(key,
+          "must be at most " + std::to_string(max_len) + " characters without control characters");
+  else
+    out = value;
 }
 
 } // namespace
@@ -328,13 +339,13 @@ validation parse_product(std::string_view body, std::string_view sku, product& o
       v.add("sku", "must equal the SKU in the path (or be omitted)");
   }
   get_string(*doc, "name", 1, limits::max_name, charset::no_control, true, out.name, v);
-  get_string(*doc, "description", 0, limits::max_description, charset::any, false,
-             out.description, v);
+  get_string(*doc, "description", 0, limits::max_description, charset::any, false, out.description,
+             v);
   get_string(*doc, "category", 0, limits::max_category, charset::no_control, false, out.category,
              v);
   if (auto it = doc->find("seller_id"); it != doc->end() && !it->is_null())
-    get_string(*doc, "seller_id", 1, limits::max_seller_id, charset::id_colon, false,
-               out.seller_id, v);
+    get_string(*doc, "seller_id", 1, limits::max_seller_id, charset::id_colon, false, out.seller_id,
+               v);
   get_int(*doc, "price_minor", 0, limits::max_price_minor, true, out.price_minor, v);
   get_string(*doc, "currency", 3, 3, charset::upper3, true, out.currency, v);
   return v;
@@ -365,22 +376,14 @@ validation parse_product_query(std::string_view query, product_query& out) {
       continue;
     }
     if (key == "q") {
-      if (utf8_length(value) > limits::max_query || has_control_chars(value))
-        v.add("q", "must be at most " + std::to_string(limits::max_query)
-                     + " characters without control characters");
-      else
-        out.q = value;
+      get_query_text(key, value, limits::max_query, out.q, v);
     } else if (key == "category") {
-      if (utf8_length(value) > limits::max_category || has_control_chars(value))
-        v.add("category", "must be at most " + std::to_string(limits::max_category)
-                            + " characters without control characters");
-      else
-        out.category = value;
+      get_query_text(key, value, limits::max_category, out.category, v);
     } else if (key == "limit") {
       int32_t n = 0;
       auto res = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (value.empty() || res.ec != std::errc{} || res.ptr != value.data() + value.size()
-          || n < 1 || n > limits::max_page)
+      if (value.empty() || res.ec != std::errc{} || res.ptr != value.data() + value.size() || n < 1
+          || n > limits::max_page)
         v.add("limit", range_text(1, limits::max_page));
       else
         out.limit = n;

@@ -15,20 +15,21 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Journal : public pg_test {
+class Journal : public migrated_pg_test {
 protected:
-  void SetUp() override {
-    pg_test::SetUp();
-    if (IsSkipped())
-      return;
-    ASSERT_EQ(pg::migrate(url()), "");
-  }
-
   journal_actor spawn(int64_t batch_delay_us = 0, int64_t batch_max = 2048) {
     config::journal_settings js;
     js.batch_delay_us = batch_delay_us;
     js.batch_max = batch_max;
     return pg::spawn_journal(sys(), url(), js, &metrics);
+  }
+
+  /// One request for each of `n` entities ("sku-0", "sku-1", ...), each with `events` events.
+  static std::vector<persist_request> one_per_entity(int n, size_t events) {
+    std::vector<persist_request> reqs;
+    for (int i = 0; i < n; ++i)
+      reqs.push_back(stock_request("sku-" + std::to_string(i), 1, events));
+    return reqs;
   }
 
   /// Sends every request at once, then collects the answers in order.
@@ -94,10 +95,7 @@ TEST_F(Journal, AppendRepliesWithTheLastSeqAndStoresEventsAndOutbox) {
 TEST_F(Journal, GroupCommitsManyEntitiesInFewTransactions) {
   auto journal = spawn();
   constexpr int n = 200;
-  std::vector<persist_request> reqs;
-  for (int i = 0; i < n; ++i)
-    reqs.push_back(stock_request("sku-" + std::to_string(i), 1, 2));
-  auto results = append_all(journal, std::move(reqs));
+  auto results = append_all(journal, one_per_entity(n, 2));
   for (int i = 0; i < n; ++i) {
     ASSERT_TRUE(results[i]) << i << ": " << render(results[i].error());
     EXPECT_EQ(*results[i], 2u);
@@ -127,10 +125,7 @@ TEST_F(Journal, GroupCommitsManyEntitiesInFewTransactions) {
 
 TEST_F(Journal, BatchDelayGathersAppendsIntoOneCommit) {
   auto journal = spawn(200000); // 200 ms
-  std::vector<persist_request> reqs;
-  for (int i = 0; i < 50; ++i)
-    reqs.push_back(stock_request("sku-" + std::to_string(i), 1, 1));
-  for (auto& res : append_all(journal, std::move(reqs)))
+  for (auto& res : append_all(journal, one_per_entity(50, 1)))
     ASSERT_TRUE(res) << render(res.error());
   EXPECT_EQ(scalar<int>("SELECT count(DISTINCT xmin::text) FROM journal"), 1);
   EXPECT_EQ(batch_sizes().count(), 1u);
@@ -138,10 +133,7 @@ TEST_F(Journal, BatchDelayGathersAppendsIntoOneCommit) {
 
 TEST_F(Journal, BatchMaxSplitsABurst) {
   auto journal = spawn(0, 8);
-  std::vector<persist_request> reqs;
-  for (int i = 0; i < 64; ++i)
-    reqs.push_back(stock_request("sku-" + std::to_string(i), 1, 1));
-  for (auto& res : append_all(journal, std::move(reqs)))
+  for (auto& res : append_all(journal, one_per_entity(64, 1)))
     ASSERT_TRUE(res) << render(res.error());
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 64);
   EXPECT_GE(scalar<int>("SELECT count(DISTINCT xmin::text) FROM journal"), 8);

@@ -1,6 +1,5 @@
 #include "adapters/pg/product_store.hpp"
 
-#include "adapters/pg/migrate.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 #include <caf/all.hpp>
@@ -10,13 +9,9 @@
 namespace mercato::test {
 namespace {
 
-class ProductStore : public pg_test {
+class ProductStore : public migrated_pg_test {
 protected:
-  void SetUp() override {
-    pg_test::SetUp();
-    if (IsSkipped())
-      return;
-    ASSERT_EQ(pg::migrate(url()), "");
+  void spawn_actors() override {
     store = pg::spawn_product_store(sys(), url(), 2);
   }
 

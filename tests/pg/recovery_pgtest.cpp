@@ -2,7 +2,6 @@
 
 #include "adapters/pg/codec.hpp"
 #include "adapters/pg/journal.hpp"
-#include "adapters/pg/migrate.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 #include <caf/all.hpp>
@@ -10,13 +9,9 @@
 namespace mercato::test {
 namespace {
 
-class Recovery : public pg_test {
+class Recovery : public migrated_pg_test {
 protected:
-  void SetUp() override {
-    pg_test::SetUp();
-    if (IsSkipped())
-      return;
-    ASSERT_EQ(pg::migrate(url()), "");
+  void spawn_actors() override {
     journal = pg::spawn_journal(sys(), url(), config::journal_settings{}, nullptr);
     recovery = pg::spawn_recovery(sys(), url(), 2);
   }

@@ -11,6 +11,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/messages.hpp"
+#include "adapters/pg/migrate.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -184,6 +185,22 @@ private:
   pg_test_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<caf::scoped_actor> self_;
+};
+
+/// A pg_test whose database has the current schema: SetUp migrates it, then calls
+/// `spawn_actors()`, where a subclass starts the actors under test.
+class migrated_pg_test : public pg_test {
+protected:
+  void SetUp() override {
+    pg_test::SetUp();
+    if (IsSkipped())
+      return;
+    ASSERT_EQ(pg::migrate(url()), "");
+    spawn_actors();
+  }
+
+  /// Runs only once the database is migrated, so that actors never see a schema-less database.
+  virtual void spawn_actors() {}
 };
 
 } // namespace mercato::test

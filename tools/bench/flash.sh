@@ -78,6 +78,9 @@ PY
 }
 
 hot_m=$(run_mercato hot 1); echo "$hot_m"
+# Calibration: the same HTTP, request-actor and entity path without durability (stock reads).
+"$bin/mercato-bench" read --url "$url" --token "$token" --connections "$clients" \
+  --duration "$duration" --warmup 3 --skus 1 --prefix hot- --label "mercato-read"
 hot_c=$(run_pgbench 1); echo "$hot_c"
 many_m=$(run_mercato many "$many"); echo "$many_m"
 many_c=$(run_pgbench "$many"); echo "$many_c"

@@ -2,9 +2,11 @@
 //
 //   mercato-bench flash --url http://127.0.0.1:8080 --token T --skus 1 --connections 64
 //                       --duration 20 [--seed] [--on-hand N] [--warmup 3]
+//   mercato-bench read  (same options): GET /v1/stock/{sku}, the server's ceiling without
+//                       durability, through the same HTTP, request-actor and entity path.
 //
-// Each connection keeps one reservation request in flight (keep-alive) and counts only 201
-// answers, which Mercato sends once the hold is durable. Prints one JSON line of results.
+// Each connection keeps one request in flight (keep-alive). flash counts only 201 answers,
+// which Mercato sends once the hold is durable. Prints one JSON line of results.
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -248,7 +250,8 @@ int main(int argc, char** argv) {
   int64_t on_hand = 1'000'000'000;
   std::string label = "mercato";
   auto* flash = app.add_subcommand("flash", "durable reservations on one or many SKUs");
-  for (auto* sub : {flash}) {
+  auto* read = app.add_subcommand("read", "stock reads on one or many SKUs (no durability)");
+  for (auto* sub : {flash, read}) {
     sub->add_option("--url", url, "server base URL")->capture_default_str();
     sub->add_option("--token", token, "bearer token (service or admin)")->required();
     sub->add_option("--connections", connections, "concurrent keep-alive connections")
@@ -257,12 +260,12 @@ int main(int argc, char** argv) {
     sub->add_option("--duration", duration, "measured seconds")->capture_default_str();
     sub->add_option("--warmup", warmup, "unmeasured seconds first")->capture_default_str();
     sub->add_option("--label", label, "name printed with the results")->capture_default_str();
+    sub->add_option("--skus", skus, "SKUs to spread requests over (1 = one hot SKU)")
+      ->capture_default_str();
+    sub->add_option("--prefix", prefix, "SKU name prefix")->capture_default_str();
+    sub->add_flag("--seed", do_seed, "create products and stock first (admin token)");
+    sub->add_option("--on-hand", on_hand, "units per SKU when seeding")->capture_default_str();
   }
-  flash->add_option("--skus", skus, "SKUs to spread reservations over (1 = one hot SKU)")
-    ->capture_default_str();
-  flash->add_option("--prefix", prefix, "SKU name prefix")->capture_default_str();
-  flash->add_flag("--seed", do_seed, "create products and stock first (admin token)");
-  flash->add_option("--on-hand", on_hand, "units per SKU when seeding")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto t = parse_url(url);
@@ -276,6 +279,8 @@ int main(int argc, char** argv) {
     auto rng = std::make_shared<std::mt19937_64>(static_cast<uint64_t>(conn) * 7919 + 17);
     return [&, conn, rng](uint64_t n) {
       auto sku = prefix + std::to_string(skus == 1 ? 0 : (*rng)() % static_cast<uint64_t>(skus));
+      if (read->parsed())
+        return make_request(http::verb::get, "/v1/stock/" + sku, t.host, token, "");
       auto id = "b" + run_id + "-" + std::to_string(conn) + "-" + std::to_string(n);
       return make_request(http::verb::post, "/v1/stock/" + sku + "/reservations", t.host, token,
                           R"({"reservation_id":")" + id + R"(","quantity":1,"ttl_s":3600})");
