@@ -25,9 +25,9 @@ void fail_batch(stock_batch& b, const caf::error& err) {
 
 // Fails every reply still owed; used before the actor stops for any reason other than success.
 void fail_all(stock_state& st, const caf::error& err) {
-  if (st.in_flight)
-    fail_batch(*st.in_flight, err);
-  st.in_flight.reset();
+  for (auto& b : st.in_flight)
+    fail_batch(b, err);
+  st.in_flight.clear();
   fail_batch(st.buffer, err);
 }
 
@@ -53,10 +53,30 @@ void track_expiry(self_ptr self, const std::string& id, int64_t expires_at_ms) {
 
 void send_next(self_ptr self);
 
+void restart_after(self_ptr self, caf::error err) {
+  // In-memory state may now hold decisions that never became durable: fail what is owed and
+  // restart from the journal rather than patching state by hand.
+  runtime::logger("actors")->warn("stock {} append failed: {}; restarting", self->state.sku,
+                                  render(err));
+  auto reply_err = errc_of(err) == mercato_errc::stale_writer
+                     ? caf::make_error(mercato_errc::entity_unavailable, "stock item moved; retry")
+                     : caf::make_error(mercato_errc::storage_unavailable,
+                                       "could not make the change durable; retry");
+  fail_all(self->state, reply_err);
+  self->quit(std::move(err));
+}
+
 void on_durable(self_ptr self, uint64_t last_seq) {
   auto& st = self->state;
-  auto batch = std::move(*st.in_flight);
-  st.in_flight.reset();
+  auto batch = std::move(st.in_flight.front());
+  st.in_flight.pop_front();
+  if (last_seq != st.durable_seq + batch.events.size()) {
+    st.in_flight.push_front(std::move(batch)); // failed below with the rest
+    restart_after(self, caf::make_error(mercato_errc::storage_unavailable,
+                                        "journal acknowledged seq " + std::to_string(last_seq)
+                                          + " out of order"));
+    return;
+  }
   for (const auto& e : batch.events) {
     stock::apply(st.durable, e);
     stock::apply_durable_to_decided(st.decided, e);
@@ -67,29 +87,38 @@ void on_durable(self_ptr self, uint64_t last_seq) {
   send_next(self);
 }
 
-// Starts the next append if none is in flight: at most one keeps the entity's seqs gap-free
-// even when a batch fails, and the journal's group commit batches across entities anyway.
+// Sends the buffer as the next append if fewer than `max_appends_in_flight` are under way.
+// The journal's group commit batches across entities; the buffer batches within one.
 void send_next(self_ptr self) {
   auto& st = self->state;
-  if (st.in_flight || st.buffer.empty())
+  if (st.buffer.empty())
     return;
-  if (st.buffer.events.empty()) { // only replies that waited for earlier events
+  if (st.buffer.events.empty()) { // only replies that wait for earlier events
     auto b = std::move(st.buffer);
     st.buffer = stock_batch{};
-    for (auto& f : b.on_durable)
-      f();
+    if (st.in_flight.empty()) {
+      for (auto& f : b.on_durable)
+        f();
+    } else {
+      auto& last = st.in_flight.back();
+      std::move(b.on_durable.begin(), b.on_durable.end(), std::back_inserter(last.on_durable));
+      std::move(b.on_failed.begin(), b.on_failed.end(), std::back_inserter(last.on_failed));
+    }
     return;
   }
-  st.in_flight = std::move(st.buffer);
+  if (st.in_flight.size() >= st.cfg.max_appends_in_flight)
+    return;
+  st.in_flight.push_back(std::move(st.buffer));
   st.buffer = stock_batch{};
+  const auto& batch = st.in_flight.back();
   persist_request req;
   req.kind = "stock";
   req.entity_id = st.sku;
   req.first_seq = st.next_seq;
-  req.events.reserve(st.in_flight->events.size());
-  for (const auto& e : st.in_flight->events)
+  req.events.reserve(batch.events.size());
+  for (const auto& e : batch.events)
     req.events.emplace_back(caf::make_message(e));
-  st.next_seq += st.in_flight->events.size();
+  st.next_seq += batch.events.size();
   auto last_seq = st.next_seq - 1;
   // A snapshot costs O(state); taking one only after at least as many events as the state
   // holds keeps the cost per event constant and bounds replay to about twice the state size.
@@ -97,26 +126,15 @@ void send_next(self_ptr self) {
   if (static_cast<int64_t>(last_seq - st.last_snapshot_seq)
       >= std::max(st.cfg.snapshot_every, state_size)) {
     auto snap = st.durable;
-    for (const auto& e : st.in_flight->events)
-      stock::apply(snap, e);
+    for (const auto& b : st.in_flight)
+      for (const auto& e : b.events)
+        stock::apply(snap, e);
     req.snapshot = caf::make_message(stock::to_snapshot(snap));
     st.last_snapshot_seq = last_seq;
   }
   self->request(st.cfg.journal, st.cfg.journal_timeout, atom::append_v, std::move(req))
     .then([self](uint64_t seq) { on_durable(self, seq); },
-          [self](caf::error& err) {
-            // In-memory state may now hold decisions that never became durable: fail what is
-            // owed and restart from the journal rather than patching state by hand.
-            runtime::logger("actors")->warn("stock {} append failed: {}; restarting",
-                                            self->state.sku, render(err));
-            auto reply_err = errc_of(err) == mercato_errc::stale_writer
-                               ? caf::make_error(mercato_errc::entity_unavailable,
-                                                 "stock item moved; retry")
-                               : caf::make_error(mercato_errc::storage_unavailable,
-                                                 "could not make the change durable; retry");
-            fail_all(self->state, reply_err);
-            self->quit(std::move(err));
-          });
+          [self](caf::error& err) { restart_after(self, std::move(err)); });
 }
 
 // Records the events of one decision and arranges `ok` to run once they (and all earlier
@@ -277,7 +295,7 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
     [self](atom::passivate) -> bool {
       auto& st = self->state;
       // Holds need their timers, which die with the actor: stay while any is active.
-      if (st.in_flight || !st.buffer.empty() || !st.decided.holds.empty())
+      if (!st.in_flight.empty() || !st.buffer.empty() || !st.decided.holds.empty())
         return false;
       self->quit();
       return true;

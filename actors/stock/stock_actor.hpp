@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <optional>
+#include <deque>
 #include <queue>
 #include <string>
 #include <vector>
@@ -21,6 +21,9 @@ struct stock_settings {
   int64_t default_ttl_ms = 900000;
   int64_t max_ttl_ms = 7 * 86400000LL;
   int64_t snapshot_every = 200;
+  /// More than one pays off only when the journal's round trip, not CPU, is the limit (a remote
+  /// database): on a 2-core box with a local PostgreSQL, 2 measured ~5 % slower than 1.
+  size_t max_appends_in_flight = 1;
   bool fault_injection = false;
   std::chrono::milliseconds journal_timeout{10000};
   std::chrono::milliseconds recovery_timeout{10000};
@@ -48,8 +51,11 @@ struct stock_state {
   uint64_t durable_seq = 0;
   uint64_t next_seq = 1;
   uint64_t last_snapshot_seq = 0;
-  std::optional<stock_batch> in_flight; ///< at most one append in flight keeps seqs gap-free
-  stock_batch buffer;                   ///< decided while `in_flight` was being written
+  /// Appends sent to the journal and not yet acknowledged, oldest first. A second one in flight
+  /// keeps the journal busy while the first is acknowledged; the journal refuses an append whose
+  /// predecessor is not durable, so a failed batch can never leave a gap.
+  std::deque<stock_batch> in_flight;
+  stock_batch buffer; ///< decided while the in-flight appends are being written
   /// Holds by expiry time, earliest first. Entries of holds that ended otherwise stay until
   /// their time and are skipped then, which is cheaper than removing them.
   std::priority_queue<std::pair<int64_t, std::string>,

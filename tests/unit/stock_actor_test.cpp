@@ -292,3 +292,27 @@ TEST_F(StockActor, DueHoldsExpireTogetherInOneAppend) {
   EXPECT_EQ(db->event_count("stock", "s1"), 1u + 10u + 1u + 9u);
   EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->reserved, 0);
 }
+
+TEST_F(StockActor, TwoAppendsInFlightStayInOrder) {
+  auto deep = cfg;
+  deep.max_appends_in_flight = 2;
+  runtime::region_settings rs;
+  rs.kind = "stock";
+  auto deep_region = runtime::spawn_region(sys, rs, make_stock_spawner(deep), nullptr);
+  std::swap(region, deep_region);
+  ASSERT_TRUE((ask<stock_view>("d1", atom::set_v, stock_set_cmd{5, ""})));
+  db->hold_appends = true;
+  auto r1 = send<reservation_view>("d1", atom::reserve_v, reserve_cmd{"a", 1, 60000, ""});
+  auto r2 = send<reservation_view>("d1", atom::reserve_v, reserve_cmd{"b", 2, 60000, ""});
+  sched.run();
+  EXPECT_EQ(db->held.size(), 2u) << "the second append did not wait for the first";
+  caf::anon_send(raw_journal, atom::flush_v);
+  sched.run();
+  ASSERT_TRUE(*r1);
+  ASSERT_TRUE(*r2);
+  auto g = ask<stock_view>("d1", atom::get_v);
+  EXPECT_EQ(g->reserved, 3);
+  EXPECT_EQ(g->version, 3u);
+  std::swap(region, deep_region);
+  caf::anon_send_exit(deep_region, caf::exit_reason::user_shutdown);
+}
