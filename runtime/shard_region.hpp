@@ -8,6 +8,7 @@
 #include "runtime/metrics.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/duration.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/fwd.hpp>
 #include <caf/message.hpp>
@@ -42,10 +43,12 @@ struct region_settings {
 caf::actor spawn_region(caf::actor_system& sys, region_settings cfg, entity_spawner spawner,
                         metrics_registry* metrics);
 
-/// Sends `xs...` to entity `key` behind `region` as a request of `self`.
-template <class Self, class... Ts>
-auto request_entity(Self* self, const caf::actor& region, const std::string& key,
-                    std::chrono::milliseconds timeout, Ts&&... xs) {
+/// Sends `xs...` to entity `key` behind `region` as a request of `self`. `timeout` may be
+/// `caf::infinite` where the caller enforces its own deadline (the HTTP edge does): every finite
+/// timeout is registered with, and wakes, CAF's clock thread.
+template <class Self, class Timeout, class... Ts>
+auto request_entity(Self* self, const caf::actor& region, const std::string& key, Timeout timeout,
+                    Ts&&... xs) {
   return self->request(region, timeout, caf::atom_constant<caf::atom("route")>::value, key,
                        caf::make_message(std::forward<Ts>(xs)...));
 }

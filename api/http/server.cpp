@@ -142,6 +142,8 @@ http_server::http_server(runtime::node_handles handles, std::shared_ptr<const ro
   auto& srv = d.handles.cfg.server;
   if (srv.read_timeout_ms > 0)
     d.shared->read_timeout = std::chrono::milliseconds{srv.read_timeout_ms};
+  if (d.handles.cfg.entity.request_timeout_ms > 0)
+    d.shared->request_timeout = std::chrono::milliseconds{d.handles.cfg.entity.request_timeout_ms};
   if (srv.max_body_bytes > 0)
     d.shared->max_body = static_cast<uint64_t>(srv.max_body_bytes);
 }

@@ -66,7 +66,7 @@ void session_shared::remove(const http_session* s) {
 // -- http_session ------------------------------------------------------------------------------
 
 http_session::http_session(asio::ip::tcp::socket&& socket, std::shared_ptr<session_shared> shared)
-  : shared_(std::move(shared)), stream_(std::move(socket)) {
+  : shared_(std::move(shared)), stream_(std::move(socket)), deadline_(stream_.get_executor()) {
   head_.reserve(512);
 }
 
@@ -232,6 +232,16 @@ void http_session::dispatch() {
       break;
   }
   self_keepalive_ = shared_from_this();
+  deadline_.expires_after(shared_->request_timeout);
+  deadline_.async_wait([weak = weak_from_this(), seq](beast::error_code ec) {
+    if (ec)
+      return; // cancelled: answered in time
+    if (auto self = weak.lock()) {
+      auto res = problem_response(503, "unavailable", "the request timed out; retry");
+      res.retry_after_s = 1;
+      self->on_response(seq, std::move(res)); // a late answer is then dropped as stale
+    }
+  });
   try {
     (*m.fn)(req, responder{weak_from_this(), seq});
   } catch (const std::exception& e) {
@@ -256,6 +266,7 @@ void http_session::on_response(uint64_t seq, response&& res) {
   if (seq != seq_ || !awaiting_ || closed_)
     return; // stale or duplicate answer, or the connection is gone
   awaiting_ = false;
+  deadline_.cancel();
   // Safe: the caller (an Asio handler or dispatch()) holds its own reference.
   self_keepalive_.reset();
   do_write(std::move(res));

@@ -38,6 +38,9 @@ struct session_shared {
   std::unique_ptr<route_metrics> metrics;
   std::shared_ptr<spdlog::logger> log;
   std::chrono::milliseconds read_timeout{30000};
+  /// Deadline of one request, enforced here at the edge with the connection's own timer, so
+  /// that actor requests on the hot path need no CAF timeout (each one wakes CAF's clock thread).
+  std::chrono::milliseconds request_timeout{5000};
   uint64_t max_body = 1 << 20;
   uint32_t header_limit = 16 * 1024;
   std::atomic<bool> stopping{false};
@@ -86,6 +89,7 @@ private:
 
   std::shared_ptr<session_shared> shared_;
   beast::tcp_stream stream_;
+  asio::steady_timer deadline_; // of the request being answered; on the strand
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
 

@@ -37,14 +37,17 @@ response released(const stock_view&) {
 }
 
 // Asks the stock entity `sku` from a one-shot actor, so that no I/O thread waits, and answers with
-// `answer` of its reply or with the problem of its error.
+// `answer` of its reply or with the problem of its error. The connection's timer enforces the
+// deadline (session.cpp); a CAF timeout here would wake CAF's clock thread on every request.
+// Entities always answer (a failed append fails its requests; a stopping entity's queued
+// requests are answered with request_receiver_down), so the one-shot actor always ends.
 template <class View, class... Ts>
 void ask_stock(const route_env& env, std::string sku, std::string rid, const responder& reply,
                response (*answer)(const View&), Ts... xs) {
   env.handles.sys->spawn([region = env.handles.stock_region, sku = std::move(sku),
-                          timeout = env.timeout, rid = std::move(rid), reply, answer,
+                          rid = std::move(rid), reply, answer,
                           ... xs = std::move(xs)](caf::event_based_actor* self) {
-    runtime::request_entity(self, region, sku, timeout, xs...)
+    runtime::request_entity(self, region, sku, caf::infinite, xs...)
       .then([reply, answer](const View& v) { reply(answer(v)); },
             [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
   });

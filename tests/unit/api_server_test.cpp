@@ -416,3 +416,17 @@ TEST(HttpServerIdle, ReadTimeoutClosesIdleConnection) {
   http_client c{s.port()};
   EXPECT_TRUE(c.closed_by_peer()); // within the client's 5 s receive timeout
 }
+
+TEST_F(HttpServer, UnansweredRequestGets503AtItsDeadline) {
+  http_client c{port()};
+  c.send_raw(http_client::format("GET", "/slow"));
+  auto reply = slow.wait(); // parked: nothing will answer it in time
+  auto r = c.read_reply();  // the connection's deadline (request_timeout_ms = 1000) answers
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find(R"("code":"unavailable")"), std::string::npos);
+  EXPECT_EQ(r.header("retry-after"), "1");
+  reply(json_response(200, "too late")); // dropped as stale
+  auto next = c.request("GET", "/hello");
+  EXPECT_EQ(next.status, 200) << "the connection stays usable after a timed-out request";
+  EXPECT_EQ(next.body, R"({"hello":""})");
+}
