@@ -19,25 +19,25 @@ struct server_settings {
 
 /// PostgreSQL.
 struct db_settings {
-  std::string url;          ///< MERCATO_DATABASE_URL (libpq URI or key=value string)
-  int readers = 2;          ///< detached recovery/catalogue readers
-  bool migrate = true;      ///< apply migrations at start
+  std::string url;     ///< MERCATO_DATABASE_URL (libpq URI or key=value string)
+  int readers = 2;     ///< detached recovery/catalogue readers
+  bool migrate = true; ///< apply migrations at start
 };
 
 /// Group commit of the journal.
 struct journal_settings {
-  int64_t batch_max = 2048;      ///< most persist requests per transaction
-  int64_t batch_delay_us = 0;    ///< extra wait to fill a batch; 0 = adaptive (commit when idle)
-  int64_t snapshot_every = 200;  ///< events between snapshots of one entity
+  int64_t batch_max = 2048;     ///< most persist requests per transaction
+  int64_t batch_delay_us = 0;   ///< extra wait to fill a batch; 0 = adaptive (commit when idle)
+  int64_t snapshot_every = 200; ///< events between snapshots of one entity
 };
 
 /// Entity lifecycle.
 struct entity_settings {
-  int64_t passivate_after_ms = 120000;     ///< idle time before an entity stops
-  int64_t default_hold_ttl_ms = 900000;    ///< hold TTL when a reservation names none
+  int64_t passivate_after_ms = 120000;  ///< idle time before an entity stops
+  int64_t default_hold_ttl_ms = 900000; ///< hold TTL when a reservation names none
   int64_t max_hold_ttl_ms = 7 * 86400000LL;
-  int64_t request_timeout_ms = 5000;       ///< API -> entity requests
-  int restart_budget = 5;                  ///< restarts allowed per window before 503
+  int64_t request_timeout_ms = 5000; ///< API -> entity requests
+  int restart_budget = 5;            ///< restarts allowed per window before 503
   int64_t restart_window_ms = 60000;
   int64_t backoff_min_ms = 20;
   int64_t backoff_max_ms = 5000;
@@ -56,7 +56,7 @@ struct log_settings {
 
 /// CAF scheduler.
 struct actor_settings {
-  int scheduler_threads = 0; ///< 0 = number of cores
+  int scheduler_threads = 0;                 ///< 0 = number of cores
   std::string scheduler_policy = "stealing"; ///< stealing or sharing
 };
 

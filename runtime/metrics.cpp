@@ -7,21 +7,19 @@
 namespace mercato::runtime {
 
 histogram::histogram(std::vector<double> bounds)
-  : bounds_(std::move(bounds)),
-    counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(bounds)), counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   std::sort(bounds_.begin(), bounds_.end());
   for (size_t i = 0; i <= bounds_.size(); ++i)
     counts_[i].store(0, std::memory_order_relaxed);
 }
 
 void histogram::observe(double v) noexcept {
-  auto i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v)
-                               - bounds_.begin());
+  auto i
+    = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
   counts_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   if (v > 0)
-    sum_micros_.fetch_add(static_cast<uint64_t>(std::llround(v * 1e6)),
-                          std::memory_order_relaxed);
+    sum_micros_.fetch_add(static_cast<uint64_t>(std::llround(v * 1e6)), std::memory_order_relaxed);
 }
 
 double histogram::sum() const noexcept {
@@ -111,8 +109,7 @@ gauge& metrics_registry::get_gauge(const std::string& name, const std::string& h
 }
 
 histogram& metrics_registry::get_histogram(const std::string& name, const std::string& help,
-                                           const std::vector<double>& bounds,
-                                           const labels& lbls) {
+                                           const std::vector<double>& bounds, const labels& lbls) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto& fam = family_of(name, kind::histogram, help);
   auto& slot = fam.histograms[render_labels(lbls)];
@@ -128,39 +125,39 @@ std::string metrics_registry::render() const {
   for (const auto& [name, fam] : families_) {
     out += "# HELP " + name + ' ' + fam.help + '\n';
     switch (fam.type) {
-      case kind::counter:
-        out += "# TYPE " + name + " counter\n";
-        for (const auto& [lbl, c] : fam.counters)
-          out += name + lbl + ' ' + std::to_string(c->value()) + '\n';
-        break;
-      case kind::gauge:
-        out += "# TYPE " + name + " gauge\n";
-        for (const auto& [lbl, g] : fam.gauges)
-          out += name + lbl + ' ' + std::to_string(g->value()) + '\n';
-        break;
-      case kind::histogram:
-        out += "# TYPE " + name + " histogram\n";
-        for (const auto& [lbl, h] : fam.histograms) {
-          uint64_t cumulative = 0;
-          auto base = inner(lbl);
-          for (size_t i = 0; i <= h->bounds().size(); ++i) {
-            cumulative += h->bucket(i);
-            auto le = i < h->bounds().size() ? format_double(h->bounds()[i]) : "+Inf";
-            out += name + "_bucket{" + base + (base.empty() ? "" : ",") + "le=\"" + le + "\"} "
-                   + std::to_string(cumulative) + '\n';
-          }
-          out += name + "_sum" + lbl + ' ' + format_double(h->sum()) + '\n';
-          out += name + "_count" + lbl + ' ' + std::to_string(h->count()) + '\n';
+    case kind::counter:
+      out += "# TYPE " + name + " counter\n";
+      for (const auto& [lbl, c] : fam.counters)
+        out += name + lbl + ' ' + std::to_string(c->value()) + '\n';
+      break;
+    case kind::gauge:
+      out += "# TYPE " + name + " gauge\n";
+      for (const auto& [lbl, g] : fam.gauges)
+        out += name + lbl + ' ' + std::to_string(g->value()) + '\n';
+      break;
+    case kind::histogram:
+      out += "# TYPE " + name + " histogram\n";
+      for (const auto& [lbl, h] : fam.histograms) {
+        uint64_t cumulative = 0;
+        auto base = inner(lbl);
+        for (size_t i = 0; i <= h->bounds().size(); ++i) {
+          cumulative += h->bucket(i);
+          auto le = i < h->bounds().size() ? format_double(h->bounds()[i]) : "+Inf";
+          out += name + "_bucket{" + base + (base.empty() ? "" : ",") + "le=\"" + le + "\"} "
+                 + std::to_string(cumulative) + '\n';
         }
-        break;
+        out += name + "_sum" + lbl + ' ' + format_double(h->sum()) + '\n';
+        out += name + "_count" + lbl + ' ' + std::to_string(h->count()) + '\n';
+      }
+      break;
     }
   }
   return out;
 }
 
 std::vector<double> metrics_registry::latency_buckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 } // namespace mercato::runtime

@@ -55,16 +55,17 @@ bool migrate_with_retry(const std::string& url) {
 struct node_config : caf::actor_system_config {
   explicit node_config(const config::settings& cfg) {
     add_message_types<caf::id_block::mercato>();
-    add_error_category(caf::atom("mercato"), [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-      return "mercato::" + to_string(static_cast<mercato_errc>(code))
-             + (ctx.empty() ? "" : " " + caf::to_string(ctx));
-    });
+    add_error_category(caf::atom("mercato"),
+                       [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                         return "mercato::" + to_string(static_cast<mercato_errc>(code))
+                                + (ctx.empty() ? "" : " " + caf::to_string(ctx));
+                       });
     auto threads = cfg.actors.scheduler_threads > 0
                      ? cfg.actors.scheduler_threads
                      : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
     set("scheduler.max-threads", threads);
-    set("scheduler.policy", cfg.actors.scheduler_policy == "sharing" ? caf::atom("sharing")
-                                                                      : caf::atom("stealing"));
+    set("scheduler.policy",
+        cfg.actors.scheduler_policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   }
 };
 
@@ -99,8 +100,8 @@ int run_server(const config::settings& cfg) {
     stock_region_cfg.restart_window = std::chrono::milliseconds{cfg.entity.restart_window_ms};
     stock_region_cfg.backoff_min = std::chrono::milliseconds{cfg.entity.backoff_min_ms};
     stock_region_cfg.backoff_max = std::chrono::milliseconds{cfg.entity.backoff_max_ms};
-    auto stock_region = spawn_region(sys, stock_region_cfg, make_stock_spawner(stock_cfg),
-                                     &metrics);
+    auto stock_region
+      = spawn_region(sys, stock_region_cfg, make_stock_spawner(stock_cfg), &metrics);
 
     node_handles handles;
     handles.sys = &sys;

@@ -190,8 +190,7 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
       if (added) {
         start_child(self, key, s);
       } else if (s.status == slot_status::failed) {
-        if (s.restarts.empty()
-            || self->clock().now() - s.restarts.back() > st.cfg.restart_window) {
+        if (s.restarts.empty() || self->clock().now() - s.restarts.back() > st.cfg.restart_window) {
           s.restarts.clear();
           start_child(self, key, s);
         } else {

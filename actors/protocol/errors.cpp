@@ -6,24 +6,24 @@ namespace mercato {
 
 std::string to_string(mercato_errc x) {
   switch (x) {
-    case mercato_errc::none:
-      return "none";
-    case mercato_errc::invalid_request:
-      return "invalid_request";
-    case mercato_errc::not_found:
-      return "not_found";
-    case mercato_errc::conflict:
-      return "conflict";
-    case mercato_errc::insufficient_stock:
-      return "insufficient_stock";
-    case mercato_errc::storage_unavailable:
-      return "storage_unavailable";
-    case mercato_errc::entity_unavailable:
-      return "entity_unavailable";
-    case mercato_errc::stale_writer:
-      return "stale_writer";
-    case mercato_errc::fault_injected:
-      return "fault_injected";
+  case mercato_errc::none:
+    return "none";
+  case mercato_errc::invalid_request:
+    return "invalid_request";
+  case mercato_errc::not_found:
+    return "not_found";
+  case mercato_errc::conflict:
+    return "conflict";
+  case mercato_errc::insufficient_stock:
+    return "insufficient_stock";
+  case mercato_errc::storage_unavailable:
+    return "storage_unavailable";
+  case mercato_errc::entity_unavailable:
+    return "entity_unavailable";
+  case mercato_errc::stale_writer:
+    return "stale_writer";
+  case mercato_errc::fault_injected:
+    return "fault_injected";
   }
   return "unknown";
 }

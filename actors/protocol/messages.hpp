@@ -3,8 +3,8 @@
 // Plain message structs exchanged between actors, adapters and the API. Every type here is
 // registered once in atoms.hpp so that it also crosses node boundaries.
 
-#include <caf/meta/type_name.hpp>
 #include <caf/message.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include <cstdint>
 #include <string>
@@ -93,12 +93,12 @@ typename Inspector::result_type inspect(Inspector& f, hold_cmd& x) {
 
 /// What kind of change a stock event records.
 enum class stock_event_type : uint8_t {
-  on_hand_set,  ///< on_hand := on_hand + delta (delta computed from the requested absolute)
-  adjusted,     ///< on_hand += delta
-  reserved,     ///< reserved += qty, hold added
-  committed,    ///< on_hand -= qty, reserved -= qty, hold sold
-  released,     ///< reserved -= qty, hold returned by a client
-  expired,      ///< reserved -= qty, hold returned by its timer
+  on_hand_set, ///< on_hand := on_hand + delta (delta computed from the requested absolute)
+  adjusted,    ///< on_hand += delta
+  reserved,    ///< reserved += qty, hold added
+  committed,   ///< on_hand -= qty, reserved -= qty, hold sold
+  released,    ///< reserved -= qty, hold returned by a client
+  expired,     ///< reserved -= qty, hold returned by its timer
 };
 
 /// Stable name of an event type, as stored in the journal's `event_type` column.
@@ -121,8 +121,8 @@ struct stock_event {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stock_event& x) {
-  return f(caf::meta::type_name("stock_event"), x.type, x.delta, x.reason, x.reservation_id,
-           x.qty, x.expires_at_ms, x.at_ms);
+  return f(caf::meta::type_name("stock_event"), x.type, x.delta, x.reason, x.reservation_id, x.qty,
+           x.expires_at_ms, x.at_ms);
 }
 
 /// An active hold inside a snapshot.
@@ -168,8 +168,8 @@ typename Inspector::result_type inspect(Inspector& f, stock_snapshot& x) {
 /// domain struct each (e.g. `stock_event`, `stock_snapshot`); the journal's codec turns them into
 /// JSON for the `payload` column and the outbox.
 struct persist_request {
-  std::string kind;      ///< entity kind ("stock", "cart", ...)
-  std::string entity_id; ///< key within the kind
+  std::string kind;       ///< entity kind ("stock", "cart", ...)
+  std::string entity_id;  ///< key within the kind
   uint64_t first_seq = 0; ///< seq of events[0]; seqs are consecutive from 1 per entity
   std::vector<caf::message> events;
   caf::message snapshot; ///< empty, or the state after the last event
@@ -192,8 +192,7 @@ struct recovery_data {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, recovery_data& x) {
-  return f(caf::meta::type_name("recovery_data"), x.snapshot, x.snapshot_seq, x.events,
-           x.last_seq);
+  return f(caf::meta::type_name("recovery_data"), x.snapshot, x.snapshot_seq, x.events, x.last_seq);
 }
 
 // -- catalogue --------------------------------------------------------------------------------
@@ -214,8 +213,8 @@ struct product {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product& x) {
-  return f(caf::meta::type_name("product"), x.sku, x.name, x.description, x.category,
-           x.seller_id, x.price_minor, x.currency, x.created_at_ms, x.updated_at_ms, x.version);
+  return f(caf::meta::type_name("product"), x.sku, x.name, x.description, x.category, x.seller_id,
+           x.price_minor, x.currency, x.created_at_ms, x.updated_at_ms, x.version);
 }
 
 /// Result of an upsert: the stored product and whether it was new.

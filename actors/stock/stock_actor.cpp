@@ -186,8 +186,8 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
         .count();
     };
   // Nothing is served before the state is rebuilt: await() holds back every other message.
-  self->request(st.cfg.recovery, st.cfg.recovery_timeout, atom::load_v, std::string{"stock"},
-                st.sku)
+  self
+    ->request(st.cfg.recovery, st.cfg.recovery_timeout, atom::load_v, std::string{"stock"}, st.sku)
     .await([self](recovery_data& data) { recover(self, data); },
            [self](caf::error& err) {
              runtime::logger("actors")->warn("stock {} recovery failed: {}", self->state.sku,
@@ -203,7 +203,8 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
     } catch (...) {
     }
     runtime::logger("actors")->error("stock {} failed: {}", self->state.sku, what);
-    fail_all(self->state, caf::make_error(mercato_errc::entity_unavailable, "stock item restarted"));
+    fail_all(self->state,
+             caf::make_error(mercato_errc::entity_unavailable, "stock item restarted"));
     return caf::make_error(mercato_errc::fault_injected, what);
   });
   return {
@@ -235,8 +236,7 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
       auto ttl = cmd.ttl_ms > 0 ? cmd.ttl_ms : st.cfg.default_ttl_ms;
       if (ttl > st.cfg.max_ttl_ms)
         return caf::make_error(mercato_errc::invalid_request, "ttl exceeds the maximum");
-      auto d = stock::decide_reserve(st.decided, cmd.reservation_id, cmd.quantity, ttl,
-                                     now_of(st));
+      auto d = stock::decide_reserve(st.decided, cmd.reservation_id, cmd.quantity, ttl, now_of(st));
       if (!d)
         return std::move(d.error());
       auto rp = self->make_response_promise<reservation_view>();

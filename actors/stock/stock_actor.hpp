@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <queue>
 #include <string>
 #include <vector>
@@ -46,8 +46,8 @@ struct stock_state {
   static inline const char* name = "stock";
   std::string sku;
   stock_settings cfg;
-  stock::state durable;  ///< what the journal holds
-  stock::state decided;  ///< what new commands are judged against (see stock_rules.hpp)
+  stock::state durable; ///< what the journal holds
+  stock::state decided; ///< what new commands are judged against (see stock_rules.hpp)
   uint64_t durable_seq = 0;
   uint64_t next_seq = 1;
   uint64_t last_snapshot_seq = 0;
@@ -58,8 +58,8 @@ struct stock_state {
   stock_batch buffer; ///< decided while the in-flight appends are being written
   /// Holds by expiry time, earliest first. Entries of holds that ended otherwise stay until
   /// their time and are skipped then, which is cheaper than removing them.
-  std::priority_queue<std::pair<int64_t, std::string>,
-                      std::vector<std::pair<int64_t, std::string>>, std::greater<>>
+  std::priority_queue<std::pair<int64_t, std::string>, std::vector<std::pair<int64_t, std::string>>,
+                      std::greater<>>
     expiries;
   int64_t timer_at = 0; ///< when the one pending expiry timer fires; 0 = none
 };

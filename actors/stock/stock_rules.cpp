@@ -54,27 +54,25 @@ decision decide_set(const state& s, int64_t on_hand, int64_t now_ms) {
     return fail(mercato_errc::invalid_request,
                 "on_hand must be between 0 and " + std::to_string(max_on_hand));
   if (on_hand < s.reserved)
-    return fail(mercato_errc::conflict, "on_hand " + std::to_string(on_hand)
-                                          + " is below the " + std::to_string(s.reserved)
-                                          + " units currently held");
+    return fail(mercato_errc::conflict, "on_hand " + std::to_string(on_hand) + " is below the "
+                                          + std::to_string(s.reserved) + " units currently held");
   auto e = make_event(stock_event_type::on_hand_set, now_ms);
   e.delta = on_hand - projected_on_hand(s);
   return std::vector<stock_event>{e};
 }
 
-decision decide_adjust(const state& s, int64_t delta, const std::string& reason,
-                       int64_t now_ms) {
+decision decide_adjust(const state& s, int64_t delta, const std::string& reason, int64_t now_ms) {
   if (!s.exists)
     return fail(mercato_errc::not_found, "stock was never set for this SKU");
   if (delta == 0 || delta < -max_on_hand || delta > max_on_hand)
-    return fail(mercato_errc::invalid_request, "delta must be non-zero and within +/-"
-                                                 + std::to_string(max_on_hand));
+    return fail(mercato_errc::invalid_request,
+                "delta must be non-zero and within +/-" + std::to_string(max_on_hand));
   auto target = projected_on_hand(s) + delta; // both terms bounded: cannot overflow
   if (target < 0 || target > max_on_hand)
     return fail(mercato_errc::conflict, "on_hand would become " + std::to_string(target));
   if (delta < 0 && s.on_hand + delta < s.reserved)
-    return fail(mercato_errc::conflict, "on_hand would fall below the "
-                                          + std::to_string(s.reserved) + " units held");
+    return fail(mercato_errc::conflict,
+                "on_hand would fall below the " + std::to_string(s.reserved) + " units held");
   auto e = make_event(stock_event_type::adjusted, now_ms);
   e.delta = delta;
   e.reason = reason;
@@ -95,8 +93,8 @@ decision decide_reserve(const state& s, const std::string& reservation_id, int64
     if (i->second.releasing)
       return fail(mercato_errc::conflict, "reservation is being released");
     if (i->second.qty != qty)
-      return fail(mercato_errc::conflict, "reservation exists with quantity "
-                                            + std::to_string(i->second.qty));
+      return fail(mercato_errc::conflict,
+                  "reservation exists with quantity " + std::to_string(i->second.qty));
     return std::vector<stock_event>{}; // idempotent retry
   }
   if (auto i = s.closed_by_id.find(reservation_id); i != s.closed_by_id.end())
@@ -161,61 +159,61 @@ std::vector<stock_event> decide_expire(const state& s, const std::string& reserv
 
 void apply(state& s, const stock_event& e) {
   switch (e.type) {
-    case stock_event_type::on_hand_set:
-    case stock_event_type::adjusted:
-      s.exists = true;
-      s.on_hand += e.delta;
-      break;
-    case stock_event_type::reserved:
-      s.holds[e.reservation_id] = hold{e.qty, e.expires_at_ms, false};
-      s.reserved += e.qty;
-      break;
-    case stock_event_type::committed:
-    case stock_event_type::released:
-    case stock_event_type::expired:
-      close_hold(s, e);
-      break;
+  case stock_event_type::on_hand_set:
+  case stock_event_type::adjusted:
+    s.exists = true;
+    s.on_hand += e.delta;
+    break;
+  case stock_event_type::reserved:
+    s.holds[e.reservation_id] = hold{e.qty, e.expires_at_ms, false};
+    s.reserved += e.qty;
+    break;
+  case stock_event_type::committed:
+  case stock_event_type::released:
+  case stock_event_type::expired:
+    close_hold(s, e);
+    break;
   }
 }
 
 void apply_decided(state& s, const stock_event& e) {
   switch (e.type) {
-    case stock_event_type::on_hand_set:
-    case stock_event_type::adjusted:
-      s.exists = true;
-      if (e.delta < 0)
-        s.on_hand += e.delta;
-      else
-        s.pending_increase += e.delta;
-      break;
-    case stock_event_type::released:
-    case stock_event_type::expired:
-      if (auto i = s.holds.find(e.reservation_id); i != s.holds.end())
-        i->second.releasing = true;
-      break;
-    case stock_event_type::reserved:
-    case stock_event_type::committed:
-      apply(s, e);
-      break;
+  case stock_event_type::on_hand_set:
+  case stock_event_type::adjusted:
+    s.exists = true;
+    if (e.delta < 0)
+      s.on_hand += e.delta;
+    else
+      s.pending_increase += e.delta;
+    break;
+  case stock_event_type::released:
+  case stock_event_type::expired:
+    if (auto i = s.holds.find(e.reservation_id); i != s.holds.end())
+      i->second.releasing = true;
+    break;
+  case stock_event_type::reserved:
+  case stock_event_type::committed:
+    apply(s, e);
+    break;
   }
 }
 
 void apply_durable_to_decided(state& s, const stock_event& e) {
   switch (e.type) {
-    case stock_event_type::on_hand_set:
-    case stock_event_type::adjusted:
-      if (e.delta > 0) {
-        s.pending_increase -= e.delta;
-        s.on_hand += e.delta;
-      }
-      break;
-    case stock_event_type::released:
-    case stock_event_type::expired:
-      close_hold(s, e);
-      break;
-    case stock_event_type::reserved:
-    case stock_event_type::committed:
-      break;
+  case stock_event_type::on_hand_set:
+  case stock_event_type::adjusted:
+    if (e.delta > 0) {
+      s.pending_increase -= e.delta;
+      s.on_hand += e.delta;
+    }
+    break;
+  case stock_event_type::released:
+  case stock_event_type::expired:
+    close_hold(s, e);
+    break;
+  case stock_event_type::reserved:
+  case stock_event_type::committed:
+    break;
   }
 }
 

@@ -39,7 +39,7 @@ struct hold {
 struct state {
   bool exists = false;
   int64_t on_hand = 0;
-  int64_t reserved = 0; ///< sum of all holds' qty, releasing ones included
+  int64_t reserved = 0;         ///< sum of all holds' qty, releasing ones included
   int64_t pending_increase = 0; ///< on-hand increases decided but not durable (decided only)
   std::unordered_map<std::string, hold> holds;
   std::deque<stock_closed_hold> closed; ///< oldest first

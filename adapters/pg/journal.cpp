@@ -118,9 +118,9 @@ public:
     auto hi = (ms << 16) | 0x7000 | counter_;
     auto lo = (rng_() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
     char buf[37];
-    std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                  static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                  static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+    std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                  static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                  static_cast<unsigned>(lo >> 48),
                   static_cast<unsigned long long>(lo & 0xffffffffffffULL));
     return buf;
   }

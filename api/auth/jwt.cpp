@@ -40,9 +40,9 @@ constexpr size_t max_token_length = 8192;
 bool hmac_sha256(const std::string& key, std::string_view data,
                  std::array<unsigned char, sha256_len>& out) {
   unsigned int len = 0;
-  auto* res = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                   reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
-                   &len);
+  auto* res
+    = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
   return res != nullptr && len == sha256_len;
 }
 
@@ -93,12 +93,12 @@ std::atomic<uint64_t> next_instance{1};
 
 std::string_view to_string(role r) noexcept {
   switch (r) {
-    case role::customer:
-      return "customer";
-    case role::service:
-      return "service";
-    case role::admin:
-      return "admin";
+  case role::customer:
+    return "customer";
+  case role::service:
+    return "service";
+  case role::admin:
+    return "admin";
   }
   return "customer";
 }
@@ -117,22 +117,22 @@ bool parse_role(std::string_view name, role& out) noexcept {
 
 std::string_view to_string(jwt_error e) noexcept {
   switch (e) {
-    case jwt_error::none:
-      return "ok";
-    case jwt_error::missing:
-      return "a bearer token is required";
-    case jwt_error::malformed:
-      return "the bearer token is malformed";
-    case jwt_error::unsupported_alg:
-      return "the token's algorithm is not supported (HS256 only)";
-    case jwt_error::bad_signature:
-      return "the token's signature is invalid";
-    case jwt_error::expired:
-      return "the token has expired";
-    case jwt_error::not_yet_valid:
-      return "the token is not valid yet";
-    case jwt_error::invalid_claims:
-      return "the token's claims are invalid (sub and role are required)";
+  case jwt_error::none:
+    return "ok";
+  case jwt_error::missing:
+    return "a bearer token is required";
+  case jwt_error::malformed:
+    return "the bearer token is malformed";
+  case jwt_error::unsupported_alg:
+    return "the token's algorithm is not supported (HS256 only)";
+  case jwt_error::bad_signature:
+    return "the token's signature is invalid";
+  case jwt_error::expired:
+    return "the token has expired";
+  case jwt_error::not_yet_valid:
+    return "the token is not valid yet";
+  case jwt_error::invalid_claims:
+    return "the token's claims are invalid (sub and role are required)";
   }
   return "invalid token";
 }
@@ -184,10 +184,8 @@ bool base64url_decode(std::string_view text, std::string& out) {
 }
 
 jwt_verifier::jwt_verifier(std::string secret, int64_t leeway_s)
-  : secret_(std::move(secret)),
-    leeway_s_(leeway_s < 0 ? 0 : leeway_s),
-    instance_(next_instance.fetch_add(1, std::memory_order_relaxed)) {
-}
+    : secret_(std::move(secret)), leeway_s_(leeway_s < 0 ? 0 : leeway_s),
+      instance_(next_instance.fetch_add(1, std::memory_order_relaxed)) {}
 
 int64_t jwt_verifier::now() noexcept {
   using namespace std::chrono;
@@ -327,8 +325,8 @@ std::string mint_hs256(const nlohmann::json& claims, const std::string& secret) 
   if (!hmac_sha256(secret, token, mac))
     throw std::runtime_error("mint_hs256: HMAC failed");
   token.push_back('.');
-  token += base64url_encode(
-    std::string_view{reinterpret_cast<const char*>(mac.data()), mac.size()});
+  token
+    += base64url_encode(std::string_view{reinterpret_cast<const char*>(mac.data()), mac.size()});
   return token;
 }
 

@@ -33,8 +33,7 @@ struct id_generator {
       return z ^ (z >> 31);
     };
     uint64_t seed = (uint64_t{rd()} << 32) ^ rd();
-    seed ^= static_cast<uint64_t>(
-      std::chrono::steady_clock::now().time_since_epoch().count());
+    seed ^= static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     seed ^= std::hash<std::thread::id>{}(std::this_thread::get_id());
     for (auto& x : s)
       x = mix(seed);
@@ -63,8 +62,8 @@ bool is_valid_request_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > max_request_id_length)
     return false;
   for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == ':' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+              || c == '_' || c == ':' || c == '-';
     if (!ok)
       return false;
   }

@@ -14,7 +14,7 @@ constexpr const char* duration_help
 
 route_metrics::route_metrics(runtime::metrics_registry* registry,
                              const std::vector<std::string_view>& patterns)
-  : registry_(registry) {
+    : registry_(registry) {
   routes_.reserve(patterns.size() + 1);
   for (auto p : patterns)
     routes_.emplace_back(p);
@@ -44,8 +44,7 @@ route_metrics::slot& route_metrics::slot_of(size_t pattern_id, http_method metho
   return *expected; // another thread won
 }
 
-void route_metrics::record(size_t pattern_id, http_method method, uint16_t status,
-                           double seconds) {
+void route_metrics::record(size_t pattern_id, http_method method, uint16_t status, double seconds) {
   if (registry_ == nullptr)
     return;
   if (pattern_id >= routes_.size())
@@ -65,10 +64,9 @@ void route_metrics::record(size_t pattern_id, http_method method, uint16_t statu
   }
   auto* h = s.duration.load(std::memory_order_acquire);
   if (h == nullptr) {
-    h = &registry_->get_histogram(duration_name, duration_help,
-                                  runtime::metrics_registry::latency_buckets(),
-                                  {{"route", routes_[pattern_id]},
-                                   {"method", std::string{to_string(method)}}});
+    h = &registry_->get_histogram(
+      duration_name, duration_help, runtime::metrics_registry::latency_buckets(),
+      {{"route", routes_[pattern_id]}, {"method", std::string{to_string(method)}}});
     s.duration.store(h, std::memory_order_release);
   }
   c->inc();

@@ -76,8 +76,8 @@ void router::add(http_method method, std::string_view pattern, handler h) {
   if (existing != nullptr) {
     auto& slot = existing->handlers[static_cast<size_t>(method)];
     if (slot)
-      throw std::invalid_argument("router: duplicate route " + std::string{to_string(method)}
-                                  + " " + std::string{pattern});
+      throw std::invalid_argument("router: duplicate route " + std::string{to_string(method)} + " "
+                                  + std::string{pattern});
     slot = std::move(h);
   } else {
     auto& e = entries_.emplace_back();
@@ -117,8 +117,7 @@ void router::add(http_method method, std::string_view pattern, handler h) {
         same = a.is_param == b.is_param && (a.is_param || a.text == b.text);
       }
       if (same) {
-        std::string msg = "router: pattern " + std::string{pattern} + " shadows "
-                          + other.pattern;
+        std::string msg = "router: pattern " + std::string{pattern} + " shadows " + other.pattern;
         entries_.pop_back();
         throw std::invalid_argument(msg);
       }

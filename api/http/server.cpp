@@ -10,14 +10,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 namespace mercato::api {
 
@@ -90,10 +90,9 @@ struct http_server::impl {
   bool stopped = false;
 
   void do_accept() {
-    acceptor->async_accept(asio::make_strand(*ioc), [this](beast::error_code ec,
-                                                           tcp::socket socket) {
-      on_accept(ec, std::move(socket));
-    });
+    acceptor->async_accept(
+      asio::make_strand(*ioc),
+      [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
@@ -124,11 +123,10 @@ struct http_server::impl {
 };
 
 http_server::http_server(runtime::node_handles handles)
-  : http_server(handles, make_router(handles)) {
-}
+    : http_server(handles, make_router(handles)) {}
 
 http_server::http_server(runtime::node_handles handles, std::shared_ptr<const router> routes)
-  : impl_(std::make_unique<impl>()) {
+    : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   d.handles = std::move(handles);
   d.routes = std::move(routes);
@@ -224,12 +222,11 @@ void http_server::stop() {
     std::clamp<int64_t>(d.handles.cfg.entity.request_timeout_ms + 1000, 1000, 10000)};
   auto wait_closed = [&d](std::chrono::milliseconds limit) {
     std::unique_lock<std::mutex> lock{d.shared->mtx};
-    return d.shared->all_closed.wait_for(lock, limit,
-                                         [&d] { return d.shared->sessions.empty(); });
+    return d.shared->all_closed.wait_for(lock, limit, [&d] { return d.shared->sessions.empty(); });
   };
   if (!wait_closed(drain)) {
-    d.log->warn("http stop: {} connections still busy after {} ms, closing them",
-                connections(), drain.count());
+    d.log->warn("http stop: {} connections still busy after {} ms, closing them", connections(),
+                drain.count());
     close_all(true);
     wait_closed(std::chrono::milliseconds{1000});
   }

@@ -66,7 +66,7 @@ void session_shared::remove(const http_session* s) {
 // -- http_session ------------------------------------------------------------------------------
 
 http_session::http_session(asio::ip::tcp::socket&& socket, std::shared_ptr<session_shared> shared)
-  : shared_(std::move(shared)), stream_(std::move(socket)), deadline_(stream_.get_executor()) {
+    : shared_(std::move(shared)), stream_(std::move(socket)), deadline_(stream_.get_executor()) {
   head_.reserve(512);
 }
 
@@ -88,9 +88,9 @@ void http_session::do_read() {
   parser_->body_limit(shared_->max_body);
   parser_->header_limit(shared_->header_limit);
   stream_.expires_after(shared_->read_timeout);
-  http::async_read_header(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&http_session::on_read_header,
-                                                    shared_from_this()));
+  http::async_read_header(
+    stream_, buffer_, *parser_,
+    beast::bind_front_handler(&http_session::on_read_header, shared_from_this()));
 }
 
 void http_session::on_read_header(beast::error_code ec, std::size_t) {
@@ -131,9 +131,9 @@ void http_session::on_read_error(beast::error_code ec) {
   }
   if (ec == http::error::body_limit) {
     begin_request_without_route();
-    return do_write(problem_response(413, "payload_too_large",
-                                     "the request body exceeds "
-                                       + std::to_string(shared_->max_body) + " bytes"));
+    return do_write(
+      problem_response(413, "payload_too_large",
+                       "the request body exceeds " + std::to_string(shared_->max_body) + " bytes"));
   }
   if (ec == http::error::header_limit) {
     begin_request_without_route();
@@ -143,8 +143,8 @@ void http_session::on_read_error(beast::error_code ec) {
   }
   if (is_http_parse_error(ec) && ec != http::error::partial_message) {
     begin_request_without_route();
-    return do_write(problem_response(400, "invalid_request",
-                                     "malformed HTTP request: " + ec.message()));
+    return do_write(
+      problem_response(400, "invalid_request", "malformed HTTP request: " + ec.message()));
   }
   // Reset by peer, half-read message at EOF, ...: nothing to answer.
   shared_->log->debug("http connection ends on read error: {}", ec.message());
@@ -206,30 +206,30 @@ void http_session::dispatch() {
   awaiting_ = true;
   auto seq = ++seq_;
   switch (m.result) {
-    case router::outcome::not_found: {
-      std::string detail = "no route for ";
-      detail += to_string(method_);
-      detail += ' ';
-      detail += req.path.substr(0, 256);
-      return on_response(seq, problem_response(404, "not_found", std::move(detail)));
-    }
-    case router::outcome::method_not_allowed: {
-      if (method_ == http_method::options) {
-        response res;
-        res.status = 204;
-        res.allow = std::move(m.allow);
-        return on_response(seq, std::move(res));
-      }
-      std::string detail = "method ";
-      detail += msg.method_string().substr(0, 32);
-      detail += " is not allowed on ";
-      detail += m.pattern;
-      auto res = problem_response(405, "invalid_request", std::move(detail));
+  case router::outcome::not_found: {
+    std::string detail = "no route for ";
+    detail += to_string(method_);
+    detail += ' ';
+    detail += req.path.substr(0, 256);
+    return on_response(seq, problem_response(404, "not_found", std::move(detail)));
+  }
+  case router::outcome::method_not_allowed: {
+    if (method_ == http_method::options) {
+      response res;
+      res.status = 204;
       res.allow = std::move(m.allow);
       return on_response(seq, std::move(res));
     }
-    case router::outcome::found:
-      break;
+    std::string detail = "method ";
+    detail += msg.method_string().substr(0, 32);
+    detail += " is not allowed on ";
+    detail += m.pattern;
+    auto res = problem_response(405, "invalid_request", std::move(detail));
+    res.allow = std::move(m.allow);
+    return on_response(seq, std::move(res));
+  }
+  case router::outcome::found:
+    break;
   }
   self_keepalive_ = shared_from_this();
   deadline_.expires_after(shared_->request_timeout);

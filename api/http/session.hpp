@@ -12,7 +12,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-
 #include <spdlog/logger.h>
 
 #include <atomic>
@@ -97,12 +96,12 @@ private:
   // then); reset when the answer arrives or the connection closes.
   std::shared_ptr<http_session> self_keepalive_;
   uint64_t seq_ = 0;
-  bool awaiting_ = false;      // a handler's answer is outstanding
-  bool writing_ = false;       // a response is being written
-  bool close_after_ = false;   // stop() asked: close after the current response
+  bool awaiting_ = false;    // a handler's answer is outstanding
+  bool writing_ = false;     // a response is being written
+  bool close_after_ = false; // stop() asked: close after the current response
   bool closed_ = false;
-  bool linger_ = false;        // after an error answer: drain the input before closing
-  size_t lingered_ = 0;        // bytes discarded while lingering
+  bool linger_ = false; // after an error answer: drain the input before closing
+  size_t lingered_ = 0; // bytes discarded while lingering
 
   // The request being answered.
   std::string request_id_;

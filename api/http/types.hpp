@@ -84,10 +84,10 @@ struct response {
   std::string body;
   bool is_problem = false; ///< if set, `prob` is rendered as the body (application/problem+json)
   problem prob;
-  std::string location;        ///< Location header, if not empty
-  std::string allow;           ///< Allow header (405), if not empty
-  uint32_t retry_after_s = 0;  ///< Retry-After header, if not zero
-  std::string extra_headers;   ///< preformatted "Name: value\r\n" lines (WWW-Authenticate...)
+  std::string location;       ///< Location header, if not empty
+  std::string allow;          ///< Allow header (405), if not empty
+  uint32_t retry_after_s = 0; ///< Retry-After header, if not zero
+  std::string extra_headers;  ///< preformatted "Name: value\r\n" lines (WWW-Authenticate...)
 };
 
 /// Builds a JSON response.
@@ -112,8 +112,7 @@ class responder {
 public:
   responder() = default;
   responder(std::weak_ptr<response_sink> sink, uint64_t seq) noexcept
-    : sink_(std::move(sink)), seq_(seq) {
-  }
+      : sink_(std::move(sink)), seq_(seq) {}
 
   void operator()(response&& res) const;
 

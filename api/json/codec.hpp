@@ -17,19 +17,19 @@ namespace mercato::api {
 // -- limits (also documented in api/openapi.json) --------------------------------------------
 
 struct limits {
-  static constexpr int64_t max_quantity = 1'000'000;           ///< reservation quantity 1..
-  static constexpr int64_t max_on_hand = 1'000'000'000;        ///< on_hand 0..
-  static constexpr int64_t max_abs_delta = 1'000'000'000;      ///< adjustment |delta|, non-zero
-  static constexpr int64_t max_ttl_s = 604'800;                ///< hold ttl_s 1.. (7 days)
-  static constexpr size_t max_reservation_id = 128;            ///< [A-Za-z0-9._:-]
-  static constexpr size_t max_sku = 64;                        ///< [A-Za-z0-9._-]
+  static constexpr int64_t max_quantity = 1'000'000;            ///< reservation quantity 1..
+  static constexpr int64_t max_on_hand = 1'000'000'000;         ///< on_hand 0..
+  static constexpr int64_t max_abs_delta = 1'000'000'000;       ///< adjustment |delta|, non-zero
+  static constexpr int64_t max_ttl_s = 604'800;                 ///< hold ttl_s 1.. (7 days)
+  static constexpr size_t max_reservation_id = 128;             ///< [A-Za-z0-9._:-]
+  static constexpr size_t max_sku = 64;                         ///< [A-Za-z0-9._-]
   static constexpr int64_t max_price_minor = 1'000'000'000'000; ///< price_minor 0..
-  static constexpr size_t max_name = 200;                      ///< code points, >= 1
-  static constexpr size_t max_description = 5000;              ///< code points
-  static constexpr size_t max_category = 100;                  ///< code points
-  static constexpr size_t max_seller_id = 128;                 ///< [A-Za-z0-9._:-]
-  static constexpr size_t max_reason = 500;                    ///< code points, >= 1
-  static constexpr int32_t default_page = 20;                  ///< products per page
+  static constexpr size_t max_name = 200;                       ///< code points, >= 1
+  static constexpr size_t max_description = 5000;               ///< code points
+  static constexpr size_t max_category = 100;                   ///< code points
+  static constexpr size_t max_seller_id = 128;                  ///< [A-Za-z0-9._:-]
+  static constexpr size_t max_reason = 500;                     ///< code points, >= 1
+  static constexpr int32_t default_page = 20;                   ///< products per page
   static constexpr int32_t max_page = 100;
   static constexpr size_t max_query = 200;  ///< `q`, code points
   static constexpr size_t max_cursor = 512; ///< opaque cursor, bytes

@@ -23,35 +23,34 @@ error_mapping map_error(const caf::error& err) {
   if (auto ec = errc_of(err); ec != mercato_errc::none) {
     auto detail = mercato::detail_of(err);
     switch (ec) {
-      case mercato_errc::invalid_request:
-        return {400, "invalid_request", detail.empty() ? "invalid request" : detail, 0, false};
-      case mercato_errc::not_found:
-        return {404, "not_found", detail.empty() ? "not found" : detail, 0, false};
-      case mercato_errc::conflict:
-        return {409, "conflict",
-                detail.empty() ? "the request conflicts with the current state" : detail, 0,
-                false};
-      case mercato_errc::insufficient_stock:
-        return {409, "insufficient_stock",
-                detail.empty() ? "not enough units available" : detail, 0, false};
-      case mercato_errc::storage_unavailable:
-        return unavailable("storage is unavailable, retry later");
-      case mercato_errc::entity_unavailable:
-        return unavailable("the entity is restarting, retry later");
-      case mercato_errc::stale_writer:
-        return unavailable("the entity is recovering after a concurrent write, retry later");
-      case mercato_errc::none:
-      case mercato_errc::fault_injected:
-        break;
+    case mercato_errc::invalid_request:
+      return {400, "invalid_request", detail.empty() ? "invalid request" : detail, 0, false};
+    case mercato_errc::not_found:
+      return {404, "not_found", detail.empty() ? "not found" : detail, 0, false};
+    case mercato_errc::conflict:
+      return {409, "conflict",
+              detail.empty() ? "the request conflicts with the current state" : detail, 0, false};
+    case mercato_errc::insufficient_stock:
+      return {409, "insufficient_stock", detail.empty() ? "not enough units available" : detail, 0,
+              false};
+    case mercato_errc::storage_unavailable:
+      return unavailable("storage is unavailable, retry later");
+    case mercato_errc::entity_unavailable:
+      return unavailable("the entity is restarting, retry later");
+    case mercato_errc::stale_writer:
+      return unavailable("the entity is recovering after a concurrent write, retry later");
+    case mercato_errc::none:
+    case mercato_errc::fault_injected:
+      break;
     }
   } else if (err.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(err.code())) {
-      case caf::sec::request_timeout:
-        return unavailable("the request timed out; its outcome is unknown, retry it");
-      case caf::sec::request_receiver_down:
-        return unavailable("the entity went down while handling the request, retry it");
-      default:
-        break;
+    case caf::sec::request_timeout:
+      return unavailable("the request timed out; its outcome is unknown, retry it");
+    case caf::sec::request_receiver_down:
+      return unavailable("the entity went down while handling the request, retry it");
+    default:
+      break;
     }
   }
   return {500, "internal", "internal error", 0, true};

@@ -64,9 +64,8 @@ std::shared_ptr<const router> make_router(const runtime::node_handles& handles) 
   auto env = std::make_shared<route_env>();
   env->handles = handles;
   env->jwt = std::make_shared<jwt_verifier>(handles.cfg.auth.jwt_secret);
-  auto timeout_ms = handles.cfg.entity.request_timeout_ms > 0
-                      ? handles.cfg.entity.request_timeout_ms
-                      : 5000;
+  auto timeout_ms
+    = handles.cfg.entity.request_timeout_ms > 0 ? handles.cfg.entity.request_timeout_ms : 5000;
   env->timeout = std::chrono::milliseconds{timeout_ms};
   auto r = std::make_shared<router>();
   std::shared_ptr<const route_env> cenv = std::move(env);

@@ -18,8 +18,8 @@ namespace mercato::api {
 struct route_env {
   runtime::node_handles handles;
   std::shared_ptr<const jwt_verifier> jwt;
-  std::chrono::milliseconds timeout{5000};        ///< API -> actor requests
-  std::chrono::milliseconds ready_timeout{2000};  ///< readiness ping
+  std::chrono::milliseconds timeout{5000};       ///< API -> actor requests
+  std::chrono::milliseconds ready_timeout{2000}; ///< readiness ping
 };
 
 /// Bit set of roles allowed on a route.

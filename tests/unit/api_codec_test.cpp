@@ -1,9 +1,8 @@
 #include "api/json/codec.hpp"
 #include "api/json/time.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <ostream>
 #include <string>
@@ -31,24 +30,25 @@ std::ostream& operator<<(std::ostream& os, const body_case& c) {
 
 validation run(const body_case& c) {
   switch (c.cmd) {
-    case command::set: {
-      stock_set_cmd out;
-      return parse_stock_set(c.body, out);
-    }
-    case command::adjust: {
-      stock_adjust_cmd out;
-      return parse_stock_adjust(c.body, out);
-    }
-    case command::reserve: {
-      reserve_cmd out;
-      return parse_reserve(c.body, out);
-    }
+  case command::set: {
+    stock_set_cmd out;
+    return parse_stock_set(c.body, out);
+  }
+  case command::adjust: {
+    stock_adjust_cmd out;
+    return parse_stock_adjust(c.body, out);
+  }
+  case command::reserve: {
+    reserve_cmd out;
+    return parse_reserve(c.body, out);
+  }
   }
   return {};
 }
 
 std::string nested(int depth) {
-  return std::string(static_cast<size_t>(depth), '[') + std::string(static_cast<size_t>(depth), ']');
+  return std::string(static_cast<size_t>(depth), '[')
+         + std::string(static_cast<size_t>(depth), ']');
 }
 
 class StockBody : public ::testing::TestWithParam<body_case> {};
@@ -226,7 +226,8 @@ TEST(ProductBody, CountsCodePointsNotBytes) {
 
 TEST(ProductQuery, ParsesAndDecodes) {
   product_query q;
-  ASSERT_TRUE(parse_product_query("q=blue+mug%21&category=kitchen&limit=50&cursor=abc&x=1", q).ok());
+  ASSERT_TRUE(
+    parse_product_query("q=blue+mug%21&category=kitchen&limit=50&cursor=abc&x=1", q).ok());
   EXPECT_EQ(q.q, "blue mug!");
   EXPECT_EQ(q.category, "kitchen");
   EXPECT_EQ(q.limit, 50);
@@ -269,8 +270,7 @@ TEST(Identifiers, ValidatesReservationId) {
 
 TEST(Encode, StockView) {
   stock_view v{"SKU-1", 10, 3, 7, 42};
-  EXPECT_EQ(to_json(v),
-            R"({"sku":"SKU-1","on_hand":10,"reserved":3,"available":7,"version":42})");
+  EXPECT_EQ(to_json(v), R"({"sku":"SKU-1","on_hand":10,"reserved":3,"available":7,"version":42})");
 }
 
 TEST(Encode, ReservationViewWithMilliseconds) {
@@ -290,8 +290,8 @@ TEST(Encode, ProductEscapesText) {
   EXPECT_EQ(doc["name"], p.name);
   EXPECT_EQ(doc["created_at"], "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(doc["version"], 3);
-  for (auto key : {"sku", "name", "description", "category", "seller_id", "price_minor",
-                   "currency", "created_at", "updated_at", "version"})
+  for (auto key : {"sku", "name", "description", "category", "seller_id", "price_minor", "currency",
+                   "created_at", "updated_at", "version"})
     EXPECT_TRUE(doc.contains(key)) << key;
 }
 

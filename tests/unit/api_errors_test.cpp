@@ -5,9 +5,8 @@
 #include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <ostream>
 #include <string>
@@ -98,9 +97,9 @@ TEST(Problem, RendersFieldErrors) {
 }
 
 TEST(Problem, HasTitleForEveryApiCode) {
-  for (auto code : {"invalid_request", "unauthorized", "forbidden", "not_found", "conflict",
-                    "insufficient_stock", "payment_declined", "cart_expired",
-                    "idempotency_mismatch", "rate_limited", "payload_too_large", "unavailable",
-                    "internal"})
+  for (auto code :
+       {"invalid_request", "unauthorized", "forbidden", "not_found", "conflict",
+        "insufficient_stock", "payment_declined", "cart_expired", "idempotency_mismatch",
+        "rate_limited", "payload_too_large", "unavailable", "internal"})
     EXPECT_NE(problem_title(code), "Error") << code;
 }

@@ -1,8 +1,7 @@
 #include "api/auth/jwt.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -120,7 +119,7 @@ TEST(Jwt, RejectsOtherAlgorithms) {
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac,
        &len);
-  auto token = signing_input + "." + base64url_encode(std::string_view{(char*) mac, len});
+  auto token = signing_input + "." + base64url_encode(std::string_view{(char*)mac, len});
   EXPECT_EQ(v.verify(token, now).error, jwt_error::unsupported_alg);
   EXPECT_EQ(v.verify(forge({{"alg", "RS256"}}, claims(), "x"), now).error,
             jwt_error::unsupported_alg);
@@ -189,13 +188,10 @@ TEST(Jwt, RejectsNonNumericExp) {
 TEST(Jwt, RequiresSubAndKnownRole) {
   jwt_verifier v{secret};
   EXPECT_EQ(v.verify(mint({{"role", "admin"}}), now).error, jwt_error::invalid_claims);
-  EXPECT_EQ(v.verify(mint({{"sub", ""}, {"role", "admin"}}), now).error,
-            jwt_error::invalid_claims);
-  EXPECT_EQ(v.verify(mint({{"sub", 7}, {"role", "admin"}}), now).error,
-            jwt_error::invalid_claims);
+  EXPECT_EQ(v.verify(mint({{"sub", ""}, {"role", "admin"}}), now).error, jwt_error::invalid_claims);
+  EXPECT_EQ(v.verify(mint({{"sub", 7}, {"role", "admin"}}), now).error, jwt_error::invalid_claims);
   EXPECT_EQ(v.verify(mint({{"sub", "x"}}), now).error, jwt_error::invalid_claims);
-  EXPECT_EQ(v.verify(mint({{"sub", "x"}, {"role", "root"}}), now).error,
-            jwt_error::invalid_claims);
+  EXPECT_EQ(v.verify(mint({{"sub", "x"}, {"role", "root"}}), now).error, jwt_error::invalid_claims);
 }
 
 TEST(Jwt, RejectsMalformedTokens) {
@@ -205,8 +201,7 @@ TEST(Jwt, RejectsMalformedTokens) {
   EXPECT_EQ(v.verify("a.b", now).error, jwt_error::malformed);
   EXPECT_EQ(v.verify("a.b.c.d", now).error, jwt_error::malformed);
   EXPECT_EQ(v.verify("!!.b.c", now).error, jwt_error::malformed);
-  EXPECT_EQ(v.verify(base64url_encode("not json") + ".e30.sig", now).error,
-            jwt_error::malformed);
+  EXPECT_EQ(v.verify(base64url_encode("not json") + ".e30.sig", now).error, jwt_error::malformed);
   EXPECT_EQ(v.verify(base64url_encode("[1]") + ".e30.sig", now).error, jwt_error::malformed);
   EXPECT_EQ(v.verify(std::string(10000, 'a'), now).error, jwt_error::malformed);
 }
@@ -222,7 +217,7 @@ TEST(Jwt, RejectsPayloadThatIsNotAnObject) {
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac,
        &len);
-  auto bad = signing_input + "." + base64url_encode(std::string_view{(char*) mac, len});
+  auto bad = signing_input + "." + base64url_encode(std::string_view{(char*)mac, len});
   EXPECT_EQ(v.verify(bad, now).error, jwt_error::malformed);
 }
 

@@ -95,8 +95,7 @@ TEST_F(Router, EmptySegmentDoesNotMatchParameter) {
 
 TEST_F(Router, TrailingSlashAndExtraSegmentsDoNotMatch) {
   EXPECT_EQ(r.match(http_method::get, "/healthz/", params).result, router::outcome::not_found);
-  EXPECT_EQ(r.match(http_method::get, "/v1/stock/x/y", params).result,
-            router::outcome::not_found);
+  EXPECT_EQ(r.match(http_method::get, "/v1/stock/x/y", params).result, router::outcome::not_found);
 }
 
 TEST_F(Router, RelativeOrEmptyPathIsNotFound) {

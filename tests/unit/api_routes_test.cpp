@@ -11,9 +11,8 @@
 
 #include <caf/all.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <optional>
@@ -82,8 +81,8 @@ caf::behavior fake_region(caf::stateful_actor<region_state>* self) {
         self->state.request_ids.push_back(cmd.request_id);
         if (!it.holds.count(cmd.reservation_id)) {
           if (it.on_hand - it.reserved < cmd.quantity) {
-            rp.deliver(caf::make_error(mercato_errc::insufficient_stock,
-                                       std::string{"not enough units"}));
+            rp.deliver(
+              caf::make_error(mercato_errc::insufficient_stock, std::string{"not enough units"}));
             return rp;
           }
           it.holds[cmd.reservation_id] = cmd.quantity;
@@ -343,7 +342,8 @@ TEST_F(Routes, PutStockNeedsExistingProduct) {
   put_product("REAL");
   r = call("PUT", "/v1/stock/REAL", R"({"on_hand":5})", auth("admin"));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(body_of(r), json::parse(R"({"sku":"REAL","on_hand":5,"reserved":0,"available":5,"version":1})"));
+  EXPECT_EQ(body_of(r),
+            json::parse(R"({"sku":"REAL","on_hand":5,"reserved":0,"available":5,"version":1})"));
 }
 
 TEST_F(Routes, PutStockValidatesBeforeAskingActors) {
@@ -367,8 +367,8 @@ TEST_F(Routes, GetStock) {
 TEST_F(Routes, Adjustments) {
   put_product("S1");
   put_stock("S1", 10);
-  auto r = call("POST", "/v1/stock/S1/adjustments", R"({"delta":-3,"reason":"damaged"})",
-                auth("admin"));
+  auto r
+    = call("POST", "/v1/stock/S1/adjustments", R"({"delta":-3,"reason":"damaged"})", auth("admin"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(body_of(r)["on_hand"], 7);
   r = call("POST", "/v1/stock/S1/adjustments", R"({"delta":0,"reason":"x"})", auth("admin"));
@@ -426,7 +426,8 @@ TEST_F(Routes, InvalidReservationIdInPathIs400) {
 
 TEST_F(Routes, PassesRequestIdIntoCommands) {
   put_product("S1");
-  auto r = call("PUT", "/v1/stock/S1", R"({"on_hand":5})", auth("admin") + "X-Request-ID: rid-77\r\n");
+  auto r
+    = call("PUT", "/v1/stock/S1", R"({"on_hand":5})", auth("admin") + "X-Request-ID: rid-77\r\n");
   ASSERT_EQ(r.status, 200);
   r = call("POST", "/v1/stock/S1/reservations", R"({"reservation_id":"x","quantity":1})",
            auth("service"));

@@ -4,9 +4,8 @@
 #include "api/http/server.hpp"
 #include "tests/unit/api_test_http.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <condition_variable>
 #include <cstdio>
@@ -55,9 +54,8 @@ protected:
     r->add(http_method::get, "/items/{id}", [](const request& req, const responder& reply) {
       reply(json_response(200, std::string{req.params.get("id")}));
     });
-    r->add(http_method::get, "/slow", [this](const request&, const responder& reply) {
-      slow.park(reply);
-    });
+    r->add(http_method::get, "/slow",
+           [this](const request&, const responder& reply) { slow.park(reply); });
     r->add(http_method::get, "/fast", [this](const request&, const responder& reply) {
       {
         std::lock_guard<std::mutex> guard{slow.mtx};
@@ -69,9 +67,8 @@ protected:
       reply(json_response(200, "first"));
       reply(json_response(200, "second"));
     });
-    r->add(http_method::get, "/throws", [](const request&, const responder&) {
-      throw std::runtime_error("boom");
-    });
+    r->add(http_method::get, "/throws",
+           [](const request&, const responder&) { throw std::runtime_error("boom"); });
     r->add(http_method::get, "/problem", [](const request&, const responder& reply) {
       auto res = problem_response(503, "unavailable", "later");
       res.retry_after_s = 1;

@@ -227,9 +227,8 @@ TEST_F(StockActor, EntityWithActiveHoldsStaysAlive) {
   ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 600000, ""})));
   sched.advance_time(1600ms);
   sched.run();
-  EXPECT_EQ(metrics.get_counter("mercato_entity_passivations_total", "", {{"kind", "stock"}})
-              .value(),
-            0u);
+  EXPECT_EQ(
+    metrics.get_counter("mercato_entity_passivations_total", "", {{"kind", "stock"}}).value(), 0u);
 }
 
 TEST_F(StockActor, HoldExpiresByItsOwnTimer) {

@@ -208,26 +208,26 @@ TEST(StockRules, AvailableNeverNegativeUnderAnySequence) {
   for (int i = 0; i < 500; ++i) {
     auto id = "r" + std::to_string(i % 37);
     switch (i % 5) {
-      case 0:
-      case 1:
-        if (auto d = decide_reserve(s, id, 1 + i % 3, 50, now); d)
-          run(s, d);
-        break;
-      case 2:
-        if (auto d = decide_commit(s, id, now); d)
-          run(s, d);
-        break;
-      case 3:
-        if (auto d = decide_release(s, id, now); d)
-          run(s, d);
-        break;
-      case 4:
-        for (const auto& [hid, h] : std::unordered_map<std::string, hold>(s.holds))
-          for (const auto& e : decide_expire(s, hid, now))
-            apply(s, e);
-        if (i % 50 == 4)
-          run(s, decide_adjust(s, 3, "restock", now));
-        break;
+    case 0:
+    case 1:
+      if (auto d = decide_reserve(s, id, 1 + i % 3, 50, now); d)
+        run(s, d);
+      break;
+    case 2:
+      if (auto d = decide_commit(s, id, now); d)
+        run(s, d);
+      break;
+    case 3:
+      if (auto d = decide_release(s, id, now); d)
+        run(s, d);
+      break;
+    case 4:
+      for (const auto& [hid, h] : std::unordered_map<std::string, hold>(s.holds))
+        for (const auto& e : decide_expire(s, hid, now))
+          apply(s, e);
+      if (i % 50 == 4)
+        run(s, decide_adjust(s, 3, "restock", now));
+      break;
     }
     now += 7;
     int64_t held = 0;

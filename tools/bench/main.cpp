@@ -68,20 +68,19 @@ class connection : public std::enable_shared_from_this<connection> {
 public:
   connection(asio::io_context& ioc, const tcp::resolver::results_type& ep, request_factory make,
              clock_type::time_point measure_from, clock_type::time_point stop_at, results& out)
-    : stream_(ioc), endpoints_(ep), make_(std::move(make)), measure_from_(measure_from),
-      stop_at_(stop_at), out_(out) {
-  }
+      : stream_(ioc), endpoints_(ep), make_(std::move(make)), measure_from_(measure_from),
+        stop_at_(stop_at), out_(out) {}
 
   void start() {
-    stream_.async_connect(endpoints_, [self = shared_from_this()](beast::error_code ec,
-                                                                  const tcp::endpoint&) {
-      if (ec) {
-        ++self->out_.failed;
-        return;
-      }
-      self->stream_.socket().set_option(tcp::no_delay(true));
-      self->send();
-    });
+    stream_.async_connect(endpoints_,
+                          [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                            if (ec) {
+                              ++self->out_.failed;
+                              return;
+                            }
+                            self->stream_.socket().set_option(tcp::no_delay(true));
+                            self->send();
+                          });
   }
 
 private:
@@ -154,10 +153,12 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
   asio::io_context ioc;
   auto endpoints = tcp::resolver{ioc}.resolve(t.host, t.port);
   auto start = clock_type::now();
-  auto measure_from = start + std::chrono::duration_cast<clock_type::duration>(
-                                std::chrono::duration<double>(warmup_s));
-  auto stop_at = measure_from + std::chrono::duration_cast<clock_type::duration>(
-                                  std::chrono::duration<double>(duration_s));
+  auto measure_from
+    = start
+      + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(warmup_s));
+  auto stop_at
+    = measure_from
+      + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(duration_s));
   std::vector<results> per_conn(static_cast<size_t>(connections));
   for (int i = 0; i < connections; ++i)
     std::make_shared<connection>(ioc, endpoints, factory(i), measure_from, stop_at,
@@ -174,8 +175,7 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
     all.ok += r.ok;
     all.rejected += r.rejected;
     all.failed += r.failed;
-    all.latencies_us.insert(all.latencies_us.end(), r.latencies_us.begin(),
-                            r.latencies_us.end());
+    all.latencies_us.insert(all.latencies_us.end(), r.latencies_us.begin(), r.latencies_us.end());
   }
   return all;
 }
@@ -223,8 +223,8 @@ bool seed(const target& t, const std::string& token, int skus, const std::string
         http::read(s, buf, res);
         if (res.result_int() >= 300) {
           if (errors++ < 3)
-            std::cerr << "seed: " << req.target() << " -> " << res.result_int() << ' '
-                      << res.body() << '\n';
+            std::cerr << "seed: " << req.target() << " -> " << res.result_int() << ' ' << res.body()
+                      << '\n';
         }
       }
     });
@@ -290,9 +290,9 @@ int main(int argc, char** argv) {
   std::printf("{\"label\":\"%s\",\"skus\":%d,\"connections\":%d,\"duration_s\":%.1f,"
               "\"ok\":%llu,\"rejected\":%llu,\"failed\":%llu,\"per_s\":%.0f,\"p50_ms\":%.2f,"
               "\"p99_ms\":%.2f}\n",
-              label.c_str(), skus, connections, duration,
-              static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(r.rejected),
-              static_cast<unsigned long long>(r.failed), rate,
-              percentile_ms(r.latencies_us, 0.50), percentile_ms(r.latencies_us, 0.99));
+              label.c_str(), skus, connections, duration, static_cast<unsigned long long>(r.ok),
+              static_cast<unsigned long long>(r.rejected),
+              static_cast<unsigned long long>(r.failed), rate, percentile_ms(r.latencies_us, 0.50),
+              percentile_ms(r.latencies_us, 0.99));
   return r.failed == 0 ? 0 : 2;
 }

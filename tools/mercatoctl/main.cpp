@@ -10,8 +10,9 @@
 
 #include "api/auth/jwt.hpp"
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+
+#include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <iostream>
