@@ -132,7 +132,10 @@ void send_next(self_ptr self) {
     req.snapshot = caf::make_message(stock::to_snapshot(snap));
     st.last_snapshot_seq = last_seq;
   }
-  self->request(st.cfg.journal, st.cfg.journal_timeout, atom::append_v, std::move(req))
+  // No CAF timeout: one per append would wake CAF's clock thread once per request when every
+  // request touches another SKU. The journal answers every append (the database's
+  // statement_timeout bounds a hung query), and a journal that dies is seen by the monitor.
+  self->request(st.cfg.journal, caf::infinite, atom::append_v, std::move(req))
     .then([self](uint64_t seq) { on_durable(self, seq); },
           [self](caf::error& err) { restart_after(self, std::move(err)); });
 }
@@ -194,6 +197,11 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
                                              render(err));
              self->quit(std::move(err));
            });
+  self->monitor(st.cfg.journal);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    if (dm.source == self->state.cfg.journal.address())
+      restart_after(self, caf::make_error(mercato_errc::storage_unavailable, "journal stopped"));
+  });
   self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
     std::string what = "unknown exception";
     try {

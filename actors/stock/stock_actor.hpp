@@ -25,7 +25,6 @@ struct stock_settings {
   /// database): on a 2-core box with a local PostgreSQL, 2 measured ~5 % slower than 1.
   size_t max_appends_in_flight = 1;
   bool fault_injection = false;
-  std::chrono::milliseconds journal_timeout{10000};
   std::chrono::milliseconds recovery_timeout{10000};
   std::function<int64_t()> now_ms; ///< wall clock, epoch ms; injected for tests
 };

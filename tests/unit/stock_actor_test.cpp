@@ -315,3 +315,16 @@ TEST_F(StockActor, TwoAppendsInFlightStayInOrder) {
   std::swap(region, deep_region);
   caf::anon_send_exit(deep_region, caf::exit_reason::user_shutdown);
 }
+
+TEST_F(StockActor, JournalThatStopsFailsPendingRequests) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  db->hold_appends = true;
+  auto r = send<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 1, 60000, ""});
+  sched.run();
+  ASSERT_FALSE(answered(1));
+  caf::anon_send_exit(raw_journal, caf::exit_reason::kill);
+  sched.run();
+  ASSERT_TRUE(answered(1)) << "an append the journal will never answer is not waited on forever";
+  ASSERT_FALSE(*r);
+  EXPECT_EQ(code_of(r->error()), mercato_errc::storage_unavailable);
+}
