@@ -141,6 +141,86 @@ struct statement_result {
   std::set<entity_key> gaps;
 };
 
+// The batch statement, prepared once per connection: PostgreSQL would otherwise parse and plan
+// a new literal statement for every batch (a third of its time with many small appends).
+// Arrays carry the rows; `unnest` turns them back into rows.
+//   $1..$3   heads: entity kind, id, seq before its first request in this batch
+//   $4..$10  events: kind, id, seq, type, payload, request id, outbox id
+//   $11..$14 snapshots: kind, id, seq, state (the newest per entity)
+constexpr const char* batch_statement = "mercato_journal_batch";
+constexpr const char* batch_sql
+  = "WITH head AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
+    "AS h (entity_kind, entity_id, prev_seq)),\n"
+    "gap AS (SELECT h.entity_kind, h.entity_id FROM head h WHERE h.prev_seq > 0 "
+    "AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.entity_kind = h.entity_kind "
+    "AND j.entity_id = h.entity_id AND j.seq = h.prev_seq) "
+    // A snapshot at prev_seq also proves it (should old events ever be pruned).
+    "AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.entity_kind = h.entity_kind "
+    "AND s.entity_id = h.entity_id AND s.seq = h.prev_seq)),\n"
+    "ev AS (SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::jsonb[], "
+    "$9::text[], $10::uuid[]) "
+    "AS e (entity_kind, entity_id, seq, event_type, payload, request_id, outbox_id)),\n"
+    "ins AS (INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, request_id) "
+    "SELECT e.entity_kind, e.entity_id, e.seq, e.event_type, e.payload, e.request_id "
+    "FROM ev e WHERE NOT EXISTS (SELECT 1 FROM gap g WHERE g.entity_kind = e.entity_kind "
+    "AND g.entity_id = e.entity_id) "
+    "ON CONFLICT DO NOTHING RETURNING entity_kind, entity_id, seq),\n"
+    // Debezium's outbox event router reads id, aggregatetype, aggregateid, type, payload; rows
+    // go in seq order so that WAL order is event order per aggregate.
+    "ob AS (INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, request_id) "
+    "SELECT e.outbox_id, e.entity_kind, e.entity_id, e.event_type, e.payload, e.seq, "
+    "e.request_id FROM ev e JOIN ins i USING (entity_kind, entity_id, seq) "
+    "ORDER BY e.entity_kind, e.entity_id, e.seq),\n"
+    "sn AS (INSERT INTO snapshots (entity_kind, entity_id, seq, state) "
+    "SELECT s.entity_kind, s.entity_id, s.seq, s.state "
+    "FROM unnest($11::text[], $12::text[], $13::bigint[], $14::jsonb[]) "
+    "AS s (entity_kind, entity_id, seq, state) "
+    "WHERE NOT EXISTS (SELECT 1 FROM gap g WHERE g.entity_kind = s.entity_kind "
+    "AND g.entity_id = s.entity_id) "
+    "ON CONFLICT (entity_kind, entity_id) DO UPDATE "
+    "SET seq = EXCLUDED.seq, state = EXCLUDED.state, taken_at = now() "
+    "WHERE snapshots.seq < EXCLUDED.seq)\n"
+    "SELECT 'i', entity_kind, entity_id FROM ins UNION ALL "
+    "SELECT 'g', entity_kind, entity_id FROM gap";
+
+void prepare_batch_statement(pqxx::connection& conn) {
+  conn.prepare(batch_statement, batch_sql);
+}
+
+/// Builds a PostgreSQL array literal, one element at a time.
+class array_literal {
+public:
+  void add_quoted(std::string_view v) {
+    open();
+    out_ += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\')
+        out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+  }
+  void add_raw(std::string_view v) { // numbers, uuids: nothing to escape
+    open();
+    out_ += v;
+  }
+  void add_null() {
+    add_raw("NULL");
+  }
+  std::string done() {
+    if (out_.empty())
+      return "{}";
+    out_ += '}';
+    return std::move(out_);
+  }
+
+private:
+  void open() {
+    out_ += out_.empty() ? '{' : ',';
+  }
+  std::string out_;
+};
+
 // One statement, one round trip: journal rows, their outbox rows (only for rows actually
 // inserted) and the newest snapshot per entity. `ON CONFLICT DO NOTHING` + RETURNING reveals
 // the seqs that another writer owns, without aborting the transaction.
@@ -151,97 +231,47 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
   std::stable_sort(
     batch.begin(), batch.end(),
     [](const encoded_request* a, const encoded_request* b) { return a->entity < b->entity; });
-  std::string events_sql;
+  array_literal ev_kind, ev_id, ev_seq, ev_type, ev_payload, ev_request, ev_outbox;
   std::map<entity_key, uint64_t> prev_seq;          // per entity: seq before its first request
   std::map<entity_key, encoded_request*> snapshots; // per entity: the newest
   for (auto* r : batch) {
     prev_seq.emplace(r->entity, r->first_seq - 1); // first request of the entity wins
-    auto quoted_kind = txn.quote(r->entity.first);
-    auto quoted_id = txn.quote(r->entity.second);
-    auto quoted_request = r->source->req.request_id.empty() ? std::string{"NULL"}
-                                                            : txn.quote(r->source->req.request_id);
+    const auto& request_id = r->source->req.request_id;
     auto seq = r->first_seq;
     for (const auto& ev : r->events) {
-      events_sql += events_sql.empty() ? "(" : ",\n(";
-      events_sql += quoted_kind;
-      events_sql += ',';
-      events_sql += quoted_id;
-      events_sql += ',';
-      events_sql += std::to_string(seq++);
-      events_sql += "::bigint,";
-      events_sql += txn.quote(ev.type);
-      events_sql += ',';
-      events_sql += txn.quote(ev.payload);
-      events_sql += "::jsonb,";
-      events_sql += quoted_request;
-      events_sql += "::text,'";
-      events_sql += ids.next();
-      events_sql += "'::uuid)";
+      ev_kind.add_quoted(r->entity.first);
+      ev_id.add_quoted(r->entity.second);
+      ev_seq.add_raw(std::to_string(seq++));
+      ev_type.add_quoted(ev.type);
+      ev_payload.add_quoted(ev.payload);
+      if (request_id.empty())
+        ev_request.add_null();
+      else
+        ev_request.add_quoted(request_id);
+      ev_outbox.add_raw(ids.next());
     }
     if (r->snapshot)
       snapshots[r->entity] = r; // batch order is seq order per entity
   }
-  std::string heads_sql;
+  array_literal head_kind, head_id, head_prev;
   for (const auto& [key, prev] : prev_seq) {
-    heads_sql += heads_sql.empty() ? "(" : ",(";
-    heads_sql += txn.quote(key.first) + ',' + txn.quote(key.second) + ',' + std::to_string(prev)
-                 + "::bigint)";
+    head_kind.add_quoted(key.first);
+    head_id.add_quoted(key.second);
+    head_prev.add_raw(std::to_string(prev));
   }
-  std::string snapshots_sql;
+  array_literal sn_kind, sn_id, sn_seq, sn_state;
   for (const auto& [key, r] : snapshots) {
-    snapshots_sql += snapshots_sql.empty() ? "(" : ",(";
-    snapshots_sql += txn.quote(key.first) + ',' + txn.quote(key.second) + ','
-                     + std::to_string(r->last_seq) + "::bigint," + txn.quote(*r->snapshot)
-                     + "::jsonb)";
+    sn_kind.add_quoted(key.first);
+    sn_id.add_quoted(key.second);
+    sn_seq.add_raw(std::to_string(r->last_seq));
+    sn_state.add_quoted(*r->snapshot);
   }
-  std::string sql;
-  sql.reserve(events_sql.size() + heads_sql.size() + snapshots_sql.size() + 2048);
-  sql += "WITH head (entity_kind, entity_id, prev_seq) AS (VALUES ";
-  sql += heads_sql;
-  sql += "),\n"
-         "gap AS (SELECT h.entity_kind, h.entity_id FROM head h WHERE h.prev_seq > 0 "
-         "AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.entity_kind = h.entity_kind "
-         "AND j.entity_id = h.entity_id AND j.seq = h.prev_seq) "
-         // A snapshot at prev_seq also proves it (should old events ever be pruned).
-         "AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.entity_kind = h.entity_kind "
-         "AND s.entity_id = h.entity_id AND s.seq = h.prev_seq))";
-  if (!events_sql.empty()) {
-    sql += ",\nev (entity_kind, entity_id, seq, event_type, payload, request_id, outbox_id) AS "
-           "(VALUES\n";
-    sql += events_sql;
-    sql += "),\n"
-           "ins AS (INSERT INTO journal "
-           "(entity_kind, entity_id, seq, event_type, payload, request_id) "
-           "SELECT e.entity_kind, e.entity_id, e.seq, e.event_type, e.payload, e.request_id "
-           "FROM ev e WHERE NOT EXISTS (SELECT 1 FROM gap g WHERE g.entity_kind = e.entity_kind "
-           "AND g.entity_id = e.entity_id) "
-           "ON CONFLICT DO NOTHING "
-           "RETURNING entity_kind, entity_id, seq),\n"
-           // Debezium's outbox event router reads id, aggregatetype, aggregateid, type,
-           // payload; rows go in seq order so that WAL order is event order per aggregate.
-           "ob AS (INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, "
-           "request_id) SELECT e.outbox_id, e.entity_kind, e.entity_id, e.event_type, e.payload, "
-           "e.seq, e.request_id FROM ev e JOIN ins i USING (entity_kind, entity_id, seq) "
-           "ORDER BY e.entity_kind, e.entity_id, e.seq)";
-  }
-  if (!snapshots_sql.empty()) {
-    sql += ",\nsn AS (INSERT INTO snapshots (entity_kind, entity_id, seq, state) "
-           "SELECT s.entity_kind, s.entity_id, s.seq, s.state FROM (VALUES ";
-    sql += snapshots_sql;
-    sql += ") AS s (entity_kind, entity_id, seq, state) "
-           "WHERE NOT EXISTS (SELECT 1 FROM gap g WHERE g.entity_kind = s.entity_kind "
-           "AND g.entity_id = s.entity_id) "
-           "ON CONFLICT (entity_kind, entity_id) DO UPDATE "
-           "SET seq = EXCLUDED.seq, state = EXCLUDED.state, taken_at = now() "
-           "WHERE snapshots.seq < EXCLUDED.seq)";
-  }
-  if (!events_sql.empty())
-    sql += "\nSELECT 'i', entity_kind, entity_id FROM ins UNION ALL ";
-  else
-    sql += "\n";
-  sql += "SELECT 'g', entity_kind, entity_id FROM gap";
   statement_result out;
-  for (const auto& row : txn.exec(sql)) {
+  auto rows = txn.exec_prepared(batch_statement, head_kind.done(), head_id.done(), head_prev.done(),
+                                ev_kind.done(), ev_id.done(), ev_seq.done(), ev_type.done(),
+                                ev_payload.done(), ev_request.done(), ev_outbox.done(),
+                                sn_kind.done(), sn_id.done(), sn_seq.done(), sn_state.done());
+  for (const auto& row : rows) {
     entity_key key{row[1].as<std::string>(), row[2].as<std::string>()};
     if (row[0].as<std::string>() == "g")
       out.gaps.insert(std::move(key));
@@ -454,7 +484,7 @@ journal_impl::behavior_type journal(journal_self self, std::string url,
                                     config::journal_settings settings,
                                     runtime::metrics_registry* metrics) {
   auto& st = self->state;
-  st.db = std::make_unique<session>(std::move(url), "journal");
+  st.db = std::make_unique<session>(std::move(url), "journal", prepare_batch_statement);
   st.settings = settings;
   if (metrics) {
     std::vector<double> sizes;
