@@ -46,7 +46,11 @@ for _ in $(seq 300); do [[ -s $work/port ]] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$work/port")"
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret")
 
+# Each measurement starts right after a checkpoint, so that neither side pays for the other's WAL.
+checkpoint() { psql_admin -c CHECKPOINT; }
+
 run_mercato() { # label skus
+  checkpoint
   "$bin/mercato-bench" flash --url "$url" --token "$token" --connections "$clients" \
     --duration "$duration" --warmup 3 --skus "$2" --prefix "$1-" --seed --label "mercato"
 }
@@ -62,6 +66,7 @@ run_pgbench() { # skus -> one JSON line like mercato-bench's
     { echo "\\set id random(1, $skus)"; cat "$root/tools/bench/conventional_reserve.sql"; } >"$script"
   fi
   rm -f "$work"/pglog*
+  checkpoint
   # Per-transaction log (3rd column: latency in µs) for the same percentiles as mercato-bench.
   pgbench -n -M prepared -c "$clients" -j 2 -T "$duration" -l --log-prefix="$work/pglog" \
     -f "$script" "$db" >"$work/pgbench.out" 2>&1 || { cat "$work/pgbench.out" >&2; exit 1; }
@@ -79,6 +84,7 @@ PY
 
 hot_m=$(run_mercato hot 1); echo "$hot_m"
 # Calibration: the same HTTP, request-actor and entity path without durability (stock reads).
+checkpoint
 "$bin/mercato-bench" read --url "$url" --token "$token" --connections "$clients" \
   --duration "$duration" --warmup 3 --skus 1 --prefix hot- --label "mercato-read"
 hot_c=$(run_pgbench 1); echo "$hot_c"
