@@ -25,7 +25,8 @@ class escaped_message final : public spdlog::custom_flag_formatter {
 public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    auto s = json_escape(std::string(msg.payload.data(), msg.payload.size()));
+    std::string s;
+    append_json_escaped(s, std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(s.data(), s.data() + s.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -64,10 +65,15 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
   return log;
 }
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
+void append_json_escaped(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  size_t run = 0; // start of the current run of bytes that need no escaping
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
     case '"':
       out += "\\\"";
@@ -84,17 +90,13 @@ std::string json_escape(const std::string& s) {
     case '\t':
       out += "\\t";
       break;
-    default:
-      if (c < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-        out += buf;
-      } else {
-        out += static_cast<char>(c);
-      }
+    default: {
+      char buf[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+      out.append(buf, 6);
+    }
     }
   }
-  return out;
+  out.append(s.data() + run, s.size() - run);
 }
 
 } // namespace mercato::runtime

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace mercato::runtime {
 
@@ -16,7 +17,8 @@ void init_logging(const std::string& level, const std::string& format);
 /// The logger `name`; falls back to a default one if init_logging was not called (tests).
 std::shared_ptr<spdlog::logger> logger(const std::string& name);
 
-/// Escapes `s` for inclusion inside a JSON string in a log line.
-std::string json_escape(const std::string& s);
+/// Appends `s` to `out` escaped for the inside of a JSON string (no quotes added). Copies runs
+/// that need no escaping in one go: it also serves response bodies (api/json).
+void append_json_escaped(std::string& out, std::string_view s);
 
 } // namespace mercato::runtime

@@ -160,6 +160,15 @@ stock_view view_of(const stock_state& st) {
   return stock::to_view(st.sku, st.durable, st.durable_seq);
 }
 
+// Answers a decision with the durable view once its events are durable, or with its error.
+caf::result<stock_view> answer_with_view(self_ptr self, stock::decision d) {
+  if (!d)
+    return std::move(d.error());
+  auto rp = self->make_response_promise<stock_view>();
+  commit_decision(self, *d, rp, [self] { return view_of(self->state); });
+  return rp;
+}
+
 void recover(self_ptr self, const recovery_data& data) {
   auto& st = self->state;
   if (!data.snapshot.empty() && data.snapshot.match_elements<stock_snapshot>())
@@ -223,21 +232,12 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
     },
     [self](atom::set, const stock_set_cmd& cmd) -> caf::result<stock_view> {
       auto& st = self->state;
-      auto d = stock::decide_set(st.decided, cmd.on_hand, now_of(st));
-      if (!d)
-        return std::move(d.error());
-      auto rp = self->make_response_promise<stock_view>();
-      commit_decision(self, *d, rp, [self] { return view_of(self->state); });
-      return rp;
+      return answer_with_view(self, stock::decide_set(st.decided, cmd.on_hand, now_of(st)));
     },
     [self](atom::adjust, const stock_adjust_cmd& cmd) -> caf::result<stock_view> {
       auto& st = self->state;
-      auto d = stock::decide_adjust(st.decided, cmd.delta, cmd.reason, now_of(st));
-      if (!d)
-        return std::move(d.error());
-      auto rp = self->make_response_promise<stock_view>();
-      commit_decision(self, *d, rp, [self] { return view_of(self->state); });
-      return rp;
+      return answer_with_view(self,
+                              stock::decide_adjust(st.decided, cmd.delta, cmd.reason, now_of(st)));
     },
     [self](atom::reserve, const reserve_cmd& cmd) -> caf::result<reservation_view> {
       auto& st = self->state;
@@ -258,21 +258,13 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
     },
     [self](atom::commit, const hold_cmd& cmd) -> caf::result<stock_view> {
       auto& st = self->state;
-      auto d = stock::decide_commit(st.decided, cmd.reservation_id, now_of(st));
-      if (!d)
-        return std::move(d.error());
-      auto rp = self->make_response_promise<stock_view>();
-      commit_decision(self, *d, rp, [self] { return view_of(self->state); });
-      return rp;
+      return answer_with_view(self,
+                              stock::decide_commit(st.decided, cmd.reservation_id, now_of(st)));
     },
     [self](atom::release, const hold_cmd& cmd) -> caf::result<stock_view> {
       auto& st = self->state;
-      auto d = stock::decide_release(st.decided, cmd.reservation_id, now_of(st));
-      if (!d)
-        return std::move(d.error());
-      auto rp = self->make_response_promise<stock_view>();
-      commit_decision(self, *d, rp, [self] { return view_of(self->state); });
-      return rp;
+      return answer_with_view(self,
+                              stock::decide_release(st.decided, cmd.reservation_id, now_of(st)));
     },
     [self](atom::expire, int64_t timer_at) {
       auto& st = self->state;

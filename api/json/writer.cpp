@@ -1,50 +1,15 @@
 #include "api/json/writer.hpp"
 
 #include "api/json/time.hpp"
+#include "runtime/logging.hpp"
 
 #include <charconv>
 
 namespace mercato::api::json {
 
 void append_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
-  size_t run = 0; // start of the current run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\')
-      continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    default: {
-      char buf[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-      out.append(buf, 6);
-    }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
+  runtime::append_json_escaped(out, s);
   out.push_back('"');
 }
 
