@@ -26,10 +26,12 @@ TEST(Dsn, AddsAConnectTimeoutUnlessPresent) {
 }
 
 TEST(Dsn, FixtureReplacesTheDatabaseName) {
-  EXPECT_EQ(with_dbname("host=/tmp dbname=postgres user=pg", "t1"), "host=/tmp dbname=t1 user=pg");
-  EXPECT_EQ(with_dbname("host=/tmp user=pg", "t1"), "host=/tmp user=pg dbname=t1");
-  EXPECT_EQ(with_dbname("postgresql://u:p@h:5/postgres?x=1", "t1"), "postgresql://u:p@h:5/t1?x=1");
-  EXPECT_EQ(with_dbname("postgresql://h", "t1"), "postgresql://h/t1");
+  EXPECT_EQ(dsn_with_dbname("host=/tmp dbname=postgres user=pg", "t1"),
+            "host=/tmp dbname=t1 user=pg");
+  EXPECT_EQ(dsn_with_dbname("host=/tmp user=pg", "t1"), "host=/tmp user=pg dbname=t1");
+  EXPECT_EQ(dsn_with_dbname("postgresql://u:p@h:5/postgres?x=1", "t1"),
+            "postgresql://u:p@h:5/t1?x=1");
+  EXPECT_EQ(dsn_with_dbname("postgresql://h", "t1"), "postgresql://h/t1");
 }
 
 TEST(StorableText, AcceptsUtf8AndRefusesNulAndMalformedBytes) {

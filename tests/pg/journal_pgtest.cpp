@@ -264,7 +264,7 @@ TEST_F(Journal, SnapshotIsKeptOnlyWhenNewer) {
 TEST_F(Journal, UnreachableDatabaseFailsAppendsAndTheWriterRecovers) {
   // The journal starts before its database exists: appends fail, then succeed once it does.
   auto later = dbname() + "_later";
-  auto later_url = with_dbname(admin_url(), later);
+  auto later_url = dsn_with_dbname(admin_url(), later);
   config::journal_settings js;
   auto journal = pg::spawn_journal(sys(), later_url, js, &metrics);
   auto res = ask<uint64_t>(journal, atom::append_v, stock_request("sku-1", 1, 1));

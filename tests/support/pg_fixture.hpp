@@ -1,17 +1,18 @@
 #pragma once
 
 // Fixture for tests that need PostgreSQL (`*_pgtest.cpp`). Each test gets a fresh database
-// `mercato_t_<random>`, created through MERCATO_TEST_DATABASE_URL (a superuser key=value DSN,
-// e.g. "host=/tmp/pgdev dbname=postgres user=postgres") and dropped in TearDown; the test is
-// skipped when that variable is unset. A real CAF actor system with Mercato's types registered
-// runs the actors; test bodies talk to them through `self` (a scoped_actor). A subclass that
-// keeps actor handles in members must reset them in its TearDown before calling
+// `mercato_test_<pid>_<n>` (tests/support/test_db), created through MERCATO_TEST_DATABASE_URL (a
+// superuser key=value DSN, e.g. "host=/tmp/pgdev dbname=postgres user=postgres") and dropped in
+// TearDown; the test is skipped when that variable is unset. A real CAF actor system with Mercato's
+// types registered runs the actors; test bodies talk to them through `self` (a scoped_actor). A
+// subclass that keeps actor handles in members must reset them in its TearDown before calling
 // pg_test::TearDown: the actor system's destructor waits for every actor still referenced.
 
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/messages.hpp"
 #include "adapters/pg/migrate.hpp"
+#include "tests/support/test_db.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -21,33 +22,12 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <memory>
-#include <random>
-#include <regex>
+#include <optional>
 #include <string>
 
 namespace mercato::test {
-
-/// `dsn` (key=value or postgres:// URI) with its database replaced by `dbname`.
-inline std::string with_dbname(const std::string& dsn, const std::string& dbname) {
-  if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0) {
-    auto start = dsn.find("://") + 3;
-    auto end = dsn.find_first_of("?#", start);
-    auto slash = dsn.find('/', start);
-    auto tail = end == std::string::npos ? std::string{} : dsn.substr(end);
-    auto authority_end = slash != std::string::npos && slash < std::min(end, dsn.size())
-                           ? slash
-                           : std::min(end, dsn.size());
-    return dsn.substr(0, authority_end) + "/" + dbname + tail;
-  }
-  static const std::regex key{R"((^|\s)dbname\s*=\s*('([^'\\]|\\.)*'|\S*))"};
-  if (std::regex_search(dsn, key))
-    return std::regex_replace(dsn, key, "$1dbname=" + dbname);
-  return dsn + " dbname=" + dbname;
-}
 
 /// The actor system config every pg test uses: Mercato's types and error renderer.
 struct pg_test_config : caf::actor_system_config {
@@ -98,14 +78,7 @@ protected:
     if (url == nullptr || *url == '\0')
       GTEST_SKIP() << "MERCATO_TEST_DATABASE_URL is not set";
     admin_url_ = url;
-    std::random_device rd;
-    std::mt19937_64 rng{
-      (static_cast<uint64_t>(rd()) << 32) ^ rd()
-      ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
-    dbname_ = "mercato_t_" + std::to_string(rng() % 1000000000000ULL);
-    admin_exec("CREATE DATABASE " + dbname_);
-    created_ = true;
-    url_ = with_dbname(admin_url_, dbname_);
+    db_.emplace(admin_url_);
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     self_ = std::make_unique<caf::scoped_actor>(*sys_);
   }
@@ -114,8 +87,7 @@ protected:
     // Actors (and their connections) first, then the database.
     self_.reset();
     sys_.reset();
-    if (created_)
-      admin_exec("DROP DATABASE IF EXISTS " + dbname_ + " WITH (FORCE)");
+    db_.reset();
   }
 
   /// Runs `sql` on the server's maintenance database as the superuser (outside a transaction).
@@ -135,7 +107,7 @@ protected:
 
   /// Runs `sql` in the test database and returns the result.
   pqxx::result query(const std::string& sql) {
-    pqxx::connection conn{url_};
+    pqxx::connection conn{url()};
     pqxx::nontransaction txn{conn};
     return txn.exec(sql);
   }
@@ -166,11 +138,11 @@ protected:
 
   /// The test database's DSN.
   const std::string& url() const {
-    return url_;
+    return db_->dsn();
   }
 
   const std::string& dbname() const {
-    return dbname_;
+    return db_->name();
   }
 
   const std::string& admin_url() const {
@@ -179,9 +151,7 @@ protected:
 
 private:
   std::string admin_url_;
-  std::string url_;
-  std::string dbname_;
-  bool created_ = false;
+  std::optional<test_database> db_; // dropped in TearDown, after the actors
   pg_test_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<caf::scoped_actor> self_;

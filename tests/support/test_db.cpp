@@ -144,7 +144,7 @@ std::string dsn_with_dbname(const std::string& dsn, const std::string& dbname) {
 
 test_database::test_database(std::string superuser_dsn) : admin_dsn_(std::move(superuser_dsn)) {
   static std::atomic<int> next_id{0};
-  name_ = "mercato_e2e_" + std::to_string(::getpid()) + "_" + std::to_string(next_id++);
+  name_ = "mercato_test_" + std::to_string(::getpid()) + "_" + std::to_string(next_id++);
   dsn_ = dsn_with_dbname(admin_dsn_, name_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
   for (;;) {

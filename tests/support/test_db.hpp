@@ -18,7 +18,7 @@ std::optional<std::string> superuser_dsn();
 /// (values may be quoted) and postgres:// / postgresql:// URIs.
 std::string dsn_with_dbname(const std::string& dsn, const std::string& dbname);
 
-/// Creates `mercato_e2e_<pid>_<n>` on construction, drops it WITH (FORCE) on destruction
+/// Creates `mercato_test_<pid>_<n>` on construction, drops it WITH (FORCE) on destruction
 /// (which also ends sessions a killed server may have left behind).
 class test_database {
 public:
