@@ -34,11 +34,5 @@ ${body}  };
 
 } // namespace mercato::pg
 ")
-# Write only on change, so that an unrelated re-run does not recompile.
-if(EXISTS "${OUT}")
-  file(READ "${OUT}" old)
-  if(old STREQUAL content)
-    return()
-  endif()
-endif()
-file(WRITE "${OUT}" "${content}")
+include(${CMAKE_CURRENT_LIST_DIR}/../../cmake/write_if_changed.cmake)
+write_if_changed("${OUT}" "${content}")
