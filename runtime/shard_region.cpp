@@ -229,14 +229,6 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
       ask_to_passivate(self, key, i->second);
       return true;
     },
-    [self](atom::list) {
-      std::vector<std::string> out;
-      out.reserve(self->state.slots.size());
-      for (const auto& [key, s] : self->state.slots)
-        if (s.child)
-          out.push_back(key);
-      return out;
-    },
   };
 }
 

@@ -5,6 +5,7 @@
 // passivates idle entities. Callers only name a key, so a later cluster layer can route the same
 // message to another node's region without touching the entities.
 
+#include "actors/protocol/atoms.hpp"
 #include "runtime/metrics.hpp"
 
 #include <caf/actor.hpp>
@@ -39,7 +40,6 @@ struct region_settings {
 ///   answers the original sender. While the entity restarts, the message waits; over the
 ///   restart budget the sender gets `entity_unavailable`.
 /// - `(atom::passivate, std::string key)` -> bool: asks the entity to stop now.
-/// - `(atom::list)` -> std::vector<std::string>: keys of the live entities.
 caf::actor spawn_region(caf::actor_system& sys, region_settings cfg, entity_spawner spawner,
                         metrics_registry* metrics);
 
@@ -49,7 +49,7 @@ caf::actor spawn_region(caf::actor_system& sys, region_settings cfg, entity_spaw
 template <class Self, class Timeout, class... Ts>
 auto request_entity(Self* self, const caf::actor& region, const std::string& key, Timeout timeout,
                     Ts&&... xs) {
-  return self->request(region, timeout, caf::atom_constant<caf::atom("route")>::value, key,
+  return self->request(region, timeout, atom::route_v, key,
                        caf::make_message(std::forward<Ts>(xs)...));
 }
 
