@@ -87,6 +87,26 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(entity, restart_window_ms), "", "", "MS", ""},
     {MERCATO_FIELD(entity, backoff_min_ms), "", "", "MS", ""},
     {MERCATO_FIELD(entity, backoff_max_ms), "", "", "MS", ""},
+    {MERCATO_FIELD(checkout, cart_ttl_ms), "MERCATO_CART_TTL_MS", "--cart-ttl-ms", "MS",
+     "idle time after which a cart expires"},
+    {MERCATO_FIELD(checkout, hold_ttl_ms), "", "--checkout-hold-ttl-ms", "MS",
+     "TTL of the holds a checkout takes"},
+    {MERCATO_FIELD(checkout, step_timeout_ms), "", "--checkout-step-timeout-ms", "MS",
+     "timeout of the reserve, coupon and order steps of a checkout"},
+    {MERCATO_FIELD(checkout, payment_timeout_ms), "MERCATO_PAYMENT_TIMEOUT_MS",
+     "--payment-timeout-ms", "MS", "authorisation timeout; past it the checkout compensates"},
+    {MERCATO_FIELD(checkout, shipping_flat_minor), "", "--shipping-flat-minor", "MINOR",
+     "shipping charged per order, in minor units"},
+    {MERCATO_FIELD(payments, provider), "MERCATO_PAYMENT_PROVIDER", "--payment-provider", "NAME",
+     "sandbox or http"},
+    {MERCATO_FIELD(payments, psp_url), "MERCATO_PSP_URL", "--psp-url", "URL",
+     "base URL of the http payment provider"},
+    {MERCATO_FIELD(payments, psp_api_key), "MERCATO_PSP_API_KEY", "", "KEY",
+     "bearer key for the http payment provider"},
+    {MERCATO_FIELD(payments, webhook_secret), "MERCATO_PAYMENT_WEBHOOK_SECRET", "", "SECRET",
+     "HMAC-SHA256 key of payment webhooks"},
+    {MERCATO_FIELD(payments, sandbox_slow_ms), "", "--sandbox-slow-ms", "MS",
+     "how long the sandbox provider takes for tok_slow"},
     {MERCATO_FIELD(auth, jwt_secret), "MERCATO_JWT_SECRET", "--jwt-secret", "SECRET",
      "HS256 secret, at least 16 bytes (required)"},
     {MERCATO_FIELD(log, level), "MERCATO_LOG_LEVEL", "--log-level", "LEVEL",
@@ -438,6 +458,24 @@ void validate(const settings& s, report& rep) {
     rep.add("entity.backoff_max_ms", "must not be below entity.backoff_min_ms ("
                                        + std::to_string(s.entity.backoff_min_ms) + "), got "
                                        + std::to_string(s.entity.backoff_max_ms));
+
+  at_least("checkout.cart_ttl_ms", s.checkout.cart_ttl_ms, 1000);
+  at_least("checkout.hold_ttl_ms", s.checkout.hold_ttl_ms, 1000);
+  if (s.checkout.hold_ttl_ms > s.entity.max_hold_ttl_ms)
+    rep.add("checkout.hold_ttl_ms", "must not exceed entity.max_hold_ttl_ms ("
+                                      + std::to_string(s.entity.max_hold_ttl_ms) + "), got "
+                                      + std::to_string(s.checkout.hold_ttl_ms));
+  between("checkout.step_timeout_ms", s.checkout.step_timeout_ms, 1, 600000);
+  between("checkout.payment_timeout_ms", s.checkout.payment_timeout_ms, 1, 600000);
+  at_least("checkout.shipping_flat_minor", s.checkout.shipping_flat_minor, 0);
+  one_of("payments.provider", s.payments.provider, {"sandbox", "http"});
+  at_least("payments.sandbox_slow_ms", s.payments.sandbox_slow_ms, 0);
+  if (s.payments.provider == "http") {
+    if (s.payments.psp_url.empty())
+      rep.add("payments.psp_url", "required with payments.provider http");
+    if (s.payments.webhook_secret.size() < 16)
+      rep.add("payments.webhook_secret", "must be at least 16 bytes with payments.provider http");
+  }
 
   if (s.auth.jwt_secret.empty())
     rep.add("auth.jwt_secret", "required (set MERCATO_JWT_SECRET or --jwt-secret)");

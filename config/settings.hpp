@@ -43,6 +43,24 @@ struct entity_settings {
   int64_t backoff_max_ms = 5000;
 };
 
+/// Carts and the checkout saga.
+struct checkout_settings {
+  int64_t cart_ttl_ms = 86400000;     ///< idle time after which a cart answers 410 cart_expired
+  int64_t hold_ttl_ms = 900000;       ///< TTL of the holds a checkout takes
+  int64_t step_timeout_ms = 5000;     ///< reserve, coupon and order steps
+  int64_t payment_timeout_ms = 10000; ///< authorisation; past it the saga compensates
+  int64_t shipping_flat_minor = 0;    ///< shipping charged per order
+};
+
+/// The payment provider.
+struct payment_settings {
+  std::string provider = "sandbox"; ///< sandbox or http
+  std::string psp_url;              ///< base URL of the http provider
+  std::string psp_api_key;          ///< bearer key sent to the http provider
+  std::string webhook_secret;       ///< HMAC-SHA256 key of POST /v1/payments/webhook
+  int64_t sandbox_slow_ms = 2000;   ///< how long the sandbox takes for `tok_slow`
+};
+
 /// Authentication.
 struct auth_settings {
   std::string jwt_secret; ///< MERCATO_JWT_SECRET, HS256; required
@@ -71,6 +89,8 @@ struct settings {
   db_settings db;
   journal_settings journal;
   entity_settings entity;
+  checkout_settings checkout;
+  payment_settings payments;
   auth_settings auth;
   log_settings log;
   actor_settings actors;

@@ -15,6 +15,11 @@ namespace mercato::runtime {
 struct node_handles {
   caf::actor_system* sys = nullptr;
   caf::actor stock_region;      ///< route to `stock_actor` by SKU
+  caf::actor cart_region;       ///< route to `cart_actor` by cart id
+  caf::actor coupon_region;     ///< route to `coupon_actor` by code
+  caf::actor checkout_region;   ///< route to `checkout_actor` by checkout id
+  caf::actor order_region;      ///< route to `order_actor` by order id
+  payment_actor payments;       ///< the configured payment provider
   product_store_actor products; ///< the catalogue (also answers readiness pings)
   metrics_registry* metrics = nullptr;
   config::settings cfg;

@@ -24,6 +24,12 @@ std::string to_string(mercato_errc x) {
     return "stale_writer";
   case mercato_errc::fault_injected:
     return "fault_injected";
+  case mercato_errc::payment_declined:
+    return "payment_declined";
+  case mercato_errc::cart_expired:
+    return "cart_expired";
+  case mercato_errc::idempotency_mismatch:
+    return "idempotency_mismatch";
   }
   return "unknown";
 }

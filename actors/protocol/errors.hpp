@@ -11,14 +11,17 @@ namespace mercato {
 /// Domain errors carried in `caf::error`; `api/` maps each to one HTTP status and `code`.
 enum class mercato_errc : uint8_t {
   none = 0,
-  invalid_request,     ///< 400: the command violates a rule of the input (e.g. quantity <= 0)
-  not_found,           ///< 404: no such entity or sub-entity (e.g. reservation)
-  conflict,            ///< 409: the command contradicts the entity's state
-  insufficient_stock,  ///< 409: not enough available units
-  storage_unavailable, ///< 503: the journal could not make the decision durable; retryable
-  entity_unavailable,  ///< 503: the entity is over its restart budget or restarting; retryable
-  stale_writer,        ///< another writer appended to this entity first (fence); entity restarts
-  fault_injected,      ///< test-only fault hook fired
+  invalid_request,      ///< 400: the command violates a rule of the input (e.g. quantity <= 0)
+  not_found,            ///< 404: no such entity or sub-entity (e.g. reservation)
+  conflict,             ///< 409: the command contradicts the entity's state
+  insufficient_stock,   ///< 409: not enough available units
+  storage_unavailable,  ///< 503: the journal could not make the decision durable; retryable
+  entity_unavailable,   ///< 503: the entity is over its restart budget or restarting; retryable
+  stale_writer,         ///< another writer appended to this entity first (fence); entity restarts
+  fault_injected,       ///< test-only fault hook fired
+  payment_declined,     ///< 402: the payment provider declined or did not answer in time
+  cart_expired,         ///< 410: the cart passed its idle TTL
+  idempotency_mismatch, ///< 409: an Idempotency-Key reused with another request body
 };
 
 /// Stable text of an error code (also used in logs).

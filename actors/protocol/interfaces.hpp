@@ -58,4 +58,24 @@ using product_store_actor = caf::typed_actor<
   // Readiness: true when the database answers.
   caf::replies_to<atom::ping>::with<bool>>;
 
+/// PAYMENTS (port, adapters/payments): one provider behind one interface. Every command is
+/// idempotent per payment id, so that a saga resumed after a crash may repeat any of them.
+using payment_actor = caf::typed_actor<
+  // Authorises; answers once the outcome is known (for an asynchronous provider, when its
+  // webhook confirms), `payment_declined` when refused. Repeating it answers the first outcome.
+  // After `cancel` of the same id it answers `payment_declined` and never charges.
+  caf::replies_to<atom::authorize, payment_request>::with<payment_view>,
+  // Captures an authorisation (by payment id). `conflict` unless authorized or captured.
+  caf::replies_to<atom::capture, std::string>::with<payment_view>,
+  // Voids an authorisation. Succeeds for an unknown id too (and fences out a late authorise):
+  // compensation may run without knowing whether the authorisation was ever sent. `conflict`
+  // once captured (refund instead).
+  caf::replies_to<atom::cancel, std::string>::with<payment_view>,
+  // Refunds a capture. `conflict` unless captured or refunded.
+  caf::replies_to<atom::refund, std::string>::with<payment_view>,
+  // Applies a verified webhook; true if it changed anything (a duplicate or late one does not).
+  caf::replies_to<atom::confirm, payment_confirmation>::with<bool>,
+  // Reads one payment; `not_found` if unknown.
+  caf::replies_to<atom::get, std::string>::with<payment_view>>;
+
 } // namespace mercato

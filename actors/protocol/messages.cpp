@@ -7,7 +7,10 @@ namespace mercato {
 
 namespace {
 
-constexpr std::array<std::pair<stock_event_type, const char*>, 6> stock_event_names{{
+template <class Enum, size_t N>
+using name_table = std::array<std::pair<Enum, const char*>, N>;
+
+constexpr name_table<stock_event_type, 6> stock_event_names{{
   {stock_event_type::on_hand_set, "on_hand_set"},
   {stock_event_type::adjusted, "adjusted"},
   {stock_event_type::reserved, "reserved"},
@@ -16,22 +19,49 @@ constexpr std::array<std::pair<stock_event_type, const char*>, 6> stock_event_na
   {stock_event_type::expired, "expired"},
 }};
 
-} // namespace
+constexpr name_table<payment_status, 6> payment_status_names{{
+  {payment_status::pending, "pending"},
+  {payment_status::authorized, "authorized"},
+  {payment_status::declined, "declined"},
+  {payment_status::captured, "captured"},
+  {payment_status::voided, "voided"},
+  {payment_status::refunded, "refunded"},
+}};
 
-std::string to_string(stock_event_type x) {
-  for (const auto& [type, name] : stock_event_names)
-    if (type == x)
+template <class Enum, size_t N>
+std::string name_of(const name_table<Enum, N>& table, Enum x) {
+  for (const auto& [value, name] : table)
+    if (value == x)
       return name;
   return "unknown";
 }
 
-bool from_string(const std::string& name, stock_event_type& out) {
-  for (const auto& [type, text] : stock_event_names)
+template <class Enum, size_t N>
+bool value_of(const name_table<Enum, N>& table, const std::string& name, Enum& out) {
+  for (const auto& [value, text] : table)
     if (name == text) {
-      out = type;
+      out = value;
       return true;
     }
   return false;
+}
+
+} // namespace
+
+std::string to_string(stock_event_type x) {
+  return name_of(stock_event_names, x);
+}
+
+bool from_string(const std::string& name, stock_event_type& out) {
+  return value_of(stock_event_names, name, out);
+}
+
+std::string to_string(payment_status x) {
+  return name_of(payment_status_names, x);
+}
+
+bool from_string(const std::string& name, payment_status& out) {
+  return value_of(payment_status_names, name, out);
 }
 
 } // namespace mercato

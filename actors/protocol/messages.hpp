@@ -252,4 +252,114 @@ typename Inspector::result_type inspect(Inspector& f, product_page& x) {
   return f(caf::meta::type_name("product_page"), x.items, x.next_cursor);
 }
 
+// -- callers ----------------------------------------------------------------------------------
+
+/// Who sends a command, as the API authenticated it. Entities owned by a customer answer
+/// `not_found` to any other customer, so that ids of other people's carts and orders leak nothing.
+struct caller {
+  std::string sub;    ///< the token's subject (customer id)
+  bool admin = false; ///< admin sees and changes everything
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, caller& x) {
+  return f(caf::meta::type_name("caller"), x.sub, x.admin, x.request_id);
+}
+
+// -- JSON-bodied entities ---------------------------------------------------------------------
+
+/// An event of an entity kind whose events are JSON documents (cart, coupon, checkout, order):
+/// the rules of each kind convert their typed events to and from this envelope, and the journal
+/// stores `type` and `payload` as they are.
+struct json_event {
+  std::string type;
+  std::string payload; ///< a JSON object (text)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, json_event& x) {
+  return f(caf::meta::type_name("json_event"), x.type, x.payload);
+}
+
+/// A snapshot of such an entity: its whole state as one JSON object (text).
+struct json_state {
+  std::string state;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, json_state& x) {
+  return f(caf::meta::type_name("json_state"), x.state);
+}
+
+// -- payments ---------------------------------------------------------------------------------
+
+/// Lifecycle of one payment at the provider.
+enum class payment_status : uint8_t {
+  pending,    ///< sent to the provider, outcome not known yet (asynchronous providers)
+  authorized, ///< funds held
+  declined,   ///< refused by the provider (final)
+  captured,   ///< funds taken
+  voided,     ///< authorisation cancelled before capture (final)
+  refunded,   ///< captured funds returned (final)
+};
+
+/// Stable name ("authorized", ...) as stored and shown in the API.
+std::string to_string(payment_status x);
+
+/// Parses the name written by `to_string`; false if unknown.
+bool from_string(const std::string& name, payment_status& out);
+
+/// Asks the provider to authorise `amount_minor`. `payment_id` is the idempotency key at the
+/// provider: the checkout uses its own id, so a resumed saga can never authorise twice.
+struct payment_request {
+  std::string payment_id;
+  std::string customer_id;
+  int64_t amount_minor = 0;
+  std::string currency;
+  std::string token; ///< card token from the client (`tok_ok`, ... for the sandbox)
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_request& x) {
+  return f(caf::meta::type_name("payment_request"), x.payment_id, x.customer_id, x.amount_minor,
+           x.currency, x.token, x.request_id);
+}
+
+/// What Mercato knows about one payment.
+struct payment_view {
+  std::string payment_id;
+  payment_status status = payment_status::pending;
+  int64_t amount_minor = 0;
+  std::string currency;
+  std::string provider;     ///< "sandbox", "http"
+  std::string provider_ref; ///< the provider's id of the payment
+  std::string detail;       ///< decline reason, ...
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_view& x) {
+  return f(caf::meta::type_name("payment_view"), x.payment_id, x.status, x.amount_minor, x.currency,
+           x.provider, x.provider_ref, x.detail);
+}
+
+/// An asynchronous confirmation from the provider (POST /v1/payments/webhook), after the API
+/// checked its signature. `event_id` deduplicates deliveries.
+struct payment_confirmation {
+  std::string event_id;
+  std::string payment_id;
+  std::string provider_ref;
+  payment_status status = payment_status::pending;
+  int64_t amount_minor = 0;
+  std::string detail;
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_confirmation& x) {
+  return f(caf::meta::type_name("payment_confirmation"), x.event_id, x.payment_id, x.provider_ref,
+           x.status, x.amount_minor, x.detail, x.request_id);
+}
+
 } // namespace mercato

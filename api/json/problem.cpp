@@ -33,6 +33,15 @@ error_mapping map_error(const caf::error& err) {
     case mercato_errc::insufficient_stock:
       return {409, "insufficient_stock", detail.empty() ? "not enough units available" : detail, 0,
               false};
+    case mercato_errc::payment_declined:
+      return {402, "payment_declined", detail.empty() ? "the payment was declined" : detail, 0,
+              false};
+    case mercato_errc::cart_expired:
+      return {410, "cart_expired", detail.empty() ? "the cart expired" : detail, 0, false};
+    case mercato_errc::idempotency_mismatch:
+      return {409, "idempotency_mismatch",
+              detail.empty() ? "the Idempotency-Key was used with another request" : detail, 0,
+              false};
     case mercato_errc::storage_unavailable:
       return unavailable("storage is unavailable, retry later");
     case mercato_errc::entity_unavailable:

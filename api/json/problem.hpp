@@ -26,6 +26,7 @@ struct error_mapping {
 /// - mercato_errc::invalid_request -> 400 invalid_request
 /// - mercato_errc::not_found -> 404 not_found
 /// - mercato_errc::conflict -> 409 conflict; insufficient_stock -> 409 insufficient_stock
+/// - payment_declined -> 402; cart_expired -> 410; idempotency_mismatch -> 409
 /// - storage_unavailable, entity_unavailable, stale_writer -> 503 unavailable, Retry-After: 1
 /// - caf::sec::request_timeout -> 503 unavailable, Retry-After: 1 (API.md has no code for 504;
 ///   the outcome is unknown, and every command is idempotent, so retrying is the answer)
