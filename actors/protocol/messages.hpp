@@ -267,31 +267,6 @@ typename Inspector::result_type inspect(Inspector& f, caller& x) {
   return f(caf::meta::type_name("caller"), x.sub, x.admin, x.request_id);
 }
 
-// -- JSON-bodied entities ---------------------------------------------------------------------
-
-/// An event of an entity kind whose events are JSON documents (cart, coupon, checkout, order):
-/// the rules of each kind convert their typed events to and from this envelope, and the journal
-/// stores `type` and `payload` as they are.
-struct json_event {
-  std::string type;
-  std::string payload; ///< a JSON object (text)
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, json_event& x) {
-  return f(caf::meta::type_name("json_event"), x.type, x.payload);
-}
-
-/// A snapshot of such an entity: its whole state as one JSON object (text).
-struct json_state {
-  std::string state;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, json_state& x) {
-  return f(caf::meta::type_name("json_state"), x.state);
-}
-
 // -- payments ---------------------------------------------------------------------------------
 
 /// Lifecycle of one payment at the provider.
