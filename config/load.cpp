@@ -461,10 +461,6 @@ void validate(const settings& s, report& rep) {
 
   at_least("checkout.cart_ttl_ms", s.checkout.cart_ttl_ms, 1000);
   at_least("checkout.hold_ttl_ms", s.checkout.hold_ttl_ms, 1000);
-  if (s.checkout.hold_ttl_ms > s.entity.max_hold_ttl_ms)
-    rep.add("checkout.hold_ttl_ms", "must not exceed entity.max_hold_ttl_ms ("
-                                      + std::to_string(s.entity.max_hold_ttl_ms) + "), got "
-                                      + std::to_string(s.checkout.hold_ttl_ms));
   between("checkout.step_timeout_ms", s.checkout.step_timeout_ms, 1, 600000);
   between("checkout.payment_timeout_ms", s.checkout.payment_timeout_ms, 1, 600000);
   at_least("checkout.shipping_flat_minor", s.checkout.shipping_flat_minor, 0);

@@ -46,7 +46,7 @@ struct entity_settings {
 /// Carts and the checkout saga.
 struct checkout_settings {
   int64_t cart_ttl_ms = 86400000;     ///< idle time after which a cart answers 410 cart_expired
-  int64_t hold_ttl_ms = 900000;       ///< TTL of the holds a checkout takes
+  int64_t hold_ttl_ms = 900000;       ///< TTL of checkout holds (at most entity.max_hold_ttl_ms)
   int64_t step_timeout_ms = 5000;     ///< reserve, coupon and order steps
   int64_t payment_timeout_ms = 10000; ///< authorisation; past it the saga compensates
   int64_t shipping_flat_minor = 0;    ///< shipping charged per order

@@ -3,6 +3,7 @@
 // The one CAF type-ID block of Mercato: every atom and message type, registered once by the
 // runtime with `cfg.add_message_types<caf::id_block::mercato>()`.
 
+#include "actors/protocol/commerce.hpp"
 #include "actors/protocol/messages.hpp"
 
 #include <caf/type_id.hpp>
@@ -67,4 +68,29 @@ CAF_BEGIN_TYPE_ID_BLOCK(mercato, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(mercato, (mercato::payment_request))
   CAF_ADD_TYPE_ID(mercato, (mercato::payment_view))
   CAF_ADD_TYPE_ID(mercato, (mercato::payment_confirmation))
+  CAF_ADD_TYPE_ID(mercato, (mercato::coupon_terms))
+  CAF_ADD_TYPE_ID(mercato, (mercato::coupon_use))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::coupon_use>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::coupon_event))
+  CAF_ADD_TYPE_ID(mercato, (mercato::coupon_snapshot))
+  CAF_ADD_TYPE_ID(mercato, (mercato::coupon_view))
+  CAF_ADD_TYPE_ID(mercato, (mercato::coupon_use_cmd))
+  CAF_ADD_TYPE_ID(mercato, (mercato::cart_line))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::cart_line>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::totals))
+  CAF_ADD_TYPE_ID(mercato, (mercato::cart_event))
+  CAF_ADD_TYPE_ID(mercato, (mercato::cart_snapshot))
+  CAF_ADD_TYPE_ID(mercato, (mercato::cart_view))
+  CAF_ADD_TYPE_ID(mercato, (mercato::cart_line_cmd))
+  CAF_ADD_TYPE_ID(mercato, (mercato::shipping_address))
+  CAF_ADD_TYPE_ID(mercato, (mercato::order_placement))
+  CAF_ADD_TYPE_ID(mercato, (mercato::order_event))
+  CAF_ADD_TYPE_ID(mercato, (mercato::order_snapshot))
+  CAF_ADD_TYPE_ID(mercato, (mercato::order_view))
+  CAF_ADD_TYPE_ID(mercato, (mercato::order_status_cmd))
+  CAF_ADD_TYPE_ID(mercato, (mercato::checkout_cmd))
+  CAF_ADD_TYPE_ID(mercato, (mercato::checkout_step))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::checkout_step>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::checkout_event))
+  CAF_ADD_TYPE_ID(mercato, (mercato::checkout_view))
 CAF_END_TYPE_ID_BLOCK(mercato)

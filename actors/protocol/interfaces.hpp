@@ -78,4 +78,65 @@ using payment_actor = caf::typed_actor<
   // Reads one payment; `not_found` if unknown.
   caf::replies_to<atom::get, std::string>::with<payment_view>>;
 
+/// COUPON: the single writer of one code's uses, so that limits hold under any concurrency.
+using coupon_actor = caf::typed_actor<
+  // Defines or replaces the terms (uses so far are kept). `invalid_request` for bad terms.
+  caf::replies_to<atom::put, coupon_terms>::with<coupon_view>,
+  // `not_found` if the code was never defined.
+  caf::replies_to<atom::get>::with<coupon_view>,
+  // The discount `customer_id` would get on `subtotal_minor`, changing nothing; `conflict` when
+  // the coupon is not valid now, exhausted, or the subtotal is too low; `not_found` if unknown.
+  caf::replies_to<atom::check, coupon_use_cmd>::with<int64_t>,
+  // Holds one use for `use_id` and answers the discount; idempotent per use id.
+  caf::replies_to<atom::reserve, coupon_use_cmd>::with<int64_t>,
+  // Turns a held use into a spent one. Idempotent; `not_found` for an unknown use.
+  caf::replies_to<atom::commit, coupon_use_cmd>::with<bool>,
+  // Gives a held use back; true also for an unknown or already released use (compensation may
+  // run without knowing whether the reserve arrived). `conflict` once committed.
+  caf::replies_to<atom::release, coupon_use_cmd>::with<bool>,
+  caf::replies_to<atom::passivate>::with<bool>>;
+
+/// CART: one customer's cart. Every command names the caller; anyone but the owner (or an admin)
+/// gets `not_found`; past the idle TTL every command gets `cart_expired`.
+using cart_actor = caf::typed_actor<
+  // Creates the cart for the caller (`conflict` if the id exists).
+  caf::replies_to<atom::create, caller, std::string>::with<cart_view>,
+  caf::replies_to<atom::get, caller>::with<cart_view>,
+  // Sets a line with the catalogue's price; `insufficient_stock` above what is available,
+  // `not_found` for an unknown product, `conflict` once checked out.
+  caf::replies_to<atom::put, cart_line_cmd>::with<cart_view>,
+  // Removes a line (no error if absent).
+  caf::replies_to<atom::remove, cart_line_cmd>::with<cart_view>,
+  // Applies a coupon (code); `conflict` if it is invalid or exhausted now.
+  caf::replies_to<atom::check, caller, std::string>::with<cart_view>,
+  // Closes the cart for checkout `id`; idempotent for the same id, `conflict` for another.
+  caf::replies_to<atom::commit, caller, std::string>::with<cart_view>,
+  caf::replies_to<atom::passivate>::with<bool>>;
+
+/// ORDER: the single writer of one order's state machine.
+using order_actor = caf::typed_actor<
+  // Creates the order; repeating the same placement answers the existing order.
+  caf::replies_to<atom::place, order_placement>::with<order_view>,
+  // The owner's (or an admin's) view; `not_found` for anyone else.
+  caf::replies_to<atom::get, caller>::with<order_view>,
+  // Moves the status forward; `conflict` for a transition the state machine forbids.
+  caf::replies_to<atom::advance, order_status_cmd>::with<order_view>,
+  // Cancels (reason in the command) and returns stock and payment; `conflict` once shipped.
+  caf::replies_to<atom::cancel, order_status_cmd>::with<order_view>,
+  // Retries returning stock and payment of a cancelled order (its own timer).
+  caf::reacts_to<atom::resume>, caf::replies_to<atom::passivate>::with<bool>>;
+
+/// CHECKOUT: one saga, keyed by the customer's Idempotency-Key.
+using checkout_actor = caf::typed_actor<
+  // Runs the saga, or answers the first result of the same request; `idempotency_mismatch`
+  // for another body under the same key. Failures are answered as a view with status `failed`
+  // and an API.md code, so that a replay can answer them again.
+  caf::replies_to<atom::start, checkout_cmd>::with<checkout_view>,
+  // The owner's (or an admin's) view; `not_found` for anyone else.
+  caf::replies_to<atom::get, caller>::with<checkout_view>,
+  // Continues a saga found unfinished after a restart.
+  caf::reacts_to<atom::resume>,
+  // Test-only fault hook: throws inside the saga when fault injection is enabled.
+  caf::replies_to<atom::fault>::with<bool>, caf::replies_to<atom::passivate>::with<bool>>;
+
 } // namespace mercato

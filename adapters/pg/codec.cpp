@@ -2,6 +2,7 @@
 
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/messages.hpp"
+#include "adapters/pg/commerce_codecs.hpp"
 
 #include <caf/make_message.hpp>
 #include <caf/sec.hpp>
@@ -151,6 +152,10 @@ struct registry {
   registry() {
     codecs.emplace("stock", entity_codec{"stock", encode_stock_event, decode_stock_event,
                                          encode_stock_snapshot, decode_stock_snapshot});
+    for (auto& c : commerce_codecs()) {
+      auto kind = c.kind;
+      codecs.emplace(std::move(kind), std::move(c));
+    }
   }
 };
 

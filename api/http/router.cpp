@@ -63,7 +63,8 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
   return true;
 }
 
-void router::add(http_method method, std::string_view pattern, handler h) {
+void router::add(http_method method, std::string_view pattern, handler h,
+                 std::chrono::milliseconds deadline) {
   if (method == http_method::other || method == http_method::head)
     throw std::invalid_argument("router: cannot register OTHER or HEAD (HEAD follows GET)");
   if (!h)
@@ -79,6 +80,7 @@ void router::add(http_method method, std::string_view pattern, handler h) {
       throw std::invalid_argument("router: duplicate route " + std::string{to_string(method)} + " "
                                   + std::string{pattern});
     slot = std::move(h);
+    existing->deadlines[static_cast<size_t>(method)] = deadline;
   } else {
     auto& e = entries_.emplace_back();
     e.pattern = std::string{pattern};
@@ -123,6 +125,7 @@ void router::add(http_method method, std::string_view pattern, handler h) {
       }
     }
     e.handlers[static_cast<size_t>(method)] = std::move(h);
+    e.deadlines[static_cast<size_t>(method)] = deadline;
   }
   for (auto& e : entries_) {
     e.allow.clear();
@@ -198,6 +201,7 @@ router::match_result router::match(http_method method, std::string_view path,
   }
   res.result = outcome::found;
   res.fn = &best->handlers[idx];
+  res.deadline = best->deadlines[idx];
   if (method == http_method::options)
     res.allow = best->allow;
   return res;

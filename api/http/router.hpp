@@ -6,6 +6,7 @@
 #include "api/http/types.hpp"
 
 #include <array>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <string>
@@ -36,12 +37,16 @@ public:
     /// For `method_not_allowed` (and for OPTIONS): the methods the pattern serves, e.g.
     /// "GET, HEAD, PUT".
     std::string allow;
+    /// The route's own deadline; zero = the server's request timeout.
+    std::chrono::milliseconds deadline{0};
   };
 
-  /// Registers `h` for `method` on `pattern`. Throws `std::invalid_argument` for a malformed
-  /// pattern, a duplicate (method, pattern), or a pattern with the same shape as another one but
-  /// different parameter names.
-  void add(http_method method, std::string_view pattern, handler h);
+  /// Registers `h` for `method` on `pattern`; `deadline` (if not zero) replaces the server's
+  /// request timeout for this route (e.g. a checkout that waits for a payment provider). Throws
+  /// `std::invalid_argument` for a malformed pattern, a duplicate (method, pattern), or a pattern
+  /// with the same shape as another one but different parameter names.
+  void add(http_method method, std::string_view pattern, handler h,
+           std::chrono::milliseconds deadline = std::chrono::milliseconds{0});
 
   /// Finds the handler of (method, path) and fills `params` with the percent-decoded values.
   match_result match(http_method method, std::string_view path, path_params& params) const;
@@ -61,6 +66,7 @@ private:
     std::string pattern;
     std::vector<segment> segments;
     std::array<handler, http_method_count> handlers;
+    std::array<std::chrono::milliseconds, http_method_count> deadlines{};
     std::string allow;
   };
 

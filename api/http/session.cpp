@@ -198,6 +198,7 @@ void http_session::dispatch() {
   req.path = req.target.substr(0, qpos);
   req.query = qpos == std::string_view::npos ? std::string_view{} : req.target.substr(qpos + 1);
   req.authorization = msg[http::field::authorization];
+  req.idempotency_key = msg["Idempotency-Key"];
   req.body = msg.body();
   req.request_id = request_id_;
   auto m = shared_->routes->match(method_, req.path, req.params);
@@ -232,7 +233,7 @@ void http_session::dispatch() {
     break;
   }
   self_keepalive_ = shared_from_this();
-  deadline_.expires_after(shared_->request_timeout);
+  deadline_.expires_after(m.deadline.count() > 0 ? m.deadline : shared_->request_timeout);
   deadline_.async_wait([weak = weak_from_this(), seq](beast::error_code ec) {
     if (ec)
       return; // cancelled: answered in time

@@ -54,10 +54,11 @@ private:
 /// only during the handler call: copy what an actor needs.
 struct request {
   http_method method = http_method::get;
-  std::string_view target;        ///< raw request target, e.g. "/v1/products?q=x"
-  std::string_view path;          ///< target up to '?'
-  std::string_view query;         ///< after '?', without it ("" if none)
-  std::string_view authorization; ///< value of the Authorization header ("" if none)
+  std::string_view target;          ///< raw request target, e.g. "/v1/products?q=x"
+  std::string_view path;            ///< target up to '?'
+  std::string_view query;           ///< after '?', without it ("" if none)
+  std::string_view authorization;   ///< value of the Authorization header ("" if none)
+  std::string_view idempotency_key; ///< value of the Idempotency-Key header ("" if none)
   std::string_view body;
   std::string_view request_id; ///< the X-Request-ID of the response (validated or generated)
   path_params params;
@@ -74,6 +75,7 @@ struct problem {
   std::string code;   ///< one of API.md's codes, e.g. "invalid_request"
   std::string detail; ///< human text for this occurrence
   std::vector<field_error> errors;
+  std::vector<std::string> skus = {}; ///< `skus` extension (insufficient_stock at checkout)
 };
 
 /// A response as handlers build it. The session serialises it once, adding Date, Content-Length,

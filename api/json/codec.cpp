@@ -1,6 +1,7 @@
 #include "api/json/codec.hpp"
 
 #include "api/http/router.hpp"
+#include "api/json/fields.hpp"
 #include "api/json/writer.hpp"
 
 #include <nlohmann/json.hpp>
@@ -12,11 +13,7 @@ namespace mercato::api {
 
 namespace jw = mercato::api::json;
 
-namespace {
-
-using njson = nlohmann::json;
-
-constexpr int max_depth = 32;
+namespace detail {
 
 bool is_id_char(char c, bool allow_colon) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
@@ -125,8 +122,6 @@ bool get_int(const njson& obj, const char* name, int64_t lo, int64_t hi, bool re
   return true;
 }
 
-enum class charset { any, no_control, id, id_colon, upper3 };
-
 bool get_string(const njson& obj, const char* name, size_t min_len, size_t max_len, charset cs,
                 bool required, std::string& out, validation& v) {
   auto it = obj.find(name);
@@ -188,7 +183,9 @@ void get_query_text(const std::string& key, const std::string& value, size_t max
     out = value;
 }
 
-} // namespace
+} // namespace detail
+
+using namespace detail;
 
 // -- validation --------------------------------------------------------------------------------
 

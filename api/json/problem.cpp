@@ -124,6 +124,16 @@ std::string render_problem(const problem& p, uint16_t status, std::string_view r
     }
     out.push_back(']');
   }
+  if (!p.skus.empty()) {
+    w.raw_key("skus");
+    out.push_back('[');
+    for (size_t i = 0; i < p.skus.size(); ++i) {
+      if (i > 0)
+        out.push_back(',');
+      json::append_string(out, p.skus[i]);
+    }
+    out.push_back(']');
+  }
   w.close();
   return out;
 }

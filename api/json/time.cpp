@@ -1,5 +1,8 @@
 #include "api/json/time.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 namespace mercato::api {
 
 namespace {
@@ -67,6 +70,73 @@ std::string format_rfc3339_ms(int64_t epoch_ms) {
   out.reserve(24);
   append_rfc3339_ms(out, epoch_ms);
   return out;
+}
+
+} // namespace mercato::api
+
+namespace mercato::api {
+
+namespace {
+
+bool digits(std::string_view s, size_t pos, size_t n, int& out) noexcept {
+  if (pos + n > s.size())
+    return false;
+  out = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+} // namespace
+
+bool parse_rfc3339_ms(std::string_view s, int64_t& epoch_ms) {
+  int y, mo, d, h, mi, sec;
+  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-'
+      || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h)
+      || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
+    return false;
+  if (h > 23 || mi > 59 || sec > 60)
+    return false;
+  auto ymd = std::chrono::year{y} / std::chrono::month{static_cast<unsigned>(mo)}
+             / std::chrono::day{static_cast<unsigned>(d)};
+  if (!ymd.ok())
+    return false;
+  size_t pos = 19;
+  int64_t ms = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    size_t start = ++pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (pos - start < 3)
+        ms = ms * 10 + (s[pos] - '0');
+      ++pos;
+    }
+    if (pos == start)
+      return false;
+    for (size_t n = pos - start; n < 3; ++n)
+      ms *= 10;
+  }
+  int64_t offset_min = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':'
+        || !digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
+      return false;
+    offset_min = (s[pos] == '+' ? 1 : -1) * (oh * 60 + om);
+    pos += 6;
+  } else {
+    return false;
+  }
+  if (pos != s.size())
+    return false;
+  auto days = std::chrono::sys_days{ymd}.time_since_epoch().count();
+  epoch_ms = ((static_cast<int64_t>(days) * 24 + h) * 60 + mi - offset_min) * 60000
+             + static_cast<int64_t>(std::min(sec, 59)) * 1000 + ms;
+  return true;
 }
 
 } // namespace mercato::api

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace mercato::api {
 
@@ -11,5 +12,10 @@ std::string format_rfc3339_ms(int64_t epoch_ms);
 
 /// Appends the same text to `out` (no temporary string).
 void append_rfc3339_ms(std::string& out, int64_t epoch_ms);
+
+/// Parses an RFC 3339 date-time ("2024-05-01T12:00:00Z", "2024-05-01T14:00:00.5+02:00") into
+/// Unix epoch milliseconds; false for anything else (including impossible dates). Fractions
+/// beyond milliseconds are truncated.
+bool parse_rfc3339_ms(std::string_view text, int64_t& epoch_ms);
 
 } // namespace mercato::api

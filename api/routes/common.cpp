@@ -72,6 +72,10 @@ std::shared_ptr<const router> make_router(const runtime::node_handles& handles) 
   add_ops_routes(*r, cenv);
   add_product_routes(*r, cenv);
   add_stock_routes(*r, cenv);
+  add_cart_routes(*r, cenv);
+  add_coupon_routes(*r, cenv);
+  add_checkout_routes(*r, cenv);
+  add_order_routes(*r, cenv);
   return r;
 }
 

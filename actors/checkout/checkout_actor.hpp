@@ -1,0 +1,51 @@
+#pragma once
+
+#include "actors/checkout/checkout_rules.hpp"
+#include "actors/common/event_log.hpp"
+#include "actors/protocol/interfaces.hpp"
+#include "runtime/shard_region.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <vector>
+
+namespace mercato {
+
+/// What every checkout of a node shares.
+struct checkout_settings {
+  entity_env env;
+  caf::actor cart_region;
+  caf::actor coupon_region;
+  caf::actor stock_region;
+  caf::actor order_region;
+  payment_actor payments;
+  int64_t hold_ttl_ms = 900000;
+  std::chrono::milliseconds step_timeout{5000};
+  std::chrono::milliseconds payment_timeout{10000};
+  std::chrono::milliseconds retry_after{1000}; ///< settling or resuming after a failed step
+};
+
+/// State of the checkout actor.
+struct checkout_state {
+  static inline const char* name = "checkout";
+  entity_env env;
+  event_log<checkout_event> log;
+  checkout::state data;
+  checkout_settings cfg;
+  bool running = false;  ///< a step of the saga is under way
+  bool settling = false; ///< committing holds, coupon and payment after the order
+  /// Requests that wait for the outcome (the first one and concurrent replays).
+  std::vector<caf::typed_response_promise<checkout_view>> waiters;
+  std::vector<checkout_step> steps; ///< of the attempt under way
+};
+
+/// The behaviour of one checkout saga; recovers from the journal before serving anything and
+/// resumes a saga it finds unfinished.
+checkout_actor::behavior_type checkout_entity(checkout_actor::stateful_pointer<checkout_state> self,
+                                              std::string checkout_id, checkout_settings cfg);
+
+/// Spawner for the checkout region.
+runtime::entity_spawner make_checkout_spawner(checkout_settings cfg);
+
+} // namespace mercato

@@ -1,0 +1,108 @@
+#include "actors/checkout/checkout_rules.hpp"
+
+#include "actors/protocol/errors.hpp"
+
+namespace mercato::checkout {
+
+std::string order_id_of(const std::string& checkout_id) {
+  if (checkout_id.rfind("co_", 0) == 0)
+    return "ord_" + checkout_id.substr(3);
+  return "ord_" + checkout_id;
+}
+
+std::string attempt_id(const std::string& checkout_id, uint32_t attempt) {
+  return attempt <= 1 ? checkout_id : checkout_id + "-" + std::to_string(attempt);
+}
+
+caf::error check_access(const state& s, const caller& who) {
+  if (!s.exists || (!who.admin && who.sub != s.cmd.who.sub))
+    return caf::make_error(mercato_errc::not_found, "no such checkout");
+  return {};
+}
+
+caf::error check_same_request(const state& s, const checkout_cmd& cmd) {
+  if (s.cmd.who.sub != cmd.who.sub || s.cmd.body_digest != cmd.body_digest)
+    return caf::make_error(mercato_errc::idempotency_mismatch,
+                           "this Idempotency-Key was used with another request body");
+  return {};
+}
+
+checkout_event started(const checkout_cmd& cmd, uint32_t attempt, const cart_view& cart,
+                       int64_t now_ms) {
+  checkout_event e;
+  e.type = "started";
+  e.cmd = cmd;
+  e.attempt = attempt;
+  e.cart = cart;
+  e.at_ms = now_ms;
+  return e;
+}
+
+checkout_event order_placed(int64_t discount_minor, std::vector<checkout_step> steps,
+                            int64_t now_ms) {
+  checkout_event e;
+  e.type = "order_placed";
+  e.discount_minor = discount_minor;
+  e.steps = std::move(steps);
+  e.at_ms = now_ms;
+  return e;
+}
+
+checkout_event completed(std::vector<checkout_step> steps, int64_t now_ms) {
+  checkout_event e;
+  e.type = "completed";
+  e.steps = std::move(steps);
+  e.at_ms = now_ms;
+  return e;
+}
+
+checkout_event failed(std::string code, std::string detail, std::vector<std::string> skus,
+                      bool retryable, std::vector<checkout_step> steps, int64_t now_ms) {
+  checkout_event e;
+  e.type = "failed";
+  e.code = std::move(code);
+  e.detail = std::move(detail);
+  e.skus = std::move(skus);
+  e.retryable = retryable;
+  e.steps = std::move(steps);
+  e.at_ms = now_ms;
+  return e;
+}
+
+void apply(state& s, const checkout_event& e) {
+  s.updated_at_ms = e.at_ms;
+  if (e.type == "started") {
+    if (!s.exists)
+      s.created_at_ms = e.at_ms;
+    s.exists = true;
+    s.cmd = e.cmd;
+    s.attempt = e.attempt;
+    s.cart = e.cart;
+    s.order_id = order_id_of(s.checkout_id);
+    s.status = "processing";
+    s.steps.clear();
+    s.code.clear();
+    s.detail.clear();
+    s.skus.clear();
+    s.retryable = false;
+    s.finished = false;
+    s.discount_minor = 0;
+  } else if (e.type == "order_placed") {
+    s.status = "completed";
+    s.discount_minor = e.discount_minor;
+    s.steps = e.steps;
+  } else if (e.type == "completed") {
+    s.finished = true;
+    s.steps = e.steps;
+  } else if (e.type == "failed") {
+    s.status = "failed";
+    s.code = e.code;
+    s.detail = e.detail;
+    s.skus = e.skus;
+    s.retryable = e.retryable;
+    s.steps = e.steps;
+    s.finished = true;
+  }
+}
+
+} // namespace mercato::checkout

@@ -1,0 +1,55 @@
+#pragma once
+
+// The record of a checkout saga as pure functions. The saga itself (which step runs when) lives
+// in checkout_actor.cpp; what it records, and how a record is read back, lives here.
+
+#include "actors/protocol/commerce.hpp"
+
+#include <caf/error.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mercato::checkout {
+
+/// The state is the view itself.
+using state = checkout_view;
+
+/// The id of the order a checkout creates ("co_X" -> "ord_X").
+std::string order_id_of(const std::string& checkout_id);
+
+/// The id the saga's holds, coupon use and payment carry in attempt `attempt`. A retried attempt
+/// needs fresh ids: the previous ones were released, voided and fenced.
+std::string attempt_id(const std::string& checkout_id, uint32_t attempt);
+
+/// `not_found` unless the checkout exists and `who` started it (or is an admin).
+caf::error check_access(const state& s, const caller& who);
+
+/// `idempotency_mismatch` when `cmd` is not the request that started `s`.
+caf::error check_same_request(const state& s, const checkout_cmd& cmd);
+
+checkout_event started(const checkout_cmd& cmd, uint32_t attempt, const cart_view& cart,
+                       int64_t now_ms);
+checkout_event order_placed(int64_t discount_minor, std::vector<checkout_step> steps,
+                            int64_t now_ms);
+checkout_event completed(std::vector<checkout_step> steps, int64_t now_ms);
+checkout_event failed(std::string code, std::string detail, std::vector<std::string> skus,
+                      bool retryable, std::vector<checkout_step> steps, int64_t now_ms);
+
+void apply(state& s, const checkout_event& e);
+
+} // namespace mercato::checkout
+
+namespace mercato {
+// Found by the event log shell (actors/common/event_log.hpp).
+inline void apply(checkout::state& s, const checkout_event& e) {
+  checkout::apply(s, e);
+}
+inline checkout_view snapshot_of(const checkout::state& s) {
+  return s;
+}
+inline checkout::state from_snapshot(const checkout_view& snap) {
+  return snap;
+}
+} // namespace mercato

@@ -1,0 +1,250 @@
+#pragma once
+
+// The persistence shell shared by the entities whose traffic is per customer (cart, coupon,
+// checkout, order): decide, apply to the one in-memory state at once, append, and answer only
+// when the append is durable. Appends leave in order, one in flight, the next batch gathering
+// meanwhile. Applying before durability is safe because every answer waits for its own events
+// and all earlier ones: if an append fails, every answer still owed fails with it and the entity
+// restarts from the journal, so nothing a client saw acknowledged was decided on lost state.
+// (The stock item keeps a second, conservative state instead, to pipeline a hot SKU harder.)
+
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/interfaces.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mercato {
+
+/// The journal, recovery and timing every event-sourced entity of a node shares.
+struct entity_env {
+  journal_actor journal;
+  recovery_actor recovery;
+  int64_t snapshot_every = 200;
+  std::chrono::milliseconds recovery_timeout{10000};
+  bool fault_injection = false;
+  std::function<int64_t()> now_ms; ///< wall clock, epoch ms; injected for tests
+
+  int64_t now() const {
+    return now_ms ? now_ms()
+                  : std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  }
+};
+
+/// Events, and the answers owed once they are durable.
+template <class Event>
+struct event_batch {
+  std::vector<Event> events;
+  std::vector<std::function<void()>> on_durable;
+  std::vector<std::function<void(const caf::error&)>> on_failed;
+
+  bool empty() const noexcept {
+    return events.empty() && on_durable.empty();
+  }
+
+  void fail(const caf::error& err) {
+    for (auto& f : on_failed)
+      f(err);
+    *this = event_batch{};
+  }
+};
+
+/// Journal bookkeeping of one entity; lives in the actor's state as `log`.
+template <class Event>
+struct event_log {
+  std::string kind;
+  std::string id;
+  uint64_t durable_seq = 0; ///< the entity's version
+  uint64_t next_seq = 1;
+  uint64_t last_snapshot_seq = 0;
+  bool in_flight = false;
+  event_batch<Event> sending; ///< the append under way
+  event_batch<Event> buffer;  ///< decided meanwhile
+  std::deque<Event> recent;   ///< last durable events, for inspection
+
+  static constexpr size_t recent_max = 20;
+
+  bool idle() const noexcept {
+    return !in_flight && buffer.empty();
+  }
+
+  void fail_all(const caf::error& err) {
+    sending.fail(err);
+    buffer.fail(err);
+    in_flight = false;
+  }
+};
+
+namespace detail {
+
+// The state type must have: `entity_env env; event_log<Event> log;` and a `data` member that
+// `apply(data, event)` folds into and `snapshot_of(data)` turns into the snapshot message type.
+template <class Self>
+void send_next(Self* self);
+
+template <class Self>
+void restart_after(Self* self, caf::error err) {
+  auto& log = self->state.log;
+  auto reply_err = errc_of(err) == mercato_errc::stale_writer
+                     ? caf::make_error(mercato_errc::entity_unavailable, log.kind + " moved; retry")
+                     : caf::make_error(mercato_errc::storage_unavailable,
+                                       "could not make the change durable; retry");
+  log.fail_all(reply_err);
+  self->quit(std::move(err));
+}
+
+template <class Self>
+void on_durable(Self* self, uint64_t last_seq) {
+  auto& st = self->state;
+  auto& log = st.log;
+  if (last_seq != log.durable_seq + log.sending.events.size()) {
+    restart_after(self, caf::make_error(mercato_errc::storage_unavailable,
+                                        "journal acknowledged an unexpected seq"));
+    return;
+  }
+  log.durable_seq = last_seq;
+  log.in_flight = false;
+  auto batch = std::move(log.sending);
+  log.sending = {};
+  for (auto& e : batch.events) {
+    log.recent.push_back(std::move(e));
+    if (log.recent.size() > log.recent_max)
+      log.recent.pop_front();
+  }
+  for (auto& f : batch.on_durable)
+    f();
+  send_next(self);
+}
+
+template <class Self>
+void send_next(Self* self) {
+  auto& st = self->state;
+  auto& log = st.log;
+  if (log.in_flight || log.buffer.empty())
+    return;
+  if (log.buffer.events.empty()) { // only answers that wait for what is already durable
+    auto b = std::move(log.buffer);
+    log.buffer = {};
+    for (auto& f : b.on_durable)
+      f();
+    return;
+  }
+  log.sending = std::move(log.buffer);
+  log.buffer = {};
+  log.in_flight = true;
+  persist_request req;
+  req.kind = log.kind;
+  req.entity_id = log.id;
+  req.first_seq = log.next_seq;
+  for (const auto& e : log.sending.events)
+    req.events.emplace_back(caf::make_message(e));
+  log.next_seq += log.sending.events.size();
+  auto last_seq = log.next_seq - 1;
+  // The state already holds every decided event, and the batch is the tail of what is decided.
+  if (static_cast<int64_t>(last_seq - log.last_snapshot_seq) >= st.env.snapshot_every) {
+    req.snapshot = caf::make_message(snapshot_of(st.data));
+    log.last_snapshot_seq = last_seq;
+  }
+  self->request(st.env.journal, caf::infinite, atom::append_v, std::move(req))
+    .then([self](uint64_t seq) { on_durable(self, seq); },
+          [self](caf::error& err) { restart_after(self, std::move(err)); });
+}
+
+} // namespace detail
+
+/// Applies `events` to the state at once and runs `ok` (typically delivering a response promise)
+/// once they and everything decided before are durable; `failed` runs instead if they are lost.
+template <class Self, class Event, class Ok, class Failed>
+void persist(Self* self, std::vector<Event> events, Ok ok, Failed failed) {
+  auto& st = self->state;
+  for (auto& e : events) {
+    apply(st.data, e);
+    st.log.buffer.events.push_back(std::move(e));
+  }
+  st.log.buffer.on_durable.emplace_back(std::move(ok));
+  st.log.buffer.on_failed.emplace_back(std::move(failed));
+  detail::send_next(self);
+}
+
+/// Persists `events` and answers the promise `rp` with `view()` once durable (or with the error).
+template <class Self, class Event, class Promise, class View>
+void persist_then_answer(Self* self, std::vector<Event> events, Promise rp, View view) {
+  persist(
+    self, std::move(events), [rp, view]() mutable { rp.deliver(view()); },
+    [rp](const caf::error& err) mutable { rp.deliver(err); });
+}
+
+/// Rebuilds `data` from a recovery answer (`Snapshot` and `Event` are the kind's types).
+template <class Snapshot, class Event, class State>
+void recover_into(State& st, const recovery_data& data) {
+  if (!data.snapshot.empty() && data.snapshot.template match_elements<Snapshot>())
+    st.data = from_snapshot(data.snapshot.template get_as<Snapshot>(0));
+  for (const auto& msg : data.events)
+    if (msg.template match_elements<Event>()) {
+      const auto& e = msg.template get_as<Event>(0);
+      apply(st.data, e);
+      st.log.recent.push_back(e);
+      if (st.log.recent.size() > st.log.recent_max)
+        st.log.recent.pop_front();
+    }
+  st.log.durable_seq = data.last_seq;
+  st.log.next_seq = data.last_seq + 1;
+  st.log.last_snapshot_seq = data.snapshot_seq;
+}
+
+/// The start every such entity shares: recovery before anything else is served (await holds
+/// back all other messages), restart when the journal dies, and a fault handler that fails the
+/// answers still owed. `on_recovered` runs once the state is rebuilt.
+template <class Snapshot, class Event, class Self, class OnRecovered>
+void start_entity(Self* self, std::string kind, std::string id, entity_env env,
+                  OnRecovered on_recovered) {
+  auto& st = self->state;
+  st.env = std::move(env);
+  st.log.kind = kind;
+  st.log.id = std::move(id);
+  self->request(st.env.recovery, st.env.recovery_timeout, atom::load_v, std::move(kind), st.log.id)
+    .await(
+      [self, on_recovered](recovery_data& data) mutable {
+        recover_into<Snapshot, Event>(self->state, data);
+        on_recovered();
+      },
+      [self](caf::error& err) { self->quit(std::move(err)); });
+  self->monitor(st.env.journal);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    if (dm.source == self->state.env.journal.address())
+      detail::restart_after(self,
+                            caf::make_error(mercato_errc::storage_unavailable, "journal stopped"));
+  });
+  self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    self->state.log.fail_all(
+      caf::make_error(mercato_errc::entity_unavailable, self->state.log.kind + " restarted"));
+    return caf::make_error(mercato_errc::fault_injected, what);
+  });
+}
+
+/// Answers `rp` with `view()` once everything decided so far is durable: reads must not show
+/// state that may still be lost.
+template <class Self, class Promise, class View>
+void answer_when_durable(Self* self, Promise rp, View view) {
+  persist_then_answer(self, std::vector<typename decltype(self->state.log.recent)::value_type>{},
+                      std::move(rp), std::move(view));
+}
+
+} // namespace mercato

@@ -1,0 +1,164 @@
+#include "actors/order/order_actor.hpp"
+
+#include "runtime/logging.hpp"
+
+#include <caf/all.hpp>
+
+#include <memory>
+
+namespace mercato {
+
+namespace {
+
+using self_ptr = order_actor::stateful_pointer<order_state>;
+
+order_view view_of(const order_state& st) {
+  return order_view{st.data, st.log.durable_seq};
+}
+
+caf::result<order_view> answer(self_ptr self, order::decision d) {
+  if (!d)
+    return std::move(d.error());
+  auto rp = self->make_response_promise<order_view>();
+  persist_then_answer(self, std::move(*d), rp, [self] { return view_of(self->state); });
+  return rp;
+}
+
+// Counts the outstanding steps of one compensation round; the last one to finish decides
+// whether the round succeeded or must be retried.
+struct round {
+  size_t pending = 0;
+  bool retry = false;
+};
+
+void finish_step(self_ptr self, const std::shared_ptr<round>& r, bool ok) {
+  if (!ok)
+    r->retry = true;
+  if (--r->pending > 0)
+    return;
+  auto& st = self->state;
+  st.compensating = false;
+  if (r->retry) {
+    self->delayed_send(self, st.cfg.retry_after, atom::resume_v);
+    return;
+  }
+  auto d = order::decide_compensated(st.data, "stock returned, payment voided or refunded",
+                                     st.env.now());
+  if (d && !d->empty())
+    persist(
+      self, std::move(*d), [] {}, [](const caf::error&) {});
+}
+
+// Returns the stock and the money of a cancelled order. A hold still open is released; one
+// already sold is put back with an adjustment. An authorisation is voided; a capture refunded.
+// Every step is safe to repeat except the adjustment, which runs only for a sold hold.
+void compensate(self_ptr self) {
+  auto& st = self->state;
+  if (st.compensating || st.data.status != "cancelled" || st.data.compensated)
+    return;
+  st.compensating = true;
+  const auto& p = st.data.placement;
+  auto r = std::make_shared<round>();
+  r->pending = p.lines.size() + 1;
+  auto log = runtime::logger("actors");
+  for (const auto& line : p.lines) {
+    hold_cmd release{p.reservation_id, p.request_id};
+    runtime::request_entity(self, st.cfg.stock_region, line.sku, st.cfg.ask_timeout,
+                            atom::release_v, release)
+      .then([self, r](const stock_view&) { finish_step(self, r, true); },
+            [self, r, line, log](const caf::error& err) {
+              if (errc_of(err) == mercato_errc::not_found) {
+                finish_step(self, r, true);
+                return;
+              }
+              if (errc_of(err) != mercato_errc::conflict) {
+                log->warn("order {}: releasing {} failed: {}", self->state.log.id, line.sku,
+                          render(err));
+                finish_step(self, r, false);
+                return;
+              }
+              auto& st = self->state;
+              stock_adjust_cmd back{line.quantity, "order " + st.log.id + " cancelled",
+                                    st.data.placement.request_id};
+              runtime::request_entity(self, st.cfg.stock_region, line.sku, st.cfg.ask_timeout,
+                                      atom::adjust_v, back)
+                .then([self, r](const stock_view&) { finish_step(self, r, true); },
+                      [self, r](const caf::error&) { finish_step(self, r, false); });
+            });
+  }
+  self->request(st.cfg.payments, st.cfg.ask_timeout, atom::cancel_v, p.payment_id)
+    .then([self, r](const payment_view&) { finish_step(self, r, true); },
+          [self, r](const caf::error& err) {
+            if (errc_of(err) != mercato_errc::conflict) {
+              finish_step(self, r, false);
+              return;
+            }
+            auto& st = self->state;
+            self
+              ->request(st.cfg.payments, st.cfg.ask_timeout, atom::refund_v,
+                        st.data.placement.payment_id)
+              .then([self, r](const payment_view&) { finish_step(self, r, true); },
+                    [self, r](const caf::error&) { finish_step(self, r, false); });
+          });
+}
+
+} // namespace
+
+order_actor::behavior_type order_entity(self_ptr self, std::string order_id, order_settings cfg) {
+  self->state.cfg = std::move(cfg);
+  auto env = self->state.cfg.env;
+  start_entity<order_snapshot, order_event>(self, "order", std::move(order_id), std::move(env),
+                                            [self] { compensate(self); });
+  return {
+    [self](atom::place, const order_placement& p) -> caf::result<order_view> {
+      return answer(self, order::decide_place(self->state.data, p, self->state.env.now()));
+    },
+    [self](atom::get, const caller& who) -> caf::result<order_view> {
+      if (auto err = order::check_access(self->state.data, who))
+        return err;
+      auto rp = self->make_response_promise<order_view>();
+      answer_when_durable(self, rp, [self] { return view_of(self->state); });
+      return rp;
+    },
+    [self](atom::advance, const order_status_cmd& cmd) -> caf::result<order_view> {
+      if (auto err = order::check_access(self->state.data, cmd.who))
+        return err;
+      return answer(self, order::decide_advance(self->state.data, cmd, self->state.env.now()));
+    },
+    [self](atom::cancel, const order_status_cmd& cmd) -> caf::result<order_view> {
+      auto& st = self->state;
+      if (auto err = order::check_access(st.data, cmd.who))
+        return err;
+      auto d = order::decide_cancel(st.data, cmd, st.env.now());
+      if (!d)
+        return std::move(d.error());
+      auto rp = self->make_response_promise<order_view>();
+      persist(
+        self, std::move(*d),
+        [self, rp]() mutable {
+          rp.deliver(view_of(self->state));
+          compensate(self);
+        },
+        [rp](const caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [self](atom::resume) { compensate(self); },
+    [self](atom::passivate) -> bool {
+      auto& st = self->state;
+      // A cancelled order stays until its stock and payment are back: its retry timer dies with it.
+      if (!st.log.idle() || st.compensating
+          || (st.data.status == "cancelled" && !st.data.compensated))
+        return false;
+      self->quit();
+      return true;
+    },
+  };
+}
+
+runtime::entity_spawner make_order_spawner(order_settings cfg) {
+  return [cfg](caf::local_actor* parent, const std::string& key) {
+    return caf::actor_cast<caf::actor>(parent->spawn(order_entity, key, cfg));
+  };
+}
+
+} // namespace mercato

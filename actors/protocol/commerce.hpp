@@ -1,0 +1,374 @@
+#pragma once
+
+// Message structs of coupons, carts, checkouts and orders. Each kind has one event struct whose
+// `type` names what happened (the journal's `event_type`); fields a type does not use keep their
+// defaults. Registered in atoms.hpp with everything else.
+
+#include "actors/protocol/messages.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mercato {
+
+// -- coupons ----------------------------------------------------------------------------------
+
+/// The terms of a coupon (PUT /v1/coupons/{code}).
+struct coupon_terms {
+  std::string code;
+  std::string kind; ///< "percent" (value 1..100) or "fixed" (value in minor units)
+  int64_t value = 0;
+  int64_t min_subtotal_minor = 0;
+  int64_t usage_limit = 0;        ///< 0 = unlimited
+  int64_t per_customer_limit = 0; ///< 0 = unlimited
+  int64_t starts_at_ms = 0;       ///< 0 = always
+  int64_t ends_at_ms = 0;         ///< 0 = never
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, coupon_terms& x) {
+  return f(caf::meta::type_name("coupon_terms"), x.code, x.kind, x.value, x.min_subtotal_minor,
+           x.usage_limit, x.per_customer_limit, x.starts_at_ms, x.ends_at_ms);
+}
+
+/// One use of a coupon, held by a checkout (`use_id`) until committed or released.
+struct coupon_use {
+  std::string use_id;
+  std::string customer_id;
+  bool committed = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, coupon_use& x) {
+  return f(caf::meta::type_name("coupon_use"), x.use_id, x.customer_id, x.committed);
+}
+
+/// defined | use_reserved | use_committed | use_released
+struct coupon_event {
+  std::string type;
+  coupon_terms terms; ///< defined
+  std::string use_id; ///< use_*
+  std::string customer_id;
+  int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, coupon_event& x) {
+  return f(caf::meta::type_name("coupon_event"), x.type, x.terms, x.use_id, x.customer_id, x.at_ms);
+}
+
+/// Durable state of a coupon. Released uses are dropped; held and committed ones count.
+struct coupon_snapshot {
+  bool exists = false;
+  coupon_terms terms;
+  std::vector<coupon_use> uses;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, coupon_snapshot& x) {
+  return f(caf::meta::type_name("coupon_snapshot"), x.exists, x.terms, x.uses);
+}
+
+/// Public view of a coupon.
+struct coupon_view {
+  coupon_terms terms;
+  int64_t used = 0;     ///< committed uses
+  int64_t reserved = 0; ///< uses held by checkouts in progress
+  uint64_t version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, coupon_view& x) {
+  return f(caf::meta::type_name("coupon_view"), x.terms, x.used, x.reserved, x.version);
+}
+
+/// Asks for the discount a customer would get on `subtotal_minor` (no change), or reserves,
+/// commits or releases use `use_id`.
+struct coupon_use_cmd {
+  std::string use_id;
+  std::string customer_id;
+  int64_t subtotal_minor = 0;
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, coupon_use_cmd& x) {
+  return f(caf::meta::type_name("coupon_use_cmd"), x.use_id, x.customer_id, x.subtotal_minor,
+           x.request_id);
+}
+
+// -- carts ------------------------------------------------------------------------------------
+
+/// A line with the price taken from the catalogue when it was set.
+struct cart_line {
+  std::string sku;
+  std::string name;
+  int64_t quantity = 0;
+  int64_t unit_price_minor = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cart_line& x) {
+  return f(caf::meta::type_name("cart_line"), x.sku, x.name, x.quantity, x.unit_price_minor);
+}
+
+/// Money of a cart or an order, in minor units of `currency`.
+struct totals {
+  std::string currency;
+  int64_t subtotal_minor = 0;
+  int64_t discount_minor = 0;
+  int64_t shipping_minor = 0;
+  int64_t total_minor = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, totals& x) {
+  return f(caf::meta::type_name("totals"), x.currency, x.subtotal_minor, x.discount_minor,
+           x.shipping_minor, x.total_minor);
+}
+
+/// created | line_set | line_removed | coupon_set | coupon_removed | checked_out
+struct cart_event {
+  std::string type;
+  std::string customer_id; ///< created
+  std::string currency;    ///< created
+  cart_line line;          ///< line_set; line_removed uses line.sku
+  coupon_terms coupon;     ///< coupon_set
+  std::string checkout_id; ///< checked_out
+  int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cart_event& x) {
+  return f(caf::meta::type_name("cart_event"), x.type, x.customer_id, x.currency, x.line, x.coupon,
+           x.checkout_id, x.at_ms);
+}
+
+/// Durable state of a cart.
+struct cart_snapshot {
+  bool exists = false;
+  std::string customer_id;
+  std::string currency;
+  std::vector<cart_line> lines; ///< in the order they were first set
+  coupon_terms coupon;          ///< code empty = none
+  std::string checkout_id;      ///< set once checked out: the cart is then closed
+  int64_t created_at_ms = 0;
+  int64_t active_at_ms = 0; ///< last change; the idle TTL counts from here
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cart_snapshot& x) {
+  return f(caf::meta::type_name("cart_snapshot"), x.exists, x.customer_id, x.currency, x.lines,
+           x.coupon, x.checkout_id, x.created_at_ms, x.active_at_ms);
+}
+
+/// Public view of a cart.
+struct cart_view {
+  std::string cart_id;
+  std::string customer_id;
+  std::vector<cart_line> lines;
+  std::string coupon_code;
+  totals sums;
+  std::string checkout_id;
+  int64_t expires_at_ms = 0;
+  uint64_t version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cart_view& x) {
+  return f(caf::meta::type_name("cart_view"), x.cart_id, x.customer_id, x.lines, x.coupon_code,
+           x.sums, x.checkout_id, x.expires_at_ms, x.version);
+}
+
+/// Sets the quantity of a line (0 removes it).
+struct cart_line_cmd {
+  caller who;
+  std::string sku;
+  int64_t quantity = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cart_line_cmd& x) {
+  return f(caf::meta::type_name("cart_line_cmd"), x.who, x.sku, x.quantity);
+}
+
+// -- orders -----------------------------------------------------------------------------------
+
+/// Where an order goes.
+struct shipping_address {
+  std::string name;
+  std::string line1;
+  std::string city;
+  std::string postal_code;
+  std::string country; ///< ISO 3166-1 alpha-2
+  std::string phone;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shipping_address& x) {
+  return f(caf::meta::type_name("shipping_address"), x.name, x.line1, x.city, x.postal_code,
+           x.country, x.phone);
+}
+
+/// Everything an order is created with; the checkout saga builds it.
+struct order_placement {
+  std::string order_id;
+  std::string customer_id;
+  std::string checkout_id;
+  std::string cart_id;
+  std::string reservation_id; ///< the holds of every line (one per SKU)
+  std::string payment_id;
+  std::string coupon_code;
+  std::vector<cart_line> lines;
+  totals sums;
+  shipping_address ship_to;
+  std::string email;
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_placement& x) {
+  return f(caf::meta::type_name("order_placement"), x.order_id, x.customer_id, x.checkout_id,
+           x.cart_id, x.reservation_id, x.payment_id, x.coupon_code, x.lines, x.sums, x.ship_to,
+           x.email, x.request_id);
+}
+
+/// placed | status_changed | cancelled | compensated
+struct order_event {
+  std::string type;
+  order_placement placement; ///< placed
+  std::string status;        ///< status_changed, cancelled: the new status
+  std::string reason;        ///< cancelled: the customer's reason; compensated: what was done
+  int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_event& x) {
+  return f(caf::meta::type_name("order_event"), x.type, x.placement, x.status, x.reason, x.at_ms);
+}
+
+/// Durable state of an order.
+struct order_snapshot {
+  bool exists = false;
+  order_placement placement;
+  std::string status;
+  std::string cancel_reason;
+  bool compensated = false; ///< stock and payment returned after a cancel
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_snapshot& x) {
+  return f(caf::meta::type_name("order_snapshot"), x.exists, x.placement, x.status, x.cancel_reason,
+           x.compensated, x.created_at_ms, x.updated_at_ms);
+}
+
+/// Public view of an order.
+struct order_view {
+  order_snapshot order;
+  uint64_t version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_view& x) {
+  return f(caf::meta::type_name("order_view"), x.order, x.version);
+}
+
+/// A status change requested by the checkout (confirm) or, later, by partner events.
+struct order_status_cmd {
+  caller who;
+  std::string status;
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_status_cmd& x) {
+  return f(caf::meta::type_name("order_status_cmd"), x.who, x.status, x.reason);
+}
+
+// -- checkouts --------------------------------------------------------------------------------
+
+/// POST /v1/checkouts, as the API validated it.
+struct checkout_cmd {
+  caller who;
+  std::string idempotency_key;
+  std::string body_digest; ///< of the request body: the same key with another body is refused
+  std::string cart_id;
+  std::string payment_token;
+  shipping_address ship_to;
+  std::string email;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkout_cmd& x) {
+  return f(caf::meta::type_name("checkout_cmd"), x.who, x.idempotency_key, x.body_digest, x.cart_id,
+           x.payment_token, x.ship_to, x.email);
+}
+
+/// One step of the saga as shown by GET /v1/checkouts/{id}.
+struct checkout_step {
+  std::string name;   ///< reserve_stock, reserve_coupon, authorize_payment, place_order, ...
+  std::string status; ///< pending, done, failed, compensated, skipped
+  std::string detail;
+  int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkout_step& x) {
+  return f(caf::meta::type_name("checkout_step"), x.name, x.status, x.detail, x.at_ms);
+}
+
+/// started | order_placed | completed | failed
+struct checkout_event {
+  std::string type;
+  checkout_cmd cmd;                 ///< started
+  uint32_t attempt = 0;             ///< started: 1, 2, ... (a retryable failure may be retried)
+  cart_view cart;                   ///< started: what is bought
+  int64_t discount_minor = 0;       ///< order_placed
+  std::vector<checkout_step> steps; ///< order_placed, completed, failed
+  std::string code;                 ///< failed: an API.md error code
+  std::string detail;               ///< failed
+  std::vector<std::string> skus;    ///< failed with insufficient_stock
+  bool retryable = false;           ///< failed: the same request may be tried again
+  int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkout_event& x) {
+  return f(caf::meta::type_name("checkout_event"), x.type, x.cmd, x.attempt, x.cart,
+           x.discount_minor, x.steps, x.code, x.detail, x.skus, x.retryable, x.at_ms);
+}
+
+/// State of a checkout as stored and shown.
+struct checkout_view {
+  bool exists = false;
+  std::string checkout_id;
+  std::string order_id;
+  std::string status; ///< processing, completed, failed
+  checkout_cmd cmd;
+  uint32_t attempt = 0;
+  cart_view cart;
+  int64_t discount_minor = 0;
+  std::vector<checkout_step> steps;
+  std::string code;
+  std::string detail;
+  std::vector<std::string> skus;
+  bool retryable = false;
+  bool finished = false; ///< completed: every hold, the coupon and the payment are settled
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  uint64_t version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkout_view& x) {
+  return f(caf::meta::type_name("checkout_view"), x.exists, x.checkout_id, x.order_id, x.status,
+           x.cmd, x.attempt, x.cart, x.discount_minor, x.steps, x.code, x.detail, x.skus,
+           x.retryable, x.finished, x.created_at_ms, x.updated_at_ms, x.version);
+}
+
+} // namespace mercato

@@ -1,0 +1,135 @@
+#include "adapters/pg/commerce_codecs.hpp"
+
+#include "actors/protocol/commerce.hpp"
+#include "actors/protocol/errors.hpp"
+
+#include <caf/make_message.hpp>
+#include <caf/sec.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace mercato {
+
+// Field names are the struct members' names, so the stored JSON reads like the API's. Missing
+// fields take their defaults, so that events written before a field existed still decode.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(caller, sub, admin, request_id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(coupon_terms, code, kind, value, min_subtotal_minor,
+                                                usage_limit, per_customer_limit, starts_at_ms,
+                                                ends_at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(coupon_use, use_id, customer_id, committed)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(coupon_event, type, terms, use_id, customer_id,
+                                                at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(coupon_snapshot, exists, terms, uses)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(cart_line, sku, name, quantity, unit_price_minor)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(totals, currency, subtotal_minor, discount_minor,
+                                                shipping_minor, total_minor)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(cart_event, type, customer_id, currency, line,
+                                                coupon, checkout_id, at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(cart_snapshot, exists, customer_id, currency, lines,
+                                                coupon, checkout_id, created_at_ms, active_at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(cart_view, cart_id, customer_id, lines, coupon_code,
+                                                sums, checkout_id, expires_at_ms, version)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(shipping_address, name, line1, city, postal_code,
+                                                country, phone)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_placement, order_id, customer_id, checkout_id,
+                                                cart_id, reservation_id, payment_id, coupon_code,
+                                                lines, sums, ship_to, email, request_id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_event, type, placement, status, reason, at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_snapshot, exists, placement, status,
+                                                cancel_reason, compensated, created_at_ms,
+                                                updated_at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_cmd, who, idempotency_key, body_digest,
+                                                cart_id, payment_token, ship_to, email)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_step, name, status, detail, at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_event, type, cmd, attempt, cart,
+                                                discount_minor, steps, code, detail, skus,
+                                                retryable, at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_view, exists, checkout_id, order_id,
+                                                status, cmd, attempt, cart, discount_minor, steps,
+                                                code, detail, skus, retryable, finished,
+                                                created_at_ms, updated_at_ms, version)
+
+} // namespace mercato
+
+namespace mercato::pg {
+
+namespace {
+
+using nlohmann::json;
+
+caf::error unreadable(const char* what, const std::string& why) {
+  return caf::make_error(caf::sec::runtime_error,
+                         std::string{"cannot decode "} + what + ": " + why);
+}
+
+// jsonb cannot hold \u0000 and dump() throws on invalid UTF-8: refuse either as bad input of
+// this one request rather than failing the group commit it would join.
+caf::expected<std::string> dump(const json& j) {
+  try {
+    auto text = j.dump();
+    if (text.find("\\u0000") != std::string::npos)
+      return caf::make_error(mercato_errc::invalid_request, "text contains a NUL character");
+    return text;
+  } catch (const json::exception& e) {
+    return caf::make_error(mercato_errc::invalid_request, std::string{e.what()});
+  }
+}
+
+// One codec per (event, snapshot) pair; the event's `type` member is the journal's event_type.
+template <class Event, class Snapshot>
+struct json_codec {
+  static caf::expected<encoded_event> encode_event(const caf::message& msg) {
+    if (!msg.match_elements<Event>())
+      return caf::make_error(mercato_errc::invalid_request,
+                             "unexpected event " + caf::to_string(msg));
+    const auto& ev = msg.get_as<Event>(0);
+    auto text = dump(json(ev));
+    if (!text)
+      return std::move(text.error());
+    return encoded_event{ev.type, std::move(*text)};
+  }
+
+  static caf::expected<caf::message> decode_event(const std::string& type,
+                                                  const std::string& payload) {
+    try {
+      auto ev = json::parse(payload).get<Event>();
+      ev.type = type;
+      return caf::make_message(std::move(ev));
+    } catch (const json::exception& e) {
+      return unreadable("event", e.what());
+    }
+  }
+
+  static caf::expected<std::string> encode_snapshot(const caf::message& msg) {
+    if (!msg.match_elements<Snapshot>())
+      return caf::make_error(mercato_errc::invalid_request,
+                             "unexpected snapshot " + caf::to_string(msg));
+    return dump(json(msg.get_as<Snapshot>(0)));
+  }
+
+  static caf::expected<caf::message> decode_snapshot(const std::string& state) {
+    try {
+      return caf::make_message(json::parse(state).get<Snapshot>());
+    } catch (const json::exception& e) {
+      return unreadable("snapshot", e.what());
+    }
+  }
+
+  static entity_codec make(std::string kind) {
+    return entity_codec{std::move(kind), encode_event, decode_event, encode_snapshot,
+                        decode_snapshot};
+  }
+};
+
+} // namespace
+
+std::vector<entity_codec> commerce_codecs() {
+  return {
+    json_codec<coupon_event, coupon_snapshot>::make("coupon"),
+    json_codec<cart_event, cart_snapshot>::make("cart"),
+    json_codec<order_event, order_snapshot>::make("order"),
+    json_codec<checkout_event, checkout_view>::make("checkout"),
+  };
+}
+
+} // namespace mercato::pg

@@ -1,0 +1,42 @@
+#pragma once
+
+// Strict readers of request fields, shared by the codecs of every resource (api/json/*codec.cpp).
+// Each records a field_error on failure instead of throwing.
+
+#include "api/json/codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mercato::api::detail {
+
+using njson = nlohmann::json;
+
+/// Deepest JSON nesting a request body may have.
+constexpr int max_depth = 32;
+
+/// What a string field may contain.
+enum class charset { any, no_control, id, id_colon, upper3 };
+
+bool is_id(std::string_view s, size_t max_len, bool allow_colon) noexcept;
+bool has_control_chars(std::string_view s) noexcept;
+
+/// Parses `body` into an object; on failure records the problem under "body".
+std::optional<njson> parse_object(std::string_view body, validation& v);
+
+/// Reads an integer field within [lo, hi]. Absent or null: error if required; false then.
+bool get_int(const njson& obj, const char* name, int64_t lo, int64_t hi, bool required,
+             int64_t& out, validation& v);
+
+/// Reads a string field of `min_len`..`max_len` characters of `cs`.
+bool get_string(const njson& obj, const char* name, size_t min_len, size_t max_len, charset cs,
+                bool required, std::string& out, validation& v);
+
+/// A free-text query parameter: at most `max_len` characters, no control characters.
+void get_query_text(const std::string& key, const std::string& value, size_t max_len,
+                    std::string& out, validation& v);
+
+} // namespace mercato::api::detail

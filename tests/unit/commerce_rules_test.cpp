@@ -1,0 +1,292 @@
+// The pure rules of coupons, carts, orders and checkout records, without an actor system.
+
+#include "actors/cart/cart_rules.hpp"
+#include "actors/checkout/checkout_rules.hpp"
+#include "actors/coupon/coupon_rules.hpp"
+#include "actors/order/order_rules.hpp"
+#include "actors/protocol/errors.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace mercato;
+
+template <class Events, class State>
+void apply_all(State& s, const Events& events) {
+  for (const auto& e : events)
+    apply(s, e);
+}
+
+// -- coupons ------------------------------------------------------------------------------------
+
+coupon_terms percent(int64_t value, int64_t usage_limit = 0, int64_t per_customer = 0) {
+  coupon_terms t;
+  t.code = "C";
+  t.kind = "percent";
+  t.value = value;
+  t.usage_limit = usage_limit;
+  t.per_customer_limit = per_customer;
+  return t;
+}
+
+coupon::state defined(const coupon_terms& t) {
+  coupon::state s;
+  auto d = coupon::decide_define(s, t, 1);
+  EXPECT_TRUE(d);
+  apply_all(s, *d);
+  return s;
+}
+
+coupon_use_cmd use(const std::string& id, const std::string& customer, int64_t subtotal = 1000) {
+  return coupon_use_cmd{id, customer, subtotal, ""};
+}
+
+TEST(CouponRules, ValidatesTerms) {
+  EXPECT_EQ(coupon::validate(percent(10)), "");
+  EXPECT_NE(coupon::validate(percent(0)), "");
+  EXPECT_NE(coupon::validate(percent(101)), "");
+  auto t = percent(10);
+  t.kind = "bogus";
+  EXPECT_NE(coupon::validate(t), "");
+  t = percent(10);
+  t.starts_at_ms = 10;
+  t.ends_at_ms = 5;
+  EXPECT_NE(coupon::validate(t), "");
+}
+
+TEST(CouponRules, DiscountNeverExceedsTheSubtotal) {
+  EXPECT_EQ(coupon::discount_of(percent(10), 1999), 199);
+  coupon_terms fixed = percent(10);
+  fixed.kind = "fixed";
+  fixed.value = 5000;
+  EXPECT_EQ(coupon::discount_of(fixed, 1200), 1200);
+  EXPECT_EQ(coupon::discount_of(fixed, 0), 0);
+}
+
+TEST(CouponRules, HeldUsesCountAgainstTheLimitAtOnce) {
+  auto s = defined(percent(10, 2));
+  for (auto id : {"a", "b"}) {
+    auto d = coupon::decide_reserve(s, use(id, std::string{"cust-"} + id), 1);
+    ASSERT_TRUE(d);
+    apply_all(s, *d);
+  }
+  auto third = coupon::decide_reserve(s, use("c", "cust-c"), 1);
+  ASSERT_FALSE(third);
+  EXPECT_EQ(errc_of(third.error()), mercato_errc::conflict);
+  // A released use frees its slot; a committed one never does.
+  apply_all(s, *coupon::decide_release(s, use("a", "cust-a"), 1));
+  apply_all(s, *coupon::decide_commit(s, use("b", "cust-b"), 1));
+  EXPECT_TRUE(coupon::decide_reserve(s, use("c", "cust-c"), 1));
+  auto spent = coupon::decide_release(s, use("b", "cust-b"), 1);
+  ASSERT_FALSE(spent);
+  EXPECT_EQ(errc_of(spent.error()), mercato_errc::conflict);
+  EXPECT_EQ(coupon::to_view(s, 0).used, 1);
+}
+
+TEST(CouponRules, ReserveIsIdempotentAndPerCustomerLimited) {
+  auto s = defined(percent(10, 0, 1));
+  apply_all(s, *coupon::decide_reserve(s, use("a", "ada"), 1));
+  auto again = coupon::decide_reserve(s, use("a", "ada"), 1);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+  auto second = coupon::decide_reserve(s, use("b", "ada"), 1);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(errc_of(second.error()), mercato_errc::conflict);
+  EXPECT_TRUE(coupon::decide_reserve(s, use("c", "bob"), 1));
+  // Releasing an unknown use is harmless (compensation does not know what ran).
+  auto unknown = coupon::decide_release(s, use("zzz", "ada"), 1);
+  ASSERT_TRUE(unknown);
+  EXPECT_TRUE(unknown->empty());
+}
+
+TEST(CouponRules, ValidityWindowAndMinimumSubtotal) {
+  auto t = percent(10);
+  t.starts_at_ms = 100;
+  t.ends_at_ms = 200;
+  t.min_subtotal_minor = 500;
+  auto s = defined(t);
+  EXPECT_FALSE(coupon::check(s, "ada", 1000, 50));
+  EXPECT_FALSE(coupon::check(s, "ada", 1000, 200));
+  EXPECT_FALSE(coupon::check(s, "ada", 499, 150));
+  auto ok = coupon::check(s, "ada", 1000, 150);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, 100);
+}
+
+TEST(CouponRules, SnapshotRoundTripKeepsCounts) {
+  auto s = defined(percent(10, 5, 2));
+  apply_all(s, *coupon::decide_reserve(s, use("a", "ada"), 1));
+  apply_all(s, *coupon::decide_reserve(s, use("b", "ada"), 1));
+  apply_all(s, *coupon::decide_commit(s, use("a", "ada"), 1));
+  auto back = from_snapshot(coupon::to_snapshot(s));
+  EXPECT_EQ(back.held, 1);
+  EXPECT_EQ(back.committed, 1);
+  EXPECT_EQ(back.per_customer.at("ada"), 2);
+  EXPECT_FALSE(coupon::decide_reserve(back, use("c", "ada"), 1));
+}
+
+// -- carts --------------------------------------------------------------------------------------
+
+product item(const std::string& sku, int64_t price, const std::string& currency = "USD") {
+  product p;
+  p.sku = sku;
+  p.name = "Item " + sku;
+  p.price_minor = price;
+  p.currency = currency;
+  return p;
+}
+
+caller ada() {
+  return caller{"ada", false, ""};
+}
+
+cart::state new_cart() {
+  cart::state s;
+  apply_all(s, *cart::decide_create(s, ada(), "USD", 1000));
+  return s;
+}
+
+TEST(CartRules, LinesTotalsAndCoupon) {
+  auto s = new_cart();
+  apply_all(s, *cart::decide_set_line(s, item("a", 1000), 2, 10, 1001));
+  apply_all(s, *cart::decide_set_line(s, item("b", 250), 3, 10, 1002));
+  apply_all(s, *cart::decide_set_line(s, item("a", 1000), 1, 10, 1003)); // replaces
+  cart::policy p{86400000, 499};
+  auto t = cart::totals_of(s, p);
+  EXPECT_EQ(t.subtotal_minor, 1750);
+  EXPECT_EQ(t.shipping_minor, 499);
+  apply_all(s, *cart::decide_coupon(s, percent(10), 1004));
+  t = cart::totals_of(s, p);
+  EXPECT_EQ(t.discount_minor, 175);
+  EXPECT_EQ(t.total_minor, 1750 - 175 + 499);
+  apply_all(s, *cart::decide_set_line(s, item("b", 250), 0, 10, 1005)); // 0 removes
+  EXPECT_EQ(s.lines.size(), 1u);
+}
+
+TEST(CartRules, RefusesWhatCannotBeBought) {
+  auto s = new_cart();
+  auto too_many = cart::decide_set_line(s, item("a", 1000), 11, 10, 1001);
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(errc_of(too_many.error()), mercato_errc::insufficient_stock);
+  auto currency = cart::decide_set_line(s, item("a", 1000, "EUR"), 1, 10, 1001);
+  ASSERT_FALSE(currency);
+  EXPECT_EQ(errc_of(currency.error()), mercato_errc::conflict);
+  auto negative = cart::decide_set_line(s, item("a", 1000), -1, 10, 1001);
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(errc_of(negative.error()), mercato_errc::invalid_request);
+}
+
+TEST(CartRules, OwnerOnlyAndIdleExpiry) {
+  auto s = new_cart();
+  cart::policy p{1000, 0};
+  EXPECT_FALSE(cart::check_access(s, ada(), p, 1500));
+  EXPECT_EQ(errc_of(cart::check_access(s, caller{"eve", false, ""}, p, 1500)),
+            mercato_errc::not_found);
+  EXPECT_FALSE(cart::check_access(s, caller{"root", true, ""}, p, 1500));
+  EXPECT_EQ(errc_of(cart::check_access(s, ada(), p, 2000)), mercato_errc::cart_expired);
+  // Activity pushes the expiry.
+  apply_all(s, *cart::decide_set_line(s, item("a", 1), 1, 5, 1900));
+  EXPECT_FALSE(cart::check_access(s, ada(), p, 2000));
+}
+
+TEST(CartRules, CheckedOutCartIsClosed) {
+  auto s = new_cart();
+  apply_all(s, *cart::decide_set_line(s, item("a", 1), 1, 5, 1001));
+  apply_all(s, *cart::decide_checkout(s, "co_1", 1002));
+  EXPECT_TRUE(cart::decide_checkout(s, "co_1", 1003)->empty());
+  EXPECT_EQ(errc_of(cart::decide_checkout(s, "co_2", 1003).error()), mercato_errc::conflict);
+  EXPECT_EQ(errc_of(cart::decide_set_line(s, item("a", 1), 2, 5, 1003).error()),
+            mercato_errc::conflict);
+}
+
+// -- orders -------------------------------------------------------------------------------------
+
+order::state placed_order() {
+  order_placement p;
+  p.order_id = "ord_1";
+  p.customer_id = "ada";
+  p.checkout_id = "co_1";
+  p.lines.push_back(cart_line{"a", "A", 1, 100});
+  order::state s;
+  apply_all(s, *order::decide_place(s, p, 1));
+  return s;
+}
+
+order_status_cmd to(const std::string& status) {
+  return order_status_cmd{caller{"ada", false, ""}, status, ""};
+}
+
+TEST(OrderRules, MovesForwardOnly) {
+  auto s = placed_order();
+  EXPECT_EQ(s.status, "paid");
+  for (auto next : {"confirmed", "in_production", "produced", "shipped"})
+    apply_all(s, *order::decide_advance(s, to(next), 2));
+  EXPECT_EQ(s.status, "shipped");
+  EXPECT_EQ(errc_of(order::decide_advance(s, to("confirmed"), 3).error()), mercato_errc::conflict);
+  EXPECT_EQ(errc_of(order::decide_advance(s, to("bogus"), 3).error()),
+            mercato_errc::invalid_request);
+  EXPECT_TRUE(order::decide_advance(s, to("shipped"), 3)->empty());
+  apply_all(s, *order::decide_advance(s, to("delivery_failed"), 4));
+  apply_all(s, *order::decide_advance(s, to("delivered"), 5));
+  apply_all(s, *order::decide_advance(s, to("returned"), 6));
+  apply_all(s, *order::decide_advance(s, to("refunded"), 7));
+  EXPECT_EQ(s.status, "refunded");
+}
+
+TEST(OrderRules, CancelBeforeShippingOnly) {
+  auto s = placed_order();
+  apply_all(s, *order::decide_cancel(s, to("cancelled"), 2));
+  EXPECT_EQ(s.status, "cancelled");
+  EXPECT_TRUE(order::decide_cancel(s, to("cancelled"), 3)->empty());
+  EXPECT_EQ(errc_of(order::decide_advance(s, to("confirmed"), 3).error()), mercato_errc::conflict);
+  apply_all(s, *order::decide_compensated(s, "done", 4));
+  EXPECT_TRUE(s.compensated);
+
+  auto shipped = placed_order();
+  apply_all(shipped, *order::decide_advance(shipped, to("shipped"), 2));
+  EXPECT_EQ(errc_of(order::decide_cancel(shipped, to("cancelled"), 3).error()),
+            mercato_errc::conflict);
+}
+
+TEST(OrderRules, PlacementIsIdempotentPerCheckout) {
+  auto s = placed_order();
+  order_placement same = s.placement;
+  EXPECT_TRUE(order::decide_place(s, same, 2)->empty());
+  same.checkout_id = "co_other";
+  EXPECT_EQ(errc_of(order::decide_place(s, same, 2).error()), mercato_errc::conflict);
+  EXPECT_EQ(errc_of(order::check_access(s, caller{"eve", false, ""})), mercato_errc::not_found);
+}
+
+// -- checkout records ---------------------------------------------------------------------------
+
+TEST(CheckoutRules, RecordsAndReplays) {
+  checkout::state s;
+  s.checkout_id = "co_abc";
+  checkout_cmd cmd;
+  cmd.who = ada();
+  cmd.body_digest = "d1";
+  cart_view cart;
+  cart.lines.push_back(cart_line{"a", "A", 1, 100});
+  checkout::apply(s, checkout::started(cmd, 1, cart, 10));
+  EXPECT_EQ(s.status, "processing");
+  EXPECT_EQ(s.order_id, "ord_abc");
+  EXPECT_FALSE(checkout::check_same_request(s, cmd));
+  auto other = cmd;
+  other.body_digest = "d2";
+  EXPECT_EQ(errc_of(checkout::check_same_request(s, other)), mercato_errc::idempotency_mismatch);
+  checkout::apply(s, checkout::failed("unavailable", "x", {}, true, {}, 11));
+  EXPECT_EQ(s.status, "failed");
+  EXPECT_TRUE(s.retryable);
+  checkout::apply(s, checkout::started(cmd, 2, cart, 12));
+  EXPECT_EQ(s.attempt, 2u);
+  EXPECT_EQ(checkout::attempt_id(s.checkout_id, 2), "co_abc-2");
+  EXPECT_EQ(checkout::attempt_id(s.checkout_id, 1), "co_abc");
+  checkout::apply(s, checkout::order_placed(50, {}, 13));
+  checkout::apply(s, checkout::completed({}, 14));
+  EXPECT_EQ(s.status, "completed");
+  EXPECT_TRUE(s.finished);
+  EXPECT_EQ(s.discount_minor, 50);
+}
+
+} // namespace
