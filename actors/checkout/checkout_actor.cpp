@@ -50,11 +50,7 @@ std::string attempt_key(const checkout_state& st) {
   return checkout::attempt_id(st.data.checkout_id, st.data.attempt);
 }
 
-// The saga acts with the customer's identity towards the customer's entities.
-caller as_customer(const checkout_state& st) {
-  return st.data.cmd.who;
-}
-
+// The saga's own steps (settling, resuming) act as the system on the customer's behalf.
 caller as_system(const checkout_state& st) {
   caller c;
   c.sub = st.data.cmd.who.sub;
