@@ -9,7 +9,21 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
 namespace mercato::runtime {
+
+/// Who this node is, as the admin API reports it. The HTTP port is known only once the server
+/// listens, hence the atomic.
+struct node_identity {
+  std::string node_id;   ///< generated at start: "<hostname>-<random hex>"
+  std::string http_host; ///< the host part of server.http_addr
+  std::atomic<uint16_t> http_port{0};
+  int64_t started_at_ms = 0;
+};
 
 /// What the API layer may talk to. Copyable; all members outlive the servers that use them.
 struct node_handles {
@@ -23,6 +37,9 @@ struct node_handles {
   product_store_actor products; ///< the catalogue (also answers readiness pings)
   metrics_registry* metrics = nullptr;
   config::settings cfg;
+
+  dead_letter_store_actor dead_letters;    ///< deliveries and messages set aside
+  std::shared_ptr<node_identity> identity; ///< this node, for the admin API (may be null)
 };
 
 } // namespace mercato::runtime

@@ -3,6 +3,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/stock/stock_actor.hpp"
+#include "adapters/pg/dead_letter_store.hpp"
 #include "adapters/pg/journal.hpp"
 #include "adapters/pg/migrate.hpp"
 #include "adapters/pg/product_store.hpp"
@@ -15,7 +16,10 @@
 
 #include <caf/all.hpp>
 
+#include <unistd.h>
+
 #include <csignal>
+#include <random>
 #include <thread>
 
 namespace mercato::runtime {
@@ -52,6 +56,29 @@ bool migrate_with_retry(const std::string& url) {
   }
 }
 
+// A node id unique enough to tell the nodes of one cluster apart, and readable in logs.
+std::string generate_node_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+    std::snprintf(host, sizeof host, "node");
+  std::random_device rd;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", rd());
+  return std::string{host} + "-" + suffix;
+}
+
+std::shared_ptr<node_identity> make_identity(const config::settings& cfg) {
+  auto id = std::make_shared<node_identity>();
+  id->node_id = generate_node_id();
+  const auto& addr = cfg.server.http_addr;
+  auto colon = addr.rfind(':');
+  id->http_host = colon == std::string::npos ? addr : addr.substr(0, colon);
+  id->started_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  return id;
+}
+
 struct node_config : caf::actor_system_config {
   explicit node_config(const config::settings& cfg) {
     add_message_types<caf::id_block::mercato>();
@@ -85,6 +112,11 @@ int run_server(const config::settings& cfg) {
     auto journal = pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics);
     auto recovery = pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers);
     auto products = pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers);
+    // Admin reads only: one connection is plenty.
+    auto dead_letters = pg::spawn_dead_letter_store(sys, cfg.db.url, 1);
+    // No WebSocket endpoint (/v1/ws) is served yet: the family is registered so that dashboards
+    // and alerts can rely on it, and reads 0.
+    metrics.get_gauge("mercato_ws_sessions", "Open WebSocket sessions");
 
     stock_settings stock_cfg;
     stock_cfg.journal = journal;
@@ -107,6 +139,8 @@ int run_server(const config::settings& cfg) {
     handles.sys = &sys;
     handles.stock_region = stock_region;
     handles.products = products;
+    handles.dead_letters = dead_letters;
+    handles.identity = make_identity(cfg);
     handles.metrics = &metrics;
     handles.cfg = cfg;
     {
@@ -118,6 +152,8 @@ int run_server(const config::settings& cfg) {
         exit_code = 1;
       }
       if (exit_code == 0) {
+        handles.identity->http_port = http.port();
+        log->info("node {} starts", handles.identity->node_id);
         log->info("mercato serves http://127.0.0.1:{} (scheduler threads {}, io threads {})",
                   http.port(), sys.scheduler().num_workers(), cfg.server.io_threads);
         int sig = 0;
@@ -129,6 +165,7 @@ int run_server(const config::settings& cfg) {
     // Entities first (their pending appends are answered), then the adapters they use.
     caf::anon_send_exit(stock_region, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(products, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(recovery, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
   }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <unordered_map>
 
 namespace mercato::runtime {
@@ -35,7 +36,32 @@ struct slot {
   time_point last_active;
   std::vector<pending_message> waiting;
   std::deque<time_point> restarts; // within the window
+  uint64_t restarts_total = 0;     // since the key became live
+  int64_t mailbox = -1;            // last sampled depth of the child's mailbox; -1 = none yet
 };
+
+const char* to_string(slot_status x) {
+  switch (x) {
+  case slot_status::running:
+    return "running";
+  case slot_status::stopping:
+    return "stopping";
+  case slot_status::backing_off:
+    return "restarting";
+  case slot_status::failed:
+    return "failed";
+  }
+  return "unknown";
+}
+
+// A probe that finds the entity busy for this long leaves the last sample in place.
+constexpr auto probe_timeout = std::chrono::milliseconds{1000};
+
+// Running entities sampled per sweep: bounds the fan-out (CAF 0.17's work stealing pays
+// O(n) per target when one actor wakes many at once).
+constexpr size_t probes_per_sweep = 256;
+
+constexpr int32_t max_list_limit = 1000;
 
 struct region_state {
   static inline const char* name = "shard_region";
@@ -47,6 +73,8 @@ struct region_state {
   counter* restarts = nullptr;
   counter* passivations = nullptr;
   counter* refused = nullptr;
+  gauge* mailbox_depth = nullptr;
+  std::vector<std::string> probe_round; // keys still to sample in this round of sweeps
 };
 
 using self_ptr = caf::stateful_actor<region_state>*;
@@ -62,6 +90,7 @@ void start_child(self_ptr self, const std::string& key, slot& s) {
   self->state.keys[s.child.address()] = key;
   s.status = slot_status::running;
   s.last_active = self->clock().now();
+  s.mailbox = -1;
   if (self->state.live)
     self->state.live->add(1);
   auto waiting = std::move(s.waiting);
@@ -127,6 +156,8 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   }
   if (st.restarts)
     st.restarts->inc();
+  ++s.restarts_total;
+  s.mailbox = -1;
   auto now = self->clock().now();
   s.restarts.push_back(now);
   while (!s.restarts.empty() && now - s.restarts.front() > st.cfg.restart_window)
@@ -149,6 +180,106 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   self->delayed_send(self, backoff, atom::respawn_v, key);
 }
 
+// Asks the child of `key` for its mailbox depth; the answer lands in its slot if the same child
+// still lives there.
+void probe(self_ptr self, const std::string& key, const caf::actor& child,
+           std::function<void()> done = {}) {
+  self->request<caf::message_priority::high>(child, probe_timeout, atom::mailbox_v)
+    .then(
+      [self, key, child, done](uint64_t depth) {
+        auto i = self->state.slots.find(key);
+        if (i != self->state.slots.end() && i->second.child == child)
+          i->second.mailbox = static_cast<int64_t>(depth);
+        if (done)
+          done();
+      },
+      [done](caf::error&) {
+        if (done)
+          done();
+      });
+}
+
+void sample_mailboxes(self_ptr self) {
+  auto& st = self->state;
+  if (st.probe_round.empty())
+    for (const auto& [key, s] : st.slots)
+      if (s.status == slot_status::running)
+        st.probe_round.push_back(key);
+  for (size_t n = 0; n < probes_per_sweep && !st.probe_round.empty(); ++n) {
+    auto key = std::move(st.probe_round.back());
+    st.probe_round.pop_back();
+    auto i = st.slots.find(key);
+    if (i != st.slots.end() && i->second.status == slot_status::running)
+      probe(self, key, i->second.child);
+  }
+  if (st.mailbox_depth) {
+    int64_t sum = 0;
+    for (const auto& [key, s] : st.slots)
+      sum += std::max<int64_t>(s.mailbox, 0) + static_cast<int64_t>(s.waiting.size());
+    st.mailbox_depth->set(sum);
+  }
+}
+
+entity_info info_of(self_ptr self, const std::string& key, const slot& s) {
+  entity_info x;
+  x.kind = self->state.cfg.kind;
+  x.key = key;
+  x.status = to_string(s.status);
+  // Messages the region holds back wait for the entity as much as those in its mailbox.
+  x.mailbox = s.child ? s.mailbox : 0;
+  if (x.mailbox >= 0)
+    x.mailbox += static_cast<int64_t>(s.waiting.size());
+  x.restarts = s.restarts_total;
+  x.idle_ms = std::max<int64_t>(
+    0, std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - s.last_active)
+         .count());
+  return x;
+}
+
+// Answers a list request: the page in key order, after sampling the mailbox of each running
+// entity on it (each probe ends by its answer or its timeout, so the reply always comes).
+caf::result<entity_page> list_page(self_ptr self, const std::string& after, int32_t limit) {
+  if (limit < 0 || limit > max_list_limit)
+    return caf::make_error(mercato_errc::invalid_request,
+                           "limit must be between 0 and " + std::to_string(max_list_limit));
+  auto& st = self->state;
+  std::vector<const std::string*> keys;
+  for (const auto& [key, s] : st.slots)
+    if (key > after)
+      keys.push_back(&key);
+  auto n = std::min(keys.size(), static_cast<size_t>(limit));
+  auto by_key = [](const std::string* a, const std::string* b) { return *a < *b; };
+  std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(n), keys.end(),
+                    by_key);
+  auto page = std::make_shared<entity_page>();
+  page->more = keys.size() > n;
+  page->total = st.slots.size();
+  std::vector<std::pair<std::string, caf::actor>> running;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& s = st.slots.at(*keys[i]);
+    page->items.push_back(info_of(self, *keys[i], s));
+    if (s.status == slot_status::running)
+      running.emplace_back(*keys[i], s.child);
+  }
+  if (running.empty())
+    return std::move(*page);
+  auto rp = self->make_response_promise<entity_page>();
+  auto left = std::make_shared<size_t>(running.size());
+  for (auto& [key, child] : running) {
+    probe(self, key, child, [self, rp, page, left]() mutable {
+      if (--*left > 0)
+        return;
+      for (auto& item : page->items) {
+        auto i = self->state.slots.find(item.key);
+        if (i != self->state.slots.end())
+          item = info_of(self, item.key, i->second);
+      }
+      rp.deliver(std::move(*page));
+    });
+  }
+  return rp;
+}
+
 std::chrono::milliseconds sweep_interval(const region_settings& cfg) {
   auto d = cfg.passivate_after / 2;
   return std::clamp(d, std::chrono::milliseconds{20}, std::chrono::milliseconds{10000});
@@ -168,6 +299,10 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
                                             "Entities stopped after being idle", lbl);
     st.refused = &metrics->get_counter("mercato_entity_refused_total",
                                        "Messages refused: entity over its restart budget", lbl);
+    st.mailbox_depth = &metrics->get_gauge(
+      "mercato_entity_mailbox_depth",
+      "Messages waiting for live entities by kind (sampled; includes those held by the region)",
+      lbl);
   }
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   // Children are kept alive by their own pending timers (hold expiry), not only by this
@@ -220,19 +355,55 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
       for (auto& [key, s] : st.slots)
         if (s.status == slot_status::running && s.last_active < deadline)
           ask_to_passivate(self, key, s);
+      sample_mailboxes(self);
       self->delayed_send(self, sweep_interval(st.cfg), atom::sweep_v);
     },
-    [self](atom::passivate, const std::string& key) -> bool {
+    [self](atom::passivate, const std::string& key) -> caf::result<bool> {
       auto i = self->state.slots.find(key);
-      if (i == self->state.slots.end() || i->second.status != slot_status::running)
+      if (i == self->state.slots.end())
+        return caf::make_error(mercato_errc::not_found,
+                               self->state.cfg.kind + " " + key + " is not live");
+      auto& s = i->second;
+      if (s.status == slot_status::stopping)
+        return true;
+      if (s.status != slot_status::running)
         return false;
-      ask_to_passivate(self, key, i->second);
+      ask_to_passivate(self, key, s);
       return true;
+    },
+    [self](atom::list, const std::string& after, int32_t limit) -> caf::result<entity_page> {
+      return list_page(self, after, limit);
+    },
+    [self](atom::inspect, const std::string& key) {
+      auto rp = self->make_response_promise();
+      auto i = self->state.slots.find(key);
+      if (i == self->state.slots.end()) {
+        rp.deliver(caf::make_error(mercato_errc::not_found,
+                                   self->state.cfg.kind + " " + key + " is not live"));
+        return;
+      }
+      if (!i->second.child) {
+        rp.deliver(caf::make_error(mercato_errc::entity_unavailable,
+                                   self->state.cfg.kind + " " + key + " is restarting"));
+        return;
+      }
+      // Straight to the child, around the slot's queue and its activity clock: inspecting must
+      // neither wait for nor delay anything the entity does.
+      rp.delegate(i->second.child, atom::inspect_v);
     },
   };
 }
 
 } // namespace
+
+void answer_mailbox_probes(caf::scheduled_actor* self) {
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr, caf::message_view& xs) -> caf::result<caf::message> {
+      if (xs.content().match_elements<atom::mailbox>())
+        return caf::make_message(static_cast<uint64_t>(ptr->mailbox().size()));
+      return caf::print_and_drop(ptr, xs);
+    });
+}
 
 caf::actor spawn_region(caf::actor_system& sys, region_settings cfg, entity_spawner spawner,
                         metrics_registry* metrics) {

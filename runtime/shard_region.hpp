@@ -39,9 +39,29 @@ struct region_settings {
 /// - `(atom::route, std::string key, caf::message msg)`: delivers `msg` to the entity, which
 ///   answers the original sender. While the entity restarts, the message waits; over the
 ///   restart budget the sender gets `entity_unavailable`.
-/// - `(atom::passivate, std::string key)` -> bool: asks the entity to stop now.
+/// - `(atom::passivate, std::string key)` -> bool: asks the entity to stop now (it may refuse,
+///   e.g. a stock item with active holds); `false` while it restarts; `not_found` if not live.
+/// - `(atom::list, std::string after_key, int32_t limit)` -> `entity_page`: the live entities
+///   with keys after `after_key`, in key order, at most `limit` (0..1000, else
+///   `invalid_request`; 0 only counts them). The mailbox depth of each listed running entity
+///   is sampled first.
+/// - `(atom::inspect, std::string key)` -> std::string: the entity's answer to `(atom::inspect)`.
+///   Never spawns: `not_found` if the key is not live, `entity_unavailable` while it restarts.
+///   Does not count as activity (inspecting does not delay passivation).
+///
+/// Mailbox depths are sampled by asking each entity (see `answer_mailbox_probes`): a region
+/// cannot read another actor's mailbox safely (`fifo_inbox::size()` moves elements between its
+/// internal queues, which only the owner may do). Each sweep samples a bounded batch of running
+/// entities, so the family `mercato_entity_mailbox_depth{kind}` (the sum of the last samples
+/// plus the messages the region holds back) stays cheap with many live entities.
 caf::actor spawn_region(caf::actor_system& sys, region_settings cfg, entity_spawner spawner,
                         metrics_registry* metrics);
+
+/// Makes `self` answer the region's mailbox probe `(atom::mailbox)` with its own mailbox depth
+/// (`uint64_t`), as a high-priority message, so the answer counts the normal messages waiting
+/// behind it. Every entity calls this once when it starts; other unexpected messages are
+/// dropped with `unexpected_message` as before.
+void answer_mailbox_probes(caf::scheduled_actor* self);
 
 /// Sends `xs...` to entity `key` behind `region` as a request of `self`. `timeout` may be
 /// `caf::infinite` where the caller enforces its own deadline (the HTTP edge does): every finite

@@ -34,7 +34,11 @@ using stock_actor = caf::typed_actor<
   caf::replies_to<atom::fault>::with<bool>,
   // Asked by the region when idle: `true` means the actor stops now, `false` that it must stay
   // (pending writes or active holds whose timers it owns).
-  caf::replies_to<atom::passivate>::with<bool>>;
+  caf::replies_to<atom::passivate>::with<bool>,
+  // Admin inspection (the contract of every entity kind): a JSON object
+  // {"state":{...},"version":N,"recent_events":[...]}. Reads only: changes nothing, not even
+  // the idle time that leads to passivation.
+  caf::replies_to<atom::inspect>::with<std::string>>;
 
 /// JOURNAL (port, adapters/pg): group-commits appends of all entities. Replies with the last
 /// durable seq once the batch holding the request committed; `storage_unavailable` when the
@@ -57,6 +61,11 @@ using product_store_actor = caf::typed_actor<
   caf::replies_to<atom::search, product_query>::with<product_page>,
   // Readiness: true when the database answers.
   caf::replies_to<atom::ping>::with<bool>>;
+
+/// DEAD LETTERS (port, adapters/pg): what could not be delivered or processed, newest first.
+/// `invalid_request` for a limit outside 1..500 or a malformed cursor.
+using dead_letter_store_actor
+  = caf::typed_actor<caf::replies_to<atom::list, dead_letter_query>::with<dead_letter_page>>;
 
 /// PAYMENTS (port, adapters/payments): one provider behind one interface. Every command is
 /// idempotent per payment id, so that a saga resumed after a crash may repeat any of them.

@@ -252,6 +252,81 @@ typename Inspector::result_type inspect(Inspector& f, product_page& x) {
   return f(caf::meta::type_name("product_page"), x.items, x.next_cursor);
 }
 
+// -- admin ------------------------------------------------------------------------------------
+
+/// One live entity as its shard region sees it (GET /v1/admin/actors).
+struct entity_info {
+  std::string kind;
+  std::string key;
+  std::string status;    ///< running, stopping, restarting or failed
+  int64_t mailbox = -1;  ///< messages waiting for it at the last sample; -1 = not known
+  uint64_t restarts = 0; ///< restarts after failures since it became live
+  int64_t idle_ms = 0;   ///< since the last message routed to it
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, entity_info& x) {
+  return f(caf::meta::type_name("entity_info"), x.kind, x.key, x.status, x.mailbox, x.restarts,
+           x.idle_ms);
+}
+
+/// A page of a region's live entities in key order; `more` when keys follow the last one.
+struct entity_page {
+  std::vector<entity_info> items;
+  bool more = false;
+  uint64_t total = 0; ///< live entities of the region, on every page
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, entity_page& x) {
+  return f(caf::meta::type_name("entity_page"), x.items, x.more, x.total);
+}
+
+/// A message or delivery that could not be processed and was set aside (table dead_letters).
+struct dead_letter {
+  std::string id;
+  std::string kind;   ///< webhook, notification, message
+  std::string target; ///< URL, address or actor it was meant for
+  std::string aggregate_type;
+  std::string aggregate_id;
+  std::string event_id;
+  std::string payload; ///< JSON text
+  std::string last_error;
+  int32_t attempts = 0;
+  int64_t first_failed_at_ms = 0;
+  int64_t dead_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_letter& x) {
+  return f(caf::meta::type_name("dead_letter"), x.id, x.kind, x.target, x.aggregate_type,
+           x.aggregate_id, x.event_id, x.payload, x.last_error, x.attempts, x.first_failed_at_ms,
+           x.dead_at_ms);
+}
+
+/// A page request of dead letters, newest first; `cursor` is opaque to clients.
+struct dead_letter_query {
+  std::string kind; ///< empty = every kind
+  int32_t limit = 50;
+  std::string cursor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_letter_query& x) {
+  return f(caf::meta::type_name("dead_letter_query"), x.kind, x.limit, x.cursor);
+}
+
+/// One page of dead letters; `next_cursor` is empty on the last page.
+struct dead_letter_page {
+  std::vector<dead_letter> items;
+  std::string next_cursor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_letter_page& x) {
+  return f(caf::meta::type_name("dead_letter_page"), x.items, x.next_cursor);
+}
+
 // -- callers ----------------------------------------------------------------------------------
 
 /// Who sends a command, as the API authenticated it. Entities owned by a customer answer

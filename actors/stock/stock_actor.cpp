@@ -1,10 +1,12 @@
 #include "actors/stock/stock_actor.hpp"
 
 #include "actors/protocol/errors.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace mercato {
@@ -53,6 +55,12 @@ void track_expiry(self_ptr self, const std::string& id, int64_t expires_at_ms) {
 
 void send_next(self_ptr self);
 
+void remember(stock_state& st, uint64_t seq, const stock_event& e) {
+  st.recent.emplace_back(seq, e);
+  while (st.recent.size() > stock_recent_events)
+    st.recent.pop_front();
+}
+
 void restart_after(self_ptr self, caf::error err) {
   // In-memory state may now hold decisions that never became durable: fail what is owed and
   // restart from the journal rather than patching state by hand.
@@ -77,9 +85,11 @@ void on_durable(self_ptr self, uint64_t last_seq) {
                                           + " out of order"));
     return;
   }
+  auto seq = st.durable_seq;
   for (const auto& e : batch.events) {
     stock::apply(st.durable, e);
     stock::apply_durable_to_decided(st.decided, e);
+    remember(st, ++seq, e);
   }
   st.durable_seq = last_seq;
   for (auto& f : batch.on_durable)
@@ -173,9 +183,14 @@ void recover(self_ptr self, const recovery_data& data) {
   auto& st = self->state;
   if (!data.snapshot.empty() && data.snapshot.match_elements<stock_snapshot>())
     st.durable = stock::from_snapshot(data.snapshot.get_as<stock_snapshot>(0));
-  for (const auto& msg : data.events)
-    if (msg.match_elements<stock_event>())
+  auto seq = data.last_seq - std::min<uint64_t>(data.last_seq, data.events.size());
+  for (const auto& msg : data.events) {
+    ++seq;
+    if (msg.match_elements<stock_event>()) {
       stock::apply(st.durable, msg.get_as<stock_event>(0));
+      remember(st, seq, msg.get_as<stock_event>(0));
+    }
+  }
   st.decided = st.durable;
   st.durable_seq = data.last_seq;
   st.next_seq = data.last_seq + 1;
@@ -185,7 +200,71 @@ void recover(self_ptr self, const recovery_data& data) {
   arm_timer(self);
 }
 
+void write_event(runtime::json_text& j, uint64_t seq, const stock_event& e) {
+  j.begin_object().key("seq").value(seq).key("type").value(to_string(e.type));
+  j.key("at").time_ms(e.at_ms);
+  switch (e.type) {
+  case stock_event_type::on_hand_set:
+    j.key("delta").value(e.delta);
+    break;
+  case stock_event_type::adjusted:
+    j.key("delta").value(e.delta).key("reason").value(e.reason);
+    break;
+  case stock_event_type::reserved:
+    j.key("reservation_id").value(e.reservation_id).key("qty").value(e.qty);
+    j.key("expires_at").time_ms(e.expires_at_ms);
+    break;
+  case stock_event_type::committed:
+  case stock_event_type::released:
+  case stock_event_type::expired:
+    j.key("reservation_id").value(e.reservation_id).key("qty").value(e.qty);
+    break;
+  }
+  j.end_object();
+}
+
 } // namespace
+
+std::string inspect_json(const stock_state& st) {
+  runtime::json_text j;
+  const auto& d = st.durable;
+  j.begin_object().key("state").begin_object();
+  j.key("sku").value(st.sku).key("exists").value(d.exists);
+  j.key("on_hand").value(d.on_hand).key("reserved").value(d.reserved);
+  j.key("available").value(d.available());
+  // Sorted, so that two inspections of the same state read the same.
+  std::vector<const std::pair<const std::string, stock::hold>*> holds;
+  for (const auto& h : d.holds)
+    holds.push_back(&h);
+  std::sort(holds.begin(), holds.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  j.key("holds_total").value(static_cast<uint64_t>(holds.size()));
+  j.key("holds").begin_array();
+  for (size_t i = 0; i < holds.size() && i < stock_inspect_holds; ++i) {
+    j.begin_object().key("reservation_id").value(holds[i]->first);
+    j.key("qty")
+      .value(holds[i]->second.qty)
+      .key("expires_at")
+      .time_ms(holds[i]->second.expires_at_ms);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("closed_holds").value(static_cast<uint64_t>(d.closed.size()));
+  // Decisions taken but not durable yet: what new commands are judged against.
+  j.key("pending").begin_object();
+  j.key("appends_in_flight").value(static_cast<uint64_t>(st.in_flight.size()));
+  j.key("buffered_events").value(static_cast<uint64_t>(st.buffer.events.size()));
+  j.key("decided_on_hand").value(st.decided.on_hand);
+  j.key("decided_reserved").value(st.decided.reserved);
+  j.end_object();
+  j.end_object();
+  j.key("version").value(st.durable_seq);
+  j.key("recent_events").begin_array();
+  for (const auto& [seq, e] : st.recent)
+    write_event(j, seq, e);
+  j.end_array();
+  j.end_object();
+  return std::move(j).str();
+}
 
 stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_settings cfg) {
   auto& st = self->state;
@@ -206,6 +285,7 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
                                              render(err));
              self->quit(std::move(err));
            });
+  runtime::answer_mailbox_probes(self);
   self->monitor(st.cfg.journal);
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source == self->state.cfg.journal.address())
@@ -300,6 +380,7 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
       self->quit();
       return true;
     },
+    [self](atom::inspect) -> std::string { return inspect_json(self->state); },
   };
 }
 

@@ -61,7 +61,18 @@ struct stock_state {
                       std::greater<>>
     expiries;
   int64_t timer_at = 0; ///< when the one pending expiry timer fires; 0 = none
+  /// The last durable events with their seqs, oldest first, for admin inspection.
+  std::deque<std::pair<uint64_t, stock_event>> recent;
 };
+
+/// Durable events a stock item keeps for admin inspection.
+constexpr size_t stock_recent_events = 20;
+
+/// Most holds listed by an inspection (the count of all is given too).
+constexpr size_t stock_inspect_holds = 100;
+
+/// The admin inspection of a stock item: {"state":{...},"version":N,"recent_events":[...]}.
+std::string inspect_json(const stock_state& st);
 
 /// The behaviour of one stock item; recovers from the journal before serving anything.
 stock_actor::behavior_type stock_item(stock_actor::stateful_pointer<stock_state> self,

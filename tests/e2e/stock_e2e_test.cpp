@@ -2,6 +2,7 @@
 // driven over HTTP. Needs MERCATO_TEST_DATABASE_URL (a superuser DSN; skipped when unset) and
 // the server binary (MERCATO_BIN, else <repo>/build/bin/mercato).
 
+#include "tests/support/e2e_env.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_mint.hpp"
 #include "tests/support/server_process.hpp"
@@ -30,6 +31,10 @@ namespace {
 
 namespace mt = mercato::test;
 using json = nlohmann::json;
+using mt::eventually;
+using mt::expect_problem;
+using mt::metric_value;
+using mt::server_env;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
@@ -39,13 +44,6 @@ using clock_type = std::chrono::steady_clock;
 std::string unique_sku(const std::string& tag) {
   static std::atomic<int> n{0};
   return "e2e-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
-
-std::string random_secret() {
-  std::random_device rd;
-  std::ostringstream out;
-  out << "e2e-secret-" << std::hex << rd() << rd() << rd() << rd();
-  return out.str();
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time ("2024-05-01T12:00:00.123Z", any offset),
@@ -132,117 +130,6 @@ int64_t wall_clock_ms() {
     .count();
 }
 
-/// Re-checks `pred` every `interval` until it holds or `timeout` passes (waiting for a
-/// condition with a deadline; never a sleep used as synchronisation).
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout,
-                std::chrono::milliseconds interval = 25ms) {
-  auto deadline = clock_type::now() + timeout;
-  for (;;) {
-    if (pred())
-      return true;
-    if (clock_type::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(interval);
-  }
-}
-
-/// Sum of the samples of metric `name` whose labels include all of `want`, or nullopt when
-/// no sample matches. Understands the Prometheus text format 0.0.4.
-std::optional<double> metric_value(const std::string& text, const std::string& name,
-                                   const std::map<std::string, std::string>& want = {}) {
-  std::optional<double> sum;
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    auto name_end = line.find_first_of("{ \t");
-    if (name_end == std::string::npos || line.compare(0, name_end, name) != 0
-        || name_end != name.size())
-      continue;
-    std::map<std::string, std::string> labels;
-    size_t i = name_end;
-    if (line[i] == '{') {
-      ++i;
-      while (i < line.size() && line[i] != '}') {
-        auto eq = line.find('=', i);
-        if (eq == std::string::npos || eq + 1 >= line.size() || line[eq + 1] != '"')
-          break;
-        std::string key = line.substr(i, eq - i);
-        std::string value;
-        i = eq + 2;
-        while (i < line.size() && line[i] != '"') {
-          if (line[i] == '\\' && i + 1 < line.size()) {
-            value += line[i + 1] == 'n' ? '\n' : line[i + 1];
-            i += 2;
-          } else {
-            value += line[i++];
-          }
-        }
-        ++i; // closing quote
-        labels[key] = value;
-        if (i < line.size() && line[i] == ',')
-          ++i;
-      }
-      ++i; // closing brace
-    }
-    bool match = true;
-    for (const auto& [key, value] : want) {
-      auto it = labels.find(key);
-      match = match && it != labels.end() && it->second == value;
-    }
-    if (!match)
-      continue;
-    std::istringstream value_in{line.substr(std::min(i, line.size()))};
-    std::string value_text;
-    value_in >> value_text;
-    try {
-      sum = sum.value_or(0.0) + std::stod(value_text);
-    } catch (const std::exception&) {
-      // +Inf/NaN samples and garbage do not count
-    }
-  }
-  return sum;
-}
-
-const std::set<std::string>& documented_codes() {
-  static const std::set<std::string> codes{
-    "invalid_request",  "unauthorized",      "forbidden",
-    "not_found",        "conflict",          "insufficient_stock",
-    "payment_declined", "cart_expired",      "idempotency_mismatch",
-    "rate_limited",     "payload_too_large", "unavailable",
-    "internal"};
-  return codes;
-}
-
-/// Checks that `res` is an RFC 9457 problem with HTTP status `status` and `code` (any
-/// documented code when `code` is empty).
-void expect_problem(const mt::http_response& res, int status, const std::string& code) {
-  SCOPED_TRACE(res.describe());
-  EXPECT_EQ(res.status, status);
-  EXPECT_EQ(res.header("content-type").rfind("application/problem+json", 0), 0u)
-    << "content-type: " << res.header("content-type");
-  EXPECT_FALSE(res.header("x-request-id").empty());
-  json body;
-  try {
-    body = res.json();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "problem body is not JSON: " << e.what();
-    return;
-  }
-  ASSERT_TRUE(body.is_object());
-  EXPECT_TRUE(body.contains("type") && body["type"].is_string());
-  EXPECT_TRUE(body.contains("title") && body["title"].is_string());
-  EXPECT_TRUE(body.contains("detail") && body["detail"].is_string());
-  EXPECT_EQ(body.value("status", -1), status);
-  ASSERT_TRUE(body.contains("code") && body["code"].is_string());
-  if (code.empty())
-    EXPECT_TRUE(documented_codes().count(body["code"].get<std::string>()) > 0);
-  else
-    EXPECT_EQ(body["code"], code);
-}
-
 std::string stock_path(const std::string& sku) {
   return "/v1/stock/" + sku;
 }
@@ -279,57 +166,6 @@ std::optional<stock_state> parse_stock(const mt::http_response& res) {
     return std::nullopt;
   }
 }
-
-/// A database, a server on it, a client, and tokens for each role.
-class server_env {
-public:
-  /// Creates the database. Throws std::runtime_error.
-  explicit server_env(const std::string& superuser_dsn)
-      : db_(std::make_unique<mt::test_database>(superuser_dsn)), secret_(random_secret()) {}
-
-  ~server_env() {
-    client_.reset();
-    server_.reset(); // before the database is dropped
-    db_.reset();
-  }
-
-  /// Starts the server with `opts` (database and secret filled in). Throws.
-  void start(mt::server_options opts = {}) {
-    opts.database_url = db_->dsn();
-    opts.jwt_secret = secret_;
-    server_ = std::make_unique<mt::server_process>(std::move(opts));
-    client_ = std::make_unique<mt::http_client>(server_->host(), server_->port());
-  }
-
-  /// Restarts on the same database (after kill9() or with a running server). Throws.
-  void restart() {
-    client_.reset();
-    server_->restart();
-    client_ = std::make_unique<mt::http_client>(server_->host(), server_->port());
-  }
-
-  mt::server_process& server() {
-    return *server_;
-  }
-  mt::http_client& http() {
-    return *client_;
-  }
-  bool has_server() const {
-    return server_ != nullptr;
-  }
-  const std::string& secret() const {
-    return secret_;
-  }
-  std::string token(const std::string& role, std::chrono::seconds ttl = 1h) const {
-    return mt::mint_token(secret_, "e2e-" + role, role, ttl);
-  }
-
-private:
-  std::unique_ptr<mt::test_database> db_;
-  std::string secret_;
-  std::unique_ptr<mt::server_process> server_;
-  std::unique_ptr<mt::http_client> client_;
-};
 
 // -- fixture ------------------------------------------------------------------------------------
 

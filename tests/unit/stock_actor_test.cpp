@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 using namespace mercato;
 using namespace std::chrono_literals;
@@ -82,6 +83,19 @@ protected:
   template <class Result, class... Ts>
   caf::expected<Result> ask(const std::string& sku, Ts... xs) {
     auto out = send<Result>(sku, xs...);
+    sched.run();
+    return *out;
+  }
+
+  // Asks the region itself (not an entity behind it).
+  template <class Result, class... Ts>
+  caf::expected<Result> ask_region(Ts... xs) {
+    auto out = std::make_shared<caf::expected<Result>>(caf::sec::request_timeout);
+    sys.spawn([out, region = region, xs...](caf::event_based_actor* self) {
+      self->request(region, std::chrono::milliseconds{60000}, xs...)
+        .then([out](Result r) { *out = std::move(r); },
+              [out](caf::error& e) { *out = std::move(e); });
+    });
     sched.run();
     return *out;
   }
@@ -327,4 +341,112 @@ TEST_F(StockActor, JournalThatStopsFailsPendingRequests) {
   ASSERT_TRUE(answered(1)) << "an append the journal will never answer is not waited on forever";
   ASSERT_FALSE(*r);
   EXPECT_EQ(code_of(r->error()), mercato_errc::storage_unavailable);
+}
+
+// -- admin inspection ----------------------------------------------------------------------------
+
+TEST_F(StockActor, InspectionShowsDurableStateVersionAndRecentEvents) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{10, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"h1", 3, 60000, ""})));
+  auto text = ask_region<std::string>(atom::inspect_v, std::string{"s1"});
+  ASSERT_TRUE(text) << render(text.error());
+  auto j = nlohmann::json::parse(*text);
+  EXPECT_EQ(j["version"], 2);
+  EXPECT_EQ(j["state"]["on_hand"], 10);
+  EXPECT_EQ(j["state"]["reserved"], 3);
+  EXPECT_EQ(j["state"]["available"], 7);
+  ASSERT_EQ(j["state"]["holds"].size(), 1u);
+  EXPECT_EQ(j["state"]["holds"][0]["reservation_id"], "h1");
+  ASSERT_EQ(j["recent_events"].size(), 2u);
+  EXPECT_EQ(j["recent_events"][0]["seq"], 1);
+  EXPECT_EQ(j["recent_events"][0]["type"], "on_hand_set");
+  EXPECT_EQ(j["recent_events"][1]["type"], "reserved");
+  EXPECT_EQ(j["recent_events"][1]["qty"], 3);
+}
+
+TEST_F(StockActor, InspectionKeepsOnlyTheLastEvents) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{1, ""})));
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE((ask<stock_view>("s1", atom::adjust_v, stock_adjust_cmd{1, "restock", ""})));
+  auto j = nlohmann::json::parse(*ask_region<std::string>(atom::inspect_v, std::string{"s1"}));
+  ASSERT_EQ(j["recent_events"].size(), stock_recent_events);
+  EXPECT_EQ(j["recent_events"].back()["seq"], 31);
+  EXPECT_EQ(j["recent_events"].front()["seq"], 31 - static_cast<int>(stock_recent_events) + 1);
+}
+
+TEST_F(StockActor, InspectingAKeyThatIsNotLiveSpawnsNothing) {
+  auto before = sys.registry().running();
+  auto text = ask_region<std::string>(atom::inspect_v, std::string{"never"});
+  ASSERT_FALSE(text);
+  EXPECT_EQ(code_of(text.error()), mercato_errc::not_found);
+  EXPECT_EQ(sys.registry().running(), before);
+  auto page = ask_region<entity_page>(atom::list_v, std::string{}, int32_t{10});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->total, 0u);
+  auto passivated = ask_region<bool>(atom::passivate_v, std::string{"never"});
+  ASSERT_FALSE(passivated);
+  EXPECT_EQ(code_of(passivated.error()), mercato_errc::not_found);
+}
+
+TEST_F(StockActor, InspectionDoesNotDelayPassivation) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{4, ""})));
+  for (int i = 0; i < 3; ++i) {
+    sched.advance_time(400ms);
+    sched.run();
+    ASSERT_TRUE(ask_region<std::string>(atom::inspect_v, std::string{"s1"}));
+  }
+  // 1600 ms without a routed message: past passivate_after (1000 ms), inspections or not.
+  sched.advance_time(400ms);
+  sched.run();
+  auto page = ask_region<entity_page>(atom::list_v, std::string{}, int32_t{10});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->total, 0u) << "the idle entity passivated";
+}
+
+TEST_F(StockActor, RegionListsLiveEntitiesInKeyOrderByPage) {
+  for (auto sku : {"c", "a", "d", "b"})
+    ASSERT_TRUE((ask<stock_view>(sku, atom::set_v, stock_set_cmd{1, ""})));
+  auto first = ask_region<entity_page>(atom::list_v, std::string{}, int32_t{3});
+  ASSERT_TRUE(first) << render(first.error());
+  ASSERT_EQ(first->items.size(), 3u);
+  EXPECT_EQ(first->items[0].key, "a");
+  EXPECT_EQ(first->items[1].key, "b");
+  EXPECT_EQ(first->items[2].key, "c");
+  EXPECT_TRUE(first->more);
+  EXPECT_EQ(first->total, 4u);
+  for (const auto& x : first->items) {
+    EXPECT_EQ(x.kind, "stock");
+    EXPECT_EQ(x.status, "running");
+    EXPECT_EQ(x.mailbox, 0) << "sampled from an idle entity";
+    EXPECT_EQ(x.restarts, 0u);
+  }
+  auto second = ask_region<entity_page>(atom::list_v, std::string{"c"}, int32_t{3});
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->items.size(), 1u);
+  EXPECT_EQ(second->items[0].key, "d");
+  EXPECT_FALSE(second->more);
+  auto count = ask_region<entity_page>(atom::list_v, std::string{}, int32_t{0});
+  ASSERT_TRUE(count);
+  EXPECT_TRUE(count->items.empty());
+  EXPECT_EQ(count->total, 4u);
+  EXPECT_FALSE(ask_region<entity_page>(atom::list_v, std::string{}, int32_t{-1}));
+}
+
+TEST_F(StockActor, ListShowsRestartsAndPassivationOnRequest) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{2, ""})));
+  EXPECT_FALSE((ask<bool>("s1", atom::fault_v)));
+  sched.advance_time(10ms); // backoff_min
+  sched.run();
+  auto page = ask_region<entity_page>(atom::list_v, std::string{}, int32_t{10});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].restarts, 1u);
+  EXPECT_EQ(page->items[0].status, "running");
+  auto asked = ask_region<bool>(atom::passivate_v, std::string{"s1"});
+  ASSERT_TRUE(asked);
+  EXPECT_TRUE(*asked);
+  page = ask_region<entity_page>(atom::list_v, std::string{}, int32_t{10});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->total, 0u);
+  EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->on_hand, 2) << "it recovers on next use";
 }

@@ -1,0 +1,512 @@
+// Admin routes over live actors: the node, the entities of every shard region, one entity's
+// state, passivation, and the dead letters. Admin role only. Reads never spawn an entity.
+
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/interfaces.hpp"
+#include "api/json/codec.hpp"
+#include "api/json/problem.hpp"
+#include "api/json/time.hpp"
+#include "api/routes/common.hpp"
+#include "runtime/logging.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/sec.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace mercato::api {
+
+namespace {
+
+using json = nlohmann::json;
+
+// An entity that does not answer an inspection within this time is reported busy (503).
+constexpr auto inspect_timeout = std::chrono::milliseconds{2000};
+
+constexpr int32_t default_actor_page = 100;
+constexpr int32_t max_actor_page = 1000;
+constexpr int32_t default_dead_letter_page = 50;
+constexpr int32_t max_dead_letter_page = 500;
+
+// Every entity kind the API names, in the order listings walk them (sorted, so that the
+// cursor "after kind/key" is a plain comparison).
+constexpr std::array<std::string_view, 6> known_kinds{"cart",     "checkout", "coupon",
+                                                      "customer", "order",    "stock"};
+
+bool is_known_kind(std::string_view kind) {
+  for (auto k : known_kinds)
+    if (k == kind)
+      return true;
+  return false;
+}
+
+// The region of `kind`, null while that kind has none on this node.
+caf::actor region_of(const runtime::node_handles& h, std::string_view kind) {
+  if (kind == "stock")
+    return h.stock_region;
+  if (kind == "cart")
+    return h.cart_region;
+  if (kind == "coupon")
+    return h.coupon_region;
+  if (kind == "checkout")
+    return h.checkout_region;
+  if (kind == "order")
+    return h.order_region;
+  return nullptr;
+}
+
+std::string node_id_of(const route_env& env) {
+  return env.handles.identity ? env.handles.identity->node_id : std::string{"local"};
+}
+
+std::string address_of(const route_env& env) {
+  const auto* id = env.handles.identity.get();
+  if (id == nullptr)
+    return env.handles.cfg.server.http_addr;
+  auto port = id->http_port.load();
+  return port == 0 ? env.handles.cfg.server.http_addr : id->http_host + ":" + std::to_string(port);
+}
+
+// -- cursors: base64url (no padding) of "kind/key" ----------------------------------------------
+
+constexpr const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string encode_base64url(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += b64[(acc >> bits) & 0x3F];
+    }
+  }
+  if (bits > 0)
+    out += b64[(acc << (6 - bits)) & 0x3F];
+  return out;
+}
+
+bool decode_base64url(std::string_view in, std::string& out) {
+  out.clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const char* pos = c != '\0' ? std::strchr(b64, c) : nullptr;
+    if (pos == nullptr)
+      return false;
+    acc = (acc << 6) | static_cast<uint32_t>(pos - b64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return bits < 6 && (acc & ((1u << bits) - 1)) == 0;
+}
+
+struct actor_cursor {
+  std::string kind;
+  std::string key;
+};
+
+bool decode_actor_cursor(std::string_view text, actor_cursor& out) {
+  std::string raw;
+  if (text.empty() || !decode_base64url(text, raw))
+    return false;
+  auto slash = raw.find('/');
+  if (slash == std::string::npos)
+    return false;
+  out.kind = raw.substr(0, slash);
+  out.key = raw.substr(slash + 1);
+  return is_known_kind(out.kind) && !out.key.empty();
+}
+
+// -- query strings ------------------------------------------------------------------------------
+
+// Calls `fn(key, value)` for each decoded pair; a malformed value is reported under its key.
+template <class F>
+void for_each_query_pair(std::string_view query, validation& v, F fn) {
+  std::string key;
+  std::string value;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    auto eq = pair.find('=');
+    auto raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (!percent_decode(pair.substr(0, eq), key, true))
+      continue; // an undecodable key is unknown, and unknown keys are ignored
+    if (!percent_decode(raw_value, value, true)) {
+      v.add(key, "malformed percent-encoding");
+      continue;
+    }
+    fn(key, value);
+  }
+}
+
+void parse_limit(const std::string& value, int32_t max, int32_t& out, validation& v) {
+  int32_t n = 0;
+  auto res = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || res.ec != std::errc{} || res.ptr != value.data() + value.size() || n < 1
+      || n > max)
+    v.add("limit", "must be an integer from 1 to " + std::to_string(max));
+  else
+    out = n;
+}
+
+struct actors_query {
+  std::string kind; ///< empty: every kind
+  std::string node; ///< empty: this node
+  int32_t limit = default_actor_page;
+  std::optional<actor_cursor> cursor;
+};
+
+validation parse_actors_query(std::string_view query, actors_query& out) {
+  validation v;
+  for_each_query_pair(query, v, [&](const std::string& key, const std::string& value) {
+    if (key == "kind") {
+      if (!is_known_kind(value))
+        v.add("kind", "must be one of cart, checkout, coupon, customer, order, stock");
+      else
+        out.kind = value;
+    } else if (key == "node") {
+      if (value.size() > 256)
+        v.add("node", "must be a node id of at most 256 characters");
+      else
+        out.node = value;
+    } else if (key == "limit") {
+      parse_limit(value, max_actor_page, out.limit, v);
+    } else if (key == "cursor") {
+      actor_cursor c;
+      if (value.size() > limits::max_cursor || !decode_actor_cursor(value, c))
+        v.add("cursor", "is not a cursor returned by this API");
+      else
+        out.cursor = std::move(c);
+    }
+  });
+  if (v.ok() && out.cursor && !out.kind.empty() && out.cursor->kind != out.kind)
+    v.add("cursor", "belongs to another kind filter");
+  return v;
+}
+
+validation parse_dead_letter_query(std::string_view query, dead_letter_query& out) {
+  validation v;
+  out.limit = default_dead_letter_page;
+  for_each_query_pair(query, v, [&](const std::string& key, const std::string& value) {
+    if (key == "kind") {
+      if (value != "webhook" && value != "notification" && value != "message")
+        v.add("kind", "must be one of webhook, notification, message");
+      else
+        out.kind = value;
+    } else if (key == "limit") {
+      parse_limit(value, max_dead_letter_page, out.limit, v);
+    } else if (key == "cursor") {
+      if (value.size() > limits::max_cursor || value.empty())
+        v.add("cursor", "is not a cursor returned by this API");
+      else
+        out.cursor = value;
+    }
+  });
+  return v;
+}
+
+// -- path parameters ----------------------------------------------------------------------------
+
+// Reads {kind} and {key}: an unknown kind or a malformed key is a 400.
+bool entity_params(const request& req, const responder& reply, std::string& kind,
+                   std::string& key) {
+  validation v;
+  auto k = req.params.get("kind");
+  auto id = req.params.get("key");
+  if (!is_known_kind(k))
+    v.add("kind", "must be one of cart, checkout, coupon, customer, order, stock");
+  else if (k == "stock" ? !is_valid_sku(id) : !is_valid_reservation_id(id))
+    v.add("key", k == "stock" ? "must be 1 to 64 characters of [A-Za-z0-9._-]"
+                              : "must be 1 to 128 characters of [A-Za-z0-9._:-]");
+  if (!v.ok()) {
+    reply(v.to_response());
+    return false;
+  }
+  kind.assign(k);
+  key.assign(id);
+  return true;
+}
+
+// -- bodies -------------------------------------------------------------------------------------
+
+json to_json(const entity_info& x, const std::string& node) {
+  json out = {{"kind", x.kind},     {"key", x.key},           {"node", node},
+              {"status", x.status}, {"restarts", x.restarts}, {"idle_ms", x.idle_ms}};
+  out["mailbox"] = x.mailbox >= 0 ? json(x.mailbox) : json(nullptr);
+  return out;
+}
+
+json to_json(const dead_letter& x) {
+  auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  json out = {{"id", x.id},
+              {"kind", x.kind},
+              {"target", x.target},
+              {"aggregate_type", text_or_null(x.aggregate_type)},
+              {"aggregate_id", text_or_null(x.aggregate_id)},
+              {"event_id", text_or_null(x.event_id)},
+              {"last_error", x.last_error},
+              {"attempts", x.attempts},
+              {"first_failed_at", format_rfc3339_ms(x.first_failed_at_ms)},
+              {"dead_at", format_rfc3339_ms(x.dead_at_ms)}};
+  // jsonb text from PostgreSQL is valid JSON; anything else is shown as a string.
+  out["payload"] = json::parse(x.payload, nullptr, false);
+  if (out["payload"].is_discarded())
+    out["payload"] = x.payload;
+  return out;
+}
+
+// -- GET /v1/admin/actors: walk the kinds in order, one region request at a time -------------
+
+struct listing {
+  std::vector<std::pair<std::string, caf::actor>> regions; ///< (kind, region) still to visit
+  size_t next = 0;
+  std::string after; ///< key to start after, in regions[next] only
+  int32_t limit = 0;
+  std::vector<entity_info> items;
+  bool more = false;
+  std::string node;
+  std::chrono::milliseconds timeout{5000};
+  responder reply;
+  std::string request_id;
+};
+
+void answer_listing(const listing& l) {
+  json items = json::array();
+  for (const auto& x : l.items)
+    items.push_back(to_json(x, l.node));
+  json out = {{"items", std::move(items)}, {"next_cursor", nullptr}};
+  if (l.more && !l.items.empty())
+    out["next_cursor"] = encode_base64url(l.items.back().kind + "/" + l.items.back().key);
+  l.reply(json_response(200, out.dump()));
+}
+
+void list_step(caf::event_based_actor* self, std::shared_ptr<listing> l) {
+  if (l->next >= l->regions.size() || l->more)
+    return answer_listing(*l);
+  auto want = l->limit - static_cast<int32_t>(l->items.size());
+  // A full page only asks whether the remaining regions hold anything (limit 0 counts).
+  auto [kind, region] = l->regions[l->next];
+  auto after = std::exchange(l->after, std::string{});
+  self->request(region, l->timeout, atom::list_v, after, std::max(want, 0))
+    .then(
+      [self, l](entity_page& page) {
+        if (static_cast<int32_t>(l->items.size()) >= l->limit) {
+          l->more = !page.items.empty() || page.more;
+        } else {
+          for (auto& x : page.items)
+            l->items.push_back(std::move(x));
+          l->more = page.more;
+        }
+        ++l->next;
+        list_step(self, l);
+      },
+      [l](const caf::error& err) { l->reply(error_response(err, l->request_id)); });
+}
+
+} // namespace
+
+void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
+  // GET /v1/admin/cluster
+  r.add(http_method::get, "/v1/admin/cluster", [env](const request& req, const responder& reply) {
+    if (!authorize(*env, req, reply, allow_admin))
+      return;
+    std::vector<std::pair<std::string, caf::actor>> regions;
+    for (auto kind : known_kinds)
+      if (auto region = region_of(env->handles, kind))
+        regions.emplace_back(std::string{kind}, region);
+    struct counting {
+      json kinds = json::object();
+      uint64_t entities = 0;
+      size_t left = 0;
+      bool failed = false;
+    };
+    auto c = std::make_shared<counting>();
+    c->left = regions.size();
+    auto answer = [env, reply, c] {
+      auto node = node_id_of(*env);
+      json member = {{"node_id", node},
+                     {"address", address_of(*env)},
+                     {"status", "up"},
+                     // No shard table yet: each region owns every key of its kind.
+                     {"shards", c->kinds.size()},
+                     {"entities", c->entities},
+                     {"entities_by_kind", c->kinds}};
+      if (env->handles.identity)
+        member["started_at"] = format_rfc3339_ms(env->handles.identity->started_at_ms);
+      json out = {{"self", node}, {"members", json::array({member})}};
+      reply(json_response(200, out.dump()));
+    };
+    if (regions.empty())
+      return answer();
+    env->handles.sys->spawn([regions = std::move(regions), c, answer, reply, timeout = env->timeout,
+                             rid = std::string{req.request_id}](caf::event_based_actor* self) {
+      for (const auto& [kind, region] : regions) {
+        self->request(region, timeout, atom::list_v, std::string{}, int32_t{0})
+          .then(
+            [c, answer, kind = kind](const entity_page& page) {
+              c->kinds[kind] = page.total;
+              c->entities += page.total;
+              if (--c->left == 0 && !c->failed)
+                answer();
+            },
+            [c, reply, rid](const caf::error& err) {
+              if (!c->failed) {
+                c->failed = true;
+                reply(error_response(err, rid));
+              }
+            });
+      }
+    });
+  });
+
+  // GET /v1/admin/actors?kind=&node=&limit=&cursor=
+  r.add(http_method::get, "/v1/admin/actors", [env](const request& req, const responder& reply) {
+    if (!authorize(*env, req, reply, allow_admin))
+      return;
+    actors_query q;
+    if (auto v = parse_actors_query(req.query, q); !v.ok())
+      return reply(v.to_response());
+    auto l = std::make_shared<listing>();
+    l->node = node_id_of(*env);
+    l->limit = q.limit;
+    l->timeout = env->timeout;
+    l->reply = reply;
+    l->request_id = std::string{req.request_id};
+    // Only this node's entities exist here; another node's list is empty (a cluster layer
+    // would ask that node).
+    if (!q.node.empty() && q.node != l->node)
+      return answer_listing(*l);
+    for (auto kind : known_kinds) {
+      if (!q.kind.empty() && kind != q.kind)
+        continue;
+      if (q.cursor && kind < q.cursor->kind)
+        continue;
+      if (auto region = region_of(env->handles, kind))
+        l->regions.emplace_back(std::string{kind}, region);
+    }
+    if (q.cursor && !l->regions.empty() && l->regions.front().first == q.cursor->kind)
+      l->after = q.cursor->key;
+    if (l->regions.empty())
+      return answer_listing(*l);
+    env->handles.sys->spawn([l](caf::event_based_actor* self) { list_step(self, l); });
+  });
+
+  // GET /v1/admin/actors/{kind}/{key}: the live entity's own account of itself.
+  r.add(
+    http_method::get, "/v1/admin/actors/{kind}/{key}",
+    [env](const request& req, const responder& reply) {
+      if (!authorize(*env, req, reply, allow_admin))
+        return;
+      std::string kind;
+      std::string key;
+      if (!entity_params(req, reply, kind, key))
+        return;
+      auto region = region_of(env->handles, kind);
+      if (!region)
+        return reply(problem_response(404, "not_found", kind + " " + key + " is not live"));
+      env->handles.sys->spawn([region, kind, key, node = node_id_of(*env), reply,
+                               rid = std::string{req.request_id}](caf::event_based_actor* self) {
+        self->request(region, inspect_timeout, atom::inspect_v, key)
+          .then(
+            [kind, key, node, reply, rid](const std::string& text) {
+              auto body = json::parse(text, nullptr, false);
+              if (!body.is_object()) {
+                runtime::logger("api")->error(
+                  "request {}: {} {} answers its inspection with no JSON object", rid, kind, key);
+                return reply(problem_response(500, "internal", "internal error"));
+              }
+              body["kind"] = kind;
+              body["key"] = key;
+              body["node"] = node;
+              reply(json_response(200, body.dump()));
+            },
+            [kind, key, reply, rid](const caf::error& err) {
+              if (err == caf::sec::request_timeout) {
+                auto res = problem_response(503, "unavailable",
+                                            kind + " " + key
+                                              + " is busy and did not answer in time; retry");
+                res.retry_after_s = 1;
+                return reply(std::move(res));
+              }
+              reply(error_response(err, rid));
+            });
+      });
+    });
+
+  // POST /v1/admin/actors/{kind}/{key}/passivate -> 202; the entity may still decline to stop
+  // (a stock item with active holds keeps running: it owns their timers).
+  r.add(http_method::post, "/v1/admin/actors/{kind}/{key}/passivate",
+        [env](const request& req, const responder& reply) {
+          if (!authorize(*env, req, reply, allow_admin))
+            return;
+          std::string kind;
+          std::string key;
+          if (!entity_params(req, reply, kind, key))
+            return;
+          auto region = region_of(env->handles, kind);
+          if (!region)
+            return reply(problem_response(404, "not_found", kind + " " + key + " is not live"));
+          runtime::logger("api")->info("request {} passivates {} {}", req.request_id, kind, key);
+          env->handles.sys->spawn(
+            [region, kind, key, reply, timeout = env->timeout,
+             rid = std::string{req.request_id}](caf::event_based_actor* self) {
+              self->request(region, timeout, atom::passivate_v, key)
+                .then(
+                  [kind, key, reply](bool asked) {
+                    if (!asked)
+                      return reply(problem_response(
+                        409, "conflict", kind + " " + key + " is restarting; passivate it later"));
+                    json out = {{"kind", kind}, {"key", key}, {"status", "stopping"}};
+                    reply(json_response(202, out.dump()));
+                  },
+                  [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
+            });
+        });
+
+  // GET /v1/admin/dead-letters?kind=&limit=&cursor=
+  r.add(http_method::get, "/v1/admin/dead-letters",
+        [env](const request& req, const responder& reply) {
+          if (!authorize(*env, req, reply, allow_admin))
+            return;
+          dead_letter_query q;
+          if (auto v = parse_dead_letter_query(req.query, q); !v.ok())
+            return reply(v.to_response());
+          if (!env->handles.dead_letters)
+            return reply(problem_response(503, "unavailable", "no dead-letter store"));
+          env->handles.sys->spawn(
+            [store = env->handles.dead_letters, q = std::move(q), timeout = env->timeout, reply,
+             rid = std::string{req.request_id}](caf::event_based_actor* self) {
+              self->request(store, timeout, atom::list_v, q)
+                .then(
+                  [reply](const dead_letter_page& page) {
+                    json items = json::array();
+                    for (const auto& x : page.items)
+                      items.push_back(to_json(x));
+                    json out = {{"items", std::move(items)}, {"next_cursor", nullptr}};
+                    if (!page.next_cursor.empty())
+                      out["next_cursor"] = page.next_cursor;
+                    reply(json_response(200, out.dump()));
+                  },
+                  [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
+            });
+        });
+}
+
+} // namespace mercato::api
