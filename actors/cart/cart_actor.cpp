@@ -150,6 +150,20 @@ cart_actor::behavior_type cart_entity(self_ptr self, std::string cart_id, cart_s
       decide_and_answer(self, cart::decide_checkout(st.data, checkout_id, st.env.now()), rp);
       return rp;
     },
+    [self](atom::inspect) -> std::string {
+      const auto& st = self->state;
+      auto v = view_of(st);
+      return inspect_text(st.log, [&](runtime::json_text& j) {
+        j.key("cart_id").value(v.cart_id).key("exists").value(st.data.exists);
+        j.key("customer_id").value(v.customer_id).key("currency").value(v.sums.currency);
+        j.key("lines").begin_array();
+        for (const auto& l : v.lines)
+          j.begin_object().key("sku").value(l.sku).key("quantity").value(l.quantity).end_object();
+        j.end_array();
+        j.key("coupon_code").value(v.coupon_code).key("total_minor").value(v.sums.total_minor);
+        j.key("checkout_id").value(v.checkout_id).key("expires_at").time_ms(v.expires_at_ms);
+      });
+    },
     [self](atom::passivate) -> bool {
       if (!self->state.log.idle())
         return false;

@@ -511,6 +511,21 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
       return view;
     },
     [self](atom::resume) { resume(self); },
+    [self](atom::inspect) -> std::string {
+      const auto& st = self->state;
+      const auto& d = st.data;
+      return inspect_text(st.log, [&](runtime::json_text& j) {
+        j.key("checkout_id").value(d.checkout_id).key("exists").value(d.exists);
+        j.key("status").value(d.status).key("attempt").value(static_cast<uint64_t>(d.attempt));
+        j.key("order_id").value(d.order_id).key("finished").value(d.finished);
+        j.key("running").value(st.running).key("settling").value(st.settling);
+        j.key("waiting_requests").value(static_cast<uint64_t>(st.waiters.size()));
+        j.key("steps").begin_array();
+        for (const auto& s : d.status == "processing" ? st.steps : d.steps)
+          j.begin_object().key("name").value(s.name).key("status").value(s.status).end_object();
+        j.end_array();
+      });
+    },
     [self](atom::fault) -> caf::result<bool> {
       if (!self->state.env.fault_injection)
         return caf::make_error(mercato_errc::not_found, "fault injection is disabled");

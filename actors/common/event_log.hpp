@@ -10,6 +10,8 @@
 
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/interfaces.hpp"
+#include "runtime/json_text.hpp"
+#include "runtime/shard_region.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -219,6 +221,7 @@ void start_entity(Self* self, std::string kind, std::string id, entity_env env,
         on_recovered();
       },
       [self](caf::error& err) { self->quit(std::move(err)); });
+  runtime::answer_mailbox_probes(self); // the region samples mailbox depths for the admin API
   self->monitor(st.env.journal);
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source == self->state.env.journal.address())
@@ -245,6 +248,22 @@ template <class Self, class Promise, class View>
 void answer_when_durable(Self* self, Promise rp, View view) {
   persist_then_answer(self, std::vector<typename decltype(self->state.log.recent)::value_type>{},
                       std::move(rp), std::move(view));
+}
+
+/// The admin API's view of an entity: `{"state":{...}, "version", "pending", "recent_events"}`;
+/// `fill` writes the members of `state`.
+template <class Event, class Fill>
+std::string inspect_text(const event_log<Event>& log, Fill fill) {
+  runtime::json_text j;
+  j.begin_object().key("state").begin_object();
+  fill(j);
+  j.end_object();
+  j.key("version").value(log.durable_seq).key("pending").value(!log.idle());
+  j.key("recent_events").begin_array();
+  for (const auto& e : log.recent)
+    j.begin_object().key("type").value(e.type).key("at").time_ms(e.at_ms).end_object();
+  j.end_array().end_object();
+  return std::move(j).str();
 }
 
 } // namespace mercato

@@ -64,6 +64,16 @@ coupon_actor::behavior_type coupon_entity(self_ptr self, std::string code, entit
       auto& st = self->state;
       return answer(self, coupon::decide_release(st.data, cmd, st.env.now()), true);
     },
+    [self](atom::inspect) -> std::string {
+      const auto& d = self->state.data;
+      return inspect_text(self->state.log, [&](runtime::json_text& j) {
+        j.key("code").value(d.terms.code).key("exists").value(d.exists);
+        j.key("kind").value(d.terms.kind).key("value").value(d.terms.value);
+        j.key("usage_limit").value(d.terms.usage_limit);
+        j.key("per_customer_limit").value(d.terms.per_customer_limit);
+        j.key("used").value(d.committed).key("reserved").value(d.held);
+      });
+    },
     [self](atom::passivate) -> bool {
       if (!self->state.log.idle())
         return false;

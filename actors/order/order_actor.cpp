@@ -143,6 +143,17 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
       return rp;
     },
     [self](atom::resume) { compensate(self); },
+    [self](atom::inspect) -> std::string {
+      const auto& st = self->state;
+      const auto& d = st.data;
+      return inspect_text(st.log, [&](runtime::json_text& j) {
+        j.key("order_id").value(d.placement.order_id).key("exists").value(d.exists);
+        j.key("customer_id").value(d.placement.customer_id).key("status").value(d.status);
+        j.key("lines").value(static_cast<uint64_t>(d.placement.lines.size()));
+        j.key("total_minor").value(d.placement.sums.total_minor);
+        j.key("compensated").value(d.compensated).key("compensating").value(st.compensating);
+      });
+    },
     [self](atom::passivate) -> bool {
       auto& st = self->state;
       // A cancelled order stays until its stock and payment are back: its retry timer dies with it.

@@ -103,7 +103,8 @@ using coupon_actor = caf::typed_actor<
   // Gives a held use back; true also for an unknown or already released use (compensation may
   // run without knowing whether the reserve arrived). `conflict` once committed.
   caf::replies_to<atom::release, coupon_use_cmd>::with<bool>,
-  caf::replies_to<atom::passivate>::with<bool>>;
+  // Admin inspection: a JSON object {state, version, pending, recent_events}.
+  caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 
 /// CART: one customer's cart. Every command names the caller; anyone but the owner (or an admin)
 /// gets `not_found`; past the idle TTL every command gets `cart_expired`.
@@ -120,7 +121,8 @@ using cart_actor = caf::typed_actor<
   caf::replies_to<atom::check, caller, std::string>::with<cart_view>,
   // Closes the cart for checkout `id`; idempotent for the same id, `conflict` for another.
   caf::replies_to<atom::commit, caller, std::string>::with<cart_view>,
-  caf::replies_to<atom::passivate>::with<bool>>;
+  // Admin inspection: a JSON object {state, version, pending, recent_events}.
+  caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 
 /// ORDER: the single writer of one order's state machine.
 using order_actor = caf::typed_actor<
@@ -133,7 +135,9 @@ using order_actor = caf::typed_actor<
   // Cancels (reason in the command) and returns stock and payment; `conflict` once shipped.
   caf::replies_to<atom::cancel, order_status_cmd>::with<order_view>,
   // Retries returning stock and payment of a cancelled order (its own timer).
-  caf::reacts_to<atom::resume>, caf::replies_to<atom::passivate>::with<bool>>;
+  caf::reacts_to<atom::resume>, // Admin inspection: a JSON object {state, version, pending,
+                                // recent_events}.
+  caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 
 /// CHECKOUT: one saga, keyed by the customer's Idempotency-Key.
 using checkout_actor = caf::typed_actor<
@@ -146,6 +150,8 @@ using checkout_actor = caf::typed_actor<
   // Continues a saga found unfinished after a restart.
   caf::reacts_to<atom::resume>,
   // Test-only fault hook: throws inside the saga when fault injection is enabled.
-  caf::replies_to<atom::fault>::with<bool>, caf::replies_to<atom::passivate>::with<bool>>;
+  caf::replies_to<atom::fault>::with<bool>, // Admin inspection: a JSON object {state, version,
+                                            // pending, recent_events}.
+  caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 
 } // namespace mercato

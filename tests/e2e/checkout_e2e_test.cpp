@@ -1,0 +1,517 @@
+// End-to-end tests of carts, coupons, the checkout saga and orders: the real `mercato` binary
+// with the sandbox payment provider on a fresh PostgreSQL database per test, over HTTP.
+
+#include "tests/support/e2e_env.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/jwt_mint.hpp"
+#include "tests/support/server_process.hpp"
+#include "tests/support/test_db.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <pqxx/pqxx>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace mt = mercato::test;
+using mt::eventually;
+using mt::expect_problem;
+using mt::server_env;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+/// A SKU no other test (or earlier run on the same database) uses.
+std::string unique_sku(const std::string& tag) {
+  static std::atomic<int> n{0};
+  return "co-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+}
+
+/// How long the sandbox takes for `tok_slow`, and the saga's payment timeout, in these tests.
+constexpr int64_t sandbox_slow_ms = 1500;
+constexpr int64_t payment_timeout_ms = 3000;
+
+json address() {
+  return {{"name", "Ada Lovelace"},
+          {"line1", "1 Analytical Row"},
+          {"city", "London"},
+          {"postal_code", "N1 9GU"},
+          {"country", "GB"}};
+}
+
+json checkout_body(const std::string& cart_id, const std::string& token = "tok_ok") {
+  return {{"cart_id", cart_id},
+          {"payment", {{"method", "card"}, {"token", token}}},
+          {"shipping_address", address()},
+          {"email", "ada@example.com"}};
+}
+
+mt::http_request checkout_request(const std::string& key, const json& body,
+                                  const std::string& token) {
+  auto req = mt::json_request("POST", "/v1/checkouts", body, token);
+  if (!key.empty())
+    req.with_header("Idempotency-Key", key);
+  return req;
+}
+
+class CheckoutE2E : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto dsn = mt::superuser_dsn();
+    if (!dsn)
+      GTEST_SKIP() << mt::test_database_url_env << " is unset";
+    try {
+      env_ = std::make_unique<server_env>(*dsn);
+    } catch (const std::exception& e) {
+      FAIL() << e.what();
+    }
+    admin_ = env_->token("admin");
+    customer_ = customer_token("ada");
+  }
+
+  void TearDown() override {
+    env_.reset();
+  }
+
+  void start_server(std::vector<std::string> extra = {}) {
+    mt::server_options opts;
+    opts.fault_injection = true;
+    opts.extra_args = {"--payment-timeout-ms", std::to_string(payment_timeout_ms),
+                       "--sandbox-slow-ms", std::to_string(sandbox_slow_ms)};
+    opts.extra_args.insert(opts.extra_args.end(), extra.begin(), extra.end());
+    try {
+      env_->start(std::move(opts));
+    } catch (const std::exception& e) {
+      FAIL() << "cannot start mercato: " << e.what();
+    }
+  }
+
+  std::string customer_token(const std::string& sub) {
+    return mt::mint_token(env_->secret(), sub, "customer");
+  }
+
+  mt::http_client& http() {
+    return env_->http();
+  }
+
+  /// A product priced `price_minor` USD with `on_hand` units.
+  std::string stocked_product(const std::string& tag, int64_t price_minor, int64_t on_hand) {
+    auto sku = unique_sku(tag);
+    auto p = http().put("/v1/products/" + sku,
+                        {{"name", "Product " + tag}, {"price_minor", price_minor},
+                         {"currency", "USD"}},
+                        admin_);
+    EXPECT_EQ(p.status, 201) << p.describe();
+    auto s = http().put("/v1/stock/" + sku, {{"on_hand", on_hand}}, admin_);
+    EXPECT_EQ(s.status, 200) << s.describe();
+    return sku;
+  }
+
+  /// A cart of `token`'s customer holding `lines` (sku, quantity); returns its id.
+  std::string filled_cart(const std::string& token,
+                          const std::vector<std::pair<std::string, int64_t>>& lines) {
+    auto c = http().post("/v1/carts", json::object(), token);
+    EXPECT_EQ(c.status, 201) << c.describe();
+    auto id = c.json().at("cart_id").get<std::string>();
+    for (const auto& [sku, qty] : lines) {
+      auto l = http().put("/v1/carts/" + id + "/lines/" + sku, {{"quantity", qty}}, token);
+      EXPECT_EQ(l.status, 200) << l.describe();
+    }
+    return id;
+  }
+
+  json stock(const std::string& sku) {
+    auto res = http().get("/v1/stock/" + sku);
+    EXPECT_EQ(res.status, 200) << res.describe();
+    return res.status == 200 ? res.json() : json::object();
+  }
+
+  /// Waits until the stock of `sku` shows `on_hand` and no units held.
+  bool settles_to(const std::string& sku, int64_t on_hand) {
+    return eventually(
+      [&] {
+        auto s = stock(sku);
+        return s.value("on_hand", -1) == on_hand && s.value("reserved", -1) == 0;
+      },
+      15s, 50ms);
+  }
+
+  /// The payments table: status of each payment id that starts with `prefix`.
+  std::map<std::string, std::string> payments(const std::string& prefix) {
+    pqxx::connection conn{env_->dsn()};
+    pqxx::nontransaction tx{conn};
+    std::map<std::string, std::string> out;
+    for (const auto& row :
+         tx.exec_params("SELECT payment_id, status FROM payments WHERE payment_id LIKE $1",
+                        prefix + "%"))
+      out[row[0].as<std::string>()] = row[1].as<std::string>();
+    return out;
+  }
+
+  std::unique_ptr<server_env> env_;
+  std::string admin_;
+  std::string customer_;
+};
+
+TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto a = stocked_product("happy-a", 1000, 10);
+  auto b = stocked_product("happy-b", 2500, 5);
+  auto cart = filled_cart(customer_, {{a, 2}, {b, 1}});
+  auto got = http().get("/v1/carts/" + cart, customer_);
+  ASSERT_EQ(got.status, 200) << got.describe();
+  EXPECT_EQ(got.json()["totals"]["subtotal_minor"], 4500);
+  EXPECT_EQ(got.json()["lines"].size(), 2u);
+
+  auto res = http().request(checkout_request("happy-1", checkout_body(cart), customer_));
+  ASSERT_EQ(res.status, 201) << res.describe();
+  auto body = res.json();
+  EXPECT_EQ(body["status"], "completed");
+  auto order_id = body.at("order_id").get<std::string>();
+  auto checkout_id = body.at("checkout_id").get<std::string>();
+  EXPECT_EQ(body["totals"]["total_minor"], 4500);
+
+  auto order = http().get("/v1/orders/" + order_id, customer_);
+  ASSERT_EQ(order.status, 200) << order.describe();
+  EXPECT_EQ(order.json()["totals"]["total_minor"], 4500);
+  EXPECT_EQ(order.json()["lines"].size(), 2u);
+  EXPECT_EQ(order.json()["shipping_address"]["country"], "GB");
+
+  // Settling runs after the answer: holds become sales, the order is confirmed.
+  EXPECT_TRUE(settles_to(a, 8));
+  EXPECT_TRUE(settles_to(b, 4));
+  EXPECT_TRUE(eventually(
+    [&] { return http().get("/v1/orders/" + order_id, customer_).json()["status"] == "confirmed"; },
+    10s));
+  EXPECT_EQ(payments(checkout_id).at(checkout_id), "captured");
+  auto co = http().get("/v1/checkouts/" + checkout_id, customer_);
+  ASSERT_EQ(co.status, 200) << co.describe();
+  std::set<std::string> steps;
+  for (const auto& s : co.json()["steps"])
+    steps.insert(s["name"].get<std::string>() + ":" + s["status"].get<std::string>());
+  EXPECT_TRUE(steps.count("reserve_stock:done"));
+  EXPECT_TRUE(steps.count("authorize_payment:done"));
+  EXPECT_TRUE(steps.count("place_order:done"));
+
+  // The cart is closed, and nobody else sees the order, the checkout or the cart.
+  auto closed = http().put("/v1/carts/" + cart + "/lines/" + a, {{"quantity", 1}}, customer_);
+  EXPECT_TRUE(eventually(
+    [&] {
+      return http().put("/v1/carts/" + cart + "/lines/" + a, {{"quantity", 1}}, customer_).status
+             == 409;
+    },
+    10s))
+    << closed.describe();
+  auto eve = customer_token("eve");
+  expect_problem(http().get("/v1/orders/" + order_id, eve), 404, "not_found");
+  expect_problem(http().get("/v1/checkouts/" + checkout_id, eve), 404, "not_found");
+  expect_problem(http().get("/v1/carts/" + cart, eve), 404, "not_found");
+  EXPECT_EQ(http().get("/v1/orders/" + order_id, admin_).status, 200);
+}
+
+TEST_F(CheckoutE2E, DeclinedCardLeavesEverythingClean) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto a = stocked_product("decline", 1000, 10);
+  auto cart = filled_cart(customer_, {{a, 3}});
+  auto res = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"),
+                                             customer_));
+  expect_problem(res, 402, "payment_declined");
+  EXPECT_TRUE(settles_to(a, 10));
+  // A replay answers the first result again, and changes nothing.
+  auto again = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"),
+                                               customer_));
+  expect_problem(again, 402, "payment_declined");
+  EXPECT_TRUE(settles_to(a, 10));
+}
+
+TEST_F(CheckoutE2E, ProviderTimeoutCompensatesAndVoids) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto a = stocked_product("timeout", 1000, 10);
+  auto cart = filled_cart(customer_, {{a, 2}});
+  auto res = http().request(checkout_request("timeout-1", checkout_body(cart, "tok_timeout"),
+                                             customer_));
+  expect_problem(res, 402, "payment_declined");
+  EXPECT_TRUE(settles_to(a, 10));
+  auto checkout_id = [&] {
+    for (const auto& [id, status] : payments("co_"))
+      return id;
+    return std::string{};
+  }();
+  ASSERT_FALSE(checkout_id.empty());
+  EXPECT_EQ(payments(checkout_id).at(checkout_id), "voided");
+}
+
+TEST_F(CheckoutE2E, InsufficientStockOnOneLineReleasesTheOthers) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto a = stocked_product("short-a", 1000, 10);
+  auto b = stocked_product("short-b", 500, 1);
+  auto cart = filled_cart(customer_, {{a, 2}, {b, 1}});
+  // B sells out after the cart was filled (the cart's check is only advisory).
+  ASSERT_EQ(http().put("/v1/stock/" + b, {{"on_hand", 0}}, admin_).status, 200);
+  auto res = http().request(checkout_request("short-1", checkout_body(cart), customer_));
+  expect_problem(res, 409, "insufficient_stock");
+  EXPECT_EQ(res.json()["skus"], json::array({b}));
+  EXPECT_TRUE(settles_to(a, 10));
+  EXPECT_TRUE(settles_to(b, 0));
+  EXPECT_TRUE(payments("co_").empty() || payments("co_").begin()->second == "voided");
+}
+
+TEST_F(CheckoutE2E, SagaCrashingMidWayCompensatesAndCanBeRetried) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto a = stocked_product("crash", 1000, 10);
+  auto cart = filled_cart(customer_, {{a, 4}});
+  auto req = checkout_request("crash-1", checkout_body(cart, "tok_slow"), customer_);
+  auto first = std::async(std::launch::async, [&] {
+    mt::http_client c{env_->server().host(), env_->server().port()};
+    return c.request(req);
+  });
+  // While the slow authorisation is under way the saga holds stock: crash it then.
+  ASSERT_TRUE(eventually([&] { return stock(a).value("reserved", 0) == 4; }, 10s));
+  std::string checkout_id;
+  ASSERT_TRUE(eventually(
+    [&] {
+      for (const auto& [id, status] : payments("co_"))
+        checkout_id = id;
+      return !checkout_id.empty();
+    },
+    10s));
+  auto fault
+    = http().post("/v1/admin/actors/checkout/" + checkout_id + "/fault", json::object(), admin_);
+  EXPECT_EQ(fault.status, 202) << fault.describe();
+  auto answer = first.get();
+  expect_problem(answer, 503, "unavailable");
+
+  // The restarted saga compensates: stock back, authorisation voided, checkout failed.
+  EXPECT_TRUE(settles_to(a, 10));
+  EXPECT_TRUE(eventually(
+    [&] {
+      auto co = http().get("/v1/checkouts/" + checkout_id, customer_);
+      return co.status == 200 && co.json()["status"] == "failed";
+    },
+    10s));
+  EXPECT_EQ(payments(checkout_id).at(checkout_id), "voided");
+
+  // The same request again is a new attempt that succeeds, with fresh ids.
+  auto retry = http().request(req);
+  ASSERT_EQ(retry.status, 201) << retry.describe();
+  EXPECT_EQ(retry.json()["attempt"], 2);
+  EXPECT_TRUE(settles_to(a, 6));
+}
+
+TEST_F(CheckoutE2E, FiveHundredBuyersOfFiftyUnitsGetExactlyFiftyOrders) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto sku = stocked_product("flash", 990, 50);
+  std::vector<mt::http_request> reqs;
+  for (int i = 0; i < 500; ++i) {
+    auto token = customer_token("buyer-" + std::to_string(i));
+    auto cart = filled_cart(token, {{sku, 1}});
+    reqs.push_back(checkout_request("flash-" + std::to_string(i), checkout_body(cart), token));
+  }
+  auto responses = mt::run_concurrently(env_->server().host(), env_->server().port(), reqs,
+                                        {.connections = 32, .timeout = 60s});
+  int created = 0, short_of_stock = 0;
+  std::set<std::string> orders;
+  for (const auto& res : responses) {
+    if (res.status == 201) {
+      ++created;
+      orders.insert(res.json().at("order_id").get<std::string>());
+    } else if (res.status == 409 && res.json().value("code", "") == "insufficient_stock") {
+      ++short_of_stock;
+    } else {
+      ADD_FAILURE() << res.describe();
+    }
+  }
+  EXPECT_EQ(created, 50);
+  EXPECT_EQ(short_of_stock, 450);
+  EXPECT_EQ(orders.size(), 50u);
+  EXPECT_TRUE(settles_to(sku, 0));
+}
+
+TEST_F(CheckoutE2E, CouponLimitedToTenDiscountsExactlyTenOrders) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto sku = stocked_product("coupon", 2000, 1000);
+  auto coupon = http().put("/v1/coupons/TEN-OFF",
+                           {{"kind", "percent"}, {"value", 10}, {"usage_limit", 10}}, admin_);
+  ASSERT_EQ(coupon.status, 201) << coupon.describe();
+  std::vector<mt::http_request> reqs;
+  for (int i = 0; i < 100; ++i) {
+    auto token = customer_token("saver-" + std::to_string(i));
+    auto cart = filled_cart(token, {{sku, 1}});
+    auto applied = http().put("/v1/carts/" + cart + "/coupon", {{"code", "TEN-OFF"}}, token);
+    ASSERT_EQ(applied.status, 200) << applied.describe();
+    EXPECT_EQ(applied.json()["totals"]["discount_minor"], 200);
+    reqs.push_back(checkout_request("saver-" + std::to_string(i), checkout_body(cart), token));
+  }
+  auto responses = mt::run_concurrently(env_->server().host(), env_->server().port(), reqs,
+                                        {.connections = 32, .timeout = 60s});
+  int discounted = 0, refused = 0;
+  for (const auto& res : responses) {
+    if (res.status == 201) {
+      EXPECT_EQ(res.json()["totals"]["discount_minor"], 200);
+      ++discounted;
+    } else if (res.status == 409 && res.json().value("code", "") == "conflict") {
+      ++refused;
+    } else {
+      ADD_FAILURE() << res.describe();
+    }
+  }
+  EXPECT_EQ(discounted, 10);
+  EXPECT_EQ(refused, 90);
+  EXPECT_TRUE(settles_to(sku, 990));
+  EXPECT_TRUE(eventually(
+    [&] {
+      auto c = http().get("/v1/coupons/TEN-OFF", admin_).json();
+      return c["used"] == 10 && c["reserved"] == 0;
+    },
+    10s));
+}
+
+TEST_F(CheckoutE2E, SameKeyTwentyTimesConcurrentlyMakesOneOrder) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto sku = stocked_product("idem", 1000, 10);
+  auto cart = filled_cart(customer_, {{sku, 2}});
+  std::vector<mt::http_request> reqs(20, checkout_request("idem-1", checkout_body(cart),
+                                                          customer_));
+  auto responses = mt::run_concurrently(env_->server().host(), env_->server().port(), reqs,
+                                        {.connections = 20, .timeout = 30s});
+  std::set<std::string> orders;
+  for (const auto& res : responses) {
+    ASSERT_EQ(res.status, 201) << res.describe();
+    orders.insert(res.json().at("order_id").get<std::string>());
+  }
+  EXPECT_EQ(orders.size(), 1u);
+  EXPECT_EQ(payments("co_").size(), 1u);
+  EXPECT_TRUE(settles_to(sku, 8));
+  // The same key with another body is refused and changes nothing.
+  auto other = checkout_body(cart);
+  other["email"] = "someone-else@example.com";
+  expect_problem(http().request(checkout_request("idem-1", other, customer_)), 409,
+                 "idempotency_mismatch");
+  EXPECT_TRUE(settles_to(sku, 8));
+}
+
+TEST_F(CheckoutE2E, CancelReturnsStockAndMoneyOnce) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto sku = stocked_product("cancel", 1000, 10);
+  auto cart = filled_cart(customer_, {{sku, 3}});
+  auto res = http().request(checkout_request("cancel-1", checkout_body(cart), customer_));
+  ASSERT_EQ(res.status, 201) << res.describe();
+  auto order_id = res.json().at("order_id").get<std::string>();
+  auto checkout_id = res.json().at("checkout_id").get<std::string>();
+  ASSERT_TRUE(settles_to(sku, 7));
+  expect_problem(http().post("/v1/orders/" + order_id + "/cancel", {{"reason", "x"}},
+                             customer_token("eve")),
+                 404, "not_found");
+  auto cancelled
+    = http().post("/v1/orders/" + order_id + "/cancel", {{"reason", "changed my mind"}}, customer_);
+  ASSERT_EQ(cancelled.status, 200) << cancelled.describe();
+  EXPECT_EQ(cancelled.json()["status"], "cancelled");
+  EXPECT_TRUE(settles_to(sku, 10));
+  EXPECT_TRUE(eventually([&] { return payments(checkout_id).at(checkout_id) == "refunded"; }, 10s));
+  // Cancelling again changes nothing.
+  auto again = http().post("/v1/orders/" + order_id + "/cancel", json::object(), customer_);
+  EXPECT_EQ(again.status, 200) << again.describe();
+  EXPECT_TRUE(settles_to(sku, 10));
+}
+
+TEST_F(CheckoutE2E, BadInputGetsProblemsAndChangesNothing) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto sku = stocked_product("bad", 1000, 5);
+  auto cart = filled_cart(customer_, {{sku, 1}});
+  auto version = http().get("/v1/carts/" + cart, customer_).json()["version"];
+  auto raw = [&](const std::string& method, const std::string& target, const std::string& body,
+                 const std::string& token, const std::string& key = {}) {
+    mt::http_request req{method, target, body, {}};
+    req.bearer(token);
+    if (!key.empty())
+      req.with_header("Idempotency-Key", key);
+    return http().request(req);
+  };
+  auto cart_path = "/v1/carts/" + cart;
+  auto line_path = cart_path + "/lines/" + sku;
+  expect_problem(raw("POST", "/v1/carts", "{", customer_), 400, "invalid_request");
+  expect_problem(raw("POST", "/v1/carts", R"({"currency":"usd"})", customer_), 400,
+                 "invalid_request");
+  expect_problem(raw("POST", "/v1/carts", "{}", ""), 401, "unauthorized");
+  expect_problem(raw("POST", "/v1/carts", "{}", env_->token("service")), 403, "forbidden");
+  expect_problem(raw("GET", "/v1/carts/bad%20id", "", customer_), 400, "invalid_request");
+  expect_problem(raw("GET", "/v1/carts/cart_nope", "", customer_), 404, "not_found");
+  expect_problem(raw("PUT", line_path, R"({"quantity":-1})", customer_), 400, "invalid_request");
+  expect_problem(raw("PUT", line_path, R"({"quantity":1e9})", customer_), 400, "invalid_request");
+  expect_problem(raw("PUT", line_path, R"({"quantity":"2"})", customer_), 400, "invalid_request");
+  expect_problem(raw("PUT", line_path, "[]", customer_), 400, "invalid_request");
+  expect_problem(raw("PUT", line_path, R"({"quantity":6})", customer_), 409,
+                 "insufficient_stock");
+  expect_problem(raw("PUT", cart_path + "/lines/no-such-sku", R"({"quantity":1})", customer_),
+                 404, "not_found");
+  expect_problem(raw("PUT", cart_path + "/coupon", R"({"code":"NOPE"})", customer_), 409,
+                 "conflict");
+  expect_problem(raw("PUT", cart_path + "/coupon", R"({"code":""})", customer_), 400,
+                 "invalid_request");
+  expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"bogus","value":1})", admin_), 400,
+                 "invalid_request");
+  expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"percent","value":101})", admin_), 400,
+                 "invalid_request");
+  expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"fixed","value":5,"ends_at":"soon"})",
+                     admin_),
+                 400, "invalid_request");
+  expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"fixed","value":5})", customer_), 403,
+                 "forbidden");
+  auto body = checkout_body(cart).dump();
+  expect_problem(raw("POST", "/v1/checkouts", body, customer_), 400, "invalid_request");
+  expect_problem(raw("POST", "/v1/checkouts", body, customer_, std::string(300, 'k')), 400,
+                 "invalid_request");
+  expect_problem(raw("POST", "/v1/checkouts", "{", customer_, "bad-1"), 400, "invalid_request");
+  auto no_payment = checkout_body(cart);
+  no_payment.erase("payment");
+  expect_problem(raw("POST", "/v1/checkouts", no_payment.dump(), customer_, "bad-2"), 400,
+                 "invalid_request");
+  auto bad_country = checkout_body(cart);
+  bad_country["shipping_address"]["country"] = "Britain";
+  expect_problem(raw("POST", "/v1/checkouts", bad_country.dump(), customer_, "bad-3"), 400,
+                 "invalid_request");
+  expect_problem(raw("POST", "/v1/checkouts", checkout_body("cart_missing").dump(), customer_,
+                     "bad-4"),
+                 400, "invalid_request");
+  expect_problem(raw("POST", "/v1/checkouts", body, customer_token("eve"), "bad-5"), 400,
+                 "invalid_request");
+  expect_problem(raw("GET", "/v1/checkouts/co_nope", "", customer_), 404, "not_found");
+  expect_problem(raw("GET", "/v1/orders/ord_nope", "", customer_), 404, "not_found");
+  expect_problem(raw("POST", "/v1/orders/ord_nope/cancel", "{}", customer_), 404, "not_found");
+  expect_problem(raw("POST", "/v1/orders/ord_nope/cancel", R"({"reason":5})", customer_), 400,
+                 "invalid_request");
+
+  // Nothing changed.
+  auto after = http().get("/v1/carts/" + cart, customer_);
+  ASSERT_EQ(after.status, 200) << after.describe();
+  EXPECT_EQ(after.json()["version"], version);
+  EXPECT_EQ(after.json()["lines"][0]["quantity"], 1);
+  EXPECT_TRUE(after.json()["coupon_code"].is_null());
+  EXPECT_TRUE(settles_to(sku, 5));
+  EXPECT_EQ(http().get("/v1/coupons/X", admin_).status, 404);
+}
+
+TEST_F(CheckoutE2E, IdleCartExpires) {
+  ASSERT_NO_FATAL_FAILURE(start_server({"--cart-ttl-ms", "1000"}));
+  auto sku = stocked_product("ttl", 1000, 5);
+  auto cart = filled_cart(customer_, {{sku, 1}});
+  EXPECT_TRUE(eventually(
+    [&] { return http().get("/v1/carts/" + cart, customer_).status == 410; }, 10s, 100ms));
+  expect_problem(http().get("/v1/carts/" + cart, customer_), 410, "cart_expired");
+  expect_problem(
+    http().request(checkout_request("ttl-1", checkout_body(cart), customer_)), 410,
+    "cart_expired");
+}
+
+} // namespace
