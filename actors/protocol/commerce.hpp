@@ -290,6 +290,49 @@ typename Inspector::result_type inspect(Inspector& f, order_status_cmd& x) {
   return f(caf::meta::type_name("order_status_cmd"), x.who, x.status, x.reason);
 }
 
+/// GET /v1/orders: a page of the orders read model, newest first.
+struct order_query {
+  std::string customer_id; ///< empty: every customer's (admin only)
+  std::string status;      ///< empty: any
+  int32_t limit = 20;
+  std::string cursor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_query& x) {
+  return f(caf::meta::type_name("order_query"), x.customer_id, x.status, x.limit, x.cursor);
+}
+
+/// One row of the orders read model.
+struct order_summary {
+  std::string order_id;
+  std::string customer_id;
+  std::string status;
+  int64_t total_minor = 0;
+  std::string currency;
+  int64_t lines = 0;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  uint64_t version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_summary& x) {
+  return f(caf::meta::type_name("order_summary"), x.order_id, x.customer_id, x.status,
+           x.total_minor, x.currency, x.lines, x.created_at_ms, x.updated_at_ms, x.version);
+}
+
+/// A page of orders; `next_cursor` is empty on the last page.
+struct order_page {
+  std::vector<order_summary> items;
+  std::string next_cursor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_page& x) {
+  return f(caf::meta::type_name("order_page"), x.items, x.next_cursor);
+}
+
 // -- checkouts --------------------------------------------------------------------------------
 
 /// POST /v1/checkouts, as the API validated it.

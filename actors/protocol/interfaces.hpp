@@ -154,4 +154,8 @@ using checkout_actor = caf::typed_actor<
                                             // pending, recent_events}.
   caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 
+/// ORDER INDEX (port, adapters/pg): the orders read model, projected from the journal.
+/// `invalid_request` for a limit outside 1..100 or a malformed cursor.
+using order_index_actor = caf::typed_actor<caf::replies_to<atom::search, order_query>::with<order_page>>;
+
 } // namespace mercato

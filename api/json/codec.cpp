@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <functional>
 #include <optional>
 
 namespace mercato::api {
@@ -183,6 +184,46 @@ void get_query_text(const std::string& key, const std::string& value, size_t max
     out = value;
 }
 
+void for_each_query_param(std::string_view query, validation& v,
+                          const std::function<void(const std::string&, const std::string&)>& fn) {
+  std::string key;
+  std::string value;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty())
+      continue;
+    auto eq = pair.find('=');
+    auto raw_key = pair.substr(0, eq);
+    auto raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (!percent_decode(raw_key, key, true))
+      continue; // an undecodable key is ignored like any unknown key
+    if (!percent_decode(raw_value, value, true)) {
+      v.add(key, "malformed percent-encoding");
+      continue;
+    }
+    fn(key, value);
+  }
+}
+
+void get_page_limit(const std::string& value, int32_t& out, validation& v) {
+  int32_t n = 0;
+  auto res = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || res.ec != std::errc{} || res.ptr != value.data() + value.size() || n < 1
+      || n > limits::max_page)
+    v.add("limit", range_text(1, limits::max_page));
+  else
+    out = n;
+}
+
+void get_cursor(const std::string& value, std::string& out, validation& v) {
+  if (value.size() > limits::max_cursor || has_control_chars(value))
+    v.add("cursor", "is not a cursor returned by this API");
+  else
+    out = value;
+}
+
 } // namespace detail
 
 using namespace detail;
@@ -352,45 +393,16 @@ validation parse_product_query(std::string_view query, product_query& out) {
   validation v;
   out = product_query{};
   out.limit = limits::default_page;
-  std::string key;
-  std::string value;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty())
-      continue;
-    auto eq = pair.find('=');
-    auto raw_key = pair.substr(0, eq);
-    auto raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    if (!percent_decode(raw_key, key, true))
-      continue; // an undecodable unknown key is ignored like any unknown key
-    bool known = key == "q" || key == "category" || key == "limit" || key == "cursor";
-    if (!known)
-      continue;
-    if (!percent_decode(raw_value, value, true)) {
-      v.add(key, "malformed percent-encoding");
-      continue;
-    }
-    if (key == "q") {
+  for_each_query_param(query, v, [&](const std::string& key, const std::string& value) {
+    if (key == "q")
       get_query_text(key, value, limits::max_query, out.q, v);
-    } else if (key == "category") {
+    else if (key == "category")
       get_query_text(key, value, limits::max_category, out.category, v);
-    } else if (key == "limit") {
-      int32_t n = 0;
-      auto res = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (value.empty() || res.ec != std::errc{} || res.ptr != value.data() + value.size() || n < 1
-          || n > limits::max_page)
-        v.add("limit", range_text(1, limits::max_page));
-      else
-        out.limit = n;
-    } else { // cursor
-      if (value.size() > limits::max_cursor || has_control_chars(value))
-        v.add("cursor", "is not a cursor returned by this API");
-      else
-        out.cursor = value;
-    }
-  }
+    else if (key == "limit")
+      get_page_limit(value, out.limit, v);
+    else if (key == "cursor")
+      get_cursor(value, out.cursor, v);
+  });
   return v;
 }
 

@@ -206,6 +206,35 @@ std::string to_json(const order_view& x) {
   return out;
 }
 
+std::string to_json(const order_page& x) {
+  std::string out;
+  out.reserve(64 + x.items.size() * 256);
+  jw::object_writer w{out};
+  w.raw_key("items");
+  out.push_back('[');
+  for (size_t i = 0; i < x.items.size(); ++i) {
+    if (i > 0)
+      out.push_back(',');
+    const auto& o = x.items[i];
+    jw::object_writer ow{out};
+    ow.field("order_id", o.order_id).field("customer_id", o.customer_id).field("status", o.status);
+    ow.raw_key("totals");
+    {
+      jw::object_writer t{out};
+      t.field("total_minor", o.total_minor).field("currency", o.currency).close();
+    }
+    ow.field("line_count", o.lines)
+      .time_field("created_at", o.created_at_ms)
+      .time_field("updated_at", o.updated_at_ms)
+      .field("version", o.version)
+      .close();
+  }
+  out.push_back(']');
+  optional_string(w, "next_cursor", x.next_cursor);
+  w.close();
+  return out;
+}
+
 response checkout_failure(const checkout_view& x) {
   uint16_t status = 409;
   if (x.code == "payment_declined")
@@ -335,6 +364,30 @@ validation parse_checkout(std::string_view body, checkout_cmd& out) {
     v.add("email", "must be an email address");
   if (v.ok())
     out.body_digest = sha256_hex(obj->dump()); // std::map keys: sorted, canonical
+  return v;
+}
+
+validation parse_order_query(std::string_view query, order_query& out) {
+  validation v;
+  out = order_query{};
+  out.limit = limits::default_page;
+  for_each_query_param(query, v, [&](const std::string& key, const std::string& value) {
+    if (key == "status") {
+      if (!is_id(value, 32, false))
+        v.add("status", "must be an order status");
+      else
+        out.status = value;
+    } else if (key == "customer_id") {
+      if (!is_id(value, 128, true))
+        v.add("customer_id", "must be 1 to 128 characters of [A-Za-z0-9._:-]");
+      else
+        out.customer_id = value;
+    } else if (key == "limit") {
+      get_page_limit(value, out.limit, v);
+    } else if (key == "cursor") {
+      get_cursor(value, out.cursor, v);
+    }
+  });
   return v;
 }
 

@@ -39,6 +39,10 @@ std::string to_json(const checkout_view& x);
 /// checkout_id, payment_id, cancel_reason, created_at, updated_at, version}
 std::string to_json(const order_view& x);
 
+/// {items:[{order_id, customer_id, status, totals:{total_minor, currency}, line_count,
+/// created_at, updated_at, version}], next_cursor}
+std::string to_json(const order_page& x);
+
 /// The problem of a failed checkout (its recorded code and detail; `skus` when stock ran out).
 response checkout_failure(const checkout_view& x);
 
@@ -64,6 +68,9 @@ validation parse_checkout(std::string_view body, checkout_cmd& out);
 
 /// POST /v1/orders/{id}/cancel: {reason?}
 validation parse_cancel(std::string_view body, std::string& reason);
+
+/// GET /v1/orders?status=&limit=&cursor=&customer_id= (raw query string).
+validation parse_order_query(std::string_view query, order_query& out);
 
 /// True if `id` is a valid cart, checkout or order id (1..64 of [A-Za-z0-9._-]).
 bool is_valid_entity_id(std::string_view id) noexcept;

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,5 +39,16 @@ bool get_string(const njson& obj, const char* name, size_t min_len, size_t max_l
 /// A free-text query parameter: at most `max_len` characters, no control characters.
 void get_query_text(const std::string& key, const std::string& value, size_t max_len,
                     std::string& out, validation& v);
+
+/// Calls `fn(key, value)` for each percent-decoded parameter of a raw query string; a value that
+/// does not decode is recorded in `v` instead. Unknown keys are the caller's to ignore.
+void for_each_query_param(std::string_view query, validation& v,
+                          const std::function<void(const std::string&, const std::string&)>& fn);
+
+/// `limit`: an integer 1..limits::max_page.
+void get_page_limit(const std::string& value, int32_t& out, validation& v);
+
+/// `cursor`: an opaque cursor this API returned (length and characters checked only).
+void get_cursor(const std::string& value, std::string& out, validation& v);
 
 } // namespace mercato::api::detail

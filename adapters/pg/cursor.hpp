@@ -1,0 +1,15 @@
+#pragma once
+
+// Opaque page cursors: base64url (no padding) of the last key of a page.
+
+#include <string>
+
+namespace mercato::pg {
+
+/// The cursor of `key` (not empty).
+std::string encode_cursor(const std::string& key);
+
+/// The key of `cursor`; false if it is malformed or encodes nothing.
+bool decode_cursor(const std::string& cursor, std::string& key);
+
+} // namespace mercato::pg
