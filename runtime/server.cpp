@@ -3,6 +3,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/stock/stock_actor.hpp"
+#include "adapters/payments/payments.hpp"
 #include "adapters/pg/journal.hpp"
 #include "adapters/pg/migrate.hpp"
 #include "adapters/pg/product_store.hpp"
@@ -85,6 +86,7 @@ int run_server(const config::settings& cfg) {
     auto journal = pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics);
     auto recovery = pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers);
     auto products = pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers);
+    auto payment_port = payments::spawn_payments(sys, cfg.db.url, cfg);
 
     stock_settings stock_cfg;
     stock_cfg.journal = journal;
@@ -107,6 +109,7 @@ int run_server(const config::settings& cfg) {
     handles.sys = &sys;
     handles.stock_region = stock_region;
     handles.products = products;
+    handles.payments = payment_port;
     handles.metrics = &metrics;
     handles.cfg = cfg;
     {
@@ -128,6 +131,7 @@ int run_server(const config::settings& cfg) {
     }
     // Entities first (their pending appends are answered), then the adapters they use.
     caf::anon_send_exit(stock_region, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(payment_port, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(products, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(recovery, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
