@@ -2,6 +2,7 @@
 
 #include "adapters/payments/payments.hpp"
 
+#include "tests/support/fake_psp.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 #include <caf/all.hpp>
@@ -288,6 +289,184 @@ TEST_F(SandboxPayments, GetOfAnUnknownPaymentIsNotFound) {
   auto got = command(atom::get_v, "p-none");
   ASSERT_FALSE(got);
   EXPECT_EQ(errc_of(got.error()), mercato_errc::not_found);
+}
+
+} // namespace
+} // namespace mercato::test
+
+namespace mercato::test {
+namespace {
+
+class HttpPayments : public SandboxPayments {
+protected:
+  void spawn_actors() override {
+    payments = spawn_http();
+  }
+
+  payment_actor spawn_http() {
+    config::settings cfg;
+    cfg.payments.provider = "http";
+    cfg.payments.psp_url = psp.url();
+    cfg.payments.psp_api_key = "psp-key-1";
+    cfg.checkout.payment_timeout_ms = 60000;
+    return payments::spawn_payments(sys(), url(), cfg);
+  }
+
+  caf::expected<bool> confirm(const std::string& event_id, const std::string& id,
+                              payment_status status) {
+    payment_confirmation c;
+    c.event_id = event_id;
+    c.payment_id = id;
+    c.status = status;
+    c.request_id = "req-" + event_id;
+    return ask<bool>(payments, atom::confirm_v, c);
+  }
+
+  fake_psp psp;
+};
+
+TEST_F(HttpPayments, AuthorisesSynchronouslyWithKeyAndIdempotencyKey) {
+  auto res = authorize(request_for("h-ok", "card-1"));
+  ASSERT_TRUE(res) << render(res.error());
+  EXPECT_EQ(res->status, payment_status::authorized);
+  EXPECT_EQ(res->provider, "http");
+  EXPECT_EQ(res->provider_ref, "psp_h-ok");
+  auto calls = psp.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].target, "/v1/payments");
+  EXPECT_EQ(calls[0].authorization, "Bearer psp-key-1");
+  EXPECT_EQ(calls[0].idempotency_key, "h-ok");
+  // The outcome is repeated from our record, without asking the PSP again.
+  ASSERT_TRUE(authorize(request_for("h-ok", "card-1")));
+  EXPECT_EQ(psp.calls().size(), 1u);
+}
+
+TEST_F(HttpPayments, ADeclineIsPaymentDeclinedWithThePspReason) {
+  psp.answer_authorizations_with("declined");
+  auto res = authorize(request_for("h-dec", "card-1"));
+  ASSERT_FALSE(res);
+  EXPECT_EQ(errc_of(res.error()), mercato_errc::payment_declined);
+  EXPECT_EQ(detail_of(res.error()), "insufficient funds");
+  EXPECT_EQ(status_in_db("h-dec"), "declined");
+}
+
+TEST_F(HttpPayments, PendingIsAnsweredWhenTheWebhookConfirms) {
+  psp.answer_authorizations_with("pending");
+  auto res = authorize_async(request_for("h-pend", "card-1"), 30s);
+  ASSERT_TRUE(wait_for_status("h-pend", "pending"));
+  EXPECT_EQ(res.wait_for(0s), std::future_status::timeout);
+  psp.set_status("h-pend", "authorized");
+  auto changed = confirm("evt-1", "h-pend", payment_status::authorized);
+  ASSERT_TRUE(changed) << render(changed.error());
+  EXPECT_TRUE(*changed);
+  ASSERT_EQ(res.wait_for(10s), std::future_status::ready);
+  auto outcome = res.get();
+  ASSERT_TRUE(outcome) << render(outcome.error());
+  EXPECT_EQ(outcome->status, payment_status::authorized);
+  // The same event again, and another event with the same news, change nothing.
+  auto dup = confirm("evt-1", "h-pend", payment_status::authorized);
+  ASSERT_TRUE(dup) << render(dup.error());
+  EXPECT_FALSE(*dup);
+  auto same = confirm("evt-2", "h-pend", payment_status::authorized);
+  ASSERT_TRUE(same) << render(same.error());
+  EXPECT_FALSE(*same);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM payment_events WHERE source = 'webhook' AND changed"),
+            1);
+}
+
+TEST_F(HttpPayments, ADeclinedWebhookAnswersThePendingAuthorisation) {
+  psp.answer_authorizations_with("pending");
+  auto res = authorize_async(request_for("h-pdec", "card-1"), 30s);
+  ASSERT_TRUE(wait_for_status("h-pdec", "pending"));
+  auto changed = confirm("evt-d", "h-pdec", payment_status::declined);
+  ASSERT_TRUE(changed) << render(changed.error());
+  EXPECT_TRUE(*changed);
+  ASSERT_EQ(res.wait_for(10s), std::future_status::ready);
+  auto outcome = res.get();
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(errc_of(outcome.error()), mercato_errc::payment_declined);
+}
+
+TEST_F(HttpPayments, ServerErrorsAreRetriedWithTheSameIdempotencyKey) {
+  psp.fail_next(2);
+  auto res = authorize(request_for("h-retry", "card-1"));
+  ASSERT_TRUE(res) << render(res.error());
+  EXPECT_EQ(res->status, payment_status::authorized);
+  auto calls = psp.calls();
+  ASSERT_EQ(calls.size(), 3u);
+  for (const auto& c : calls)
+    EXPECT_EQ(c.idempotency_key, "h-retry");
+}
+
+TEST_F(HttpPayments, APspThatKeepsFailingIsUnavailableAndTheRetryLaterSucceeds) {
+  psp.fail_next(3);
+  auto res = authorize(request_for("h-down", "card-1"));
+  ASSERT_FALSE(res);
+  EXPECT_EQ(errc_of(res.error()), mercato_errc::storage_unavailable);
+  EXPECT_EQ(status_in_db("h-down"), "pending");
+  auto again = authorize(request_for("h-down", "card-1"));
+  ASSERT_TRUE(again) << render(again.error());
+  EXPECT_EQ(again->status, payment_status::authorized);
+  EXPECT_EQ(psp.status_of("h-down"), "authorized");
+}
+
+TEST_F(HttpPayments, CancelVoidsAtThePspAndCaptureRefundReachIt) {
+  ASSERT_TRUE(authorize(request_for("h-void", "card-1")));
+  auto can = command(atom::cancel_v, "h-void");
+  ASSERT_TRUE(can) << render(can.error());
+  EXPECT_EQ(can->status, payment_status::voided);
+  EXPECT_EQ(psp.status_of("h-void"), "voided");
+  EXPECT_EQ(psp.count("/v1/payments/psp_h-void/void"), 1u);
+
+  ASSERT_TRUE(authorize(request_for("h-cap", "card-1")));
+  auto cap = command(atom::capture_v, "h-cap");
+  ASSERT_TRUE(cap) << render(cap.error());
+  EXPECT_EQ(cap->status, payment_status::captured);
+  EXPECT_EQ(psp.status_of("h-cap"), "captured");
+  auto ref = command(atom::refund_v, "h-cap");
+  ASSERT_TRUE(ref) << render(ref.error());
+  EXPECT_EQ(ref->status, payment_status::refunded);
+  EXPECT_EQ(psp.status_of("h-cap"), "refunded");
+  // Repeats are answered from our record.
+  ASSERT_TRUE(command(atom::refund_v, "h-cap"));
+  EXPECT_EQ(psp.count("/refund"), 1u);
+}
+
+TEST_F(HttpPayments, AWebhookAfterATimedOutCheckoutVoidsAndNeverCaptures) {
+  psp.answer_authorizations_with("pending");
+  auto timed_out = authorize_async(request_for("h-late", "card-1"), 300ms);
+  ASSERT_EQ(timed_out.wait_for(10s), std::future_status::ready);
+  auto res = timed_out.get();
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error(), caf::sec::request_timeout) << render(res.error());
+  // The saga compensates: the payment is voided here and at the PSP.
+  auto can = command(atom::cancel_v, "h-late");
+  ASSERT_TRUE(can) << render(can.error());
+  EXPECT_EQ(can->status, payment_status::voided);
+  EXPECT_EQ(psp.count("/void"), 1u);
+  // The PSP authorises anyway and says so: it is voided again there, nothing changes here.
+  psp.set_status("h-late", "authorized");
+  auto late = confirm("evt-late", "h-late", payment_status::authorized);
+  ASSERT_TRUE(late) << render(late.error());
+  EXPECT_FALSE(*late);
+  EXPECT_EQ(psp.count("/void"), 2u);
+  EXPECT_EQ(psp.status_of("h-late"), "voided");
+  EXPECT_EQ(status_in_db("h-late"), "voided");
+  auto cap = command(atom::capture_v, "h-late");
+  ASSERT_FALSE(cap);
+  EXPECT_EQ(errc_of(cap.error()), mercato_errc::conflict);
+  EXPECT_EQ(psp.count("/capture"), 0u);
+  // Delivered again, the event is a duplicate: not even the void is repeated.
+  auto dup = confirm("evt-late", "h-late", payment_status::authorized);
+  ASSERT_TRUE(dup) << render(dup.error());
+  EXPECT_FALSE(*dup);
+  EXPECT_EQ(psp.count("/void"), 2u);
+}
+
+TEST_F(HttpPayments, AWebhookForAnUnknownPaymentIsNotFound) {
+  auto res = confirm("evt-x", "h-unknown", payment_status::authorized);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(errc_of(res.error()), mercato_errc::not_found);
 }
 
 } // namespace
