@@ -1,11 +1,17 @@
 #include "runtime/server.hpp"
 
+#include "actors/cart/cart_actor.hpp"
+#include "actors/checkout/checkout_actor.hpp"
+#include "actors/coupon/coupon_actor.hpp"
+#include "actors/order/order_actor.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/stock/stock_actor.hpp"
+#include "adapters/payments/payments.hpp"
 #include "adapters/pg/dead_letter_store.hpp"
 #include "adapters/pg/journal.hpp"
 #include "adapters/pg/migrate.hpp"
+#include "adapters/pg/order_index.hpp"
 #include "adapters/pg/product_store.hpp"
 #include "adapters/pg/recovery.hpp"
 #include "api/http/server.hpp"
@@ -18,6 +24,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <random>
 #include <thread>
@@ -117,6 +124,7 @@ int run_server(const config::settings& cfg) {
     // No WebSocket endpoint (/v1/ws) is served yet: the family is registered so that dashboards
     // and alerts can rely on it, and reads 0.
     metrics.get_gauge("mercato_ws_sessions", "Open WebSocket sessions");
+    auto payment_port = payments::spawn_payments(sys, cfg.db.url, cfg);
 
     stock_settings stock_cfg;
     stock_cfg.journal = journal;
@@ -125,22 +133,69 @@ int run_server(const config::settings& cfg) {
     stock_cfg.max_ttl_ms = cfg.entity.max_hold_ttl_ms;
     stock_cfg.snapshot_every = cfg.journal.snapshot_every;
     stock_cfg.fault_injection = cfg.testing.fault_injection;
-    region_settings stock_region_cfg;
-    stock_region_cfg.kind = "stock";
-    stock_region_cfg.passivate_after = std::chrono::milliseconds{cfg.entity.passivate_after_ms};
-    stock_region_cfg.restart_budget = cfg.entity.restart_budget;
-    stock_region_cfg.restart_window = std::chrono::milliseconds{cfg.entity.restart_window_ms};
-    stock_region_cfg.backoff_min = std::chrono::milliseconds{cfg.entity.backoff_min_ms};
-    stock_region_cfg.backoff_max = std::chrono::milliseconds{cfg.entity.backoff_max_ms};
+    auto region_cfg = [&cfg](std::string kind) {
+      region_settings r;
+      r.kind = std::move(kind);
+      r.passivate_after = std::chrono::milliseconds{cfg.entity.passivate_after_ms};
+      r.restart_budget = cfg.entity.restart_budget;
+      r.restart_window = std::chrono::milliseconds{cfg.entity.restart_window_ms};
+      r.backoff_min = std::chrono::milliseconds{cfg.entity.backoff_min_ms};
+      r.backoff_max = std::chrono::milliseconds{cfg.entity.backoff_max_ms};
+      return r;
+    };
     auto stock_region
-      = spawn_region(sys, stock_region_cfg, make_stock_spawner(stock_cfg), &metrics);
+      = spawn_region(sys, region_cfg("stock"), make_stock_spawner(stock_cfg), &metrics);
+
+    entity_env env;
+    env.journal = journal;
+    env.recovery = recovery;
+    env.snapshot_every = cfg.journal.snapshot_every;
+    env.fault_injection = cfg.testing.fault_injection;
+    auto step_timeout = std::chrono::milliseconds{cfg.checkout.step_timeout_ms};
+    auto coupon_region
+      = spawn_region(sys, region_cfg("coupon"), make_coupon_spawner(env), &metrics);
+    cart_settings cart_cfg;
+    cart_cfg.env = env;
+    cart_cfg.policy.ttl_ms = cfg.checkout.cart_ttl_ms;
+    cart_cfg.policy.shipping_flat_minor = cfg.checkout.shipping_flat_minor;
+    cart_cfg.products = products;
+    cart_cfg.stock_region = stock_region;
+    cart_cfg.coupon_region = coupon_region;
+    cart_cfg.ask_timeout = step_timeout;
+    auto cart_region = spawn_region(sys, region_cfg("cart"), make_cart_spawner(cart_cfg), &metrics);
+    order_settings order_cfg;
+    order_cfg.env = env;
+    order_cfg.stock_region = stock_region;
+    order_cfg.payments = payment_port;
+    order_cfg.ask_timeout = step_timeout;
+    auto order_region
+      = spawn_region(sys, region_cfg("order"), make_order_spawner(order_cfg), &metrics);
+    checkout_settings checkout_cfg;
+    checkout_cfg.env = env;
+    checkout_cfg.cart_region = cart_region;
+    checkout_cfg.coupon_region = coupon_region;
+    checkout_cfg.stock_region = stock_region;
+    checkout_cfg.order_region = order_region;
+    checkout_cfg.payments = payment_port;
+    checkout_cfg.hold_ttl_ms = std::min(cfg.checkout.hold_ttl_ms, cfg.entity.max_hold_ttl_ms);
+    checkout_cfg.step_timeout = step_timeout;
+    checkout_cfg.payment_timeout = std::chrono::milliseconds{cfg.checkout.payment_timeout_ms};
+    auto checkout_region
+      = spawn_region(sys, region_cfg("checkout"), make_checkout_spawner(checkout_cfg), &metrics);
+    auto order_index = pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers);
 
     node_handles handles;
     handles.sys = &sys;
     handles.stock_region = stock_region;
+    handles.cart_region = cart_region;
+    handles.coupon_region = coupon_region;
+    handles.checkout_region = checkout_region;
+    handles.order_region = order_region;
+    handles.orders = order_index;
     handles.products = products;
     handles.dead_letters = dead_letters;
     handles.identity = make_identity(cfg);
+    handles.payments = payment_port;
     handles.metrics = &metrics;
     handles.cfg = cfg;
     {
@@ -163,7 +218,12 @@ int run_server(const config::settings& cfg) {
       }
     }
     // Entities first (their pending appends are answered), then the adapters they use.
-    caf::anon_send_exit(stock_region, caf::exit_reason::user_shutdown);
+    // Sagas first: their steps still reach the entities after them.
+    for (const auto& region :
+         {checkout_region, cart_region, order_region, coupon_region, stock_region})
+      caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(payment_port, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(order_index, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(products, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(recovery, caf::exit_reason::user_shutdown);

@@ -1,0 +1,263 @@
+// The http provider: a PSP behind a small REST contract (README, "Payments"), called with
+// Boost.Beast from a payment worker. Workers are detached actors, so blocking here (and sleeping
+// between retries) holds up only the payments of that worker.
+//
+//   POST {base}/v1/payments                      Idempotency-Key: <payment_id>
+//        {payment_id, amount_minor, currency, token, customer_id}
+//     -> 200 {id, status: "authorized"|"declined"|"pending", detail?}
+//   POST {base}/v1/payments/{id}/capture|void|refund      (id: the PSP's id, else payment_id)
+//     -> 200 {status}; 404 on void = never seen (nothing to void); 409 = refused for its state
+//
+// Every call carries `Authorization: Bearer <psp_api_key>` and `Idempotency-Key`; network
+// errors, timeouts and 5xx are retried (3 attempts, 100 ms then 200 ms apart) and then fail with
+// `storage_unavailable`; other answers are `conflict` with the PSP's text.
+
+#include "actors/protocol/errors.hpp"
+#include "adapters/payments/provider.hpp"
+#include "config/settings.hpp"
+#include "runtime/logging.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <thread>
+
+namespace mercato::payments {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using json = nlohmann::json;
+
+constexpr std::chrono::seconds connect_timeout{3};
+constexpr std::chrono::seconds request_timeout{10};
+constexpr int attempts = 3;
+constexpr std::chrono::milliseconds first_backoff{100};
+constexpr size_t max_answer_bytes = 1 << 20;
+
+struct endpoint {
+  std::string host;
+  std::string port;
+  std::string base; ///< path prefix without a trailing '/'
+  std::string error;
+};
+
+endpoint parse_url(const std::string& url) {
+  endpoint out;
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) {
+    out.error = "payments.psp_url must start with http:// (got " + url + ")";
+    return out;
+  }
+  auto rest = url.substr(scheme.size());
+  auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  out.base = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!out.base.empty() && out.base.back() == '/')
+    out.base.pop_back();
+  auto colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
+    out.host = authority.substr(0, colon);
+    out.port = authority.substr(colon + 1);
+  } else {
+    out.host = authority;
+    out.port = "80";
+  }
+  if (out.host.empty() || out.port.empty())
+    out.error = "payments.psp_url has no host or port: " + url;
+  return out;
+}
+
+// Percent-encodes a path segment (payment ids are opaque strings).
+std::string encode_segment(const std::string& s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+struct answer {
+  int status = 0; ///< 0: no answer (the error says why)
+  std::string body;
+  std::string error;
+};
+
+class http_provider : public provider {
+public:
+  explicit http_provider(const config::payment_settings& cfg)
+      : where_(parse_url(cfg.psp_url)), api_key_(cfg.psp_api_key) {
+    if (!where_.error.empty())
+      runtime::logger("payments")->error("{}", where_.error);
+  }
+
+  std::string name() const override {
+    return "http";
+  }
+
+  caf::expected<provider_outcome> authorize(const payment_request& req) override {
+    json body{{"payment_id", req.payment_id},
+              {"amount_minor", req.amount_minor},
+              {"currency", req.currency},
+              {"token", req.token},
+              {"customer_id", req.customer_id}};
+    auto res = call("/v1/payments", body.dump(), req.payment_id, req.request_id);
+    if (!res)
+      return res.error();
+    provider_outcome out;
+    auto status = res->value("status", std::string{});
+    if (!from_string(status, out.status)
+        || (out.status != payment_status::authorized && out.status != payment_status::declined
+            && out.status != payment_status::pending))
+      return caf::make_error(mercato_errc::storage_unavailable,
+                             "payment provider answered an unknown status: " + status);
+    out.provider_ref = res->value("id", std::string{});
+    out.detail = res->value("detail", std::string{});
+    if (out.status == payment_status::declined && out.detail.empty())
+      out.detail = "declined by the payment provider";
+    return out;
+  }
+
+  caf::expected<provider_outcome> capture(const payment_view& p) override {
+    return command(p, "capture", payment_status::captured);
+  }
+
+  caf::expected<provider_outcome> void_payment(const payment_view& p) override {
+    return command(p, "void", payment_status::voided);
+  }
+
+  caf::expected<provider_outcome> refund(const payment_view& p) override {
+    return command(p, "refund", payment_status::refunded);
+  }
+
+private:
+  caf::expected<provider_outcome> command(const payment_view& p, const char* op,
+                                          payment_status expect) {
+    auto id = p.provider_ref.empty() ? p.payment_id : p.provider_ref;
+    auto res = call("/v1/payments/" + encode_segment(id) + "/" + op, "{}", p.payment_id, "",
+                    expect == payment_status::voided);
+    if (!res)
+      return res.error();
+    return provider_outcome{expect, p.provider_ref, ""};
+  }
+
+  // POSTs `body` with retries; the parsed JSON answer of a 2xx (an empty object for a 404 when
+  // `not_found_ok`).
+  caf::expected<json> call(const std::string& path, const std::string& body,
+                           const std::string& idempotency_key, const std::string& request_id,
+                           bool not_found_ok = false) {
+    if (!where_.error.empty())
+      return caf::make_error(mercato_errc::storage_unavailable, where_.error);
+    auto log = runtime::logger("payments");
+    auto wait = first_backoff;
+    answer last;
+    for (int attempt = 1; attempt <= attempts; ++attempt) {
+      last = post(path, body, idempotency_key, request_id);
+      if (last.status >= 200 && last.status < 300) {
+        auto parsed = json::parse(last.body, nullptr, false);
+        if (parsed.is_discarded() || !parsed.is_object())
+          return caf::make_error(mercato_errc::storage_unavailable,
+                                 "payment provider answered malformed JSON on " + path);
+        return parsed;
+      }
+      if (last.status == 404 && not_found_ok)
+        return json::object();
+      if (last.status >= 400 && last.status < 500)
+        return caf::make_error(mercato_errc::conflict, "payment provider refused " + path + " ("
+                                                         + std::to_string(last.status)
+                                                         + "): " + last.body.substr(0, 200));
+      auto why = last.status == 0 ? last.error : "HTTP " + std::to_string(last.status);
+      log->warn("[{}] payment provider {} attempt {}/{} failed: {}", request_id, path, attempt,
+                attempts, why);
+      if (attempt < attempts) {
+        std::this_thread::sleep_for(wait);
+        wait *= 2;
+      }
+    }
+    return caf::make_error(
+      mercato_errc::storage_unavailable,
+      "payment provider unavailable: "
+        + (last.status == 0 ? last.error : "HTTP " + std::to_string(last.status)));
+  }
+
+  // One exchange on a fresh connection. Asynchronous operations run to completion on a private
+  // io_context: only they honour the stream's deadlines.
+  answer post(const std::string& path, const std::string& body, const std::string& idempotency_key,
+              const std::string& request_id) {
+    answer out;
+    try {
+      asio::io_context ioc;
+      asio::ip::tcp::resolver resolver{ioc};
+      beast::tcp_stream stream{ioc};
+      beast::error_code ec;
+      auto results = resolver.resolve(where_.host, where_.port, ec);
+      if (ec) {
+        out.error = "resolve " + where_.host + ": " + ec.message();
+        return out;
+      }
+      auto step = [&](const char* what) {
+        ioc.run();
+        ioc.restart();
+        if (ec)
+          out.error = std::string{what} + ": " + ec.message();
+        return !ec;
+      };
+      stream.expires_after(connect_timeout);
+      stream.async_connect(results,
+                           [&](beast::error_code e, const asio::ip::tcp::endpoint&) { ec = e; });
+      if (!step("connect"))
+        return out;
+      http::request<http::string_body> req{http::verb::post, where_.base + path, 11};
+      req.set(http::field::host, where_.host);
+      req.set(http::field::content_type, "application/json");
+      req.set(http::field::authorization, "Bearer " + api_key_);
+      req.set("Idempotency-Key", idempotency_key);
+      if (!request_id.empty())
+        req.set("X-Request-ID", request_id);
+      req.body() = body;
+      req.prepare_payload();
+      stream.expires_after(request_timeout);
+      http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
+      if (!step("send"))
+        return out;
+      beast::flat_buffer buffer;
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(max_answer_bytes);
+      http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
+      if (!step("receive"))
+        return out;
+      out.status = static_cast<int>(parser.get().result_int());
+      out.body = std::move(parser.get().body());
+      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    } catch (const std::exception& e) {
+      out.status = 0;
+      out.error = e.what();
+    }
+    return out;
+  }
+
+  endpoint where_;
+  std::string api_key_;
+};
+
+} // namespace
+
+std::unique_ptr<provider> make_http_provider(const config::payment_settings& cfg) {
+  return std::make_unique<http_provider>(cfg);
+}
+
+} // namespace mercato::payments
