@@ -200,7 +200,7 @@ TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
   std::set<std::string> steps;
   for (const auto& s : co.json()["steps"])
     steps.insert(s["name"].get<std::string>() + ":" + s["status"].get<std::string>());
-  EXPECT_TRUE(steps.count("reserve_stock:done"));
+  EXPECT_TRUE(steps.count("reserve_stock:done")) << co.body;
   EXPECT_TRUE(steps.count("authorize_payment:done"));
   EXPECT_TRUE(steps.count("place_order:done"));
 
