@@ -103,6 +103,21 @@ struct node_config : caf::actor_system_config {
   }
 };
 
+// Sagas cut short by a crash hold stock and perhaps an authorisation: wake each one, so that it
+// finishes (its order exists) or compensates, without waiting for its customer to come back.
+void resume_unfinished_checkouts(const std::string& url, const caf::actor& checkout_region) {
+  auto log = logger("runtime");
+  try {
+    auto ids = pg::entities_ending_with(url, "checkout", {"started", "order_placed"});
+    for (const auto& id : ids)
+      caf::anon_send(checkout_region, atom::route_v, id, caf::make_message(atom::resume_v));
+    if (!ids.empty())
+      log->info("resuming {} unfinished checkouts", ids.size());
+  } catch (const std::exception& e) {
+    log->error("cannot list unfinished checkouts: {}", e.what());
+  }
+}
+
 } // namespace
 
 int run_server(const config::settings& cfg) {
@@ -209,6 +224,7 @@ int run_server(const config::settings& cfg) {
       if (exit_code == 0) {
         handles.identity->http_port = http.port();
         log->info("node {} starts", handles.identity->node_id);
+        resume_unfinished_checkouts(cfg.db.url, checkout_region);
         log->info("mercato serves http://127.0.0.1:{} (scheduler threads {}, io threads {})",
                   http.port(), sys.scheduler().num_workers(), cfg.server.io_threads);
         int sig = 0;

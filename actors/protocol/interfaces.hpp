@@ -156,6 +156,7 @@ using checkout_actor = caf::typed_actor<
 
 /// ORDER INDEX (port, adapters/pg): the orders read model, projected from the journal.
 /// `invalid_request` for a limit outside 1..100 or a malformed cursor.
-using order_index_actor = caf::typed_actor<caf::replies_to<atom::search, order_query>::with<order_page>>;
+using order_index_actor
+  = caf::typed_actor<caf::replies_to<atom::search, order_query>::with<order_page>>;
 
 } // namespace mercato

@@ -13,11 +13,10 @@ namespace mercato::pg {
 
 namespace {
 
-constexpr const char* columns
-  = "order_id, customer_id, status, total_minor, currency, lines, "
-    "(extract(epoch FROM created_at) * 1000)::bigint, "
-    "(extract(epoch FROM updated_at) * 1000)::bigint, version, "
-    "(extract(epoch FROM created_at) * 1000000)::bigint";
+constexpr const char* columns = "order_id, customer_id, status, total_minor, currency, lines, "
+                                "(extract(epoch FROM created_at) * 1000)::bigint, "
+                                "(extract(epoch FROM updated_at) * 1000)::bigint, version, "
+                                "(extract(epoch FROM created_at) * 1000000)::bigint";
 
 // The cursor is the position of the last row: its creation time in microseconds and its id.
 std::string position_of(int64_t created_us, const std::string& order_id) {

@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 
 #include <string>
+#include <vector>
 
 namespace mercato::pg {
 
@@ -18,5 +19,11 @@ namespace mercato::pg {
 /// `invalid_request` for a kind without codec, `caf::sec::runtime_error` for rows that cannot be
 /// decoded or a gap in the seqs.
 recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers);
+
+/// The ids of the entities of `kind` whose newest event is one of `types`: after a crash, the
+/// sagas that still have steps to take. Blocking (call it off the actor threads); throws
+/// std::exception when the database fails. Reads every event of the kind once.
+std::vector<std::string> entities_ending_with(const std::string& url, const std::string& kind,
+                                              const std::vector<std::string>& types);
 
 } // namespace mercato::pg

@@ -9,7 +9,6 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-
 #include <pqxx/pqxx>
 
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -108,10 +108,9 @@ protected:
   /// A product priced `price_minor` USD with `on_hand` units.
   std::string stocked_product(const std::string& tag, int64_t price_minor, int64_t on_hand) {
     auto sku = unique_sku(tag);
-    auto p = http().put("/v1/products/" + sku,
-                        {{"name", "Product " + tag}, {"price_minor", price_minor},
-                         {"currency", "USD"}},
-                        admin_);
+    auto p = http().put(
+      "/v1/products/" + sku,
+      {{"name", "Product " + tag}, {"price_minor", price_minor}, {"currency", "USD"}}, admin_);
     EXPECT_EQ(p.status, 201) << p.describe();
     auto s = http().put("/v1/stock/" + sku, {{"on_hand", on_hand}}, admin_);
     EXPECT_EQ(s.status, 200) << s.describe();
@@ -152,9 +151,8 @@ protected:
     pqxx::connection conn{env_->dsn()};
     pqxx::nontransaction tx{conn};
     std::map<std::string, std::string> out;
-    for (const auto& row :
-         tx.exec_params("SELECT payment_id, status FROM payments WHERE payment_id LIKE $1",
-                        prefix + "%"))
+    for (const auto& row : tx.exec_params(
+           "SELECT payment_id, status FROM payments WHERE payment_id LIKE $1", prefix + "%"))
       out[row[0].as<std::string>()] = row[1].as<std::string>();
     return out;
   }
@@ -224,13 +222,13 @@ TEST_F(CheckoutE2E, DeclinedCardLeavesEverythingClean) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto a = stocked_product("decline", 1000, 10);
   auto cart = filled_cart(customer_, {{a, 3}});
-  auto res = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"),
-                                             customer_));
+  auto res
+    = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"), customer_));
   expect_problem(res, 402, "payment_declined");
   EXPECT_TRUE(settles_to(a, 10));
   // A replay answers the first result again, and changes nothing.
-  auto again = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"),
-                                               customer_));
+  auto again
+    = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"), customer_));
   expect_problem(again, 402, "payment_declined");
   EXPECT_TRUE(settles_to(a, 10));
 }
@@ -239,8 +237,8 @@ TEST_F(CheckoutE2E, ProviderTimeoutCompensatesAndVoids) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto a = stocked_product("timeout", 1000, 10);
   auto cart = filled_cart(customer_, {{a, 2}});
-  auto res = http().request(checkout_request("timeout-1", checkout_body(cart, "tok_timeout"),
-                                             customer_));
+  auto res
+    = http().request(checkout_request("timeout-1", checkout_body(cart, "tok_timeout"), customer_));
   expect_problem(res, 402, "payment_declined");
   EXPECT_TRUE(settles_to(a, 10));
   auto checkout_id = [&] {
@@ -381,8 +379,8 @@ TEST_F(CheckoutE2E, SameKeyTwentyTimesConcurrentlyMakesOneOrder) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto sku = stocked_product("idem", 1000, 10);
   auto cart = filled_cart(customer_, {{sku, 2}});
-  std::vector<mt::http_request> reqs(20, checkout_request("idem-1", checkout_body(cart),
-                                                          customer_));
+  std::vector<mt::http_request> reqs(20,
+                                     checkout_request("idem-1", checkout_body(cart), customer_));
   auto responses = mt::run_concurrently(env_->server().host(), env_->server().port(), reqs,
                                         {.connections = 20, .timeout = 30s});
   std::set<std::string> orders;
@@ -410,9 +408,9 @@ TEST_F(CheckoutE2E, CancelReturnsStockAndMoneyOnce) {
   auto order_id = res.json().at("order_id").get<std::string>();
   auto checkout_id = res.json().at("checkout_id").get<std::string>();
   ASSERT_TRUE(settles_to(sku, 7));
-  expect_problem(http().post("/v1/orders/" + order_id + "/cancel", {{"reason", "x"}},
-                             customer_token("eve")),
-                 404, "not_found");
+  expect_problem(
+    http().post("/v1/orders/" + order_id + "/cancel", {{"reason", "x"}}, customer_token("eve")),
+    404, "not_found");
   auto cancelled
     = http().post("/v1/orders/" + order_id + "/cancel", {{"reason", "changed my mind"}}, customer_);
   ASSERT_EQ(cancelled.status, 200) << cancelled.describe();
@@ -451,10 +449,9 @@ TEST_F(CheckoutE2E, BadInputGetsProblemsAndChangesNothing) {
   expect_problem(raw("PUT", line_path, R"({"quantity":1e9})", customer_), 400, "invalid_request");
   expect_problem(raw("PUT", line_path, R"({"quantity":"2"})", customer_), 400, "invalid_request");
   expect_problem(raw("PUT", line_path, "[]", customer_), 400, "invalid_request");
-  expect_problem(raw("PUT", line_path, R"({"quantity":6})", customer_), 409,
-                 "insufficient_stock");
-  expect_problem(raw("PUT", cart_path + "/lines/no-such-sku", R"({"quantity":1})", customer_),
-                 404, "not_found");
+  expect_problem(raw("PUT", line_path, R"({"quantity":6})", customer_), 409, "insufficient_stock");
+  expect_problem(raw("PUT", cart_path + "/lines/no-such-sku", R"({"quantity":1})", customer_), 404,
+                 "not_found");
   expect_problem(raw("PUT", cart_path + "/coupon", R"({"code":"NOPE"})", customer_), 409,
                  "conflict");
   expect_problem(raw("PUT", cart_path + "/coupon", R"({"code":""})", customer_), 400,
@@ -463,9 +460,9 @@ TEST_F(CheckoutE2E, BadInputGetsProblemsAndChangesNothing) {
                  "invalid_request");
   expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"percent","value":101})", admin_), 400,
                  "invalid_request");
-  expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"fixed","value":5,"ends_at":"soon"})",
-                     admin_),
-                 400, "invalid_request");
+  expect_problem(
+    raw("PUT", "/v1/coupons/X", R"({"kind":"fixed","value":5,"ends_at":"soon"})", admin_), 400,
+    "invalid_request");
   expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"fixed","value":5})", customer_), 403,
                  "forbidden");
   auto body = checkout_body(cart).dump();
@@ -481,9 +478,9 @@ TEST_F(CheckoutE2E, BadInputGetsProblemsAndChangesNothing) {
   bad_country["shipping_address"]["country"] = "Britain";
   expect_problem(raw("POST", "/v1/checkouts", bad_country.dump(), customer_, "bad-3"), 400,
                  "invalid_request");
-  expect_problem(raw("POST", "/v1/checkouts", checkout_body("cart_missing").dump(), customer_,
-                     "bad-4"),
-                 400, "invalid_request");
+  expect_problem(
+    raw("POST", "/v1/checkouts", checkout_body("cart_missing").dump(), customer_, "bad-4"), 400,
+    "invalid_request");
   expect_problem(raw("POST", "/v1/checkouts", body, customer_token("eve"), "bad-5"), 400,
                  "invalid_request");
   expect_problem(raw("GET", "/v1/checkouts/co_nope", "", customer_), 404, "not_found");
@@ -506,12 +503,112 @@ TEST_F(CheckoutE2E, IdleCartExpires) {
   ASSERT_NO_FATAL_FAILURE(start_server({"--cart-ttl-ms", "1000"}));
   auto sku = stocked_product("ttl", 1000, 5);
   auto cart = filled_cart(customer_, {{sku, 1}});
-  EXPECT_TRUE(eventually(
-    [&] { return http().get("/v1/carts/" + cart, customer_).status == 410; }, 10s, 100ms));
+  EXPECT_TRUE(eventually([&] { return http().get("/v1/carts/" + cart, customer_).status == 410; },
+                         10s, 100ms));
   expect_problem(http().get("/v1/carts/" + cart, customer_), 410, "cart_expired");
-  expect_problem(
-    http().request(checkout_request("ttl-1", checkout_body(cart), customer_)), 410,
-    "cart_expired");
+  expect_problem(http().request(checkout_request("ttl-1", checkout_body(cart), customer_)), 410,
+                 "cart_expired");
+}
+
+TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  std::vector<std::string> skus;
+  for (int i = 0; i < 3; ++i)
+    skus.push_back(stocked_product("kill-" + std::to_string(i), 1000 + 100 * i, 1000));
+  ASSERT_EQ(http().put("/v1/coupons/KILL", {{"kind", "percent"}, {"value", 10}}, admin_).status,
+            201);
+  std::vector<mt::http_request> reqs;
+  for (int i = 0; i < 150; ++i) {
+    auto token = customer_token("kill-" + std::to_string(i));
+    std::vector<std::pair<std::string, int64_t>> lines;
+    for (size_t k = 0; k <= static_cast<size_t>(i % 3); ++k)
+      lines.emplace_back(skus[(i + k) % 3], 1 + i % 4);
+    auto cart = filled_cart(token, lines);
+    if (i % 2 == 0)
+      ASSERT_EQ(http().put("/v1/carts/" + cart + "/coupon", {{"code", "KILL"}}, token).status, 200);
+    reqs.push_back(checkout_request("kill-" + std::to_string(i), checkout_body(cart), token));
+  }
+  std::atomic<size_t> completed{0};
+  std::vector<mt::http_response> responses;
+  std::thread stream{[&] {
+    responses = mt::run_concurrently(env_->server().host(), env_->server().port(), reqs,
+                                     {.connections = 16, .timeout = 30s, .completed = &completed});
+  }};
+  bool under_way = eventually([&] { return completed.load() >= 40; }, 60s, 1ms);
+  env_->server().kill9();
+  stream.join();
+  ASSERT_TRUE(under_way) << "the checkouts did not get going";
+  std::vector<std::string> acknowledged;
+  for (const auto& res : responses)
+    if (res.status == 201)
+      acknowledged.push_back(res.json().at("order_id").get<std::string>());
+  EXPECT_GE(acknowledged.size(), 40u);
+  ASSERT_NO_FATAL_FAILURE(env_->restart());
+
+  // Every acknowledged order exists.
+  for (const auto& id : acknowledged) {
+    auto o = http().get("/v1/orders/" + id, admin_);
+    EXPECT_EQ(o.status, 200) << id << ": " << o.describe();
+  }
+
+  // Reconciliation, once the resumed sagas have finished or compensated: stock sold equals what
+  // the orders hold, no unit is held, coupon uses equal the discounted orders, and every order's
+  // payment is captured while every other payment was voided (or declined).
+  auto reconciles = [&](std::string& why) {
+    std::vector<json> orders;
+    std::string cursor;
+    do {
+      auto page
+        = http().get("/v1/orders?limit=100" + (cursor.empty() ? "" : "&cursor=" + cursor), admin_);
+      if (page.status != 200) {
+        why = page.describe();
+        return false;
+      }
+      for (const auto& item : page.json()["items"])
+        orders.push_back(
+          http().get("/v1/orders/" + item["order_id"].get<std::string>(), admin_).json());
+      cursor
+        = page.json()["next_cursor"].is_null() ? "" : page.json()["next_cursor"].get<std::string>();
+    } while (!cursor.empty());
+    std::map<std::string, int64_t> sold;
+    int64_t discounted = 0;
+    std::set<std::string> order_payments;
+    for (const auto& o : orders) {
+      for (const auto& l : o["lines"])
+        sold[l["sku"]] += l["quantity"].get<int64_t>();
+      if (!o["coupon_code"].is_null())
+        ++discounted;
+      order_payments.insert(o["payment_id"].get<std::string>());
+    }
+    for (const auto& sku : skus) {
+      auto st = stock(sku);
+      if (st.value("on_hand", -1) != 1000 - sold[sku] || st.value("reserved", -1) != 0) {
+        why = sku + ": " + st.dump() + ", sold " + std::to_string(sold[sku]);
+        return false;
+      }
+    }
+    auto coupon = http().get("/v1/coupons/KILL", admin_).json();
+    if (coupon["used"] != discounted || coupon["reserved"] != 0) {
+      why = "coupon " + coupon.dump() + ", discounted orders " + std::to_string(discounted);
+      return false;
+    }
+    for (const auto& [id, status] : payments("co_")) {
+      bool ordered = order_payments.count(id) > 0;
+      if (ordered ? status != "captured" : (status != "voided" && status != "declined")) {
+        why = "payment " + id + " is " + status + (ordered ? " for an order" : " without order");
+        return false;
+      }
+    }
+    for (const auto& id : acknowledged)
+      if (std::none_of(orders.begin(), orders.end(),
+                       [&](const json& o) { return o["order_id"] == id; })) {
+        why = "order " + id + " is not listed";
+        return false;
+      }
+    return true;
+  };
+  std::string why;
+  EXPECT_TRUE(eventually([&] { return reconciles(why); }, 30s, 200ms)) << why;
 }
 
 } // namespace
