@@ -510,6 +510,52 @@ TEST_F(CheckoutE2E, IdleCartExpires) {
                  "cart_expired");
 }
 
+TEST_F(CheckoutE2E, OrdersListIsPerCustomerNewestFirstAndPaginates) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto sku = stocked_product("list", 700, 100);
+  auto bob = customer_token("bob");
+  auto buy = [&](const std::string& token, const std::string& key) {
+    auto cart = filled_cart(token, {{sku, 1}});
+    auto res = http().request(checkout_request(key, checkout_body(cart), token));
+    EXPECT_EQ(res.status, 201) << res.describe();
+    return res.status == 201 ? res.json().at("order_id").get<std::string>() : std::string{};
+  };
+  std::vector<std::string> ada_orders;
+  for (int i = 0; i < 3; ++i)
+    ada_orders.push_back(buy(customer_, "list-ada-" + std::to_string(i)));
+  auto bob_order = buy(bob, "list-bob");
+  auto ids = [](const mt::http_response& res) {
+    std::vector<std::string> out;
+    for (const auto& item : res.json()["items"])
+      out.push_back(item["order_id"].get<std::string>());
+    return out;
+  };
+  auto first = http().get("/v1/orders?limit=2", customer_);
+  ASSERT_EQ(first.status, 200) << first.describe();
+  EXPECT_EQ(ids(first), (std::vector<std::string>{ada_orders[2], ada_orders[1]}));
+  ASSERT_TRUE(first.json()["next_cursor"].is_string());
+  auto second = http().get(
+    "/v1/orders?limit=2&cursor=" + first.json()["next_cursor"].get<std::string>(), customer_);
+  ASSERT_EQ(second.status, 200) << second.describe();
+  EXPECT_EQ(ids(second), (std::vector<std::string>{ada_orders[0]}));
+  EXPECT_TRUE(second.json()["next_cursor"].is_null());
+  EXPECT_EQ(second.json()["items"][0]["totals"]["total_minor"], 700);
+
+  EXPECT_EQ(ids(http().get("/v1/orders", bob)), (std::vector<std::string>{bob_order}));
+  EXPECT_EQ(ids(http().get("/v1/orders", admin_)).size(), 4u);
+  EXPECT_EQ(ids(http().get("/v1/orders?customer_id=ada", admin_)).size(), 3u);
+  expect_problem(http().get("/v1/orders?customer_id=bob", customer_), 403, "forbidden");
+  expect_problem(http().get("/v1/orders?limit=0", customer_), 400, "invalid_request");
+  expect_problem(http().get("/v1/orders?cursor=%21%21", customer_), 400, "invalid_request");
+  expect_problem(http().get("/v1/orders", ""), 401, "unauthorized");
+
+  // The list follows the orders' status as their journal does.
+  ASSERT_EQ(
+    http().post("/v1/orders/" + ada_orders[1] + "/cancel", json::object(), customer_).status, 200);
+  EXPECT_EQ(ids(http().get("/v1/orders?status=cancelled", customer_)),
+            (std::vector<std::string>{ada_orders[1]}));
+}
+
 TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   std::vector<std::string> skus;
@@ -524,8 +570,9 @@ TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {
     for (size_t k = 0; k <= static_cast<size_t>(i % 3); ++k)
       lines.emplace_back(skus[(i + k) % 3], 1 + i % 4);
     auto cart = filled_cart(token, lines);
-    if (i % 2 == 0)
+    if (i % 2 == 0) {
       ASSERT_EQ(http().put("/v1/carts/" + cart + "/coupon", {{"code", "KILL"}}, token).status, 200);
+    }
     reqs.push_back(checkout_request("kill-" + std::to_string(i), checkout_body(cart), token));
   }
   std::atomic<size_t> completed{0};
