@@ -72,6 +72,7 @@ std::shared_ptr<const router> make_router(const runtime::node_handles& handles) 
   add_ops_routes(*r, cenv);
   add_product_routes(*r, cenv);
   add_stock_routes(*r, cenv);
+  add_payment_routes(*r, cenv);
   return r;
 }
 

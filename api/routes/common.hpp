@@ -47,6 +47,7 @@ bool reservation_param(const request& req, const responder& reply, std::string& 
 void add_product_routes(router& r, const std::shared_ptr<const route_env>& env);
 void add_stock_routes(router& r, const std::shared_ptr<const route_env>& env);
 void add_ops_routes(router& r, const std::shared_ptr<const route_env>& env);
+void add_payment_routes(router& r, const std::shared_ptr<const route_env>& env);
 
 /// Builds the router with every route of the API for `handles` (fault injection routes only
 /// when `handles.cfg.testing.fault_injection`).
