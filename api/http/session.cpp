@@ -199,6 +199,7 @@ void http_session::dispatch() {
   req.query = qpos == std::string_view::npos ? std::string_view{} : req.target.substr(qpos + 1);
   req.authorization = msg[http::field::authorization];
   req.idempotency_key = msg["Idempotency-Key"];
+  req.signature = msg["X-Signature"];
   req.body = msg.body();
   req.request_id = request_id_;
   auto m = shared_->routes->match(method_, req.path, req.params);
