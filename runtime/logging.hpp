@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,5 +21,9 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name);
 /// Appends `s` to `out` escaped for the inside of a JSON string (no quotes added). Copies runs
 /// that need no escaping in one go: it also serves response bodies (api/json).
 void append_json_escaped(std::string& out, std::string_view s);
+
+/// The message of the exception `ep` holds ("unknown exception" for a non-standard one), for
+/// the exception handlers of actors.
+std::string describe_exception(const std::exception_ptr& ep);
 
 } // namespace mercato::runtime

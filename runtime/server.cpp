@@ -128,9 +128,11 @@ int run_server(const config::settings& cfg) {
     return 1;
   int exit_code = 0;
   {
+    // Declared before the actor system, so it outlives every actor that records into it (the
+    // system's destructor waits for actors still finishing their work).
+    metrics_registry metrics;
     node_config caf_cfg{cfg};
     caf::actor_system sys{caf_cfg};
-    metrics_registry metrics;
     auto journal = pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics);
     auto recovery = pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers);
     auto products = pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers);

@@ -71,11 +71,20 @@ void set_step(checkout_state& st, const std::string& name, std::string status,
   st.steps.push_back(checkout_step{name, std::move(status), std::move(detail), st.env.now()});
 }
 
+// The record as answered: with its version, and while an attempt runs, its live steps.
+checkout_view view_of(const checkout_state& st) {
+  auto view = st.data;
+  view.version = st.log.durable_seq;
+  if (st.data.status == "processing")
+    view.steps = st.steps;
+  return view;
+}
+
 void answer_waiters(self_ptr self) {
   auto waiters = std::move(self->state.waiters);
   self->state.waiters.clear();
   for (auto& rp : waiters)
-    rp.deliver(self->state.data);
+    rp.deliver(view_of(self->state));
 }
 
 void fail_waiters(checkout_state& st, const caf::error& err) {
@@ -464,28 +473,17 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
                                               checkout_settings cfg) {
   self->state.cfg = std::move(cfg);
   auto env = self->state.cfg.env;
-  start_entity<checkout_view, checkout_event>(self, "checkout", checkout_id, std::move(env),
-                                              [self] {
-                                                auto& st = self->state;
-                                                st.data.checkout_id = st.log.id;
-                                                if (st.data.exists && !st.data.finished)
-                                                  self->send(self, atom::resume_v);
-                                              });
-  // Besides what start_entity fails, the requests waiting for the outcome must hear of a crash.
-  self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    log()->error("checkout {} failed: {}", self->state.log.id, what);
-    auto err = caf::make_error(mercato_errc::entity_unavailable, "checkout restarted");
-    self->state.log.fail_all(err);
-    fail_waiters(self->state, err);
-    return caf::make_error(mercato_errc::fault_injected, what);
-  });
+  // Before recovery: replaying `started` derives the order id from it.
+  self->state.data.checkout_id = checkout_id;
+  start_entity<checkout_view, checkout_event>(
+    self, "checkout", checkout_id, std::move(env),
+    [self] {
+      auto& st = self->state;
+      if (st.data.exists && !st.data.finished)
+        self->send(self, atom::resume_v);
+    },
+    // The requests waiting for the outcome must hear of a crash too.
+    [self](const caf::error& err) { fail_waiters(self->state, err); });
   return {
     [self](atom::start, const checkout_cmd& cmd) -> caf::result<checkout_view> {
       auto& st = self->state;
@@ -493,7 +491,7 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
         if (auto err = checkout::check_same_request(st.data, cmd))
           return err;
         if (st.data.status == "completed" || (st.data.status == "failed" && !st.data.retryable))
-          return st.data;
+          return view_of(st);
       }
       auto rp = self->make_response_promise<checkout_view>();
       st.waiters.push_back(rp);
@@ -505,10 +503,7 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
       auto& st = self->state;
       if (auto err = checkout::check_access(st.data, who))
         return err;
-      auto view = st.data;
-      if (st.data.status == "processing")
-        view.steps = st.steps; // live progress of the attempt under way
-      return view;
+      return view_of(st);
     },
     [self](atom::resume) { resume(self); },
     [self](atom::inspect) -> std::string {

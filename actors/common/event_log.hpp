@@ -11,6 +11,7 @@
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/interfaces.hpp"
 #include "runtime/json_text.hpp"
+#include "runtime/logging.hpp"
 #include "runtime/shard_region.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -206,10 +207,13 @@ void recover_into(State& st, const recovery_data& data) {
 
 /// The start every such entity shares: recovery before anything else is served (await holds
 /// back all other messages), restart when the journal dies, and a fault handler that fails the
-/// answers still owed. `on_recovered` runs once the state is rebuilt.
-template <class Snapshot, class Event, class Self, class OnRecovered>
-void start_entity(Self* self, std::string kind, std::string id, entity_env env,
-                  OnRecovered on_recovered) {
+/// answers still owed. `on_recovered` runs once the state is rebuilt; `on_crash(err)` when an
+/// exception stops the entity, to fail what else it owes.
+template <class Snapshot, class Event, class Self, class OnRecovered,
+          class OnCrash = void (*)(const caf::error&)>
+void start_entity(
+  Self* self, std::string kind, std::string id, entity_env env, OnRecovered on_recovered,
+  OnCrash on_crash = [](const caf::error&) {}) {
   auto& st = self->state;
   st.env = std::move(env);
   st.log.kind = kind;
@@ -228,16 +232,14 @@ void start_entity(Self* self, std::string kind, std::string id, entity_env env,
       detail::restart_after(self,
                             caf::make_error(mercato_errc::storage_unavailable, "journal stopped"));
   });
-  self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    self->state.log.fail_all(
-      caf::make_error(mercato_errc::entity_unavailable, self->state.log.kind + " restarted"));
+  self->set_exception_handler([self, on_crash](std::exception_ptr& ep) -> caf::error {
+    auto what = runtime::describe_exception(ep);
+    runtime::logger("actors")->error("{} {} failed: {}", self->state.log.kind, self->state.log.id,
+                                     what);
+    auto err
+      = caf::make_error(mercato_errc::entity_unavailable, self->state.log.kind + " restarted");
+    self->state.log.fail_all(err);
+    on_crash(err);
     return caf::make_error(mercato_errc::fault_injected, what);
   });
 }

@@ -292,13 +292,7 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
       restart_after(self, caf::make_error(mercato_errc::storage_unavailable, "journal stopped"));
   });
   self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
+    auto what = runtime::describe_exception(ep);
     runtime::logger("actors")->error("stock {} failed: {}", self->state.sku, what);
     fail_all(self->state,
              caf::make_error(mercato_errc::entity_unavailable, "stock item restarted"));

@@ -3,6 +3,7 @@
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/messages.hpp"
 #include "adapters/pg/commerce_codecs.hpp"
+#include "adapters/pg/storable_json.hpp"
 
 #include <caf/make_message.hpp>
 #include <caf/sec.hpp>
@@ -18,19 +19,6 @@ namespace mercato::pg {
 namespace {
 
 using nlohmann::json;
-
-// PostgreSQL's jsonb cannot store \u0000; reject it here so that one bad request is refused
-// alone instead of failing the whole group-commit batch it would have joined.
-caf::expected<std::string> dump(const json& j) {
-  try {
-    auto text = j.dump();
-    if (text.find("\\u0000") != std::string::npos)
-      return caf::make_error(mercato_errc::invalid_request, "text contains a NUL character");
-    return text;
-  } catch (const json::exception& e) { // invalid UTF-8 in a string
-    return caf::make_error(mercato_errc::invalid_request, std::string{e.what()});
-  }
-}
 
 caf::error unreadable(const std::string& what, const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, "cannot decode " + what + ": " + why);
@@ -74,7 +62,7 @@ caf::expected<encoded_event> encode_stock_event(const caf::message& msg) {
   if (uses_expiry || ev.expires_at_ms != 0)
     j["expires_at_ms"] = ev.expires_at_ms;
   j["at_ms"] = ev.at_ms;
-  auto payload = dump(j);
+  auto payload = dump_storable(j);
   if (!payload)
     return std::move(payload.error());
   return encoded_event{to_string(ev.type), std::move(*payload)};
@@ -112,10 +100,10 @@ caf::expected<std::string> encode_stock_snapshot(const caf::message& msg) {
   for (const auto& c : s.closed)
     closed.push_back(
       {{"reservation_id", c.reservation_id}, {"outcome", to_string(c.outcome)}, {"qty", c.qty}});
-  return dump({{"exists", s.exists},
-               {"on_hand", s.on_hand},
-               {"holds", std::move(holds)},
-               {"closed", std::move(closed)}});
+  return dump_storable({{"exists", s.exists},
+                        {"on_hand", s.on_hand},
+                        {"holds", std::move(holds)},
+                        {"closed", std::move(closed)}});
 }
 
 caf::expected<caf::message> decode_stock_snapshot(const std::string& state) {
@@ -216,6 +204,17 @@ caf::expected<caf::message> decode_snapshot(const std::string& kind, const std::
   if (auto c = find_codec(kind))
     return c->decode_snapshot(state);
   return unknown_kind(kind);
+}
+
+caf::expected<std::string> dump_storable(const nlohmann::json& j) {
+  try {
+    auto text = j.dump();
+    if (text.find("\\u0000") != std::string::npos)
+      return caf::make_error(mercato_errc::invalid_request, "text contains a NUL character");
+    return text;
+  } catch (const nlohmann::json::exception& e) { // invalid UTF-8 in a string
+    return caf::make_error(mercato_errc::invalid_request, std::string{e.what()});
+  }
 }
 
 } // namespace mercato::pg

@@ -2,6 +2,7 @@
 
 #include "actors/protocol/commerce.hpp"
 #include "actors/protocol/errors.hpp"
+#include "adapters/pg/storable_json.hpp"
 
 #include <caf/make_message.hpp>
 #include <caf/sec.hpp>
@@ -62,19 +63,6 @@ caf::error unreadable(const char* what, const std::string& why) {
                          std::string{"cannot decode "} + what + ": " + why);
 }
 
-// jsonb cannot hold \u0000 and dump() throws on invalid UTF-8: refuse either as bad input of
-// this one request rather than failing the group commit it would join.
-caf::expected<std::string> dump(const json& j) {
-  try {
-    auto text = j.dump();
-    if (text.find("\\u0000") != std::string::npos)
-      return caf::make_error(mercato_errc::invalid_request, "text contains a NUL character");
-    return text;
-  } catch (const json::exception& e) {
-    return caf::make_error(mercato_errc::invalid_request, std::string{e.what()});
-  }
-}
-
 // One codec per (event, snapshot) pair; the event's `type` member is the journal's event_type.
 template <class Event, class Snapshot>
 struct json_codec {
@@ -83,7 +71,7 @@ struct json_codec {
       return caf::make_error(mercato_errc::invalid_request,
                              "unexpected event " + caf::to_string(msg));
     const auto& ev = msg.get_as<Event>(0);
-    auto text = dump(json(ev));
+    auto text = dump_storable(json(ev));
     if (!text)
       return std::move(text.error());
     return encoded_event{ev.type, std::move(*text)};
@@ -104,7 +92,7 @@ struct json_codec {
     if (!msg.match_elements<Snapshot>())
       return caf::make_error(mercato_errc::invalid_request,
                              "unexpected snapshot " + caf::to_string(msg));
-    return dump(json(msg.get_as<Snapshot>(0)));
+    return dump_storable(json(msg.get_as<Snapshot>(0)));
   }
 
   static caf::expected<caf::message> decode_snapshot(const std::string& state) {

@@ -16,20 +16,20 @@ namespace {
 constexpr const char* columns = "order_id, customer_id, status, total_minor, currency, lines, "
                                 "(extract(epoch FROM created_at) * 1000)::bigint, "
                                 "(extract(epoch FROM updated_at) * 1000)::bigint, version, "
-                                "(extract(epoch FROM created_at) * 1000000)::bigint";
+                                "placed_ms";
 
-// The cursor is the position of the last row: its creation time in microseconds and its id.
-std::string position_of(int64_t created_us, const std::string& order_id) {
-  return std::to_string(created_us) + ":" + order_id;
+// The cursor is the position of the last row: when it was placed (epoch ms) and its id.
+std::string position_of(int64_t placed_ms, const std::string& order_id) {
+  return std::to_string(placed_ms) + ":" + order_id;
 }
 
-bool parse_position(const std::string& text, int64_t& created_us, std::string& order_id) {
+bool parse_position(const std::string& text, int64_t& placed_ms, std::string& order_id) {
   auto colon = text.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size())
     return false;
   try {
     size_t used = 0;
-    created_us = std::stoll(text.substr(0, colon), &used);
+    placed_ms = std::stoll(text.substr(0, colon), &used);
     if (used != colon)
       return false;
   } catch (const std::exception&) {
@@ -42,11 +42,11 @@ bool parse_position(const std::string& text, int64_t& created_us, std::string& o
 caf::expected<order_page> search(pqxx::connection& conn, const order_query& q) {
   if (q.limit < 1 || q.limit > 100)
     return caf::make_error(mercato_errc::invalid_request, "limit must be between 1 and 100");
-  int64_t after_us = 0;
+  int64_t after_ms = 0;
   std::string after_id;
   if (!q.cursor.empty()) {
     std::string pos;
-    if (!decode_cursor(q.cursor, pos) || !parse_position(pos, after_us, after_id))
+    if (!decode_cursor(q.cursor, pos) || !parse_position(pos, after_ms, after_id))
       return caf::make_error(mercato_errc::invalid_request, "malformed cursor");
   }
   pqxx::read_transaction txn{conn};
@@ -57,16 +57,16 @@ caf::expected<order_page> search(pqxx::connection& conn, const order_query& q) {
   if (!q.status.empty())
     sql += " AND status = " + txn.quote(q.status);
   if (!q.cursor.empty())
-    sql += " AND (created_at, order_id) < (to_timestamp(" + std::to_string(after_us)
-           + "::double precision / 1000000), " + txn.quote(after_id) + ")";
-  sql += " ORDER BY created_at DESC, order_id DESC LIMIT " + std::to_string(q.limit + 1);
+    sql += " AND (placed_ms, order_id) < (" + std::to_string(after_ms) + ", "
+           + txn.quote(after_id) + ")";
+  sql += " ORDER BY placed_ms DESC, order_id DESC LIMIT " + std::to_string(q.limit + 1);
   auto rows = txn.exec(sql);
   txn.commit();
   order_page page;
-  int64_t last_us = 0;
+  int64_t last_ms = 0;
   for (const auto& row : rows) {
     if (page.items.size() == static_cast<size_t>(q.limit)) {
-      page.next_cursor = encode_cursor(position_of(last_us, page.items.back().order_id));
+      page.next_cursor = encode_cursor(position_of(last_ms, page.items.back().order_id));
       break;
     }
     order_summary o;
@@ -79,7 +79,7 @@ caf::expected<order_page> search(pqxx::connection& conn, const order_query& q) {
     o.created_at_ms = row[6].as<int64_t>();
     o.updated_at_ms = row[7].as<int64_t>();
     o.version = row[8].as<uint64_t>();
-    last_us = row[9].as<int64_t>();
+    last_ms = row[9].as<int64_t>();
     page.items.push_back(std::move(o));
   }
   return page;

@@ -196,7 +196,8 @@ TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
   auto co = http().get("/v1/checkouts/" + checkout_id, customer_);
   ASSERT_EQ(co.status, 200) << co.describe();
   std::set<std::string> steps;
-  for (const auto& s : co.json()["steps"])
+  auto co_body = co.json(); // the loop below must not walk a temporary
+  for (const auto& s : co_body["steps"])
     steps.insert(s["name"].get<std::string>() + ":" + s["status"].get<std::string>());
   EXPECT_TRUE(steps.count("reserve_stock:done")) << co.body;
   EXPECT_TRUE(steps.count("authorize_payment:done"));
@@ -526,7 +527,8 @@ TEST_F(CheckoutE2E, OrdersListIsPerCustomerNewestFirstAndPaginates) {
   auto bob_order = buy(bob, "list-bob");
   auto ids = [](const mt::http_response& res) {
     std::vector<std::string> out;
-    for (const auto& item : res.json()["items"])
+    auto body = res.json();
+    for (const auto& item : body["items"])
       out.push_back(item["order_id"].get<std::string>());
     return out;
   };
@@ -611,7 +613,8 @@ TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {
         why = page.describe();
         return false;
       }
-      for (const auto& item : page.json()["items"])
+      auto body = page.json();
+      for (const auto& item : body["items"])
         orders.push_back(
           http().get("/v1/orders/" + item["order_id"].get<std::string>(), admin_).json());
       cursor
@@ -631,6 +634,15 @@ TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {
       auto st = stock(sku);
       if (st.value("on_hand", -1) != 1000 - sold[sku] || st.value("reserved", -1) != 0) {
         why = sku + ": " + st.dump() + ", sold " + std::to_string(sold[sku]);
+        // For the failure message: the holds of this SKU that did not end as a sale.
+        pqxx::connection conn{env_->dsn()};
+        pqxx::nontransaction tx{conn};
+        for (const auto& row : tx.exec_params(
+               "SELECT payload->>'reservation_id', string_agg(event_type, ',' ORDER BY seq) "
+               "FROM journal WHERE entity_kind = 'stock' AND entity_id = $1 GROUP BY 1 "
+               "HAVING string_agg(event_type, ',' ORDER BY seq) <> 'reserved,committed'",
+               sku))
+          why += std::string{"\n  hold "} + row[0].c_str() + ": " + row[1].c_str();
         return false;
       }
     }

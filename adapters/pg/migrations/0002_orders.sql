@@ -11,8 +11,9 @@ CREATE TABLE orders (
   lines       integer     NOT NULL,
   created_at  timestamptz NOT NULL,
   updated_at  timestamptz NOT NULL,
-  version     bigint      NOT NULL -- seq of the last order event projected
+  version     bigint      NOT NULL, -- seq of the last order event projected
+  placed_ms   bigint      NOT NULL  -- created_at in epoch ms: an exact key for page cursors
 );
 -- Newest first, per customer (a customer's list) and overall (an admin's).
-CREATE INDEX orders_customer_created_idx ON orders (customer_id, created_at DESC, order_id DESC);
-CREATE INDEX orders_created_idx ON orders (created_at DESC, order_id DESC);
+CREATE INDEX orders_customer_placed_idx ON orders (customer_id, placed_ms DESC, order_id DESC);
+CREATE INDEX orders_placed_idx ON orders (placed_ms DESC, order_id DESC);
