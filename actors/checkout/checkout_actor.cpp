@@ -195,9 +195,14 @@ void settle(self_ptr self) {
   auto fan = std::make_shared<fan_in>();
   fan->pending = st.data.cart.lines.size() + 4;
   auto ok = [fan](auto&&...) { fan->finish(); };
-  auto settled = [fan](const caf::error& err) {
-    if (is_retryable(err) && !fan->other)
-      fan->other = err;
+  auto settled = [self, fan](const caf::error& err) {
+    if (is_retryable(err)) {
+      if (!fan->other)
+        fan->other = err;
+    } else {
+      // Final: a cancel overtook the step (expected), or the provider refused it (look here).
+      log()->warn("checkout {}: a settling step ended with {}", self->state.log.id, render(err));
+    }
     fan->finish();
   };
   fan->done = [self, fan] {

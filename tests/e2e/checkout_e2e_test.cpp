@@ -2,6 +2,8 @@
 // with the sandbox payment provider on a fresh PostgreSQL database per test, over HTTP.
 
 #include "tests/support/e2e_env.hpp"
+#include "tests/support/fake_psp.hpp"
+#include "tests/support/hmac_hex.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_mint.hpp"
 #include "tests/support/server_process.hpp"
@@ -15,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -668,6 +671,102 @@ TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {
   };
   std::string why;
   EXPECT_TRUE(eventually([&] { return reconciles(why); }, 30s, 200ms)) << why;
+}
+
+// The same saga with the http payment provider against a PSP on loopback that confirms
+// authorisations asynchronously, through the signed webhook.
+class CheckoutWithPspE2E : public CheckoutE2E {
+protected:
+  static constexpr const char* webhook_secret = "e2e-webhook-secret-0123456789";
+
+  void start_with_psp() {
+    config_path_ = "/tmp/mercato-checkout-psp-" + std::to_string(::getpid()) + ".json";
+    std::ofstream{config_path_} << json{{"payments", {{"webhook_secret", webhook_secret}}}}.dump();
+    psp_.answer_authorizations_with("pending");
+    start_server({"--config", config_path_, "--payment-provider", "http", "--psp-url", psp_.url()});
+  }
+
+  void TearDown() override {
+    CheckoutE2E::TearDown();
+    if (!config_path_.empty())
+      std::remove(config_path_.c_str());
+  }
+
+  /// The payment id of the first authorisation the PSP received, once it has.
+  std::string authorised_payment_id() {
+    std::string id;
+    eventually(
+      [&] {
+        for (const auto& c : psp_.calls())
+          if (c.method == "POST" && c.target == "/v1/payments")
+            id = c.idempotency_key;
+        return !id.empty();
+      },
+      10s);
+    return id;
+  }
+
+  mt::http_response webhook(const json& event) {
+    auto text = event.dump();
+    mt::http_request req{"POST", "/v1/payments/webhook", text, {}};
+    req.with_header("X-Signature", mt::hmac_sha256_hex(text, webhook_secret));
+    return http().request(req);
+  }
+
+  mt::fake_psp psp_;
+  std::string config_path_;
+};
+
+TEST_F(CheckoutWithPspE2E, AsynchronousConfirmationCompletesTheCheckoutOnce) {
+  ASSERT_NO_FATAL_FAILURE(start_with_psp());
+  auto sku = stocked_product("psp-ok", 1200, 10);
+  auto cart = filled_cart(customer_, {{sku, 2}});
+  auto pending = std::async(std::launch::async, [&] {
+    mt::http_client c{env_->server().host(), env_->server().port()};
+    return c.request(checkout_request("psp-1", checkout_body(cart), customer_));
+  });
+  auto payment_id = authorised_payment_id();
+  ASSERT_FALSE(payment_id.empty());
+  // The PSP authorises on its side, then tells Mercato.
+  psp_.set_status(payment_id, "authorized");
+  json event{{"event_id", "evt-ok-1"}, {"payment_id", payment_id}, {"status", "authorized"}};
+  auto first = webhook(event);
+  ASSERT_EQ(first.status, 200) << first.describe();
+  EXPECT_EQ(first.json()["changed"], true);
+  auto res = pending.get();
+  ASSERT_EQ(res.status, 201) << res.describe();
+  // The same delivery again changes nothing.
+  auto again = webhook(event);
+  ASSERT_EQ(again.status, 200) << again.describe();
+  EXPECT_EQ(again.json()["changed"], false);
+  EXPECT_TRUE(settles_to(sku, 8));
+  EXPECT_TRUE(eventually([&] { return payments(payment_id).at(payment_id) == "captured"; }, 10s))
+    << payments(payment_id).at(payment_id);
+  EXPECT_EQ(psp_.count("/capture"), 1u);
+}
+
+TEST_F(CheckoutWithPspE2E, ConfirmationAfterTheTimeoutChargesNothing) {
+  ASSERT_NO_FATAL_FAILURE(start_with_psp());
+  auto sku = stocked_product("psp-late", 1200, 10);
+  auto cart = filled_cart(customer_, {{sku, 3}});
+  // No confirmation within the payment timeout: the saga compensates and voids.
+  auto res = http().request(checkout_request("psp-2", checkout_body(cart), customer_));
+  expect_problem(res, 402, "payment_declined");
+  auto payment_id = authorised_payment_id();
+  ASSERT_FALSE(payment_id.empty());
+  EXPECT_TRUE(settles_to(sku, 10));
+  EXPECT_EQ(payments(payment_id).at(payment_id), "voided");
+  // The PSP's late confirmation is accepted and changes nothing: the payment stays void.
+  auto late
+    = webhook({{"event_id", "evt-late-1"}, {"payment_id", payment_id}, {"status", "authorized"}});
+  EXPECT_EQ(late.status, 200) << late.describe();
+  EXPECT_EQ(payments(payment_id).at(payment_id), "voided");
+  EXPECT_EQ(psp_.count("/capture"), 0u);
+  EXPECT_GE(psp_.count("/void"), 1u);
+  EXPECT_TRUE(settles_to(sku, 10));
+  auto orders = http().get("/v1/orders", customer_);
+  ASSERT_EQ(orders.status, 200) << orders.describe();
+  EXPECT_TRUE(orders.json()["items"].empty()) << orders.body;
 }
 
 } // namespace

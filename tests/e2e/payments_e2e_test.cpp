@@ -2,6 +2,7 @@
 // provider against a fake PSP on loopback, on a fresh PostgreSQL database per test.
 
 #include "tests/support/fake_psp.hpp"
+#include "tests/support/hmac_hex.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/test_db.hpp"
@@ -10,8 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -26,17 +25,7 @@ using json = nlohmann::json;
 constexpr const char* webhook_secret = "e2e-webhook-secret-0123456789";
 
 std::string sign(const std::string& body, const std::string& key = webhook_secret) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 15];
-  }
-  return out;
+  return mt::hmac_sha256_hex(body, key);
 }
 
 class PaymentWebhook : public ::testing::Test {
