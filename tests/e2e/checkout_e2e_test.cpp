@@ -220,6 +220,18 @@ TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
   expect_problem(http().get("/v1/checkouts/" + checkout_id, eve), 404, "not_found");
   expect_problem(http().get("/v1/carts/" + cart, eve), 404, "not_found");
   EXPECT_EQ(http().get("/v1/orders/" + order_id, admin_).status, 200);
+
+  // Operators see the live entities of the checkout.
+  auto inspected = http().get("/v1/admin/actors/checkout/" + checkout_id, admin_);
+  ASSERT_EQ(inspected.status, 200) << inspected.describe();
+  EXPECT_EQ(inspected.json()["state"]["status"], "completed");
+  EXPECT_EQ(inspected.json()["state"]["order_id"], order_id);
+  auto order_actor = http().get("/v1/admin/actors/order/" + order_id, admin_);
+  ASSERT_EQ(order_actor.status, 200) << order_actor.describe();
+  EXPECT_EQ(order_actor.json()["state"]["status"], "confirmed");
+  auto carts = http().get("/v1/admin/actors?kind=cart", admin_);
+  ASSERT_EQ(carts.status, 200) << carts.describe();
+  EXPECT_EQ(carts.json()["items"].size(), 1u);
 }
 
 TEST_F(CheckoutE2E, DeclinedCardLeavesEverythingClean) {
