@@ -227,6 +227,10 @@ for clients in "${client_counts[@]}"; do
   log "mercato, $clients clients: measured run"
   m=$(run_mercato "$clients" "$(json_field "$probe" per_s)" mercato "$warmup" "$duration")
   echo "$m"
+  # Where the measured checkouts spent their time, from the sagas' own steps.
+  since=$(($(date +%s%3N) - ${duration%.*} * 1000))
+  sleep 2
+  psql_m -tA -v since="$since" -f "$root/tools/bench/checkout_stages.sql"
   stop_server
   ratio=$(python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print(f'{a[\"per_s\"]/b[\"per_s\"]:.2f}')" "$m" "$conv")
   summary+=("$clients clients: mercato $(json_field "$m" per_s)/s (p50 $(json_field "$m" p50_ms) ms, p99 $(json_field "$m" p99_ms) ms), conventional $(json_field "$conv" per_s)/s (p50 $(json_field "$conv" p50_ms) ms, p99 $(json_field "$conv" p99_ms) ms), ratio $ratio")
