@@ -196,7 +196,8 @@ TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
   auto co = http().get("/v1/checkouts/" + checkout_id, customer_);
   ASSERT_EQ(co.status, 200) << co.describe();
   std::set<std::string> steps;
-  for (const auto& s : co.json()["steps"])
+  auto co_body = co.json(); // the loop below must not range over a member of a temporary
+  for (const auto& s : co_body["steps"])
     steps.insert(s["name"].get<std::string>() + ":" + s["status"].get<std::string>());
   EXPECT_TRUE(steps.count("reserve_stock:done")) << co.body;
   EXPECT_TRUE(steps.count("authorize_payment:done"));
@@ -564,11 +565,11 @@ TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {
         why = page.describe();
         return false;
       }
-      for (const auto& item : page.json()["items"])
+      auto body = page.json(); // ranging over page.json()["items"] would dangle
+      for (const auto& item : body["items"])
         orders.push_back(
           http().get("/v1/orders/" + item["order_id"].get<std::string>(), admin_).json());
-      cursor
-        = page.json()["next_cursor"].is_null() ? "" : page.json()["next_cursor"].get<std::string>();
+      cursor = body["next_cursor"].is_null() ? "" : body["next_cursor"].get<std::string>();
     } while (!cursor.empty());
     std::map<std::string, int64_t> sold;
     int64_t discounted = 0;
