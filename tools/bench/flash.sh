@@ -5,8 +5,9 @@
 #
 #   tools/bench/flash.sh [--clients 64] [--duration 20] [--skus-many 100000]
 #
-# Expects a built tree (tools/dev builds it) and MERCATO_TEST_DATABASE_URL pointing at a
-# superuser connection of the private cluster (tools/dev bench sets both up).
+# Expects a built tree (tools/dev builds it; MERCATO_BUILD_DIR names it, default <repo>/build)
+# and MERCATO_TEST_DATABASE_URL pointing at a superuser connection of the private cluster
+# (tools/dev bench sets both up).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 clients=64
@@ -21,7 +22,9 @@ while (($#)); do
   esac
 done
 : "${MERCATO_TEST_DATABASE_URL:?set MERCATO_TEST_DATABASE_URL (tools/dev bench does)}"
-bin=$root/build/bin
+build=${MERCATO_BUILD_DIR:-$root/build}
+[[ $build == /* ]] || build=$root/$build
+bin=$build/bin
 dsn_for() { sed -E "s/dbname=[^ ]*/dbname=$1/" <<<"$MERCATO_TEST_DATABASE_URL"; }
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$MERCATO_TEST_DATABASE_URL" "$@"; }
 

@@ -4,9 +4,23 @@
 //                       --duration 20 [--seed] [--on-hand N] [--warmup 3]
 //   mercato-bench read  (same options): GET /v1/stock/{sku}, the server's ceiling without
 //                       durability, through the same HTTP, request-actor and entity path.
+//   mercato-bench checkout --token ADMIN --jwt-secret S --skus 10000 --customers 1000
+//                       --carts 60000 --connections 64 --duration 20 [--seed]
+//                       POST /v1/checkouts of carts filled before the clock starts.
 //
-// Each connection keeps one request in flight (keep-alive). flash counts only 201 answers,
-// which Mercato sends once the hold is durable. Prints one JSON line of results.
+// Each connection keeps one request in flight (keep-alive). flash and checkout count only 201
+// answers, which Mercato sends once the hold (the order) is durable. Prints one JSON line of
+// results.
+//
+// checkout: a set-up phase (not timed) creates `--carts` carts, each owned by one of
+// `--customers` customers (tokens minted with `--jwt-secret`) and holding 3 distinct SKUs of
+// `--skus`. The timed phase draws carts from that pool, one per checkout, each with its own
+// Idempotency-Key and the sandbox's card token `tok_ok`. The pool must outlast warm-up and
+// measurement: size it as (expected rate) x (warm-up + duration) with a margin. A pool that runs
+// out ends the measurement early; the rate is then over the time until it ran out, and the
+// result says `"exhausted":true`.
+
+#include "tests/support/jwt_mint.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -20,7 +34,10 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,21 +72,37 @@ target parse_url(const std::string& url) {
 }
 
 struct results {
-  std::vector<uint32_t> latencies_us; // of counted (2xx) answers
+  std::vector<uint32_t> latencies_us; // of counted answers
   uint64_t ok = 0;
-  uint64_t rejected = 0; // 409
-  uint64_t failed = 0;   // anything else, incl. transport errors
+  uint64_t rejected = 0;     // 409
+  uint64_t failed = 0;       // anything else, incl. transport errors
+  std::string first_failure; // status and body of the first failed answer, for diagnosis
+  double window_s = 0;       // measured seconds (shorter than asked if the work ran out)
+  bool exhausted = false;    // a connection had nothing left to send before the end
 };
 
-/// Builds the next request of one connection.
-using request_factory = std::function<http::request<http::string_body>(uint64_t n)>;
+/// Builds the next request of one connection; nothing when it has no more work.
+using request_factory = std::function<std::optional<http::request<http::string_body>>(uint64_t n)>;
+
+/// When the first connection ran out of work (time_point::max() while none has).
+struct exhaustion {
+  std::mutex mutex;
+  clock_type::time_point at = clock_type::time_point::max();
+
+  void mark(clock_type::time_point t) {
+    std::lock_guard lock{mutex};
+    at = std::min(at, t);
+  }
+};
 
 class connection : public std::enable_shared_from_this<connection> {
 public:
+  /// `ok_status` 0 counts every 2xx answer, another value only that status.
   connection(asio::io_context& ioc, const tcp::resolver::results_type& ep, request_factory make,
-             clock_type::time_point measure_from, clock_type::time_point stop_at, results& out)
+             clock_type::time_point measure_from, clock_type::time_point stop_at, int ok_status,
+             exhaustion& ran_out, results& out)
       : stream_(ioc), endpoints_(ep), make_(std::move(make)), measure_from_(measure_from),
-        stop_at_(stop_at), out_(out) {}
+        stop_at_(stop_at), ok_status_(ok_status), ran_out_(ran_out), out_(out) {}
 
   void start() {
     stream_.async_connect(endpoints_,
@@ -85,9 +118,15 @@ public:
 
 private:
   void send() {
-    if (clock_type::now() >= stop_at_)
+    auto now = clock_type::now();
+    if (now >= stop_at_)
       return;
-    req_ = make_(n_++);
+    auto next = make_(n_++);
+    if (!next) {
+      ran_out_.mark(now);
+      return;
+    }
+    req_ = std::move(*next);
     sent_at_ = clock_type::now();
     http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) {
@@ -107,15 +146,16 @@ private:
     }
     auto now = clock_type::now();
     if (sent_at_ >= measure_from_) {
-      auto status = res_.result_int();
-      if (status >= 200 && status < 300) {
+      auto status = static_cast<int>(res_.result_int());
+      if (ok_status_ == 0 ? status >= 200 && status < 300 : status == ok_status_) {
         ++out_.ok;
         out_.latencies_us.push_back(static_cast<uint32_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at_).count()));
       } else if (status == 409) {
         ++out_.rejected;
       } else {
-        ++out_.failed;
+        if (out_.failed++ == 0)
+          out_.first_failure = std::to_string(status) + " " + res_.body().substr(0, 300);
       }
     }
     send();
@@ -126,6 +166,8 @@ private:
   request_factory make_;
   clock_type::time_point measure_from_;
   clock_type::time_point stop_at_;
+  int ok_status_;
+  exhaustion& ran_out_;
   results& out_;
   uint64_t n_ = 0;
   clock_type::time_point sent_at_;
@@ -149,7 +191,7 @@ http::request<http::string_body> make_request(http::verb verb, const std::string
 
 /// Runs `connections` closed-loop clients for warmup + duration seconds on `threads` threads.
 results run_load(const target& t, int connections, int threads, double warmup_s, double duration_s,
-                 const std::function<request_factory(int conn)>& factory) {
+                 int ok_status, const std::function<request_factory(int conn)>& factory) {
   asio::io_context ioc;
   auto endpoints = tcp::resolver{ioc}.resolve(t.host, t.port);
   auto start = clock_type::now();
@@ -160,9 +202,10 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
     = measure_from
       + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(duration_s));
   std::vector<results> per_conn(static_cast<size_t>(connections));
+  exhaustion ran_out;
   for (int i = 0; i < connections; ++i)
-    std::make_shared<connection>(ioc, endpoints, factory(i), measure_from, stop_at,
-                                 per_conn[static_cast<size_t>(i)])
+    std::make_shared<connection>(ioc, endpoints, factory(i), measure_from, stop_at, ok_status,
+                                 ran_out, per_conn[static_cast<size_t>(i)])
       ->start();
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i)
@@ -175,8 +218,13 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
     all.ok += r.ok;
     all.rejected += r.rejected;
     all.failed += r.failed;
+    if (all.first_failure.empty())
+      all.first_failure = r.first_failure;
     all.latencies_us.insert(all.latencies_us.end(), r.latencies_us.begin(), r.latencies_us.end());
   }
+  all.exhausted = ran_out.at < stop_at;
+  auto end = std::min(stop_at, ran_out.at);
+  all.window_s = end > measure_from ? std::chrono::duration<double>(end - measure_from).count() : 0;
   return all;
 }
 
@@ -188,49 +236,174 @@ double percentile_ms(std::vector<uint32_t>& v, double p) {
   return v[k] / 1000.0;
 }
 
-/// Sequential set-up requests over one connection (products and stock for every SKU).
-bool seed(const target& t, const std::string& token, int skus, const std::string& prefix,
-          int64_t on_hand) {
-  auto make = [&](int conn) -> request_factory {
-    return [&, conn](uint64_t n) {
-      // Connection `conn` seeds SKUs conn, conn + C, ...: first the product, then its stock.
-      auto idx = static_cast<int>(n / 2) * 16 + conn;
-      auto sku = prefix + std::to_string(idx % skus);
-      if (n % 2 == 0)
-        return make_request(http::verb::put, "/v1/products/" + sku, t.host, token,
-                            R"({"name":"Bench item )" + sku
-                              + R"(","price_minor":1000,"currency":"USD"})");
-      return make_request(http::verb::put, "/v1/stock/" + sku, t.host, token,
-                          R"({"on_hand":)" + std::to_string(on_hand) + "}");
-    };
-  };
-  // 16 connections, each 2 * ceil(skus / 16) requests; stop when all are done.
-  asio::io_context ioc;
-  auto endpoints = tcp::resolver{ioc}.resolve(t.host, t.port);
-  std::atomic<int> errors{0};
+tcp::resolver::results_type resolve(const target& t) {
+  asio::io_context io;
+  return tcp::resolver{io}.resolve(t.host, t.port);
+}
+
+/// One blocking keep-alive connection for set-up requests.
+class setup_client {
+public:
+  setup_client(const target& t, const tcp::resolver::results_type& endpoints) : host_(t.host) {
+    stream_.connect(endpoints);
+    stream_.socket().set_option(tcp::no_delay(true));
+  }
+
+  http::response<http::string_body> send(http::verb verb, const std::string& path,
+                                         const std::string& token, std::string body) {
+    auto req = make_request(verb, path, host_, token, std::move(body));
+    http::write(stream_, req);
+    http::response<http::string_body> res;
+    http::read(stream_, buf_, res);
+    return res;
+  }
+
+private:
+  std::string host_;
+  asio::io_context io_;
+  beast::tcp_stream stream_{io_};
+  beast::flat_buffer buf_;
+};
+
+/// Runs `work(conn)` on `connections` threads, each with its own set-up connection.
+void in_parallel(int connections, const std::function<void(int conn)>& work) {
   std::vector<std::thread> workers;
-  for (int conn = 0; conn < 16; ++conn)
-    workers.emplace_back([&, conn] {
-      asio::io_context io;
-      beast::tcp_stream s{io};
-      s.connect(endpoints);
-      beast::flat_buffer buf;
-      auto factory = make(conn);
-      for (uint64_t n = 0; static_cast<int>(n / 2) * 16 + conn < skus; ++n) {
-        auto req = factory(n);
-        http::write(s, req);
-        http::response<http::string_body> res;
-        http::read(s, buf, res);
-        if (res.result_int() >= 300) {
-          if (errors++ < 3)
-            std::cerr << "seed: " << req.target() << " -> " << res.result_int() << ' ' << res.body()
-                      << '\n';
-        }
-      }
-    });
+  for (int conn = 0; conn < connections; ++conn)
+    workers.emplace_back([&work, conn] { work(conn); });
   for (auto& w : workers)
     w.join();
+}
+
+/// Products and stock for every SKU, over 16 connections.
+bool seed(const target& t, const std::string& token, int skus, const std::string& prefix,
+          int64_t on_hand) {
+  constexpr int connections = 16;
+  auto endpoints = resolve(t);
+  std::atomic<int> errors{0};
+  auto report = [&](const std::string& what, const http::response<http::string_body>& res) {
+    if (res.result_int() < 300)
+      return;
+    if (errors++ < 3)
+      std::cerr << "seed: " << what << " -> " << res.result_int() << ' ' << res.body() << '\n';
+  };
+  in_parallel(connections, [&](int conn) {
+    setup_client c{t, endpoints};
+    // Connection `conn` seeds SKUs conn, conn + 16, ...: first the product, then its stock.
+    for (int idx = conn; idx < skus; idx += connections) {
+      auto sku = prefix + std::to_string(idx);
+      report("PUT /v1/products/" + sku,
+             c.send(http::verb::put, "/v1/products/" + sku, token,
+                    R"({"name":"Bench item )" + sku + R"(","price_minor":1000,"currency":"USD"})"));
+      report("PUT /v1/stock/" + sku, c.send(http::verb::put, "/v1/stock/" + sku, token,
+                                            R"({"on_hand":)" + std::to_string(on_hand) + "}"));
+    }
+  });
   return errors == 0;
+}
+
+/// A filled cart and the customer who owns it.
+struct cart_ref {
+  std::string cart_id;
+  int customer = 0;
+};
+
+/// Creates `carts` carts over `connections` connections, cart i owned by customer
+/// i % tokens.size(), each with `lines` distinct SKUs of `skus`, one unit each. Carts that could
+/// not be created or filled are left out (and reported).
+std::vector<cart_ref> fill_carts(const target& t, const std::vector<std::string>& tokens, int carts,
+                                 int lines, int skus, const std::string& prefix, int connections) {
+  auto endpoints = resolve(t);
+  std::vector<std::optional<cart_ref>> made(static_cast<size_t>(carts));
+  std::atomic<int> errors{0};
+  in_parallel(connections, [&](int conn) {
+    setup_client c{t, endpoints};
+    std::mt19937_64 rng{static_cast<uint64_t>(conn) * 104729 + 7};
+    for (int i = conn; i < carts; i += connections) {
+      auto customer = i % static_cast<int>(tokens.size());
+      const auto& token = tokens[static_cast<size_t>(customer)];
+      auto created = c.send(http::verb::post, "/v1/carts", token, "{}");
+      auto failed = [&](const std::string& what, const http::response<http::string_body>& res) {
+        if (errors++ < 3)
+          std::cerr << "carts: " << what << " -> " << res.result_int() << ' ' << res.body() << '\n';
+      };
+      if (created.result_int() != 201) {
+        failed("POST /v1/carts", created);
+        continue;
+      }
+      const auto& body = created.body();
+      auto at = body.find(R"("cart_id":")");
+      if (at == std::string::npos) {
+        failed("POST /v1/carts (no cart_id)", created);
+        continue;
+      }
+      at += 11;
+      auto id = body.substr(at, body.find('"', at) - at);
+      std::vector<int> chosen;
+      while (static_cast<int>(chosen.size()) < std::min(lines, skus)) {
+        auto s = static_cast<int>(rng() % static_cast<uint64_t>(skus));
+        if (std::find(chosen.begin(), chosen.end(), s) == chosen.end())
+          chosen.push_back(s);
+      }
+      bool ok = true;
+      for (auto s : chosen) {
+        auto path = "/v1/carts/" + id + "/lines/" + prefix + std::to_string(s);
+        auto res = c.send(http::verb::put, path, token, R"({"quantity":1})");
+        if (res.result_int() != 200) {
+          failed("PUT " + path, res);
+          ok = false;
+          break;
+        }
+      }
+      if (ok)
+        made[static_cast<size_t>(i)] = cart_ref{std::move(id), customer};
+    }
+  });
+  std::vector<cart_ref> out;
+  out.reserve(made.size());
+  for (auto& m : made)
+    if (m)
+      out.push_back(std::move(*m));
+  if (errors > 0)
+    std::cerr << "carts: " << errors << " of " << carts << " could not be filled\n";
+  return out;
+}
+
+/// The sums of the server's Prometheus series named exactly `names` (all label sets), from
+/// GET /metrics; empty if it cannot be read.
+std::vector<double> metric_sums(const target& t, const std::vector<std::string>& names) {
+  std::vector<double> sums(names.size(), 0.0);
+  try {
+    setup_client c{t, resolve(t)};
+    auto res = c.send(http::verb::get, "/metrics", "", "");
+    if (res.result_int() != 200)
+      return {};
+    std::istringstream in{res.body()};
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#')
+        continue;
+      auto name_end = line.find_first_of("{ ");
+      auto value_at = line.rfind(' ');
+      if (name_end == std::string::npos || value_at == std::string::npos)
+        continue;
+      auto name = line.substr(0, name_end);
+      for (size_t i = 0; i < names.size(); ++i)
+        if (name == names[i])
+          sums[i] += std::strtod(line.c_str() + value_at + 1, nullptr);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "metrics: " << e.what() << '\n';
+    return {};
+  }
+  return sums;
+}
+
+std::string checkout_body(const std::string& cart_id) {
+  return R"({"cart_id":")" + cart_id
+         + R"(","payment":{"method":"card","token":"tok_ok"},)"
+           R"("shipping_address":{"name":"Bench Customer","line1":"1 Load Street",)"
+           R"("city":"London","postal_code":"N1 9GU","country":"GB"},)"
+           R"("email":"bench@example.com"})";
 }
 
 } // namespace
@@ -249,9 +422,15 @@ int main(int argc, char** argv) {
   bool do_seed = false;
   int64_t on_hand = 1'000'000'000;
   std::string label = "mercato";
+  std::string jwt_secret;
+  int customers = 1000;
+  int carts = 10000;
+  int lines = 3;
+  int setup_connections = 32;
   auto* flash = app.add_subcommand("flash", "durable reservations on one or many SKUs");
   auto* read = app.add_subcommand("read", "stock reads on one or many SKUs (no durability)");
-  for (auto* sub : {flash, read}) {
+  auto* checkout = app.add_subcommand("checkout", "checkouts of carts filled beforehand");
+  for (auto* sub : {flash, read, checkout}) {
     sub->add_option("--url", url, "server base URL")->capture_default_str();
     sub->add_option("--token", token, "bearer token (service or admin)")->required();
     sub->add_option("--connections", connections, "concurrent keep-alive connections")
@@ -266,6 +445,21 @@ int main(int argc, char** argv) {
     sub->add_flag("--seed", do_seed, "create products and stock first (admin token)");
     sub->add_option("--on-hand", on_hand, "units per SKU when seeding")->capture_default_str();
   }
+  checkout->add_option("--jwt-secret", jwt_secret, "the server's HS256 secret (customer tokens)")
+    ->envname("MERCATO_JWT_SECRET")
+    ->required();
+  checkout->add_option("--customers", customers, "customers owning the carts")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  checkout->add_option("--carts", carts, "carts filled before the clock starts, one per checkout")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  checkout->add_option("--lines", lines, "distinct SKUs per cart, one unit each")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  checkout->add_option("--setup-connections", setup_connections, "connections filling carts")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   auto t = parse_url(url);
@@ -273,26 +467,83 @@ int main(int argc, char** argv) {
     std::cerr << "seeding failed\n";
     return 1;
   }
-  // Reservation ids unique per run, connection and request, so every request is a new hold.
+  // Ids unique per run, connection and request, so every request is a new hold (checkout).
   auto run_id = std::to_string(std::random_device{}());
-  auto r = run_load(t, connections, threads, warmup, duration, [&](int conn) -> request_factory {
-    auto rng = std::make_shared<std::mt19937_64>(static_cast<uint64_t>(conn) * 7919 + 17);
-    return [&, conn, rng](uint64_t n) {
-      auto sku = prefix + std::to_string(skus == 1 ? 0 : (*rng)() % static_cast<uint64_t>(skus));
-      if (read->parsed())
-        return make_request(http::verb::get, "/v1/stock/" + sku, t.host, token, "");
-      auto id = "b" + run_id + "-" + std::to_string(conn) + "-" + std::to_string(n);
-      return make_request(http::verb::post, "/v1/stock/" + sku + "/reservations", t.host, token,
-                          R"({"reservation_id":")" + id + R"(","quantity":1,"ttl_s":3600})");
-    };
-  });
-  auto rate = static_cast<double>(r.ok) / duration;
+  results r;
+  std::string extra;
+  if (checkout->parsed()) {
+    std::vector<std::string> tokens;
+    tokens.reserve(static_cast<size_t>(customers));
+    for (int i = 0; i < customers; ++i)
+      tokens.push_back(mercato::test::mint_token(jwt_secret, "bench-customer-" + std::to_string(i),
+                                                 "customer", std::chrono::hours{12}));
+    auto setup_start = clock_type::now();
+    auto pool = fill_carts(t, tokens, carts, lines, skus, prefix, setup_connections);
+    auto setup_s = std::chrono::duration<double>(clock_type::now() - setup_start).count();
+    std::cerr << "checkout: " << pool.size() << " carts filled in " << setup_s << " s\n";
+    if (pool.empty())
+      return 1;
+    // Journal group commits during warm-up and measurement: how many, how full, how long.
+    const std::vector<std::string> series{
+      "mercato_journal_batch_size_count", "mercato_journal_batch_size_sum",
+      "mercato_journal_commit_seconds_sum", "mercato_journal_appends_total"};
+    auto before = metric_sums(t, series);
+    auto next = std::make_shared<std::atomic<size_t>>(0);
+    r = run_load(t, connections, threads, warmup, duration, 201, [&](int) -> request_factory {
+      return [&, next](uint64_t) -> std::optional<http::request<http::string_body>> {
+        auto i = next->fetch_add(1);
+        if (i >= pool.size())
+          return std::nullopt;
+        const auto& cart = pool[i];
+        auto req
+          = make_request(http::verb::post, "/v1/checkouts", t.host,
+                         tokens[static_cast<size_t>(cart.customer)], checkout_body(cart.cart_id));
+        req.set("Idempotency-Key", "bench-" + run_id + "-" + std::to_string(i));
+        return req;
+      };
+    });
+    char buf[256];
+    std::snprintf(
+      buf, sizeof buf, ",\"carts\":%zu,\"carts_used\":%zu,\"exhausted\":%s,\"setup_s\":%.1f",
+      pool.size(), std::min(pool.size(), next->load()), r.exhausted ? "true" : "false", setup_s);
+    extra = buf;
+    auto after = metric_sums(t, series);
+    if (!before.empty() && !after.empty() && after[0] > before[0]) {
+      auto commits = after[0] - before[0];
+      std::snprintf(buf, sizeof buf,
+                    ",\"journal_commits\":%.0f,\"journal_batch_avg\":%.1f,"
+                    "\"journal_commit_ms_avg\":%.2f,\"journal_appends\":%.0f",
+                    commits, (after[1] - before[1]) / commits,
+                    1000 * (after[2] - before[2]) / commits, after[3] - before[3]);
+      extra += buf;
+    }
+  } else {
+    r = run_load(
+      t, connections, threads, warmup, duration, read->parsed() ? 200 : 201,
+      [&](int conn) -> request_factory {
+        auto rng = std::make_shared<std::mt19937_64>(static_cast<uint64_t>(conn) * 7919 + 17);
+        return [&, conn, rng](uint64_t n) {
+          auto sku
+            = prefix + std::to_string(skus == 1 ? 0 : (*rng)() % static_cast<uint64_t>(skus));
+          if (read->parsed())
+            return make_request(http::verb::get, "/v1/stock/" + sku, t.host, token, "");
+          auto id = "b" + run_id + "-" + std::to_string(conn) + "-" + std::to_string(n);
+          return make_request(http::verb::post, "/v1/stock/" + sku + "/reservations", t.host, token,
+                              R"({"reservation_id":")" + id + R"(","quantity":1,"ttl_s":3600})");
+        };
+      });
+  }
+  if (r.failed > 0)
+    std::cerr << "first failure: " << r.first_failure << '\n';
+  auto rate = r.window_s > 0 ? static_cast<double>(r.ok) / r.window_s : 0.0;
   std::printf("{\"label\":\"%s\",\"skus\":%d,\"connections\":%d,\"duration_s\":%.1f,"
               "\"ok\":%llu,\"rejected\":%llu,\"failed\":%llu,\"per_s\":%.0f,\"p50_ms\":%.2f,"
-              "\"p99_ms\":%.2f}\n",
-              label.c_str(), skus, connections, duration, static_cast<unsigned long long>(r.ok),
+              "\"p99_ms\":%.2f%s}\n",
+              label.c_str(), skus, connections, r.window_s, static_cast<unsigned long long>(r.ok),
               static_cast<unsigned long long>(r.rejected),
               static_cast<unsigned long long>(r.failed), rate, percentile_ms(r.latencies_us, 0.50),
-              percentile_ms(r.latencies_us, 0.99));
-  return r.failed == 0 ? 0 : 2;
+              percentile_ms(r.latencies_us, 0.99), extra.c_str());
+  if (r.failed > 0)
+    return 2;
+  return r.exhausted ? 3 : 0;
 }

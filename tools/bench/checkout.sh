@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Checkout benchmark: complete checkouts/s through Mercato's HTTP API (carts filled beforehand;
+# counted once answered 201, i.e. the order is durable) versus the conventional checkout
+# transaction run by pgbench (tools/bench/conventional_checkout.sql), on the same PostgreSQL,
+# same durability settings (fsync and synchronous_commit on) and the same client counts. Both
+# databases first get a history of --history orders.
+#
+#   tools/bench/checkout.sh [--clients 8,64] [--duration 20] [--skus 10000] [--history 100000]
+#
+# Expects a built tree (tools/dev builds it; MERCATO_BUILD_DIR names it, default <repo>/build)
+# and MERCATO_TEST_DATABASE_URL pointing at a superuser connection of the private cluster
+# (tools/dev bench sets both up).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+clients_list=8,64
+duration=20
+warmup=3
+skus=10000
+history=100000
+customers=1000
+while (($#)); do
+  case $1 in
+    --clients) clients_list=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --skus) skus=$2; shift 2 ;;
+    --history) history=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+((skus >= 4)) || { echo "--skus must be at least 4" >&2; exit 2; }
+: "${MERCATO_TEST_DATABASE_URL:?set MERCATO_TEST_DATABASE_URL (tools/dev bench does)}"
+build=${MERCATO_BUILD_DIR:-$root/build}
+[[ $build == /* ]] || build=$root/$build
+bin=$build/bin
+dsn_for() { sed -E "s/dbname=[^ ]*/dbname=$1/" <<<"$MERCATO_TEST_DATABASE_URL"; }
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$MERCATO_TEST_DATABASE_URL" "$@"; }
+mercato_db=$(dsn_for mercato_checkout_bench)
+conventional_db=$(dsn_for conventional_checkout_bench)
+psql_m() { psql -X -q -v ON_ERROR_STOP=1 "$mercato_db" "$@"; }
+psql_c() { psql -X -q -v ON_ERROR_STOP=1 "$conventional_db" "$@"; }
+log() { echo "[bench] $*" >&2; }
+
+work=$(mktemp -d)
+server_pid=
+stop_server() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+  fi
+}
+cleanup() {
+  stop_server
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+secret=bench-secret-0123456789abcdef
+url=
+start_server() {
+  rm -f "$work/port"
+  "$bin/mercato" --http-addr 127.0.0.1:0 --port-file "$work/port" --database-url "$mercato_db" \
+    --jwt-secret "$secret" --log-level warn --log-format text 2>>"$work/server.log" &
+  server_pid=$!
+  for _ in $(seq 600); do [[ -s $work/port ]] && break; sleep 0.1; done
+  [[ -s $work/port ]] || { echo "server did not start:"; cat "$work/server.log"; exit 1; } >&2
+  url="http://127.0.0.1:$(cat "$work/port")"
+  for _ in $(seq 300); do curl -fsS -o /dev/null "$url/readyz" 2>/dev/null && return 0; sleep 0.1; done
+  echo "server not ready:" >&2; cat "$work/server.log" >&2; exit 1
+}
+token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret" --ttl 86400)
+checkpoint() { psql_admin -c CHECKPOINT; }
+json_field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+
+log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+psql_admin -c "DROP DATABASE IF EXISTS mercato_checkout_bench WITH (FORCE)" \
+  -c "CREATE DATABASE mercato_checkout_bench"
+psql_admin -c "DROP DATABASE IF EXISTS conventional_checkout_bench WITH (FORCE)" \
+  -c "CREATE DATABASE conventional_checkout_bench"
+
+# -- conventional schema and its history: $history orders of 3 lines, one outbox row each -----
+log "conventional: schema and $history orders of history"
+psql_c <<SQL
+CREATE TABLE inventory (
+  sku      bigint PRIMARY KEY,
+  on_hand  bigint NOT NULL,
+  reserved bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE orders (
+  id         bigserial   PRIMARY KEY,
+  customer   bigint      NOT NULL,
+  total      bigint      NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE order_lines (
+  order_id bigint NOT NULL REFERENCES orders (id),
+  sku      bigint NOT NULL REFERENCES inventory (sku),
+  qty      int    NOT NULL,
+  price    bigint NOT NULL
+);
+CREATE TABLE outbox (
+  id        bigserial PRIMARY KEY,
+  aggregate text      NOT NULL,
+  type      text      NOT NULL,
+  payload   jsonb     NOT NULL
+);
+INSERT INTO inventory SELECT g, 1000000000, 0 FROM generate_series(1, $skus) g;
+INSERT INTO orders (customer, total, created_at)
+  SELECT 1 + g % 1000, 3000, now() - interval '1 ms' * ($history - g)
+  FROM generate_series(1, $history) g;
+INSERT INTO order_lines (order_id, sku, qty, price)
+  SELECT o.id, 1 + (o.id * 7919 + k * ($skus / 3)) % $skus, 1, 1000
+  FROM orders o, generate_series(0, 2) k;
+INSERT INTO outbox (aggregate, type, payload)
+  SELECT 'order', 'order_placed', jsonb_build_object('order_id', id, 'customer', customer,
+         'total', total, 'skus', jsonb_build_array(1, 2, 3))
+  FROM orders ORDER BY id;
+VACUUM ANALYZE;
+SQL
+
+# -- Mercato's history: one real checkout, cloned $history times --------------------------------
+# The template is a complete checkout through the API (its cart, 3 stock items, checkout, order,
+# payment). Its rows in every table a checkout writes (journal, snapshots, outbox, orders,
+# payments, payment_events) are copied under new entity ids, with time-ordered outbox ids older
+# than any new one, as if $history customers had checked out before.
+log "mercato: a template checkout, then $history copies of its rows"
+start_server
+"$bin/mercato-bench" checkout --url "$url" --token "$token" --jwt-secret "$secret" --seed \
+  --skus 3 --prefix hist-sku- --customers 1 --carts 1 --connections 1 --warmup 0 --duration 10 \
+  --label template >"$work/template.json" || [[ $? == 3 ]]
+for _ in $(seq 300); do
+  done_n=$(psql_m -tAc "SELECT count(*) FROM journal WHERE entity_kind = 'checkout' AND event_type = 'completed'")
+  ((done_n >= 1)) && break
+  sleep 0.1
+done
+((done_n >= 1)) || { echo "the template checkout did not complete" >&2; cat "$work/template.json" >&2; exit 1; }
+sleep 1
+stop_server
+psql_m <<SQL
+CREATE TEMP TABLE copies AS SELECT g FROM generate_series(1, $history) g;
+INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, request_id, recorded_at)
+  SELECT entity_kind, entity_id || '-h' || g, seq, event_type, payload, request_id,
+         recorded_at - interval '1 ms' * ($history - g)
+  FROM journal, copies;
+INSERT INTO snapshots (entity_kind, entity_id, seq, state, taken_at)
+  SELECT entity_kind, entity_id || '-h' || g, seq, state, taken_at FROM snapshots, copies;
+INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, request_id, created_at)
+  SELECT (lpad(to_hex((extract(epoch FROM now() - interval '1 day') * 1000)::bigint + g), 12, '0')
+          || '7' || substr(md5(o.id::text || g), 1, 19))::uuid,
+         aggregatetype, aggregateid || '-h' || g, type, payload, seq, request_id,
+         created_at - interval '1 ms' * ($history - g)
+  FROM outbox o, copies;
+INSERT INTO orders (order_id, customer_id, status, total_minor, currency, lines, created_at,
+                    updated_at, version)
+  SELECT order_id || '-h' || g, 'bench-customer-' || g % 1000, status, total_minor, currency,
+         lines, created_at - interval '1 ms' * ($history - g),
+         updated_at - interval '1 ms' * ($history - g), version
+  FROM orders, copies;
+INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, currency,
+                      customer_id, detail, created_at, updated_at)
+  SELECT payment_id || '-h' || g, provider, provider_ref, status, amount_minor, currency,
+         'bench-customer-' || g % 1000, detail, created_at, updated_at
+  FROM payments, copies;
+INSERT INTO payment_events (payment_id, event_id, source, event, from_status, to_status, changed,
+                            detail, request_id, recorded_at)
+  SELECT payment_id || '-h' || g, event_id || '-h' || g, source, event, from_status, to_status,
+         changed, detail, request_id, recorded_at
+  FROM payment_events, copies;
+VACUUM ANALYZE;
+SQL
+log "mercato history: $(psql_m -tAc "SELECT format('%s journal rows, %s outbox rows, %s orders, %s payments', (SELECT count(*) FROM journal), (SELECT count(*) FROM outbox), (SELECT count(*) FROM orders), (SELECT count(*) FROM payments))")"
+log "conventional history: $(psql_c -tAc "SELECT format('%s orders, %s order lines, %s outbox rows', (SELECT count(*) FROM orders), (SELECT count(*) FROM order_lines), (SELECT count(*) FROM outbox))")"
+
+run_pgbench() { # clients -> one JSON line like mercato-bench's
+  local clients=$1
+  rm -f "$work"/pglog*
+  checkpoint
+  # Per-transaction log (3rd column: latency in µs) for the same percentiles as mercato-bench.
+  pgbench -n -M prepared -c "$clients" -j 2 -T "$duration" -D "nskus=$skus" -l \
+    --log-prefix="$work/pglog" -f "$root/tools/bench/conventional_checkout.sql" \
+    "$conventional_db" >"$work/pgbench.out" 2>&1 || { cat "$work/pgbench.out" >&2; exit 1; }
+  local tps
+  tps=$(awk '/^tps = /{print $3; exit}' "$work/pgbench.out")
+  cat "$work"/pglog* | awk '{print $3}' | sort -n >"$work/lat"
+  python3 - "$work/lat" "$skus" "$clients" "$tps" <<'PY'
+import sys
+lat = [int(x) for x in open(sys.argv[1]) if x.strip()]
+pct = lambda p: lat[int(p * (len(lat) - 1))] / 1000 if lat else 0
+print('{"label":"conventional","skus":%s,"connections":%s,"per_s":%.0f,"p50_ms":%.2f,"p99_ms":%.2f}'
+      % (sys.argv[2], sys.argv[3], float(sys.argv[4]), pct(0.5), pct(0.99)))
+PY
+}
+
+# One checkout run; the pool of carts is sized for `rate` checkouts/s over warm-up + duration,
+# with a margin of half. A pool that runs out still gives the rate up to that moment.
+run_mercato() { # clients rate label warmup duration
+  local clients=$1 rate=$2 carts
+  carts=$(python3 -c "import math,sys; print(max(500, math.ceil(float(sys.argv[1]) * 1.5 * (float(sys.argv[2]) + float(sys.argv[3])))))" "$rate" "$4" "$5")
+  local rc=0
+  "$bin/mercato-bench" checkout --url "$url" --token "$token" --jwt-secret "$secret" \
+    --skus "$skus" --prefix sku- --customers "$customers" --carts "$carts" \
+    --connections "$clients" --warmup "$4" --duration "$5" --label "$3" \
+    --setup-connections 32 || rc=$?
+  ((rc == 0 || rc == 3)) || return "$rc"
+}
+
+first=1
+summary=()
+IFS=, read -r -a client_counts <<<"$clients_list"
+for clients in "${client_counts[@]}"; do
+  log "conventional, $clients clients"
+  conv=$(run_pgbench "$clients")
+  echo "$conv"
+  start_server
+  if ((first)); then
+    log "mercato: $skus products with stock"
+    "$bin/mercato-bench" checkout --url "$url" --token "$token" --jwt-secret "$secret" --seed \
+      --skus "$skus" --prefix sku- --customers 1 --carts 1 --connections 1 --warmup 0 \
+      --duration 1 --label seed >/dev/null || [[ $? == 3 ]]
+    first=0
+  fi
+  # A short probe (also a warm-up) sizes the pool of carts of the measured run.
+  log "mercato, $clients clients: probe"
+  probe=$(run_mercato "$clients" 1000 probe 1 3)
+  echo "$probe"
+  checkpoint
+  log "mercato, $clients clients: measured run"
+  m=$(run_mercato "$clients" "$(json_field "$probe" per_s)" mercato "$warmup" "$duration")
+  echo "$m"
+  # Where the measured checkouts spent their time, from the sagas' own steps.
+  since=$(($(date +%s%3N) - ${duration%.*} * 1000))
+  sleep 2
+  psql_m -tA -v since="$since" -f "$root/tools/bench/checkout_stages.sql"
+  stop_server
+  ratio=$(python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print(f'{a[\"per_s\"]/b[\"per_s\"]:.2f}')" "$m" "$conv")
+  summary+=("$clients clients: mercato $(json_field "$m" per_s)/s (p50 $(json_field "$m" p50_ms) ms, p99 $(json_field "$m" p99_ms) ms), conventional $(json_field "$conv" per_s)/s (p50 $(json_field "$conv" p50_ms) ms, p99 $(json_field "$conv" p99_ms) ms), ratio $ratio")
+done
+for line in "${summary[@]}"; do echo "$line"; done
