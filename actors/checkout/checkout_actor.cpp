@@ -94,7 +94,9 @@ void fail_waiters(checkout_state& st, const caf::error& err) {
     rp.deliver(err);
 }
 
-// Counts the answers of steps sent in parallel; runs `done` after the last one.
+// Counts the answers of steps sent in parallel; runs `done` after the last one. The answer
+// handlers own it; `done` must not (a cycle would leak it), so it captures the raw pointer,
+// valid while the last handler runs.
 struct fan_in {
   size_t pending = 0;
   std::vector<std::string> short_skus; ///< reserve: not enough stock
@@ -205,11 +207,11 @@ void settle(self_ptr self) {
     }
     fan->finish();
   };
-  fan->done = [self, fan] {
+  fan->done = [self, f = fan.get()] {
     auto& st = self->state;
     st.settling = false;
-    if (fan->other) {
-      log()->warn("checkout {}: settling failed ({}); retrying", st.log.id, render(fan->other));
+    if (f->other) {
+      log()->warn("checkout {}: settling failed ({}); retrying", st.log.id, render(f->other));
       self->delayed_send(self, st.cfg.retry_after, atom::resume_v);
       return;
     }
@@ -373,14 +375,14 @@ void reserve_lines(self_ptr self) {
   set_step(st, "reserve_stock", "pending");
   auto fan = std::make_shared<fan_in>();
   fan->pending = st.data.cart.lines.size();
-  fan->done = [self, fan] {
+  fan->done = [self, f = fan.get()] {
     auto& st = self->state;
-    if (!fan->short_skus.empty()) {
+    if (!f->short_skus.empty()) {
       set_step(st, "reserve_stock", "failed", "insufficient stock");
-      fail(self, "insufficient_stock", "not enough units available", fan->short_skus);
-    } else if (fan->other) {
-      set_step(st, "reserve_stock", "failed", render(fan->other));
-      fail_unavailable(self, "reserving stock", fan->other);
+      fail(self, "insufficient_stock", "not enough units available", f->short_skus);
+    } else if (f->other) {
+      set_step(st, "reserve_stock", "failed", render(f->other));
+      fail_unavailable(self, "reserving stock", f->other);
     } else {
       set_step(st, "reserve_stock", "done");
       reserve_coupon(self);
