@@ -142,6 +142,16 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
         [rp](const caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
+    [self](atom::append, const order_fact_cmd& cmd) -> caf::result<bool> {
+      auto& st = self->state;
+      auto d = order::decide_fact(st.data, cmd, st.env.now());
+      if (!d)
+        return std::move(d.error());
+      auto recorded = !d->empty();
+      auto rp = self->make_response_promise<bool>();
+      persist_then_answer(self, std::move(*d), rp, [recorded] { return recorded; });
+      return rp;
+    },
     [self](atom::resume) { compensate(self); },
     [self](atom::inspect) -> std::string {
       const auto& st = self->state;
@@ -152,6 +162,7 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
         j.key("lines").value(static_cast<uint64_t>(d.placement.lines.size()));
         j.key("total_minor").value(d.placement.sums.total_minor);
         j.key("compensated").value(d.compensated).key("compensating").value(st.compensating);
+        j.key("timeline_entries").value(static_cast<uint64_t>(d.timeline.size()));
       });
     },
     [self](atom::passivate) -> bool {

@@ -2,6 +2,7 @@
 
 #include "actors/protocol/errors.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -20,6 +21,27 @@ int rank_of(std::string_view status) {
     if (path[i] == status)
       return static_cast<int>(i);
   return -1;
+}
+
+// The status after Mercato's own transitions and every fact, in the order they occurred.
+std::string derive_status(const state& s) {
+  auto status = s.own_status;
+  for (const auto& f : s.timeline) {
+    auto to = status_of_fact(f.type);
+    if (!to.empty() && to != status && can_move(status, to))
+      status = to;
+  }
+  return status;
+}
+
+// Stamps each event with the status it leaves the order in.
+decision stamped(const state& s, std::vector<order_event> events) {
+  auto after = s;
+  for (auto& e : events) {
+    order::apply(after, e);
+    e.status_after = after.status;
+  }
+  return events;
 }
 
 order_event make_event(std::string type, int64_t now_ms) {
@@ -75,7 +97,7 @@ decision decide_place(const state& s, const order_placement& p, int64_t now_ms) 
   auto e = make_event("placed", now_ms);
   e.placement = p;
   e.status = "paid"; // placed only once the payment is authorised
-  return std::vector<order_event>{std::move(e)};
+  return stamped(s, {std::move(e)});
 }
 
 decision decide_advance(const state& s, const order_status_cmd& cmd, int64_t now_ms) {
@@ -91,7 +113,7 @@ decision decide_advance(const state& s, const order_status_cmd& cmd, int64_t now
   auto e = make_event("status_changed", now_ms);
   e.status = cmd.status;
   e.reason = cmd.reason;
-  return std::vector<order_event>{std::move(e)};
+  return stamped(s, {std::move(e)});
 }
 
 decision decide_cancel(const state& s, const order_status_cmd& cmd, int64_t now_ms) {
@@ -105,7 +127,7 @@ decision decide_cancel(const state& s, const order_status_cmd& cmd, int64_t now_
   auto e = make_event("cancelled", now_ms);
   e.status = "cancelled";
   e.reason = cmd.reason;
-  return std::vector<order_event>{std::move(e)};
+  return stamped(s, {std::move(e)});
 }
 
 decision decide_compensated(const state& s, const std::string& what, int64_t now_ms) {
@@ -113,24 +135,106 @@ decision decide_compensated(const state& s, const std::string& what, int64_t now
     return std::vector<order_event>{};
   auto e = make_event("compensated", now_ms);
   e.reason = what;
-  return std::vector<order_event>{std::move(e)};
+  return stamped(s, {std::move(e)});
+}
+
+std::string status_of_fact(const std::string& type) {
+  static const std::pair<std::string_view, std::string_view> moves[] = {
+    {"production_started", "in_production"},
+    {"production_completed", "produced"},
+    {"handed_to_carrier", "shipped"},
+    {"in_transit", "shipped"},
+    {"out_for_delivery", "out_for_delivery"},
+    {"delivered", "delivered"},
+    {"delivery_failed", "delivery_failed"},
+    {"returned", "returned"},
+    {"refunded", "refunded"},
+  };
+  for (const auto& [t, status] : moves)
+    if (t == type)
+      return std::string{status};
+  return {};
+}
+
+std::string label_of(const std::string& type, int64_t eta_ms) {
+  static const std::pair<std::string_view, std::string_view> labels[] = {
+    {"payment_authorized", "Payment authorised"},
+    {"payment_captured", "Payment received"},
+    {"payment_failed", "Payment failed"},
+    {"production_started", "Production started"},
+    {"production_completed", "Production completed"},
+    {"packed", "Packed"},
+    {"handed_to_carrier", "Handed to the carrier"},
+    {"in_transit", "In transit"},
+    {"out_for_delivery", "Out for delivery"},
+    {"delivered", "Delivered"},
+    {"delivery_failed", "Delivery attempt failed"},
+    {"return_requested", "Return requested"},
+    {"returned", "Returned"},
+    {"refunded", "Refunded"},
+  };
+  if (type == "eta_updated")
+    return eta_ms > 0 ? "Estimated delivery updated" : "Estimated delivery withdrawn";
+  for (const auto& [t, label] : labels)
+    if (t == type)
+      return std::string{label};
+  return type;
+}
+
+decision decide_fact(const state& s, const order_fact_cmd& cmd, int64_t now_ms) {
+  if (!s.exists)
+    return caf::make_error(mercato_errc::not_found, "no such order");
+  for (const auto& f : s.timeline)
+    if (f.source == cmd.source && f.external_id == cmd.external_id)
+      return std::vector<order_event>{};
+  auto e = make_event("fact_recorded", now_ms);
+  e.fact.seq = s.timeline.size() + 1;
+  e.fact.type = cmd.type;
+  e.fact.source = cmd.source;
+  e.fact.external_id = cmd.external_id;
+  e.fact.occurred_at_ms = cmd.occurred_at_ms;
+  e.fact.recorded_at_ms = now_ms;
+  e.fact.label = label_of(cmd.type, cmd.eta_ms);
+  e.fact.data = cmd.data.empty() ? "{}" : cmd.data;
+  e.eta_ms = cmd.eta_ms;
+  return stamped(s, {std::move(e)});
 }
 
 void apply(state& s, const order_event& e) {
   s.updated_at_ms = e.at_ms;
+  if (s.own_status.empty())
+    s.own_status = s.status; // a snapshot from before facts were kept
   if (e.type == "placed") {
     s.exists = true;
     s.placement = e.placement;
-    s.status = e.status;
+    s.own_status = e.status;
     s.created_at_ms = e.at_ms;
   } else if (e.type == "status_changed") {
-    s.status = e.status;
+    s.own_status = e.status;
   } else if (e.type == "cancelled") {
-    s.status = "cancelled";
+    s.own_status = "cancelled";
     s.cancel_reason = e.reason;
   } else if (e.type == "compensated") {
     s.compensated = true;
+  } else if (e.type == "fact_recorded") {
+    auto at = std::upper_bound(s.timeline.begin(), s.timeline.end(), e.fact,
+                               [](const timeline_entry& a, const timeline_entry& b) {
+                                 return a.occurred_at_ms != b.occurred_at_ms
+                                          ? a.occurred_at_ms < b.occurred_at_ms
+                                          : a.seq < b.seq;
+                               });
+    s.timeline.insert(at, e.fact);
+    // The ETA of the latest-occurring eta_updated wins, wherever it arrived.
+    if (e.fact.type == "eta_updated") {
+      for (auto i = s.timeline.rbegin(); i != s.timeline.rend(); ++i)
+        if (i->type == "eta_updated") {
+          if (i->seq == e.fact.seq)
+            s.eta_ms = e.eta_ms;
+          break;
+        }
+    }
   }
+  s.status = derive_status(s);
 }
 
 } // namespace mercato::order

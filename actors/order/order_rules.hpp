@@ -39,6 +39,16 @@ decision decide_cancel(const state& s, const order_status_cmd& cmd, int64_t now_
 /// Records that stock and payment of a cancelled order were returned.
 decision decide_compensated(const state& s, const std::string& what, int64_t now_ms);
 
+/// Merges a partner fact into the timeline; no events for a duplicate (same source and
+/// external id), which callers accept and ignore.
+decision decide_fact(const state& s, const order_fact_cmd& cmd, int64_t now_ms);
+
+/// The status a partner event type moves an order to, or "" for a type that only informs.
+std::string status_of_fact(const std::string& type);
+
+/// A human-readable label of a partner fact.
+std::string label_of(const std::string& type, int64_t eta_ms);
+
 void apply(state& s, const order_event& e);
 
 } // namespace mercato::order

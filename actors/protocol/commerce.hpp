@@ -236,35 +236,87 @@ typename Inspector::result_type inspect(Inspector& f, order_placement& x) {
            x.email, x.request_id);
 }
 
-/// placed | status_changed | cancelled | compensated
+/// A fact from a partner system merged into an order's timeline.
+struct timeline_entry {
+  uint64_t seq = 0;        ///< order of recording within the order (1, 2, ...)
+  std::string type;        ///< payment_captured, handed_to_carrier, ... (see is_event_type)
+  std::string source;      ///< payment, manufacturing, fulfillment, logistics, support
+  std::string external_id; ///< the partner's id: (source, external_id) deduplicates
+  int64_t occurred_at_ms = 0;
+  int64_t recorded_at_ms = 0;
+  std::string label; ///< human-readable
+  std::string data;  ///< a JSON object (text), as the partner sent it
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, timeline_entry& x) {
+  return f(caf::meta::type_name("timeline_entry"), x.seq, x.type, x.source, x.external_id,
+           x.occurred_at_ms, x.recorded_at_ms, x.label, x.data);
+}
+
+/// Sources partner events may name.
+bool is_event_source(const std::string& source);
+
+/// Event types partner events may name.
+bool is_event_type(const std::string& type);
+
+/// A partner event for one order (POST /v1/orders/{id}/events), as the API validated it.
+struct order_fact_cmd {
+  std::string type;
+  std::string source;
+  std::string external_id;
+  int64_t occurred_at_ms = 0;
+  std::string data;   ///< a JSON object (text)
+  int64_t eta_ms = 0; ///< eta_updated: data.eta
+  std::string request_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_fact_cmd& x) {
+  return f(caf::meta::type_name("order_fact_cmd"), x.type, x.source, x.external_id,
+           x.occurred_at_ms, x.data, x.eta_ms, x.request_id);
+}
+
+/// placed | status_changed | cancelled | compensated | fact_recorded
 struct order_event {
   std::string type;
   order_placement placement; ///< placed
   std::string status;        ///< status_changed, cancelled: the new status
   std::string reason;        ///< cancelled: the customer's reason; compensated: what was done
+  timeline_entry fact;       ///< fact_recorded
+  int64_t eta_ms = 0;        ///< fact_recorded of eta_updated
+  std::string status_after;  ///< the order's status once applied (what read models show)
   int64_t at_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_event& x) {
-  return f(caf::meta::type_name("order_event"), x.type, x.placement, x.status, x.reason, x.at_ms);
+  return f(caf::meta::type_name("order_event"), x.type, x.placement, x.status, x.reason, x.fact,
+           x.eta_ms, x.status_after, x.at_ms);
 }
 
 /// Durable state of an order.
 struct order_snapshot {
   bool exists = false;
   order_placement placement;
+  /// Mercato's own transitions (`own_status`), then every partner fact in the order of
+  /// occurrence, each moving it only forward. Derived, so that the same facts give the same
+  /// status whatever order they arrived in.
   std::string status;
+  std::string own_status; ///< set by placement, confirmation and cancel
   std::string cancel_reason;
-  bool compensated = false; ///< stock and payment returned after a cancel
+  bool compensated = false;             ///< stock and payment returned after a cancel
+  std::vector<timeline_entry> timeline; ///< sorted by occurred_at, then seq
+  int64_t eta_ms = 0;                   ///< of the latest-occurring eta_updated; 0 = none
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_snapshot& x) {
-  return f(caf::meta::type_name("order_snapshot"), x.exists, x.placement, x.status, x.cancel_reason,
-           x.compensated, x.created_at_ms, x.updated_at_ms);
+  return f(caf::meta::type_name("order_snapshot"), x.exists, x.placement, x.status, x.own_status,
+           x.cancel_reason, x.compensated, x.timeline, x.eta_ms, x.created_at_ms,
+           x.updated_at_ms);
 }
 
 /// Public view of an order.

@@ -134,6 +134,9 @@ using order_actor = caf::typed_actor<
   caf::replies_to<atom::advance, order_status_cmd>::with<order_view>,
   // Cancels (reason in the command) and returns stock and payment; `conflict` once shipped.
   caf::replies_to<atom::cancel, order_status_cmd>::with<order_view>,
+  // Merges a partner fact into the timeline: true once recorded, false for a duplicate (same
+  // source and external id), which changes nothing.
+  caf::replies_to<atom::append, order_fact_cmd>::with<bool>,
   // Retries returning stock and payment of a cancelled order (its own timer).
   caf::reacts_to<atom::resume>, // Admin inspection: a JSON object {state, version, pending,
                                 // recent_events}.

@@ -35,10 +35,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(shipping_address, name, line1, c
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_placement, order_id, customer_id, checkout_id,
                                                 cart_id, reservation_id, payment_id, coupon_code,
                                                 lines, sums, ship_to, email, request_id)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_event, type, placement, status, reason, at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(timeline_entry, seq, type, source, external_id,
+                                                occurred_at_ms, recorded_at_ms, label, data)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_event, type, placement, status, reason, fact,
+                                                eta_ms, status_after, at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_snapshot, exists, placement, status,
-                                                cancel_reason, compensated, created_at_ms,
-                                                updated_at_ms)
+                                                own_status, cancel_reason, compensated, timeline,
+                                                eta_ms, created_at_ms, updated_at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_cmd, who, idempotency_key, body_digest,
                                                 cart_id, payment_token, ship_to, email)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_step, name, status, detail, at_ms)

@@ -57,8 +57,8 @@ caf::expected<order_page> search(pqxx::connection& conn, const order_query& q) {
   if (!q.status.empty())
     sql += " AND status = " + txn.quote(q.status);
   if (!q.cursor.empty())
-    sql += " AND (placed_ms, order_id) < (" + std::to_string(after_ms) + ", "
-           + txn.quote(after_id) + ")";
+    sql += " AND (placed_ms, order_id) < (" + std::to_string(after_ms) + ", " + txn.quote(after_id)
+           + ")";
   sql += " ORDER BY placed_ms DESC, order_id DESC LIMIT " + std::to_string(q.limit + 1);
   auto rows = txn.exec(sql);
   txn.commit();

@@ -199,6 +199,7 @@ std::string to_json(const order_view& x) {
   optional_string(w, "coupon_code", p.coupon_code);
   w.field("checkout_id", p.checkout_id).field("payment_id", p.payment_id);
   optional_string(w, "cancel_reason", o.cancel_reason);
+  optional_time(w, "eta", o.eta_ms);
   w.time_field("created_at", o.created_at_ms)
     .time_field("updated_at", o.updated_at_ms)
     .field("version", x.version)
@@ -231,6 +232,36 @@ std::string to_json(const order_page& x) {
   }
   out.push_back(']');
   optional_string(w, "next_cursor", x.next_cursor);
+  w.close();
+  return out;
+}
+
+std::string timeline_json(const order_view& x) {
+  const auto& o = x.order;
+  std::string out;
+  out.reserve(128 + o.timeline.size() * 256);
+  jw::object_writer w{out};
+  w.field("order_id", o.placement.order_id).field("status", o.status);
+  optional_time(w, "eta", o.eta_ms);
+  w.raw_key("events");
+  out.push_back('[');
+  for (size_t i = 0; i < o.timeline.size(); ++i) {
+    if (i > 0)
+      out.push_back(',');
+    const auto& f = o.timeline[i];
+    jw::object_writer fw{out};
+    fw.field("seq", f.seq)
+      .field("type", f.type)
+      .field("source", f.source)
+      .field("external_id", f.external_id)
+      .time_field("occurred_at", f.occurred_at_ms)
+      .time_field("recorded_at", f.recorded_at_ms)
+      .field("label", f.label);
+    fw.raw_key("data");
+    out += f.data.empty() ? "{}" : f.data; // stored as the JSON object the API accepted
+    fw.close();
+  }
+  out.push_back(']');
   w.close();
   return out;
 }
@@ -389,6 +420,54 @@ validation parse_order_query(std::string_view query, order_query& out) {
     }
   });
   return v;
+}
+
+validation read_order_fact(const njson& obj, order_fact_cmd& out) {
+  validation v;
+  if (get_string(obj, "source", 1, 32, charset::id, true, out.source, v)
+      && !is_event_source(out.source))
+    v.add("source", "must be payment, manufacturing, fulfillment, logistics or support");
+  if (get_string(obj, "type", 1, 64, charset::id, true, out.type, v) && !is_event_type(out.type))
+    v.add("type", "is not a known event type");
+  get_string(obj, "external_id", 1, commerce_limits::max_external_id, charset::id_colon, true,
+             out.external_id, v);
+  auto at = obj.find("occurred_at");
+  if (at == obj.end() || at->is_null())
+    v.add("occurred_at", "is required");
+  else
+    get_time(obj, "occurred_at", out.occurred_at_ms, v);
+  auto data = obj.find("data");
+  if (data != obj.end() && !data->is_null()) {
+    if (!data->is_object()) {
+      v.add("data", "must be an object");
+    } else {
+      out.data = data->dump();
+      if (out.data.size() > commerce_limits::max_fact_data)
+        v.add("data", "must be at most " + std::to_string(commerce_limits::max_fact_data)
+                        + " bytes of JSON");
+    }
+  }
+  if (out.type == "eta_updated") {
+    int64_t eta = 0;
+    if (data == obj.end() || !data->is_object() || !data->contains("eta")) {
+      v.add("data.eta", "is required for eta_updated");
+    } else {
+      validation ev;
+      get_time(*data, "eta", eta, ev);
+      if (!ev.ok() || eta == 0)
+        v.add("data.eta", "must be an RFC 3339 date-time");
+      out.eta_ms = eta;
+    }
+  }
+  return v;
+}
+
+validation parse_order_fact(std::string_view body, order_fact_cmd& out) {
+  validation v;
+  auto obj = parse_object(body, v);
+  if (!obj)
+    return v;
+  return read_order_fact(*obj, out);
 }
 
 validation parse_cancel(std::string_view body, std::string& reason) {

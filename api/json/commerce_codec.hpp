@@ -5,6 +5,8 @@
 #include "actors/protocol/commerce.hpp"
 #include "api/json/codec.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,9 @@ struct commerce_limits {
   static constexpr size_t max_token = 256;
   static constexpr size_t max_address_field = 200;
   static constexpr size_t max_email = 254;
+  static constexpr size_t max_external_id = 128;
+  static constexpr size_t max_fact_data = 4096; ///< bytes of `data`, as JSON
+  static constexpr size_t max_batch = 500;      ///< items of POST /v1/events
 };
 
 // -- responses -----------------------------------------------------------------------------------
@@ -43,6 +48,10 @@ std::string to_json(const order_view& x);
 /// created_at, updated_at, version}], next_cursor}
 std::string to_json(const order_page& x);
 
+/// {order_id, status, eta, events:[{seq, type, source, external_id, occurred_at, recorded_at,
+/// label, data}]} in the order the facts occurred.
+std::string timeline_json(const order_view& x);
+
 /// The problem of a failed checkout (its recorded code and detail; `skus` when stock ran out).
 response checkout_failure(const checkout_view& x);
 
@@ -65,6 +74,13 @@ validation parse_coupon(std::string_view body, std::string_view code, coupon_ter
 /// city, postal_code, country, phone?}, email?}. `digest` receives a hash of the canonical body
 /// (keys sorted, no spaces) that tells a replay from another request under the same key.
 validation parse_checkout(std::string_view body, checkout_cmd& out);
+
+/// One partner fact: {source, type, external_id, occurred_at, data?}; `data` is an object of at
+/// most `max_fact_data` bytes; `eta_updated` needs `data.eta` (RFC 3339).
+validation parse_order_fact(std::string_view body, order_fact_cmd& out);
+
+/// The same for an already parsed object (items of POST /v1/events).
+validation read_order_fact(const nlohmann::json& obj, order_fact_cmd& out);
 
 /// POST /v1/orders/{id}/cancel: {reason?}
 validation parse_cancel(std::string_view body, std::string& reason);

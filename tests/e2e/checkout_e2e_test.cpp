@@ -573,6 +573,125 @@ TEST_F(CheckoutE2E, OrdersListIsPerCustomerNewestFirstAndPaginates) {
             (std::vector<std::string>{ada_orders[1]}));
 }
 
+TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto sku = stocked_product("facts", 1000, 10);
+  auto cart = filled_cart(customer_, {{sku, 1}});
+  auto placed = http().request(checkout_request("facts-1", checkout_body(cart), customer_));
+  ASSERT_EQ(placed.status, 201) << placed.describe();
+  auto order_id = placed.json().at("order_id").get<std::string>();
+  auto events_path = "/v1/orders/" + order_id + "/events";
+  auto service = env_->token("service");
+  auto post_fact = [&](const json& body) { return http().post(events_path, body, service); };
+
+  auto shipped = post_fact({{"source", "logistics"},
+                            {"type", "handed_to_carrier"},
+                            {"external_id", "trk-1"},
+                            {"occurred_at", "2026-11-20T10:00:00Z"},
+                            {"data", {{"carrier", "DHL"}}}});
+  ASSERT_EQ(shipped.status, 202) << shipped.describe();
+  EXPECT_EQ(shipped.json()["duplicate"], false);
+  auto again = post_fact({{"source", "logistics"},
+                          {"type", "handed_to_carrier"},
+                          {"external_id", "trk-1"},
+                          {"occurred_at", "2026-11-20T10:00:00Z"}});
+  ASSERT_EQ(again.status, 202) << again.describe();
+  EXPECT_EQ(again.json()["duplicate"], true);
+  // Late and out of order: kept, ordered by occurrence, the status does not move back.
+  ASSERT_EQ(post_fact({{"source", "manufacturing"},
+                       {"type", "production_started"},
+                       {"external_id", "m-1"},
+                       {"occurred_at", "2026-11-19T08:00:00+01:00"}})
+              .status,
+            202);
+  ASSERT_EQ(post_fact({{"source", "logistics"},
+                       {"type", "eta_updated"},
+                       {"external_id", "eta-1"},
+                       {"occurred_at", "2026-11-20T11:00:00Z"},
+                       {"data", {{"eta", "2026-11-23T18:00:00Z"}}}})
+              .status,
+            202);
+
+  auto timeline = http().get("/v1/orders/" + order_id + "/timeline", customer_);
+  ASSERT_EQ(timeline.status, 200) << timeline.describe();
+  auto body = timeline.json();
+  EXPECT_EQ(body["status"], "shipped");
+  EXPECT_EQ(body["eta"], "2026-11-23T18:00:00.000Z");
+  std::vector<std::string> types;
+  for (const auto& e : body["events"])
+    types.push_back(e["type"].get<std::string>());
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"production_started", "handed_to_carrier", "eta_updated"}));
+  EXPECT_EQ(body["events"][0]["occurred_at"], "2026-11-19T07:00:00.000Z");
+  EXPECT_EQ(body["events"][1]["label"], "Handed to the carrier");
+  EXPECT_EQ(body["events"][1]["data"]["carrier"], "DHL");
+
+  // The order, its list entry and its cancel follow the facts.
+  auto order = http().get("/v1/orders/" + order_id, customer_).json();
+  EXPECT_EQ(order["status"], "shipped");
+  EXPECT_EQ(order["eta"], "2026-11-23T18:00:00.000Z");
+  auto list = http().get("/v1/orders", customer_).json();
+  EXPECT_EQ(list["items"][0]["status"], "shipped");
+  expect_problem(http().post("/v1/orders/" + order_id + "/cancel", json::object(), customer_), 409,
+                 "conflict");
+  expect_problem(http().get("/v1/orders/" + order_id + "/timeline", customer_token("eve")), 404,
+                 "not_found");
+
+  // A batch answers each item on its own.
+  json batch
+    = json::array({{{"order_id", order_id},
+                    {"source", "logistics"},
+                    {"type", "delivered"},
+                    {"external_id", "trk-9"},
+                    {"occurred_at", "2026-11-21T09:00:00Z"}},
+                   {{"order_id", order_id}, {"source", "carrier-pigeon"}, {"type", "delivered"}},
+                   {{"order_id", "ord_unknown"},
+                    {"source", "logistics"},
+                    {"type", "delivered"},
+                    {"external_id", "x"},
+                    {"occurred_at", "2026-11-21T09:00:00Z"}},
+                   "not an object"});
+  auto results = http().post("/v1/events", batch, service);
+  ASSERT_EQ(results.status, 207) << results.describe();
+  auto r = results.json()["results"];
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[0]["status"], 202);
+  EXPECT_EQ(r[1]["status"], 400);
+  EXPECT_EQ(r[1]["code"], "invalid_request");
+  EXPECT_EQ(r[2]["status"], 404);
+  EXPECT_EQ(r[3]["status"], 400);
+  EXPECT_EQ(http().get("/v1/orders/" + order_id, customer_).json()["status"], "delivered");
+
+  // Bad input changes nothing.
+  auto before = http().get("/v1/orders/" + order_id + "/timeline", service).json();
+  json good{{"source", "logistics"},
+            {"type", "in_transit"},
+            {"external_id", "bad-1"},
+            {"occurred_at", "2026-11-21T08:00:00Z"}};
+  auto with = [&](const std::string& key, const json& value) {
+    auto b = good;
+    if (value.is_null())
+      b.erase(key);
+    else
+      b[key] = value;
+    return b;
+  };
+  expect_problem(http().post(events_path, good, customer_), 403, "forbidden");
+  expect_problem(http().post(events_path, good, ""), 401, "unauthorized");
+  expect_problem(post_fact(with("source", "carrier-pigeon")), 400, "invalid_request");
+  expect_problem(post_fact(with("type", "teleported")), 400, "invalid_request");
+  expect_problem(post_fact(with("occurred_at", "yesterday")), 400, "invalid_request");
+  expect_problem(post_fact(with("occurred_at", nullptr)), 400, "invalid_request");
+  expect_problem(post_fact(with("external_id", std::string(200, 'x'))), 400, "invalid_request");
+  expect_problem(post_fact(with("data", "text")), 400, "invalid_request");
+  expect_problem(post_fact(with("data", {{"blob", std::string(5000, 'x')}})), 400,
+                 "invalid_request");
+  expect_problem(post_fact(with("type", "eta_updated")), 400, "invalid_request");
+  expect_problem(http().post("/v1/events", json::array(), service), 400, "invalid_request");
+  expect_problem(http().post("/v1/events", json::object(), service), 400, "invalid_request");
+  EXPECT_EQ(http().get("/v1/orders/" + order_id + "/timeline", service).json(), before);
+}
+
 TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   std::vector<std::string> skus;

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 namespace {
 
 using namespace mercato;
@@ -290,3 +293,92 @@ TEST(CheckoutRules, RecordsAndReplays) {
 }
 
 } // namespace
+
+// -- order timeline -------------------------------------------------------------------------------
+
+namespace {
+
+order_fact_cmd fact(std::string source, std::string type, std::string external_id,
+                    int64_t occurred_at_ms, int64_t eta_ms = 0) {
+  order_fact_cmd f;
+  f.source = std::move(source);
+  f.type = std::move(type);
+  f.external_id = std::move(external_id);
+  f.occurred_at_ms = occurred_at_ms;
+  f.eta_ms = eta_ms;
+  return f;
+}
+
+// What must not depend on arrival order: the facts in occurrence order, the status, the ETA.
+std::string outcome(const order::state& s) {
+  std::string out = s.status + " eta " + std::to_string(s.eta_ms) + ":";
+  for (const auto& f : s.timeline)
+    out += " " + std::to_string(f.occurred_at_ms) + "/" + f.source + "/" + f.type + "/"
+           + f.external_id;
+  return out;
+}
+
+order::state record_all(const std::vector<order_fact_cmd>& facts) {
+  auto s = placed_order();
+  apply_all(s, *order::decide_advance(s, to("confirmed"), 2));
+  int64_t now = 1000;
+  for (const auto& f : facts) {
+    auto d = order::decide_fact(s, f, ++now);
+    EXPECT_TRUE(d);
+    apply_all(s, *d);
+  }
+  return s;
+}
+
+} // namespace
+
+TEST(OrderTimeline, DuplicatesAreIgnoredAndStatusFollowsFacts) {
+  auto s = placed_order();
+  auto d = order::decide_fact(s, fact("logistics", "handed_to_carrier", "trk-1", 50), 100);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->front().status_after, "shipped");
+  apply_all(s, *d);
+  EXPECT_EQ(s.status, "shipped");
+  EXPECT_TRUE(
+    order::decide_fact(s, fact("logistics", "handed_to_carrier", "trk-1", 50), 101)->empty());
+  // The same external id from another source is another fact.
+  EXPECT_EQ(order::decide_fact(s, fact("support", "packed", "trk-1", 40), 102)->size(), 1u);
+  // A late fact of an earlier stage is kept but does not move the status back.
+  apply_all(s, *order::decide_fact(s, fact("manufacturing", "production_started", "m-1", 10), 103));
+  EXPECT_EQ(s.status, "shipped");
+  EXPECT_EQ(s.timeline.front().type, "production_started");
+  EXPECT_EQ(errc_of(order::decide_cancel(s, to("cancelled"), 104).error()), mercato_errc::conflict);
+}
+
+TEST(OrderTimeline, AnyArrivalOrderWithDuplicatesGivesTheSameOutcome) {
+  const std::vector<order_fact_cmd> facts{
+    fact("payment", "payment_captured", "pay-1", 100),
+    fact("manufacturing", "production_started", "m-1", 200),
+    fact("logistics", "eta_updated", "eta-1", 250, 9000),
+    fact("manufacturing", "production_completed", "m-2", 300),
+    fact("fulfillment", "packed", "f-1", 350),
+    fact("logistics", "handed_to_carrier", "l-1", 400),
+    fact("logistics", "eta_updated", "eta-2", 450, 8000),
+    fact("logistics", "in_transit", "l-2", 500),
+    fact("logistics", "delivery_failed", "l-3", 600),
+    fact("logistics", "out_for_delivery", "l-4", 650),
+    fact("logistics", "delivered", "l-5", 700),
+    fact("support", "return_requested", "s-1", 800),
+  };
+  auto expected = outcome(record_all(facts));
+  EXPECT_EQ(record_all(facts).status, "delivered");
+  EXPECT_EQ(record_all(facts).eta_ms, 8000);
+  std::mt19937 rng{20261121};
+  for (int round = 0; round < 300; ++round) {
+    auto shuffled = facts;
+    // Duplicates: every fact may arrive again, anywhere.
+    for (const auto& f : facts)
+      if (rng() % 3 == 0)
+        shuffled.push_back(f);
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    auto s = record_all(shuffled);
+    ASSERT_EQ(outcome(s), expected) << "round " << round;
+    ASSERT_EQ(s.timeline.size(), facts.size());
+  }
+}
