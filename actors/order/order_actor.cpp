@@ -102,13 +102,51 @@ void compensate(self_ptr self) {
           });
 }
 
+// A returned order gets its money back: refund the capture, then move to `refunded`. Safe to
+// repeat (a refund is idempotent per payment); retried on its own timer while the payment port
+// is unavailable.
+void refund_return(self_ptr self) {
+  auto& st = self->state;
+  if (st.refunding || st.data.status != "returned")
+    return;
+  st.refunding = true;
+  self->request(st.cfg.payments, st.cfg.ask_timeout, atom::refund_v, st.data.placement.payment_id)
+    .then(
+      [self](const payment_view&) {
+        auto& st = self->state;
+        caller system{st.data.placement.customer_id, true, st.data.placement.request_id};
+        auto d = order::decide_advance(st.data, order_status_cmd{system, "refunded", "returned"},
+                                       st.env.now());
+        if (!d || d->empty()) {
+          st.refunding = false;
+          return;
+        }
+        persist(
+          self, std::move(*d), [self] { self->state.refunding = false; },
+          [self](const caf::error&) { self->state.refunding = false; });
+      },
+      [self](const caf::error& err) {
+        auto& st = self->state;
+        st.refunding = false;
+        runtime::logger("actors")->warn("order {}: refund failed: {}", st.log.id, render(err));
+        if (errc_of(err) != mercato_errc::conflict) // conflict: nothing was captured to refund
+          self->delayed_send(self, st.cfg.retry_after, atom::resume_v);
+      });
+}
+
+// What an order still owes after a restart or a failed attempt.
+void settle_obligations(self_ptr self) {
+  compensate(self);
+  refund_return(self);
+}
+
 } // namespace
 
 order_actor::behavior_type order_entity(self_ptr self, std::string order_id, order_settings cfg) {
   self->state.cfg = std::move(cfg);
   auto env = self->state.cfg.env;
   start_entity<order_snapshot, order_event>(self, "order", std::move(order_id), std::move(env),
-                                            [self] { compensate(self); });
+                                            [self] { settle_obligations(self); });
   return {
     [self](atom::place, const order_placement& p) -> caf::result<order_view> {
       return answer(self, order::decide_place(self->state.data, p, self->state.env.now()));
@@ -149,10 +187,16 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
         return std::move(d.error());
       auto recorded = !d->empty();
       auto rp = self->make_response_promise<bool>();
-      persist_then_answer(self, std::move(*d), rp, [recorded] { return recorded; });
+      persist(
+        self, std::move(*d),
+        [self, rp, recorded]() mutable {
+          rp.deliver(recorded);
+          refund_return(self);
+        },
+        [rp](const caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
-    [self](atom::resume) { compensate(self); },
+    [self](atom::resume) { settle_obligations(self); },
     [self](atom::inspect) -> std::string {
       const auto& st = self->state;
       const auto& d = st.data;
@@ -167,8 +211,9 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
     },
     [self](atom::passivate) -> bool {
       auto& st = self->state;
-      // A cancelled order stays until its stock and payment are back: its retry timer dies with it.
-      if (!st.log.idle() || st.compensating
+      // A cancelled order stays until its stock and payment are back: its retry timer dies with
+      // it. (A returned one may go: starting again retries its refund.)
+      if (!st.log.idle() || st.compensating || st.refunding
           || (st.data.status == "cancelled" && !st.data.compensated))
         return false;
       self->quit();

@@ -26,6 +26,7 @@ struct order_state {
   order::state data;
   order_settings cfg;
   bool compensating = false;
+  bool refunding = false; ///< a refund for a return is under way
 };
 
 /// The behaviour of one order; recovers from the journal before serving anything.

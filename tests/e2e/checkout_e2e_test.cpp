@@ -690,6 +690,22 @@ TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
   expect_problem(http().post("/v1/events", json::array(), service), 400, "invalid_request");
   expect_problem(http().post("/v1/events", json::object(), service), 400, "invalid_request");
   EXPECT_EQ(http().get("/v1/orders/" + order_id + "/timeline", service).json(), before);
+
+  // A return gets the money back: the capture is refunded and the order ends refunded.
+  auto checkout_id = placed.json().at("checkout_id").get<std::string>();
+  ASSERT_TRUE(eventually([&] { return payments(checkout_id).at(checkout_id) == "captured"; }, 10s));
+  ASSERT_EQ(post_fact({{"source", "logistics"},
+                       {"type", "returned"},
+                       {"external_id", "ret-1"},
+                       {"occurred_at", "2026-11-21T12:00:00Z"}})
+              .status,
+            202);
+  EXPECT_TRUE(eventually(
+    [&] {
+      return http().get("/v1/orders/" + order_id, customer_).json()["status"] == "refunded"
+             && payments(checkout_id).at(checkout_id) == "refunded";
+    },
+    10s));
 }
 
 TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {
