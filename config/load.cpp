@@ -26,6 +26,22 @@
 
 namespace mercato::config {
 
+std::vector<std::string> webhook_endpoints(const webhook_settings& s) {
+  std::vector<std::string> out;
+  std::string_view rest = s.endpoints;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    auto first = item.find_first_not_of(" \t");
+    if (first == std::string_view::npos)
+      continue;
+    auto last = item.find_last_not_of(" \t");
+    out.emplace_back(item.substr(first, last - first + 1));
+  }
+  return out;
+}
+
 namespace {
 
 // One table describes every setting once: its JSON path, its environment variable and its
@@ -107,6 +123,19 @@ const std::vector<field>& fields() {
      "HMAC-SHA256 key of payment webhooks"},
     {MERCATO_FIELD(payments, sandbox_slow_ms), "", "--sandbox-slow-ms", "MS",
      "how long the sandbox provider takes for tok_slow"},
+    {MERCATO_FIELD(webhooks, endpoints), "MERCATO_WEBHOOK_ENDPOINTS", "--webhook-endpoints", "URLS",
+     "comma-separated http:// URLs the outbox is delivered to"},
+    {MERCATO_FIELD(webhooks, secret), "MERCATO_WEBHOOK_SECRET", "", "SECRET",
+     "HMAC-SHA256 key of outgoing webhooks (X-Signature)"},
+    {MERCATO_FIELD(webhooks, max_attempts), "", "--webhook-max-attempts", "N",
+     "attempts of one webhook delivery before it is dead-lettered"},
+    {MERCATO_FIELD(webhooks, backoff_min_ms), "", "--webhook-backoff-min-ms", "MS",
+     "first retry delay of a webhook delivery"},
+    {MERCATO_FIELD(webhooks, backoff_max_ms), "", "--webhook-backoff-max-ms", "MS",
+     "longest retry delay of a webhook delivery"},
+    {MERCATO_FIELD(webhooks, batch), "", "--webhook-batch", "N", "outbox rows read per query"},
+    {MERCATO_FIELD(webhooks, poll_ms), "", "--webhook-poll-ms", "MS",
+     "wait before reading the outbox again when it had nothing new"},
     {MERCATO_FIELD(auth, jwt_secret), "MERCATO_JWT_SECRET", "--jwt-secret", "SECRET",
      "HS256 secret, at least 16 bytes (required)"},
     {MERCATO_FIELD(log, level), "MERCATO_LOG_LEVEL", "--log-level", "LEVEL",
@@ -472,6 +501,25 @@ void validate(const settings& s, report& rep) {
     if (s.payments.webhook_secret.size() < 16)
       rep.add("payments.webhook_secret", "must be at least 16 bytes with payments.provider http");
   }
+
+  if (!s.webhooks.endpoints.empty()) {
+    for (const auto& url : webhook_endpoints(s.webhooks))
+      if (url.rfind("http://", 0) != 0 || url.size() == 7 || url.find(' ') != std::string::npos)
+        rep.add("webhooks.endpoints", "expected http://HOST[:PORT][/PATH], got " + shown_as(url));
+    if (webhook_endpoints(s.webhooks).empty())
+      rep.add("webhooks.endpoints", "names no URL");
+    // Never echoed: it is a credential.
+    if (s.webhooks.secret.size() < 16)
+      rep.add("webhooks.secret", "must be at least 16 bytes when webhooks.endpoints is set");
+  }
+  between("webhooks.max_attempts", s.webhooks.max_attempts, 1, 1000);
+  at_least("webhooks.backoff_min_ms", s.webhooks.backoff_min_ms, 1);
+  if (s.webhooks.backoff_max_ms < s.webhooks.backoff_min_ms)
+    rep.add("webhooks.backoff_max_ms", "must not be below webhooks.backoff_min_ms ("
+                                         + std::to_string(s.webhooks.backoff_min_ms) + "), got "
+                                         + std::to_string(s.webhooks.backoff_max_ms));
+  between("webhooks.batch", s.webhooks.batch, 1, 10000);
+  between("webhooks.poll_ms", s.webhooks.poll_ms, 1, 600000);
 
   if (s.auth.jwt_secret.empty())
     rep.add("auth.jwt_secret", "required (set MERCATO_JWT_SECRET or --jwt-secret)");

@@ -20,6 +20,9 @@ struct load_result {
 /// and validates. `env` is passed in (not read from the process) so that tests stay hermetic.
 load_result load(int argc, const char* const* argv, const std::map<std::string, std::string>& env);
 
+/// The URLs of `webhooks.endpoints`, trimmed, without empty items.
+std::vector<std::string> webhook_endpoints(const webhook_settings& s);
+
 /// The process environment as a map (for `load`).
 std::map<std::string, std::string> process_environment();
 

@@ -61,6 +61,17 @@ struct payment_settings {
   int64_t sandbox_slow_ms = 2000;   ///< how long the sandbox takes for `tok_slow`
 };
 
+/// The outbox publisher: delivers outbox rows to webhook endpoints.
+struct webhook_settings {
+  std::string endpoints;        ///< comma-separated http:// URLs; empty = no publisher
+  std::string secret;           ///< HMAC-SHA256 key of X-Signature (>= 16 bytes with endpoints)
+  int max_attempts = 8;         ///< attempts of one delivery before it is dead-lettered
+  int64_t backoff_min_ms = 200; ///< delay before the second attempt, doubled per attempt
+  int64_t backoff_max_ms = 30000;
+  int batch = 100;       ///< outbox rows read per query
+  int64_t poll_ms = 200; ///< wait before looking again when the outbox had nothing new
+};
+
 /// Authentication.
 struct auth_settings {
   std::string jwt_secret; ///< MERCATO_JWT_SECRET, HS256; required
@@ -91,6 +102,7 @@ struct settings {
   entity_settings entity;
   checkout_settings checkout;
   payment_settings payments;
+  webhook_settings webhooks;
   auth_settings auth;
   log_settings log;
   actor_settings actors;

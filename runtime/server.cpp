@@ -12,6 +12,7 @@
 #include "adapters/pg/journal.hpp"
 #include "adapters/pg/migrate.hpp"
 #include "adapters/pg/order_index.hpp"
+#include "adapters/pg/outbox_publisher.hpp"
 #include "adapters/pg/product_store.hpp"
 #include "adapters/pg/recovery.hpp"
 #include "api/http/server.hpp"
@@ -200,6 +201,10 @@ int run_server(const config::settings& cfg) {
     auto checkout_region
       = spawn_region(sys, region_cfg("checkout"), make_checkout_spawner(checkout_cfg), &metrics);
     auto order_index = pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers);
+    // One detached publisher per webhook endpoint, so that a slow endpoint delays only itself.
+    std::vector<caf::actor> publishers;
+    for (auto& p : pg::publisher_settings_of(cfg.webhooks))
+      publishers.push_back(pg::spawn_outbox_publisher(sys, cfg.db.url, std::move(p)));
 
     node_handles handles;
     handles.sys = &sys;
@@ -240,6 +245,9 @@ int run_server(const config::settings& cfg) {
     for (const auto& region :
          {checkout_region, cart_region, order_region, coupon_region, stock_region})
       caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+    // The outbox is durable: whatever the publishers have not sent yet goes out on next start.
+    for (const auto& p : publishers)
+      caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(payment_port, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(order_index, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(products, caf::exit_reason::user_shutdown);

@@ -473,3 +473,45 @@ TEST(ConfigLoad, ProcessEnvironmentReadsEnviron) {
   ASSERT_NE(i, env.end());
   EXPECT_EQ(i->second, "a=b");
 }
+
+TEST(ConfigLoad, WebhookSettingsHaveDefaultsAndAreIdleWithoutEndpoints) {
+  auto r = run({}, required);
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  const auto& w = r.values.webhooks;
+  EXPECT_EQ(w.endpoints, "");
+  EXPECT_EQ(w.max_attempts, 8);
+  EXPECT_EQ(w.backoff_min_ms, 200);
+  EXPECT_EQ(w.backoff_max_ms, 30000);
+  EXPECT_EQ(w.batch, 100);
+  EXPECT_EQ(w.poll_ms, 200);
+  EXPECT_TRUE(mercato::config::webhook_endpoints(w).empty());
+}
+
+TEST(ConfigLoad, WebhookEndpointsAndSecretAreReadAndSplit) {
+  auto r = run({"--webhook-endpoints", " http://a:81/x , http://b/ ,", "--webhook-max-attempts",
+                "3", "--webhook-backoff-min-ms", "10", "--webhook-backoff-max-ms", "20",
+                "--webhook-batch", "7", "--webhook-poll-ms", "5"},
+               with_required({{"MERCATO_WEBHOOK_SECRET", "webhook-secret-0123456789"}}));
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  const auto& w = r.values.webhooks;
+  EXPECT_EQ(mercato::config::webhook_endpoints(w),
+            (std::vector<std::string>{"http://a:81/x", "http://b/"}));
+  EXPECT_EQ(w.secret, "webhook-secret-0123456789");
+  EXPECT_EQ(w.max_attempts, 3);
+  EXPECT_EQ(w.backoff_min_ms, 10);
+  EXPECT_EQ(w.backoff_max_ms, 20);
+  EXPECT_EQ(w.batch, 7);
+  EXPECT_EQ(w.poll_ms, 5);
+}
+
+TEST(ConfigLoad, WebhookEndpointsNeedHttpUrlsAndALongSecret) {
+  auto r = run({"--webhook-endpoints", "https://a/x", "--webhook-backoff-min-ms", "100",
+                "--webhook-backoff-max-ms", "50", "--webhook-max-attempts", "0"},
+               with_required({{"MERCATO_WEBHOOK_SECRET", "short"}}));
+  EXPECT_TRUE(has_error_for(r, "webhooks.endpoints")) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "webhooks.secret")) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "webhooks.backoff_max_ms")) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "webhooks.max_attempts")) << all_errors(r);
+  // The secret is never echoed.
+  EXPECT_EQ(all_errors(r).find("short"), std::string::npos) << all_errors(r);
+}
