@@ -13,15 +13,11 @@
 // `storage_unavailable`; other answers are `conflict` with the PSP's text.
 
 #include "actors/protocol/errors.hpp"
+#include "adapters/net/http_post.hpp"
 #include "adapters/payments/provider.hpp"
 #include "config/settings.hpp"
 #include "runtime/logging.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -31,17 +27,13 @@ namespace mercato::payments {
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using json = nlohmann::json;
 
-constexpr std::chrono::seconds connect_timeout{3};
 constexpr std::chrono::seconds request_timeout{10};
 constexpr int attempts = 3;
 constexpr std::chrono::milliseconds first_backoff{100};
-constexpr size_t max_answer_bytes = 1 << 20;
 
+// The PSP's base URL: host, port and the path prefix every call goes under.
 struct endpoint {
   std::string host;
   std::string port;
@@ -50,28 +42,12 @@ struct endpoint {
 };
 
 endpoint parse_url(const std::string& url) {
-  endpoint out;
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) {
-    out.error = "payments.psp_url must start with http:// (got " + url + ")";
-    return out;
-  }
-  auto rest = url.substr(scheme.size());
-  auto slash = rest.find('/');
-  auto authority = rest.substr(0, slash);
-  out.base = slash == std::string::npos ? "" : rest.substr(slash);
+  auto u = net::parse_http_url(url);
+  endpoint out{u.host, u.port, u.target, {}};
   while (!out.base.empty() && out.base.back() == '/')
     out.base.pop_back();
-  auto colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
-    out.host = authority.substr(0, colon);
-    out.port = authority.substr(colon + 1);
-  } else {
-    out.host = authority;
-    out.port = "80";
-  }
-  if (out.host.empty() || out.port.empty())
-    out.error = "payments.psp_url has no host or port: " + url;
+  if (!u.error.empty())
+    out.error = "payments.psp_url: " + u.error + " (" + url + ")";
   return out;
 }
 
@@ -194,60 +170,16 @@ private:
         + (last.status == 0 ? last.error : "HTTP " + std::to_string(last.status)));
   }
 
-  // One exchange on a fresh connection. Asynchronous operations run to completion on a private
-  // io_context: only they honour the stream's deadlines.
+  // One exchange on a fresh connection.
   answer post(const std::string& path, const std::string& body, const std::string& idempotency_key,
               const std::string& request_id) {
-    answer out;
-    try {
-      asio::io_context ioc;
-      asio::ip::tcp::resolver resolver{ioc};
-      beast::tcp_stream stream{ioc};
-      beast::error_code ec;
-      auto results = resolver.resolve(where_.host, where_.port, ec);
-      if (ec) {
-        out.error = "resolve " + where_.host + ": " + ec.message();
-        return out;
-      }
-      auto step = [&](const char* what) {
-        ioc.run();
-        ioc.restart();
-        if (ec)
-          out.error = std::string{what} + ": " + ec.message();
-        return !ec;
-      };
-      stream.expires_after(connect_timeout);
-      stream.async_connect(results,
-                           [&](beast::error_code e, const asio::ip::tcp::endpoint&) { ec = e; });
-      if (!step("connect"))
-        return out;
-      http::request<http::string_body> req{http::verb::post, where_.base + path, 11};
-      req.set(http::field::host, where_.host);
-      req.set(http::field::content_type, "application/json");
-      req.set(http::field::authorization, "Bearer " + api_key_);
-      req.set("Idempotency-Key", idempotency_key);
-      if (!request_id.empty())
-        req.set("X-Request-ID", request_id);
-      req.body() = body;
-      req.prepare_payload();
-      stream.expires_after(request_timeout);
-      http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
-      if (!step("send"))
-        return out;
-      beast::flat_buffer buffer;
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(max_answer_bytes);
-      http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
-      if (!step("receive"))
-        return out;
-      out.status = static_cast<int>(parser.get().result_int());
-      out.body = std::move(parser.get().body());
-      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    } catch (const std::exception& e) {
-      out.status = 0;
-      out.error = e.what();
-    }
-    return out;
+    std::vector<std::pair<std::string, std::string>> headers{
+      {"Authorization", "Bearer " + api_key_}, {"Idempotency-Key", idempotency_key}};
+    if (!request_id.empty())
+      headers.emplace_back("X-Request-ID", request_id);
+    net::http_url url{where_.host, where_.port, where_.base + path, {}};
+    auto res = net::post_json(url, body, headers, request_timeout);
+    return answer{res.status, std::move(res.body), std::move(res.error)};
   }
 
   endpoint where_;

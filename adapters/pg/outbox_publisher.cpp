@@ -1,7 +1,7 @@
 #include "adapters/pg/outbox_publisher.hpp"
 
+#include "adapters/net/http_post.hpp"
 #include "adapters/pg/connection.hpp"
-#include "adapters/webhooks/http_post.hpp"
 #include "config/load.hpp"
 #include "runtime/logging.hpp"
 
@@ -45,7 +45,7 @@ enum class pending { none, delivered, dead };
 struct publisher_state {
   static inline const char* name = "pg.outbox_publisher";
   publisher_settings cfg;
-  webhooks::http_url where;
+  net::http_url where;
   std::unique_ptr<session> db;
   std::shared_ptr<spdlog::logger> log;
   bool cursor_loaded = false;
@@ -176,11 +176,10 @@ milliseconds step(publisher_state& st) {
       return st.cfg.poll;
   }
   const auto& head = st.queue.front();
-  auto res
-    = webhooks::post_json(st.where, head.body,
-                          {{"X-Mercato-Event-Id", head.id},
-                           {"X-Signature", webhooks::hmac_sha256_hex(st.cfg.secret, head.body)}},
-                          st.cfg.request_timeout);
+  auto res = net::post_json(st.where, head.body,
+                            {{"X-Mercato-Event-Id", head.id},
+                             {"X-Signature", net::hmac_sha256_hex(st.cfg.secret, head.body)}},
+                            st.cfg.request_timeout);
   if (res.is_success()) {
     st.log->debug("webhook {} delivers {} ({} {})", st.cfg.endpoint, head.id, head.aggregate_type,
                   head.aggregate_id);
@@ -209,7 +208,7 @@ caf::behavior publisher(caf::stateful_actor<publisher_state>* self, std::string 
                         publisher_settings cfg) {
   auto& st = self->state;
   st.log = runtime::logger("pg");
-  st.where = webhooks::parse_http_url(cfg.endpoint);
+  st.where = net::parse_http_url(cfg.endpoint);
   if (!st.where.error.empty()) {
     st.log->error("webhook endpoint {} is unusable: {}", cfg.endpoint, st.where.error);
     self->quit(caf::make_error(caf::sec::invalid_argument, cfg.endpoint));

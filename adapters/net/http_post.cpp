@@ -1,4 +1,4 @@
-#include "adapters/webhooks/http_post.hpp"
+#include "adapters/net/http_post.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-namespace mercato::webhooks {
+namespace mercato::net {
 
 namespace {
 
@@ -138,4 +138,4 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
   return out;
 }
 
-} // namespace mercato::webhooks
+} // namespace mercato::net

@@ -1,14 +1,15 @@
 #pragma once
 
-// A blocking HTTP/1.1 POST for the webhook publisher (a detached actor, so blocking holds up only
-// its own endpoint). Plain http:// only.
+// A blocking HTTP/1.1 POST for the adapters that call out (the webhook publisher, the http
+// payment provider); they run it in detached actors, so blocking holds up only their own
+// work. Plain http:// only.
 
 #include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace mercato::webhooks {
+namespace mercato::net {
 
 /// What one POST came to.
 struct post_result {
@@ -40,4 +41,4 @@ post_result post_json(const http_url& url, const std::string& body,
 /// Lower-case hex of HMAC-SHA256(`key`, `body`).
 std::string hmac_sha256_hex(const std::string& key, const std::string& body);
 
-} // namespace mercato::webhooks
+} // namespace mercato::net
