@@ -315,8 +315,7 @@ struct order_snapshot {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_snapshot& x) {
   return f(caf::meta::type_name("order_snapshot"), x.exists, x.placement, x.status, x.own_status,
-           x.cancel_reason, x.compensated, x.timeline, x.eta_ms, x.created_at_ms,
-           x.updated_at_ms);
+           x.cancel_reason, x.compensated, x.timeline, x.eta_ms, x.created_at_ms, x.updated_at_ms);
 }
 
 /// Public view of an order.
