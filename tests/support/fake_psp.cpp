@@ -1,18 +1,15 @@
 #include "tests/support/fake_psp.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
+#include "tests/support/loopback_http_server.hpp"
+
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include <map>
 #include <mutex>
-#include <thread>
 
 namespace mercato::test {
 
-namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using json = nlohmann::json;
@@ -23,52 +20,12 @@ struct fake_psp::impl {
     std::string status;
   };
 
-  asio::io_context ioc;
-  asio::ip::tcp::acceptor acceptor{ioc};
-  std::thread runner;
   mutable std::mutex mtx;
   std::vector<call> log;
   std::string authorize_answer = "authorized";
   int failures = 0;
   std::map<std::string, payment> payments; // by payment_id
-
-  void start() {
-    asio::ip::tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), 0};
-    acceptor.open(ep.protocol());
-    acceptor.set_option(asio::socket_base::reuse_address(true));
-    acceptor.bind(ep);
-    acceptor.listen();
-    do_accept();
-    runner = std::thread{[this] { ioc.run(); }};
-  }
-
-  void do_accept() {
-    acceptor.async_accept([this](beast::error_code ec, asio::ip::tcp::socket socket) {
-      if (ec)
-        return;
-      serve(std::move(socket));
-      do_accept();
-    });
-  }
-
-  // Clients send one request per connection and wait for its answer: serving it synchronously
-  // on the PSP's thread is enough.
-  void serve(asio::ip::tcp::socket socket) {
-    beast::error_code ec;
-    beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    http::read(socket, buffer, req, ec);
-    if (ec)
-      return;
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::content_type, "application/json");
-    auto [status, body] = handle(req);
-    res.result(status);
-    res.body() = body;
-    res.prepare_payload();
-    http::write(socket, res, ec);
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  }
+  std::unique_ptr<loopback_http_server> server;
 
   payment* find(const std::string& id) {
     if (auto i = payments.find(id); i != payments.end())
@@ -134,17 +91,18 @@ struct fake_psp::impl {
 };
 
 fake_psp::fake_psp() : impl_(std::make_unique<impl>()) {
-  impl_->start();
+  impl_->server = std::make_unique<loopback_http_server>([this](const auto& req) {
+    auto [status, body] = impl_->handle(req);
+    return loopback_http_server::answer{status, "application/json", std::move(body)};
+  });
 }
 
 fake_psp::~fake_psp() {
-  impl_->ioc.stop();
-  if (impl_->runner.joinable())
-    impl_->runner.join();
+  impl_->server.reset(); // stops its thread before the state it serves goes
 }
 
 uint16_t fake_psp::port() const {
-  return impl_->acceptor.local_endpoint().port();
+  return impl_->server->port();
 }
 
 std::string fake_psp::url() const {

@@ -1,64 +1,23 @@
 #include "tests/support/webhook_receiver.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
+#include "tests/support/loopback_http_server.hpp"
+
 #include <boost/beast/http.hpp>
 
 #include <mutex>
-#include <thread>
 
 namespace mercato::test {
 
-namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
 struct webhook_receiver::impl {
-  asio::io_context ioc;
-  asio::ip::tcp::acceptor acceptor{ioc};
-  std::thread runner;
   mutable std::mutex mtx;
   std::vector<request> log;
   int failures = 0;
   bool fail_all = false;
   std::set<std::string> failing_ids;
-
-  void start() {
-    asio::ip::tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), 0};
-    acceptor.open(ep.protocol());
-    acceptor.set_option(asio::socket_base::reuse_address(true));
-    acceptor.bind(ep);
-    acceptor.listen();
-    do_accept();
-    runner = std::thread{[this] { ioc.run(); }};
-  }
-
-  void do_accept() {
-    acceptor.async_accept([this](beast::error_code ec, asio::ip::tcp::socket socket) {
-      if (ec)
-        return;
-      serve(std::move(socket));
-      do_accept();
-    });
-  }
-
-  // The publisher sends one request per connection and waits for its answer.
-  void serve(asio::ip::tcp::socket socket) {
-    beast::error_code ec;
-    beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    http::read(socket, buffer, req, ec);
-    if (ec)
-      return;
-    auto status = record(req);
-    http::response<http::string_body> res{status, req.version()};
-    res.set(http::field::content_type, "text/plain");
-    res.body() = status == http::status::ok ? "ok" : "injected failure";
-    res.prepare_payload();
-    http::write(socket, res, ec);
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  }
+  std::unique_ptr<loopback_http_server> server;
 
   http::status record(const http::request<http::string_body>& req) {
     std::lock_guard<std::mutex> guard{mtx};
@@ -75,17 +34,19 @@ struct webhook_receiver::impl {
 };
 
 webhook_receiver::webhook_receiver() : impl_(std::make_unique<impl>()) {
-  impl_->start();
+  impl_->server = std::make_unique<loopback_http_server>([this](const auto& req) {
+    auto status = impl_->record(req);
+    return loopback_http_server::answer{status, "text/plain",
+                                        status == http::status::ok ? "ok" : "injected failure"};
+  });
 }
 
 webhook_receiver::~webhook_receiver() {
-  impl_->ioc.stop();
-  if (impl_->runner.joinable())
-    impl_->runner.join();
+  impl_->server.reset(); // stops its thread before the state it serves goes
 }
 
 std::string webhook_receiver::url() const {
-  return "http://127.0.0.1:" + std::to_string(impl_->acceptor.local_endpoint().port()) + "/hook";
+  return "http://127.0.0.1:" + std::to_string(impl_->server->port()) + "/hook";
 }
 
 void webhook_receiver::fail_next(int n) {
