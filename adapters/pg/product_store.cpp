@@ -1,8 +1,8 @@
 #include "adapters/pg/product_store.hpp"
 
 #include "adapters/pg/connection.hpp"
-#include "adapters/pg/cursor.hpp"
 #include "adapters/pg/pool.hpp"
+#include "runtime/cursor.hpp"
 #include "runtime/logging.hpp"
 
 #include <caf/all.hpp>
@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 
 namespace mercato::pg {
 
@@ -89,7 +88,8 @@ caf::expected<product_page> search(pqxx::connection& conn, const product_query& 
     return caf::make_error(mercato_errc::invalid_request,
                            "q and category must be UTF-8 without NUL characters");
   std::string after;
-  if (!query.cursor.empty() && (!decode_cursor(query.cursor, after) || !is_storable_text(after)))
+  if (!query.cursor.empty()
+      && (!runtime::decode_cursor(query.cursor, after) || !is_storable_text(after)))
     return caf::make_error(mercato_errc::invalid_request, "malformed cursor");
   pqxx::read_transaction txn{conn};
   // Only the predicates in use, with literals: the planner then picks the GIN index for `q` or
@@ -108,7 +108,7 @@ caf::expected<product_page> search(pqxx::connection& conn, const product_query& 
   product_page page;
   for (const auto& row : rows) {
     if (page.items.size() == static_cast<size_t>(query.limit)) {
-      page.next_cursor = encode_cursor(page.items.back().sku);
+      page.next_cursor = runtime::encode_cursor(page.items.back().sku);
       break;
     }
     page.items.push_back(to_product(row));

@@ -7,6 +7,7 @@
 #include "api/json/problem.hpp"
 #include "api/json/time.hpp"
 #include "api/routes/common.hpp"
+#include "runtime/cursor.hpp"
 #include "runtime/logging.hpp"
 
 #include <caf/actor_system.hpp>
@@ -17,7 +18,6 @@
 
 #include <array>
 #include <charconv>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -75,44 +75,7 @@ std::string address_of(const route_env& env) {
   return port == 0 ? env.handles.cfg.server.http_addr : id->http_host + ":" + std::to_string(port);
 }
 
-// -- cursors: base64url (no padding) of "kind/key" ----------------------------------------------
-
-constexpr const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string encode_base64url(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += b64[(acc >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0)
-    out += b64[(acc << (6 - bits)) & 0x3F];
-  return out;
-}
-
-bool decode_base64url(std::string_view in, std::string& out) {
-  out.clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const char* pos = c != '\0' ? std::strchr(b64, c) : nullptr;
-    if (pos == nullptr)
-      return false;
-    acc = (acc << 6) | static_cast<uint32_t>(pos - b64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return bits < 6 && (acc & ((1u << bits) - 1)) == 0;
-}
+// -- cursors: base64url (runtime/cursor.hpp) of "kind/key" -----------------------------------
 
 struct actor_cursor {
   std::string kind;
@@ -121,7 +84,7 @@ struct actor_cursor {
 
 bool decode_actor_cursor(std::string_view text, actor_cursor& out) {
   std::string raw;
-  if (text.empty() || !decode_base64url(text, raw))
+  if (!runtime::decode_cursor(std::string{text}, raw))
     return false;
   auto slash = raw.find('/');
   if (slash == std::string::npos)
@@ -293,7 +256,7 @@ void answer_listing(const listing& l) {
     items.push_back(to_json(x, l.node));
   json out = {{"items", std::move(items)}, {"next_cursor", nullptr}};
   if (l.more && !l.items.empty())
-    out["next_cursor"] = encode_base64url(l.items.back().kind + "/" + l.items.back().key);
+    out["next_cursor"] = runtime::encode_cursor(l.items.back().kind + "/" + l.items.back().key);
   l.reply(json_response(200, out.dump()));
 }
 

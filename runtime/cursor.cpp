@@ -1,9 +1,9 @@
-#include "adapters/pg/cursor.hpp"
+#include "runtime/cursor.hpp"
 
 #include <cstdint>
 #include <cstring>
 
-namespace mercato::pg {
+namespace mercato::runtime {
 
 namespace {
 
@@ -47,4 +47,4 @@ bool decode_cursor(const std::string& cursor, std::string& sku) {
   return !sku.empty() && bits < 6 && (acc & ((1u << bits) - 1)) == 0;
 }
 
-} // namespace mercato::pg
+} // namespace mercato::runtime
