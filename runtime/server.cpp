@@ -119,6 +119,19 @@ void resume_unfinished_checkouts(const std::string& url, const caf::actor& check
   }
 }
 
+order::delay_policy delay_policy_of(const config::orders_settings& o) {
+  order::delay_policy p;
+  p.expected_ms = {{"paid", o.expected_paid_ms},
+                   {"confirmed", o.expected_confirmed_ms},
+                   {"in_production", o.expected_in_production_ms},
+                   {"produced", o.expected_produced_ms},
+                   {"shipped", o.expected_shipped_ms},
+                   {"out_for_delivery", o.expected_out_for_delivery_ms},
+                   {"delivery_failed", o.expected_delivery_failed_ms}};
+  p.soon_window_ms = o.delivery_soon_window_ms;
+  return p;
+}
+
 } // namespace
 
 int run_server(const config::settings& cfg) {
@@ -186,6 +199,7 @@ int run_server(const config::settings& cfg) {
     order_cfg.stock_region = stock_region;
     order_cfg.payments = payment_port;
     order_cfg.ask_timeout = step_timeout;
+    order_cfg.delays = delay_policy_of(cfg.orders);
     auto order_region
       = spawn_region(sys, region_cfg("order"), make_order_spawner(order_cfg), &metrics);
     checkout_settings checkout_cfg;
