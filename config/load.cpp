@@ -113,6 +113,29 @@ const std::vector<field>& fields() {
      "--payment-timeout-ms", "MS", "authorisation timeout; past it the checkout compensates"},
     {MERCATO_FIELD(checkout, shipping_flat_minor), "", "--shipping-flat-minor", "MINOR",
      "shipping charged per order, in minor units"},
+    {MERCATO_FIELD(orders, expected_paid_ms), "MERCATO_ORDER_EXPECTED_PAID_MS",
+     "--order-expected-paid-ms", "MS", "stay in paid before a delay warning; 0 = none"},
+    {MERCATO_FIELD(orders, expected_confirmed_ms), "MERCATO_ORDER_EXPECTED_CONFIRMED_MS",
+     "--order-expected-confirmed-ms", "MS", "stay in confirmed before a delay warning; 0 = none"},
+    {MERCATO_FIELD(orders, expected_in_production_ms), "MERCATO_ORDER_EXPECTED_IN_PRODUCTION_MS",
+     "--order-expected-in-production-ms", "MS",
+     "stay in in_production before a delay warning; 0 = none"},
+    {MERCATO_FIELD(orders, expected_produced_ms), "MERCATO_ORDER_EXPECTED_PRODUCED_MS",
+     "--order-expected-produced-ms", "MS", "stay in produced before a delay warning; 0 = none"},
+    {MERCATO_FIELD(orders, expected_shipped_ms), "MERCATO_ORDER_EXPECTED_SHIPPED_MS",
+     "--order-expected-shipped-ms", "MS", "stay in shipped before a delay warning; 0 = none"},
+    {MERCATO_FIELD(orders, expected_out_for_delivery_ms),
+     "MERCATO_ORDER_EXPECTED_OUT_FOR_DELIVERY_MS", "--order-expected-out-for-delivery-ms", "MS",
+     "stay in out_for_delivery before a delay warning; 0 = none"},
+    {MERCATO_FIELD(orders, expected_delivery_failed_ms),
+     "MERCATO_ORDER_EXPECTED_DELIVERY_FAILED_MS", "--order-expected-delivery-failed-ms", "MS",
+     "stay in delivery_failed before a delay warning; 0 = none"},
+    {MERCATO_FIELD(orders, delivery_soon_window_ms), "MERCATO_ORDER_DELIVERY_SOON_WINDOW_MS",
+     "--order-delivery-soon-window-ms", "MS",
+     "ETA this close records delivery_expected_soon; 0 = never"},
+    {MERCATO_FIELD(orders, delay_sweep_ms), "MERCATO_ORDER_DELAY_SWEEP_MS",
+     "--order-delay-sweep-ms", "MS",
+     "how often passivated orders with a delay check due are woken"},
     {MERCATO_FIELD(payments, provider), "MERCATO_PAYMENT_PROVIDER", "--payment-provider", "NAME",
      "sandbox or http"},
     {MERCATO_FIELD(payments, psp_url), "MERCATO_PSP_URL", "--psp-url", "URL",
@@ -509,6 +532,19 @@ void validate(const settings& s, report& rep) {
   between("checkout.step_timeout_ms", s.checkout.step_timeout_ms, 1, 600000);
   between("checkout.payment_timeout_ms", s.checkout.payment_timeout_ms, 1, 600000);
   at_least("checkout.shipping_flat_minor", s.checkout.shipping_flat_minor, 0);
+  // A year bounds the expectations: beyond it a delay warning means nothing, and due times
+  // stay far from overflowing.
+  constexpr int64_t year_ms = 365 * 86400000LL;
+  between("orders.expected_paid_ms", s.orders.expected_paid_ms, 0, year_ms);
+  between("orders.expected_confirmed_ms", s.orders.expected_confirmed_ms, 0, year_ms);
+  between("orders.expected_in_production_ms", s.orders.expected_in_production_ms, 0, year_ms);
+  between("orders.expected_produced_ms", s.orders.expected_produced_ms, 0, year_ms);
+  between("orders.expected_shipped_ms", s.orders.expected_shipped_ms, 0, year_ms);
+  between("orders.expected_out_for_delivery_ms", s.orders.expected_out_for_delivery_ms, 0, year_ms);
+  between("orders.expected_delivery_failed_ms", s.orders.expected_delivery_failed_ms, 0, year_ms);
+  between("orders.delivery_soon_window_ms", s.orders.delivery_soon_window_ms, 0, year_ms);
+  between("orders.delay_sweep_ms", s.orders.delay_sweep_ms, 10, 3600000);
+
   one_of("payments.provider", s.payments.provider, {"sandbox", "http"});
   at_least("payments.sandbox_slow_ms", s.payments.sandbox_slow_ms, 0);
   if (s.payments.provider == "http") {

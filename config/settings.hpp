@@ -52,6 +52,21 @@ struct checkout_settings {
   int64_t shipping_flat_minor = 0;    ///< shipping charged per order
 };
 
+/// Delay detection of orders: how long an order may stay in each status before it records a
+/// `delay_warning` (0 = no expectation of that status), and how close its ETA must be for
+/// `delivery_expected_soon`. Defaults fit made-to-order goods shipped by parcel.
+struct orders_settings {
+  int64_t expected_paid_ms = 3600000;                    ///< the checkout confirms at once
+  int64_t expected_confirmed_ms = 2 * 86400000LL;        ///< until production starts
+  int64_t expected_in_production_ms = 5 * 86400000LL;    ///< until production completes
+  int64_t expected_produced_ms = 2 * 86400000LL;         ///< until handed to the carrier
+  int64_t expected_shipped_ms = 5 * 86400000LL;          ///< until out for delivery
+  int64_t expected_out_for_delivery_ms = 12 * 3600000LL; ///< until delivered
+  int64_t expected_delivery_failed_ms = 2 * 86400000LL;  ///< until a new attempt or a return
+  int64_t delivery_soon_window_ms = 86400000;            ///< 0 = never tell
+  int64_t delay_sweep_ms = 60000; ///< how often passivated orders with a check due are woken
+};
+
 /// The payment provider.
 struct payment_settings {
   std::string provider = "sandbox"; ///< sandbox or http
@@ -113,6 +128,7 @@ struct settings {
   journal_settings journal;
   entity_settings entity;
   checkout_settings checkout;
+  orders_settings orders;
   payment_settings payments;
   webhook_settings webhooks;
   ws_settings ws;

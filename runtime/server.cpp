@@ -10,6 +10,7 @@
 #include "actors/stock/stock_actor.hpp"
 #include "adapters/payments/payments.hpp"
 #include "adapters/pg/dead_letter_store.hpp"
+#include "adapters/pg/delay_sweeper.hpp"
 #include "adapters/pg/journal.hpp"
 #include "adapters/pg/migrate.hpp"
 #include "adapters/pg/order_index.hpp"
@@ -122,6 +123,19 @@ void resume_unfinished_checkouts(const std::string& url, const caf::actor& check
   }
 }
 
+order::delay_policy delay_policy_of(const config::orders_settings& o) {
+  order::delay_policy p;
+  p.expected_ms = {{"paid", o.expected_paid_ms},
+                   {"confirmed", o.expected_confirmed_ms},
+                   {"in_production", o.expected_in_production_ms},
+                   {"produced", o.expected_produced_ms},
+                   {"shipped", o.expected_shipped_ms},
+                   {"out_for_delivery", o.expected_out_for_delivery_ms},
+                   {"delivery_failed", o.expected_delivery_failed_ms}};
+  p.soon_window_ms = o.delivery_soon_window_ms;
+  return p;
+}
+
 } // namespace
 
 int run_server(const config::settings& cfg) {
@@ -193,8 +207,14 @@ int run_server(const config::settings& cfg) {
     order_cfg.stock_region = stock_region;
     order_cfg.payments = payment_port;
     order_cfg.ask_timeout = step_timeout;
+    order_cfg.delays = delay_policy_of(cfg.orders);
     auto order_region
       = spawn_region(sys, region_cfg("order"), make_order_spawner(order_cfg), &metrics);
+    // Orders check their delays on their own timers, which passivation and restarts end: the
+    // sweeper wakes those whose check fell due, as the orders read model records it.
+    pg::delay_sweeper_settings sweeper_cfg;
+    sweeper_cfg.interval = std::chrono::milliseconds{cfg.orders.delay_sweep_ms};
+    auto delay_sweeper = pg::spawn_delay_sweeper(sys, cfg.db.url, sweeper_cfg, order_region);
     checkout_settings checkout_cfg;
     checkout_cfg.env = env;
     checkout_cfg.cart_region = cart_region;
@@ -252,6 +272,7 @@ int run_server(const config::settings& cfg) {
     }
     // Entities first (their pending appends are answered), then the adapters they use.
     // Sagas first: their steps still reach the entities after them.
+    caf::anon_send_exit(delay_sweeper, caf::exit_reason::user_shutdown);
     for (const auto& region :
          {checkout_region, cart_region, order_region, customer_region, coupon_region, stock_region})
       caf::anon_send_exit(region, caf::exit_reason::user_shutdown);

@@ -16,11 +16,53 @@ order_view view_of(const order_state& st) {
   return order_view{st.data, st.log.durable_seq};
 }
 
+// One timer per order, for its earliest delay check. delayed_send cannot be cancelled, so the
+// timer carries the time it was set for and is ignored when an earlier one replaced it.
+void arm_check_timer(self_ptr self) {
+  auto& st = self->state;
+  auto now = st.env.now();
+  auto due = order::next_check_ms(st.data, st.cfg.delays, now);
+  if (due == 0 || (st.check_at != 0 && st.check_at <= due))
+    return;
+  st.check_at = due;
+  auto wait = std::chrono::milliseconds{std::max<int64_t>(0, due - now)};
+  self->delayed_send(self, wait, atom::check_v, due);
+}
+
+// Every change of an order goes through here: each event carries when the next delay check is
+// due (the orders read model keeps it, so that passivated orders are woken), and the timer
+// follows the change.
+template <class Ok, class Failed>
+void record(self_ptr self, std::vector<order_event> events, Ok ok, Failed failed) {
+  auto& st = self->state;
+  order::stamp_next_check(st.data, events, st.cfg.delays, st.env.now());
+  persist(self, std::move(events), std::move(ok), std::move(failed));
+  arm_check_timer(self);
+}
+
+// Records what is due now (a delay warning, delivery expected soon, or a corrected schedule)
+// and arms the timer for what comes next. A lost append restarts the order, which checks again.
+void check_delays(self_ptr self) {
+  auto& st = self->state;
+  auto events = order::decide_checks(st.data, st.cfg.delays, st.env.now());
+  if (!events.empty()) {
+    auto log = runtime::logger("actors");
+    for (const auto& e : events)
+      if (e.type == "fact_recorded")
+        log->debug("order {} records {} ({})", st.log.id, e.fact.type, e.fact.external_id);
+    persist(
+      self, std::move(events), [] {}, [](const caf::error&) {});
+  }
+  arm_check_timer(self);
+}
+
 caf::result<order_view> answer(self_ptr self, order::decision d) {
   if (!d)
     return std::move(d.error());
   auto rp = self->make_response_promise<order_view>();
-  persist_then_answer(self, std::move(*d), rp, [self] { return view_of(self->state); });
+  record(
+    self, std::move(*d), [self, rp]() mutable { rp.deliver(view_of(self->state)); },
+    [rp](const caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
 
@@ -45,7 +87,7 @@ void finish_step(self_ptr self, const std::shared_ptr<round>& r, bool ok) {
   auto d = order::decide_compensated(st.data, "stock returned, payment voided or refunded",
                                      st.env.now());
   if (d && !d->empty())
-    persist(
+    record(
       self, std::move(*d), [] {}, [](const caf::error&) {});
 }
 
@@ -121,7 +163,7 @@ void refund_return(self_ptr self) {
           st.refunding = false;
           return;
         }
-        persist(
+        record(
           self, std::move(*d), [self] { self->state.refunding = false; },
           [self](const caf::error&) { self->state.refunding = false; });
       },
@@ -134,10 +176,11 @@ void refund_return(self_ptr self) {
       });
 }
 
-// What an order still owes after a restart or a failed attempt.
+// What an order still owes after a restart, a failed attempt or a wake-up by the sweeper.
 void settle_obligations(self_ptr self) {
   compensate(self);
   refund_return(self);
+  check_delays(self);
 }
 
 } // namespace
@@ -187,7 +230,7 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
       if (!d)
         return std::move(d.error());
       auto rp = self->make_response_promise<order_view>();
-      persist(
+      record(
         self, std::move(*d),
         [self, rp]() mutable {
           rp.deliver(view_of(self->state));
@@ -203,7 +246,7 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
         return std::move(d.error());
       auto recorded = !d->empty();
       auto rp = self->make_response_promise<bool>();
-      persist(
+      record(
         self, std::move(*d),
         [self, rp, recorded]() mutable {
           rp.deliver(recorded);
@@ -213,6 +256,13 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
       return rp;
     },
     [self](atom::resume) { settle_obligations(self); },
+    [self](atom::check, int64_t due) {
+      auto& st = self->state;
+      if (due != st.check_at)
+        return; // an earlier timer replaced this one
+      st.check_at = 0;
+      check_delays(self);
+    },
     [self](atom::inspect) -> std::string {
       const auto& st = self->state;
       const auto& d = st.data;
@@ -223,6 +273,14 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
         j.key("total_minor").value(d.placement.sums.total_minor);
         j.key("compensated").value(d.compensated).key("compensating").value(st.compensating);
         j.key("timeline_entries").value(static_cast<uint64_t>(d.timeline.size()));
+        if (d.exists)
+          j.key("status_since").time_ms(order::status_since_ms(d));
+        auto next = order::next_check_ms(d, st.cfg.delays, st.env.now());
+        j.key("next_check");
+        if (next > 0)
+          j.time_ms(next);
+        else
+          j.null();
       });
     },
     [self](atom::passivate) -> bool {

@@ -16,6 +16,7 @@ struct order_settings {
   payment_actor payments;  ///< voids or refunds on cancel
   std::chrono::milliseconds ask_timeout{5000};
   std::chrono::milliseconds retry_after{1000}; ///< when returning stock or payment failed
+  order::delay_policy delays;                  ///< delay detection; empty = none
   caf::actor customer_region; ///< told of every durable change (customer:{id} feeds); optional
 };
 
@@ -28,6 +29,7 @@ struct order_state {
   order_settings cfg;
   bool compensating = false;
   bool refunding = false; ///< a refund for a return is under way
+  int64_t check_at = 0;   ///< the delay check the armed timer is for (epoch ms); 0 = none
 };
 
 /// Tells the order's customer feed of a durable change (called by the event log shell).

@@ -1,6 +1,7 @@
 #include "actors/order/order_rules.hpp"
 
 #include "actors/protocol/errors.hpp"
+#include "runtime/json_text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -23,15 +24,23 @@ int rank_of(std::string_view status) {
   return -1;
 }
 
+struct derived {
+  std::string status;
+  int64_t since_ms = 0; // when the order entered `status`
+};
+
 // The status after Mercato's own transitions and every fact, in the order they occurred.
-std::string derive_status(const state& s) {
-  auto status = s.own_status;
+derived derive(const state& s) {
+  derived d{s.own_status, s.own_status_at_ms > 0 ? s.own_status_at_ms : s.created_at_ms};
   for (const auto& f : s.timeline) {
     auto to = status_of_fact(f.type);
-    if (!to.empty() && to != status && can_move(status, to))
-      status = to;
+    if (!to.empty() && to != d.status && can_move(d.status, to)) {
+      d.status = to;
+      d.since_ms
+        = f.recorded_at_ms > 0 ? std::min(f.occurred_at_ms, f.recorded_at_ms) : f.occurred_at_ms;
+    }
   }
-  return status;
+  return d;
 }
 
 // Stamps each event with the status it leaves the order in.
@@ -208,11 +217,14 @@ void apply(state& s, const order_event& e) {
     s.exists = true;
     s.placement = e.placement;
     s.own_status = e.status;
+    s.own_status_at_ms = e.at_ms;
     s.created_at_ms = e.at_ms;
   } else if (e.type == "status_changed") {
     s.own_status = e.status;
+    s.own_status_at_ms = e.at_ms;
   } else if (e.type == "cancelled") {
     s.own_status = "cancelled";
+    s.own_status_at_ms = e.at_ms;
     s.cancel_reason = e.reason;
   } else if (e.type == "compensated") {
     s.compensated = true;
@@ -234,7 +246,161 @@ void apply(state& s, const order_event& e) {
         }
     }
   }
-  s.status = derive_status(s);
+  s.next_check_ms = e.next_check_ms;
+  s.status = derive(s).status;
+}
+
+// -- delay detection --------------------------------------------------------------------------
+
+namespace {
+
+// No progress is expected of these any more, nor a delivery.
+bool is_final(const std::string& status) {
+  return status == "delivered" || status == "cancelled" || status == "returned"
+         || status == "refunded";
+}
+
+int64_t expected_of(const delay_policy& p, const std::string& status) {
+  auto i = p.expected_ms.find(status);
+  return i == p.expected_ms.end() ? 0 : std::max<int64_t>(i->second, 0);
+}
+
+std::string delay_id(const std::string& status) {
+  return "delay_warning:" + status;
+}
+
+std::string soon_id(int64_t eta_ms) {
+  return "delivery_expected_soon:" + std::to_string(eta_ms);
+}
+
+bool has_own_entry(const state& s, const std::string& external_id) {
+  for (const auto& f : s.timeline)
+    if (f.source == own_source && f.external_id == external_id)
+      return true;
+  return false;
+}
+
+// The end of the expected stay in the current status; 0 when nothing is expected of it or its
+// delay was told already.
+int64_t delay_due_ms(const state& s, const delay_policy& p, int64_t since_ms) {
+  if (!s.exists || is_final(s.status))
+    return 0;
+  auto expected = expected_of(p, s.status);
+  if (expected == 0 || has_own_entry(s, delay_id(s.status)))
+    return 0;
+  return since_ms + expected;
+}
+
+// The start of the ETA's soon window; 0 when there is no ETA ahead or it was told already.
+int64_t soon_due_ms(const state& s, const delay_policy& p, int64_t now_ms) {
+  if (!s.exists || p.soon_window_ms <= 0 || s.eta_ms <= 0 || now_ms >= s.eta_ms
+      || is_final(s.status) || has_own_entry(s, soon_id(s.eta_ms)))
+    return 0;
+  return std::max<int64_t>(s.eta_ms - p.soon_window_ms, 1);
+}
+
+std::string delay_label(const std::string& status) {
+  static const std::pair<std::string_view, std::string_view> labels[] = {
+    {"paid", "Delayed: the order is not confirmed yet"},
+    {"confirmed", "Delayed: production has not started yet"},
+    {"in_production", "Delayed: production is taking longer than expected"},
+    {"produced", "Delayed: not handed to the carrier yet"},
+    {"shipped", "Delayed: delivery is taking longer than expected"},
+    {"out_for_delivery", "Delayed: not delivered yet"},
+    {"delivery_failed", "Delayed: no new delivery attempt yet"},
+  };
+  for (const auto& [st, label] : labels)
+    if (st == status)
+      return std::string{label};
+  return "Delayed";
+}
+
+std::string soon_label(int64_t window_ms) {
+  constexpr int64_t hour_ms = 3600000;
+  if (window_ms % hour_ms != 0)
+    return "Delivery expected soon";
+  auto hours = window_ms / hour_ms;
+  return "Delivery expected within " + std::to_string(hours) + (hours == 1 ? " hour" : " hours");
+}
+
+order_event own_entry(const state& s, std::string type, std::string external_id, std::string label,
+                      std::string data, int64_t now_ms) {
+  auto e = make_event("fact_recorded", now_ms);
+  e.fact.seq = s.timeline.size() + 1;
+  e.fact.type = std::move(type);
+  e.fact.source = own_source;
+  e.fact.external_id = std::move(external_id);
+  e.fact.occurred_at_ms = now_ms;
+  e.fact.recorded_at_ms = now_ms;
+  e.fact.label = std::move(label);
+  e.fact.data = std::move(data);
+  return e;
+}
+
+order_event delay_warning(const state& s, const delay_policy& p, int64_t since_ms, int64_t now_ms) {
+  auto expected = expected_of(p, s.status);
+  runtime::json_text j;
+  j.begin_object().key("status").value(s.status).key("since").time_ms(since_ms);
+  j.key("expected_ms").value(expected).key("elapsed_ms").value(now_ms - since_ms);
+  j.key("due_at").time_ms(since_ms + expected).end_object();
+  return own_entry(s, "delay_warning", delay_id(s.status), delay_label(s.status),
+                   std::move(j).str(), now_ms);
+}
+
+order_event expected_soon(const state& s, const delay_policy& p, int64_t now_ms) {
+  runtime::json_text j;
+  j.begin_object().key("eta").time_ms(s.eta_ms).key("window_ms").value(p.soon_window_ms);
+  j.end_object();
+  return own_entry(s, "delivery_expected_soon", soon_id(s.eta_ms), soon_label(p.soon_window_ms),
+                   std::move(j).str(), now_ms);
+}
+
+} // namespace
+
+int64_t status_since_ms(const state& s) {
+  return derive(s).since_ms;
+}
+
+int64_t next_check_ms(const state& s, const delay_policy& p, int64_t now_ms) {
+  auto delay = delay_due_ms(s, p, status_since_ms(s));
+  auto soon = soon_due_ms(s, p, now_ms);
+  if (delay == 0 || soon == 0)
+    return std::max(delay, soon);
+  return std::min(delay, soon);
+}
+
+std::vector<order_event> decide_checks(const state& s, const delay_policy& p, int64_t now_ms) {
+  std::vector<order_event> out;
+  if (!s.exists)
+    return out;
+  auto after = s;
+  auto since = status_since_ms(s);
+  if (auto due = delay_due_ms(s, p, since); due > 0 && due <= now_ms) {
+    out.push_back(delay_warning(after, p, since, now_ms));
+    order::apply(after, out.back());
+  }
+  if (auto due = soon_due_ms(after, p, now_ms); due > 0 && due <= now_ms)
+    out.push_back(expected_soon(after, p, now_ms));
+  if (out.empty()) {
+    if (next_check_ms(s, p, now_ms) == s.next_check_ms)
+      return out;
+    out.push_back(make_event("checks_rescheduled", now_ms));
+  }
+  auto d = stamped(s, std::move(out));
+  stamp_next_check(s, *d, p, now_ms);
+  return std::move(*d);
+}
+
+void stamp_next_check(const state& s, std::vector<order_event>& events, const delay_policy& p,
+                      int64_t now_ms) {
+  if (events.empty())
+    return;
+  auto after = s;
+  for (auto& e : events) {
+    order::apply(after, e);
+    e.next_check_ms = next_check_ms(after, p, now_ms);
+    after.next_check_ms = e.next_check_ms;
+  }
 }
 
 } // namespace mercato::order

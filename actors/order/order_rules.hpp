@@ -10,6 +10,7 @@
 #include <caf/expected.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,47 @@ std::string status_of_fact(const std::string& type);
 std::string label_of(const std::string& type, int64_t eta_ms);
 
 void apply(state& s, const order_event& e);
+
+// -- delay detection --------------------------------------------------------------------------
+//
+// An order that stays in a status longer than expected gets one `delay_warning` per status
+// (the state machine never enters a status twice, so the status names the stay); one with an
+// ETA gets one `delivery_expected_soon` per ETA value once the ETA is within the window. Both
+// are timeline entries of source `mercato`, which no partner may name, with an external id
+// made of what they are about, so a repeat (a replay, a second wake-up) is a duplicate. They
+// never move the status.
+
+/// The source of the timeline entries Mercato records itself.
+inline constexpr const char* own_source = "mercato";
+
+/// How long an order may stay in each status, and when its delivery counts as soon.
+struct delay_policy {
+  /// Status -> expected duration in ms; a status not listed (or 0) has no expectation.
+  std::map<std::string, int64_t, std::less<>> expected_ms;
+  /// `delivery_expected_soon` once the ETA is this close; 0 = never.
+  int64_t soon_window_ms = 86400000;
+};
+
+/// When the order entered its current status: Mercato's own transition, or the occurrence of
+/// the fact that moved it there (capped at when that fact was recorded: a partner clock ahead
+/// of ours must not postpone the check).
+int64_t status_since_ms(const state& s);
+
+/// The earliest time a delay check is due (possibly <= now), or 0 when none is pending:
+/// the end of the expected stay unless already warned, and the start of the soon window of an
+/// ETA still ahead unless already told.
+int64_t next_check_ms(const state& s, const delay_policy& p, int64_t now_ms);
+
+/// What a delay check at `now_ms` records: the entries that are due; else, if the schedule last
+/// stamped into the journal (`s.next_check_ms`) is not the policy's (the policy changed, the
+/// order predates delay detection, an ETA passed unnoticed), one `checks_rescheduled` event,
+/// so that the read model's sweeper wakes the order at the right time. Empty otherwise.
+std::vector<order_event> decide_checks(const state& s, const delay_policy& p, int64_t now_ms);
+
+/// Stamps each event with the next check due once it (and the events before it) are applied,
+/// for the read model (orders.next_check_ms) that wakes passivated orders.
+void stamp_next_check(const state& s, std::vector<order_event>& events, const delay_policy& p,
+                      int64_t now_ms);
 
 } // namespace mercato::order
 

@@ -236,11 +236,12 @@ typename Inspector::result_type inspect(Inspector& f, order_placement& x) {
            x.email, x.request_id);
 }
 
-/// A fact from a partner system merged into an order's timeline.
+/// A fact from a partner system merged into an order's timeline, or one Mercato records itself
+/// (source `mercato`, which partners may not name: delay_warning, delivery_expected_soon).
 struct timeline_entry {
   uint64_t seq = 0;        ///< order of recording within the order (1, 2, ...)
-  std::string type;        ///< payment_captured, handed_to_carrier, ... (see is_event_type)
-  std::string source;      ///< payment, manufacturing, fulfillment, logistics, support
+  std::string type;        ///< payment_captured, ... (is_event_type), or delay_warning, ...
+  std::string source;      ///< payment, manufacturing, fulfillment, logistics, support, mercato
   std::string external_id; ///< the partner's id: (source, external_id) deduplicates
   int64_t occurred_at_ms = 0;
   int64_t recorded_at_ms = 0;
@@ -277,7 +278,7 @@ typename Inspector::result_type inspect(Inspector& f, order_fact_cmd& x) {
            x.occurred_at_ms, x.data, x.eta_ms, x.request_id);
 }
 
-/// placed | status_changed | cancelled | compensated | fact_recorded
+/// placed | status_changed | cancelled | compensated | fact_recorded | checks_rescheduled
 struct order_event {
   std::string type;
   order_placement placement; ///< placed
@@ -287,12 +288,15 @@ struct order_event {
   int64_t eta_ms = 0;        ///< fact_recorded of eta_updated
   std::string status_after;  ///< the order's status once applied (what read models show)
   int64_t at_ms = 0;
+  /// When the order next needs a delay check once applied (0 = none): the orders read model
+  /// keeps it, so that a sweeper can wake passivated orders (checks_rescheduled sets only this).
+  int64_t next_check_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_event& x) {
   return f(caf::meta::type_name("order_event"), x.type, x.placement, x.status, x.reason, x.fact,
-           x.eta_ms, x.status_after, x.at_ms);
+           x.eta_ms, x.status_after, x.at_ms, x.next_check_ms);
 }
 
 /// Durable state of an order.
@@ -310,12 +314,15 @@ struct order_snapshot {
   int64_t eta_ms = 0;                   ///< of the latest-occurring eta_updated; 0 = none
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  int64_t own_status_at_ms = 0; ///< when own_status was set; 0 = unknown (older snapshots)
+  int64_t next_check_ms = 0;    ///< as last stamped into the journal (see order_event)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_snapshot& x) {
   return f(caf::meta::type_name("order_snapshot"), x.exists, x.placement, x.status, x.own_status,
-           x.cancel_reason, x.compensated, x.timeline, x.eta_ms, x.created_at_ms, x.updated_at_ms);
+           x.cancel_reason, x.compensated, x.timeline, x.eta_ms, x.created_at_ms, x.updated_at_ms,
+           x.own_status_at_ms, x.next_check_ms);
 }
 
 /// Public view of an order.

@@ -155,9 +155,13 @@ using order_actor = caf::typed_actor<
   // Merges a partner fact into the timeline: true once recorded, false for a duplicate (same
   // source and external id), which changes nothing.
   caf::replies_to<atom::append, order_fact_cmd>::with<bool>,
-  // Retries returning stock and payment of a cancelled order (its own timer).
-  caf::reacts_to<atom::resume>, // Admin inspection: a JSON object {state, version, pending,
-                                // recent_events}.
+  // Does what the order still owes: returns stock and payment of a cancelled order (its own
+  // retry timer), refunds a return, and records the delay checks that are due (the sweeper of
+  // the orders read model sends it to orders whose next check fell due, live or passivated).
+  caf::reacts_to<atom::resume>,
+  // The order's own delay-check timer, tagged with the time it was set for; ignored when stale.
+  caf::reacts_to<atom::check, int64_t>,
+  // Admin inspection: a JSON object {state, version, pending, recent_events}.
   caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 
 /// CHECKOUT: one saga, keyed by the customer's Idempotency-Key.

@@ -38,10 +38,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_placement, order_id, custo
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(timeline_entry, seq, type, source, external_id,
                                                 occurred_at_ms, recorded_at_ms, label, data)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_event, type, placement, status, reason, fact,
-                                                eta_ms, status_after, at_ms)
+                                                eta_ms, status_after, at_ms, next_check_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_snapshot, exists, placement, status,
                                                 own_status, cancel_reason, compensated, timeline,
-                                                eta_ms, created_at_ms, updated_at_ms)
+                                                eta_ms, created_at_ms, updated_at_ms,
+                                                own_status_at_ms, next_check_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_cmd, who, idempotency_key, body_digest,
                                                 cart_id, payment_token, ship_to, email)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_step, name, status, detail, at_ms)

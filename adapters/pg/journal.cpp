@@ -181,27 +181,29 @@ constexpr const char* batch_sql
     "ON CONFLICT (entity_kind, entity_id) DO UPDATE "
     "SET seq = EXCLUDED.seq, state = EXCLUDED.state, taken_at = now() "
     "WHERE snapshots.seq < EXCLUDED.seq),\n"
-    // The orders read model (migration 0002): a new order is inserted with the newest status
-    // of this batch, a known one takes it. A row is written once per statement, hence one
-    // newest event per order.
+    // The orders read model (migrations 0002, 0006): a new order is inserted with the newest
+    // status and next delay check of this batch, a known one takes them. A row is written once
+    // per statement, hence one newest event per order.
     "ordev AS (SELECT e.entity_id, e.seq, e.event_type, e.payload FROM ev e "
     "JOIN ins i USING (entity_kind, entity_id, seq) WHERE e.entity_kind = 'order' "
-    "AND e.event_type IN ('placed', 'status_changed', 'cancelled', 'fact_recorded')),\n"
+    "AND e.event_type IN ('placed', 'status_changed', 'cancelled', 'fact_recorded', "
+    "'checks_rescheduled')),\n"
     "ordlast AS (SELECT DISTINCT ON (entity_id) entity_id, seq, payload FROM ordev "
     "ORDER BY entity_id, seq DESC),\n"
     "ordnew AS (SELECT entity_id, payload FROM ordev WHERE event_type = 'placed'),\n"
     "ordins AS (INSERT INTO orders (order_id, customer_id, status, total_minor, currency, lines, "
-    "created_at, updated_at, version, placed_ms) SELECT l.entity_id, n.payload #>> "
+    "created_at, updated_at, version, placed_ms, next_check_ms) SELECT l.entity_id, n.payload #>> "
     "'{placement,customer_id}', "
     "l.payload ->> 'status_after', (n.payload #>> '{placement,sums,total_minor}')::bigint, "
     "n.payload #>> '{placement,sums,currency}', "
     "jsonb_array_length(n.payload #> '{placement,lines}'), "
     "to_timestamp((n.payload ->> 'at_ms')::double precision / 1000), "
     "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), l.seq, "
-    "(n.payload ->> 'at_ms')::bigint FROM ordlast l JOIN ordnew n USING (entity_id) ON CONFLICT "
-    "(order_id) DO NOTHING),\n"
+    "(n.payload ->> 'at_ms')::bigint, COALESCE((l.payload ->> 'next_check_ms')::bigint, 0) "
+    "FROM ordlast l JOIN ordnew n USING (entity_id) ON CONFLICT (order_id) DO NOTHING),\n"
     "ordupd AS (UPDATE orders o SET status = l.payload ->> 'status_after', "
-    "updated_at = to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), version = l.seq "
+    "updated_at = to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), version = l.seq, "
+    "next_check_ms = COALESCE((l.payload ->> 'next_check_ms')::bigint, 0) "
     "FROM ordlast l WHERE o.order_id = l.entity_id AND o.version < l.seq "
     "AND NOT EXISTS (SELECT 1 FROM ordnew n WHERE n.entity_id = l.entity_id))\n"
     "SELECT 'i', entity_kind, entity_id FROM ins UNION ALL "

@@ -617,9 +617,12 @@ TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
   auto body = timeline.json();
   EXPECT_EQ(body["status"], "shipped");
   EXPECT_EQ(body["eta"], "2026-11-23T18:00:00.000Z");
+  // Partner facts only: Mercato's own entries (delay detection, source mercato) depend on the
+  // day this runs, as the dates above are fixed.
   std::vector<std::string> types;
   for (const auto& e : body["events"])
-    types.push_back(e["type"].get<std::string>());
+    if (e["source"] != "mercato")
+      types.push_back(e["type"].get<std::string>());
   EXPECT_EQ(types,
             (std::vector<std::string>{"production_started", "handed_to_carrier", "eta_updated"}));
   EXPECT_EQ(body["events"][0]["occurred_at"], "2026-11-19T07:00:00.000Z");

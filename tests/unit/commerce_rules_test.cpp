@@ -310,9 +310,11 @@ order_fact_cmd fact(std::string source, std::string type, std::string external_i
   return f;
 }
 
-// What must not depend on arrival order: the facts in occurrence order, the status, the ETA.
+// What must not depend on arrival order: the facts in occurrence order, the status and when it
+// was entered, the ETA.
 std::string outcome(const order::state& s) {
-  std::string out = s.status + " eta " + std::to_string(s.eta_ms) + ":";
+  std::string out = s.status + " since " + std::to_string(order::status_since_ms(s)) + " eta "
+                    + std::to_string(s.eta_ms) + ":";
   for (const auto& f : s.timeline)
     out += " " + std::to_string(f.occurred_at_ms) + "/" + f.source + "/" + f.type + "/"
            + f.external_id;

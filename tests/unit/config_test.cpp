@@ -515,3 +515,59 @@ TEST(ConfigLoad, WebhookEndpointsNeedHttpUrlsAndALongSecret) {
   // The secret is never echoed.
   EXPECT_EQ(all_errors(r).find("short"), std::string::npos) << all_errors(r);
 }
+
+TEST(ConfigLoad, OrderDelaySettingsHaveProductionDefaults) {
+  auto r = run({}, required);
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  const auto& o = r.values.orders;
+  EXPECT_EQ(o.expected_paid_ms, 3600000);
+  EXPECT_EQ(o.expected_confirmed_ms, 2 * 86400000LL);
+  EXPECT_EQ(o.expected_in_production_ms, 5 * 86400000LL);
+  EXPECT_EQ(o.expected_produced_ms, 2 * 86400000LL);
+  EXPECT_EQ(o.expected_shipped_ms, 5 * 86400000LL);
+  EXPECT_EQ(o.expected_out_for_delivery_ms, 12 * 3600000LL);
+  EXPECT_EQ(o.expected_delivery_failed_ms, 2 * 86400000LL);
+  EXPECT_EQ(o.delivery_soon_window_ms, 86400000);
+  EXPECT_EQ(o.delay_sweep_ms, 60000);
+}
+
+TEST(ConfigLoad, OrderDelaySettingsComeFromFileEnvironmentAndFlags) {
+  temp_file file{R"({"orders": {"expected_paid_ms": 0, "expected_confirmed_ms": 1000,
+                                "expected_shipped_ms": 2000, "delivery_soon_window_ms": 0}})"};
+  auto r = run({"--config", file.path(), "--order-expected-shipped-ms", "3000",
+                "--order-delay-sweep-ms", "250"},
+               with_required({{"MERCATO_ORDER_EXPECTED_CONFIRMED_MS", "1500"},
+                              {"MERCATO_ORDER_EXPECTED_IN_PRODUCTION_MS", "7"},
+                              {"MERCATO_ORDER_EXPECTED_PRODUCED_MS", "8"},
+                              {"MERCATO_ORDER_EXPECTED_OUT_FOR_DELIVERY_MS", "9"},
+                              {"MERCATO_ORDER_EXPECTED_DELIVERY_FAILED_MS", "10"},
+                              {"MERCATO_ORDER_DELAY_SWEEP_MS", "100"}}));
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  const auto& o = r.values.orders;
+  EXPECT_EQ(o.expected_paid_ms, 0);
+  EXPECT_EQ(o.expected_confirmed_ms, 1500);
+  EXPECT_EQ(o.expected_in_production_ms, 7);
+  EXPECT_EQ(o.expected_produced_ms, 8);
+  EXPECT_EQ(o.expected_shipped_ms, 3000);
+  EXPECT_EQ(o.expected_out_for_delivery_ms, 9);
+  EXPECT_EQ(o.expected_delivery_failed_ms, 10);
+  EXPECT_EQ(o.delivery_soon_window_ms, 0);
+  EXPECT_EQ(o.delay_sweep_ms, 250);
+
+  auto window = run({}, with_required({{"MERCATO_ORDER_DELIVERY_SOON_WINDOW_MS", "3600000"}}));
+  ASSERT_TRUE(window.errors.empty()) << all_errors(window);
+  EXPECT_EQ(window.values.orders.delivery_soon_window_ms, 3600000);
+}
+
+TEST(ConfigLoad, NegativeOrderDurationsAreRejected) {
+  temp_file file{R"({"orders": {"expected_produced_ms": -1, "delivery_soon_window_ms": -5}})"};
+  auto r = run({"--config", file.path(), "--order-delay-sweep-ms", "0"},
+               with_required({{"MERCATO_ORDER_EXPECTED_SHIPPED_MS", "-100"}}));
+  EXPECT_TRUE(has_error_for(r, "orders.expected_produced_ms")) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "orders.delivery_soon_window_ms")) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "orders.expected_shipped_ms")) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "orders.delay_sweep_ms")) << all_errors(r);
+  EXPECT_NE(all_errors(r).find("MERCATO_ORDER_EXPECTED_SHIPPED_MS"), std::string::npos)
+    << all_errors(r);
+  EXPECT_EQ(r.errors.size(), 4u) << all_errors(r);
+}

@@ -1,0 +1,197 @@
+// The order actor's delay timer under CAF's deterministic scheduler and virtual clock: armed
+// after each change and after recovery, stale timers ignored, a wake-up (atom::resume) checking
+// at once. The wall clock the rules see is the virtual clock plus `wall_ahead`, so a test can
+// move it alone.
+
+#include "actors/order/order_actor.hpp"
+
+#include "actors/protocol/errors.hpp"
+#include "runtime/shard_region.hpp"
+#include "tests/support/fake_store.hpp"
+
+#include <caf/all.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace mercato;
+using namespace std::chrono_literals;
+
+namespace {
+
+caf::actor_system_config& make_test_config(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  cfg.add_message_types<caf::id_block::mercato>();
+  return cfg;
+}
+
+class OrderActor : public ::testing::Test {
+protected:
+  OrderActor() {
+    db = std::make_shared<test::fake_db>();
+    raw_journal = sys.spawn(test::fake_journal_impl, db);
+    recovery = sys.spawn(test::fake_recovery, db);
+    order_settings cfg;
+    cfg.env.journal = caf::actor_cast<journal_actor>(raw_journal);
+    cfg.env.recovery = recovery;
+    cfg.env.now_ms = [this] {
+      return epoch_ms + wall_ahead
+             + std::chrono::duration_cast<std::chrono::milliseconds>(
+                 sched.clock().now().time_since_epoch())
+                 .count();
+    };
+    cfg.delays.expected_ms = {{"paid", 1000}, {"confirmed", 5000}};
+    cfg.delays.soon_window_ms = 0;
+    runtime::region_settings rs;
+    rs.kind = "order";
+    rs.passivate_after = 3600s;
+    region = runtime::spawn_region(sys, rs, make_order_spawner(cfg), &metrics);
+    sched.run();
+  }
+
+  ~OrderActor() override {
+    caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(raw_journal, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(recovery, caf::exit_reason::user_shutdown);
+    sched.run();
+    sched.trigger_timeouts();
+    sched.run();
+  }
+
+  template <class Result, class... Ts>
+  caf::expected<Result> ask(const std::string& id, Ts... xs) {
+    auto out = std::make_shared<caf::expected<Result>>(caf::sec::request_timeout);
+    sys.spawn([out, region = region, id, xs...](caf::event_based_actor* self) {
+      runtime::request_entity(self, region, id, std::chrono::milliseconds{60000}, xs...)
+        .then([out](Result r) { *out = std::move(r); },
+              [out](caf::error& e) { *out = std::move(e); });
+    });
+    sched.run();
+    return *out;
+  }
+
+  template <class... Ts>
+  void tell(const std::string& id, Ts... xs) {
+    caf::anon_send(region, atom::route_v, id, caf::make_message(xs...));
+    sched.run();
+  }
+
+  caf::expected<order_view> place(const std::string& id) {
+    order_placement p;
+    p.order_id = id;
+    p.customer_id = "ada";
+    p.checkout_id = "co_" + id;
+    p.lines.push_back(cart_line{"a", "A", 1, 100});
+    return ask<order_view>(id, atom::place_v, p);
+  }
+
+  // The timeline types Mercato recorded itself for order `id`, as journaled.
+  std::vector<std::string> own_entries(const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& msg : db->entities[{"order", id}].events) {
+      const auto& e = msg.get_as<order_event>(0);
+      if (e.type == "fact_recorded" && e.fact.source == order::own_source)
+        out.push_back(e.fact.external_id);
+    }
+    return out;
+  }
+
+  void advance(std::chrono::milliseconds d) {
+    sched.advance_time(d);
+    sched.run();
+  }
+
+  int64_t epoch_ms = 1'700'000'000'000;
+  int64_t wall_ahead = 0;
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{make_test_config(sys_cfg)};
+  caf::scheduler::test_coordinator& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  std::shared_ptr<test::fake_db> db;
+  caf::actor raw_journal;
+  recovery_actor recovery;
+  runtime::metrics_registry metrics;
+  caf::actor region;
+};
+
+caller admin() {
+  return caller{"ops", true, ""};
+}
+
+} // namespace
+
+TEST_F(OrderActor, RecordsADelayWarningOnItsOwnTimer) {
+  ASSERT_TRUE(place("o1"));
+  advance(999ms);
+  EXPECT_TRUE(own_entries("o1").empty());
+  advance(1ms);
+  EXPECT_EQ(own_entries("o1"), (std::vector<std::string>{"delay_warning:paid"}));
+  auto v = ask<order_view>("o1", atom::get_v, admin());
+  ASSERT_TRUE(v) << render(v.error());
+  EXPECT_EQ(v->order.status, "paid");
+  ASSERT_EQ(v->order.timeline.size(), 1u);
+  EXPECT_EQ(v->order.timeline.front().type, "delay_warning");
+  // Nothing more is due in this status, however long it stays.
+  advance(60s);
+  EXPECT_EQ(own_entries("o1").size(), 1u);
+}
+
+TEST_F(OrderActor, AChangeRearmsTheTimerForTheNewStatus) {
+  ASSERT_TRUE(place("o1"));
+  advance(500ms);
+  ASSERT_TRUE(ask<order_view>("o1", atom::advance_v, order_status_cmd{admin(), "confirmed", ""}));
+  advance(1000ms); // the timer set for paid fires, finds nothing due
+  EXPECT_TRUE(own_entries("o1").empty());
+  advance(3999ms);
+  EXPECT_TRUE(own_entries("o1").empty());
+  advance(1ms);
+  EXPECT_EQ(own_entries("o1"), (std::vector<std::string>{"delay_warning:confirmed"}));
+}
+
+TEST_F(OrderActor, IgnoresAStaleTimerButChecksWhenWoken) {
+  ASSERT_TRUE(place("o1"));
+  wall_ahead = 2000; // past the deadline by the wall clock, before the timer fires
+  tell("o1", atom::check_v, int64_t{42});
+  EXPECT_TRUE(own_entries("o1").empty()) << "a timer the order did not set is ignored";
+  tell("o1", atom::resume_v);
+  EXPECT_EQ(own_entries("o1"), (std::vector<std::string>{"delay_warning:paid"}));
+  advance(1000ms); // the real timer finds it done
+  EXPECT_EQ(own_entries("o1").size(), 1u);
+}
+
+TEST_F(OrderActor, ArmsItsTimerAgainAfterRecovery) {
+  ASSERT_TRUE(place("o1"));
+  auto passivated = std::make_shared<caf::expected<bool>>(caf::sec::request_timeout);
+  sys.spawn([passivated, region = region](caf::event_based_actor* self) {
+    self->request(region, 60s, atom::passivate_v, std::string{"o1"})
+      .then([passivated](bool b) { *passivated = b; },
+            [passivated](caf::error& e) { *passivated = std::move(e); });
+  });
+  sched.run();
+  ASSERT_TRUE(*passivated && **passivated) << "the order stops although its timer is pending";
+  advance(500ms);
+  // Woken by a read: recovery arms the timer of the new incarnation.
+  ASSERT_TRUE(ask<order_view>("o1", atom::get_v, admin()));
+  EXPECT_TRUE(own_entries("o1").empty());
+  advance(500ms);
+  EXPECT_EQ(own_entries("o1"), (std::vector<std::string>{"delay_warning:paid"}));
+}
+
+TEST_F(OrderActor, RecoveryRecordsWhatFellDueWhileStopped) {
+  ASSERT_TRUE(place("o1"));
+  caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+  sched.run();
+  runtime::region_settings rs;
+  rs.kind = "order";
+  rs.passivate_after = 3600s;
+  order_settings cfg;
+  cfg.env.journal = caf::actor_cast<journal_actor>(raw_journal);
+  cfg.env.recovery = recovery;
+  cfg.env.now_ms = [this] { return epoch_ms + wall_ahead; };
+  cfg.delays.expected_ms = {{"paid", 1000}};
+  region = runtime::spawn_region(sys, rs, make_order_spawner(cfg), &metrics);
+  sched.run();
+  wall_ahead = 5000;
+  tell("o1", atom::resume_v); // what the sweeper sends
+  EXPECT_EQ(own_entries("o1"), (std::vector<std::string>{"delay_warning:paid"}));
+}
