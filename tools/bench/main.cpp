@@ -7,6 +7,10 @@
 //   mercato-bench checkout --token ADMIN --jwt-secret S --skus 10000 --customers 1000
 //                       --carts 60000 --connections 64 --duration 20 [--seed]
 //                       POST /v1/checkouts of carts filled before the clock starts.
+//   mercato-bench push  --token ADMIN --subscribers 1000 --events 2000 [--order ID |
+//                       --jwt-secret S] [--rate R] [--posters 2] [--window 2] [--json]
+//                       events pushed over GET /v1/ws: from a partner fact posted over REST to
+//                       its receipt by every subscriber of the order (push.cpp).
 //
 // Each connection keeps one request in flight (keep-alive). flash and checkout count only 201
 // answers, which Mercato sends once the hold (the order) is durable. Prints one JSON line of
@@ -21,6 +25,7 @@
 // result says `"exhausted":true`.
 
 #include "tests/support/jwt_mint.hpp"
+#include "tools/bench/push.hpp"
 #include "tools/bench/setup.hpp"
 
 #include <boost/asio.hpp>
@@ -246,7 +251,54 @@ int main(int argc, char** argv) {
   checkout->add_option("--setup-connections", setup_connections, "connections filling carts")
     ->capture_default_str()
     ->check(CLI::PositiveNumber);
+  push_options push_opts;
+  auto* push = app.add_subcommand("push", "events pushed over GET /v1/ws to many subscribers");
+  push->add_option("--url", push_opts.url, "server base URL")->capture_default_str();
+  push->add_option("--token", push_opts.token, "bearer token (service or admin)")->required();
+  push
+    ->add_option("--jwt-secret", push_opts.jwt_secret,
+                 "the server's HS256 secret (a customer token for the order's checkout)")
+    ->envname("MERCATO_JWT_SECRET");
+  push->add_option("--order", push_opts.order_id,
+                   "subscribe to this order (default: create one through a checkout)");
+  push->add_option("--subscribers", push_opts.subscribers, "WebSocket connections")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push->add_option("--events", push_opts.events, "partner facts posted")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push->add_option("--rate", push_opts.rate, "facts/s offered; 0 = as fast as answers and window")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  push->add_option("--posters", push_opts.posters, "keep-alive connections posting facts")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push
+    ->add_option("--window", push_opts.window,
+                 "most facts posted and not yet received by every subscriber; 0 = no limit")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  push->add_option("--threads", push_opts.threads, "threads reading the subscribers")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push
+    ->add_option("--connect-concurrency", push_opts.connect_concurrency,
+                 "subscribers connecting at a time")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push
+    ->add_option("--drain-timeout", push_opts.drain_timeout_s,
+                 "seconds without a delivery after which missing ones are given up")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push->add_option("--source", push_opts.source, "source of the facts")->capture_default_str();
+  push->add_option("--type", push_opts.type, "type of the facts")->capture_default_str();
+  push->add_option("--label", push_opts.label, "name printed with the results")
+    ->capture_default_str();
+  push->add_flag("--json", push_opts.json, "print the result as one JSON line (human on stderr)");
   CLI11_PARSE(app, argc, argv);
+  if (push->parsed())
+    return run_push(push_opts);
 
   auto t = parse_url(url);
   if (do_seed && !seed(t, token, skus, prefix, on_hand)) {
