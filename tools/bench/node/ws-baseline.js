@@ -64,17 +64,23 @@ function orderJson(id) {
       city: 'London',
       postal_code: 'N1 9GU',
       country: 'GB',
+      phone: null,
     },
     email: 'bench@example.com',
-    checkout_id: 'co_01jbench0000000000000000',
-    payment_id: 'pay_01jbench000000000000000',
+    coupon_code: null,
+    checkout_id: 'co_0adbff3a76d1ed55aac5b42c27ea73dc',
+    payment_id: 'co_0adbff3a76d1ed55aac5b42c27ea73dc',
+    cancel_reason: null,
+    eta: null,
     created_at: now,
     updated_at: now,
-    version: 4,
+    version: 2,
   };
 }
 
+// What Mercato shows for a fact: its label, and the order's status once it is applied.
 const LABELS = { in_transit: 'In transit' };
+const STATUS_AFTER = { in_transit: 'shipped' };
 
 // topic -> { seq, facts, subscribers: Set<WebSocket>, data }
 const topics = new Map();
@@ -105,7 +111,8 @@ function onFact(id, fact, res) {
   t.seq += 1;
   t.facts += 1;
   const now = new Date().toISOString();
-  t.data.status = fact.type;
+  const status = STATUS_AFTER[fact.type] || fact.type;
+  t.data.status = status;
   t.data.updated_at = now;
   t.data.version += 1;
   // Serialised once; the same Buffer goes to every socket.
@@ -116,7 +123,7 @@ function onFact(id, fact, res) {
     data: {
       order_id: id,
       type: 'fact_recorded',
-      status: fact.type,
+      status,
       at: now,
       event: {
         seq: t.facts,
@@ -131,7 +138,7 @@ function onFact(id, fact, res) {
     },
   }));
   for (const ws of t.subscribers) ws.send(frame, { binary: false });
-  send(res, 202, '{"accepted":true}');
+  send(res, 202, '{"accepted":true,"duplicate":false}');
 }
 
 const server = http.createServer((req, res) => {
