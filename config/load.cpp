@@ -136,6 +136,22 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(webhooks, batch), "", "--webhook-batch", "N", "outbox rows read per query"},
     {MERCATO_FIELD(webhooks, poll_ms), "", "--webhook-poll-ms", "MS",
      "wait before reading the outbox again when it had nothing new"},
+    {MERCATO_FIELD(ws, max_subscriptions), "", "--ws-max-subscriptions", "N",
+     "topics one WebSocket session may follow"},
+    {MERCATO_FIELD(ws, max_queued_frames), "", "--ws-max-queued-frames", "N",
+     "unsent frames of one session before it is closed as slow (1008)"},
+    {MERCATO_FIELD(ws, max_queued_bytes), "", "--ws-max-queued-bytes", "BYTES",
+     "unsent bytes of one session before it is closed as slow (1008)"},
+    {MERCATO_FIELD(ws, max_frame_bytes), "", "--ws-max-frame-bytes", "BYTES",
+     "largest frame a client may send"},
+    {MERCATO_FIELD(ws, max_replay), "", "--ws-max-replay", "N",
+     "most events replayed for last_seq before a snapshot is sent instead"},
+    {MERCATO_FIELD(ws, idle_timeout_ms), "", "--ws-idle-timeout-ms", "MS",
+     "silence after which a session is pinged, then closed"},
+    {MERCATO_FIELD(ws, close_timeout_ms), "", "--ws-close-timeout-ms", "MS",
+     "closing handshake limit"},
+    {MERCATO_FIELD(ws, send_buffer_bytes), "", "--ws-send-buffer-bytes", "BYTES",
+     "SO_SNDBUF of WebSocket sessions; 0 = the kernel's default"},
     {MERCATO_FIELD(auth, jwt_secret), "MERCATO_JWT_SECRET", "--jwt-secret", "SECRET",
      "HS256 secret, at least 16 bytes (required)"},
     {MERCATO_FIELD(log, level), "MERCATO_LOG_LEVEL", "--log-level", "LEVEL",
@@ -520,6 +536,15 @@ void validate(const settings& s, report& rep) {
                                          + std::to_string(s.webhooks.backoff_max_ms));
   between("webhooks.batch", s.webhooks.batch, 1, 10000);
   between("webhooks.poll_ms", s.webhooks.poll_ms, 1, 600000);
+
+  between("ws.max_subscriptions", s.ws.max_subscriptions, 1, 10000);
+  between("ws.max_queued_frames", s.ws.max_queued_frames, 1, 1000000);
+  between("ws.max_queued_bytes", s.ws.max_queued_bytes, 1024, int64_t{1} << 32);
+  between("ws.max_frame_bytes", s.ws.max_frame_bytes, 256, 1 << 20);
+  between("ws.max_replay", s.ws.max_replay, 0, 100000);
+  between("ws.idle_timeout_ms", s.ws.idle_timeout_ms, 100, 3600000);
+  between("ws.close_timeout_ms", s.ws.close_timeout_ms, 100, 600000);
+  between("ws.send_buffer_bytes", s.ws.send_buffer_bytes, 0, 64 << 20);
 
   if (s.auth.jwt_secret.empty())
     rep.add("auth.jwt_secret", "required (set MERCATO_JWT_SECRET or --jwt-secret)");

@@ -77,6 +77,18 @@ struct auth_settings {
   std::string jwt_secret; ///< MERCATO_JWT_SECRET, HS256; required
 };
 
+/// Live subscriptions over WebSocket (/v1/ws).
+struct ws_settings {
+  int64_t max_subscriptions = 100;    ///< topics one session may follow
+  int64_t max_queued_frames = 4096;   ///< unsent frames before a slow client gets 1008
+  int64_t max_queued_bytes = 8 << 20; ///< unsent bytes before a slow client gets 1008
+  int64_t max_frame_bytes = 4096;     ///< largest client frame; bigger ones close with 1009
+  int64_t max_replay = 1000;          ///< events replayed for last_seq; more: a snapshot
+  int64_t idle_timeout_ms = 60000;    ///< silent peers are pinged, then closed
+  int64_t close_timeout_ms = 5000;    ///< closing handshake limit, then the socket closes
+  int64_t send_buffer_bytes = 0;      ///< SO_SNDBUF of sessions; 0 = the kernel's default
+};
+
 /// Logging.
 struct log_settings {
   std::string level = "info";  ///< trace, debug, info, warn, error
@@ -103,6 +115,7 @@ struct settings {
   checkout_settings checkout;
   payment_settings payments;
   webhook_settings webhooks;
+  ws_settings ws;
   auth_settings auth;
   log_settings log;
   actor_settings actors;

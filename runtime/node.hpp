@@ -16,6 +16,8 @@
 
 namespace mercato::runtime {
 
+class topic_hub;
+
 /// Who this node is, as the admin API reports it. The HTTP port is known only once the server
 /// listens, hence the atomic.
 struct node_identity {
@@ -39,6 +41,8 @@ struct node_handles {
   metrics_registry* metrics = nullptr;
   config::settings cfg;
 
+  recovery_actor recovery;                 ///< journal reads (WebSocket replays)
+  std::shared_ptr<topic_hub> hub;          ///< live subscriptions; null: no /v1/ws
   dead_letter_store_actor dead_letters;    ///< deliveries and messages set aside
   std::shared_ptr<node_identity> identity; ///< this node, for the admin API (may be null)
 };

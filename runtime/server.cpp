@@ -16,10 +16,12 @@
 #include "adapters/pg/product_store.hpp"
 #include "adapters/pg/recovery.hpp"
 #include "api/http/server.hpp"
+#include "api/ws/frames.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/node.hpp"
 #include "runtime/shard_region.hpp"
+#include "runtime/topic_hub.hpp"
 
 #include <caf/all.hpp>
 
@@ -134,14 +136,15 @@ int run_server(const config::settings& cfg) {
     metrics_registry metrics;
     node_config caf_cfg{cfg};
     caf::actor_system sys{caf_cfg};
-    auto journal = pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics);
+    // The hub learns of every commit from the journal, once per batch, and fans it out to the
+    // node's WebSocket subscribers.
+    auto hub = std::make_shared<topic_hub>(api::ws::encode_event, &metrics);
+    auto hub_actor = spawn_hub_actor(sys, hub);
+    auto journal = pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, hub_actor);
     auto recovery = pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers);
     auto products = pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers);
     // Admin reads only: one connection is plenty.
     auto dead_letters = pg::spawn_dead_letter_store(sys, cfg.db.url, 1);
-    // No WebSocket endpoint (/v1/ws) is served yet: the family is registered so that dashboards
-    // and alerts can rely on it, and reads 0.
-    metrics.get_gauge("mercato_ws_sessions", "Open WebSocket sessions");
     auto payment_port = payments::spawn_payments(sys, cfg.db.url, cfg);
 
     stock_settings stock_cfg;
@@ -216,6 +219,8 @@ int run_server(const config::settings& cfg) {
     handles.orders = order_index;
     handles.products = products;
     handles.dead_letters = dead_letters;
+    handles.recovery = recovery;
+    handles.hub = hub;
     handles.identity = make_identity(cfg);
     handles.payments = payment_port;
     handles.metrics = &metrics;
@@ -254,6 +259,7 @@ int run_server(const config::settings& cfg) {
     caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(recovery, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(hub_actor, caf::exit_reason::user_shutdown);
   }
   log->info("mercato stopped");
   return exit_code;

@@ -46,10 +46,19 @@ using stock_actor = caf::typed_actor<
 using journal_actor
   = caf::typed_actor<caf::replies_to<atom::append, persist_request>::with<uint64_t>>;
 
-/// RECOVERY (port, adapters/pg): reads an entity's latest snapshot and later events
-/// (kind, entity id).
-using recovery_actor
-  = caf::typed_actor<caf::replies_to<atom::load, std::string, std::string>::with<recovery_data>>;
+/// RECOVERY (port, adapters/pg): reads entities back from the journal.
+using recovery_actor = caf::typed_actor<
+  // The latest snapshot and every later event (kind, entity id).
+  caf::replies_to<atom::load, std::string, std::string>::with<recovery_data>,
+  // Replay (kind, entity id, after, limit): the events with seq > after, at most `limit`, in
+  // order, no snapshot; `last_seq` is the entity's newest seq in the journal (0 if none), so a
+  // reader can tell whether more follow and whether `after` lies in the future.
+  caf::replies_to<atom::read, std::string, std::string, uint64_t, uint64_t>::with<recovery_data>>;
+
+/// EVENT SINK (port, runtime's topic hub): told of every committed journal batch, in commit
+/// order, so that live subscribers see each durable change.
+using event_sink_actor
+  = caf::typed_actor<caf::reacts_to<atom::publish, std::vector<committed_event>>>;
 
 /// PRODUCT STORE (port, adapters/pg): the catalogue.
 using product_store_actor = caf::typed_actor<

@@ -195,6 +195,20 @@ typename Inspector::result_type inspect(Inspector& f, recovery_data& x) {
   return f(caf::meta::type_name("recovery_data"), x.snapshot, x.snapshot_seq, x.events, x.last_seq);
 }
 
+/// One event made durable, as the journal announces it to the node's topic hub once its batch
+/// committed. Announcements are in commit order, so per entity in seq order.
+struct committed_event {
+  std::string kind;      ///< entity kind
+  std::string entity_id; ///< key within the kind
+  uint64_t seq = 0;      ///< the event's seq in the entity's journal
+  caf::message event;    ///< the domain event (e.g. `order_event`)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, committed_event& x) {
+  return f(caf::meta::type_name("committed_event"), x.kind, x.entity_id, x.seq, x.event);
+}
+
 // -- catalogue --------------------------------------------------------------------------------
 
 /// A product in the catalogue (not an actor: catalogue rows are plain reads and upserts).

@@ -47,6 +47,7 @@ struct journal_state {
   bool flush_scheduled = false; // a flush (immediate or delayed) is on its way
   bool full_flush_sent = false; // an immediate flush for a full batch is on its way
   journal_metrics metrics;
+  event_sink_actor sink; // told of what committed; may be null
 };
 
 using journal_self = journal_impl::stateful_pointer<journal_state>;
@@ -414,6 +415,22 @@ void deliver(journal_state& st, std::vector<encoded_request>& reqs) {
     st.metrics.failures->inc(failed);
 }
 
+// After the answers: subscribers learn of a change no sooner than its writer.
+void publish(journal_state& st, const std::vector<encoded_request>& reqs) {
+  if (!st.sink)
+    return;
+  std::vector<committed_event> out;
+  for (const auto& r : reqs) {
+    if (r.outcome)
+      continue;
+    const auto& req = r.source->req;
+    for (size_t i = 0; i < req.events.size(); ++i)
+      out.push_back(committed_event{req.kind, req.entity_id, r.first_seq + i, req.events[i]});
+  }
+  if (!out.empty())
+    caf::anon_send(st.sink, atom::publish_v, std::move(out));
+}
+
 void flush(journal_self self) {
   auto& st = self->state;
   auto n
@@ -506,12 +523,14 @@ void flush(journal_self self) {
     }
   }
   deliver(st, reqs);
+  publish(st, reqs);
 }
 
 journal_impl::behavior_type journal(journal_self self, std::string url,
                                     config::journal_settings settings,
-                                    runtime::metrics_registry* metrics) {
+                                    runtime::metrics_registry* metrics, event_sink_actor sink) {
   auto& st = self->state;
+  st.sink = std::move(sink);
   st.db = std::make_unique<session>(std::move(url), "journal", prepare_batch_statement);
   st.settings = settings;
   if (metrics) {
@@ -560,10 +579,11 @@ journal_impl::behavior_type journal(journal_self self, std::string url,
 } // namespace
 
 journal_actor spawn_journal(caf::actor_system& sys, std::string url,
-                            config::journal_settings settings, runtime::metrics_registry* metrics) {
+                            config::journal_settings settings, runtime::metrics_registry* metrics,
+                            event_sink_actor sink) {
   runtime::logger("pg")->info("journal starts on {} (batch_max {}, batch_delay_us {})",
                               redact_dsn(url), settings.batch_max, settings.batch_delay_us);
-  return sys.spawn<caf::detached>(journal, std::move(url), settings, metrics);
+  return sys.spawn<caf::detached>(journal, std::move(url), settings, metrics, std::move(sink));
 }
 
 } // namespace mercato::pg

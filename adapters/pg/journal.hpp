@@ -26,7 +26,11 @@ namespace mercato::pg {
 /// `metrics` may be null; otherwise it receives mercato_journal_batch_size,
 /// mercato_journal_commit_seconds, mercato_journal_appends_total,
 /// mercato_journal_failures_total and mercato_journal_fenced_total.
+///
+/// After each commit, `sink` (if set) receives every committed event of the batch in one
+/// message, after the writers' answers.
 journal_actor spawn_journal(caf::actor_system& sys, std::string url,
-                            config::journal_settings settings, runtime::metrics_registry* metrics);
+                            config::journal_settings settings, runtime::metrics_registry* metrics,
+                            event_sink_actor sink = {});
 
 } // namespace mercato::pg

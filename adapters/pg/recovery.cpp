@@ -9,6 +9,8 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
+
 namespace mercato::pg {
 
 namespace {
@@ -25,6 +27,16 @@ constexpr const char* load_sql
     "WHERE j.entity_kind = $1 AND j.entity_id = $2 "
     "AND j.seq > coalesce((SELECT seq FROM s), 0) "
     "ORDER BY part DESC, seq";
+
+constexpr const char* read_statement = "mercato_recovery_read";
+
+// Replay: the entity's newest seq (part 'h') and up to $4 events after $3 (part 'e').
+constexpr const char* read_sql
+  = "SELECT 'h' AS part, coalesce(max(seq), 0) AS seq, NULL::text, NULL::text FROM journal "
+    "WHERE entity_kind = $1 AND entity_id = $2 "
+    "UNION ALL "
+    "(SELECT 'e', seq, event_type, payload::text FROM journal "
+    "WHERE entity_kind = $1 AND entity_id = $2 AND seq > $3 ORDER BY seq LIMIT $4)";
 
 struct reader_state {
   static inline const char* name = "pg.recovery";
@@ -65,11 +77,43 @@ caf::expected<recovery_data> load(pqxx::connection& conn, const std::string& kin
   return out;
 }
 
+caf::expected<recovery_data> read_after(pqxx::connection& conn, const std::string& kind,
+                                        const std::string& id, uint64_t after, uint64_t limit) {
+  auto codec = find_codec(kind);
+  if (!codec)
+    return caf::make_error(mercato_errc::invalid_request, "no codec for entity kind " + kind);
+  pqxx::read_transaction txn{conn};
+  auto rows = txn.exec_prepared(read_statement, kind, id, static_cast<int64_t>(after),
+                                static_cast<int64_t>(std::min<uint64_t>(limit, 100000)));
+  txn.commit();
+  recovery_data out;
+  auto expected = after + 1;
+  for (const auto& row : rows) {
+    auto seq = row[1].as<uint64_t>();
+    if (row[0].as<std::string>() == "h") {
+      out.last_seq = seq;
+      continue;
+    }
+    if (seq != expected)
+      return caf::make_error(caf::sec::runtime_error, "journal of " + kind + " " + id
+                                                        + " misses seq "
+                                                        + std::to_string(expected));
+    auto event = codec->decode_event(row[2].as<std::string>(), row[3].as<std::string>());
+    if (!event)
+      return std::move(event.error());
+    out.events.push_back(std::move(*event));
+    ++expected;
+  }
+  return out;
+}
+
 recovery_actor::behavior_type reader(recovery_actor::stateful_pointer<reader_state> self,
                                      std::string url, int index) {
-  self->state.db = std::make_unique<session>(
-    std::move(url), "recovery-" + std::to_string(index),
-    [](pqxx::connection& conn) { conn.prepare(load_statement, load_sql); });
+  self->state.db = std::make_unique<session>(std::move(url), "recovery-" + std::to_string(index),
+                                             [](pqxx::connection& conn) {
+                                               conn.prepare(load_statement, load_sql);
+                                               conn.prepare(read_statement, read_sql);
+                                             });
   return {
     [self](atom::load, const std::string& kind,
            const std::string& id) -> caf::result<recovery_data> {
@@ -77,6 +121,15 @@ recovery_actor::behavior_type reader(recovery_actor::stateful_pointer<reader_sta
         [&](pqxx::connection& conn) { return load(conn, kind, id); });
       if (!res)
         runtime::logger("pg")->debug("recovery of {} {} fails: {}", kind, id, render(res.error()));
+      return res;
+    },
+    [self](atom::read, const std::string& kind, const std::string& id, uint64_t after,
+           uint64_t limit) -> caf::result<recovery_data> {
+      auto res = self->state.db->run<recovery_data>(
+        [&](pqxx::connection& conn) { return read_after(conn, kind, id, after, limit); });
+      if (!res)
+        runtime::logger("pg")->debug("replay of {} {} after {} fails: {}", kind, id, after,
+                                     render(res.error()));
       return res;
     },
   };

@@ -18,6 +18,8 @@ namespace mercato::pg {
 /// `recovery_data` (last_seq 0). Errors: `storage_unavailable` when the database fails,
 /// `invalid_request` for a kind without codec, `caf::sec::runtime_error` for rows that cannot be
 /// decoded or a gap in the seqs.
+/// `read(kind, id, after, limit)` replays the events after a seq (for live subscribers that
+/// resume or missed an announcement), with the entity's newest seq as `last_seq`.
 recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers);
 
 /// The ids of the entities of `kind` whose newest event is one of `types`: after a crash, the

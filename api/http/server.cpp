@@ -2,6 +2,7 @@
 
 #include "api/http/session.hpp"
 #include "api/routes/common.hpp"
+#include "api/ws/endpoint.hpp"
 #include "runtime/logging.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -144,6 +145,7 @@ http_server::http_server(runtime::node_handles handles, std::shared_ptr<const ro
     d.shared->request_timeout = std::chrono::milliseconds{d.handles.cfg.entity.request_timeout_ms};
   if (srv.max_body_bytes > 0)
     d.shared->max_body = static_cast<uint64_t>(srv.max_body_bytes);
+  d.shared->ws_upgrade = ws::make_upgrade_handler(d.handles, d.shared);
 }
 
 http_server::~http_server() {
@@ -206,7 +208,7 @@ void http_server::stop() {
   });
   // 2. Close idle sessions; busy ones close after their response.
   auto close_all = [&d](bool force) {
-    std::vector<std::shared_ptr<http_session>> live;
+    std::vector<std::shared_ptr<closable>> live;
     {
       std::lock_guard<std::mutex> guard{d.shared->mtx};
       for (auto& [ptr, weak] : d.shared->sessions)

@@ -51,12 +51,12 @@ bool is_http_parse_error(const beast::error_code& ec) {
 
 // -- session_shared ----------------------------------------------------------------------------
 
-void session_shared::add(const std::shared_ptr<http_session>& s) {
+void session_shared::add(const std::shared_ptr<closable>& s) {
   std::lock_guard<std::mutex> guard{mtx};
   sessions.emplace(s.get(), s);
 }
 
-void session_shared::remove(const http_session* s) {
+void session_shared::remove(const closable* s) {
   std::lock_guard<std::mutex> guard{mtx};
   sessions.erase(s);
   if (sessions.empty())
@@ -71,7 +71,7 @@ http_session::http_session(asio::ip::tcp::socket&& socket, std::shared_ptr<sessi
 }
 
 http_session::~http_session() {
-  shared_->remove(this);
+  shared_->remove(static_cast<const closable*>(this));
 }
 
 void http_session::start() {
@@ -202,6 +202,8 @@ void http_session::dispatch() {
   req.signature = msg["X-Signature"];
   req.body = msg.body();
   req.request_id = request_id_;
+  if (req.path == "/v1/ws" && shared_->ws_upgrade && try_upgrade())
+    return;
   auto m = shared_->routes->match(method_, req.path, req.params);
   pattern_id_ = m.pattern_id;
   pattern_ = m.pattern;
@@ -254,6 +256,27 @@ void http_session::dispatch() {
     shared_->log->error("request {} fails: handler of {} throws", request_id_, pattern_);
     post_response(seq, problem_response(500, "internal", "internal error"));
   }
+}
+
+bool http_session::try_upgrade() {
+  auto& msg = parser_->get();
+  if (msg.method() != http::verb::get || !beast::iequals(msg[http::field::upgrade], "websocket"))
+    return false; // the router answers plain requests of /v1/ws (426)
+  started_ = std::chrono::steady_clock::now();
+  auto& socket = stream_.socket();
+  response refusal;
+  if (shared_->ws_upgrade(socket, msg, request_id_, refusal)) {
+    // The WebSocket session owns the socket now; this session ends without touching it.
+    closed_ = true;
+    awaiting_ = false;
+    return true;
+  }
+  pattern_id_ = static_cast<size_t>(-1);
+  pattern_ = "/v1/ws";
+  keep_alive_ = false;
+  awaiting_ = false;
+  do_write(std::move(refusal));
+  return true;
 }
 
 void http_session::post_response(uint64_t seq, response&& res) {

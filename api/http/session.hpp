@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,7 +29,19 @@ namespace mercato::api {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
-class http_session;
+/// A connection the server closes when it stops: an HTTP session or a WebSocket session.
+class closable {
+public:
+  virtual ~closable() = default;
+  /// Any thread: closes once the work in flight is done; with `force`, at once.
+  virtual void shutdown(bool force) = 0;
+};
+
+/// Takes over a WebSocket upgrade request (the socket and the parsed request); returns false,
+/// with `refusal` to answer instead, when it refuses the handshake.
+using ws_upgrade_fn = std::function<bool(asio::ip::tcp::socket& socket,
+                                         beast::http::request<beast::http::string_body>& msg,
+                                         const std::string& request_id, response& refusal)>;
 
 /// What all sessions of one server share. Outlives every session (each holds a shared_ptr).
 struct session_shared {
@@ -47,16 +60,21 @@ struct session_shared {
   // Live sessions: registered on accept, removed by the session's destructor.
   std::mutex mtx;
   std::condition_variable all_closed;
-  std::unordered_map<const http_session*, std::weak_ptr<http_session>> sessions;
+  std::unordered_map<const closable*, std::weak_ptr<closable>> sessions;
 
-  void add(const std::shared_ptr<http_session>& s);
-  void remove(const http_session* s);
+  /// Serves GET /v1/ws upgrades when set (before the server starts).
+  ws_upgrade_fn ws_upgrade;
+
+  void add(const std::shared_ptr<closable>& s);
+  void remove(const closable* s);
 };
 
 /// A keep-alive HTTP/1.1 connection on its own strand. Reads one request, dispatches it, waits
 /// for the handler's answer (which arrives through `post_response`, from any thread), writes it,
 /// then reads the next; pipelined requests therefore get their answers in order.
-class http_session : public response_sink, public std::enable_shared_from_this<http_session> {
+class http_session : public response_sink,
+                     public closable,
+                     public std::enable_shared_from_this<http_session> {
 public:
   http_session(asio::ip::tcp::socket&& socket, std::shared_ptr<session_shared> shared);
   ~http_session() override;
@@ -69,7 +87,7 @@ public:
 
   /// Any thread: closes the connection once the request in flight (if any) is answered; with
   /// `force`, closes at once and drops the request in flight.
-  void shutdown(bool force);
+  void shutdown(bool force) override;
 
 private:
   void do_read();
@@ -85,6 +103,7 @@ private:
   void do_linger();
   void on_linger(beast::error_code ec, std::size_t n);
   void begin_request_without_route(); // request id and timing for parse failures
+  bool try_upgrade();                 // hands a /v1/ws upgrade to the WebSocket endpoint
 
   std::shared_ptr<session_shared> shared_;
   beast::tcp_stream stream_;

@@ -12,6 +12,30 @@ namespace mercato::api {
 namespace jw = mercato::api::json;
 using namespace detail;
 
+void append_json(std::string& out, const cart_line& l) {
+  jw::object_writer w{out};
+  w.field("sku", l.sku)
+    .field("name", l.name)
+    .field("quantity", l.quantity)
+    .field("unit_price_minor", l.unit_price_minor)
+    .field("line_total_minor", l.quantity * l.unit_price_minor)
+    .close();
+}
+
+void append_json(std::string& out, const timeline_entry& f) {
+  jw::object_writer w{out};
+  w.field("seq", f.seq)
+    .field("type", f.type)
+    .field("source", f.source)
+    .field("external_id", f.external_id)
+    .time_field("occurred_at", f.occurred_at_ms)
+    .time_field("recorded_at", f.recorded_at_ms)
+    .field("label", f.label);
+  w.raw_key("data");
+  out += f.data.empty() ? "{}" : f.data; // stored as the JSON object the API accepted
+  w.close();
+}
+
 namespace {
 
 void append_totals(std::string& out, const totals& t) {
@@ -29,14 +53,7 @@ void append_lines(std::string& out, const std::vector<cart_line>& lines) {
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i > 0)
       out.push_back(',');
-    const auto& l = lines[i];
-    jw::object_writer w{out};
-    w.field("sku", l.sku)
-      .field("name", l.name)
-      .field("quantity", l.quantity)
-      .field("unit_price_minor", l.unit_price_minor)
-      .field("line_total_minor", l.quantity * l.unit_price_minor)
-      .close();
+    append_json(out, lines[i]);
   }
   out.push_back(']');
 }
@@ -248,18 +265,7 @@ std::string timeline_json(const order_view& x) {
   for (size_t i = 0; i < o.timeline.size(); ++i) {
     if (i > 0)
       out.push_back(',');
-    const auto& f = o.timeline[i];
-    jw::object_writer fw{out};
-    fw.field("seq", f.seq)
-      .field("type", f.type)
-      .field("source", f.source)
-      .field("external_id", f.external_id)
-      .time_field("occurred_at", f.occurred_at_ms)
-      .time_field("recorded_at", f.recorded_at_ms)
-      .field("label", f.label);
-    fw.raw_key("data");
-    out += f.data.empty() ? "{}" : f.data; // stored as the JSON object the API accepted
-    fw.close();
+    append_json(out, o.timeline[i]);
   }
   out.push_back(']');
   w.close();

@@ -52,6 +52,12 @@ std::string to_json(const order_page& x);
 /// label, data}]} in the order the facts occurred.
 std::string timeline_json(const order_view& x);
 
+/// One cart or order line: {sku, name, quantity, unit_price_minor, line_total_minor}.
+void append_json(std::string& out, const cart_line& x);
+
+/// One timeline entry: {seq, type, source, external_id, occurred_at, recorded_at, label, data}.
+void append_json(std::string& out, const timeline_entry& x);
+
 /// The problem of a failed checkout (its recorded code and detail; `skus` when stock ran out).
 response checkout_failure(const checkout_view& x);
 

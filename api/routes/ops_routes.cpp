@@ -16,6 +16,13 @@ void add_ops_routes(router& r, const std::shared_ptr<const route_env>& env) {
     reply(json_response(200, R"({"status":"ok"})"));
   });
 
+  // GET /v1/ws without an upgrade (upgrades are taken over before routing: api/ws).
+  r.add(http_method::get, "/v1/ws", [](const request&, const responder& reply) {
+    auto res = problem_response(426, "invalid_request", "GET /v1/ws needs a WebSocket upgrade");
+    res.extra_headers = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+    reply(std::move(res));
+  });
+
   // GET /readyz: the product store (hence the database) answers a ping in time.
   r.add(http_method::get, "/readyz", [env](const request&, const responder& reply) {
     env->handles.sys->spawn([products = env->handles.products, timeout = env->ready_timeout,

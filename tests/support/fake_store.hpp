@@ -92,6 +92,18 @@ inline recovery_actor::behavior_type fake_recovery(std::shared_ptr<fake_db> db) 
       out.last_seq = e.events.size();
       return out;
     },
+    [db](atom::read, const std::string& kind, const std::string& id, uint64_t after,
+         uint64_t limit) {
+      recovery_data out;
+      auto i = db->entities.find({kind, id});
+      if (i == db->entities.end())
+        return out;
+      const auto& events = i->second.events;
+      for (auto seq = after + 1; seq <= events.size() && seq <= after + limit; ++seq)
+        out.events.push_back(events[seq - 1]);
+      out.last_seq = events.size();
+      return out;
+    },
   };
 }
 

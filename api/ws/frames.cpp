@@ -1,0 +1,113 @@
+#include "api/ws/frames.hpp"
+
+#include "actors/protocol/commerce.hpp"
+#include "api/json/commerce_codec.hpp"
+#include "api/json/writer.hpp"
+
+namespace mercato::api::ws {
+
+namespace jw = mercato::api::json;
+
+namespace {
+
+void order_data(std::string& out, const std::string& id, const order_event& e) {
+  jw::object_writer w{out};
+  w.field("order_id", id).field("type", e.type).field("status", e.status_after);
+  w.time_field("at", e.at_ms);
+  if (!e.reason.empty())
+    w.field("reason", e.reason);
+  if (e.eta_ms > 0)
+    w.time_field("eta", e.eta_ms);
+  if (!e.fact.type.empty()) {
+    w.raw_key("event");
+    append_json(out, e.fact);
+  }
+  w.close();
+}
+
+void stock_data(std::string& out, const std::string& sku, const stock_event& e) {
+  jw::object_writer w{out};
+  w.field("sku", sku).field("type", to_string(e.type));
+  switch (e.type) {
+  case stock_event_type::on_hand_set:
+  case stock_event_type::adjusted:
+    w.field("delta", e.delta);
+    break;
+  default:
+    w.field("qty", e.qty);
+  }
+  w.time_field("at", e.at_ms);
+  w.close();
+}
+
+void cart_data(std::string& out, const std::string& id, const cart_event& e) {
+  jw::object_writer w{out};
+  w.field("cart_id", id).field("type", e.type).time_field("at", e.at_ms);
+  if (!e.line.sku.empty()) {
+    if (e.line.quantity > 0) {
+      w.raw_key("line");
+      append_json(out, e.line);
+    } else {
+      w.field("sku", e.line.sku);
+    }
+  }
+  if (!e.coupon.code.empty())
+    w.field("coupon_code", e.coupon.code);
+  if (!e.checkout_id.empty())
+    w.field("checkout_id", e.checkout_id);
+  w.close();
+}
+
+std::string frame_head(std::string_view type, std::string_view topic, uint64_t seq) {
+  std::string out;
+  out.reserve(512);
+  out += R"({"type":")";
+  out += type;
+  out += R"(","topic":)";
+  jw::append_string(out, topic);
+  out += R"(,"seq":)";
+  out += std::to_string(seq);
+  out += R"(,"data":)";
+  return out;
+}
+
+} // namespace
+
+runtime::frame_ptr encode_event(const std::string& topic, const committed_event& e) {
+  auto out = frame_head("event", topic, e.seq);
+  if (e.kind == "order" && e.event.match_elements<order_event>())
+    order_data(out, e.entity_id, e.event.get_as<order_event>(0));
+  else if (e.kind == "stock" && e.event.match_elements<stock_event>())
+    stock_data(out, e.entity_id, e.event.get_as<stock_event>(0));
+  else if (e.kind == "cart" && e.event.match_elements<cart_event>())
+    cart_data(out, e.entity_id, e.event.get_as<cart_event>(0));
+  else
+    return nullptr;
+  out.push_back('}');
+  return std::make_shared<const runtime::topic_frame>(
+    runtime::topic_frame{topic, e.seq, std::move(out)});
+}
+
+std::string snapshot_frame(std::string_view topic, uint64_t seq, std::string_view data) {
+  auto out = frame_head("snapshot", topic, seq);
+  out += data;
+  out.push_back('}');
+  return out;
+}
+
+std::string error_frame(std::string_view code, std::string_view topic, std::string_view detail) {
+  std::string out;
+  jw::object_writer w{out};
+  w.field("type", "error").field("code", code);
+  if (!topic.empty())
+    w.field("topic", topic);
+  w.field("detail", detail);
+  w.close();
+  return out;
+}
+
+std::string pong_frame() {
+  return R"({"type":"pong"})";
+}
+
+} // namespace mercato::api::ws

@@ -1,0 +1,31 @@
+#pragma once
+
+// The text frames of /v1/ws (API.md, WebSocket). Free of Beast and CAF behaviour code.
+
+#include "actors/protocol/messages.hpp"
+#include "runtime/topic_hub.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mercato::api::ws {
+
+/// The hub's encoder: {"type":"event","topic":T,"seq":N,"data":{...}} for the events of orders,
+/// stock items and carts; null for any other kind.
+///   order: {order_id, type, status (after the event), at, reason?, eta?, event? (the timeline
+///          entry of a partner fact)}
+///   stock: {sku, type, qty?, delta?, at} — a change to fold onto the snapshot's figures
+///   cart:  {cart_id, type, at, line?, sku?, coupon_code?, checkout_id?}
+runtime::frame_ptr encode_event(const std::string& topic, const committed_event& e);
+
+/// {"type":"snapshot","topic":T,"seq":N,"data":DATA}; `data` is a JSON object.
+std::string snapshot_frame(std::string_view topic, uint64_t seq, std::string_view data);
+
+/// {"type":"error","code":C,"topic"?:T,"detail":D}
+std::string error_frame(std::string_view code, std::string_view topic, std::string_view detail);
+
+/// {"type":"pong"}
+std::string pong_frame();
+
+} // namespace mercato::api::ws

@@ -1,0 +1,516 @@
+// The WebSocket sessions of /v1/ws (Beast). One session per connection, on the connection's
+// strand. The hub hands it frames from a CAF thread through a small locked inbox; everything
+// else — subscriptions, sequencing, the send queue — lives on the strand.
+
+#include "api/json/fields.hpp"
+#include "api/json/problem.hpp"
+#include "api/routes/common.hpp"
+#include "api/ws/endpoint.hpp"
+#include "api/ws/frames.hpp"
+#include "api/ws/topic_cursor.hpp"
+#include "api/ws/ws_env.hpp"
+#include "runtime/logging.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+namespace mercato::api::ws {
+
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+
+namespace {
+
+// A frame waiting to be written: shared with every subscriber of its topic, or the session's own.
+struct out_frame {
+  runtime::frame_ptr shared;
+  std::string own;
+
+  const std::string& text() const noexcept {
+    return shared ? shared->text : own;
+  }
+};
+
+class ws_session : public runtime::topic_subscriber,
+                   public closable,
+                   public std::enable_shared_from_this<ws_session> {
+public:
+  ws_session(asio::ip::tcp::socket&& socket, std::shared_ptr<const ws_env> env,
+             std::shared_ptr<session_shared> shared, std::optional<principal> who,
+             std::string request_id)
+      : env_(std::move(env)), shared_(std::move(shared)), who_(std::move(who)),
+        request_id_(std::move(request_id)), ws_(std::move(socket)),
+        close_timer_(ws_.get_executor()) {
+    const auto& cfg = env_->handles.cfg.ws;
+    max_frames_ = static_cast<size_t>(cfg.max_queued_frames);
+    max_bytes_ = static_cast<size_t>(cfg.max_queued_bytes);
+  }
+
+  ~ws_session() override {
+    shared_->remove(static_cast<const closable*>(this));
+    if (accepted_ && env_->sessions)
+      env_->sessions->add(-1);
+  }
+
+  void start(http::request<http::string_body>&& req) {
+    upgrade_ = std::move(req); // read by the handshake until it completes
+    const auto& cfg = env_->handles.cfg.ws;
+    beast::get_lowest_layer(ws_).expires_never(); // the websocket stream has its own timeouts
+    if (cfg.send_buffer_bytes > 0) {
+      beast::error_code ec;
+      beast::get_lowest_layer(ws_).socket().set_option(
+        asio::socket_base::send_buffer_size(static_cast<int>(cfg.send_buffer_bytes)), ec);
+    }
+    websocket::stream_base::timeout opt;
+    opt.handshake_timeout = std::chrono::milliseconds{cfg.close_timeout_ms};
+    opt.idle_timeout = std::chrono::milliseconds{cfg.idle_timeout_ms};
+    opt.keep_alive_pings = true;
+    ws_.set_option(opt);
+    ws_.set_option(websocket::stream_base::decorator(
+      [rid = request_id_](websocket::response_type& res) { res.set("X-Request-ID", rid); }));
+    ws_.read_message_max(static_cast<size_t>(cfg.max_frame_bytes));
+    ws_.auto_fragment(false); // one frame per message: events are small
+    ws_.text(true);
+    ws_.async_accept(upgrade_,
+                     [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+  }
+
+  // Any thread (the hub's): queue and wake the strand once per batch of frames.
+  void deliver(const runtime::frame_ptr& frame) override {
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> guard{inbox_mtx_};
+      if (inbox_closed_)
+        return;
+      inbox_.push_back(frame);
+      if (inbox_.size() > max_frames_) {
+        inbox_closed_ = true; // the strand cannot keep up either: slow, whatever the socket says
+        inbox_overflow_ = true;
+      }
+      if (!drain_posted_) {
+        drain_posted_ = true;
+        wake = true;
+      }
+    }
+    if (wake)
+      asio::post(ws_.get_executor(), [self = shared_from_this()] { self->drain_inbox(); });
+  }
+
+  void shutdown(bool force) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), force] {
+      if (force)
+        self->abort();
+      else
+        self->close_with(websocket::close_code::going_away, "server shutting down");
+    });
+  }
+
+private:
+  struct subscription {
+    topic_ref ref;
+    topic_cursor cursor;
+    uint64_t generation = 0; // tells replies of an earlier subscription of the same topic apart
+  };
+
+  void on_accept(beast::error_code ec) {
+    if (ec) {
+      env_->log->debug("ws handshake fails: {} request_id={}", ec.message(), request_id_);
+      return finish();
+    }
+    accepted_ = true;
+    if (env_->sessions)
+      env_->sessions->add(1);
+    env_->log->debug("ws session opens request_id={} sub={}", request_id_,
+                     who_ ? who_->sub : std::string{"-"});
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(
+      rbuf_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      if (ec == websocket::error::message_too_big)
+        env_->log->info("ws session closed: frame over {} bytes request_id={}",
+                        env_->handles.cfg.ws.max_frame_bytes, request_id_);
+      else if (ec != websocket::error::closed && ec != asio::error::operation_aborted)
+        env_->log->debug("ws session ends on read: {} request_id={}", ec.message(), request_id_);
+      return finish();
+    }
+    if (!ws_.got_text()) {
+      rbuf_.consume(rbuf_.size());
+      send_own(error_frame("invalid_request", {}, "frames must be JSON text"));
+    } else {
+      auto data = rbuf_.data();
+      std::string text{static_cast<const char*>(data.data()), data.size()};
+      rbuf_.consume(rbuf_.size());
+      handle(text);
+    }
+    if (!closing_)
+      do_read();
+  }
+
+  void handle(const std::string& text) {
+    nlohmann::json msg;
+    try {
+      msg = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception&) {
+      return send_own(error_frame("invalid_request", {}, "malformed JSON"));
+    }
+    if (!msg.is_object() || !msg.contains("op") || !msg["op"].is_string())
+      return send_own(error_frame("invalid_request", {}, "expected an object with a string op"));
+    const auto& op = msg["op"].get_ref<const std::string&>();
+    if (op == "ping")
+      return send_own(pong_frame());
+    if (op != "subscribe" && op != "unsubscribe")
+      return send_own(error_frame("invalid_request", {}, "unknown op"));
+    auto it = msg.find("topic");
+    if (it == msg.end() || !it->is_string())
+      return send_own(error_frame("invalid_request", {}, "topic must be a string"));
+    const auto& topic = it->get_ref<const std::string&>();
+    topic_ref ref;
+    std::string code;
+    std::string detail;
+    if (!parse_topic(topic, ref, code, detail))
+      return send_own(error_frame(code, topic.substr(0, 256), detail));
+    if (op == "unsubscribe")
+      return unsubscribe(ref.topic);
+    std::optional<uint64_t> last_seq;
+    if (auto ls = msg.find("last_seq"); ls != msg.end()) {
+      if (!ls->is_number_unsigned())
+        return send_own(
+          error_frame("invalid_request", ref.topic, "last_seq must be a non-negative integer"));
+      last_seq = ls->get<uint64_t>();
+    }
+    subscribe(std::move(ref), last_seq);
+  }
+
+  void subscribe(topic_ref ref, std::optional<uint64_t> last_seq) {
+    if (subs_.count(ref.topic) > 0)
+      return send_own(error_frame("conflict", ref.topic, "already subscribed"));
+    if (static_cast<int64_t>(subs_.size()) >= env_->handles.cfg.ws.max_subscriptions)
+      return send_own(error_frame("rate_limited", ref.topic, "too many subscriptions"));
+    if (!may_subscribe(who_, ref.kind))
+      return send_own(error_frame(who_ ? "forbidden" : "unauthorized", ref.topic,
+                                  who_ ? "this role may not follow " + ref.kind + " topics"
+                                       : "a token is required for " + ref.kind + " topics"));
+    auto generation = ++generations_;
+    auto& sub = subs_[ref.topic];
+    sub.ref = ref;
+    sub.cursor = topic_cursor{max_frames_};
+    sub.generation = generation;
+    // Subscribe first: whatever commits after the start point is read is then held, not lost.
+    env_->handles.hub->subscribe(ref.topic, shared_from_this());
+    fetch_start(*env_, who_, ref, last_seq,
+                [weak = weak_from_this(), topic = ref.topic, generation](start_point p) {
+                  if (auto self = weak.lock())
+                    asio::post(self->ws_.get_executor(),
+                               [self, topic, generation, p = std::move(p)]() mutable {
+                                 self->on_start(topic, generation, std::move(p));
+                               });
+                });
+  }
+
+  void unsubscribe(const std::string& topic) {
+    if (subs_.erase(topic) > 0)
+      env_->handles.hub->unsubscribe(topic, this);
+  }
+
+  subscription* find(const std::string& topic, uint64_t generation) {
+    auto it = subs_.find(topic);
+    return it == subs_.end() || it->second.generation != generation ? nullptr : &it->second;
+  }
+
+  void on_start(const std::string& topic, uint64_t generation, start_point p) {
+    auto* sub = find(topic, generation);
+    if (!sub || closing_)
+      return;
+    if (!p.error.empty()) {
+      unsubscribe(topic);
+      return send_own(error_frame(p.error, topic, p.detail));
+    }
+    if (p.snapshot)
+      send_own(snapshot_frame(topic, p.seq, *p.snapshot));
+    for (auto& f : p.replay)
+      send_shared(std::move(f));
+    apply(*sub, sub->cursor.start(p.seq));
+  }
+
+  void drain_inbox() {
+    std::vector<runtime::frame_ptr> frames;
+    bool overflow = false;
+    {
+      std::lock_guard<std::mutex> guard{inbox_mtx_};
+      frames.swap(inbox_);
+      drain_posted_ = false;
+      overflow = inbox_overflow_;
+    }
+    if (overflow)
+      return close_slow();
+    for (auto& f : frames) {
+      if (closing_)
+        return;
+      auto it = subs_.find(f->topic);
+      if (it != subs_.end())
+        apply(it->second, it->second.cursor.offer(std::move(f)));
+    }
+  }
+
+  void apply(subscription& sub, topic_cursor::step step) {
+    if (step.overflow)
+      return close_slow();
+    for (auto& f : step.send)
+      send_shared(std::move(f));
+    if (step.fill) {
+      env_->log->info("ws topic {} misses seqs {}..{}; reading them from the journal",
+                      sub.ref.topic, step.fill->after + 1, step.fill->upto);
+      fetch_range(*env_, sub.ref, step.fill->after, step.fill->upto,
+                  [weak = weak_from_this(), topic = sub.ref.topic,
+                   generation = sub.generation](bool ok, std::vector<runtime::frame_ptr> frames) {
+                    if (auto self = weak.lock())
+                      asio::post(self->ws_.get_executor(),
+                                 [self, topic, generation, ok, frames = std::move(frames)] {
+                                   self->on_filled(topic, generation, ok, frames);
+                                 });
+                  });
+    }
+  }
+
+  void on_filled(const std::string& topic, uint64_t generation, bool ok,
+                 const std::vector<runtime::frame_ptr>& frames) {
+    auto* sub = find(topic, generation);
+    if (!sub || closing_)
+      return;
+    if (!ok) {
+      sub->cursor.fill_failed();
+      return;
+    }
+    apply(*sub, sub->cursor.filled(frames));
+  }
+
+  // -- sending ---------------------------------------------------------------------------------
+
+  void send_own(std::string text) {
+    enqueue(out_frame{nullptr, std::move(text)});
+  }
+
+  void send_shared(runtime::frame_ptr f) {
+    enqueue(out_frame{std::move(f), {}});
+  }
+
+  void enqueue(out_frame f) {
+    if (closing_)
+      return;
+    queued_bytes_ += f.text().size();
+    out_.push_back(std::move(f));
+    if (out_.size() > max_frames_ || queued_bytes_ > max_bytes_)
+      return close_slow();
+    if (!writing_)
+      do_write();
+  }
+
+  void do_write() {
+    writing_ = true;
+    const auto& text = out_.front().text();
+    ws_.async_write(
+      asio::buffer(text.data(), text.size()),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    if (!out_.empty()) {
+      queued_bytes_ -= out_.front().text().size();
+      out_.pop_front();
+    }
+    if (ec) {
+      if (ec != asio::error::operation_aborted)
+        env_->log->debug("ws session ends on write: {} request_id={}", ec.message(), request_id_);
+      return abort();
+    }
+    if (env_->frames_sent)
+      env_->frames_sent->inc();
+    if (close_pending_)
+      return do_close();
+    if (!out_.empty())
+      do_write();
+  }
+
+  // -- closing ---------------------------------------------------------------------------------
+
+  // A client that does not read what it asked for is dropped rather than buffered without end:
+  // its frames are discarded and it gets 1008 once the frame on the wire is written.
+  void close_slow() {
+    if (closing_)
+      return;
+    env_->log->warn("ws session closed as slow: {} frames, {} bytes unsent request_id={}",
+                    out_.size(), queued_bytes_, request_id_);
+    if (env_->slow_closed)
+      env_->slow_closed->inc();
+    close_with(websocket::close_code::policy_error, "slow consumer");
+  }
+
+  void close_with(websocket::close_code code, const char* reason) {
+    if (closing_)
+      return;
+    closing_ = true;
+    close_reason_ = websocket::close_reason{code, reason};
+    release_subscriptions();
+    if (writing_) { // keep the frame on the wire; drop the rest
+      while (out_.size() > 1)
+        out_.pop_back();
+    } else {
+      out_.clear();
+    }
+    close_timer_.expires_after(std::chrono::milliseconds{env_->handles.cfg.ws.close_timeout_ms});
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec)
+        self->abort(); // the peer does not take the close frame: drop the connection
+    });
+    if (writing_)
+      close_pending_ = true;
+    else
+      do_close();
+  }
+
+  void do_close() {
+    close_pending_ = false;
+    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
+      self->close_timer_.cancel();
+      self->abort();
+    });
+  }
+
+  void abort() {
+    closing_ = true;
+    release_subscriptions();
+    close_timer_.cancel();
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  void finish() {
+    closing_ = true;
+    release_subscriptions();
+    close_timer_.cancel();
+  }
+
+  // Drops the hub's references, so that the session ends with its last pending operation.
+  void release_subscriptions() {
+    {
+      std::lock_guard<std::mutex> guard{inbox_mtx_};
+      inbox_closed_ = true;
+      inbox_.clear();
+    }
+    for (const auto& [topic, sub] : subs_)
+      env_->handles.hub->unsubscribe(topic, this);
+    subs_.clear();
+  }
+
+  std::shared_ptr<const ws_env> env_;
+  std::shared_ptr<session_shared> shared_;
+  std::optional<principal> who_;
+  std::string request_id_;
+  websocket::stream<beast::tcp_stream> ws_;
+  asio::steady_timer close_timer_;
+  http::request<http::string_body> upgrade_;
+  beast::flat_buffer rbuf_;
+  size_t max_frames_ = 0;
+  size_t max_bytes_ = 0;
+
+  // Inbox, filled by the hub from any thread.
+  std::mutex inbox_mtx_;
+  std::vector<runtime::frame_ptr> inbox_;
+  bool drain_posted_ = false;
+  bool inbox_closed_ = false;
+  bool inbox_overflow_ = false;
+
+  // On the strand.
+  std::unordered_map<std::string, subscription> subs_;
+  uint64_t generations_ = 0;
+  std::deque<out_frame> out_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool accepted_ = false;
+  bool closing_ = false;
+  bool close_pending_ = false;
+  websocket::close_reason close_reason_;
+};
+
+// The token of an upgrade: the Authorization header, else `access_token` in the query (browsers
+// cannot set headers on a WebSocket). Neither: anonymous.
+std::string_view token_of(const http::request<http::string_body>& msg, std::string& from_query) {
+  auto header = msg[http::field::authorization];
+  if (!header.empty())
+    return header;
+  auto target = msg.target();
+  auto q = target.find('?');
+  if (q == std::string_view::npos)
+    return {};
+  validation ignored;
+  detail::for_each_query_param(target.substr(q + 1), ignored,
+                               [&from_query](const std::string& key, const std::string& value) {
+                                 if (key == "access_token")
+                                   from_query = "Bearer " + value;
+                               });
+  return from_query;
+}
+
+} // namespace
+
+ws_upgrade_fn make_upgrade_handler(const runtime::node_handles& handles,
+                                   const std::shared_ptr<session_shared>& shared) {
+  if (!handles.hub)
+    return {};
+  auto env = std::make_shared<ws_env>();
+  env->handles = handles;
+  env->jwt = std::make_shared<jwt_verifier>(handles.cfg.auth.jwt_secret);
+  env->log = runtime::logger("ws");
+  if (handles.metrics) {
+    env->sessions = &handles.metrics->get_gauge("mercato_ws_sessions", "Open WebSocket sessions");
+    env->slow_closed = &handles.metrics->get_counter(
+      "mercato_ws_slow_closed_total", "WebSocket sessions closed with 1008 for not keeping up.");
+    env->frames_sent = &handles.metrics->get_counter("mercato_ws_frames_sent_total",
+                                                     "WebSocket frames written to clients.");
+  }
+  std::weak_ptr<session_shared> weak_shared = shared;
+  return [env = std::shared_ptr<const ws_env>{env},
+          weak_shared](asio::ip::tcp::socket& socket, http::request<http::string_body>& msg,
+                       const std::string& request_id, response& refusal) {
+    auto shared = weak_shared.lock();
+    if (!shared)
+      return false;
+    std::string from_query;
+    auto token = token_of(msg, from_query);
+    std::optional<principal> who;
+    if (!token.empty()) {
+      auto res = env->jwt->verify_header(token, jwt_verifier::now());
+      if (!res.ok()) {
+        refusal = unauthorized_response(res.error);
+        return false;
+      }
+      who = std::move(res.who);
+    }
+    if (!beast::websocket::is_upgrade(msg)) {
+      refusal = problem_response(400, "invalid_request", "malformed WebSocket upgrade request");
+      return false;
+    }
+    auto session
+      = std::make_shared<ws_session>(std::move(socket), env, shared, std::move(who), request_id);
+    shared->add(session);
+    session->start(std::move(msg));
+    return true;
+  };
+}
+
+} // namespace mercato::api::ws

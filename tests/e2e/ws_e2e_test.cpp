@@ -1,0 +1,354 @@
+// End-to-end tests of GET /v1/ws: the real `mercato` binary on a fresh PostgreSQL database,
+// WebSocket clients over real sockets, changes made over REST.
+
+#include "tests/support/e2e_env.hpp"
+#include "tests/support/ws_client.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace mt = mercato::test;
+using mt::server_env;
+using mt::ws_client;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string unique_sku(const std::string& tag) {
+  static std::atomic<int> n{0};
+  return "ws-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+}
+
+// A partner fact of one order, `k` making its external id unique.
+json fact(const std::string& source, const std::string& type, int k) {
+  char at[32];
+  std::snprintf(at, sizeof at, "2026-03-01T10:%02d:%02dZ", k / 60 % 60, k % 60);
+  return {{"source", source},
+          {"type", type},
+          {"external_id", type + "-" + std::to_string(k)},
+          {"occurred_at", at}};
+}
+
+class WebSocketE2E : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto dsn = mt::superuser_dsn();
+    if (!dsn)
+      GTEST_SKIP() << mt::test_database_url_env << " is unset";
+    try {
+      env_ = std::make_unique<server_env>(*dsn);
+    } catch (const std::exception& e) {
+      FAIL() << e.what();
+    }
+    admin_ = env_->token("admin");
+    service_ = env_->token("service");
+    ada_ = mt::mint_token(env_->secret(), "ada", "customer");
+  }
+
+  void TearDown() override {
+    env_.reset();
+  }
+
+  void start_server(std::vector<std::string> extra = {}) {
+    mt::server_options opts;
+    opts.extra_args = std::move(extra);
+    try {
+      env_->start(std::move(opts));
+    } catch (const std::exception& e) {
+      FAIL() << "cannot start mercato: " << e.what();
+    }
+  }
+
+  mt::http_client& http() {
+    return env_->http();
+  }
+
+  uint16_t port() {
+    return env_->server().port();
+  }
+
+  std::unique_ptr<ws_client> connect(const std::string& token, int rcvbuf = 0) {
+    ws_client::options o;
+    o.token = token;
+    o.receive_buffer_bytes = rcvbuf;
+    return std::make_unique<ws_client>(port(), o);
+  }
+
+  std::string stocked_sku(const std::string& tag, int64_t on_hand) {
+    auto sku = unique_sku(tag);
+    auto p = http().put("/v1/products/" + sku,
+                        {{"name", "Lamp"}, {"price_minor", 2500}, {"currency", "USD"}}, admin_);
+    EXPECT_EQ(p.status, 201) << p.describe();
+    auto s = http().put("/v1/stock/" + sku, {{"on_hand", on_hand}}, admin_);
+    EXPECT_EQ(s.status, 200) << s.describe();
+    return sku;
+  }
+
+  // Ada's order of one unit of a fresh SKU, placed by a checkout.
+  std::string place_order() {
+    auto sku = stocked_sku("order", 10);
+    auto c = http().post("/v1/carts", json::object(), ada_);
+    EXPECT_EQ(c.status, 201) << c.describe();
+    auto cart_id = c.json().at("cart_id").get<std::string>();
+    auto l = http().put("/v1/carts/" + cart_id + "/lines/" + sku, {{"quantity", 1}}, ada_);
+    EXPECT_EQ(l.status, 200) << l.describe();
+    json body{{"cart_id", cart_id},
+              {"payment", {{"method", "card"}, {"token", "tok_ok"}}},
+              {"shipping_address",
+               {{"name", "Ada Lovelace"},
+                {"line1", "1 Analytical Row"},
+                {"city", "London"},
+                {"postal_code", "N1 9GU"},
+                {"country", "GB"}}},
+              {"email", "ada@example.com"}};
+    auto req = mt::json_request("POST", "/v1/checkouts", body, ada_);
+    req.with_header("Idempotency-Key", "ws-" + cart_id);
+    auto res = http().request(req);
+    EXPECT_EQ(res.status, 201) << res.describe();
+    return res.json().at("order_id").get<std::string>();
+  }
+
+  void post_fact(const std::string& order_id, const json& f) {
+    auto res = http().post("/v1/orders/" + order_id + "/events", f, service_);
+    ASSERT_EQ(res.status, 202) << res.describe();
+  }
+
+  std::unique_ptr<server_env> env_;
+  std::string admin_;
+  std::string service_;
+  std::string ada_;
+};
+
+// Reads event frames of `topic` until `status` is reached; checks that seqs follow `last`.
+std::vector<json> events_until_status(ws_client& c, uint64_t& last, const std::string& status) {
+  std::vector<json> out;
+  for (;;) {
+    auto f = c.next();
+    EXPECT_EQ(f.at("type"), "event") << f.dump();
+    EXPECT_EQ(f.at("seq").get<uint64_t>(), last + 1) << f.dump();
+    last = f.at("seq").get<uint64_t>();
+    out.push_back(f);
+    if (f.at("data").at("status") == status)
+      return out;
+  }
+}
+
+TEST_F(WebSocketE2E, OrderTopicFollowsAnOrderToDeliveryAndResumesFromLastSeq) {
+  start_server();
+  auto order_id = place_order();
+  auto topic = "order:" + order_id;
+  auto c = connect(ada_);
+  auto snap = c->subscribe(topic);
+  ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
+  EXPECT_EQ(snap.at("topic"), topic);
+  EXPECT_EQ(snap.at("data").at("order_id"), order_id);
+  auto last = snap.at("seq").get<uint64_t>();
+  EXPECT_EQ(last, snap.at("data").at("version").get<uint64_t>());
+
+  // The checkout confirms in the background: whatever it did after the snapshot follows.
+  if (snap.at("data").at("status") != "confirmed")
+    events_until_status(*c, last, "confirmed");
+
+  post_fact(order_id, fact("manufacturing", "production_started", 1));
+  post_fact(order_id, fact("manufacturing", "production_completed", 2));
+  auto produced = events_until_status(*c, last, "produced");
+  ASSERT_EQ(produced.size(), 2u);
+  EXPECT_EQ(produced[0].at("data").at("event").at("type"), "production_started");
+  EXPECT_EQ(produced[0].at("data").at("status"), "in_production");
+  EXPECT_EQ(produced[1].at("data").at("event").at("external_id"), "production_completed-2");
+  auto seen_before_drop = last;
+  c->close();
+
+  // Missed while disconnected:
+  post_fact(order_id, fact("fulfillment", "packed", 3));
+  post_fact(order_id, fact("logistics", "handed_to_carrier", 4));
+  post_fact(order_id, fact("logistics", "in_transit", 5));
+  post_fact(order_id, fact("logistics", "in_transit", 5)); // a duplicate: no event
+
+  auto again = connect(ada_);
+  auto first = again->subscribe(topic, seen_before_drop);
+  ASSERT_EQ(first.at("type"), "event") << "a resume replays, without a snapshot: " << first.dump();
+  std::vector<json> replayed{first};
+  last = first.at("seq").get<uint64_t>();
+  EXPECT_EQ(last, seen_before_drop + 1);
+  auto rest = events_until_status(*again, last, "shipped");
+  replayed.insert(replayed.end(), rest.begin(), rest.end());
+  // packed keeps `produced`; handed_to_carrier ships; in_transit is the third, once.
+  if (replayed.back().at("data").at("event").at("type") != "in_transit") {
+    auto f = again->next();
+    EXPECT_EQ(f.at("seq").get<uint64_t>(), last + 1);
+    last = f.at("seq").get<uint64_t>();
+    replayed.push_back(f);
+  }
+  ASSERT_EQ(replayed.size(), 3u);
+  EXPECT_EQ(replayed[0].at("data").at("event").at("type"), "packed");
+  EXPECT_EQ(replayed[1].at("data").at("event").at("type"), "handed_to_carrier");
+  EXPECT_EQ(replayed[2].at("data").at("event").at("type"), "in_transit");
+
+  // Live again after the replay:
+  post_fact(order_id, fact("logistics", "out_for_delivery", 6));
+  post_fact(order_id, fact("logistics", "delivered", 7));
+  auto tail = events_until_status(*again, last, "delivered");
+  EXPECT_EQ(tail.back().at("data").at("event").at("type"), "delivered");
+  auto order = http().get("/v1/orders/" + order_id, ada_);
+  EXPECT_EQ(order.json().at("version").get<uint64_t>(), last);
+
+  // A resume at the newest seq gets nothing until the next change; one from the future, or one
+  // from beyond the replay limit, gets a snapshot.
+  auto future = connect(ada_);
+  auto snap2 = future->subscribe(topic, last + 100);
+  EXPECT_EQ(snap2.at("type"), "snapshot");
+  EXPECT_EQ(snap2.at("seq").get<uint64_t>(), last);
+}
+
+TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutDelayingThem) {
+  // Small kernel buffers and queue, so that a client that does not read overflows quickly.
+  start_server({"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "8"});
+  auto order_id = place_order();
+  auto topic = "order:" + order_id;
+  // Let the background confirmation land first, so that every subscriber starts at one seq.
+  ASSERT_TRUE(mt::eventually(
+    [&] {
+      return http().get("/v1/orders/" + order_id, ada_).json().value("status", "") == "confirmed";
+    },
+    10s));
+
+  auto slow = connect(ada_, 1024);
+  auto slow_snap = slow->subscribe(topic);
+  ASSERT_EQ(slow_snap.at("type"), "snapshot");
+
+  constexpr size_t subscribers = 1000;
+  std::vector<std::unique_ptr<ws_client>> clients;
+  clients.reserve(subscribers);
+  uint64_t start_seq = 0;
+  for (size_t i = 0; i < subscribers; ++i) {
+    clients.push_back(connect(i % 2 == 0 ? ada_ : admin_));
+    auto snap = clients.back()->subscribe(topic);
+    ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
+    if (i == 0)
+      start_seq = snap.at("seq").get<uint64_t>();
+    ASSERT_EQ(snap.at("seq").get<uint64_t>(), start_seq);
+  }
+
+  constexpr int events = 80;
+  for (int k = 0; k < events; ++k) {
+    auto f = fact("logistics", "eta_updated", 100 + k);
+    f["data"] = {{"eta", "2026-03-09T12:00:00Z"}};
+    post_fact(order_id, f);
+  }
+
+  // Every reader gets all of them, in order, while the slow client has read nothing at all.
+  for (size_t i = 0; i < subscribers; ++i) {
+    for (int k = 0; k < events; ++k) {
+      auto f = clients[i]->next();
+      ASSERT_EQ(f.at("seq").get<uint64_t>(), start_seq + 1 + static_cast<uint64_t>(k))
+        << "client " << i << ": " << f.dump();
+      ASSERT_EQ(f.at("data").at("event").at("external_id"),
+                "eta_updated-" + std::to_string(100 + k));
+    }
+  }
+  size_t slow_frames = 0;
+  EXPECT_EQ(slow->wait_closed(20s, &slow_frames), 1008);
+  EXPECT_LT(slow_frames, static_cast<size_t>(events)) << "the slow client was cut short";
+
+  EXPECT_GE(
+    mt::metric_value(http().get("/metrics").body, "mercato_ws_slow_closed_total").value_or(0), 1.0);
+  // The slow session ends once its closing handshake completes.
+  EXPECT_TRUE(mt::eventually(
+    [&] {
+      return mt::metric_value(http().get("/metrics").body, "mercato_ws_sessions").value_or(-1)
+             == static_cast<double>(subscribers);
+    },
+    10s));
+}
+
+TEST_F(WebSocketE2E, TopicsAreAuthorisedPerCallerAndStockIsPublic) {
+  start_server();
+  auto order_id = place_order();
+  auto bob = mt::mint_token(env_->secret(), "bob", "customer");
+  auto b = connect(bob);
+  auto err = b->subscribe("order:" + order_id);
+  EXPECT_EQ(err.at("type"), "error");
+  EXPECT_EQ(err.at("code"), "forbidden");
+  EXPECT_EQ(err.at("topic"), "order:" + order_id);
+  auto missing = b->subscribe("order:no-such-order");
+  EXPECT_EQ(missing.at("code"), "not_found");
+
+  // A partner (service) follows the orders it posts to; an admin follows any.
+  EXPECT_EQ(connect(service_)->subscribe("order:" + order_id).at("type"), "snapshot");
+  EXPECT_EQ(connect(admin_)->subscribe("order:" + order_id).at("type"), "snapshot");
+
+  // Anonymous (no token): public stock only. A bad token is refused at the handshake.
+  auto sku = stocked_sku("public", 7);
+  auto anon = connect("");
+  EXPECT_EQ(anon->subscribe("order:" + order_id).at("code"), "unauthorized");
+  auto snap = anon->subscribe("stock:" + sku);
+  ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
+  EXPECT_EQ(snap.at("data").at("available"), 7);
+  auto last = snap.at("seq").get<uint64_t>();
+  auto r = http().post("/v1/stock/" + sku + "/reservations",
+                       {{"reservation_id", "ws-r1"}, {"quantity", 2}}, admin_);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  auto ev = anon->next();
+  EXPECT_EQ(ev.at("type"), "event");
+  EXPECT_EQ(ev.at("seq").get<uint64_t>(), last + 1);
+  EXPECT_EQ(ev.at("data").at("type"), "reserved");
+  EXPECT_EQ(ev.at("data").at("qty"), 2);
+  EXPECT_THROW(ws_client(port(), ws_client::options{"not-a-token", {}, 0}), std::runtime_error);
+  // The token may come in the query instead (browsers cannot set headers).
+  ws_client by_query{port(), ws_client::options{{}, "access_token=" + ada_, 0}};
+  EXPECT_EQ(by_query.subscribe("order:" + order_id).at("type"), "snapshot");
+
+  // Unsubscribing stops the events of that topic.
+  anon->send(R"({"op":"unsubscribe","topic":"stock:)" + sku + R"("})");
+  ASSERT_EQ(http()
+              .post("/v1/stock/" + sku + "/reservations",
+                    {{"reservation_id", "ws-r2"}, {"quantity", 1}}, admin_)
+              .status,
+            201);
+  anon->send(R"({"op":"ping"})");
+  EXPECT_EQ(anon->next().at("type"), "pong") << "no stock event after unsubscribe";
+}
+
+TEST_F(WebSocketE2E, BadFramesGetErrorsOrACloseNeverACrash) {
+  start_server({"--ws-max-frame-bytes", "1024"});
+  auto c = connect(ada_);
+  auto expect_error = [&](const std::string& text, const std::string& code) {
+    c->send(text);
+    auto f = c->next();
+    EXPECT_EQ(f.at("type"), "error") << text;
+    EXPECT_EQ(f.at("code"), code) << text << " -> " << f.dump();
+  };
+  expect_error("not json", "invalid_request");
+  expect_error("[1,2]", "invalid_request");
+  expect_error(R"({"op":"dance"})", "invalid_request");
+  expect_error(R"({"op":"subscribe"})", "invalid_request");
+  expect_error(R"({"op":"subscribe","topic":42})", "invalid_request");
+  expect_error(R"({"op":"subscribe","topic":"weather:today"})", "invalid_request");
+  expect_error(R"({"op":"subscribe","topic":"order:bad id!"})", "invalid_request");
+  expect_error(R"({"op":"subscribe","topic":"stock:x","last_seq":-1})", "invalid_request");
+  expect_error(R"({"op":"subscribe","topic":"stock:x","last_seq":"7"})", "invalid_request");
+  c->send_binary(std::string("\x00\x01\x02", 3));
+  EXPECT_EQ(c->next().at("code"), "invalid_request");
+  c->send(R"({"op":"ping"})");
+  EXPECT_EQ(c->next().at("type"), "pong") << "the session survives bad frames";
+
+  // An oversize frame closes with 1009 (message too big).
+  c->send(R"({"op":"ping","pad":")" + std::string(4096, 'x') + R"("})");
+  EXPECT_EQ(c->wait_closed(10s), 1009);
+
+  // A plain GET of /v1/ws is 426; the server still serves everyone else.
+  auto plain = http().get("/v1/ws");
+  EXPECT_EQ(plain.status, 426) << plain.describe();
+  EXPECT_EQ(http().get("/healthz").status, 200);
+}
+
+} // namespace

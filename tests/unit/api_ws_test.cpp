@@ -1,0 +1,158 @@
+// The sequencing of WebSocket subscriptions (topic_cursor) and the event frames.
+
+#include "actors/protocol/commerce.hpp"
+#include "api/ws/frames.hpp"
+#include "api/ws/topic_cursor.hpp"
+
+#include <caf/make_message.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace {
+
+using mercato::api::ws::topic_cursor;
+using mercato::runtime::frame_ptr;
+using mercato::runtime::topic_frame;
+
+frame_ptr frame(uint64_t seq) {
+  return std::make_shared<const topic_frame>(topic_frame{"order:o-1", seq, std::to_string(seq)});
+}
+
+// Plays a client's subscription: `sent` collects what it would receive; fills are answered
+// from the "journal" (every seq up to `head`) at once.
+struct client {
+  topic_cursor cursor;
+  std::vector<uint64_t> sent;
+  size_t fills = 0;
+
+  void run(topic_cursor::step step) {
+    ASSERT_FALSE(step.overflow);
+    for (const auto& f : step.send)
+      sent.push_back(f->seq);
+    if (step.fill) {
+      ++fills;
+      std::vector<frame_ptr> journal;
+      for (auto s = step.fill->after + 1; s <= step.fill->upto; ++s)
+        journal.push_back(frame(s));
+      run(cursor.filled(journal));
+    }
+  }
+};
+
+TEST(TopicCursor, HoldsLiveFramesUntilTheStartPointThenSendsOnlyWhatFollows) {
+  client c;
+  c.run(c.cursor.offer(frame(5)));
+  c.run(c.cursor.offer(frame(6)));
+  c.run(c.cursor.offer(frame(4)));
+  EXPECT_TRUE(c.sent.empty()) << "nothing before the snapshot";
+  c.run(c.cursor.start(4)); // the snapshot covered seq 4
+  EXPECT_EQ(c.sent, (std::vector<uint64_t>{5, 6}));
+  c.run(c.cursor.offer(frame(6))); // a late duplicate
+  c.run(c.cursor.offer(frame(7)));
+  EXPECT_EQ(c.sent, (std::vector<uint64_t>{5, 6, 7}));
+  EXPECT_EQ(c.fills, 0u);
+}
+
+TEST(TopicCursor, AGapIsFilledFromTheJournalBeforeLaterFrames) {
+  client c;
+  c.run(c.cursor.start(10));
+  c.run(c.cursor.offer(frame(11)));
+  auto step = c.cursor.offer(frame(14)); // 12 and 13 were never announced
+  ASSERT_TRUE(step.fill);
+  EXPECT_EQ(step.fill->after, 11u);
+  EXPECT_EQ(step.fill->upto, 13u);
+  EXPECT_TRUE(step.send.empty());
+  // While the read runs, later frames are held.
+  c.run(c.cursor.offer(frame(15)));
+  c.run(c.cursor.filled({frame(12), frame(13)}));
+  EXPECT_EQ(c.sent, (std::vector<uint64_t>{11, 12, 13, 14, 15}));
+}
+
+TEST(TopicCursor, AFailedFillIsAskedAgainByTheNextFrame) {
+  topic_cursor cursor;
+  cursor.start(1);
+  auto step = cursor.offer(frame(3));
+  ASSERT_TRUE(step.fill);
+  cursor.fill_failed();
+  auto again = cursor.offer(frame(4));
+  ASSERT_TRUE(again.fill);
+  EXPECT_EQ(again.fill->after, 1u);
+  EXPECT_EQ(again.fill->upto, 2u);
+}
+
+TEST(TopicCursor, TooManyHeldFramesOverflow) {
+  topic_cursor cursor{3};
+  for (uint64_t s = 1; s <= 3; ++s)
+    EXPECT_FALSE(cursor.offer(frame(s)).overflow);
+  EXPECT_TRUE(cursor.offer(frame(4)).overflow);
+}
+
+// Whatever the interleaving of the start point, live frames (shuffled, duplicated, some lost)
+// and fills, the client receives every seq after its start point exactly once, in order.
+TEST(TopicCursor, AnyArrivalOrderGivesConsecutiveSeqs) {
+  std::mt19937 rng{20261121};
+  for (int round = 0; round < 500; ++round) {
+    const uint64_t head = 1 + rng() % 40;
+    const uint64_t start = rng() % (head + 1);
+    std::vector<uint64_t> live;
+    for (uint64_t s = 1; s <= head; ++s) {
+      if (rng() % 5 != 0) // some announcements are lost
+        live.push_back(s);
+      if (rng() % 4 == 0)
+        live.push_back(s); // and some arrive twice
+    }
+    // Roughly in order, as the hub delivers, with local swaps.
+    for (size_t i = 1; i < live.size(); ++i)
+      if (rng() % 3 == 0)
+        std::swap(live[i - 1], live[i]);
+    live.push_back(head); // the newest change is announced last
+    client c;
+    auto start_at = rng() % (live.size() + 1);
+    for (size_t i = 0; i <= live.size(); ++i) {
+      if (i == start_at)
+        c.run(c.cursor.start(start));
+      if (i < live.size())
+        c.run(c.cursor.offer(frame(live[i])));
+    }
+    std::vector<uint64_t> want;
+    for (auto s = start + 1; s <= head; ++s)
+      want.push_back(s);
+    ASSERT_EQ(c.sent, want) << "round " << round << " start " << start << " head " << head;
+  }
+}
+
+TEST(WsFrames, AnOrderFactIsRenderedOnceWithItsTimelineEntry) {
+  mercato::order_event e;
+  e.type = "fact_recorded";
+  e.status_after = "shipped";
+  e.at_ms = 1767225600000;
+  e.fact.seq = 3;
+  e.fact.type = "handed_to_carrier";
+  e.fact.source = "logistics";
+  e.fact.external_id = "dhl-42";
+  e.fact.label = "Handed to the carrier";
+  e.fact.data = R"({"carrier":"DHL"})";
+  mercato::committed_event ce{"order", "o-1", 7, caf::make_message(e)};
+  auto f = mercato::api::ws::encode_event("order:o-1", ce);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->seq, 7u);
+  auto j = nlohmann::json::parse(f->text);
+  EXPECT_EQ(j.at("type"), "event");
+  EXPECT_EQ(j.at("topic"), "order:o-1");
+  EXPECT_EQ(j.at("seq"), 7);
+  EXPECT_EQ(j.at("data").at("status"), "shipped");
+  EXPECT_EQ(j.at("data").at("event").at("external_id"), "dhl-42");
+  EXPECT_EQ(j.at("data").at("event").at("data").at("carrier"), "DHL");
+  EXPECT_EQ(j.at("data").at("at"), "2026-01-01T00:00:00.000Z");
+}
+
+TEST(WsFrames, KindsWithoutTopicsAreNotRendered) {
+  mercato::committed_event ce{"coupon", "SAVE10", 1, caf::make_message(std::string{"x"})};
+  EXPECT_FALSE(mercato::api::ws::encode_event("coupon:SAVE10", ce));
+}
+
+} // namespace
