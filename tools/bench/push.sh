@@ -5,12 +5,14 @@
 # client (mercato-bench push) drives both with the same load, one after the other, on this
 # machine; both servers run for the whole script and are measured in the same run.
 #
-#   tools/bench/push.sh [--subscribers 1000,10000] [--deliveries 2000000] [--posters 2]
+#   tools/bench/push.sh [--subscribers 1000,10000] [--events 500] [--posters 2]
 #                       [--window 2] [--rate 0] [--threads 1] [--io-threads 1]
 #                       [--servers mercato,node]
 #
-# Per subscriber count N, each server gets E = deliveries / N facts (at least 20). Before the
-# measured runs each server is warmed up with a short run of 200 subscribers.
+# Every run posts the same number of facts to a new order, whatever the subscriber count: what
+# Mercato does per fact grows with the order's timeline (docs/BENCHMARKS.md), and a count that
+# differed with N would measure that instead of the fan-out. Before the measured runs each
+# server is warmed up with a short run of 200 subscribers.
 #
 # Expects a built tree (tools/dev builds it; MERCATO_BUILD_DIR names it, default <repo>/build),
 # MERCATO_TEST_DATABASE_URL pointing at a superuser connection of the private cluster
@@ -19,7 +21,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 subscriber_counts=1000,10000
-deliveries=2000000
+events=500
 posters=2
 window=2
 rate=0
@@ -29,7 +31,7 @@ servers=mercato,node
 while (($#)); do
   case $1 in
     --subscribers) subscriber_counts=$2; shift 2 ;;
-    --deliveries) deliveries=$2; shift 2 ;;
+    --events) events=$2; shift 2 ;;
     --posters) posters=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
@@ -140,8 +142,6 @@ done
 summary=()
 IFS=, read -r -a counts <<<"$subscriber_counts"
 for n in "${counts[@]}"; do
-  events=$((deliveries / n))
-  ((events >= 20)) || events=20
   declare -A result=()
   for server in "${server_list[@]}"; do
     log "$n subscribers, $events events: $server"
@@ -153,7 +153,7 @@ for n in "${counts[@]}"; do
 import json, sys
 runs = {name: json.loads(text) for name, text in zip(("mercato", "node"), sys.argv[1:]) if text}
 fmt = lambda r: (f'{r["per_s"]:,.0f}/s (p50 {r["p50_ms"]:.2f} ms, p99 {r["p99_ms"]:.2f} ms, '
-                 f'missing {r["missing"]}, 1008 {r["closes_1008"]}, server CPU {r["server_cpu_s"]} s)')
+                 f'missing {r["missing"]}, 1008 {r["closes_1008"]}, CPU s server {r["server_cpu_s"]} client {r["client_cpu_s"]})')
 any_run = next(iter(runs.values()))
 line = f'{any_run["subscribers"]} subscribers x {any_run["events"]} events: '
 line += ', '.join(f'{name} {fmt(r)}' for name, r in runs.items())
