@@ -5,7 +5,7 @@
 # client (mercato-bench push) drives both with the same load, one after the other, on this
 # machine; both servers run for the whole script and are measured in the same run.
 #
-#   tools/bench/push.sh [--subscribers 1000,10000] [--events 500] [--posters 2]
+#   tools/bench/push.sh [--subscribers 1000,10000] [--events 300] [--posters 2]
 #                       [--window 2] [--rate 0] [--threads 1] [--io-threads 1]
 #                       [--servers mercato,node]
 #
@@ -21,7 +21,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 subscriber_counts=1000,10000
-events=500
+events=300
 posters=2
 window=2
 rate=0
