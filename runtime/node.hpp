@@ -35,6 +35,7 @@ struct node_handles {
   caf::actor coupon_region;     ///< route to `coupon_actor` by code
   caf::actor checkout_region;   ///< route to `checkout_actor` by checkout id
   caf::actor order_region;      ///< route to `order_actor` by order id
+  caf::actor customer_region;   ///< route to `customer_actor` by customer id
   payment_actor payments;       ///< the configured payment provider
   order_index_actor orders;     ///< the orders read model
   product_store_actor products; ///< the catalogue (also answers readiness pings)

@@ -3,6 +3,7 @@
 #include "actors/cart/cart_actor.hpp"
 #include "actors/checkout/checkout_actor.hpp"
 #include "actors/coupon/coupon_actor.hpp"
+#include "actors/customer/customer_actor.hpp"
 #include "actors/order/order_actor.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
@@ -184,8 +185,11 @@ int run_server(const config::settings& cfg) {
     cart_cfg.coupon_region = coupon_region;
     cart_cfg.ask_timeout = step_timeout;
     auto cart_region = spawn_region(sys, region_cfg("cart"), make_cart_spawner(cart_cfg), &metrics);
+    auto customer_region
+      = spawn_region(sys, region_cfg("customer"), make_customer_spawner(env), &metrics);
     order_settings order_cfg;
     order_cfg.env = env;
+    order_cfg.customer_region = customer_region;
     order_cfg.stock_region = stock_region;
     order_cfg.payments = payment_port;
     order_cfg.ask_timeout = step_timeout;
@@ -216,6 +220,7 @@ int run_server(const config::settings& cfg) {
     handles.coupon_region = coupon_region;
     handles.checkout_region = checkout_region;
     handles.order_region = order_region;
+    handles.customer_region = customer_region;
     handles.orders = order_index;
     handles.products = products;
     handles.dead_letters = dead_letters;
@@ -248,7 +253,7 @@ int run_server(const config::settings& cfg) {
     // Entities first (their pending appends are answered), then the adapters they use.
     // Sagas first: their steps still reach the entities after them.
     for (const auto& region :
-         {checkout_region, cart_region, order_region, coupon_region, stock_region})
+         {checkout_region, cart_region, order_region, customer_region, coupon_region, stock_region})
       caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
     // The outbox is durable: whatever the publishers have not sent yet goes out on next start.
     for (const auto& p : publishers)

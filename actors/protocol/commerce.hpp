@@ -465,4 +465,72 @@ typename Inspector::result_type inspect(Inspector& f, checkout_view& x) {
            x.retryable, x.finished, x.created_at_ms, x.updated_at_ms, x.version);
 }
 
+// -- customers --------------------------------------------------------------------------------
+
+/// A change of one of a customer's orders, as the order tells its customer once it is durable.
+struct customer_order_update {
+  std::string customer_id;
+  std::string order_id;
+  uint64_t order_seq = 0; ///< the order's version after the change
+  std::string change;     ///< the order event's type
+  std::string status;     ///< the order's status after it
+  std::string fact_type;  ///< the partner fact's type, for fact_recorded
+  int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, customer_order_update& x) {
+  return f(caf::meta::type_name("customer_order_update"), x.customer_id, x.order_id, x.order_seq,
+           x.change, x.status, x.fact_type, x.at_ms);
+}
+
+/// One order as its customer's feed knows it.
+struct customer_order {
+  std::string order_id;
+  std::string status;
+  uint64_t order_seq = 0;
+  int64_t updated_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, customer_order& x) {
+  return f(caf::meta::type_name("customer_order"), x.order_id, x.status, x.order_seq,
+           x.updated_at_ms);
+}
+
+/// Event of the customer entity: `order_updated`.
+struct customer_event {
+  std::string type;
+  customer_order order;  ///< the order after the change
+  std::string change;    ///< the order event's type
+  std::string fact_type; ///< the partner fact's type, if any
+  int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, customer_event& x) {
+  return f(caf::meta::type_name("customer_event"), x.type, x.order, x.change, x.fact_type, x.at_ms);
+}
+
+/// State of a customer's feed: their most recently updated orders, newest first.
+struct customer_snapshot {
+  std::string customer_id;
+  std::vector<customer_order> orders;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, customer_snapshot& x) {
+  return f(caf::meta::type_name("customer_snapshot"), x.customer_id, x.orders);
+}
+
+struct customer_view {
+  customer_snapshot customer;
+  uint64_t version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, customer_view& x) {
+  return f(caf::meta::type_name("customer_view"), x.customer, x.version);
+}
+
 } // namespace mercato

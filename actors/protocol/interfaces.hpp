@@ -133,6 +133,15 @@ using cart_actor = caf::typed_actor<
   // Admin inspection: a JSON object {state, version, pending, recent_events}.
   caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 
+/// CUSTOMER: the feed of one customer's orders (topic customer:{id}), fed by the orders.
+using customer_actor = caf::typed_actor<
+  // An order changed; recorded once per (order, order seq), older ones are ignored.
+  caf::reacts_to<atom::append, customer_order_update>,
+  // The customer's (or an admin's) view; `not_found` for anyone else or an empty feed.
+  caf::replies_to<atom::get, caller>::with<customer_view>,
+  // Admin inspection: a JSON object {state, version, pending, recent_events}.
+  caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
+
 /// ORDER: the single writer of one order's state machine.
 using order_actor = caf::typed_actor<
   // Creates the order; repeating the same placement answers the existing order.

@@ -53,6 +53,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_view, exists, checkout_
                                                 code, detail, skus, retryable, finished,
                                                 created_at_ms, updated_at_ms, version)
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_order, order_id, status, order_seq,
+                                                updated_at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_event, type, order, change, fact_type,
+                                                at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_snapshot, customer_id, orders)
 } // namespace mercato
 
 namespace mercato::pg {
@@ -120,6 +125,7 @@ std::vector<entity_codec> commerce_codecs() {
     json_codec<cart_event, cart_snapshot>::make("cart"),
     json_codec<order_event, order_snapshot>::make("order"),
     json_codec<checkout_event, checkout_view>::make("checkout"),
+    json_codec<customer_event, customer_snapshot>::make("customer"),
   };
 }
 

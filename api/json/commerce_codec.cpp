@@ -253,6 +253,29 @@ std::string to_json(const order_page& x) {
   return out;
 }
 
+std::string to_json(const customer_view& x) {
+  std::string out;
+  jw::object_writer w{out};
+  w.field("customer_id", x.customer.customer_id);
+  w.raw_key("orders");
+  out.push_back('[');
+  for (size_t i = 0; i < x.customer.orders.size(); ++i) {
+    if (i > 0)
+      out.push_back(',');
+    const auto& o = x.customer.orders[i];
+    jw::object_writer ow{out};
+    ow.field("order_id", o.order_id)
+      .field("status", o.status)
+      .field("order_seq", o.order_seq)
+      .time_field("updated_at", o.updated_at_ms)
+      .close();
+  }
+  out.push_back(']');
+  w.field("version", x.version);
+  w.close();
+  return out;
+}
+
 std::string timeline_json(const order_view& x) {
   const auto& o = x.order;
   std::string out;

@@ -48,6 +48,10 @@ std::string to_json(const order_view& x);
 /// created_at, updated_at, version}], next_cursor}
 std::string to_json(const order_page& x);
 
+/// {customer_id, orders:[{order_id, status, order_seq, updated_at}], version}: the feed of
+/// customer:{id}, newest update first.
+std::string to_json(const customer_view& x);
+
 /// {order_id, status, eta, events:[{seq, type, source, external_id, occurred_at, recorded_at,
 /// label, data}]} in the order the facts occurred.
 std::string timeline_json(const order_view& x);

@@ -60,6 +60,8 @@ caf::actor region_of(const runtime::node_handles& h, std::string_view kind) {
     return h.checkout_region;
   if (kind == "order")
     return h.order_region;
+  if (kind == "customer")
+    return h.customer_region;
   return nullptr;
 }
 

@@ -35,6 +35,9 @@ view_facts facts_of(const cart_view& v) {
 view_facts facts_of(const stock_view& v) {
   return {v.version, {}, to_json(v)};
 }
+view_facts facts_of(const customer_view& v) {
+  return {v.version, v.customer.customer_id, to_json(v)};
+}
 
 std::string code_of(const caf::error& err) {
   switch (errc_of(err)) {
@@ -132,11 +135,10 @@ bool parse_topic(std::string_view text, topic_ref& out, std::string& error, std:
   auto kind = text.substr(0, colon);
   auto id = text.substr(colon + 1);
   bool valid_id = kind == "stock" ? is_valid_sku(id) : is_valid_entity_id(id);
-  if (kind != "order" && kind != "stock" && kind != "cart") {
-    error = kind == "customer" || kind == "admin" ? "not_found" : "invalid_request";
-    detail = kind == "customer" || kind == "admin"
-               ? "topics " + std::string{kind} + ":* are not served by this node yet"
-               : "unknown topic kind '" + std::string{kind.substr(0, 32)} + "'";
+  if (kind != "order" && kind != "stock" && kind != "cart" && kind != "customer") {
+    error = kind == "admin" ? "not_found" : "invalid_request";
+    detail = kind == "admin" ? "topics admin:* are not served by this node yet"
+                             : "unknown topic kind '" + std::string{kind.substr(0, 32)} + "'";
     return false;
   }
   if (!valid_id) {
@@ -155,7 +157,7 @@ bool may_subscribe(const std::optional<principal>& who, const std::string& kind)
     return true; // public availability
   if (!who)
     return false;
-  if (kind == "cart")
+  if (kind == "cart" || kind == "customer")
     return who->who != role::service;
   return true; // orders: their customer, service (partners), admin
 }
@@ -171,6 +173,9 @@ void fetch_start(const ws_env& env, const std::optional<principal>& who, const t
       reader = principal{who->sub, role::admin}; // partners follow the orders they post to
     fetch_view<order_view>(env, reader, t, env.handles.order_region,
                            caf::make_message(atom::get_v, as_admin), last_seq, std::move(done));
+  } else if (t.kind == "customer") {
+    fetch_view<customer_view>(env, reader, t, env.handles.customer_region,
+                              caf::make_message(atom::get_v, as_admin), last_seq, std::move(done));
   } else if (t.kind == "cart") {
     fetch_view<cart_view>(env, reader, t, env.handles.cart_region,
                           caf::make_message(atom::get_v, as_admin), last_seq, std::move(done));

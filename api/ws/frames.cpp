@@ -58,6 +58,20 @@ void cart_data(std::string& out, const std::string& id, const cart_event& e) {
   w.close();
 }
 
+void customer_data(std::string& out, const std::string& id, const customer_event& e) {
+  jw::object_writer w{out};
+  w.field("customer_id", id)
+    .field("type", e.type)
+    .field("order_id", e.order.order_id)
+    .field("status", e.order.status)
+    .field("order_seq", e.order.order_seq)
+    .field("change", e.change);
+  if (!e.fact_type.empty())
+    w.field("fact_type", e.fact_type);
+  w.time_field("at", e.at_ms);
+  w.close();
+}
+
 std::string frame_head(std::string_view type, std::string_view topic, uint64_t seq) {
   std::string out;
   out.reserve(512);
@@ -79,6 +93,8 @@ runtime::frame_ptr encode_event(const std::string& topic, const committed_event&
     order_data(out, e.entity_id, e.event.get_as<order_event>(0));
   else if (e.kind == "stock" && e.event.match_elements<stock_event>())
     stock_data(out, e.entity_id, e.event.get_as<stock_event>(0));
+  else if (e.kind == "customer" && e.event.match_elements<customer_event>())
+    customer_data(out, e.entity_id, e.event.get_as<customer_event>(0));
   else if (e.kind == "cart" && e.event.match_elements<cart_event>())
     cart_data(out, e.entity_id, e.event.get_as<cart_event>(0));
   else

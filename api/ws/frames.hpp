@@ -12,11 +12,13 @@
 namespace mercato::api::ws {
 
 /// The hub's encoder: {"type":"event","topic":T,"seq":N,"data":{...}} for the events of orders,
-/// stock items and carts; null for any other kind.
+/// stock items, carts and customers; null for any other kind.
 ///   order: {order_id, type, status (after the event), at, reason?, eta?, event? (the timeline
 ///          entry of a partner fact)}
 ///   stock: {sku, type, qty?, delta?, at} — a change to fold onto the snapshot's figures
 ///   cart:  {cart_id, type, at, line?, sku?, coupon_code?, checkout_id?}
+///   customer: {customer_id, type: order_updated, order_id, status, order_seq, change,
+///          fact_type?, at} — one per change of any of the customer's orders
 runtime::frame_ptr encode_event(const std::string& topic, const committed_event& e);
 
 /// {"type":"snapshot","topic":T,"seq":N,"data":DATA}; `data` is a JSON object.

@@ -17,6 +17,7 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
@@ -75,7 +76,9 @@ public:
     ws_.set_option(opt);
     ws_.set_option(websocket::stream_base::decorator(
       [rid = request_id_](websocket::response_type& res) { res.set("X-Request-ID", rid); }));
-    ws_.read_message_max(static_cast<size_t>(cfg.max_frame_bytes));
+    // Beast fails a connection over its own limit with a teardown that may reset it before the
+    // peer reads the close frame; below this cap, oversize frames get a clean closing handshake.
+    ws_.read_message_max(std::max<size_t>(64 * 1024, 4 * static_cast<size_t>(cfg.max_frame_bytes)));
     ws_.auto_fragment(false); // one frame per message: events are small
     ws_.text(true);
     ws_.async_accept(upgrade_,
@@ -145,6 +148,12 @@ private:
       else if (ec != websocket::error::closed && ec != asio::error::operation_aborted)
         env_->log->debug("ws session ends on read: {} request_id={}", ec.message(), request_id_);
       return finish();
+    }
+    if (rbuf_.size() > static_cast<size_t>(env_->handles.cfg.ws.max_frame_bytes)) {
+      env_->log->info("ws session closed: frame of {} bytes over {} request_id={}", rbuf_.size(),
+                      env_->handles.cfg.ws.max_frame_bytes, request_id_);
+      rbuf_.consume(rbuf_.size());
+      return close_with(websocket::close_code::too_big, "frame too big");
     }
     if (!ws_.got_text()) {
       rbuf_.consume(rbuf_.size());

@@ -209,6 +209,61 @@ TEST_F(WebSocketE2E, OrderTopicFollowsAnOrderToDeliveryAndResumesFromLastSeq) {
   EXPECT_EQ(snap2.at("seq").get<uint64_t>(), last);
 }
 
+// Reads customer-feed frames until order `order_id` reaches `status`; checks consecutive seqs.
+std::vector<json> feed_until(ws_client& c, uint64_t& last, const std::string& order_id,
+                             const std::string& status) {
+  std::vector<json> out;
+  for (;;) {
+    auto f = c.next();
+    EXPECT_EQ(f.at("type"), "event") << f.dump();
+    EXPECT_EQ(f.at("seq").get<uint64_t>(), last + 1) << f.dump();
+    last = f.at("seq").get<uint64_t>();
+    out.push_back(f);
+    if (f.at("data").at("order_id") == order_id && f.at("data").at("status") == status)
+      return out;
+  }
+}
+
+TEST_F(WebSocketE2E, CustomerTopicMergesAllTheirOrdersWithItsOwnSeq) {
+  start_server();
+  auto c = connect(ada_);
+  auto snap = c->subscribe("customer:ada");
+  ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
+  EXPECT_EQ(snap.at("data").at("customer_id"), "ada");
+  EXPECT_TRUE(snap.at("data").at("orders").empty());
+  auto last = snap.at("seq").get<uint64_t>();
+  EXPECT_EQ(last, 0u);
+
+  auto first = place_order();
+  auto placed = feed_until(*c, last, first, "confirmed");
+  EXPECT_EQ(placed.front().at("data").at("change"), "placed");
+  auto second = place_order();
+  feed_until(*c, last, second, "confirmed");
+  post_fact(first, fact("manufacturing", "production_started", 1));
+  auto started = feed_until(*c, last, first, "in_production");
+  EXPECT_EQ(started.back().at("data").at("fact_type"), "production_started");
+  auto seen = last;
+  c->close();
+
+  post_fact(second, fact("manufacturing", "production_started", 2));
+  auto again = connect(ada_);
+  auto resumed = again->subscribe("customer:ada", seen);
+  ASSERT_EQ(resumed.at("type"), "event") << resumed.dump();
+  EXPECT_EQ(resumed.at("seq").get<uint64_t>(), seen + 1);
+  EXPECT_EQ(resumed.at("data").at("order_id"), second);
+  EXPECT_EQ(resumed.at("data").at("status"), "in_production");
+
+  // The snapshot lists both orders, newest update first; nobody else may follow the feed.
+  auto fresh = connect(admin_)->subscribe("customer:ada");
+  ASSERT_EQ(fresh.at("type"), "snapshot");
+  EXPECT_EQ(fresh.at("seq").get<uint64_t>(), seen + 1);
+  ASSERT_EQ(fresh.at("data").at("orders").size(), 2u);
+  EXPECT_EQ(fresh.at("data").at("orders")[0].at("order_id"), second);
+  auto bob = mt::mint_token(env_->secret(), "bob", "customer");
+  EXPECT_EQ(connect(bob)->subscribe("customer:ada").at("code"), "forbidden");
+  EXPECT_EQ(connect(service_)->subscribe("customer:ada").at("code"), "forbidden");
+}
+
 TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutDelayingThem) {
   // Small kernel buffers and queue, so that a client that does not read overflows quickly.
   start_server({"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "8"});
