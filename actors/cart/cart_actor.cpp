@@ -164,12 +164,7 @@ cart_actor::behavior_type cart_entity(self_ptr self, std::string cart_id, cart_s
         j.key("checkout_id").value(v.checkout_id).key("expires_at").time_ms(v.expires_at_ms);
       });
     },
-    [self](atom::passivate) -> bool {
-      if (!self->state.log.idle())
-        return false;
-      self->quit();
-      return true;
-    },
+    [self](atom::passivate) { return passivate_if_idle(self); },
   };
 }
 

@@ -259,6 +259,16 @@ void answer_when_durable(Self* self, Promise rp, View view) {
                       std::move(rp), std::move(view));
 }
 
+/// The answer to the region's passivation request of an entity with nothing else to wait for:
+/// it stops unless appends are still under way.
+template <class Self>
+bool passivate_if_idle(Self* self) {
+  if (!self->state.log.idle())
+    return false;
+  self->quit();
+  return true;
+}
+
 /// The admin API's view of an entity: `{"state":{...}, "version", "pending", "recent_events"}`;
 /// `fill` writes the members of `state`.
 template <class Event, class Fill>

@@ -74,12 +74,7 @@ coupon_actor::behavior_type coupon_entity(self_ptr self, std::string code, entit
         j.key("used").value(d.committed).key("reserved").value(d.held);
       });
     },
-    [self](atom::passivate) -> bool {
-      if (!self->state.log.idle())
-        return false;
-      self->quit();
-      return true;
-    },
+    [self](atom::passivate) { return passivate_if_idle(self); },
   };
 }
 

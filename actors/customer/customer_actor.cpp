@@ -51,12 +51,7 @@ customer_actor::behavior_type customer_entity(customer_actor::stateful_pointer<c
         j.end_array();
       });
     },
-    [self](atom::passivate) -> bool {
-      if (!self->state.log.idle())
-        return false;
-      self->quit();
-      return true;
-    },
+    [self](atom::passivate) { return passivate_if_idle(self); },
   };
 }
 

@@ -127,8 +127,9 @@ protected:
   std::string ada_;
 };
 
-// Reads event frames of `topic` until `status` is reached; checks that seqs follow `last`.
-std::vector<json> events_until_status(ws_client& c, uint64_t& last, const std::string& status) {
+// Reads event frames until one's data satisfies `done`; checks that seqs follow `last`.
+template <class Done>
+std::vector<json> events_until(ws_client& c, uint64_t& last, Done done) {
   std::vector<json> out;
   for (;;) {
     auto f = c.next();
@@ -136,9 +137,13 @@ std::vector<json> events_until_status(ws_client& c, uint64_t& last, const std::s
     EXPECT_EQ(f.at("seq").get<uint64_t>(), last + 1) << f.dump();
     last = f.at("seq").get<uint64_t>();
     out.push_back(f);
-    if (f.at("data").at("status") == status)
+    if (done(f.at("data")))
       return out;
   }
+}
+
+std::vector<json> events_until_status(ws_client& c, uint64_t& last, const std::string& status) {
+  return events_until(c, last, [&](const json& d) { return d.at("status") == status; });
 }
 
 TEST_F(WebSocketE2E, OrderTopicFollowsAnOrderToDeliveryAndResumesFromLastSeq) {
@@ -209,19 +214,12 @@ TEST_F(WebSocketE2E, OrderTopicFollowsAnOrderToDeliveryAndResumesFromLastSeq) {
   EXPECT_EQ(snap2.at("seq").get<uint64_t>(), last);
 }
 
-// Reads customer-feed frames until order `order_id` reaches `status`; checks consecutive seqs.
+// Reads customer-feed frames until order `order_id` reaches `status`.
 std::vector<json> feed_until(ws_client& c, uint64_t& last, const std::string& order_id,
                              const std::string& status) {
-  std::vector<json> out;
-  for (;;) {
-    auto f = c.next();
-    EXPECT_EQ(f.at("type"), "event") << f.dump();
-    EXPECT_EQ(f.at("seq").get<uint64_t>(), last + 1) << f.dump();
-    last = f.at("seq").get<uint64_t>();
-    out.push_back(f);
-    if (f.at("data").at("order_id") == order_id && f.at("data").at("status") == status)
-      return out;
-  }
+  return events_until(c, last, [&](const json& d) {
+    return d.at("order_id") == order_id && d.at("status") == status;
+  });
 }
 
 TEST_F(WebSocketE2E, CustomerTopicMergesAllTheirOrdersWithItsOwnSeq) {
