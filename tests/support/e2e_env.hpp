@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -217,6 +219,36 @@ struct command_result {
 command_result run_command(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env = {},
                            const std::vector<std::string>& unset = {});
+
+/// A command that runs until it is stopped (`mercatoctl watch`), started like run_command()
+/// with its output going to files that can be read while it runs. The destructor kills it
+/// (SIGKILL) and reaps it if it still runs.
+class background_command {
+public:
+  /// Starts `argv`. Throws std::runtime_error if it cannot be started.
+  explicit background_command(const std::vector<std::string>& argv,
+                              const std::map<std::string, std::string>& env = {},
+                              const std::vector<std::string>& unset = {});
+  ~background_command();
+
+  background_command(const background_command&) = delete;
+  background_command& operator=(const background_command&) = delete;
+
+  /// What it has printed so far.
+  std::string out() const;
+  std::string err() const;
+
+  /// Sends signal `sig` (SIGINT, say); no-op once it has exited.
+  void signal(int sig);
+
+  /// Waits up to `timeout` for it to exit: its result, or nullopt while it still runs.
+  std::optional<command_result> wait(std::chrono::milliseconds timeout);
+
+private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  std::optional<command_result> result_;
+};
 
 /// The mercatoctl binary: $MERCATO_CTL_BIN, else the one this suite was built with.
 std::string mercatoctl_binary();

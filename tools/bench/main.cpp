@@ -7,6 +7,10 @@
 //   mercato-bench checkout --token ADMIN --jwt-secret S --skus 10000 --customers 1000
 //                       --carts 60000 --connections 64 --duration 20 [--seed]
 //                       POST /v1/checkouts of carts filled before the clock starts.
+//   mercato-bench push  --token ADMIN --subscribers 1000 --events 2000 [--order ID |
+//                       --jwt-secret S] [--rate R] [--posters 2] [--window 2] [--json]
+//                       events pushed over GET /v1/ws: from a partner fact posted over REST to
+//                       its receipt by every subscriber of the order (push.cpp).
 //
 // Each connection keeps one request in flight (keep-alive). flash and checkout count only 201
 // answers, which Mercato sends once the hold (the order) is durable. Prints one JSON line of
@@ -21,6 +25,8 @@
 // result says `"exhausted":true`.
 
 #include "tests/support/jwt_mint.hpp"
+#include "tools/bench/push.hpp"
+#include "tools/bench/setup.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -42,34 +48,10 @@
 #include <thread>
 #include <vector>
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using namespace mercato::bench;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-struct target {
-  std::string host = "127.0.0.1";
-  std::string port = "8080";
-};
-
-target parse_url(const std::string& url) {
-  target t;
-  auto rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
-  auto slash = rest.find('/');
-  if (slash != std::string::npos)
-    rest = rest.substr(0, slash);
-  auto colon = rest.rfind(':');
-  if (colon != std::string::npos) {
-    t.host = rest.substr(0, colon);
-    t.port = rest.substr(colon + 1);
-  } else {
-    t.host = rest;
-  }
-  return t;
-}
 
 struct results {
   std::vector<uint32_t> latencies_us; // of counted answers
@@ -176,19 +158,6 @@ private:
   http::response<http::string_body> res_;
 };
 
-http::request<http::string_body> make_request(http::verb verb, const std::string& target,
-                                              const std::string& host, const std::string& token,
-                                              std::string body) {
-  http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, host);
-  req.set(http::field::authorization, "Bearer " + token);
-  req.set(http::field::content_type, "application/json");
-  req.keep_alive(true);
-  req.body() = std::move(body);
-  req.prepare_payload();
-  return req;
-}
-
 /// Runs `connections` closed-loop clients for warmup + duration seconds on `threads` threads.
 results run_load(const target& t, int connections, int threads, double warmup_s, double duration_s,
                  int ok_status, const std::function<request_factory(int conn)>& factory) {
@@ -226,184 +195,6 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
   auto end = std::min(stop_at, ran_out.at);
   all.window_s = end > measure_from ? std::chrono::duration<double>(end - measure_from).count() : 0;
   return all;
-}
-
-double percentile_ms(std::vector<uint32_t>& v, double p) {
-  if (v.empty())
-    return 0;
-  auto k = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k] / 1000.0;
-}
-
-tcp::resolver::results_type resolve(const target& t) {
-  asio::io_context io;
-  return tcp::resolver{io}.resolve(t.host, t.port);
-}
-
-/// One blocking keep-alive connection for set-up requests.
-class setup_client {
-public:
-  setup_client(const target& t, const tcp::resolver::results_type& endpoints) : host_(t.host) {
-    stream_.connect(endpoints);
-    stream_.socket().set_option(tcp::no_delay(true));
-  }
-
-  http::response<http::string_body> send(http::verb verb, const std::string& path,
-                                         const std::string& token, std::string body) {
-    auto req = make_request(verb, path, host_, token, std::move(body));
-    http::write(stream_, req);
-    http::response<http::string_body> res;
-    http::read(stream_, buf_, res);
-    return res;
-  }
-
-private:
-  std::string host_;
-  asio::io_context io_;
-  beast::tcp_stream stream_{io_};
-  beast::flat_buffer buf_;
-};
-
-/// Runs `work(conn)` on `connections` threads, each with its own set-up connection.
-void in_parallel(int connections, const std::function<void(int conn)>& work) {
-  std::vector<std::thread> workers;
-  for (int conn = 0; conn < connections; ++conn)
-    workers.emplace_back([&work, conn] { work(conn); });
-  for (auto& w : workers)
-    w.join();
-}
-
-/// Products and stock for every SKU, over 16 connections.
-bool seed(const target& t, const std::string& token, int skus, const std::string& prefix,
-          int64_t on_hand) {
-  constexpr int connections = 16;
-  auto endpoints = resolve(t);
-  std::atomic<int> errors{0};
-  auto report = [&](const std::string& what, const http::response<http::string_body>& res) {
-    if (res.result_int() < 300)
-      return;
-    if (errors++ < 3)
-      std::cerr << "seed: " << what << " -> " << res.result_int() << ' ' << res.body() << '\n';
-  };
-  in_parallel(connections, [&](int conn) {
-    setup_client c{t, endpoints};
-    // Connection `conn` seeds SKUs conn, conn + 16, ...: first the product, then its stock.
-    for (int idx = conn; idx < skus; idx += connections) {
-      auto sku = prefix + std::to_string(idx);
-      report("PUT /v1/products/" + sku,
-             c.send(http::verb::put, "/v1/products/" + sku, token,
-                    R"({"name":"Bench item )" + sku + R"(","price_minor":1000,"currency":"USD"})"));
-      report("PUT /v1/stock/" + sku, c.send(http::verb::put, "/v1/stock/" + sku, token,
-                                            R"({"on_hand":)" + std::to_string(on_hand) + "}"));
-    }
-  });
-  return errors == 0;
-}
-
-/// A filled cart and the customer who owns it.
-struct cart_ref {
-  std::string cart_id;
-  int customer = 0;
-};
-
-/// Creates `carts` carts over `connections` connections, cart i owned by customer
-/// i % tokens.size(), each with `lines` distinct SKUs of `skus`, one unit each. Carts that could
-/// not be created or filled are left out (and reported).
-std::vector<cart_ref> fill_carts(const target& t, const std::vector<std::string>& tokens, int carts,
-                                 int lines, int skus, const std::string& prefix, int connections) {
-  auto endpoints = resolve(t);
-  std::vector<std::optional<cart_ref>> made(static_cast<size_t>(carts));
-  std::atomic<int> errors{0};
-  in_parallel(connections, [&](int conn) {
-    setup_client c{t, endpoints};
-    std::mt19937_64 rng{static_cast<uint64_t>(conn) * 104729 + 7};
-    for (int i = conn; i < carts; i += connections) {
-      auto customer = i % static_cast<int>(tokens.size());
-      const auto& token = tokens[static_cast<size_t>(customer)];
-      auto created = c.send(http::verb::post, "/v1/carts", token, "{}");
-      auto failed = [&](const std::string& what, const http::response<http::string_body>& res) {
-        if (errors++ < 3)
-          std::cerr << "carts: " << what << " -> " << res.result_int() << ' ' << res.body() << '\n';
-      };
-      if (created.result_int() != 201) {
-        failed("POST /v1/carts", created);
-        continue;
-      }
-      const auto& body = created.body();
-      auto at = body.find(R"("cart_id":")");
-      if (at == std::string::npos) {
-        failed("POST /v1/carts (no cart_id)", created);
-        continue;
-      }
-      at += 11;
-      auto id = body.substr(at, body.find('"', at) - at);
-      std::vector<int> chosen;
-      while (static_cast<int>(chosen.size()) < std::min(lines, skus)) {
-        auto s = static_cast<int>(rng() % static_cast<uint64_t>(skus));
-        if (std::find(chosen.begin(), chosen.end(), s) == chosen.end())
-          chosen.push_back(s);
-      }
-      bool ok = true;
-      for (auto s : chosen) {
-        auto path = "/v1/carts/" + id + "/lines/" + prefix + std::to_string(s);
-        auto res = c.send(http::verb::put, path, token, R"({"quantity":1})");
-        if (res.result_int() != 200) {
-          failed("PUT " + path, res);
-          ok = false;
-          break;
-        }
-      }
-      if (ok)
-        made[static_cast<size_t>(i)] = cart_ref{std::move(id), customer};
-    }
-  });
-  std::vector<cart_ref> out;
-  out.reserve(made.size());
-  for (auto& m : made)
-    if (m)
-      out.push_back(std::move(*m));
-  if (errors > 0)
-    std::cerr << "carts: " << errors << " of " << carts << " could not be filled\n";
-  return out;
-}
-
-/// The sums of the server's Prometheus series named exactly `names` (all label sets), from
-/// GET /metrics; empty if it cannot be read.
-std::vector<double> metric_sums(const target& t, const std::vector<std::string>& names) {
-  std::vector<double> sums(names.size(), 0.0);
-  try {
-    setup_client c{t, resolve(t)};
-    auto res = c.send(http::verb::get, "/metrics", "", "");
-    if (res.result_int() != 200)
-      return {};
-    std::istringstream in{res.body()};
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#')
-        continue;
-      auto name_end = line.find_first_of("{ ");
-      auto value_at = line.rfind(' ');
-      if (name_end == std::string::npos || value_at == std::string::npos)
-        continue;
-      auto name = line.substr(0, name_end);
-      for (size_t i = 0; i < names.size(); ++i)
-        if (name == names[i])
-          sums[i] += std::strtod(line.c_str() + value_at + 1, nullptr);
-    }
-  } catch (const std::exception& e) {
-    std::cerr << "metrics: " << e.what() << '\n';
-    return {};
-  }
-  return sums;
-}
-
-std::string checkout_body(const std::string& cart_id) {
-  return R"({"cart_id":")" + cart_id
-         + R"(","payment":{"method":"card","token":"tok_ok"},)"
-           R"("shipping_address":{"name":"Bench Customer","line1":"1 Load Street",)"
-           R"("city":"London","postal_code":"N1 9GU","country":"GB"},)"
-           R"("email":"bench@example.com"})";
 }
 
 } // namespace
@@ -460,7 +251,54 @@ int main(int argc, char** argv) {
   checkout->add_option("--setup-connections", setup_connections, "connections filling carts")
     ->capture_default_str()
     ->check(CLI::PositiveNumber);
+  push_options push_opts;
+  auto* push = app.add_subcommand("push", "events pushed over GET /v1/ws to many subscribers");
+  push->add_option("--url", push_opts.url, "server base URL")->capture_default_str();
+  push->add_option("--token", push_opts.token, "bearer token (service or admin)")->required();
+  push
+    ->add_option("--jwt-secret", push_opts.jwt_secret,
+                 "the server's HS256 secret (a customer token for the order's checkout)")
+    ->envname("MERCATO_JWT_SECRET");
+  push->add_option("--order", push_opts.order_id,
+                   "subscribe to this order (default: create one through a checkout)");
+  push->add_option("--subscribers", push_opts.subscribers, "WebSocket connections")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push->add_option("--events", push_opts.events, "partner facts posted")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push->add_option("--rate", push_opts.rate, "facts/s offered; 0 = as fast as answers and window")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  push->add_option("--posters", push_opts.posters, "keep-alive connections posting facts")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push
+    ->add_option("--window", push_opts.window,
+                 "most facts posted and not yet received by every subscriber; 0 = no limit")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  push->add_option("--threads", push_opts.threads, "threads reading the subscribers")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push
+    ->add_option("--connect-concurrency", push_opts.connect_concurrency,
+                 "subscribers connecting at a time")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push
+    ->add_option("--drain-timeout", push_opts.drain_timeout_s,
+                 "seconds without a delivery after which missing ones are given up")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  push->add_option("--source", push_opts.source, "source of the facts")->capture_default_str();
+  push->add_option("--type", push_opts.type, "type of the facts")->capture_default_str();
+  push->add_option("--label", push_opts.label, "name printed with the results")
+    ->capture_default_str();
+  push->add_flag("--json", push_opts.json, "print the result as one JSON line (human on stderr)");
   CLI11_PARSE(app, argc, argv);
+  if (push->parsed())
+    return run_push(push_opts);
 
   auto t = parse_url(url);
   if (do_seed && !seed(t, token, skus, prefix, on_hand)) {

@@ -2,17 +2,21 @@
 //
 // Global options (every subcommand): --url (MERCATO_URL), --token (MERCATO_TOKEN), --json,
 // --timeout. Subcommands: `token`, `cluster`, `actors`, `inspect KIND KEY`,
-// `passivate KIND KEY`, `dead-letters`; each one is a
+// `passivate KIND KEY`, `dead-letters`, `watch TOPIC`; each one is a
 // `add_<name>_command(CLI::App&, const global_options&, int& exit_code)` registered in main().
-// All but `token` talk to the HTTP admin API (API.md "Admin and operations") at `--url`.
+// `token` works offline, `watch` subscribes over GET /v1/ws (API.md "WebSocket"), the others
+// call the HTTP admin API (API.md "Admin and operations") at `--url`.
 //
 // Exit codes: see `exit_codes_text` (printed by --help).
 
 #include "api/auth/jwt.hpp"
+#include "tools/ws/ws_client.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -30,6 +34,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -75,42 +80,14 @@ struct command_error : std::runtime_error {
 
 // -- HTTP ----------------------------------------------------------------------------------------
 
-struct base_url {
-  std::string host;
-  std::string port;
-  std::string prefix; ///< path before /v1, without a trailing slash
-};
+using base_url = mercato::tools::http_target;
 
 base_url parse_url(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0)
-    throw command_error(exit_usage, "--url must start with http:// (got '" + url + "')");
-  auto rest = url.substr(scheme.size());
-  auto slash = rest.find('/');
-  auto authority = rest.substr(0, slash);
-  base_url out;
-  out.prefix = slash == std::string::npos ? "" : rest.substr(slash);
-  while (!out.prefix.empty() && out.prefix.back() == '/')
-    out.prefix.pop_back();
-  std::string port = "80";
-  if (!authority.empty() && authority.front() == '[') { // [v6]:port
-    auto close = authority.find(']');
-    if (close == std::string::npos)
-      throw command_error(exit_usage, "--url has an unclosed '[': " + url);
-    out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':')
-      port = authority.substr(close + 2);
-  } else {
-    auto colon = authority.rfind(':');
-    out.host = authority.substr(0, colon);
-    if (colon != std::string::npos)
-      port = authority.substr(colon + 1);
+  try {
+    return mercato::tools::parse_http_url(url);
+  } catch (const std::invalid_argument& e) {
+    throw command_error(exit_usage, std::string{"--url: "} + e.what());
   }
-  if (out.host.empty() || port.empty()
-      || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    throw command_error(exit_usage, "--url is not http://HOST[:PORT][/PATH]: " + url);
-  out.port = port;
-  return out;
 }
 
 /// Percent-encodes one path segment (RFC 3986 unreserved characters pass).
@@ -503,17 +480,267 @@ void add_dead_letters_command(CLI::App& app, const global_options& g, int& exit_
   });
 }
 
+// -- watch ---------------------------------------------------------------------------------------
+
+struct watch_options {
+  std::string topic;
+  std::optional<uint64_t> last_seq;
+  int64_t max_backoff_ms = 10000;
+};
+
+/// The exit code of an error frame that ends a watch (nothing will come on that topic), or
+/// nullopt for one that does not.
+std::optional<int> fatal_error_code(const std::string& code) {
+  if (code == "unauthorized" || code == "forbidden")
+    return exit_auth;
+  if (code == "not_found")
+    return exit_not_found;
+  if (code == "invalid_request")
+    return exit_usage;
+  return std::nullopt;
+}
+
+/// The exit code of a refused upgrade: 4xx answers end a watch, others may be retried.
+std::optional<int> refused_code(int status) {
+  if (status == 401 || status == 403)
+    return exit_auth;
+  if (status == 404)
+    return exit_not_found;
+  if (status >= 400 && status < 500)
+    return status == 400 ? exit_usage : exit_failed;
+  return std::nullopt;
+}
+
+std::string shortened(const json& v, size_t max = 200) {
+  auto text = v.dump();
+  return text.size() > max ? text.substr(0, max - 3) + "..." : text;
+}
+
+/// One line for a frame: topic, seq, type, then what matters of its data.
+std::string human_line(const json& f) {
+  auto type = f.value("type", "");
+  if (type == "pong")
+    return "pong";
+  std::string line = f.value("topic", "");
+  if (f.contains("seq"))
+    line += " #" + cell(f["seq"]);
+  line += " " + type;
+  const auto data = f.value("data", json::object());
+  if (!data.is_object())
+    return line + " " + shortened(data);
+  std::string details;
+  auto add = [&details](const std::string& text) { details += " " + text; };
+  if (type == "event" && data.contains("type"))
+    add(cell(data["type"]));
+  if (data.contains("status"))
+    add("status=" + cell(data["status"]));
+  if (const auto& ev = data.value("event", json()); ev.is_object()) {
+    add(cell(ev.value("source", json())) + "/" + cell(ev.value("type", json())));
+    if (ev.contains("label"))
+      add("\"" + cell(ev["label"]) + "\"");
+    if (ev.contains("external_id"))
+      add("external_id=" + cell(ev["external_id"]));
+    if (ev.contains("occurred_at"))
+      add("occurred_at=" + cell(ev["occurred_at"]));
+  }
+  if (const auto& totals = data.value("totals", json()); totals.is_object())
+    add("total=" + cell(totals.value("total_minor", json())) + " "
+        + cell(totals.value("currency", json())));
+  if (data.contains("version"))
+    add("version=" + cell(data["version"]));
+  if (data.contains("at"))
+    add("at=" + cell(data["at"]));
+  if (details.empty() && !data.empty())
+    add(shortened(data));
+  return line + details;
+}
+
+/// Subscribes to one topic and prints its frames until interrupted; reconnects when the
+/// connection drops and resumes after the last frame seen.
+class watcher {
+public:
+  watcher(const global_options& g, const watch_options& o)
+      : g_(g), o_(o), target_(parse_url(g.url)), signals_(ioc_, SIGINT, SIGTERM), retry_(ioc_),
+        last_seq_(o.last_seq) {}
+
+  int run() {
+    asio::ip::tcp::resolver resolver{ioc_};
+    beast::error_code ec;
+    endpoints_ = resolver.resolve(target_.host, target_.port, ec);
+    if (ec)
+      throw command_error(exit_unreachable, "cannot resolve " + g_.url + ": " + ec.message());
+    signals_.async_wait([this](beast::error_code e, int) {
+      if (!e)
+        stop(exit_ok);
+    });
+    connect();
+    ioc_.run();
+    return exit_code_;
+  }
+
+private:
+  void connect() {
+    mercato::tools::ws_options opts;
+    opts.token = g_.token;
+    opts.connect_timeout = std::chrono::milliseconds{g_.timeout_ms};
+    // Pings keep an idle subscription alive and find a connection that died silently.
+    opts.idle_timeout = std::chrono::seconds{30};
+    mercato::tools::ws_handlers h;
+    h.on_open = [this] { conn_->send(mercato::tools::subscribe_frame(o_.topic, last_seq_)); };
+    h.on_message = [this](std::string_view m) { on_message(m); };
+    h.on_end = [this](const mercato::tools::ws_end& e) { on_end(e); };
+    conn_ = mercato::tools::make_ws_connection(ioc_, target_, std::move(opts), std::move(h));
+    live_ = true;
+    conn_->start(endpoints_);
+  }
+
+  void on_message(std::string_view m) {
+    auto f = json::parse(m, nullptr, false);
+    if (!f.is_object()) {
+      std::cerr << "mercatoctl watch: a frame that is not a JSON object: "
+                << std::string{m.substr(0, 200)} << '\n';
+      return;
+    }
+    auto type = f.value("type", "");
+    if (type == "error") {
+      auto code = f.value("code", "");
+      std::cerr << "mercatoctl watch: error " << code;
+      if (f.contains("topic"))
+        std::cerr << " (topic " << cell(f["topic"]) << ")";
+      for (const char* key : {"detail", "message"})
+        if (f.contains(key) && f[key].is_string())
+          std::cerr << ": " << f[key].get<std::string>();
+      std::cerr << '\n';
+      auto about_us = !f.contains("topic") || f.value("topic", "") == o_.topic;
+      if (auto fatal = fatal_error_code(code); fatal && about_us)
+        stop(*fatal);
+      return;
+    }
+    if (g_.json)
+      std::cout << m << std::endl; // a line per frame, as it arrives
+    else
+      std::cout << human_line(f) << std::endl;
+    if ((type == "snapshot" || type == "event") && f.value("topic", "") == o_.topic
+        && f.contains("seq") && f["seq"].is_number_unsigned()) {
+      auto seq = f["seq"].get<uint64_t>();
+      if (type == "event" && last_seq_ && seq != *last_seq_ + 1)
+        std::cerr << "mercatoctl watch: seq " << seq << " follows " << *last_seq_ << '\n';
+      last_seq_ = seq;
+      delivered_ = true;
+      backoff_ms_ = 0;
+    }
+  }
+
+  void on_end(const mercato::tools::ws_end& e) {
+    using kind = mercato::tools::ws_end::kind;
+    live_ = false;
+    // Beast may leave a WebSocket timer pending after a failed or closed connection; once the
+    // connection is over there is nothing left to wait for.
+    if (stopping_)
+      return ioc_.stop();
+    if (e.what == kind::handshake_refused) {
+      if (auto code = refused_code(e.http_status))
+        return fail(*code, e.describe());
+    }
+    // Before anything arrived, nothing was being watched: fail as the other commands do.
+    if (!delivered_ && !ever_delivered_) {
+      if (e.what == kind::connect_failed)
+        return fail(exit_unreachable, "cannot reach " + g_.url + ": " + e.detail);
+      return fail(exit_failed, e.describe());
+    }
+    ever_delivered_ = ever_delivered_ || delivered_;
+    delivered_ = false;
+    backoff_ms_ = backoff_ms_ == 0 ? 250 : std::min(backoff_ms_ * 2, o_.max_backoff_ms);
+    // Jitter, so that many watchers of a restarted node do not come back at the same moment.
+    auto wait
+      = backoff_ms_ / 2 + static_cast<int64_t>(rng_() % static_cast<uint64_t>(backoff_ms_ / 2 + 1));
+    std::cerr << "mercatoctl watch: " << e.describe() << "; reconnecting in " << wait << " ms"
+              << (last_seq_ ? " after seq " + std::to_string(*last_seq_) : std::string{}) << '\n';
+    retry_.expires_after(std::chrono::milliseconds{wait});
+    retry_.async_wait([this](beast::error_code ec) {
+      if (!ec && !stopping_)
+        connect();
+    });
+  }
+
+  void fail(int code, const std::string& what) {
+    std::cerr << "mercatoctl watch: " << what << '\n';
+    stop(code);
+  }
+
+  void stop(int code) {
+    if (stopping_)
+      return;
+    stopping_ = true;
+    exit_code_ = code;
+    beast::error_code ignored;
+    signals_.cancel(ignored);
+    retry_.cancel();
+    if (live_)
+      conn_->close(); // on_end follows, then the io_context stops
+    else
+      ioc_.stop();
+  }
+
+  const global_options& g_;
+  const watch_options& o_;
+  base_url target_;
+  asio::io_context ioc_;
+  asio::ip::tcp::resolver::results_type endpoints_;
+  asio::signal_set signals_;
+  asio::steady_timer retry_;
+  std::shared_ptr<mercato::tools::ws_connection> conn_;
+  bool live_ = false; ///< conn_ has not ended yet
+  std::optional<uint64_t> last_seq_;
+  bool delivered_ = false;      ///< a frame of the topic came on this connection
+  bool ever_delivered_ = false; ///< ... or on an earlier one
+  int64_t backoff_ms_ = 0;
+  std::minstd_rand rng_{std::random_device{}()};
+  bool stopping_ = false;
+  int exit_code_ = exit_ok;
+};
+
+void add_watch_command(CLI::App& app, const global_options& g, int& exit_code) {
+  auto opts = std::make_shared<watch_options>();
+  auto* cmd = app.add_subcommand(
+    "watch", "Subscribe to a topic over WebSocket and print each frame until Ctrl-C (with "
+             "--json: the frames as they arrive); reconnects and resumes after a drop");
+  cmd
+    ->add_option("TOPIC", opts->topic, "order:ID, customer:ID, stock:SKU, cart:ID or admin:cluster")
+    ->required();
+  cmd->add_option("--last-seq", opts->last_seq,
+                  "Resume after this seq (missed events are replayed, no snapshot)");
+  cmd
+    ->add_option("--max-backoff", opts->max_backoff_ms,
+                 "Longest wait between reconnection attempts, in milliseconds")
+    ->capture_default_str()
+    ->check(CLI::Range(int64_t{250}, int64_t{600000}));
+  cmd->callback([&g, &exit_code, opts] {
+    exit_code = exit_failed;
+    auto rc = guarded("watch", [&] {
+      watcher w{g, *opts};
+      exit_code = w.run();
+    });
+    if (rc != exit_ok)
+      exit_code = rc;
+  });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"mercatoctl: inspect and operate a Mercato cluster"};
   app.require_subcommand(1);
+  // Global options may also follow the subcommand (`mercatoctl watch order:X --json`).
+  app.fallthrough();
   app.footer(exit_codes_text);
   global_options g;
   app.add_option("--url", g.url, "Base URL of a Mercato node")
     ->envname("MERCATO_URL")
     ->capture_default_str();
-  app.add_option("--token", g.token, "Bearer token (admin role) for the admin endpoints")
+  app
+    .add_option("--token", g.token,
+                "Bearer token: admin role for the admin endpoints, any allowed one for watch")
     ->envname("MERCATO_TOKEN");
   app.add_flag("--json", g.json, "Print the server's JSON for scripts");
   app.add_option("--timeout", g.timeout_ms, "Per-request timeout in milliseconds")
@@ -526,6 +753,7 @@ int main(int argc, char** argv) {
   add_inspect_command(app, g, exit_code);
   add_passivate_command(app, g, exit_code);
   add_dead_letters_command(app, g, exit_code);
+  add_watch_command(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

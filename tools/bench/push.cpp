@@ -1,0 +1,730 @@
+// mercato-bench push: N WebSocket subscribers of one order's topic, E partner facts posted over
+// REST, and the time from each post to each subscriber's receipt of its event frame.
+//
+// Set-up (not timed): the order (unless --order: products, stock, a cart and a checkout), then N
+// connections on --threads threads, each its own io_context, opened --connect-concurrency at a
+// time so that the server's accept backlog is never overrun. Each subscribes to `order:{id}`;
+// the measurement starts once every one of them has its snapshot.
+//
+// Load: --posters keep-alive HTTP connections post facts with external_id
+// `bench-<run>-<k>`, k = 0..E-1, each recording its send time. Closed loop: a poster posts its
+// next fact once its previous one was answered and fewer than --window facts are outstanding
+// (posted and not yet received by every live subscriber); with --rate R the facts are also
+// spaced 1/R apart. The window makes both servers of a comparison carry the same amount of
+// work at a time, whether a server answers before or after it has sent the event.
+//
+// Receipt: every message is searched for `"external_id":"bench-<run>-` (no JSON parse); the
+// number after it is k. Latency = receipt time - send time of k, per delivery. Deliveries/s =
+// deliveries / (last receipt - first send).
+
+#include "tools/bench/push.hpp"
+
+#include "tests/support/jwt_mint.hpp"
+#include "tools/bench/setup.hpp"
+#include "tools/ws/ws_client.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace mercato::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+    .count();
+}
+
+std::string rfc3339_now() {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count();
+  std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&s, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+/// Raises the soft limit of open files to the hard limit; returns the soft limit now.
+uint64_t raise_nofile() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return 0;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return static_cast<uint64_t>(lim.rlim_cur);
+}
+
+/// User and system CPU seconds of this process so far.
+double process_cpu_s() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+/// The value of "field":"..." in a JSON text, or "" (set-up answers only).
+std::string string_field(const std::string& body, const std::string& field) {
+  auto key = "\"" + field + "\":\"";
+  auto at = body.find(key);
+  if (at == std::string::npos)
+    return {};
+  at += key.size();
+  return body.substr(at, body.find('"', at) - at);
+}
+
+/// Products and stock, a customer's cart, a checkout: the id of a confirmed order.
+std::optional<std::string> create_order(const target& t, const push_options& o) {
+  const std::string prefix = "push-sku-";
+  if (!seed(t, o.token, 3, prefix, 1'000'000'000))
+    return std::nullopt;
+  auto customer = mercato::test::mint_token(o.jwt_secret, "bench-push-customer", "customer",
+                                            std::chrono::hours{12});
+  auto carts = fill_carts(t, {customer}, 1, 3, 3, prefix, 1);
+  if (carts.empty())
+    return std::nullopt;
+  setup_client c{t, resolve(t)};
+  auto req = make_request(http::verb::post, "/v1/checkouts", t.host, customer,
+                          checkout_body(carts.front().cart_id));
+  req.set("Idempotency-Key", "bench-push-" + carts.front().cart_id);
+  auto res = c.send(std::move(req));
+  auto id = string_field(res.body(), "order_id");
+  if (res.result_int() != 201 || id.empty()) {
+    std::cerr << "push: POST /v1/checkouts -> " << res.result_int() << ' ' << res.body() << '\n';
+    return std::nullopt;
+  }
+  // The checkout answers once the order is placed and confirms it right after; subscribing
+  // before that would add the confirmation to the first measured events.
+  auto deadline = clock_type::now() + std::chrono::seconds{10};
+  while (clock_type::now() < deadline) {
+    auto got = c.send(http::verb::get, "/v1/orders/" + id, o.token, "");
+    if (got.result_int() == 200 && string_field(got.body(), "status") == "confirmed")
+      return id;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  std::cerr << "push: order " << id << " is not confirmed after 10 s; measuring anyway\n";
+  return id;
+}
+
+// -- subscribers ---------------------------------------------------------------------------------
+
+/// What the threads share. Per-event counters are atomics; everything else is either written
+/// before the threads start or read after they end.
+struct shared_state {
+  explicit shared_state(int events)
+      : sent_ns(static_cast<size_t>(events)), delivered(static_cast<size_t>(events)) {}
+
+  std::vector<std::atomic<int64_t>> sent_ns;    ///< per event: when its post was sent
+  std::vector<std::atomic<uint32_t>> delivered; ///< per event: subscribers that received it
+  std::atomic<int> live{0};                     ///< subscribed and still connected
+  std::atomic<int> settled{0};                  ///< subscribed or failed during set-up
+  std::atomic<int> failed{0};                   ///< could not subscribe
+  std::atomic<int> closed_1008{0};              ///< closed by the server as too slow
+  std::atomic<int> dropped{0};                  ///< lost otherwise before the end
+  std::atomic<bool> stopping{false};            ///< we are closing them now
+  std::atomic<uint64_t> deliveries{0};          ///< sum of delivered
+  std::mutex mutex;
+  std::vector<std::string> problems; ///< the first few failures, for the report
+
+  void problem(const std::string& what) {
+    std::lock_guard lock{mutex};
+    if (problems.size() < 5)
+      problems.push_back(what);
+  }
+};
+
+struct subscriber {
+  enum class phase : uint8_t { connecting, subscribed, failed, ended };
+  std::shared_ptr<tools::ws_connection> conn;
+  std::vector<uint64_t> seen; ///< a bit per event
+  uint32_t received = 0;
+  uint32_t duplicates = 0;
+  phase state = phase::connecting;
+  bool lost = false; ///< ended before we closed it
+};
+
+/// One reading thread: its io_context, its share of the subscribers and its measurements.
+struct receiver {
+  asio::io_context ioc{1};
+  std::vector<size_t> mine; ///< indices of its subscribers
+  size_t next_open = 0;
+  int in_flight = 0;
+  std::vector<uint32_t> latencies_us;
+  std::vector<int64_t> last_receipt_ns; ///< per event
+  uint64_t foreign = 0;                 ///< bench frames of another run
+  std::thread thread;
+};
+
+class push_run {
+public:
+  push_run(const push_options& o, const tools::http_target& t, tcp::resolver::results_type eps,
+           std::string order_id, std::string run_id)
+      : o_(o), target_(t), endpoints_(std::move(eps)), topic_("order:" + order_id),
+        order_id_(std::move(order_id)), run_id_(std::move(run_id)),
+        marker_("\"external_id\":\"bench-" + run_id_ + "-"), shared_(o.events),
+        subs_(static_cast<size_t>(o.subscribers)),
+        receivers_(static_cast<size_t>(std::max(1, o.threads))) {
+    for (size_t i = 0; i < subs_.size(); ++i)
+      receivers_[i % receivers_.size()].mine.push_back(i);
+    for (auto& r : receivers_) {
+      r.last_receipt_ns.assign(static_cast<size_t>(o.events), 0);
+      r.latencies_us.reserve(r.mine.size() * static_cast<size_t>(o.events));
+    }
+  }
+
+  shared_state& shared() {
+    return shared_;
+  }
+  const std::string& order_id() const {
+    return order_id_;
+  }
+
+  /// Starts the threads, which open their subscribers.
+  void start() {
+    per_thread_concurrency_
+      = std::max(1, (o_.connect_concurrency + static_cast<int>(receivers_.size()) - 1)
+                      / static_cast<int>(receivers_.size()));
+    for (auto& r : receivers_) {
+      guards_.emplace_back(asio::make_work_guard(r.ioc));
+      asio::post(r.ioc, [this, &r] { open_next(r); });
+      r.thread = std::thread([&r] { r.ioc.run(); });
+    }
+  }
+
+  /// Closes every connection (WebSocket close, then TCP after `grace`) and joins the threads.
+  void stop(std::chrono::milliseconds grace) {
+    shared_.stopping = true;
+    for (auto& r : receivers_)
+      asio::post(r.ioc, [this, &r] {
+        for (auto i : r.mine)
+          if (subs_[i].conn)
+            subs_[i].conn->close();
+      });
+    guards_.clear();
+    auto deadline = clock_type::now() + grace;
+    while (clock_type::now() < deadline
+           && std::any_of(receivers_.begin(), receivers_.end(),
+                          [](const receiver& r) { return !r.ioc.stopped(); }))
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    for (auto& r : receivers_)
+      asio::post(r.ioc, [this, &r] {
+        for (auto i : r.mine)
+          if (subs_[i].conn)
+            subs_[i].conn->abort();
+      });
+    for (auto& r : receivers_)
+      r.thread.join();
+    for (auto& s : subs_)
+      s.conn.reset();
+  }
+
+  /// The results, once stopped.
+  void report(int64_t first_send_ns, int64_t last_answer_ns, uint64_t post_failed,
+              const std::string& first_post_failure, double connect_s, double client_cpu_s) {
+    const auto events = static_cast<size_t>(o_.events);
+    uint64_t deliveries = 0, duplicates = 0, missing = 0, missing_closed = 0, foreign = 0;
+    int subscribed = 0;
+    for (const auto& s : subs_) {
+      if (s.state == subscriber::phase::connecting || s.state == subscriber::phase::failed)
+        continue;
+      ++subscribed;
+      deliveries += s.received;
+      duplicates += s.duplicates;
+      (s.lost ? missing_closed : missing) += events - s.received;
+    }
+    std::vector<uint32_t> latencies;
+    std::vector<int64_t> last(events, 0);
+    for (auto& r : receivers_) {
+      latencies.insert(latencies.end(), r.latencies_us.begin(), r.latencies_us.end());
+      for (size_t k = 0; k < events; ++k)
+        last[k] = std::max(last[k], r.last_receipt_ns[k]);
+      foreign += r.foreign;
+    }
+    int64_t last_receipt = *std::max_element(last.begin(), last.end());
+    // Per event: from its post until the last subscriber had it.
+    std::vector<uint32_t> to_all_us;
+    for (size_t k = 0; k < events; ++k) {
+      auto sent = shared_.sent_ns[k].load();
+      if (sent > 0 && last[k] >= sent)
+        to_all_us.push_back(static_cast<uint32_t>((last[k] - sent) / 1000));
+    }
+    double window_s = last_receipt > first_send_ns ? (last_receipt - first_send_ns) / 1e9 : 0;
+    double posting_s = last_answer_ns > first_send_ns ? (last_answer_ns - first_send_ns) / 1e9 : 0;
+    double per_s = window_s > 0 ? static_cast<double>(deliveries) / window_s : 0;
+    uint32_t max_us = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
+    auto p50 = percentile_ms(latencies, 0.50);
+    auto p99 = percentile_ms(latencies, 0.99);
+    auto all_p50 = percentile_ms(to_all_us, 0.50);
+    auto all_p99 = percentile_ms(to_all_us, 0.99);
+    char json[1024];
+    std::snprintf(
+      json, sizeof json,
+      "{\"label\":\"%s\",\"subscribers\":%d,\"events\":%d,\"posters\":%d,\"window\":%d,"
+      "\"rate\":%.0f,\"threads\":%zu,\"deliveries\":%" PRIu64 ",\"expected\":%" PRIu64
+      ",\"missing\":%" PRIu64 ",\"missing_closed\":%" PRIu64 ",\"duplicates\":%" PRIu64
+      ",\"closes_1008\":%d,\"closes_other\":%d,\"post_failed\":%" PRIu64
+      ",\"duration_s\":%.3f,\"per_s\":%.0f,\"posts_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
+      "\"max_ms\":%.2f,\"all_p50_ms\":%.2f,\"all_p99_ms\":%.2f,\"connect_s\":%.1f,"
+      "\"foreign\":%" PRIu64 ",\"client_cpu_s\":%.2f}",
+      o_.label.c_str(), subscribed, o_.events, o_.posters, o_.window, o_.rate, receivers_.size(),
+      deliveries, static_cast<uint64_t>(subscribed) * events, missing, missing_closed, duplicates,
+      shared_.closed_1008.load(), shared_.dropped.load(), post_failed, window_s, per_s,
+      posting_s > 0 ? static_cast<double>(events) / posting_s : 0.0, p50, p99, max_us / 1000.0,
+      all_p50, all_p99, connect_s, foreign, client_cpu_s);
+    char human[640];
+    std::snprintf(human, sizeof human,
+                  "push %s: %d subscribers x %d events: %" PRIu64
+                  " deliveries in %.2f s = %.0f/s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+                  "(to every subscriber: p50 %.2f ms, p99 %.2f ms); missing %" PRIu64
+                  ", closed 1008 %d (their missing %" PRIu64 "), other closes %d, "
+                  "failed posts %" PRIu64,
+                  o_.label.c_str(), subscribed, o_.events, deliveries, window_s, per_s, p50, p99,
+                  max_us / 1000.0, all_p50, all_p99, missing, shared_.closed_1008.load(),
+                  missing_closed, shared_.dropped.load(), post_failed);
+    if (o_.json) {
+      std::cerr << human << '\n';
+      std::printf("%s\n", json);
+    } else {
+      std::printf("%s\n", human);
+    }
+    if (!first_post_failure.empty())
+      std::cerr << "push: first failed post: " << first_post_failure << '\n';
+    for (const auto& p : shared_.problems)
+      std::cerr << "push: " << p << '\n';
+    ok_ = missing == 0 && post_failed == 0 && duplicates == 0;
+  }
+
+  bool ok() const {
+    return ok_;
+  }
+
+  /// Called on the posters' thread when an event may have reached everyone.
+  std::function<void()> on_progress;
+
+private:
+  void open_next(receiver& r) {
+    while (r.in_flight < per_thread_concurrency_ && r.next_open < r.mine.size()) {
+      ++r.in_flight;
+      open(r, r.mine[r.next_open++]);
+    }
+  }
+
+  void open(receiver& r, size_t i) {
+    auto& s = subs_[i];
+    s.seen.assign((static_cast<size_t>(o_.events) + 63) / 64, 0);
+    tools::ws_options opts;
+    opts.token = o_.token;
+    opts.connect_timeout = std::chrono::seconds{30};
+    opts.max_message_bytes = 1 << 20;
+    tools::ws_handlers h;
+    h.on_open = [this, i] { subs_[i].conn->send(tools::subscribe_frame(topic_)); };
+    h.on_message = [this, &r, i](std::string_view m) { on_message(r, i, m); };
+    h.on_end = [this, &r, i](const tools::ws_end& e) { on_end(r, i, e); };
+    s.conn = tools::make_ws_connection(r.ioc, target_, std::move(opts), std::move(h));
+    s.conn->start(endpoints_);
+  }
+
+  void settle(receiver& r) {
+    ++shared_.settled;
+    --r.in_flight;
+    open_next(r);
+  }
+
+  void fail(receiver& r, size_t i, const std::string& why) {
+    auto& s = subs_[i];
+    s.state = subscriber::phase::failed;
+    ++shared_.failed;
+    shared_.problem("subscriber " + std::to_string(i) + ": " + why);
+    settle(r);
+    s.conn->abort();
+  }
+
+  void on_message(receiver& r, size_t i, std::string_view m) {
+    auto t = now_ns();
+    auto& s = subs_[i];
+    // memmem rather than string_view::find: the frames are full of '"', each a false start.
+    auto* found
+      = static_cast<const char*>(::memmem(m.data(), m.size(), marker_.data(), marker_.size()));
+    auto at = found == nullptr ? std::string_view::npos : static_cast<size_t>(found - m.data());
+    if (at == std::string_view::npos) {
+      if (s.state != subscriber::phase::connecting)
+        return; // events of the order that are not ours
+      if (m.find("\"snapshot\"") != std::string_view::npos) {
+        s.state = subscriber::phase::subscribed;
+        ++shared_.live;
+        settle(r);
+      } else if (m.find("\"error\"") != std::string_view::npos) {
+        fail(r, i, "error frame " + std::string{m.substr(0, 300)});
+      }
+      return;
+    }
+    if (s.state != subscriber::phase::subscribed)
+      return;
+    uint64_t k = 0;
+    auto p = at + marker_.size();
+    while (p < m.size() && m[p] >= '0' && m[p] <= '9')
+      k = k * 10 + static_cast<uint64_t>(m[p++] - '0');
+    if (k >= static_cast<uint64_t>(o_.events)) {
+      ++r.foreign;
+      return;
+    }
+    auto& word = s.seen[k / 64];
+    auto bit = uint64_t{1} << (k % 64);
+    if ((word & bit) != 0) {
+      ++s.duplicates;
+      return;
+    }
+    word |= bit;
+    ++s.received;
+    auto sent = shared_.sent_ns[k].load(std::memory_order_acquire);
+    r.latencies_us.push_back(sent > 0 && t > sent ? static_cast<uint32_t>((t - sent) / 1000) : 0);
+    r.last_receipt_ns[k] = std::max(r.last_receipt_ns[k], t);
+    ++shared_.deliveries;
+    auto n = shared_.delivered[k].fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (static_cast<int>(n) >= shared_.live.load(std::memory_order_relaxed) && on_progress)
+      on_progress();
+  }
+
+  void on_end(receiver& r, size_t i, const tools::ws_end& e) {
+    auto& s = subs_[i];
+    if (s.state == subscriber::phase::connecting)
+      return fail(r, i, e.describe());
+    if (s.state != subscriber::phase::subscribed)
+      return;
+    s.state = subscriber::phase::ended;
+    --shared_.live;
+    if (shared_.stopping)
+      return;
+    s.lost = true;
+    if (e.what == tools::ws_end::kind::closed && e.close_code == 1008)
+      ++shared_.closed_1008;
+    else
+      ++shared_.dropped;
+    shared_.problem("subscriber " + std::to_string(i) + ": " + e.describe());
+    if (on_progress)
+      on_progress();
+  }
+
+  const push_options& o_;
+  tools::http_target target_;
+  tcp::resolver::results_type endpoints_;
+  std::string topic_;
+  std::string order_id_;
+  std::string run_id_;
+  std::string marker_;
+  shared_state shared_;
+  std::vector<subscriber> subs_;
+  std::vector<receiver> receivers_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  int per_thread_concurrency_ = 1;
+  bool ok_ = false;
+};
+
+// -- posters -------------------------------------------------------------------------------------
+
+/// Hands out the events to post, in order, holding posters back while the window is full.
+/// Lives on the posters' thread.
+class post_control {
+public:
+  post_control(asio::io_context& ioc, const push_options& o, shared_state& shared)
+      : o_(o), shared_(shared), recheck_(ioc) {}
+
+  /// The next event to post, or nullopt: none left, or the window is full and `resume` runs
+  /// once it has room.
+  std::optional<int> take(const std::function<void()>& resume) {
+    if (next_ >= o_.events)
+      return std::nullopt;
+    if (o_.window > 0) {
+      advance();
+      if (next_ - complete_ >= o_.window) {
+        parked_.push_back(resume);
+        arm_recheck();
+        return std::nullopt;
+      }
+    }
+    return next_++;
+  }
+
+  /// Events handed out so far.
+  int posted() const {
+    return next_;
+  }
+
+  /// Wakes parked posters if the window has room.
+  void wake() {
+    if (parked_.empty())
+      return;
+    advance();
+    auto room = o_.window - (next_ - complete_);
+    while (room-- > 0 && !parked_.empty()) {
+      auto resume = std::move(parked_.front());
+      parked_.pop_front();
+      resume();
+    }
+  }
+
+  clock_type::time_point start = clock_type::now();
+  uint64_t failed = 0;
+  std::string first_failure;
+  int64_t last_answer_ns = 0;
+
+private:
+  // Events [0, complete_) have reached every live subscriber.
+  void advance() {
+    auto live = static_cast<uint32_t>(std::max(0, shared_.live.load()));
+    while (complete_ < next_
+           && shared_.delivered[static_cast<size_t>(complete_)].load(std::memory_order_acquire)
+                >= live)
+      ++complete_;
+  }
+
+  // A subscriber that goes away can complete events without a delivery; look again now and then.
+  void arm_recheck() {
+    if (recheck_armed_)
+      return;
+    recheck_armed_ = true;
+    recheck_.expires_after(std::chrono::milliseconds{5});
+    recheck_.async_wait([this](beast::error_code) {
+      recheck_armed_ = false;
+      wake();
+      if (!parked_.empty())
+        arm_recheck();
+    });
+  }
+
+  const push_options& o_;
+  shared_state& shared_;
+  asio::steady_timer recheck_;
+  bool recheck_armed_ = false;
+  int next_ = 0;
+  int complete_ = 0;
+  std::deque<std::function<void()>> parked_;
+};
+
+/// One keep-alive connection posting facts, one at a time.
+class poster : public std::enable_shared_from_this<poster> {
+public:
+  poster(asio::io_context& ioc, const tcp::resolver::results_type& eps, const push_options& o,
+         const std::string& host, const std::string& order_id, const std::string& run_id,
+         shared_state& shared, post_control& control)
+      : stream_(ioc), timer_(ioc), endpoints_(eps), o_(o), host_(host),
+        path_("/v1/orders/" + order_id + "/events"), run_id_(run_id), shared_(shared),
+        control_(control) {}
+
+  void start() {
+    stream_.async_connect(endpoints_,
+                          [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                            if (ec) {
+                              self->fail("connect: " + ec.message());
+                              return;
+                            }
+                            self->stream_.socket().set_option(tcp::no_delay(true));
+                            self->next();
+                          });
+  }
+
+private:
+  void next() {
+    auto k = control_.take([self = shared_from_this()] { self->next(); });
+    if (!k)
+      return;
+    if (o_.rate > 0) {
+      auto due = control_.start
+                 + std::chrono::duration_cast<clock_type::duration>(
+                   std::chrono::duration<double>(*k / o_.rate));
+      if (due > clock_type::now()) {
+        timer_.expires_at(due);
+        timer_.async_wait(
+          [self = shared_from_this(), k = *k](beast::error_code) { self->post(k); });
+        return;
+      }
+    }
+    post(*k);
+  }
+
+  void post(int k) {
+    req_ = make_request(http::verb::post, path_, host_, o_.token,
+                        R"({"source":")" + o_.source + R"(","type":")" + o_.type
+                          + R"(","external_id":"bench-)" + run_id_ + "-" + std::to_string(k)
+                          + R"(","occurred_at":")" + rfc3339_now() + R"("})");
+    shared_.sent_ns[static_cast<size_t>(k)].store(now_ns(), std::memory_order_release);
+    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec)
+        return self->fail("send: " + ec.message());
+      self->res_ = {};
+      http::async_read(self->stream_, self->buf_, self->res_,
+                       [self](beast::error_code ec, size_t) { self->on_answer(ec); });
+    });
+  }
+
+  void on_answer(beast::error_code ec) {
+    if (ec)
+      return fail("read: " + ec.message());
+    control_.last_answer_ns = now_ns();
+    if (res_.result_int() != 202 && control_.failed++ == 0)
+      control_.first_failure = std::to_string(res_.result_int()) + " " + res_.body().substr(0, 300);
+    next();
+  }
+
+  // A broken poster stops; the others carry on with the remaining events.
+  void fail(const std::string& why) {
+    if (control_.failed++ == 0)
+      control_.first_failure = why;
+  }
+
+  beast::tcp_stream stream_;
+  asio::steady_timer timer_;
+  tcp::resolver::results_type endpoints_;
+  const push_options& o_;
+  std::string host_;
+  std::string path_;
+  std::string run_id_;
+  shared_state& shared_;
+  post_control& control_;
+  beast::flat_buffer buf_;
+  http::request<http::string_body> req_;
+  http::response<http::string_body> res_;
+};
+
+} // namespace
+
+int run_push(const push_options& o) {
+  tools::http_target wt;
+  try {
+    wt = tools::parse_http_url(o.url);
+  } catch (const std::exception& e) {
+    std::cerr << "push: " << e.what() << '\n';
+    return 1;
+  }
+  target t{wt.host, wt.port};
+  auto nofile = raise_nofile();
+  if (nofile < static_cast<uint64_t>(o.subscribers) + 64) {
+    std::cerr << "push: " << o.subscribers << " subscribers need more open files than the limit ("
+              << nofile << "); raise it (ulimit -n)\n";
+    return 1;
+  }
+  tcp::resolver::results_type endpoints;
+  try {
+    endpoints = resolve(t);
+  } catch (const std::exception& e) {
+    std::cerr << "push: cannot resolve " << o.url << ": " << e.what() << '\n';
+    return 1;
+  }
+
+  std::string order_id = o.order_id;
+  if (order_id.empty()) {
+    if (o.jwt_secret.empty()) {
+      std::cerr << "push: without --order, --jwt-secret is needed to create one\n";
+      return 1;
+    }
+    try {
+      auto made = create_order(t, o);
+      if (!made) {
+        std::cerr << "push: could not create an order\n";
+        return 1;
+      }
+      order_id = *made;
+    } catch (const std::exception& e) {
+      std::cerr << "push: creating the order: " << e.what() << '\n';
+      return 1;
+    }
+  }
+  char run_buf[16];
+  std::snprintf(run_buf, sizeof run_buf, "%08x", static_cast<unsigned>(std::random_device{}()));
+  std::string run_id = run_buf;
+
+  push_run run{o, wt, endpoints, order_id, run_id};
+  auto& shared = run.shared();
+  // The posters' thread (this one, later) learns of completed events through its io_context.
+  asio::io_context post_ioc{1};
+  post_control control{post_ioc, o, shared};
+  run.on_progress = [&post_ioc, &control] { asio::post(post_ioc, [&control] { control.wake(); }); };
+
+  std::cerr << "push " << o.label << ": " << o.subscribers << " subscribers of order:" << order_id
+            << " on " << std::max(1, o.threads) << " thread(s)\n";
+  auto connect_start = clock_type::now();
+  run.start();
+  // Each subscriber either gets its snapshot or fails within its 30 s connect timeout, but a
+  // server may also never answer a subscription; give up on those after a while.
+  auto connect_deadline
+    = connect_start + std::chrono::seconds{60} + std::chrono::milliseconds{10} * o.subscribers;
+  while (shared.settled.load() < o.subscribers && clock_type::now() < connect_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  auto connect_s = std::chrono::duration<double>(clock_type::now() - connect_start).count();
+  if (shared.settled.load() < o.subscribers || shared.failed.load() > 0) {
+    std::cerr << "push: " << shared.live.load() << " of " << o.subscribers << " subscribed, "
+              << shared.failed.load() << " failed, " << o.subscribers - shared.settled.load()
+              << " without an answer after " << connect_s << " s\n";
+    run.stop(std::chrono::seconds{5});
+    for (const auto& p : shared.problems)
+      std::cerr << "push: " << p << '\n';
+    return 1;
+  }
+  std::cerr << "push " << o.label << ": all subscribed in " << connect_s << " s; posting "
+            << o.events << " facts\n";
+
+  // The client's own CPU while it measures: with client and server on one machine, what the
+  // client takes is not available to the server.
+  auto cpu_before = process_cpu_s();
+  control.start = clock_type::now();
+  for (int p = 0; p < std::max(1, o.posters); ++p)
+    std::make_shared<poster>(post_ioc, endpoints, o, t.host, order_id, run_id, shared, control)
+      ->start();
+  post_ioc.run();
+
+  // Every fact is answered (or its poster failed); wait for the deliveries of the posted ones
+  // until all arrived or they stall.
+  auto expected = [&] {
+    return static_cast<uint64_t>(std::max(0, shared.live.load()))
+           * static_cast<uint64_t>(control.posted());
+  };
+  auto last_seen = shared.deliveries.load();
+  auto last_progress = clock_type::now();
+  auto stall = std::chrono::duration_cast<clock_type::duration>(
+    std::chrono::duration<double>(o.drain_timeout_s));
+  while (shared.deliveries.load() < expected() && clock_type::now() - last_progress < stall) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    if (auto d = shared.deliveries.load(); d != last_seen) {
+      last_seen = d;
+      last_progress = clock_type::now();
+    }
+  }
+  auto client_cpu_s = process_cpu_s() - cpu_before;
+  run.stop(std::chrono::seconds{5});
+
+  int64_t first_send = 0;
+  for (const auto& s : shared.sent_ns)
+    if (auto v = s.load(); v > 0 && (first_send == 0 || v < first_send))
+      first_send = v;
+  run.report(first_send, control.last_answer_ns, control.failed, control.first_failure, connect_s,
+             client_cpu_s);
+  return run.ok() ? 0 : 2;
+}
+
+} // namespace mercato::bench

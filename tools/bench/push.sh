@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Push benchmark: partner facts posted over REST and pushed over WebSocket to every subscriber
+# of the order's topic, Mercato (GET /v1/ws) versus a Node.js server on the npm package `ws`
+# (tools/bench/node/ws-baseline.js) that broadcasts one pre-serialised frame per event. The same
+# client (mercato-bench push) drives both with the same load, one after the other, on this
+# machine; both servers run for the whole script and are measured in the same run.
+#
+#   tools/bench/push.sh [--subscribers 1000,10000] [--events 300] [--posters 2]
+#                       [--window 2] [--rate 0] [--threads 1] [--io-threads 1]
+#                       [--servers mercato,node]
+#
+# Every run posts the same number of facts to a new order, whatever the subscriber count: what
+# Mercato does per fact grows with the order's timeline (docs/BENCHMARKS.md), and a count that
+# differed with N would measure that instead of the fan-out. Before the measured runs each
+# server is warmed up with a short run of 200 subscribers.
+#
+# Expects a built tree (tools/dev builds it; MERCATO_BUILD_DIR names it, default <repo>/build),
+# MERCATO_TEST_DATABASE_URL pointing at a superuser connection of the private cluster
+# (tools/dev bench sets both up), and node and npm on the PATH (`npm ci` installs the pinned
+# `ws` into tools/bench/node/node_modules).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+subscriber_counts=1000,10000
+events=300
+posters=2
+window=2
+rate=0
+threads=1
+io_threads=1
+servers=mercato,node
+while (($#)); do
+  case $1 in
+    --subscribers) subscriber_counts=$2; shift 2 ;;
+    --events) events=$2; shift 2 ;;
+    --posters) posters=$2; shift 2 ;;
+    --window) window=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --io-threads) io_threads=$2; shift 2 ;;
+    --servers) servers=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+: "${MERCATO_TEST_DATABASE_URL:?set MERCATO_TEST_DATABASE_URL (tools/dev bench does)}"
+build=${MERCATO_BUILD_DIR:-$root/build}
+[[ $build == /* ]] || build=$root/$build
+bin=$build/bin
+node_dir=$root/tools/bench/node
+dsn_for() { sed -E "s/dbname=[^ ]*/dbname=$1/" <<<"$MERCATO_TEST_DATABASE_URL"; }
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$MERCATO_TEST_DATABASE_URL" "$@"; }
+log() { echo "[bench] $*" >&2; }
+command -v node >/dev/null && command -v npm >/dev/null \
+  || { echo "node and npm are needed (tools/dev bench push installs them)" >&2; exit 1; }
+
+# Subscribers are file descriptors, on the client and on each server.
+ulimit -n "$(ulimit -Hn)"
+max_subscribers=$(tr , '\n' <<<"$subscriber_counts" | sort -n | tail -1)
+if (($(ulimit -n) < max_subscribers + 256)); then
+  echo "open files limit $(ulimit -n) is too low for $max_subscribers subscribers" >&2
+  exit 1
+fi
+
+work=$(mktemp -d)
+mercato_pid=
+node_pid=
+cleanup() {
+  for pid in $mercato_pid $node_pid; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log "node: npm ci ($(node --version), npm $(npm --version 2>/dev/null))"
+(cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1) \
+  || { cat "$work/npm.log" >&2; exit 1; }
+ws_version=$(node -p "require('$node_dir/node_modules/ws/package.json').version")
+
+wait_port() { # file pid log
+  for _ in $(seq 600); do
+    [[ -s $1 ]] && return 0
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "server did not start:" >&2
+  cat "$3" >&2
+  exit 1
+}
+
+secret=bench-secret-0123456789abcdef
+mercato_url= node_url=
+if [[ ,$servers, == *,mercato,* ]]; then
+  psql_admin -c "DROP DATABASE IF EXISTS mercato_push_bench WITH (FORCE)" \
+    -c "CREATE DATABASE mercato_push_bench"
+  "$bin/mercato" --http-addr 127.0.0.1:0 --port-file "$work/mercato.port" \
+    --database-url "$(dsn_for mercato_push_bench)" --jwt-secret "$secret" --io-threads "$io_threads" \
+    --log-level warn --log-format text 2>"$work/mercato.log" &
+  mercato_pid=$!
+  wait_port "$work/mercato.port" "$mercato_pid" "$work/mercato.log"
+  mercato_url="http://127.0.0.1:$(cat "$work/mercato.port")"
+  for _ in $(seq 300); do curl -fsS -o /dev/null "$mercato_url/readyz" 2>/dev/null && break; sleep 0.1; done
+fi
+
+if [[ ,$servers, == *,node,* ]]; then
+  node "$node_dir/ws-baseline.js" --port 0 --port-file "$work/node.port" >"$work/node.log" 2>&1 &
+  node_pid=$!
+  wait_port "$work/node.port" "$node_pid" "$work/node.log"
+  node_url="http://127.0.0.1:$(cat "$work/node.port")"
+fi
+
+token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret" --ttl 86400)
+log "machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); node $(node --version), ws $ws_version"
+log "mercato at $mercato_url (pid $mercato_pid, --io-threads $io_threads), node at $node_url (pid $node_pid)"
+
+# CPU seconds a process has used so far (user + system).
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+
+run_one() { # server subscribers events label -> one JSON line, with the server's CPU seconds
+  local server=$1 n=$2 events=$3 label=$4 url pid order=() before after line
+  if [[ $server == mercato ]]; then
+    url=$mercato_url pid=$mercato_pid
+  else
+    url=$node_url pid=$node_pid order=(--order "ord_node_${label}_$n")
+  fi
+  before=$(cpu_s "$pid")
+  line=$("$bin/mercato-bench" push --url "$url" --token "$token" --jwt-secret "$secret" \
+    "${order[@]}" --subscribers "$n" --events "$events" --posters "$posters" --window "$window" \
+    --rate "$rate" --threads "$threads" --label "$label" --json)
+  after=$(cpu_s "$pid")
+  python3 -c "import json,sys; r=json.loads(sys.argv[1]); r['server_cpu_s']=round(float(sys.argv[3])-float(sys.argv[2]),2); print(json.dumps(r, separators=(',',':')))" \
+    "$line" "$before" "$after"
+}
+
+IFS=, read -r -a server_list <<<"$servers"
+for server in "${server_list[@]}"; do
+  [[ $server == mercato || $server == node ]] || { echo "unknown server $server" >&2; exit 2; }
+  log "warm-up: 200 subscribers x 200 events on $server"
+  run_one "$server" 200 200 warmup >/dev/null
+done
+
+summary=()
+IFS=, read -r -a counts <<<"$subscriber_counts"
+for n in "${counts[@]}"; do
+  declare -A result=()
+  for server in "${server_list[@]}"; do
+    log "$n subscribers, $events events: $server"
+    result[$server]=$(run_one "$server" "$n" "$events" "$server")
+    echo "${result[$server]}"
+    sleep 2
+  done
+  summary+=("$(python3 - "${result[mercato]:-}" "${result[node]:-}" <<'PY'
+import json, sys
+runs = {name: json.loads(text) for name, text in zip(("mercato", "node"), sys.argv[1:]) if text}
+fmt = lambda r: (f'{r["per_s"]:,.0f}/s (p50 {r["p50_ms"]:.2f} ms, p99 {r["p99_ms"]:.2f} ms, '
+                 f'missing {r["missing"]}, 1008 {r["closes_1008"]}, CPU s server {r["server_cpu_s"]} client {r["client_cpu_s"]})')
+any_run = next(iter(runs.values()))
+line = f'{any_run["subscribers"]} subscribers x {any_run["events"]} events: '
+line += ', '.join(f'{name} {fmt(r)}' for name, r in runs.items())
+if len(runs) == 2 and runs["node"]["per_s"]:
+    line += f', ratio {runs["mercato"]["per_s"] / runs["node"]["per_s"]:.2f}'
+print(line)
+PY
+)")
+  unset result
+done
+for line in "${summary[@]}"; do echo "$line"; done
+if [[ -f $work/mercato.log ]] && grep -qi "error\|warn" "$work/mercato.log"; then
+  log "mercato's log:"
+  tail -n 20 "$work/mercato.log" >&2
+fi
