@@ -2,9 +2,9 @@
 // on a fresh PostgreSQL database per test. The journal is read directly to wait for Mercato's
 // own timeline entries, so that no request to the order could be what made them appear.
 
-#include "tests/support/e2e_env.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/server_process.hpp"
+#include "tests/support/shop_fixture.hpp"
 #include "tests/support/test_db.hpp"
 
 #include <gtest/gtest.h>
@@ -24,14 +24,8 @@ namespace {
 
 namespace mt = mercato::test;
 using mt::eventually;
-using mt::server_env;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-std::string unique_sku(const std::string& tag) {
-  static std::atomic<int> n{0};
-  return "dl-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
 
 // RFC 3339 UTC with milliseconds, `offset` from now.
 std::string rfc3339_from_now(std::chrono::milliseconds offset) {
@@ -54,73 +48,8 @@ struct own_entry {
   json data;
 };
 
-class DelayE2E : public ::testing::Test {
+class DelayE2E : public mt::shop_test {
 protected:
-  void SetUp() override {
-    auto dsn = mt::superuser_dsn();
-    if (!dsn)
-      GTEST_SKIP() << mt::test_database_url_env << " is unset";
-    try {
-      env_ = std::make_unique<server_env>(*dsn);
-    } catch (const std::exception& e) {
-      FAIL() << e.what();
-    }
-    admin_ = env_->token("admin");
-    customer_ = mt::mint_token(env_->secret(), "ada", "customer");
-  }
-
-  void TearDown() override {
-    env_.reset();
-  }
-
-  // Starts the server with the given orders.* flags (and any other flags).
-  void start_server(std::vector<std::string> flags,
-                    std::optional<int64_t> passivate_after_ms = {}) {
-    mt::server_options opts;
-    opts.passivate_after_ms = passivate_after_ms;
-    opts.extra_args = std::move(flags);
-    try {
-      env_->start(std::move(opts));
-    } catch (const std::exception& e) {
-      FAIL() << "cannot start mercato: " << e.what();
-    }
-  }
-
-  mt::http_client& http() {
-    return env_->http();
-  }
-
-  // Buys one unit of a fresh product; returns the order id.
-  std::string place_order(const std::string& tag) {
-    auto sku = unique_sku(tag);
-    EXPECT_EQ(http()
-                .put("/v1/products/" + sku,
-                     {{"name", "Product " + tag}, {"price_minor", 1000}, {"currency", "USD"}},
-                     admin_)
-                .status,
-              201);
-    EXPECT_EQ(http().put("/v1/stock/" + sku, {{"on_hand", 5}}, admin_).status, 200);
-    auto cart = http().post("/v1/carts", json::object(), customer_);
-    EXPECT_EQ(cart.status, 201) << cart.describe();
-    auto cart_id = cart.json().at("cart_id").get<std::string>();
-    EXPECT_EQ(
-      http().put("/v1/carts/" + cart_id + "/lines/" + sku, {{"quantity", 1}}, customer_).status,
-      200);
-    json body{{"cart_id", cart_id},
-              {"payment", {{"method", "card"}, {"token", "tok_ok"}}},
-              {"shipping_address",
-               {{"name", "Ada Lovelace"},
-                {"line1", "1 Analytical Row"},
-                {"city", "London"},
-                {"postal_code", "N1 9GU"},
-                {"country", "GB"}}}};
-    auto req = mt::json_request("POST", "/v1/checkouts", body, customer_);
-    req.with_header("Idempotency-Key", "delay-" + tag);
-    auto res = http().request(req);
-    EXPECT_EQ(res.status, 201) << res.describe();
-    return res.status == 201 ? res.json().at("order_id").get<std::string>() : "";
-  }
-
   std::vector<own_entry> own_entries(const std::string& order_id) {
     pqxx::connection conn{env_->dsn()};
     pqxx::nontransaction tx{conn};
@@ -172,10 +101,6 @@ protected:
         out.push_back(e);
     return out;
   }
-
-  std::unique_ptr<server_env> env_;
-  std::string admin_;
-  std::string customer_;
 };
 
 // Only `confirmed` has an expectation: the checkout confirms the order at once.
@@ -188,12 +113,12 @@ std::vector<std::string> confirmed_expected(int64_t ms) {
 
 TEST_F(DelayE2E, DelayWarningIsRecordedByTheOrdersOwnTimer) {
   ASSERT_NO_FATAL_FAILURE(start_server(confirmed_expected(300)));
-  auto order_id = place_order("timer");
+  auto order_id = place_order(ada_, "timer");
   ASSERT_FALSE(order_id.empty());
   ASSERT_TRUE(eventually([&] { return has_own_entry(order_id, "delay_warning"); }, 15s, 50ms))
     << "no delay_warning journaled";
 
-  auto timeline = http().get("/v1/orders/" + order_id + "/timeline", customer_);
+  auto timeline = http().get("/v1/orders/" + order_id + "/timeline", ada_);
   ASSERT_EQ(timeline.status, 200) << timeline.describe();
   auto body = timeline.json();
   EXPECT_EQ(body["status"], "confirmed") << "a delay warning does not move the status";
@@ -207,7 +132,7 @@ TEST_F(DelayE2E, DelayWarningIsRecordedByTheOrdersOwnTimer) {
   EXPECT_EQ(w["data"]["expected_ms"], 300);
   EXPECT_GE(w["data"]["elapsed_ms"].get<int64_t>(), 300);
   EXPECT_TRUE(w["occurred_at"].is_string());
-  EXPECT_EQ(http().get("/v1/orders/" + order_id, customer_).json()["status"], "confirmed");
+  EXPECT_EQ(http().get("/v1/orders/" + order_id, ada_).json()["status"], "confirmed");
   EXPECT_EQ(read_model_status(order_id), "confirmed");
   EXPECT_EQ(outbox_rows_of(order_id, "delay_warning"), 1) << "it reaches the outbox";
   EXPECT_EQ(own_entries(order_id).size(), 1u) << "recorded once";
@@ -216,7 +141,7 @@ TEST_F(DelayE2E, DelayWarningIsRecordedByTheOrdersOwnTimer) {
 TEST_F(DelayE2E, DeliveryExpectedSoonFollowsAnEtaWithinTheWindow) {
   // Default expectations (hours and days) and the default 24 h window.
   ASSERT_NO_FATAL_FAILURE(start_server({}));
-  auto order_id = place_order("eta");
+  auto order_id = place_order(ada_, "eta");
   ASSERT_FALSE(order_id.empty());
   auto service = env_->token("service");
   auto post_eta = [&](const std::string& id, std::chrono::milliseconds occurred,
@@ -235,7 +160,7 @@ TEST_F(DelayE2E, DeliveryExpectedSoonFollowsAnEtaWithinTheWindow) {
   json body;
   ASSERT_TRUE(eventually(
     [&] {
-      body = http().get("/v1/orders/" + order_id + "/timeline", customer_).json();
+      body = http().get("/v1/orders/" + order_id + "/timeline", ada_).json();
       return !timeline_entries(body, "delivery_expected_soon").empty();
     },
     15s, 50ms))
@@ -252,7 +177,7 @@ TEST_F(DelayE2E, DeliveryExpectedSoonFollowsAnEtaWithinTheWindow) {
   ASSERT_EQ(post_eta("eta-later", -30s, 3h).status, 202);
   ASSERT_TRUE(eventually(
     [&] {
-      body = http().get("/v1/orders/" + order_id + "/timeline", customer_).json();
+      body = http().get("/v1/orders/" + order_id + "/timeline", ada_).json();
       return timeline_entries(body, "delivery_expected_soon").size() == 2;
     },
     15s, 50ms))
@@ -266,7 +191,7 @@ TEST_F(DelayE2E, PassivatedOrderStillGetsItsDelayWarning) {
   // The order is passivated long before its stay in confirmed runs out: its timer dies with it,
   // and only the sweeper of the orders read model can wake it.
   ASSERT_NO_FATAL_FAILURE(start_server(confirmed_expected(4000), 200));
-  auto order_id = place_order("passivated");
+  auto order_id = place_order(ada_, "passivated");
   ASSERT_FALSE(order_id.empty());
   ASSERT_TRUE(eventually(
     [&] {
@@ -280,7 +205,7 @@ TEST_F(DelayE2E, PassivatedOrderStillGetsItsDelayWarning) {
   ASSERT_TRUE(eventually([&] { return has_own_entry(order_id, "delay_warning"); }, 20s, 50ms))
     << "the passivated order never got its delay_warning";
 
-  auto body = http().get("/v1/orders/" + order_id + "/timeline", customer_).json();
+  auto body = http().get("/v1/orders/" + order_id + "/timeline", ada_).json();
   EXPECT_EQ(body["status"], "confirmed");
   ASSERT_EQ(timeline_entries(body, "delay_warning").size(), 1u) << body.dump();
   EXPECT_EQ(timeline_entries(body, "delay_warning").front()["data"]["status"], "confirmed");
@@ -288,7 +213,7 @@ TEST_F(DelayE2E, PassivatedOrderStillGetsItsDelayWarning) {
 
 TEST_F(DelayE2E, ADelayDueWhileTheServerWasDownIsRecordedAfterARestart) {
   ASSERT_NO_FATAL_FAILURE(start_server(confirmed_expected(2000)));
-  auto order_id = place_order("restart");
+  auto order_id = place_order(ada_, "restart");
   ASSERT_FALSE(order_id.empty());
   ASSERT_TRUE(eventually([&] { return read_model_status(order_id) == "confirmed"; }, 15s, 50ms));
   env_->server().kill9();

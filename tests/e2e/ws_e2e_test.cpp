@@ -1,7 +1,7 @@
 // End-to-end tests of GET /v1/ws: the real `mercato` binary on a fresh PostgreSQL database,
 // WebSocket clients over real sockets, changes made over REST.
 
-#include "tests/support/e2e_env.hpp"
+#include "tests/support/shop_fixture.hpp"
 #include "tests/support/ws_client.hpp"
 
 #include <gtest/gtest.h>
@@ -18,15 +18,9 @@
 namespace {
 
 namespace mt = mercato::test;
-using mt::server_env;
 using mt::ws_client;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-std::string unique_sku(const std::string& tag) {
-  static std::atomic<int> n{0};
-  return "ws-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
 
 // A partner fact of one order, `k` making its external id unique. It occurred a moment ago (k
 // orders them), so that no status looks overdue and no delay warning joins the events.
@@ -42,38 +36,12 @@ json fact(const std::string& source, const std::string& type, int k) {
           {"occurred_at", at}};
 }
 
-class WebSocketE2E : public ::testing::Test {
+class WebSocketE2E : public mt::shop_test {
 protected:
   void SetUp() override {
-    auto dsn = mt::superuser_dsn();
-    if (!dsn)
-      GTEST_SKIP() << mt::test_database_url_env << " is unset";
-    try {
-      env_ = std::make_unique<server_env>(*dsn);
-    } catch (const std::exception& e) {
-      FAIL() << e.what();
-    }
-    admin_ = env_->token("admin");
-    service_ = env_->token("service");
-    ada_ = mt::mint_token(env_->secret(), "ada", "customer");
-  }
-
-  void TearDown() override {
-    env_.reset();
-  }
-
-  void start_server(std::vector<std::string> extra = {}) {
-    mt::server_options opts;
-    opts.extra_args = std::move(extra);
-    try {
-      env_->start(std::move(opts));
-    } catch (const std::exception& e) {
-      FAIL() << "cannot start mercato: " << e.what();
-    }
-  }
-
-  mt::http_client& http() {
-    return env_->http();
+    shop_test::SetUp();
+    if (env_)
+      service_ = env_->token("service");
   }
 
   uint16_t port() {
@@ -87,49 +55,12 @@ protected:
     return std::make_unique<ws_client>(port(), o);
   }
 
-  std::string stocked_sku(const std::string& tag, int64_t on_hand) {
-    auto sku = unique_sku(tag);
-    auto p = http().put("/v1/products/" + sku,
-                        {{"name", "Lamp"}, {"price_minor", 2500}, {"currency", "USD"}}, admin_);
-    EXPECT_EQ(p.status, 201) << p.describe();
-    auto s = http().put("/v1/stock/" + sku, {{"on_hand", on_hand}}, admin_);
-    EXPECT_EQ(s.status, 200) << s.describe();
-    return sku;
-  }
-
-  // Ada's order of one unit of a fresh SKU, placed by a checkout.
-  std::string place_order() {
-    auto sku = stocked_sku("order", 10);
-    auto c = http().post("/v1/carts", json::object(), ada_);
-    EXPECT_EQ(c.status, 201) << c.describe();
-    auto cart_id = c.json().at("cart_id").get<std::string>();
-    auto l = http().put("/v1/carts/" + cart_id + "/lines/" + sku, {{"quantity", 1}}, ada_);
-    EXPECT_EQ(l.status, 200) << l.describe();
-    json body{{"cart_id", cart_id},
-              {"payment", {{"method", "card"}, {"token", "tok_ok"}}},
-              {"shipping_address",
-               {{"name", "Ada Lovelace"},
-                {"line1", "1 Analytical Row"},
-                {"city", "London"},
-                {"postal_code", "N1 9GU"},
-                {"country", "GB"}}},
-              {"email", "ada@example.com"}};
-    auto req = mt::json_request("POST", "/v1/checkouts", body, ada_);
-    req.with_header("Idempotency-Key", "ws-" + cart_id);
-    auto res = http().request(req);
-    EXPECT_EQ(res.status, 201) << res.describe();
-    return res.json().at("order_id").get<std::string>();
-  }
-
   void post_fact(const std::string& order_id, const json& f) {
     auto res = http().post("/v1/orders/" + order_id + "/events", f, service_);
     ASSERT_EQ(res.status, 202) << res.describe();
   }
 
-  std::unique_ptr<server_env> env_;
-  std::string admin_;
   std::string service_;
-  std::string ada_;
 };
 
 // Reads event frames until one's data satisfies `done`; checks that seqs follow `last`.
@@ -153,7 +84,7 @@ std::vector<json> events_until_status(ws_client& c, uint64_t& last, const std::s
 
 TEST_F(WebSocketE2E, OrderTopicFollowsAnOrderToDeliveryAndResumesFromLastSeq) {
   start_server();
-  auto order_id = place_order();
+  auto order_id = place_order(ada_);
   auto topic = "order:" + order_id;
   auto c = connect(ada_);
   auto snap = c->subscribe(topic);
@@ -237,10 +168,10 @@ TEST_F(WebSocketE2E, CustomerTopicMergesAllTheirOrdersWithItsOwnSeq) {
   auto last = snap.at("seq").get<uint64_t>();
   EXPECT_EQ(last, 0u);
 
-  auto first = place_order();
+  auto first = place_order(ada_);
   auto placed = feed_until(*c, last, first, "confirmed");
   EXPECT_EQ(placed.front().at("data").at("change"), "placed");
-  auto second = place_order();
+  auto second = place_order(ada_);
   feed_until(*c, last, second, "confirmed");
   post_fact(first, fact("manufacturing", "production_started", 1));
   auto started = feed_until(*c, last, first, "in_production");
@@ -270,7 +201,7 @@ TEST_F(WebSocketE2E, CustomerTopicMergesAllTheirOrdersWithItsOwnSeq) {
 TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutDelayingThem) {
   // Small kernel buffers and queue, so that a client that does not read overflows quickly.
   start_server({"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "8"});
-  auto order_id = place_order();
+  auto order_id = place_order(ada_);
   auto topic = "order:" + order_id;
   // Let the background confirmation land first, so that every subscriber starts at one seq.
   ASSERT_TRUE(mt::eventually(
@@ -330,7 +261,7 @@ TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutD
 
 TEST_F(WebSocketE2E, TopicsAreAuthorisedPerCallerAndStockIsPublic) {
   start_server();
-  auto order_id = place_order();
+  auto order_id = place_order(ada_);
   auto bob = mt::mint_token(env_->secret(), "bob", "customer");
   auto b = connect(bob);
   auto err = b->subscribe("order:" + order_id);
