@@ -175,6 +175,8 @@ const std::vector<field>& fields() {
      "closing handshake limit"},
     {MERCATO_FIELD(ws, send_buffer_bytes), "", "--ws-send-buffer-bytes", "BYTES",
      "SO_SNDBUF of WebSocket sessions; 0 = the kernel's default"},
+    {MERCATO_FIELD(ws, threads), "MERCATO_WS_THREADS", "--ws-threads", "N",
+     "threads that own the WebSocket sessions and fan events out to them"},
     {MERCATO_FIELD(auth, jwt_secret), "MERCATO_JWT_SECRET", "--jwt-secret", "SECRET",
      "HS256 secret, at least 16 bytes (required)"},
     {MERCATO_FIELD(log, level), "MERCATO_LOG_LEVEL", "--log-level", "LEVEL",
@@ -581,6 +583,7 @@ void validate(const settings& s, report& rep) {
   between("ws.idle_timeout_ms", s.ws.idle_timeout_ms, 100, 3600000);
   between("ws.close_timeout_ms", s.ws.close_timeout_ms, 100, 600000);
   between("ws.send_buffer_bytes", s.ws.send_buffer_bytes, 0, 64 << 20);
+  between("ws.threads", s.ws.threads, 1, 64);
 
   if (s.auth.jwt_secret.empty())
     rep.add("auth.jwt_secret", "required (set MERCATO_JWT_SECRET or --jwt-secret)");

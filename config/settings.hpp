@@ -102,6 +102,7 @@ struct ws_settings {
   int64_t idle_timeout_ms = 60000;    ///< silent peers are pinged, then closed
   int64_t close_timeout_ms = 5000;    ///< closing handshake limit, then the socket closes
   int64_t send_buffer_bytes = 0;      ///< SO_SNDBUF of sessions; 0 = the kernel's default
+  int threads = 1;                    ///< fan-out lanes: threads that own the sessions
 };
 
 /// Logging.

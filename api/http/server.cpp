@@ -234,8 +234,11 @@ void http_server::stop() {
   }
   // 4. Let the I/O threads run out of work, then join them.
   d.work.reset();
-  if (connections() > 0)
+  auto stuck = connections() > 0;
+  if (stuck)
     d.ioc->stop(); // a session held by a late actor reply; its socket is closed already
+  if (d.shared->ws_stop)
+    d.shared->ws_stop(stuck);
   for (auto& t : d.threads)
     if (t.joinable())
       t.join();

@@ -64,6 +64,9 @@ struct session_shared {
 
   /// Serves GET /v1/ws upgrades when set (before the server starts).
   ws_upgrade_fn ws_upgrade;
+  /// Stops what serves the upgraded connections once every session is closed; `force` when some
+  /// could not be.
+  std::function<void(bool force)> ws_stop;
 
   void add(const std::shared_ptr<closable>& s);
   void remove(const closable* s);

@@ -1,19 +1,21 @@
-// The WebSocket sessions of /v1/ws (Beast). One session per connection, on the connection's
-// strand. The hub hands it frames from a CAF thread through a small locked inbox; everything
-// else — subscriptions, sequencing, the send queue — lives on the strand.
+// The WebSocket sessions of /v1/ws (Beast). One session per connection, on a fan-out lane
+// (lane.hpp): the connection's socket moves to the lane's io_context at the upgrade, and
+// everything of the session — subscriptions, sequencing, the send queue — runs on the lane's one
+// thread, which also offers it the hub's frames.
 
 #include "api/json/fields.hpp"
 #include "api/json/problem.hpp"
 #include "api/routes/common.hpp"
 #include "api/ws/endpoint.hpp"
 #include "api/ws/frames.hpp"
+#include "api/ws/lane.hpp"
 #include "api/ws/topic_cursor.hpp"
 #include "api/ws/ws_env.hpp"
 #include "runtime/logging.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
@@ -39,15 +41,15 @@ struct out_frame {
   }
 };
 
-class ws_session : public runtime::topic_subscriber,
+class ws_session : public lane_member,
                    public closable,
                    public std::enable_shared_from_this<ws_session> {
 public:
-  ws_session(asio::ip::tcp::socket&& socket, std::shared_ptr<const ws_env> env,
+  ws_session(asio::ip::tcp::socket&& socket, ws_lane& lane, std::shared_ptr<const ws_env> env,
              std::shared_ptr<session_shared> shared, std::optional<principal> who,
              std::string request_id)
-      : env_(std::move(env)), shared_(std::move(shared)), who_(std::move(who)),
-        request_id_(std::move(request_id)), ws_(std::move(socket)),
+      : lane_(lane.shared_from_this()), env_(std::move(env)), shared_(std::move(shared)),
+        who_(std::move(who)), request_id_(std::move(request_id)), ws_(std::move(socket)),
         close_timer_(ws_.get_executor()) {
     const auto& cfg = env_->handles.cfg.ws;
     max_frames_ = static_cast<size_t>(cfg.max_queued_frames);
@@ -63,10 +65,9 @@ public:
   void start(http::request<http::string_body>&& req) {
     upgrade_ = std::move(req); // read by the handshake until it completes
     const auto& cfg = env_->handles.cfg.ws;
-    beast::get_lowest_layer(ws_).expires_never(); // the websocket stream has its own timeouts
     if (cfg.send_buffer_bytes > 0) {
       beast::error_code ec;
-      beast::get_lowest_layer(ws_).socket().set_option(
+      ws_.next_layer().set_option(
         asio::socket_base::send_buffer_size(static_cast<int>(cfg.send_buffer_bytes)), ec);
     }
     websocket::stream_base::timeout opt;
@@ -85,25 +86,13 @@ public:
                      [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
   }
 
-  // Any thread (the hub's): queue and wake the strand once per batch of frames.
-  void deliver(const runtime::frame_ptr& frame) override {
-    bool wake = false;
-    {
-      std::lock_guard<std::mutex> guard{inbox_mtx_};
-      if (inbox_closed_)
-        return;
-      inbox_.push_back(frame);
-      if (inbox_.size() > max_frames_) {
-        inbox_closed_ = true; // the strand cannot keep up either: slow, whatever the socket says
-        inbox_overflow_ = true;
-      }
-      if (!drain_posted_) {
-        drain_posted_ = true;
-        wake = true;
-      }
-    }
-    if (wake)
-      asio::post(ws_.get_executor(), [self = shared_from_this()] { self->drain_inbox(); });
+  // The lane's thread: a frame of a topic this session follows.
+  void offer(const runtime::frame_ptr& frame) override {
+    if (closing_)
+      return;
+    auto it = subs_.find(frame->topic);
+    if (it != subs_.end())
+      apply(it->second, it->second.cursor.offer(frame));
   }
 
   void shutdown(bool force) override {
@@ -218,7 +207,7 @@ private:
     sub.cursor = topic_cursor{max_frames_};
     sub.generation = generation;
     // Subscribe first: whatever commits after the start point is read is then held, not lost.
-    env_->handles.hub->subscribe(ref.topic, shared_from_this());
+    lane_->join(ref.topic, shared_from_this());
     fetch_start(*env_, who_, ref, last_seq,
                 [weak = weak_from_this(), topic = ref.topic, generation](start_point p) {
                   if (auto self = weak.lock())
@@ -231,7 +220,7 @@ private:
 
   void unsubscribe(const std::string& topic) {
     if (subs_.erase(topic) > 0)
-      env_->handles.hub->unsubscribe(topic, this);
+      lane_->leave(topic, this);
   }
 
   subscription* find(const std::string& topic, uint64_t generation) {
@@ -252,26 +241,6 @@ private:
     for (auto& f : p.replay)
       send_shared(std::move(f));
     apply(*sub, sub->cursor.start(p.seq));
-  }
-
-  void drain_inbox() {
-    std::vector<runtime::frame_ptr> frames;
-    bool overflow = false;
-    {
-      std::lock_guard<std::mutex> guard{inbox_mtx_};
-      frames.swap(inbox_);
-      drain_posted_ = false;
-      overflow = inbox_overflow_;
-    }
-    if (overflow)
-      return close_slow();
-    for (auto& f : frames) {
-      if (closing_)
-        return;
-      auto it = subs_.find(f->topic);
-      if (it != subs_.end())
-        apply(it->second, it->second.cursor.offer(std::move(f)));
-    }
   }
 
   void apply(subscription& sub, topic_cursor::step step) {
@@ -404,8 +373,8 @@ private:
     release_subscriptions();
     close_timer_.cancel();
     beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(ws_).socket().close(ec);
+    ws_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    ws_.next_layer().close(ec);
   }
 
   void finish() {
@@ -414,37 +383,28 @@ private:
     close_timer_.cancel();
   }
 
-  // Drops the hub's references, so that the session ends with its last pending operation.
+  // Drops the lane's references, so that the session ends with its last pending operation.
   void release_subscriptions() {
-    {
-      std::lock_guard<std::mutex> guard{inbox_mtx_};
-      inbox_closed_ = true;
-      inbox_.clear();
-    }
     for (const auto& [topic, sub] : subs_)
-      env_->handles.hub->unsubscribe(topic, this);
+      lane_->leave(topic, this);
     subs_.clear();
   }
 
+  std::shared_ptr<ws_lane> lane_; // the session runs on its thread
   std::shared_ptr<const ws_env> env_;
   std::shared_ptr<session_shared> shared_;
   std::optional<principal> who_;
   std::string request_id_;
-  websocket::stream<beast::tcp_stream> ws_;
+  // A plain socket: the websocket stream has its own timeouts, and beast::tcp_stream's
+  // per-operation timer bookkeeping costs on every frame of a fan-out.
+  websocket::stream<asio::ip::tcp::socket> ws_;
   asio::steady_timer close_timer_;
   http::request<http::string_body> upgrade_;
   beast::flat_buffer rbuf_;
   size_t max_frames_ = 0;
   size_t max_bytes_ = 0;
 
-  // Inbox, filled by the hub from any thread.
-  std::mutex inbox_mtx_;
-  std::vector<runtime::frame_ptr> inbox_;
-  bool drain_posted_ = false;
-  bool inbox_closed_ = false;
-  bool inbox_overflow_ = false;
-
-  // On the strand.
+  // On the lane's thread.
   std::unordered_map<std::string, subscription> subs_;
   uint64_t generations_ = 0;
   std::deque<out_frame> out_;
@@ -483,6 +443,8 @@ ws_upgrade_fn make_upgrade_handler(const runtime::node_handles& handles,
     return {};
   auto env = std::make_shared<ws_env>();
   env->handles = handles;
+  auto lanes = std::make_shared<ws_lanes>(handles.hub, handles.cfg.ws.threads);
+  shared->ws_stop = [lanes](bool force) { lanes->stop(force); };
   env->jwt = std::make_shared<jwt_verifier>(handles.cfg.auth.jwt_secret);
   env->log = runtime::logger("ws");
   if (handles.metrics) {
@@ -493,7 +455,7 @@ ws_upgrade_fn make_upgrade_handler(const runtime::node_handles& handles,
                                                      "WebSocket frames written to clients.");
   }
   std::weak_ptr<session_shared> weak_shared = shared;
-  return [env = std::shared_ptr<const ws_env>{env},
+  return [env = std::shared_ptr<const ws_env>{env}, lanes,
           weak_shared](asio::ip::tcp::socket& socket, http::request<http::string_body>& msg,
                        const std::string& request_id, response& refusal) {
     auto shared = weak_shared.lock();
@@ -514,10 +476,26 @@ ws_upgrade_fn make_upgrade_handler(const runtime::node_handles& handles,
       refusal = problem_response(400, "invalid_request", "malformed WebSocket upgrade request");
       return false;
     }
-    auto session
-      = std::make_shared<ws_session>(std::move(socket), env, shared, std::move(who), request_id);
+    // The connection moves to a lane: its descriptor leaves this io_context's reactor for the
+    // lane's, and the handshake starts on the lane's thread.
+    auto& lane = lanes->next();
+    beast::error_code ec;
+    auto protocol = socket.local_endpoint(ec).protocol();
+    asio::ip::tcp::socket moved{lane.context()};
+    if (!ec) {
+      auto fd = socket.release(ec);
+      if (!ec)
+        moved.assign(protocol, fd, ec);
+    }
+    if (ec) {
+      refusal = problem_response(503, "unavailable", "cannot take the WebSocket connection");
+      return false;
+    }
+    auto session = std::make_shared<ws_session>(std::move(moved), lane, env, shared, std::move(who),
+                                                request_id);
     shared->add(session);
-    session->start(std::move(msg));
+    asio::post(lane.context(),
+               [session, msg = std::move(msg)]() mutable { session->start(std::move(msg)); });
     return true;
   };
 }

@@ -199,8 +199,10 @@ TEST_F(WebSocketE2E, CustomerTopicMergesAllTheirOrdersWithItsOwnSeq) {
 }
 
 TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutDelayingThem) {
-  // Small kernel buffers and queue, so that a client that does not read overflows quickly.
-  start_server({"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "8"});
+  // Small kernel buffers and queue, so that a client that does not read overflows quickly; two
+  // fan-out lanes, so that the slow client shares its lane with half of the others.
+  start_server(
+    {"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "8", "--ws-threads", "2"});
   auto order_id = place_order(ada_);
   auto topic = "order:" + order_id;
   // Let the background confirmation land first, so that every subscriber starts at one seq.
