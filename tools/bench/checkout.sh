@@ -151,10 +151,11 @@ INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, request_
          created_at - interval '1 ms' * ($history - g)
   FROM outbox o, copies;
 INSERT INTO orders (order_id, customer_id, status, total_minor, currency, lines, created_at,
-                    updated_at, version)
+                    updated_at, version, placed_ms, next_check_ms)
   SELECT order_id || '-h' || g, 'bench-customer-' || g % 1000, status, total_minor, currency,
          lines, created_at - interval '1 ms' * ($history - g),
-         updated_at - interval '1 ms' * ($history - g), version
+         updated_at - interval '1 ms' * ($history - g), version, placed_ms - ($history - g),
+         next_check_ms
   FROM orders, copies;
 INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, currency,
                       customer_id, detail, created_at, updated_at)
