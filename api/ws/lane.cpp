@@ -43,11 +43,12 @@ void ws_lane::stop(bool force) {
   thread_.join();
 }
 
-void ws_lane::join(const std::string& topic, const std::shared_ptr<lane_member>& member) {
+void ws_lane::join(const std::string& topic, const std::shared_ptr<lane_member>& member,
+                   void* tag) {
   auto& members = topics_[topic];
   if (members.empty())
     hub_->subscribe(topic, shared_from_this());
-  members.push_back(member);
+  members.push_back(entry{member, tag});
 }
 
 void ws_lane::leave(const std::string& topic, const lane_member* member) {
@@ -56,7 +57,7 @@ void ws_lane::leave(const std::string& topic, const lane_member* member) {
     return;
   auto& members = it->second;
   auto at = std::find_if(members.begin(), members.end(),
-                         [member](const auto& m) { return m.get() == member; });
+                         [member](const entry& e) { return e.member.get() == member; });
   if (at == members.end())
     return;
   // Order among a topic's members does not matter: swap-remove keeps leaving O(1) after the find.
@@ -108,8 +109,8 @@ void ws_lane::offer(const runtime::frame_ptr& frame) {
   for (size_t i = members.size(); i-- > 0;) {
     if (i >= members.size())
       continue;
-    auto member = members[i]; // keeps it alive through its own close
-    member->offer(frame);
+    auto e = members[i]; // keeps the member alive through its own close
+    e.member->offer(frame, e.tag);
     if (topics_.find(frame->topic) == topics_.end())
       return; // the last member left and the list is gone
   }

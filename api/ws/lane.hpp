@@ -24,11 +24,12 @@ namespace mercato::api::ws {
 
 namespace asio = boost::asio;
 
-/// A session as its lane sees it. `offer` runs on the lane's thread.
+/// A session as its lane sees it. `offer` runs on the lane's thread, with the tag the member
+/// joined the frame's topic with (its subscription: no lookup per frame).
 class lane_member {
 public:
   virtual ~lane_member() = default;
-  virtual void offer(const runtime::frame_ptr& frame) = 0;
+  virtual void offer(const runtime::frame_ptr& frame, void* tag) = 0;
 };
 
 class ws_lane final : public runtime::topic_subscriber,
@@ -53,7 +54,7 @@ public:
 
   /// Lane thread: `member` follows `topic` from now on. The lane subscribes at the hub on the
   /// topic's first member, before the member reads its start point, so nothing is missed.
-  void join(const std::string& topic, const std::shared_ptr<lane_member>& member);
+  void join(const std::string& topic, const std::shared_ptr<lane_member>& member, void* tag);
 
   /// Lane thread: `member` no longer follows `topic`; harmless if it did not.
   void leave(const std::string& topic, const lane_member* member);
@@ -76,7 +77,11 @@ private:
   bool posted_ = false;
 
   // Lane thread only.
-  std::unordered_map<std::string, std::vector<std::shared_ptr<lane_member>>> topics_;
+  struct entry {
+    std::shared_ptr<lane_member> member;
+    void* tag;
+  };
+  std::unordered_map<std::string, std::vector<entry>> topics_;
   std::vector<runtime::frame_ptr> draining_;
   size_t next_ = 0; // of draining_
 };

@@ -87,12 +87,11 @@ public:
   }
 
   // The lane's thread: a frame of a topic this session follows.
-  void offer(const runtime::frame_ptr& frame) override {
+  void offer(const runtime::frame_ptr& frame, void* tag) override {
     if (closing_)
       return;
-    auto it = subs_.find(frame->topic);
-    if (it != subs_.end())
-      apply(it->second, it->second.cursor.offer(frame));
+    auto& sub = *static_cast<subscription*>(tag); // joined with it; it leaves before it is erased
+    apply(sub, sub.cursor.offer(frame));
   }
 
   void shutdown(bool force) override {
@@ -207,7 +206,7 @@ private:
     sub.cursor = topic_cursor{max_frames_};
     sub.generation = generation;
     // Subscribe first: whatever commits after the start point is read is then held, not lost.
-    lane_->join(ref.topic, shared_from_this());
+    lane_->join(ref.topic, shared_from_this(), &sub);
     fetch_start(*env_, who_, ref, last_seq,
                 [weak = weak_from_this(), topic = ref.topic, generation](start_point p) {
                   if (auto self = weak.lock())
@@ -298,6 +297,7 @@ private:
 
   void do_write() {
     writing_ = true;
+    write_started_ = std::chrono::steady_clock::now();
     const auto& text = out_.front().text();
     ws_.async_write(
       asio::buffer(text.data(), text.size()),
@@ -330,8 +330,13 @@ private:
   void close_slow() {
     if (closing_)
       return;
-    env_->log->warn("ws session closed as slow: {} frames, {} bytes unsent request_id={}",
-                    out_.size(), queued_bytes_, request_id_);
+    auto waited = writing_ ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - write_started_)
+                               .count()
+                           : 0;
+    env_->log->warn("ws session closed as slow: {} frames, {} bytes unsent, the frame on the wire "
+                    "waits {} ms request_id={}",
+                    out_.size(), queued_bytes_, waited, request_id_);
     if (env_->slow_closed)
       env_->slow_closed->inc();
     close_with(websocket::close_code::policy_error, "slow consumer");
@@ -410,6 +415,7 @@ private:
   std::deque<out_frame> out_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
+  std::chrono::steady_clock::time_point write_started_;
   bool accepted_ = false;
   bool closing_ = false;
   bool close_pending_ = false;

@@ -199,10 +199,14 @@ TEST_F(WebSocketE2E, CustomerTopicMergesAllTheirOrdersWithItsOwnSeq) {
 }
 
 TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutDelayingThem) {
-  // Small kernel buffers and queue, so that a client that does not read overflows quickly; two
-  // fan-out lanes, so that the slow client shares its lane with half of the others.
+  // Small kernel send buffers and queue, so that a client that does not read overflows within
+  // the 80 events below (it holds ~40 of them: a few in its buffers, 32 queued); two fan-out
+  // lanes, so that the slow client shares its lane with half of the others. The queue is not
+  // smaller because a send buffer this small also holds the readers' frames until their delayed
+  // ACKs (up to 40 ms on loopback): at the rate the facts are posted, readers then have ~12
+  // frames in flight, which a limit of 8 would take for slowness.
   start_server(
-    {"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "8", "--ws-threads", "2"});
+    {"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "32", "--ws-threads", "2"});
   auto order_id = place_order(ada_);
   auto topic = "order:" + order_id;
   // Let the background confirmation land first, so that every subscriber starts at one seq.
