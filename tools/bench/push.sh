@@ -111,7 +111,7 @@ fi
 
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret" --ttl 86400)
 log "machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); node $(node --version), ws $ws_version"
-log "mercato at $mercato_url (pid $mercato_pid, --io-threads $io_threads), node at $node_url (pid $node_pid)"
+log "mercato at $mercato_url (pid $mercato_pid, --io-threads $io_threads, scheduler ${MERCATO_SCHEDULER_POLICY:-stealing}, ws threads ${MERCATO_WS_THREADS:-1}), node at $node_url (pid $node_pid)"
 
 # CPU seconds a process has used so far (user + system).
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
