@@ -1,15 +1,15 @@
-#include "adapters/payments/payment_rules.hpp"
+#include "actors/payment/payment_rules.hpp"
 
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <tuple>
 
-namespace mercato::payments {
+namespace mercato::payment {
 namespace {
 
 using ps = payment_status;
-using pe = payment_event;
+using pe = trigger;
 
 struct rule {
   std::optional<ps> from;
@@ -104,4 +104,4 @@ TEST(PaymentRulesFailed, AreExactlyDeclinedAndVoided) {
 }
 
 } // namespace
-} // namespace mercato::payments
+} // namespace mercato::payment
