@@ -222,7 +222,7 @@ void settle(self_ptr self, Atom op, payment::trigger ev, view_promise rp) {
 
 void cancel(self_ptr self, view_promise rp) {
   auto& st = self->state;
-  auto d = payment::decide_cancel(st.data, st.env.now());
+  auto d = payment::decide_cancel(st.data, st.cfg.provider_name, st.env.now());
   if (!d) {
     rp.deliver(std::move(d.error()));
     done(self);

@@ -284,7 +284,7 @@ decision decide_settled(const state& s, trigger ev, int64_t now_ms) {
   return one(event_of(ev == trigger::capture ? "captured" : "refunded", s, v, now_ms));
 }
 
-decision decide_cancel(const state& s, int64_t now_ms) {
+decision decide_cancel(const state& s, const std::string& provider, int64_t now_ms) {
   auto st = next_status(current(s), trigger::cancel);
   if (!st)
     return st.error();
@@ -293,6 +293,8 @@ decision decide_cancel(const state& s, int64_t now_ms) {
   auto v = s.view;
   v.status = payment_status::voided;
   v.detail = s.exists ? "voided" : "voided before authorisation";
+  if (!s.exists)
+    v.provider = provider;
   return one(event_of("voided", s, v, now_ms));
 }
 

@@ -108,9 +108,10 @@ decision decide_answer(const state& s, const provider_outcome& out, const std::s
 caf::expected<step> check_settle(const state& s, trigger ev);
 decision decide_settled(const state& s, trigger ev, int64_t now_ms);
 
-/// A void: `voided` (the fence; for an unknown id a tombstone), to be durable before the
-/// provider is asked; nothing if already voided or declined; `conflict` once captured.
-decision decide_cancel(const state& s, int64_t now_ms);
+/// A void: `voided` (the fence; for an unknown id a tombstone, recorded with `provider`), to be
+/// durable before the provider is asked; nothing if already voided or declined; `conflict` once
+/// captured.
+decision decide_cancel(const state& s, const std::string& provider, int64_t now_ms);
 
 /// A webhook whose event id was not seen: one `webhook` event (also when it changes nothing, so
 /// that its id is remembered). `not_found` for an unknown payment, `conflict` for an amount

@@ -278,6 +278,9 @@ TEST_F(SandboxPayments, CancelOfAnUnknownIdLeavesATombstone) {
   ASSERT_FALSE(late);
   EXPECT_EQ(errc_of(late.error()), mercato_errc::payment_declined);
   EXPECT_EQ(status_in_db("p-never"), "voided");
+  EXPECT_EQ(scalar<std::string>("SELECT provider || ':' || amount_minor FROM payments "
+                                "WHERE payment_id = 'p-never'"),
+            "sandbox:0");
 }
 
 TEST_F(SandboxPayments, CaptureRefundAndCancelFollowTheStateMachine) {

@@ -150,11 +150,13 @@ TEST(PaymentDecisions, AnAuthorisationIsRequestedOnceAndRepeatsChangeNothing) {
 TEST(PaymentDecisions, ACancelOfAnUnknownIdIsATombstoneThatFencesAnyAmount) {
   state s;
   s.view.payment_id = "p-2";
-  auto d = decide_cancel(s, 1000);
+  auto d = decide_cancel(s, "sandbox", 1000);
   ASSERT_TRUE(d);
   ASSERT_EQ(d->size(), 1u);
   EXPECT_EQ(d->front().type, "voided");
   EXPECT_EQ(d->front().detail, "voided before authorisation");
+  EXPECT_EQ(d->front().provider, "sandbox");
+  EXPECT_EQ(d->front().amount_minor, 0);
   apply_all(s, d);
   EXPECT_FALSE(reached_provider(s)); // nothing to void at the provider
   auto late = decide_authorize(s, request("p-2", 100), "sandbox", 2000);
@@ -163,7 +165,7 @@ TEST(PaymentDecisions, ACancelOfAnUnknownIdIsATombstoneThatFencesAnyAmount) {
   auto answer = authorisation_answer(s);
   ASSERT_FALSE(answer);
   EXPECT_EQ(errc_of(answer.error()), mercato_errc::payment_declined);
-  auto again = decide_cancel(s, 3000);
+  auto again = decide_cancel(s, "sandbox", 3000);
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->empty());
 }
