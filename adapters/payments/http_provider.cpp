@@ -81,10 +81,6 @@ public:
       runtime::logger("payments")->error("{}", where_.error);
   }
 
-  std::string name() const override {
-    return "http";
-  }
-
   caf::expected<provider_outcome> authorize(const payment_request& req) override {
     json body{{"payment_id", req.payment_id},
               {"amount_minor", req.amount_minor},

@@ -21,10 +21,8 @@ class provider {
 public:
   virtual ~provider() = default;
 
-  /// "sandbox", "http": stored with each payment.
-  virtual std::string name() const = 0;
-
-  /// Sends the authorisation; pending means that a webhook will tell the outcome.
+  /// Sends the authorisation; pending means that a webhook (or, for the sandbox, the provider
+  /// itself after `settle_after_ms`) will tell the outcome.
   virtual caf::expected<provider_outcome> authorize(const payment_request& req) = 0;
 
   /// Captures, voids or refunds the payment `p` (its id and provider_ref).
@@ -40,9 +38,6 @@ public:
 class sandbox_provider : public provider {
 public:
   explicit sandbox_provider(int64_t slow_ms = 0) : slow_ms_(slow_ms) {}
-  std::string name() const override {
-    return "sandbox";
-  }
   caf::expected<provider_outcome> authorize(const payment_request& req) override;
   caf::expected<provider_outcome> capture(const payment_view& p) override;
   caf::expected<provider_outcome> void_payment(const payment_view& p) override;
