@@ -36,7 +36,7 @@ struct node_handles {
   caf::actor checkout_region;   ///< route to `checkout_actor` by checkout id
   caf::actor order_region;      ///< route to `order_actor` by order id
   caf::actor customer_region;   ///< route to `customer_actor` by customer id
-  payment_actor payments;       ///< the configured payment provider
+  caf::actor payment_region;    ///< route to `payment_actor` by payment id
   order_index_actor orders;     ///< the orders read model
   product_store_actor products; ///< the catalogue (also answers readiness pings)
   metrics_registry* metrics = nullptr;

@@ -5,6 +5,7 @@
 #include "actors/coupon/coupon_actor.hpp"
 #include "actors/customer/customer_actor.hpp"
 #include "actors/order/order_actor.hpp"
+#include "actors/payment/payment_actor.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/stock/stock_actor.hpp"
@@ -160,7 +161,9 @@ int run_server(const config::settings& cfg) {
     auto products = pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers);
     // Admin reads only: one connection is plenty.
     auto dead_letters = pg::spawn_dead_letter_store(sys, cfg.db.url, 1);
-    auto payment_port = payments::spawn_payments(sys, cfg.db.url, cfg);
+    // Only provider calls may block (the http provider's detached workers); payments are
+    // entities in their region below.
+    auto provider = payments::spawn_payment_provider(sys, cfg.payments);
 
     stock_settings stock_cfg;
     stock_cfg.journal = journal;
@@ -190,6 +193,14 @@ int run_server(const config::settings& cfg) {
     auto step_timeout = std::chrono::milliseconds{cfg.checkout.step_timeout_ms};
     auto coupon_region
       = spawn_region(sys, region_cfg("coupon"), make_coupon_spawner(env), &metrics);
+    payment_entity_settings payment_cfg;
+    payment_cfg.env = env;
+    payment_cfg.provider = provider;
+    payment_cfg.provider_name = cfg.payments.provider == "http" ? "http" : "sandbox";
+    payment_cfg.park_limit
+      = std::chrono::milliseconds{std::max<int64_t>(cfg.checkout.payment_timeout_ms, 1)};
+    auto payment_region
+      = spawn_region(sys, region_cfg("payment"), make_payment_spawner(payment_cfg), &metrics);
     cart_settings cart_cfg;
     cart_cfg.env = env;
     cart_cfg.policy.ttl_ms = cfg.checkout.cart_ttl_ms;
@@ -205,7 +216,7 @@ int run_server(const config::settings& cfg) {
     order_cfg.env = env;
     order_cfg.customer_region = customer_region;
     order_cfg.stock_region = stock_region;
-    order_cfg.payments = payment_port;
+    order_cfg.payment_region = payment_region;
     order_cfg.ask_timeout = step_timeout;
     order_cfg.delays = delay_policy_of(cfg.orders);
     auto order_region
@@ -221,7 +232,7 @@ int run_server(const config::settings& cfg) {
     checkout_cfg.coupon_region = coupon_region;
     checkout_cfg.stock_region = stock_region;
     checkout_cfg.order_region = order_region;
-    checkout_cfg.payments = payment_port;
+    checkout_cfg.payment_region = payment_region;
     checkout_cfg.hold_ttl_ms = std::min(cfg.checkout.hold_ttl_ms, cfg.entity.max_hold_ttl_ms);
     checkout_cfg.step_timeout = step_timeout;
     checkout_cfg.payment_timeout = std::chrono::milliseconds{cfg.checkout.payment_timeout_ms};
@@ -247,7 +258,7 @@ int run_server(const config::settings& cfg) {
     handles.recovery = recovery;
     handles.hub = hub;
     handles.identity = make_identity(cfg);
-    handles.payments = payment_port;
+    handles.payment_region = payment_region;
     handles.metrics = &metrics;
     handles.cfg = cfg;
     {
@@ -273,13 +284,13 @@ int run_server(const config::settings& cfg) {
     // Entities first (their pending appends are answered), then the adapters they use.
     // Sagas first: their steps still reach the entities after them.
     caf::anon_send_exit(delay_sweeper, caf::exit_reason::user_shutdown);
-    for (const auto& region :
-         {checkout_region, cart_region, order_region, customer_region, coupon_region, stock_region})
+    for (const auto& region : {checkout_region, cart_region, order_region, customer_region,
+                               coupon_region, stock_region, payment_region})
       caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
     // The outbox is durable: whatever the publishers have not sent yet goes out on next start.
     for (const auto& p : publishers)
       caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(payment_port, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(order_index, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(products, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);

@@ -113,7 +113,7 @@ struct fan_in {
 
 // Returns what the attempt may have taken: every hold, the coupon use, the authorisation. Each
 // answer that is not a success is logged: holds still expire by their TTL, and the void is
-// retried by the payment adapter's own idempotency on the next resume.
+// retried by the payment's own idempotency on the next resume.
 template <class Then>
 void compensate(self_ptr self, Then then) {
   auto& st = self->state;
@@ -152,7 +152,7 @@ void compensate(self_ptr self, Then then) {
   } else {
     fan->finish();
   }
-  self->request(st.cfg.payments, st.cfg.step_timeout, atom::cancel_v, id)
+  runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::cancel_v, id)
     .then([fan](const payment_view&) { fan->finish(); },
           [fan, warn](const caf::error& err) {
             warn("the payment")(err);
@@ -232,7 +232,7 @@ void settle(self_ptr self) {
       .then([ok](bool b) { ok(b); }, settled);
   else
     fan->finish();
-  self->request(st.cfg.payments, st.cfg.step_timeout, atom::capture_v, id)
+  runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::capture_v, id)
     .then([ok](const payment_view& v) { ok(v); }, settled);
   runtime::request_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
                           atom::advance_v, order_status_cmd{as_system(st), "confirmed", "checkout"})
@@ -319,7 +319,9 @@ void authorize(self_ptr self, int64_t discount) {
   req.currency = sums.currency;
   req.token = st.data.cmd.payment_token;
   req.request_id = st.data.cmd.who.request_id;
-  self->request(st.cfg.payments, st.cfg.payment_timeout, atom::authorize_v, std::move(req))
+  auto id = req.payment_id;
+  runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.payment_timeout,
+                          atom::authorize_v, std::move(req))
     .then(
       [self, discount](const payment_view& pv) {
         set_step(self->state, "authorize_payment", "done", pv.provider_ref);

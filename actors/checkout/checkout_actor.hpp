@@ -19,7 +19,7 @@ struct checkout_settings {
   caf::actor coupon_region;
   caf::actor stock_region;
   caf::actor order_region;
-  payment_actor payments;
+  caf::actor payment_region;
   int64_t hold_ttl_ms = 900000;
   std::chrono::milliseconds step_timeout{5000};
   std::chrono::milliseconds payment_timeout{10000};

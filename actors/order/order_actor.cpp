@@ -128,7 +128,8 @@ void compensate(self_ptr self) {
                       [self, r](const caf::error&) { finish_step(self, r, false); });
             });
   }
-  self->request(st.cfg.payments, st.cfg.ask_timeout, atom::cancel_v, p.payment_id)
+  runtime::request_entity(self, st.cfg.payment_region, p.payment_id, st.cfg.ask_timeout,
+                          atom::cancel_v, p.payment_id)
     .then([self, r](const payment_view&) { finish_step(self, r, true); },
           [self, r](const caf::error& err) {
             if (errc_of(err) != mercato_errc::conflict) {
@@ -136,9 +137,9 @@ void compensate(self_ptr self) {
               return;
             }
             auto& st = self->state;
-            self
-              ->request(st.cfg.payments, st.cfg.ask_timeout, atom::refund_v,
-                        st.data.placement.payment_id)
+            const auto& id = st.data.placement.payment_id;
+            runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.ask_timeout,
+                                    atom::refund_v, id)
               .then([self, r](const payment_view&) { finish_step(self, r, true); },
                     [self, r](const caf::error&) { finish_step(self, r, false); });
           });
@@ -152,7 +153,8 @@ void refund_return(self_ptr self) {
   if (st.refunding || st.data.status != "returned")
     return;
   st.refunding = true;
-  self->request(st.cfg.payments, st.cfg.ask_timeout, atom::refund_v, st.data.placement.payment_id)
+  const auto& id = st.data.placement.payment_id;
+  runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.ask_timeout, atom::refund_v, id)
     .then(
       [self](const payment_view&) {
         auto& st = self->state;

@@ -12,8 +12,8 @@ namespace mercato {
 /// What every order of a node shares.
 struct order_settings {
   entity_env env;
-  caf::actor stock_region; ///< returns stock on cancel
-  payment_actor payments;  ///< voids or refunds on cancel
+  caf::actor stock_region;   ///< returns stock on cancel
+  caf::actor payment_region; ///< voids or refunds on cancel
   std::chrono::milliseconds ask_timeout{5000};
   std::chrono::milliseconds retry_after{1000}; ///< when returning stock or payment failed
   order::delay_policy delays;                  ///< delay detection; empty = none

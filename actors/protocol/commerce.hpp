@@ -1,8 +1,8 @@
 #pragma once
 
-// Message structs of coupons, carts, checkouts and orders. Each kind has one event struct whose
-// `type` names what happened (the journal's `event_type`); fields a type does not use keep their
-// defaults. Registered in atoms.hpp with everything else.
+// Message structs of coupons, carts, checkouts, orders, customers and payments. Each kind has one
+// event struct whose `type` names what happened (the journal's `event_type`); fields a type does
+// not use keep their defaults. Registered in atoms.hpp with everything else.
 
 #include "actors/protocol/messages.hpp"
 
@@ -538,6 +538,54 @@ struct customer_view {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, customer_view& x) {
   return f(caf::meta::type_name("customer_view"), x.customer, x.version);
+}
+
+// -- payments ---------------------------------------------------------------------------------
+
+/// Event of the payment entity. Every event carries the payment as it is after the event, so
+/// that recovery and the `payments` read model (projected by the journal) need no history.
+/// Types: `requested` (an authorisation is about to go to the provider), `answered` (the
+/// provider's answer to it), `captured`, `refunded`, `voided` (our void, the fence: recorded
+/// before the provider is told; for an id never requested it is a tombstone), `webhook` (a
+/// provider event, recorded even when it changes nothing so that its id is never applied
+/// twice), `imported` (a payment recorded before payments were journaled, migration 0007).
+struct payment_event {
+  std::string type;
+  std::string status; ///< the payment's status after the event (payment_status names)
+  int64_t amount_minor = 0;
+  std::string currency;
+  std::string provider;
+  std::string provider_ref;
+  std::string detail;
+  std::string customer_id;
+  std::string source;                   ///< command, provider, webhook
+  std::string event_id;                 ///< webhook: the provider's event id
+  bool changed = true;                  ///< webhook: whether it moved the status
+  std::vector<std::string> seen_events; ///< imported: webhook event ids applied before
+  std::string request_id;
+  int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_event& x) {
+  return f(caf::meta::type_name("payment_event"), x.type, x.status, x.amount_minor, x.currency,
+           x.provider, x.provider_ref, x.detail, x.customer_id, x.source, x.event_id, x.changed,
+           x.seen_events, x.request_id, x.at_ms);
+}
+
+/// Durable state of a payment. `seen_events` are the provider's webhook event ids already
+/// handled, kept with the payment so that a redelivery after a restart changes nothing.
+struct payment_snapshot {
+  bool exists = false;
+  payment_view payment;
+  std::string customer_id;
+  std::vector<std::string> seen_events;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_snapshot& x) {
+  return f(caf::meta::type_name("payment_snapshot"), x.exists, x.payment, x.customer_id,
+           x.seen_events);
 }
 
 } // namespace mercato

@@ -76,12 +76,17 @@ using product_store_actor = caf::typed_actor<
 using dead_letter_store_actor
   = caf::typed_actor<caf::replies_to<atom::list, dead_letter_query>::with<dead_letter_page>>;
 
-/// PAYMENTS (port, adapters/payments): one provider behind one interface. Every command is
-/// idempotent per payment id, so that a saga resumed after a crash may repeat any of them.
+/// PAYMENT: the single writer of one payment (key: payment id, the checkout attempt's id), in
+/// the payment region; callers reach it with `runtime::request_entity`. Every command is
+/// idempotent per payment id, so that a saga resumed after a crash may repeat any of them. Each
+/// change is journaled before it is answered; the provider is reached through the provider port
+/// (`payment_provider_actor`), one provider call per payment at a time.
 using payment_actor = caf::typed_actor<
   // Authorises; answers once the outcome is known (for an asynchronous provider, when its
-  // webhook confirms), `payment_declined` when refused. Repeating it answers the first outcome.
-  // After `cancel` of the same id it answers `payment_declined` and never charges.
+  // webhook confirms), `payment_declined` when refused. Repeating it answers the first outcome;
+  // `idempotency_mismatch` with another amount or currency. After `cancel` of the same id it
+  // answers `payment_declined` and never charges. A pending authorisation waits at most
+  // checkout.payment_timeout_ms, then `request_timeout`.
   caf::replies_to<atom::authorize, payment_request>::with<payment_view>,
   // Captures an authorisation (by payment id). `conflict` unless authorized or captured.
   caf::replies_to<atom::capture, std::string>::with<payment_view>,
@@ -91,10 +96,33 @@ using payment_actor = caf::typed_actor<
   caf::replies_to<atom::cancel, std::string>::with<payment_view>,
   // Refunds a capture. `conflict` unless captured or refunded.
   caf::replies_to<atom::refund, std::string>::with<payment_view>,
-  // Applies a verified webhook; true if it changed anything (a duplicate or late one does not).
+  // Applies a verified webhook; true if it changed anything (a duplicate event id, or a late
+  // one, does not). `not_found` for a payment never requested.
   caf::replies_to<atom::confirm, payment_confirmation>::with<bool>,
   // Reads one payment; `not_found` if unknown.
-  caf::replies_to<atom::get, std::string>::with<payment_view>>;
+  caf::replies_to<atom::get, std::string>::with<payment_view>,
+  // The entity's own timers: a provider that settles by itself is due (`advance`), parked
+  // authorisations reach their limit (`expire`).
+  caf::reacts_to<atom::advance>, caf::reacts_to<atom::expire>,
+  // Test-only fault hook: throws inside the entity when fault injection is enabled.
+  caf::replies_to<atom::fault>::with<bool>,
+  // Admin inspection: a JSON object {state, version, pending, recent_events}.
+  caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
+
+/// PAYMENT PROVIDER (port, adapters/payments): one provider ("sandbox", "http") behind one
+/// interface. Calls are idempotent per payment id at the provider, so any of them may be
+/// repeated after a crash or an unknown outcome. Errors: `storage_unavailable` when the provider
+/// cannot be reached or keeps failing (the outcome is unknown), `conflict` when it refuses the
+/// call for the payment's state.
+using payment_provider_actor = caf::typed_actor<
+  // Sends the authorisation: authorized, declined, or pending (a webhook, or the provider by
+  // itself after `settle_after_ms`, tells the outcome).
+  caf::replies_to<atom::authorize, payment_request>::with<provider_outcome>,
+  // Captures, voids (`cancel`) or refunds the payment (its id and provider_ref). A void of a
+  // payment the provider never saw succeeds.
+  caf::replies_to<atom::capture, payment_view>::with<provider_outcome>,
+  caf::replies_to<atom::cancel, payment_view>::with<provider_outcome>,
+  caf::replies_to<atom::refund, payment_view>::with<provider_outcome>>;
 
 /// COUPON: the single writer of one code's uses, so that limits hold under any concurrency.
 using coupon_actor = caf::typed_actor<

@@ -408,6 +408,22 @@ typename Inspector::result_type inspect(Inspector& f, payment_view& x) {
            x.provider, x.provider_ref, x.detail);
 }
 
+/// What a payment provider answered to one call (the provider port, `payment_provider_actor`).
+struct provider_outcome {
+  payment_status status = payment_status::pending; ///< authorized, declined or pending; else done
+  std::string provider_ref;                        ///< the provider's id, if it gave one
+  std::string detail;                              ///< decline reason, ...
+  /// Pending only: the provider settles the authorisation as authorised by itself after this
+  /// many ms, without a webhook (the sandbox's `tok_slow`); 0 = a webhook will tell.
+  int64_t settle_after_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, provider_outcome& x) {
+  return f(caf::meta::type_name("provider_outcome"), x.status, x.provider_ref, x.detail,
+           x.settle_after_ms);
+}
+
 /// An asynchronous confirmation from the provider (POST /v1/payments/webhook), after the API
 /// checked its signature. `event_id` deduplicates deliveries.
 struct payment_confirmation {

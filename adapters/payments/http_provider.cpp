@@ -1,6 +1,6 @@
 // The http provider: a PSP behind a small REST contract (README, "Payments"), called with
-// Boost.Beast from a payment worker. Workers are detached actors, so blocking here (and sleeping
-// between retries) holds up only the payments of that worker.
+// Boost.Beast from a provider worker. Workers are detached actors, so blocking here (and sleeping
+// between retries) holds up only the provider calls of that worker, never a payment entity.
 //
 //   POST {base}/v1/payments                      Idempotency-Key: <payment_id>
 //        {payment_id, amount_minor, currency, token, customer_id}
@@ -81,10 +81,6 @@ public:
       runtime::logger("payments")->error("{}", where_.error);
   }
 
-  std::string name() const override {
-    return "http";
-  }
-
   caf::expected<provider_outcome> authorize(const payment_request& req) override {
     json body{{"payment_id", req.payment_id},
               {"amount_minor", req.amount_minor},
@@ -128,7 +124,7 @@ private:
                     expect == payment_status::voided);
     if (!res)
       return res.error();
-    return provider_outcome{expect, p.provider_ref, ""};
+    return provider_outcome{expect, p.provider_ref, "", 0};
   }
 
   // POSTs `body` with retries; the parsed JSON answer of a 2xx (an empty object for a 404 when

@@ -1,24 +1,18 @@
 #pragma once
 
-// Internal to adapters/payments: one payment provider as the workers see it. Calls are blocking
-// (a worker is a detached actor) and idempotent per payment id, so that a worker may repeat any
-// of them after a crash or an unknown outcome.
+// Internal to adapters/payments: one payment provider as the provider port's actors see it.
+// Calls may block (the http provider runs on detached actors) and are idempotent per payment id,
+// so that any of them may be repeated after a crash or an unknown outcome.
 
 #include "actors/protocol/messages.hpp"
 
 #include <caf/expected.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
 namespace mercato::payments {
-
-/// What the provider answered.
-struct provider_outcome {
-  payment_status status = payment_status::pending; ///< authorized, declined or pending
-  std::string provider_ref;                        ///< the provider's id, if it gave one
-  std::string detail;                              ///< decline reason, ...
-};
 
 /// A payment provider. Errors: `storage_unavailable` when the provider cannot be reached or
 /// keeps failing (the outcome is unknown; retrying the same call is safe), `conflict` when it
@@ -27,10 +21,8 @@ class provider {
 public:
   virtual ~provider() = default;
 
-  /// "sandbox", "http": stored with each payment.
-  virtual std::string name() const = 0;
-
-  /// Sends the authorisation; pending means that a webhook will tell the outcome.
+  /// Sends the authorisation; pending means that a webhook (or, for the sandbox, the provider
+  /// itself after `settle_after_ms`) will tell the outcome.
   virtual caf::expected<provider_outcome> authorize(const payment_request& req) = 0;
 
   /// Captures, voids or refunds the payment `p` (its id and provider_ref).
@@ -40,22 +32,20 @@ public:
 };
 
 /// The built-in sandbox: `tok_ok` authorised, `tok_decline` declined ("card declined"),
-/// `tok_slow` and `tok_timeout` pending (the adapter settles `tok_slow` after a delay and never
-/// settles `tok_timeout`), any other token declined ("unknown test token"). Capture, void and
-/// refund always succeed.
+/// `tok_slow` and `tok_timeout` pending (`tok_slow` settles as authorised by itself after
+/// `slow_ms`, `tok_timeout` never), any other token declined ("unknown test token"). Capture,
+/// void and refund always succeed. Never blocks.
 class sandbox_provider : public provider {
 public:
-  std::string name() const override {
-    return "sandbox";
-  }
+  explicit sandbox_provider(int64_t slow_ms = 0) : slow_ms_(slow_ms) {}
   caf::expected<provider_outcome> authorize(const payment_request& req) override;
   caf::expected<provider_outcome> capture(const payment_view& p) override;
   caf::expected<provider_outcome> void_payment(const payment_view& p) override;
   caf::expected<provider_outcome> refund(const payment_view& p) override;
-};
 
-/// The sandbox token that the adapter settles (authorised) after `sandbox_slow_ms`.
-inline constexpr const char* sandbox_slow_token = "tok_slow";
+private:
+  int64_t slow_ms_;
+};
 
 } // namespace mercato::payments
 

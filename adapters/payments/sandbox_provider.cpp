@@ -1,11 +1,13 @@
 #include "adapters/payments/provider.hpp"
 
+#include <algorithm>
+
 namespace mercato::payments {
 
 namespace {
 
 provider_outcome outcome(payment_status status, std::string ref, std::string detail = {}) {
-  return provider_outcome{status, std::move(ref), std::move(detail)};
+  return provider_outcome{status, std::move(ref), std::move(detail), 0};
 }
 
 } // namespace
@@ -16,7 +18,12 @@ caf::expected<provider_outcome> sandbox_provider::authorize(const payment_reques
     return outcome(payment_status::authorized, ref);
   if (req.token == "tok_decline")
     return outcome(payment_status::declined, ref, "card declined");
-  if (req.token == sandbox_slow_token || req.token == "tok_timeout")
+  if (req.token == "tok_slow") {
+    auto out = outcome(payment_status::pending, ref);
+    out.settle_after_ms = std::max<int64_t>(slow_ms_, 1);
+    return out;
+  }
+  if (req.token == "tok_timeout")
     return outcome(payment_status::pending, ref);
   return outcome(payment_status::declined, ref, "unknown test token");
 }

@@ -59,6 +59,22 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_order, order_id, status
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_event, type, order, change, fact_type,
                                                 at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_snapshot, customer_id, orders)
+
+// Payment statuses are stored by name, as in the payments table.
+inline void to_json(nlohmann::json& j, const payment_status& x) {
+  j = to_string(x);
+}
+inline void from_json(const nlohmann::json& j, payment_status& x) {
+  if (!from_string(j.get<std::string>(), x))
+    throw nlohmann::json::other_error::create(501, "unknown payment status " + j.dump(), &j);
+}
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(payment_view, payment_id, status, amount_minor,
+                                                currency, provider, provider_ref, detail)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(payment_event, type, status, amount_minor, currency,
+                                                provider, provider_ref, detail, customer_id, source,
+                                                event_id, changed, seen_events, request_id, at_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(payment_snapshot, exists, payment, customer_id,
+                                                seen_events)
 } // namespace mercato
 
 namespace mercato::pg {
@@ -127,6 +143,7 @@ std::vector<entity_codec> commerce_codecs() {
     json_codec<order_event, order_snapshot>::make("order"),
     json_codec<checkout_event, checkout_view>::make("checkout"),
     json_codec<customer_event, customer_snapshot>::make("customer"),
+    json_codec<payment_event, payment_snapshot>::make("payment"),
   };
 }
 

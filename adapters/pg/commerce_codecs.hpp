@@ -1,6 +1,6 @@
 #pragma once
 
-// JSON codecs of the coupon, cart, checkout and order kinds (see codec.hpp).
+// JSON codecs of the coupon, cart, checkout, order, customer and payment kinds (see codec.hpp).
 
 #include "adapters/pg/codec.hpp"
 

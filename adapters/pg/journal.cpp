@@ -205,7 +205,27 @@ constexpr const char* batch_sql
     "updated_at = to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), version = l.seq, "
     "next_check_ms = COALESCE((l.payload ->> 'next_check_ms')::bigint, 0) "
     "FROM ordlast l WHERE o.order_id = l.entity_id AND o.version < l.seq "
-    "AND NOT EXISTS (SELECT 1 FROM ordnew n WHERE n.entity_id = l.entity_id))\n"
+    "AND NOT EXISTS (SELECT 1 FROM ordnew n WHERE n.entity_id = l.entity_id)),\n"
+    // The payments read model (migrations 0004, 0007): every payment event carries the payment
+    // as it is after the event, so the newest one of this batch per payment is upserted (by
+    // primary key), never over a newer version.
+    "paylast AS (SELECT DISTINCT ON (e.entity_id) e.entity_id, e.seq, e.payload FROM ev e "
+    "JOIN ins i USING (entity_kind, entity_id, seq) WHERE e.entity_kind = 'payment' "
+    "ORDER BY e.entity_id, e.seq DESC),\n"
+    "payup AS (INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, "
+    "currency, customer_id, detail, created_at, updated_at, version) SELECT l.entity_id, "
+    "COALESCE(l.payload ->> 'provider', ''), COALESCE(l.payload ->> 'provider_ref', ''), "
+    "l.payload ->> 'status', COALESCE((l.payload ->> 'amount_minor')::bigint, 0), "
+    "COALESCE(l.payload ->> 'currency', ''), COALESCE(l.payload ->> 'customer_id', ''), "
+    "COALESCE(l.payload ->> 'detail', ''), "
+    "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), "
+    "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), l.seq FROM paylast l "
+    "ON CONFLICT (payment_id) DO UPDATE SET provider = EXCLUDED.provider, "
+    "provider_ref = EXCLUDED.provider_ref, status = EXCLUDED.status, "
+    "amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency, "
+    "customer_id = EXCLUDED.customer_id, detail = EXCLUDED.detail, "
+    "updated_at = EXCLUDED.updated_at, version = EXCLUDED.version "
+    "WHERE payments.version < EXCLUDED.version)\n"
     "SELECT 'i', entity_kind, entity_id FROM ins UNION ALL "
     "SELECT 'g', entity_kind, entity_id FROM gap";
 

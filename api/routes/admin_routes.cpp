@@ -38,8 +38,8 @@ constexpr int32_t max_dead_letter_page = 500;
 
 // Every entity kind the API names, in the order listings walk them (sorted, so that the
 // cursor "after kind/key" is a plain comparison).
-constexpr std::array<std::string_view, 6> known_kinds{"cart",     "checkout", "coupon",
-                                                      "customer", "order",    "stock"};
+constexpr std::array<std::string_view, 7> known_kinds{"cart",  "checkout", "coupon", "customer",
+                                                      "order", "payment",  "stock"};
 
 bool is_known_kind(std::string_view kind) {
   for (auto k : known_kinds)
@@ -62,6 +62,8 @@ caf::actor region_of(const runtime::node_handles& h, std::string_view kind) {
     return h.order_region;
   if (kind == "customer")
     return h.customer_region;
+  if (kind == "payment")
+    return h.payment_region;
   return nullptr;
 }
 
@@ -143,7 +145,7 @@ validation parse_actors_query(std::string_view query, actors_query& out) {
   for_each_query_pair(query, v, [&](const std::string& key, const std::string& value) {
     if (key == "kind") {
       if (!is_known_kind(value))
-        v.add("kind", "must be one of cart, checkout, coupon, customer, order, stock");
+        v.add("kind", "must be one of cart, checkout, coupon, customer, order, payment, stock");
       else
         out.kind = value;
     } else if (key == "node") {
@@ -196,7 +198,7 @@ bool entity_params(const request& req, const responder& reply, std::string& kind
   auto k = req.params.get("kind");
   auto id = req.params.get("key");
   if (!is_known_kind(k))
-    v.add("kind", "must be one of cart, checkout, coupon, customer, order, stock");
+    v.add("kind", "must be one of cart, checkout, coupon, customer, order, payment, stock");
   else if (k == "stock" ? !is_valid_sku(id) : !is_valid_reservation_id(id))
     v.add("key", k == "stock" ? "must be 1 to 64 characters of [A-Za-z0-9._-]"
                               : "must be 1 to 128 characters of [A-Za-z0-9._:-]");

@@ -7,6 +7,7 @@
 #include "api/json/problem.hpp"
 #include "api/routes/common.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/shard_region.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -71,7 +72,7 @@ validation parse_payment_webhook(std::string_view text, payment_confirmation& ou
 
 void add_payment_routes(router& r, const std::shared_ptr<const route_env>& env) {
   // POST /v1/payments/webhook (signed by the provider): 200 {accepted, changed}. A duplicate or
-  // late event is accepted with changed=false; an unknown payment is 404 (a payment is recorded
+  // late event is accepted with changed=false; an unknown payment is 404 (a payment is journaled
   // before the provider hears of it, so an unknown id is not ours).
   r.add(
     http_method::post, "/v1/payments/webhook", [env](const request& req, const responder& reply) {
@@ -88,9 +89,9 @@ void add_payment_routes(router& r, const std::shared_ptr<const route_env>& env) 
         return;
       }
       c.request_id = std::string{req.request_id};
-      env->handles.sys->spawn([payments = env->handles.payments, c = std::move(c),
+      env->handles.sys->spawn([region = env->handles.payment_region, c = std::move(c),
                                timeout = env->timeout, reply](caf::event_based_actor* self) {
-        self->request(payments, timeout, atom::confirm_v, c)
+        runtime::request_entity(self, region, c.payment_id, timeout, atom::confirm_v, c)
           .then(
             [reply, c](bool changed) {
               runtime::logger("api")->info("[{}] payment webhook {} for {} ({}): {}", c.request_id,

@@ -234,6 +234,29 @@ TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
   EXPECT_EQ(carts.json()["items"].size(), 1u);
 }
 
+TEST_F(CheckoutE2E, ThePaymentIsAJournaledEntityThatAdminsCanInspect) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto a = stocked_product("pay-entity-a", 1200, 3);
+  auto cart = filled_cart(customer_, {{a, 1}});
+  auto res = http().request(checkout_request("pay-entity-1", checkout_body(cart), customer_));
+  ASSERT_EQ(res.status, 201) << res.describe();
+  auto checkout_id = res.json().at("checkout_id").get<std::string>();
+  ASSERT_TRUE(eventually([&] { return payments(checkout_id)[checkout_id] == "captured"; }, 10s));
+  // Three appends for the payment of a checkout: requested (before the provider is asked), the
+  // provider's answer, the capture.
+  auto inspected = http().get("/v1/admin/actors/payment/" + checkout_id, admin_);
+  ASSERT_EQ(inspected.status, 200) << inspected.describe();
+  auto body = inspected.json();
+  EXPECT_EQ(body["state"]["status"], "captured") << inspected.body;
+  EXPECT_EQ(body["state"]["amount_minor"], 1200);
+  EXPECT_EQ(body["version"], 3) << inspected.body;
+  std::vector<std::string> types;
+  for (const auto& e : body["recent_events"])
+    types.push_back(e["type"].get<std::string>());
+  EXPECT_EQ(types, (std::vector<std::string>{"requested", "answered", "captured"}));
+  EXPECT_EQ(http().get("/v1/admin/actors/payment/" + checkout_id, customer_).status, 403);
+}
+
 TEST_F(CheckoutE2E, DeclinedCardLeavesEverythingClean) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto a = stocked_product("decline", 1000, 10);

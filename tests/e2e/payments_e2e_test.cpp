@@ -58,12 +58,26 @@ protected:
       ::unlink(config_path.c_str());
   }
 
-  // A payment as the adapter records it before asking the PSP.
+  // A payment as its entity journals it (one event: requested, or voided later), with its row
+  // in the read model, written in one transaction as the journal does.
   void insert_payment(const std::string& id, const std::string& status) {
+    json event{{"type", status == "pending" ? "requested" : status},
+               {"status", status},
+               {"amount_minor", 1500},
+               {"currency", "EUR"},
+               {"provider", "http"},
+               {"provider_ref", "psp_" + id},
+               {"detail", ""},
+               {"customer_id", ""},
+               {"source", "command"},
+               {"at_ms", 1700000000000}};
     pqxx::connection conn{db->dsn()};
     pqxx::work txn{conn};
+    txn.exec_params("INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload) "
+                    "VALUES ('payment', $1, 1, $2, $3::jsonb)",
+                    id, event["type"].get<std::string>(), event.dump());
     txn.exec_params("INSERT INTO payments (payment_id, provider, provider_ref, status, "
-                    "amount_minor, currency) VALUES ($1, 'http', $2, $3, 1500, 'EUR')",
+                    "amount_minor, currency, version) VALUES ($1, 'http', $2, $3, 1500, 'EUR', 1)",
                     id, "psp_" + id, status);
     txn.commit();
   }

@@ -1,7 +1,12 @@
-// The payment port with the sandbox provider against a real PostgreSQL.
+// Payment entities in their region, on the real journal and recovery, with the sandbox and the
+// http provider (against tests/support/fake_psp), against a real PostgreSQL.
 
 #include "adapters/payments/payments.hpp"
 
+#include "actors/payment/payment_actor.hpp"
+#include "adapters/pg/journal.hpp"
+#include "adapters/pg/recovery.hpp"
+#include "runtime/shard_region.hpp"
 #include "tests/support/fake_psp.hpp"
 #include "tests/support/pg_fixture.hpp"
 
@@ -29,32 +34,74 @@ payment_request request_for(const std::string& id, const std::string& token,
 class SandboxPayments : public migrated_pg_test {
 protected:
   void spawn_actors() override {
-    payments = spawn(slow_ms);
+    journal = pg::spawn_journal(sys(), url(), config::journal_settings{}, nullptr);
+    recovery = pg::spawn_recovery(sys(), url(), 2);
+    start();
   }
 
   void TearDown() override {
-    // Parked authorisations and their timers hold the adapter: it ends only when told to.
-    if (payments)
-      caf::anon_send_exit(payments, caf::exit_reason::user_shutdown);
-    payments = nullptr;
+    // Parked authorisations and their timers hold entities: the region ends only when told to.
+    stop();
+    for (const auto& a :
+         {caf::actor_cast<caf::actor>(recovery), caf::actor_cast<caf::actor>(journal)})
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    recovery = nullptr;
+    journal = nullptr;
     pg_test::TearDown();
   }
 
-  payment_actor spawn(int64_t slow) {
-    config::settings cfg;
-    cfg.payments.provider = "sandbox";
-    cfg.payments.sandbox_slow_ms = slow;
-    cfg.checkout.payment_timeout_ms = 60000;
-    return payments::spawn_payments(sys(), url(), cfg);
+  virtual config::payment_settings provider_settings() {
+    config::payment_settings p;
+    p.provider = "sandbox";
+    p.sandbox_slow_ms = slow_ms;
+    return p;
+  }
+
+  // The provider port and the payment region, as the server wires them.
+  void start() {
+    auto p = provider_settings();
+    provider = payments::spawn_payment_provider(sys(), p);
+    payment_entity_settings cfg;
+    cfg.env.journal = journal;
+    cfg.env.recovery = recovery;
+    cfg.env.snapshot_every = snapshot_every;
+    cfg.env.fault_injection = true;
+    cfg.provider = provider;
+    cfg.provider_name = p.provider;
+    cfg.park_limit = 60s;
+    runtime::region_settings rs;
+    rs.kind = "payment";
+    rs.passivate_after = 3600s;
+    rs.backoff_min = 1ms;
+    rs.backoff_max = 10ms;
+    region = runtime::spawn_region(sys(), rs, make_payment_spawner(cfg), nullptr);
+  }
+
+  void stop() {
+    if (region)
+      caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+    if (provider)
+      caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
+    region = nullptr;
+    provider = nullptr;
+  }
+
+  // A new region and provider: every payment recovers from the journal on its next message.
+  void restart(int64_t slow = 100) {
+    stop();
+    slow_ms = slow;
+    start();
   }
 
   caf::expected<payment_view> authorize(const payment_request& req) {
-    return ask<payment_view>(payments, atom::authorize_v, req);
+    return ask<payment_view>(region, atom::route_v, req.payment_id,
+                             caf::make_message(atom::authorize_v, req));
   }
 
   template <class Atom>
   caf::expected<payment_view> command(Atom op, const std::string& id) {
-    return ask<payment_view>(payments, op, id);
+    return ask<payment_view>(region, atom::route_v, id, caf::make_message(op, id));
   }
 
   // Sends an authorisation from its own actor and returns the future of its answer, so that the
@@ -63,8 +110,8 @@ protected:
                                                            std::chrono::milliseconds timeout) {
     auto done = std::make_shared<std::promise<caf::expected<payment_view>>>();
     auto fut = done->get_future();
-    sys().spawn([p = payments, req, timeout, done](caf::event_based_actor* self) {
-      self->request(p, timeout, atom::authorize_v, req)
+    sys().spawn([r = region, req, timeout, done](caf::event_based_actor* self) {
+      runtime::request_entity(self, r, req.payment_id, timeout, atom::authorize_v, req)
         .then([done](const payment_view& v) { done->set_value(v); },
               [done](const caf::error& err) { done->set_value(err); });
     });
@@ -74,6 +121,14 @@ protected:
   std::string status_in_db(const std::string& id) {
     auto rows = query("SELECT status FROM payments WHERE payment_id = '" + id + "'");
     return rows.empty() ? "" : rows[0][0].as<std::string>();
+  }
+
+  // The payment's journal: event types, or the statuses they record, in seq order.
+  std::string journal_of(const std::string& id, const std::string& column = "event_type") {
+    return scalar<std::string>("SELECT COALESCE(string_agg(" + column
+                               + ", ',' ORDER BY seq), '') FROM journal WHERE entity_kind = "
+                                 "'payment' AND entity_id = '"
+                               + id + "'");
   }
 
   // Polls the payment's stored status until it is `want` or 10 s have passed.
@@ -88,7 +143,11 @@ protected:
   }
 
   int64_t slow_ms = 100;
-  payment_actor payments;
+  int64_t snapshot_every = 200;
+  journal_actor journal;
+  recovery_actor recovery;
+  payment_provider_actor provider;
+  caf::actor region;
 };
 
 TEST_F(SandboxPayments, TokOkAuthorisesOnceAndRepeatsTheOutcome) {
@@ -105,10 +164,9 @@ TEST_F(SandboxPayments, TokOkAuthorisesOnceAndRepeatsTheOutcome) {
   EXPECT_EQ(again->provider_ref, first->provider_ref);
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM payments"), 1);
   EXPECT_EQ(status_in_db("p-ok"), "authorized");
-  // Two transitions (none -> pending -> authorized) and one repeat, each audited.
-  EXPECT_EQ(
-    scalar<int>("SELECT count(*) FROM payment_events WHERE payment_id = 'p-ok' AND changed"), 2);
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM payment_events WHERE payment_id = 'p-ok'"), 3);
+  // Two transitions (none -> pending -> authorized), each journaled; the repeat changes nothing.
+  EXPECT_EQ(journal_of("p-ok"), "requested,answered");
+  EXPECT_EQ(journal_of("p-ok", "payload ->> 'status'"), "pending,authorized");
 }
 
 TEST_F(SandboxPayments, AnAuthorisationRepeatedWithAnotherAmountIsRefused) {
@@ -155,6 +213,7 @@ TEST_F(SandboxPayments, InvalidRequestsChangeNothing) {
   ASSERT_FALSE(empty);
   EXPECT_EQ(errc_of(empty.error()), mercato_errc::invalid_request);
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM payments"), 0);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal WHERE entity_kind = 'payment'"), 0);
 }
 
 TEST_F(SandboxPayments, TokSlowAnswersAuthorisedAfterTheDelay) {
@@ -165,11 +224,10 @@ TEST_F(SandboxPayments, TokSlowAnswersAuthorisedAfterTheDelay) {
 }
 
 TEST_F(SandboxPayments, TokSlowDoesNotHoldUpOtherPayments) {
-  caf::anon_send_exit(payments, caf::exit_reason::user_shutdown);
-  payments = spawn(600000); // settles after ten minutes: only a cancel ends it in this test
+  restart(600000); // settles after ten minutes: only a cancel ends it in this test
   auto slow = authorize_async(request_for("p-slow", "tok_slow"), 60s);
   ASSERT_TRUE(wait_for_status("p-slow", "pending"));
-  // Other payments, in every worker, are answered meanwhile.
+  // Other payments are answered meanwhile.
   for (int i = 0; i < 6; ++i) {
     auto ok = authorize(request_for("p-other-" + std::to_string(i), "tok_ok"));
     ASSERT_TRUE(ok) << render(ok.error());
@@ -220,6 +278,9 @@ TEST_F(SandboxPayments, CancelOfAnUnknownIdLeavesATombstone) {
   ASSERT_FALSE(late);
   EXPECT_EQ(errc_of(late.error()), mercato_errc::payment_declined);
   EXPECT_EQ(status_in_db("p-never"), "voided");
+  EXPECT_EQ(scalar<std::string>("SELECT provider || ':' || amount_minor FROM payments "
+                                "WHERE payment_id = 'p-never'"),
+            "sandbox:0");
 }
 
 TEST_F(SandboxPayments, CaptureRefundAndCancelFollowTheStateMachine) {
@@ -246,9 +307,9 @@ TEST_F(SandboxPayments, CaptureRefundAndCancelFollowTheStateMachine) {
   auto cap = command(atom::capture_v, "p-sm");
   ASSERT_FALSE(cap);
   EXPECT_EQ(errc_of(cap.error()), mercato_errc::conflict);
-  EXPECT_EQ(scalar<std::string>("SELECT string_agg(to_status, ',' ORDER BY id) FROM payment_events "
-                                "WHERE payment_id = 'p-sm' AND changed"),
-            "pending,authorized,captured,refunded");
+  // Only the changes are journaled; refusals and repeats are not.
+  EXPECT_EQ(journal_of("p-sm", "payload ->> 'status'"), "pending,authorized,captured,refunded");
+  EXPECT_EQ(journal_of("p-sm"), "requested,answered,captured,refunded");
 }
 
 TEST_F(SandboxPayments, CancelVoidsAnAuthorisation) {
@@ -264,12 +325,11 @@ TEST_F(SandboxPayments, CancelVoidsAnAuthorisation) {
   EXPECT_EQ(errc_of(again.error()), mercato_errc::payment_declined);
 }
 
-TEST_F(SandboxPayments, StateSurvivesARespawnOfTheAdapter) {
+TEST_F(SandboxPayments, StateSurvivesARestartOfTheRegion) {
   ASSERT_TRUE(authorize(request_for("p-dur", "tok_ok")));
   ASSERT_TRUE(command(atom::capture_v, "p-dur"));
   ASSERT_TRUE(command(atom::cancel_v, "p-fence"));
-  caf::anon_send_exit(payments, caf::exit_reason::user_shutdown);
-  payments = spawn(slow_ms);
+  restart();
   auto got = command(atom::get_v, "p-dur");
   ASSERT_TRUE(got) << render(got.error());
   EXPECT_EQ(got->status, payment_status::captured);
@@ -283,6 +343,54 @@ TEST_F(SandboxPayments, StateSurvivesARespawnOfTheAdapter) {
   auto fenced = authorize(request_for("p-fence", "tok_ok"));
   ASSERT_FALSE(fenced);
   EXPECT_EQ(errc_of(fenced.error()), mercato_errc::payment_declined);
+}
+
+TEST_F(SandboxPayments, ACrashMidWayRestartsThePaymentWithItsStateFromTheJournal) {
+  restart(600000); // tok_slow stays pending for the whole test
+  auto parked = authorize_async(request_for("p-crash", "tok_slow"), 30s);
+  ASSERT_TRUE(wait_for_status("p-crash", "pending"));
+  auto fault
+    = ask<bool>(region, atom::route_v, std::string{"p-crash"}, caf::make_message(atom::fault_v));
+  ASSERT_FALSE(fault);
+  // The authorisation parked in the crashed entity is answered, not left to time out.
+  ASSERT_EQ(parked.wait_for(10s), std::future_status::ready);
+  auto lost = parked.get();
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(errc_of(lost.error()), mercato_errc::entity_unavailable) << render(lost.error());
+  // The region restarted it from the journal: still pending, with its amount.
+  auto got = command(atom::get_v, "p-crash");
+  ASSERT_TRUE(got) << render(got.error());
+  EXPECT_EQ(got->status, payment_status::pending);
+  EXPECT_EQ(got->amount_minor, 2599);
+  EXPECT_EQ(got->provider_ref, "sbx_p-crash");
+  // The saga's retry parks again; its compensation fences and answers it.
+  auto again = authorize_async(request_for("p-crash", "tok_slow"), 30s);
+  auto can = command(atom::cancel_v, "p-crash");
+  ASSERT_TRUE(can) << render(can.error());
+  EXPECT_EQ(can->status, payment_status::voided);
+  ASSERT_EQ(again.wait_for(10s), std::future_status::ready);
+  auto declined = again.get();
+  ASSERT_FALSE(declined);
+  EXPECT_EQ(errc_of(declined.error()), mercato_errc::payment_declined);
+  EXPECT_EQ(status_in_db("p-crash"), "voided");
+  EXPECT_EQ(journal_of("p-crash"), "requested,answered,voided");
+}
+
+TEST_F(SandboxPayments, FaultInjectionCanBeSwitchedOff) {
+  ASSERT_TRUE(authorize(request_for("p-nofault", "tok_ok")));
+  payment_entity_settings cfg;
+  cfg.env.journal = journal;
+  cfg.env.recovery = recovery;
+  cfg.provider = provider;
+  cfg.provider_name = "sandbox";
+  runtime::region_settings rs;
+  rs.kind = "payment";
+  auto other = runtime::spawn_region(sys(), rs, make_payment_spawner(cfg), nullptr);
+  auto fault
+    = ask<bool>(other, atom::route_v, std::string{"p-nofault"}, caf::make_message(atom::fault_v));
+  caf::anon_send_exit(other, caf::exit_reason::user_shutdown);
+  ASSERT_FALSE(fault);
+  EXPECT_EQ(errc_of(fault.error()), mercato_errc::not_found);
 }
 
 TEST_F(SandboxPayments, GetOfAnUnknownPaymentIsNotFound) {
@@ -299,17 +407,12 @@ namespace {
 
 class HttpPayments : public SandboxPayments {
 protected:
-  void spawn_actors() override {
-    payments = spawn_http();
-  }
-
-  payment_actor spawn_http() {
-    config::settings cfg;
-    cfg.payments.provider = "http";
-    cfg.payments.psp_url = psp.url();
-    cfg.payments.psp_api_key = "psp-key-1";
-    cfg.checkout.payment_timeout_ms = 60000;
-    return payments::spawn_payments(sys(), url(), cfg);
+  config::payment_settings provider_settings() override {
+    config::payment_settings p;
+    p.provider = "http";
+    p.psp_url = psp.url();
+    p.psp_api_key = "psp-key-1";
+    return p;
   }
 
   caf::expected<bool> confirm(const std::string& event_id, const std::string& id,
@@ -319,7 +422,7 @@ protected:
     c.payment_id = id;
     c.status = status;
     c.request_id = "req-" + event_id;
-    return ask<bool>(payments, atom::confirm_v, c);
+    return ask<bool>(region, atom::route_v, id, caf::make_message(atom::confirm_v, c));
   }
 
   fake_psp psp;
@@ -370,7 +473,40 @@ TEST_F(HttpPayments, PendingIsAnsweredWhenTheWebhookConfirms) {
   auto same = confirm("evt-2", "h-pend", payment_status::authorized);
   ASSERT_TRUE(same) << render(same.error());
   EXPECT_FALSE(*same);
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM payment_events WHERE source = 'webhook' AND changed"),
+  // Each new event id is journaled (to be remembered), the duplicate is not; one changed.
+  EXPECT_EQ(journal_of("h-pend", "event_type || ':' || (payload ->> 'event_id') || ':' || "
+                                 "(payload ->> 'changed')"),
+            "requested::true,answered::true,webhook:evt-1:true,webhook:evt-2:false");
+}
+
+TEST_F(HttpPayments, ADuplicateWebhookChangesNothingAfterARestart) {
+  snapshot_every = 1; // the seen event ids must survive in the snapshot too
+  restart();
+  psp.answer_authorizations_with("pending");
+  auto res = authorize_async(request_for("h-dedup", "card-1"), 30s);
+  ASSERT_TRUE(wait_for_status("h-dedup", "pending"));
+  auto changed = confirm("evt-d1", "h-dedup", payment_status::authorized);
+  ASSERT_TRUE(changed) << render(changed.error());
+  EXPECT_TRUE(*changed);
+  ASSERT_EQ(res.wait_for(10s), std::future_status::ready);
+  ASSERT_TRUE(res.get());
+  ASSERT_EQ(scalar<int>("SELECT count(*) FROM snapshots WHERE entity_kind = 'payment' "
+                        "AND entity_id = 'h-dedup' AND state -> 'seen_events' ? 'evt-d1'"),
+            1);
+  restart();
+  // A voided payment would make a late "authorized" void again at the PSP: a redelivered
+  // event must not even do that.
+  auto can = command(atom::cancel_v, "h-dedup");
+  ASSERT_TRUE(can) << render(can.error());
+  auto voids = psp.count("/void");
+  restart();
+  auto dup = confirm("evt-d1", "h-dedup", payment_status::authorized);
+  ASSERT_TRUE(dup) << render(dup.error());
+  EXPECT_FALSE(*dup);
+  EXPECT_EQ(psp.count("/void"), voids);
+  EXPECT_EQ(status_in_db("h-dedup"), "voided");
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal WHERE entity_kind = 'payment' "
+                        "AND entity_id = 'h-dedup' AND event_type = 'webhook'"),
             1);
 }
 
@@ -467,6 +603,66 @@ TEST_F(HttpPayments, AWebhookForAnUnknownPaymentIsNotFound) {
   auto res = confirm("evt-x", "h-unknown", payment_status::authorized);
   ASSERT_FALSE(res);
   EXPECT_EQ(errc_of(res.error()), mercato_errc::not_found);
+}
+
+} // namespace
+} // namespace mercato::test
+
+namespace mercato::test {
+namespace {
+
+// A database that ran the payments adapter before payments were journaled (migration 0007).
+class LegacyPayments : public SandboxPayments {
+protected:
+  void SetUp() override {
+    pg_test::SetUp();
+    if (IsSkipped())
+      return;
+    {
+      pqxx::connection conn{url()};
+      pqxx::work txn{conn};
+      txn.exec("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, "
+               "applied_at timestamptz NOT NULL DEFAULT now())");
+      for (const auto& m : pg::migrations()) {
+        if (m.version >= 7)
+          break;
+        txn.exec(m.sql);
+        txn.exec("INSERT INTO schema_migrations (version, name) VALUES (" + txn.quote(m.version)
+                 + ", " + txn.quote(m.name) + ")");
+      }
+      txn.exec("INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, "
+               "currency, customer_id) VALUES ('old-1', 'sandbox', 'sbx_old-1', 'authorized', "
+               "1500, 'EUR', 'cust-1')");
+      txn.exec("INSERT INTO payment_events (payment_id, event_id, source, event, from_status, "
+               "to_status, changed) VALUES ('old-1', 'evt-old', 'webhook', "
+               "'provider_authorized', 'pending', 'authorized', true)");
+      txn.commit();
+    }
+    ASSERT_EQ(pg::migrate(url()), "");
+    spawn_actors();
+  }
+};
+
+TEST_F(LegacyPayments, AreImportedWithTheWebhookEventsTheyHadSeen) {
+  EXPECT_EQ(journal_of("old-1"), "imported");
+  auto got = command(atom::get_v, "old-1");
+  ASSERT_TRUE(got) << render(got.error());
+  EXPECT_EQ(got->status, payment_status::authorized);
+  EXPECT_EQ(got->amount_minor, 1500);
+  EXPECT_EQ(got->provider_ref, "sbx_old-1");
+  payment_confirmation c;
+  c.event_id = "evt-old";
+  c.payment_id = "old-1";
+  c.status = payment_status::authorized;
+  auto dup
+    = ask<bool>(region, atom::route_v, std::string{"old-1"}, caf::make_message(atom::confirm_v, c));
+  ASSERT_TRUE(dup) << render(dup.error());
+  EXPECT_FALSE(*dup);
+  auto cap = command(atom::capture_v, "old-1");
+  ASSERT_TRUE(cap) << render(cap.error());
+  EXPECT_EQ(cap->status, payment_status::captured);
+  EXPECT_EQ(status_in_db("old-1"), "captured");
+  EXPECT_EQ(scalar<int>("SELECT version FROM payments WHERE payment_id = 'old-1'"), 2);
 }
 
 } // namespace

@@ -1,15 +1,17 @@
-#include "adapters/payments/payment_rules.hpp"
+#include "actors/payment/payment_rules.hpp"
 
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <string>
 #include <tuple>
+#include <vector>
 
-namespace mercato::payments {
+namespace mercato::payment {
 namespace {
 
 using ps = payment_status;
-using pe = payment_event;
+using pe = trigger;
 
 struct rule {
   std::optional<ps> from;
@@ -103,5 +105,149 @@ TEST(PaymentRulesFailed, AreExactlyDeclinedAndVoided) {
     EXPECT_FALSE(is_failed(s)) << to_string(s);
 }
 
+payment_request request(const std::string& id, int64_t amount = 2599) {
+  payment_request req;
+  req.payment_id = id;
+  req.customer_id = "cust-1";
+  req.amount_minor = amount;
+  req.currency = "EUR";
+  req.token = "tok_ok";
+  req.request_id = "req-1";
+  return req;
+}
+
+// Applies every event of `d` to `s`.
+void apply_all(state& s, const decision& d) {
+  ASSERT_TRUE(d) << render(d.error());
+  for (const auto& e : *d)
+    apply(s, e);
+}
+
+TEST(PaymentDecisions, AnAuthorisationIsRequestedOnceAndRepeatsChangeNothing) {
+  state s;
+  s.view.payment_id = "p-1";
+  auto d = decide_authorize(s, request("p-1"), "sandbox", 1000);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->front().type, "requested");
+  EXPECT_EQ(d->front().status, "pending");
+  EXPECT_EQ(d->front().amount_minor, 2599);
+  EXPECT_EQ(d->front().provider, "sandbox");
+  EXPECT_EQ(d->front().customer_id, "cust-1");
+  apply_all(s, d);
+  EXPECT_TRUE(reached_provider(s));
+  auto again = decide_authorize(s, request("p-1"), "sandbox", 2000);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+  auto other = decide_authorize(s, request("p-1", 100), "sandbox", 2000);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(errc_of(other.error()), mercato_errc::idempotency_mismatch);
+  auto bad = decide_authorize(state{}, request("p-1", 0), "sandbox", 2000);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(errc_of(bad.error()), mercato_errc::invalid_request);
+}
+
+TEST(PaymentDecisions, ACancelOfAnUnknownIdIsATombstoneThatFencesAnyAmount) {
+  state s;
+  s.view.payment_id = "p-2";
+  auto d = decide_cancel(s, "sandbox", 1000);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->front().type, "voided");
+  EXPECT_EQ(d->front().detail, "voided before authorisation");
+  EXPECT_EQ(d->front().provider, "sandbox");
+  EXPECT_EQ(d->front().amount_minor, 0);
+  apply_all(s, d);
+  EXPECT_FALSE(reached_provider(s)); // nothing to void at the provider
+  auto late = decide_authorize(s, request("p-2", 100), "sandbox", 2000);
+  ASSERT_TRUE(late);
+  EXPECT_TRUE(late->empty());
+  auto answer = authorisation_answer(s);
+  ASSERT_FALSE(answer);
+  EXPECT_EQ(errc_of(answer.error()), mercato_errc::payment_declined);
+  auto again = decide_cancel(s, "sandbox", 3000);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+}
+
+TEST(PaymentDecisions, TheProviderAnswerIsRecordedWhenItMovesTheStatusOrNamesItsId) {
+  state s;
+  apply_all(s, decide_authorize(s, request("p-3"), "http", 1000));
+  auto pending
+    = decide_answer(s, provider_outcome{payment_status::pending, "psp_3", "", 0}, "r", 2000);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1u); // the provider's id, needed to void there later
+  apply_all(s, pending);
+  EXPECT_EQ(s.view.provider_ref, "psp_3");
+  auto same
+    = decide_answer(s, provider_outcome{payment_status::pending, "psp_3", "", 0}, "r", 3000);
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(same->empty());
+  auto declined = decide_answer(
+    s, provider_outcome{payment_status::declined, "psp_3", "insufficient funds", 0}, "r", 4000);
+  apply_all(s, declined);
+  EXPECT_EQ(s.view.status, payment_status::declined);
+  EXPECT_EQ(s.view.detail, "insufficient funds");
+}
+
+TEST(PaymentDecisions, AWebhookIsRecordedOnceAndItsIdSurvivesTheSnapshot) {
+  state s;
+  apply_all(s, decide_authorize(s, request("p-4"), "http", 1000));
+  payment_confirmation c;
+  c.event_id = "evt-1";
+  c.payment_id = "p-4";
+  c.status = payment_status::authorized;
+  EXPECT_FALSE(is_duplicate(s, c));
+  auto d = decide_webhook(s, c, 2000);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_TRUE(d->front().changed);
+  apply_all(s, d);
+  EXPECT_EQ(s.view.status, payment_status::authorized);
+  auto restored = from_state_snapshot(snapshot_of(s));
+  EXPECT_TRUE(is_duplicate(restored, c));
+  EXPECT_EQ(restored.view.status, payment_status::authorized);
+  // Another event with the same news is recorded (its id remembered) but changes nothing.
+  c.event_id = "evt-2";
+  auto same = decide_webhook(restored, c, 3000);
+  ASSERT_TRUE(same);
+  ASSERT_EQ(same->size(), 1u);
+  EXPECT_FALSE(same->front().changed);
+  c.amount_minor = 1;
+  auto wrong = decide_webhook(restored, c, 3000);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(errc_of(wrong.error()), mercato_errc::conflict);
+  auto unknown = decide_webhook(state{}, c, 3000);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(errc_of(unknown.error()), mercato_errc::not_found);
+}
+
+TEST(PaymentDecisions, CaptureAndRefundAreRecordedOnlyWhenTheyChangeTheStatus) {
+  state s;
+  apply_all(s, decide_authorize(s, request("p-5"), "sandbox", 1000));
+  apply_all(s, decide_answer(s, provider_outcome{payment_status::authorized, "", "", 0}, "", 2000));
+  auto cap = decide_settled(s, trigger::capture, 3000);
+  ASSERT_TRUE(cap);
+  ASSERT_EQ(cap->size(), 1u);
+  EXPECT_EQ(cap->front().type, "captured");
+  apply_all(s, cap);
+  auto again = check_settle(s, trigger::capture);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changes);
+  auto ref = decide_settled(s, trigger::refund, 4000);
+  ASSERT_TRUE(ref);
+  EXPECT_EQ(ref->front().type, "refunded");
+}
+
+TEST(PaymentDecisions, TextChecksRefuseWhatTheDatabaseCannotStore) {
+  EXPECT_TRUE(is_text("caf\xc3\xa9"));
+  EXPECT_FALSE(is_text(std::string{"a\0b", 3}));
+  EXPECT_FALSE(is_text("\xc3"));
+  EXPECT_FALSE(is_text("\xc0\xaf")); // overlong
+  EXPECT_TRUE(check_id(""));
+  EXPECT_TRUE(check_id(std::string(201, 'x')));
+  EXPECT_FALSE(check_id("co_1"));
+}
+
 } // namespace
-} // namespace mercato::payments
+} // namespace mercato::payment

@@ -120,9 +120,9 @@ SQL
 
 # -- Mercato's history: one real checkout, cloned $history times --------------------------------
 # The template is a complete checkout through the API (its cart, 3 stock items, checkout, order,
-# payment). Its rows in every table a checkout writes (journal, snapshots, outbox, orders,
-# payments, payment_events) are copied under new entity ids, with time-ordered outbox ids older
-# than any new one, as if $history customers had checked out before.
+# payment). Its rows in every table a checkout writes (journal, snapshots, outbox, and the read
+# models orders and payments that the journal projects) are copied under new entity ids, with
+# time-ordered outbox ids older than any new one, as if $history customers had checked out before.
 log "mercato: a template checkout, then $history copies of its rows"
 start_server
 "$bin/mercato-bench" checkout --url "$url" --token "$token" --jwt-secret "$secret" --seed \
@@ -158,15 +158,11 @@ INSERT INTO orders (order_id, customer_id, status, total_minor, currency, lines,
          next_check_ms
   FROM orders, copies;
 INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, currency,
-                      customer_id, detail, created_at, updated_at)
+                      customer_id, detail, created_at, updated_at, version)
   SELECT payment_id || '-h' || g, provider, provider_ref, status, amount_minor, currency,
-         'bench-customer-' || g % 1000, detail, created_at, updated_at
+         'bench-customer-' || g % 1000, detail, created_at - interval '1 ms' * ($history - g),
+         updated_at - interval '1 ms' * ($history - g), version
   FROM payments, copies;
-INSERT INTO payment_events (payment_id, event_id, source, event, from_status, to_status, changed,
-                            detail, request_id, recorded_at)
-  SELECT payment_id || '-h' || g, event_id || '-h' || g, source, event, from_status, to_status,
-         changed, detail, request_id, recorded_at
-  FROM payment_events, copies;
 VACUUM ANALYZE;
 SQL
 log "mercato history: $(psql_m -tAc "SELECT format('%s journal rows, %s outbox rows, %s orders, %s payments', (SELECT count(*) FROM journal), (SELECT count(*) FROM outbox), (SELECT count(*) FROM orders), (SELECT count(*) FROM payments))")"

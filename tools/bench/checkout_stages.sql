@@ -1,6 +1,6 @@
 -- Where a checkout's time goes, from the saga's own record: the median and mean of each stage,
 -- in ms, over the checkouts whose order was placed after :since (ms since the epoch). Stages:
--- start+reserve (cart read, `started` durable, 3 holds durable), authorize (the payment port),
+-- start+reserve (cart read, `started` durable, 3 holds durable), authorize (the payment entity),
 -- place (the order durable), and settle (after the answer: holds sold, capture, order confirmed,
 -- cart closed). One JSON line.
 WITH placed AS (

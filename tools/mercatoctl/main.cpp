@@ -360,7 +360,7 @@ void add_actors_command(CLI::App& app, const global_options& g, int& exit_code) 
   auto opts = std::make_shared<actors_options>();
   auto* cmd = app.add_subcommand("actors", "List live entities, ordered by kind and key");
   cmd->add_option("--kind", opts->kind,
-                  "Only this kind: cart, checkout, coupon, customer, order, stock");
+                  "Only this kind: cart, checkout, coupon, customer, order, payment, stock");
   cmd->add_option("--node", opts->node, "Only entities on this node id");
   cmd->add_option("--limit", opts->limit, "Page size")
     ->capture_default_str()
