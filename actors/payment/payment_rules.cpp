@@ -1,5 +1,7 @@
 #include "actors/payment/payment_rules.hpp"
 
+#include "runtime/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -153,44 +155,8 @@ std::vector<payment_event> one(payment_event e) {
 
 } // namespace
 
-bool is_text(std::string_view s) noexcept {
-  for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c == 0)
-      return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = 0;
-    uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0)
-      n = 1, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0)
-      n = 2, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0)
-      n = 3, cp = c & 0x07;
-    else
-      return false;
-    if (i + n >= s.size())
-      return false;
-    for (size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80)
-        return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and values beyond U+10FFFF are not UTF-8.
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
-        || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 caf::error check_id(const std::string& id) {
-  if (id.empty() || id.size() > 200 || !is_text(id))
+  if (id.empty() || id.size() > 200 || !runtime::is_storable_text(id))
     return invalid("payment_id must be 1 to 200 bytes of UTF-8 text");
   return caf::none;
 }
@@ -204,9 +170,9 @@ caf::error validate(const payment_request& req) {
       || !std::all_of(req.currency.begin(), req.currency.end(),
                       [](unsigned char c) { return std::isupper(c) != 0; }))
     return invalid("currency must be three upper-case letters (ISO 4217)");
-  if (req.token.empty() || req.token.size() > 512 || !is_text(req.token))
+  if (req.token.empty() || req.token.size() > 512 || !runtime::is_storable_text(req.token))
     return invalid("token must be 1 to 512 bytes of UTF-8 text");
-  if (!is_text(req.customer_id) || !is_text(req.request_id))
+  if (!runtime::is_storable_text(req.customer_id) || !runtime::is_storable_text(req.request_id))
     return invalid("customer_id and request_id must be UTF-8 text");
   return caf::none;
 }
@@ -214,8 +180,9 @@ caf::error validate(const payment_request& req) {
 caf::error validate(const payment_confirmation& c) {
   if (auto err = check_id(c.payment_id))
     return err;
-  if (c.event_id.empty() || !is_text(c.event_id) || !is_text(c.provider_ref) || !is_text(c.detail)
-      || !is_text(c.request_id))
+  if (c.event_id.empty() || !runtime::is_storable_text(c.event_id)
+      || !runtime::is_storable_text(c.provider_ref) || !runtime::is_storable_text(c.detail)
+      || !runtime::is_storable_text(c.request_id))
     return invalid("event_id, provider_ref and detail must be UTF-8 text, event_id not empty");
   return caf::none;
 }

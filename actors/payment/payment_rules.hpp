@@ -76,9 +76,6 @@ struct state {
 /// Decisions: the events to persist (none: nothing changes), or why the command is refused.
 using decision = caf::expected<std::vector<payment_event>>;
 
-/// True for UTF-8 text without NUL (what PostgreSQL stores).
-bool is_text(std::string_view s) noexcept;
-
 /// `invalid_request` unless `id` is 1 to 200 bytes of UTF-8 text.
 caf::error check_id(const std::string& id);
 

@@ -5,6 +5,7 @@
 // includes this header (it pulls in libpqxx).
 
 #include "actors/protocol/errors.hpp"
+#include "runtime/text.hpp"
 
 #include <caf/expected.hpp>
 
@@ -26,7 +27,7 @@ std::string redact_dsn(const std::string& url);
 std::string with_connect_timeout(const std::string& url, int seconds);
 
 /// True if PostgreSQL can store `s` as text: valid UTF-8 without NUL characters.
-bool is_storable_text(const std::string& s);
+using runtime::is_storable_text;
 
 /// Thrown by session users when the connection proved broken before anything was sent that
 /// could have had an effect (e.g. while opening a transaction): `run` may then retry safely.
