@@ -7,7 +7,7 @@
 
 #include "actors/protocol/errors.hpp"
 #include "runtime/shard_region.hpp"
-#include "tests/support/fake_store.hpp"
+#include "tests/support/entity_fixture.hpp"
 
 #include <caf/all.hpp>
 
@@ -18,28 +18,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-caf::actor_system_config& make_test_config(caf::actor_system_config& cfg) {
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  cfg.add_message_types<caf::id_block::mercato>();
-  return cfg;
-}
-
-class OrderActor : public ::testing::Test {
+class OrderActor : public test::entity_fixture {
 protected:
   OrderActor() {
-    db = std::make_shared<test::fake_db>();
-    raw_journal = sys.spawn(test::fake_journal_impl, db);
-    recovery = sys.spawn(test::fake_recovery, db);
     order_settings cfg;
-    cfg.env.journal = caf::actor_cast<journal_actor>(raw_journal);
+    cfg.env.journal = journal;
     cfg.env.recovery = recovery;
-    cfg.env.now_ms = [this] {
-      return epoch_ms + wall_ahead
-             + std::chrono::duration_cast<std::chrono::milliseconds>(
-                 sched.clock().now().time_since_epoch())
-                 .count();
-    };
+    cfg.env.now_ms = [this] { return virtual_now_ms() + wall_ahead; };
     cfg.delays.expected_ms = {{"paid", 1000}, {"confirmed", 5000}};
     cfg.delays.soon_window_ms = 0;
     runtime::region_settings rs;
@@ -47,27 +32,6 @@ protected:
     rs.passivate_after = 3600s;
     region = runtime::spawn_region(sys, rs, make_order_spawner(cfg), &metrics);
     sched.run();
-  }
-
-  ~OrderActor() override {
-    caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(raw_journal, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(recovery, caf::exit_reason::user_shutdown);
-    sched.run();
-    sched.trigger_timeouts();
-    sched.run();
-  }
-
-  template <class Result, class... Ts>
-  caf::expected<Result> ask(const std::string& id, Ts... xs) {
-    auto out = std::make_shared<caf::expected<Result>>(caf::sec::request_timeout);
-    sys.spawn([out, region = region, id, xs...](caf::event_based_actor* self) {
-      runtime::request_entity(self, region, id, std::chrono::milliseconds{60000}, xs...)
-        .then([out](Result r) { *out = std::move(r); },
-              [out](caf::error& e) { *out = std::move(e); });
-    });
-    sched.run();
-    return *out;
   }
 
   template <class... Ts>
@@ -101,17 +65,7 @@ protected:
     sched.run();
   }
 
-  int64_t epoch_ms = 1'700'000'000'000;
   int64_t wall_ahead = 0;
-  caf::actor_system_config sys_cfg;
-  caf::actor_system sys{make_test_config(sys_cfg)};
-  caf::scheduler::test_coordinator& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-  std::shared_ptr<test::fake_db> db;
-  caf::actor raw_journal;
-  recovery_actor recovery;
-  runtime::metrics_registry metrics;
-  caf::actor region;
 };
 
 caller admin() {
@@ -185,7 +139,7 @@ TEST_F(OrderActor, RecoveryRecordsWhatFellDueWhileStopped) {
   rs.kind = "order";
   rs.passivate_after = 3600s;
   order_settings cfg;
-  cfg.env.journal = caf::actor_cast<journal_actor>(raw_journal);
+  cfg.env.journal = journal;
   cfg.env.recovery = recovery;
   cfg.env.now_ms = [this] { return epoch_ms + wall_ahead; };
   cfg.delays.expected_ms = {{"paid", 1000}};

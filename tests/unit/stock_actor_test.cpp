@@ -5,7 +5,7 @@
 
 #include "actors/protocol/errors.hpp"
 #include "runtime/shard_region.hpp"
-#include "tests/support/fake_store.hpp"
+#include "tests/support/entity_fixture.hpp"
 
 #include <caf/all.hpp>
 
@@ -17,74 +17,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-caf::actor_system_config& make_test_config(caf::actor_system_config& cfg) {
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  cfg.add_message_types<caf::id_block::mercato>();
-  return cfg;
-}
-
-class StockActor : public ::testing::Test {
+class StockActor : public test::entity_fixture {
 protected:
   StockActor() {
-    db = std::make_shared<test::fake_db>();
-    raw_journal = sys.spawn(test::fake_journal_impl, db);
-    journal = caf::actor_cast<journal_actor>(raw_journal);
-    recovery = sys.spawn(test::fake_recovery, db);
     cfg.journal = journal;
     cfg.recovery = recovery;
     cfg.snapshot_every = 3;
     cfg.fault_injection = true;
-    cfg.now_ms = [this] {
-      return epoch_ms
-             + std::chrono::duration_cast<std::chrono::milliseconds>(
-                 sched.clock().now().time_since_epoch())
-                 .count();
-    };
+    cfg.now_ms = [this] { return virtual_now_ms(); };
     runtime::region_settings rs;
     rs.kind = "stock";
     rs.passivate_after = 1000ms;
     rs.backoff_min = 10ms;
     region = runtime::spawn_region(sys, rs, make_stock_spawner(cfg), &metrics);
     sched.run();
-  }
-
-  ~StockActor() override {
-    caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(raw_journal, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(recovery, caf::exit_reason::user_shutdown);
-    sched.run();
-    sched.trigger_timeouts();
-    sched.run();
-  }
-
-  // Sends a request to entity `sku`; the reply lands in the returned slot once the scheduler
-  // ran far enough (tests decide when).
-  template <class Result, class... Ts>
-  std::shared_ptr<caf::expected<Result>> send(const std::string& sku, Ts... xs) {
-    auto out = std::make_shared<caf::expected<Result>>(caf::sec::request_timeout);
-    auto pending = std::make_shared<bool>(true);
-    pendings.push_back(pending);
-    sys.spawn([out, pending, region = region, sku, xs...](caf::event_based_actor* self) {
-      runtime::request_entity(self, region, sku, std::chrono::milliseconds{60000}, xs...)
-        .then(
-          [out, pending](Result r) {
-            *out = std::move(r);
-            *pending = false;
-          },
-          [out, pending](caf::error& e) {
-            *out = std::move(e);
-            *pending = false;
-          });
-    });
-    return out;
-  }
-
-  template <class Result, class... Ts>
-  caf::expected<Result> ask(const std::string& sku, Ts... xs) {
-    auto out = send<Result>(sku, xs...);
-    sched.run();
-    return *out;
   }
 
   // Asks the region itself (not an entity behind it).
@@ -100,23 +46,7 @@ protected:
     return *out;
   }
 
-  bool answered(size_t i) const {
-    return !*pendings.at(i);
-  }
-
-  int64_t epoch_ms = 1'700'000'000'000;
-  caf::actor_system_config sys_cfg;
-  caf::actor_system sys{make_test_config(sys_cfg)};
-  caf::scheduler::test_coordinator& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-  std::shared_ptr<test::fake_db> db;
-  caf::actor raw_journal;
-  journal_actor journal;
-  recovery_actor recovery;
   stock_settings cfg;
-  runtime::metrics_registry metrics;
-  caf::actor region;
-  std::vector<std::shared_ptr<bool>> pendings;
 };
 
 mercato_errc code_of(const caf::error& e) {
