@@ -4,6 +4,7 @@
 // upgrade, answering with error frames).
 
 #include "tests/support/e2e_env.hpp"
+#include "tests/support/shop_fixture.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -64,59 +65,19 @@ start_watch(const std::string& url, const std::string& token, std::vector<std::s
 
 // -- against the real server -------------------------------------------------------------------
 
-class WatchE2E : public ::testing::Test {
+class WatchE2E : public mt::shop_test {
 protected:
   void SetUp() override {
-    auto dsn = mt::superuser_dsn();
-    if (!dsn)
-      GTEST_SKIP() << mt::test_database_url_env << " is unset";
-    try {
-      env_ = std::make_unique<mt::server_env>(*dsn);
-      env_->start();
-    } catch (const std::exception& e) {
-      FAIL() << "cannot start mercato: " << e.what();
-    }
-    admin_ = env_->token("admin");
+    shop_test::SetUp();
+    if (IsSkipped() || HasFatalFailure())
+      return;
+    start_server();
     service_ = env_->token("service");
-  }
-
-  void TearDown() override {
-    env_.reset();
-  }
-
-  mt::http_client& http() {
-    return env_->http();
   }
 
   /// A confirmed order of `customer`, through a product, its stock, a cart and a checkout.
   std::string confirmed_order(const std::string& customer) {
-    auto token = mt::mint_token(env_->secret(), customer, "customer");
-    auto sku = "watch-" + std::to_string(::getpid());
-    auto res
-      = http().put("/v1/products/" + sku,
-                   {{"name", "Watched mug"}, {"price_minor", 1250}, {"currency", "USD"}}, admin_);
-    EXPECT_TRUE(res.status == 200 || res.status == 201) << res.describe();
-    res = http().put("/v1/stock/" + sku, {{"on_hand", 10}}, admin_);
-    EXPECT_EQ(res.status, 200) << res.describe();
-    res = http().post("/v1/carts", json::object(), token);
-    EXPECT_EQ(res.status, 201) << res.describe();
-    auto cart = res.json().value("cart_id", "");
-    res = http().put("/v1/carts/" + cart + "/lines/" + sku, {{"quantity", 1}}, token);
-    EXPECT_EQ(res.status, 200) << res.describe();
-    auto req = mt::json_request("POST", "/v1/checkouts",
-                                {{"cart_id", cart},
-                                 {"payment", {{"method", "card"}, {"token", "tok_ok"}}},
-                                 {"shipping_address",
-                                  {{"name", "Ada"},
-                                   {"line1", "1 Row"},
-                                   {"city", "London"},
-                                   {"postal_code", "N1"},
-                                   {"country", "GB"}}}},
-                                token);
-    req.with_header("Idempotency-Key", "watch-" + cart);
-    res = http().request(req);
-    EXPECT_EQ(res.status, 201) << res.describe();
-    auto order = res.status == 201 ? res.json().value("order_id", "") : "";
+    auto order = place_order(mt::mint_token(env_->secret(), customer, "customer"), "watch");
     EXPECT_TRUE(mt::eventually(
       [&] {
         return http().get("/v1/orders/" + order, admin_).json().value("status", "") == "confirmed";
@@ -126,8 +87,6 @@ protected:
     return order;
   }
 
-  std::unique_ptr<mt::server_env> env_;
-  std::string admin_;
   std::string service_;
 };
 
