@@ -243,6 +243,10 @@ void http_server::stop() {
     if (t.joinable())
       t.join();
   d.threads.clear();
+  // The WebSocket lanes end here, on this thread, once their threads are joined: nothing else
+  // holds them but sessions that are gone or stuck.
+  d.shared->ws_upgrade = nullptr;
+  d.shared->ws_stop = nullptr;
   d.log->info("http stopped");
 }
 

@@ -36,10 +36,6 @@ void ws_lane::stop(bool force) {
     ioc_.stop();
   if (!thread_.joinable())
     return;
-  if (thread_.get_id() == std::this_thread::get_id()) {
-    thread_.detach(); // the last session let go of the endpoint on this lane's own thread
-    return;
-  }
   thread_.join();
 }
 

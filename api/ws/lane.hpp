@@ -49,7 +49,8 @@ public:
   void start();
 
   /// Lets the thread run out of work (its sessions closed) and joins it; with `force`, abandons
-  /// what is left (a session still held elsewhere; its socket is closed already).
+  /// what is left (a session still held elsewhere; its socket is closed already). Called by the
+  /// HTTP server's stop, never from the lane's own thread.
   void stop(bool force = false);
 
   /// Lane thread: `member` follows `topic` from now on. The lane subscribes at the hub on the
