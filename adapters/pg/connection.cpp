@@ -28,6 +28,10 @@ std::string first_line(const std::string& text) {
 
 } // namespace
 
+void prefer_index_scans(pqxx::connection& conn) {
+  conn.set_variable("enable_seqscan", "off");
+}
+
 std::string redact_dsn(const std::string& url) {
   if (is_uri(url)) {
     // scheme://user:secret@host -> scheme://user:***@host; also ?password=...

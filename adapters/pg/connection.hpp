@@ -26,6 +26,13 @@ std::string redact_dsn(const std::string& url);
 /// host fails a connection attempt in seconds rather than the TCP timeout of minutes.
 std::string with_connect_timeout(const std::string& url, int seconds);
 
+/// For connections that run only key lookups and index-backed searches, with prepared
+/// statements. PostgreSQL fixes a prepared statement's generic plan after a few executions; if
+/// that happens while a table is still (nearly) empty, the plan scans it sequentially and keeps
+/// doing so as the table grows (seen: every product lookup reading all 10,000 products, every
+/// recovery scanning the snapshots). Ruling out sequential scans keeps such plans on the index.
+void prefer_index_scans(pqxx::connection& conn);
+
 /// True if PostgreSQL can store `s` as text: valid UTF-8 without NUL characters.
 using runtime::is_storable_text;
 

@@ -73,9 +73,8 @@ product_put_result put(pqxx::connection& conn, const product& p) {
 }
 
 caf::expected<product> get(pqxx::connection& conn, const std::string& sku) {
-  pqxx::read_transaction txn{conn};
+  pqxx::nontransaction txn{conn}; // one statement: no BEGIN and COMMIT round trips
   auto rows = txn.exec_prepared(get_statement, sku);
-  txn.commit();
   if (rows.empty())
     return caf::make_error(mercato_errc::not_found, "no product " + sku);
   return to_product(rows[0]);
@@ -117,6 +116,8 @@ caf::expected<product_page> search(pqxx::connection& conn, const product_query& 
 }
 
 void prepare(pqxx::connection& conn) {
+  // Lookups by sku, and searches by the GIN or (category, sku) index, or in sku order.
+  prefer_index_scans(conn);
   conn.prepare(put_statement,
                std::string{"INSERT INTO products "
                            "(sku, name, description, category, seller_id, price_minor, currency) "

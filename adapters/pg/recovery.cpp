@@ -48,9 +48,10 @@ caf::expected<recovery_data> load(pqxx::connection& conn, const std::string& kin
   auto codec = find_codec(kind);
   if (!codec)
     return caf::make_error(mercato_errc::invalid_request, "no codec for entity kind " + kind);
-  pqxx::read_transaction txn{conn};
+  // One statement is its own transaction with one snapshot; BEGIN and COMMIT around it would
+  // cost two more round trips for every entity that starts.
+  pqxx::nontransaction txn{conn};
   auto rows = txn.exec_prepared(load_statement, kind, id);
-  txn.commit();
   recovery_data out;
   for (const auto& row : rows) {
     auto seq = row[1].as<uint64_t>();
@@ -82,10 +83,9 @@ caf::expected<recovery_data> read_after(pqxx::connection& conn, const std::strin
   auto codec = find_codec(kind);
   if (!codec)
     return caf::make_error(mercato_errc::invalid_request, "no codec for entity kind " + kind);
-  pqxx::read_transaction txn{conn};
+  pqxx::nontransaction txn{conn}; // one statement, as in load()
   auto rows = txn.exec_prepared(read_statement, kind, id, static_cast<int64_t>(after),
                                 static_cast<int64_t>(std::min<uint64_t>(limit, 100000)));
-  txn.commit();
   recovery_data out;
   auto expected = after + 1;
   for (const auto& row : rows) {
@@ -111,6 +111,7 @@ recovery_actor::behavior_type reader(recovery_actor::stateful_pointer<reader_sta
                                      std::string url, int index) {
   self->state.db = std::make_unique<session>(std::move(url), "recovery-" + std::to_string(index),
                                              [](pqxx::connection& conn) {
+                                               prefer_index_scans(conn);
                                                conn.prepare(load_statement, load_sql);
                                                conn.prepare(read_statement, read_sql);
                                              });
