@@ -148,8 +148,7 @@ struct statement_result {
 //   $1..$3   heads: entity kind, id, seq before its first request in this batch
 //   $4..$10  events: kind, id, seq, type, payload, request id, outbox id
 //   $11..$14 snapshots: kind, id, seq, state (the newest per entity)
-constexpr const char* batch_statement = "mercato_journal_batch";
-constexpr const char* batch_sql
+constexpr const char* batch_core_sql
   = "WITH head AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
     "AS h (entity_kind, entity_id, prev_seq)),\n"
     "gap AS (SELECT h.entity_kind, h.entity_id FROM head h WHERE h.prev_seq > 0 "
@@ -180,57 +179,69 @@ constexpr const char* batch_sql
     "AND g.entity_id = s.entity_id) "
     "ON CONFLICT (entity_kind, entity_id) DO UPDATE "
     "SET seq = EXCLUDED.seq, state = EXCLUDED.state, taken_at = now() "
-    "WHERE snapshots.seq < EXCLUDED.seq),\n"
-    // The orders read model (migrations 0002, 0006): a new order is inserted with the newest
-    // status and next delay check of this batch, a known one takes them. A row is written once
-    // per statement, hence one newest event per order.
-    "ordev AS (SELECT e.entity_id, e.seq, e.event_type, e.payload FROM ev e "
-    "JOIN ins i USING (entity_kind, entity_id, seq) WHERE e.entity_kind = 'order' "
-    "AND e.event_type IN ('placed', 'status_changed', 'cancelled', 'fact_recorded', "
-    "'checks_rescheduled')),\n"
-    "ordlast AS (SELECT DISTINCT ON (entity_id) entity_id, seq, payload FROM ordev "
-    "ORDER BY entity_id, seq DESC),\n"
-    "ordnew AS (SELECT entity_id, payload FROM ordev WHERE event_type = 'placed'),\n"
-    "ordins AS (INSERT INTO orders (order_id, customer_id, status, total_minor, currency, lines, "
-    "created_at, updated_at, version, placed_ms, next_check_ms) SELECT l.entity_id, n.payload #>> "
-    "'{placement,customer_id}', "
-    "l.payload ->> 'status_after', (n.payload #>> '{placement,sums,total_minor}')::bigint, "
-    "n.payload #>> '{placement,sums,currency}', "
-    "jsonb_array_length(n.payload #> '{placement,lines}'), "
-    "to_timestamp((n.payload ->> 'at_ms')::double precision / 1000), "
-    "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), l.seq, "
-    "(n.payload ->> 'at_ms')::bigint, COALESCE((l.payload ->> 'next_check_ms')::bigint, 0) "
-    "FROM ordlast l JOIN ordnew n USING (entity_id) ON CONFLICT (order_id) DO NOTHING),\n"
-    "ordupd AS (UPDATE orders o SET status = l.payload ->> 'status_after', "
-    "updated_at = to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), version = l.seq, "
-    "next_check_ms = COALESCE((l.payload ->> 'next_check_ms')::bigint, 0) "
-    "FROM ordlast l WHERE o.order_id = l.entity_id AND o.version < l.seq "
-    "AND NOT EXISTS (SELECT 1 FROM ordnew n WHERE n.entity_id = l.entity_id)),\n"
-    // The payments read model (migrations 0004, 0007): every payment event carries the payment
-    // as it is after the event, so the newest one of this batch per payment is upserted (by
-    // primary key), never over a newer version.
-    "paylast AS (SELECT DISTINCT ON (e.entity_id) e.entity_id, e.seq, e.payload FROM ev e "
-    "JOIN ins i USING (entity_kind, entity_id, seq) WHERE e.entity_kind = 'payment' "
-    "ORDER BY e.entity_id, e.seq DESC),\n"
-    "payup AS (INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, "
-    "currency, customer_id, detail, created_at, updated_at, version) SELECT l.entity_id, "
-    "COALESCE(l.payload ->> 'provider', ''), COALESCE(l.payload ->> 'provider_ref', ''), "
-    "l.payload ->> 'status', COALESCE((l.payload ->> 'amount_minor')::bigint, 0), "
-    "COALESCE(l.payload ->> 'currency', ''), COALESCE(l.payload ->> 'customer_id', ''), "
-    "COALESCE(l.payload ->> 'detail', ''), "
-    "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), "
-    "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), l.seq FROM paylast l "
-    "ON CONFLICT (payment_id) DO UPDATE SET provider = EXCLUDED.provider, "
-    "provider_ref = EXCLUDED.provider_ref, status = EXCLUDED.status, "
-    "amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency, "
-    "customer_id = EXCLUDED.customer_id, detail = EXCLUDED.detail, "
-    "updated_at = EXCLUDED.updated_at, version = EXCLUDED.version "
-    "WHERE payments.version < EXCLUDED.version)\n"
-    "SELECT 'i', entity_kind, entity_id FROM ins UNION ALL "
-    "SELECT 'g', entity_kind, entity_id FROM gap";
+    "WHERE snapshots.seq < EXCLUDED.seq)\n";
+
+// The read models, projected from the batch's order and payment events (more CTEs of the same
+// WITH).
+constexpr const char* batch_projections_sql =
+  // The orders read model (migrations 0002, 0006): a new order is inserted with the newest
+  // status and next delay check of this batch, a known one takes them. A row is written once
+  // per statement, hence one newest event per order.
+  ", ordev AS (SELECT e.entity_id, e.seq, e.event_type, e.payload FROM ev e "
+  "JOIN ins i USING (entity_kind, entity_id, seq) WHERE e.entity_kind = 'order' "
+  "AND e.event_type IN ('placed', 'status_changed', 'cancelled', 'fact_recorded', "
+  "'checks_rescheduled')),\n"
+  "ordlast AS (SELECT DISTINCT ON (entity_id) entity_id, seq, payload FROM ordev "
+  "ORDER BY entity_id, seq DESC),\n"
+  "ordnew AS (SELECT entity_id, payload FROM ordev WHERE event_type = 'placed'),\n"
+  "ordins AS (INSERT INTO orders (order_id, customer_id, status, total_minor, currency, lines, "
+  "created_at, updated_at, version, placed_ms, next_check_ms) SELECT l.entity_id, n.payload #>> "
+  "'{placement,customer_id}', "
+  "l.payload ->> 'status_after', (n.payload #>> '{placement,sums,total_minor}')::bigint, "
+  "n.payload #>> '{placement,sums,currency}', "
+  "jsonb_array_length(n.payload #> '{placement,lines}'), "
+  "to_timestamp((n.payload ->> 'at_ms')::double precision / 1000), "
+  "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), l.seq, "
+  "(n.payload ->> 'at_ms')::bigint, COALESCE((l.payload ->> 'next_check_ms')::bigint, 0) "
+  "FROM ordlast l JOIN ordnew n USING (entity_id) ON CONFLICT (order_id) DO NOTHING),\n"
+  "ordupd AS (UPDATE orders o SET status = l.payload ->> 'status_after', "
+  "updated_at = to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), version = l.seq, "
+  "next_check_ms = COALESCE((l.payload ->> 'next_check_ms')::bigint, 0) "
+  "FROM ordlast l WHERE o.order_id = l.entity_id AND o.version < l.seq "
+  "AND NOT EXISTS (SELECT 1 FROM ordnew n WHERE n.entity_id = l.entity_id)),\n"
+  // The payments read model (migrations 0004, 0007): every payment event carries the payment
+  // as it is after the event, so the newest one of this batch per payment is upserted (by
+  // primary key), never over a newer version.
+  "paylast AS (SELECT DISTINCT ON (e.entity_id) e.entity_id, e.seq, e.payload FROM ev e "
+  "JOIN ins i USING (entity_kind, entity_id, seq) WHERE e.entity_kind = 'payment' "
+  "ORDER BY e.entity_id, e.seq DESC),\n"
+  "payup AS (INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, "
+  "currency, customer_id, detail, created_at, updated_at, version) SELECT l.entity_id, "
+  "COALESCE(l.payload ->> 'provider', ''), COALESCE(l.payload ->> 'provider_ref', ''), "
+  "l.payload ->> 'status', COALESCE((l.payload ->> 'amount_minor')::bigint, 0), "
+  "COALESCE(l.payload ->> 'currency', ''), COALESCE(l.payload ->> 'customer_id', ''), "
+  "COALESCE(l.payload ->> 'detail', ''), "
+  "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), "
+  "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), l.seq FROM paylast l "
+  "ON CONFLICT (payment_id) DO UPDATE SET provider = EXCLUDED.provider, "
+  "provider_ref = EXCLUDED.provider_ref, status = EXCLUDED.status, "
+  "amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency, "
+  "customer_id = EXCLUDED.customer_id, detail = EXCLUDED.detail, "
+  "updated_at = EXCLUDED.updated_at, version = EXCLUDED.version "
+  "WHERE payments.version < EXCLUDED.version)\n";
+
+constexpr const char* batch_result_sql = "SELECT 'i', entity_kind, entity_id FROM ins UNION ALL "
+                                         "SELECT 'g', entity_kind, entity_id FROM gap";
+
+// Two prepared variants: a batch without order or payment events (a flash sale's stock items,
+// carts) skips the read-model part, which costs even when it finds nothing to project.
+constexpr const char* batch_statement = "mercato_journal_batch";
+constexpr const char* batch_statement_lean = "mercato_journal_batch_lean";
 
 void prepare_batch_statement(pqxx::connection& conn) {
-  conn.prepare(batch_statement, batch_sql);
+  conn.prepare(batch_statement,
+               std::string{batch_core_sql} + batch_projections_sql + batch_result_sql);
+  conn.prepare(batch_statement_lean, std::string{batch_core_sql} + batch_result_sql);
   // Without it the gap check once scanned the whole journal on every batch (commits 1 ms -> 5 ms,
   // growing with the table); every table access of this statement is a key lookup.
   prefer_index_scans(conn);
@@ -281,10 +292,12 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
     batch.begin(), batch.end(),
     [](const encoded_request* a, const encoded_request* b) { return a->entity < b->entity; });
   array_literal ev_kind, ev_id, ev_seq, ev_type, ev_payload, ev_request, ev_outbox;
+  bool projects = false;                            // an order or payment event is in the batch
   std::map<entity_key, uint64_t> prev_seq;          // per entity: seq before its first request
   std::map<entity_key, encoded_request*> snapshots; // per entity: the newest
   for (auto* r : batch) {
     prev_seq.emplace(r->entity, r->first_seq - 1); // first request of the entity wins
+    projects = projects || r->entity.first == "order" || r->entity.first == "payment";
     const auto& request_id = r->source->req.request_id;
     auto seq = r->first_seq;
     for (const auto& ev : r->events) {
@@ -316,10 +329,11 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
     sn_state.add_quoted(*r->snapshot);
   }
   statement_result out;
-  auto rows = txn.exec_prepared(batch_statement, head_kind.done(), head_id.done(), head_prev.done(),
-                                ev_kind.done(), ev_id.done(), ev_seq.done(), ev_type.done(),
-                                ev_payload.done(), ev_request.done(), ev_outbox.done(),
-                                sn_kind.done(), sn_id.done(), sn_seq.done(), sn_state.done());
+  auto rows = txn.exec_prepared(projects ? batch_statement : batch_statement_lean, head_kind.done(),
+                                head_id.done(), head_prev.done(), ev_kind.done(), ev_id.done(),
+                                ev_seq.done(), ev_type.done(), ev_payload.done(), ev_request.done(),
+                                ev_outbox.done(), sn_kind.done(), sn_id.done(), sn_seq.done(),
+                                sn_state.done());
   for (const auto& row : rows) {
     entity_key key{row[1].as<std::string>(), row[2].as<std::string>()};
     if (row[0].as<std::string>() == "g")

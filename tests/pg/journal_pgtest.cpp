@@ -198,6 +198,10 @@ TEST_F(Journal, RefusesAnAppendThatWouldLeaveAGap) {
   auto fresh = ask<uint64_t>(journal, atom::append_v, stock_request("late-start", 4, 1));
   ASSERT_FALSE(fresh);
   EXPECT_EQ(errc_of(fresh.error()), mercato_errc::storage_unavailable);
+  // Restarted from the journal, the entity goes on from its newest durable seq.
+  auto next = ask<uint64_t>(journal, atom::append_v, stock_request("gappy", 2, 1));
+  ASSERT_TRUE(next) << render(next.error());
+  EXPECT_EQ(*next, 2u);
 }
 
 TEST_F(Journal, RefusesAnUnstorableRequestAloneInItsBatch) {
