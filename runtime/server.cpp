@@ -114,7 +114,7 @@ struct node_config : caf::actor_system_config {
 void resume_unfinished_checkouts(const std::string& url, const caf::actor& checkout_region) {
   auto log = logger("runtime");
   try {
-    auto ids = pg::entities_ending_with(url, "checkout", {"started", "order_placed"});
+    auto ids = pg::open_checkouts(url);
     for (const auto& id : ids)
       caf::anon_send(checkout_region, atom::route_v, id, caf::make_message(atom::resume_v));
     if (!ids.empty())

@@ -181,8 +181,8 @@ constexpr const char* batch_core_sql
     "SET seq = EXCLUDED.seq, state = EXCLUDED.state, taken_at = now() "
     "WHERE snapshots.seq < EXCLUDED.seq)\n";
 
-// The read models, projected from the batch's order and payment events (more CTEs of the same
-// WITH).
+// The read models, projected from the batch's order, payment and checkout events (more CTEs of
+// the same WITH).
 constexpr const char* batch_projections_sql =
   // The orders read model (migrations 0002, 0006): a new order is inserted with the newest
   // status and next delay check of this batch, a known one takes them. A row is written once
@@ -228,13 +228,21 @@ constexpr const char* batch_projections_sql =
   "amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency, "
   "customer_id = EXCLUDED.customer_id, detail = EXCLUDED.detail, "
   "updated_at = EXCLUDED.updated_at, version = EXCLUDED.version "
-  "WHERE payments.version < EXCLUDED.version)\n";
+  "WHERE payments.version < EXCLUDED.version),\n"
+  // The open checkouts (migration 0008): the newest start or end of each checkout.
+  "coev AS (SELECT DISTINCT ON (e.entity_id) e.entity_id, e.event_type FROM ev e "
+  "JOIN ins i USING (entity_kind, entity_id, seq) WHERE e.entity_kind = 'checkout' "
+  "AND e.event_type IN ('started', 'completed', 'failed') ORDER BY e.entity_id, e.seq DESC),\n"
+  "coopen AS (INSERT INTO checkouts_open (checkout_id) SELECT entity_id FROM coev "
+  "WHERE event_type = 'started' ON CONFLICT DO NOTHING),\n"
+  "coend AS (DELETE FROM checkouts_open c USING coev e WHERE c.checkout_id = e.entity_id "
+  "AND e.event_type <> 'started')\n";
 
 constexpr const char* batch_result_sql = "SELECT 'i', entity_kind, entity_id FROM ins UNION ALL "
                                          "SELECT 'g', entity_kind, entity_id FROM gap";
 
-// Two prepared variants: a batch without order or payment events (a flash sale's stock items,
-// carts) skips the read-model part, which costs even when it finds nothing to project.
+// Two prepared variants: a batch without order, payment or checkout events (a flash sale's stock
+// items, carts) skips the read-model part, which costs even when it finds nothing to project.
 constexpr const char* batch_statement = "mercato_journal_batch";
 constexpr const char* batch_statement_lean = "mercato_journal_batch_lean";
 
@@ -292,12 +300,13 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
     batch.begin(), batch.end(),
     [](const encoded_request* a, const encoded_request* b) { return a->entity < b->entity; });
   array_literal ev_kind, ev_id, ev_seq, ev_type, ev_payload, ev_request, ev_outbox;
-  bool projects = false;                            // an order or payment event is in the batch
-  std::map<entity_key, uint64_t> prev_seq;          // per entity: seq before its first request
+  bool projects = false;                   // an order, payment or checkout event is in the batch
+  std::map<entity_key, uint64_t> prev_seq; // per entity: seq before its first request
   std::map<entity_key, encoded_request*> snapshots; // per entity: the newest
   for (auto* r : batch) {
     prev_seq.emplace(r->entity, r->first_seq - 1); // first request of the entity wins
-    projects = projects || r->entity.first == "order" || r->entity.first == "payment";
+    projects = projects || r->entity.first == "order" || r->entity.first == "payment"
+               || r->entity.first == "checkout";
     const auto& request_id = r->source->req.request_id;
     auto seq = r->first_seq;
     for (const auto& ev : r->events) {

@@ -142,17 +142,10 @@ recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int reade
   return spawn_pool<recovery_actor>(sys, "pg.recovery", readers, reader, std::move(url));
 }
 
-std::vector<std::string> entities_ending_with(const std::string& url, const std::string& kind,
-                                              const std::vector<std::string>& types) {
+std::vector<std::string> open_checkouts(const std::string& url) {
   pqxx::connection conn{url};
-  pqxx::read_transaction txn{conn};
-  std::string list;
-  for (const auto& t : types)
-    list += (list.empty() ? "" : ", ") + txn.quote(t);
-  auto rows = txn.exec(
-    "SELECT entity_id FROM (SELECT DISTINCT ON (entity_id) entity_id, event_type "
-    "FROM journal WHERE entity_kind = "
-    + txn.quote(kind) + " ORDER BY entity_id, seq DESC) newest WHERE event_type IN (" + list + ")");
+  pqxx::nontransaction txn{conn};
+  auto rows = txn.exec("SELECT checkout_id FROM checkouts_open ORDER BY since");
   std::vector<std::string> out;
   out.reserve(rows.size());
   for (const auto& row : rows)

@@ -22,10 +22,9 @@ namespace mercato::pg {
 /// resume or missed an announcement), with the entity's newest seq as `last_seq`.
 recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers);
 
-/// The ids of the entities of `kind` whose newest event is one of `types`: after a crash, the
-/// sagas that still have steps to take. Blocking (call it off the actor threads); throws
-/// std::exception when the database fails. Reads every event of the kind once.
-std::vector<std::string> entities_ending_with(const std::string& url, const std::string& kind,
-                                              const std::vector<std::string>& types);
+/// The checkouts started and not yet completed or failed (the `checkouts_open` read model):
+/// after a crash, the sagas that still have steps to take. Blocking (call it off the actor
+/// threads); throws std::exception when the database fails.
+std::vector<std::string> open_checkouts(const std::string& url);
 
 } // namespace mercato::pg

@@ -2,9 +2,14 @@
 
 #include "adapters/pg/codec.hpp"
 #include "adapters/pg/journal.hpp"
+#include "adapters/pg/migrate.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 #include <caf/all.hpp>
+
+#include <pqxx/pqxx>
+
+#include <set>
 
 namespace mercato::test {
 namespace {
@@ -202,6 +207,76 @@ TEST(Codec, RefusesWrongMessagesAndUnknownKinds) {
   EXPECT_FALSE(bad_type);
   auto bad_json = pg::decode_snapshot("stock", "{not json");
   EXPECT_FALSE(bad_json);
+}
+
+// Checkout events of one append, by type ("started", "order_placed", ...).
+persist_request checkout_request(const std::string& id, uint64_t first_seq,
+                                 std::vector<std::string> types) {
+  persist_request req;
+  req.kind = "checkout";
+  req.entity_id = id;
+  req.first_seq = first_seq;
+  for (auto& type : types) {
+    checkout_event ev;
+    ev.type = std::move(type);
+    ev.at_ms = 1700000000000;
+    req.events.push_back(caf::make_message(ev));
+  }
+  return req;
+}
+
+std::set<std::string> as_set(const std::vector<std::string>& ids) {
+  return {ids.begin(), ids.end()};
+}
+
+TEST_F(Recovery, OpenCheckoutsAreTheStartedOnesNotYetCompletedOrFailed) {
+  append(checkout_request("co-started", 1, {"started"}));
+  append(checkout_request("co-placed", 1, {"started", "order_placed"}));
+  append(checkout_request("co-completed", 1, {"started", "order_placed", "completed"}));
+  append(checkout_request("co-failed", 1, {"started", "failed"}));
+  append(checkout_request("co-retried", 1, {"started", "failed"}));
+  append(checkout_request("co-retried", 3, {"started"}));
+  append(checkout_request("co-finished-later", 1, {"started", "order_placed"}));
+  EXPECT_EQ(as_set(pg::open_checkouts(url())),
+            (std::set<std::string>{"co-started", "co-placed", "co-retried", "co-finished-later"}));
+  append(checkout_request("co-finished-later", 3, {"completed"}));
+  append(checkout_request("co-retried", 4, {"failed"}));
+  // A batch of other kinds leaves them as they are.
+  append(stock_request("sku-1", 1, 2));
+  EXPECT_EQ(as_set(pg::open_checkouts(url())), (std::set<std::string>{"co-started", "co-placed"}));
+}
+
+// A database with checkouts journaled before migration 0008 kept the open ones.
+TEST_F(Recovery, MigrationFindsTheCheckoutsLeftOpenBeforeIt) {
+  admin_exec("DROP DATABASE IF EXISTS " + dbname() + "_pre8 WITH (FORCE)");
+  admin_exec("CREATE DATABASE " + dbname() + "_pre8");
+  auto pre8 = dsn_with_dbname(admin_url(), dbname() + "_pre8");
+  {
+    pqxx::connection conn{pre8};
+    pqxx::work txn{conn};
+    txn.exec("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, "
+             "applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& m : pg::migrations()) {
+      if (m.version >= 8)
+        break;
+      txn.exec(m.sql);
+      txn.exec("INSERT INTO schema_migrations (version, name) VALUES (" + txn.quote(m.version)
+               + ", " + txn.quote(m.name) + ")");
+    }
+    txn.exec("INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload) VALUES "
+             "('checkout', 'co-open', 1, 'started', '{}'), "
+             "('checkout', 'co-placed', 1, 'started', '{}'), "
+             "('checkout', 'co-placed', 2, 'order_placed', '{}'), "
+             "('checkout', 'co-done', 1, 'started', '{}'), "
+             "('checkout', 'co-done', 2, 'order_placed', '{}'), "
+             "('checkout', 'co-done', 3, 'completed', '{}'), "
+             "('checkout', 'co-failed', 1, 'started', '{}'), "
+             "('checkout', 'co-failed', 2, 'failed', '{}')");
+    txn.commit();
+  }
+  ASSERT_EQ(pg::migrate(pre8), "");
+  EXPECT_EQ(as_set(pg::open_checkouts(pre8)), (std::set<std::string>{"co-open", "co-placed"}));
+  admin_exec("DROP DATABASE " + dbname() + "_pre8 WITH (FORCE)");
 }
 
 } // namespace
