@@ -621,15 +621,7 @@ protected:
     {
       pqxx::connection conn{url()};
       pqxx::work txn{conn};
-      txn.exec("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, "
-               "applied_at timestamptz NOT NULL DEFAULT now())");
-      for (const auto& m : pg::migrations()) {
-        if (m.version >= 7)
-          break;
-        txn.exec(m.sql);
-        txn.exec("INSERT INTO schema_migrations (version, name) VALUES (" + txn.quote(m.version)
-                 + ", " + txn.quote(m.name) + ")");
-      }
+      migrate_before(txn, 7);
       txn.exec("INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, "
                "currency, customer_id) VALUES ('old-1', 'sandbox', 'sbx_old-1', 'authorized', "
                "1500, 'EUR', 'cust-1')");

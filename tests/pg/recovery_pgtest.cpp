@@ -254,15 +254,7 @@ TEST_F(Recovery, MigrationFindsTheCheckoutsLeftOpenBeforeIt) {
   {
     pqxx::connection conn{pre8};
     pqxx::work txn{conn};
-    txn.exec("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, "
-             "applied_at timestamptz NOT NULL DEFAULT now())");
-    for (const auto& m : pg::migrations()) {
-      if (m.version >= 8)
-        break;
-      txn.exec(m.sql);
-      txn.exec("INSERT INTO schema_migrations (version, name) VALUES (" + txn.quote(m.version)
-               + ", " + txn.quote(m.name) + ")");
-    }
+    migrate_before(txn, 8);
     txn.exec("INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload) VALUES "
              "('checkout', 'co-open', 1, 'started', '{}'), "
              "('checkout', 'co-placed', 1, 'started', '{}'), "

@@ -71,6 +71,20 @@ inline persist_request stock_request(const std::string& sku, uint64_t first_seq,
   return req;
 }
 
+/// Gives an empty database the schema of the migrations before `version`, recorded as applied,
+/// in `txn`: a database as an older node left it, for a test to fill and then migrate the rest.
+inline void migrate_before(pqxx::work& txn, int version) {
+  txn.exec("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, "
+           "applied_at timestamptz NOT NULL DEFAULT now())");
+  for (const auto& m : pg::migrations()) {
+    if (m.version >= version)
+      break;
+    txn.exec(m.sql);
+    txn.exec("INSERT INTO schema_migrations (version, name) VALUES (" + txn.quote(m.version) + ", "
+             + txn.quote(m.name) + ")");
+  }
+}
+
 class pg_test : public ::testing::Test {
 protected:
   void SetUp() override {
