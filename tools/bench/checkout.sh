@@ -11,7 +11,6 @@
 # and MERCATO_TEST_DATABASE_URL pointing at a superuser connection of the private cluster
 # (tools/dev bench sets both up).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
 clients_list=8,64
 duration=20
 warmup=3
@@ -28,55 +27,17 @@ while (($#)); do
   esac
 done
 ((skus >= 4)) || { echo "--skus must be at least 4" >&2; exit 2; }
-: "${MERCATO_TEST_DATABASE_URL:?set MERCATO_TEST_DATABASE_URL (tools/dev bench does)}"
-build=${MERCATO_BUILD_DIR:-$root/build}
-[[ $build == /* ]] || build=$root/$build
-bin=$build/bin
-dsn_for() { sed -E "s/dbname=[^ ]*/dbname=$1/" <<<"$MERCATO_TEST_DATABASE_URL"; }
-psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$MERCATO_TEST_DATABASE_URL" "$@"; }
+source "$(dirname "$0")/lib.sh"
 mercato_db=$(dsn_for mercato_checkout_bench)
 conventional_db=$(dsn_for conventional_checkout_bench)
 psql_m() { psql -X -q -v ON_ERROR_STOP=1 "$mercato_db" "$@"; }
 psql_c() { psql -X -q -v ON_ERROR_STOP=1 "$conventional_db" "$@"; }
-log() { echo "[bench] $*" >&2; }
-
-work=$(mktemp -d)
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-cleanup() {
-  stop_server
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-secret=bench-secret-0123456789abcdef
-url=
-start_server() {
-  rm -f "$work/port"
-  "$bin/mercato" --http-addr 127.0.0.1:0 --port-file "$work/port" --database-url "$mercato_db" \
-    --jwt-secret "$secret" --log-level warn --log-format text 2>>"$work/server.log" &
-  server_pid=$!
-  for _ in $(seq 600); do [[ -s $work/port ]] && break; sleep 0.1; done
-  [[ -s $work/port ]] || { echo "server did not start:"; cat "$work/server.log"; exit 1; } >&2
-  url="http://127.0.0.1:$(cat "$work/port")"
-  for _ in $(seq 300); do curl -fsS -o /dev/null "$url/readyz" 2>/dev/null && return 0; sleep 0.1; done
-  echo "server not ready:" >&2; cat "$work/server.log" >&2; exit 1
-}
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret" --ttl 86400)
-checkpoint() { psql_admin -c CHECKPOINT; }
 json_field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
 log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-psql_admin -c "DROP DATABASE IF EXISTS mercato_checkout_bench WITH (FORCE)" \
-  -c "CREATE DATABASE mercato_checkout_bench"
-psql_admin -c "DROP DATABASE IF EXISTS conventional_checkout_bench WITH (FORCE)" \
-  -c "CREATE DATABASE conventional_checkout_bench"
+recreate_db mercato_checkout_bench
+recreate_db conventional_checkout_bench
 
 # -- conventional schema and its history: $history orders of 3 lines, one outbox row each -----
 log "conventional: schema and $history orders of history"
@@ -124,7 +85,7 @@ SQL
 # models orders and payments that the journal projects) are copied under new entity ids, with
 # time-ordered outbox ids older than any new one, as if $history customers had checked out before.
 log "mercato: a template checkout, then $history copies of its rows"
-start_server
+start_server "$mercato_db"
 "$bin/mercato-bench" checkout --url "$url" --token "$token" --jwt-secret "$secret" --seed \
   --skus 3 --prefix hist-sku- --customers 1 --carts 1 --connections 1 --warmup 0 --duration 10 \
   --label template >"$work/template.json" || [[ $? == 3 ]]
@@ -208,7 +169,7 @@ for clients in "${client_counts[@]}"; do
   log "conventional, $clients clients"
   conv=$(run_pgbench "$clients")
   echo "$conv"
-  start_server
+  start_server "$mercato_db"
   if ((first)); then
     log "mercato: $skus products with stock"
     "$bin/mercato-bench" checkout --url "$url" --token "$token" --jwt-secret "$secret" --seed \

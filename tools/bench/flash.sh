@@ -9,7 +9,6 @@
 # and MERCATO_TEST_DATABASE_URL pointing at a superuser connection of the private cluster
 # (tools/dev bench sets both up).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
 clients=64
 duration=20
 many=100000
@@ -21,36 +20,13 @@ while (($#)); do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-: "${MERCATO_TEST_DATABASE_URL:?set MERCATO_TEST_DATABASE_URL (tools/dev bench does)}"
-build=${MERCATO_BUILD_DIR:-$root/build}
-[[ $build == /* ]] || build=$root/$build
-bin=$build/bin
-dsn_for() { sed -E "s/dbname=[^ ]*/dbname=$1/" <<<"$MERCATO_TEST_DATABASE_URL"; }
-psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$MERCATO_TEST_DATABASE_URL" "$@"; }
-
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 echo "[bench] machine: $(nproc) cores, $(uname -r)" >&2
-psql_admin -c "DROP DATABASE IF EXISTS mercato_bench WITH (FORCE)" -c "CREATE DATABASE mercato_bench"
-psql_admin -c "DROP DATABASE IF EXISTS conventional_bench WITH (FORCE)" -c "CREATE DATABASE conventional_bench"
-
-secret=bench-secret-0123456789abcdef
-"$bin/mercato" --http-addr 127.0.0.1:0 --port-file "$work/port" --database-url "$(dsn_for mercato_bench)" \
-  --jwt-secret "$secret" --log-level warn --log-format text 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 300); do [[ -s $work/port ]] && break; sleep 0.1; done
-[[ -s $work/port ]] || { echo "server did not start:"; cat "$work/server.log"; exit 1; } >&2
-url="http://127.0.0.1:$(cat "$work/port")"
+recreate_db mercato_bench
+recreate_db conventional_bench
+start_server "$(dsn_for mercato_bench)"
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret")
-
-# Each measurement starts right after a checkpoint, so that neither side pays for the other's WAL.
-checkpoint() { psql_admin -c CHECKPOINT; }
 
 run_mercato() { # label skus
   checkpoint

@@ -12,7 +12,6 @@
 # and MERCATO_TEST_DATABASE_URL pointing at a superuser connection of the private cluster
 # (tools/dev bench sets both up).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
 clients_list=1,2,4
 duration=15
 batch=64
@@ -26,36 +25,13 @@ while (($#)); do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-: "${MERCATO_TEST_DATABASE_URL:?set MERCATO_TEST_DATABASE_URL (tools/dev bench does)}"
-build=${MERCATO_BUILD_DIR:-$root/build}
-[[ $build == /* ]] || build=$root/$build
-bin=$build/bin
-dsn_for() { sed -E "s/dbname=[^ ]*/dbname=$1/" <<<"$MERCATO_TEST_DATABASE_URL"; }
-psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$MERCATO_TEST_DATABASE_URL" "$@"; }
+source "$(dirname "$0")/lib.sh"
 db=$(dsn_for journal_floor_bench)
-log() { echo "[bench] $*" >&2; }
-
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-psql_admin -c "DROP DATABASE IF EXISTS journal_floor_bench WITH (FORCE)" \
-  -c "CREATE DATABASE journal_floor_bench"
-
-# Mercato's own schema: the server applies its migrations at start.
-"$bin/mercato" --http-addr 127.0.0.1:0 --port-file "$work/port" --database-url "$db" \
-  --jwt-secret bench-secret-0123456789abcdef --log-level warn --log-format text \
-  2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 600); do [[ -s $work/port ]] && break; sleep 0.1; done
-[[ -s $work/port ]] || { echo "server did not start:"; cat "$work/server.log"; exit 1; } >&2
-kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-server_pid=
+recreate_db journal_floor_bench
+start_server "$db" # Mercato's own schema: the server applies its migrations at start.
+stop_server
 
 # A history, so that the indexes have the depth of a used database.
 log "history: $history appends"

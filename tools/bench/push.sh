@@ -19,7 +19,6 @@
 # (tools/dev bench sets both up), and node and npm on the PATH (`npm ci` installs the pinned
 # `ws` into tools/bench/node/node_modules).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
 subscriber_counts=1000,10000
 events=300
 posters=2
@@ -41,14 +40,8 @@ while (($#)); do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-: "${MERCATO_TEST_DATABASE_URL:?set MERCATO_TEST_DATABASE_URL (tools/dev bench does)}"
-build=${MERCATO_BUILD_DIR:-$root/build}
-[[ $build == /* ]] || build=$root/$build
-bin=$build/bin
+source "$(dirname "$0")/lib.sh"
 node_dir=$root/tools/bench/node
-dsn_for() { sed -E "s/dbname=[^ ]*/dbname=$1/" <<<"$MERCATO_TEST_DATABASE_URL"; }
-psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$MERCATO_TEST_DATABASE_URL" "$@"; }
-log() { echo "[bench] $*" >&2; }
 command -v node >/dev/null && command -v npm >/dev/null \
   || { echo "node and npm are needed (tools/dev bench push installs them)" >&2; exit 1; }
 
@@ -60,17 +53,8 @@ if (($(ulimit -n) < max_subscribers + 256)); then
   exit 1
 fi
 
-work=$(mktemp -d)
 mercato_pid=
 node_pid=
-cleanup() {
-  for pid in $mercato_pid $node_pid; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 log "node: npm ci ($(node --version), npm $(npm --version 2>/dev/null))"
 (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1) \
@@ -88,23 +72,17 @@ wait_port() { # file pid log
   exit 1
 }
 
-secret=bench-secret-0123456789abcdef
 mercato_url= node_url=
 if [[ ,$servers, == *,mercato,* ]]; then
-  psql_admin -c "DROP DATABASE IF EXISTS mercato_push_bench WITH (FORCE)" \
-    -c "CREATE DATABASE mercato_push_bench"
-  "$bin/mercato" --http-addr 127.0.0.1:0 --port-file "$work/mercato.port" \
-    --database-url "$(dsn_for mercato_push_bench)" --jwt-secret "$secret" --io-threads "$io_threads" \
-    --log-level warn --log-format text 2>"$work/mercato.log" &
-  mercato_pid=$!
-  wait_port "$work/mercato.port" "$mercato_pid" "$work/mercato.log"
-  mercato_url="http://127.0.0.1:$(cat "$work/mercato.port")"
-  for _ in $(seq 300); do curl -fsS -o /dev/null "$mercato_url/readyz" 2>/dev/null && break; sleep 0.1; done
+  recreate_db mercato_push_bench
+  start_server "$(dsn_for mercato_push_bench)" --io-threads "$io_threads"
+  mercato_pid=$server_pid mercato_url=$url
 fi
 
 if [[ ,$servers, == *,node,* ]]; then
   node "$node_dir/ws-baseline.js" --port 0 --port-file "$work/node.port" >"$work/node.log" 2>&1 &
   node_pid=$!
+  extra_pids=$node_pid
   wait_port "$work/node.port" "$node_pid" "$work/node.log"
   node_url="http://127.0.0.1:$(cat "$work/node.port")"
 fi
@@ -165,7 +143,7 @@ PY
   unset result
 done
 for line in "${summary[@]}"; do echo "$line"; done
-if [[ -f $work/mercato.log ]] && grep -qi "error\|warn" "$work/mercato.log"; then
+if [[ -f $work/server.log ]] && grep -qi "error\|warn" "$work/server.log"; then
   log "mercato's log:"
-  tail -n 20 "$work/mercato.log" >&2
+  tail -n 20 "$work/server.log" >&2
 fi
