@@ -88,6 +88,33 @@ caf::error unreadable(const char* what, const std::string& why) {
                          std::string{"cannot decode "} + what + ": " + why);
 }
 
+// Leaves member `key` out when it is exactly a default-constructed T, which is what decoding a
+// missing member gives back: lossless, and the journal and the outbox store what an event says
+// rather than empty structures (an order's placement outside `placed`, a checkout's command and
+// cart outside `started`: up to 1 KB each).
+template <class T>
+void omit_if_default(json& j, const char* key) {
+  static const json empty = T{};
+  auto i = j.find(key);
+  if (i != j.end() && *i == empty)
+    j.erase(i);
+}
+
+template <class Event>
+void omit_defaults(json&) {}
+
+template <>
+void omit_defaults<order_event>(json& j) {
+  omit_if_default<order_placement>(j, "placement");
+  omit_if_default<timeline_entry>(j, "fact");
+}
+
+template <>
+void omit_defaults<checkout_event>(json& j) {
+  omit_if_default<checkout_cmd>(j, "cmd");
+  omit_if_default<cart_view>(j, "cart");
+}
+
 // One codec per (event, snapshot) pair; the event's `type` member is the journal's event_type.
 template <class Event, class Snapshot>
 struct json_codec {
@@ -96,7 +123,9 @@ struct json_codec {
       return caf::make_error(mercato_errc::invalid_request,
                              "unexpected event " + caf::to_string(msg));
     const auto& ev = msg.get_as<Event>(0);
-    auto text = dump_storable(json(ev));
+    json j = ev;
+    omit_defaults<Event>(j);
+    auto text = dump_storable(j);
     if (!text)
       return std::move(text.error());
     return encoded_event{ev.type, std::move(*text)};
