@@ -13,6 +13,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -201,10 +202,9 @@ TEST_F(WebSocketE2E, CustomerTopicMergesAllTheirOrdersWithItsOwnSeq) {
 TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutDelayingThem) {
   // Small kernel send buffers and queue, so that a client that does not read overflows within
   // the 80 events below (it holds ~40 of them: a few in its buffers, 32 queued); two fan-out
-  // lanes, so that the slow client shares its lane with half of the others. The queue is not
-  // smaller because a send buffer this small also holds the readers' frames until their delayed
-  // ACKs (up to 40 ms on loopback): at the rate the facts are posted, readers then have ~12
-  // frames in flight, which a limit of 8 would take for slowness.
+  // lanes, so that the slow client shares its lane with half of the others. The readers are
+  // paced (see below), so they never have more than a few frames outstanding, however loaded
+  // the machine is.
   start_server(
     {"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "32", "--ws-threads", "2"});
   auto order_id = place_order(ada_);
@@ -233,23 +233,58 @@ TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutD
     ASSERT_EQ(snap.at("seq").get<uint64_t>(), start_seq);
   }
 
+  // One thread reads every reader, event by event, while this one posts; a post waits until
+  // the readers are at most `window` events behind. So a reader never has more than
+  // window + 1 frames on their way (well under the queue limit) and is never taken for slow,
+  // while the slow client, which reads nothing, falls further behind with every event.
   constexpr int events = 80;
-  for (int k = 0; k < events; ++k) {
-    auto f = fact("logistics", "eta_updated", 100 + k);
-    f["data"] = {{"eta", "2026-03-09T12:00:00Z"}};
-    post_fact(order_id, f);
-  }
-
-  // Every reader gets all of them, in order, while the slow client has read nothing at all.
-  for (size_t i = 0; i < subscribers; ++i) {
-    for (int k = 0; k < events; ++k) {
-      auto f = clients[i]->next();
-      ASSERT_EQ(f.at("seq").get<uint64_t>(), start_seq + 1 + static_cast<uint64_t>(k))
-        << "client " << i << ": " << f.dump();
-      ASSERT_EQ(f.at("data").at("event").at("external_id"),
-                "eta_updated-" + std::to_string(100 + k));
+  constexpr int window = 8;
+  std::atomic<int> all_read{0}; // events that every reader has received
+  std::atomic<bool> read_failed{false};
+  std::string failure;
+  std::thread reader([&] {
+    try {
+      for (int k = 0; k < events; ++k) {
+        for (size_t i = 0; i < subscribers; ++i) {
+          auto f = clients[i]->next();
+          auto want_seq = start_seq + 1 + static_cast<uint64_t>(k);
+          auto want_id = "eta_updated-" + std::to_string(100 + k);
+          if (f.at("seq").get<uint64_t>() != want_seq
+              || f.at("data").at("event").at("external_id") != want_id) {
+            failure = "client " + std::to_string(i) + " expected seq " + std::to_string(want_seq)
+                      + ", got " + f.dump();
+            read_failed = true;
+            return;
+          }
+        }
+        all_read = k + 1;
+      }
+    } catch (const std::exception& e) {
+      failure = e.what();
+      read_failed = true;
     }
+  });
+  bool paced = true;
+  std::string post_error;
+  try { // the reader thread must be joined whatever happens here
+    for (int k = 0; k < events && paced; ++k) {
+      paced = mt::eventually([&] { return read_failed || all_read.load() >= k - window; }, 20s, 1ms)
+              && !read_failed;
+      if (!paced)
+        break;
+      auto f = fact("logistics", "eta_updated", 100 + k);
+      f["data"] = {{"eta", "2026-03-09T12:00:00Z"}};
+      post_fact(order_id, f);
+    }
+  } catch (const std::exception& e) {
+    paced = false;
+    post_error = e.what();
   }
+  reader.join();
+  // Every reader got all of them, in order, while the slow client has read nothing at all.
+  ASSERT_TRUE(paced) << "readers fell behind: " << failure << post_error;
+  ASSERT_FALSE(read_failed) << failure;
+  ASSERT_EQ(all_read.load(), events);
   size_t slow_frames = 0;
   EXPECT_EQ(slow->wait_closed(20s, &slow_frames), 1008);
   EXPECT_LT(slow_frames, static_cast<size_t>(events)) << "the slow client was cut short";
