@@ -7,6 +7,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_mint.hpp"
 #include "tests/support/server_process.hpp"
+#include "tests/support/shop_fixture.hpp"
 #include "tests/support/test_db.hpp"
 
 #include <gtest/gtest.h>
@@ -31,106 +32,29 @@ namespace {
 namespace mt = mercato::test;
 using mt::eventually;
 using mt::expect_problem;
-using mt::server_env;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-/// A SKU no other test (or earlier run on the same database) uses.
-std::string unique_sku(const std::string& tag) {
-  static std::atomic<int> n{0};
-  return "co-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
 
 /// How long the sandbox takes for `tok_slow`, and the saga's payment timeout, in these tests.
 constexpr int64_t sandbox_slow_ms = 1500;
 constexpr int64_t payment_timeout_ms = 3000;
 
-json address() {
-  return {{"name", "Ada Lovelace"},
-          {"line1", "1 Analytical Row"},
-          {"city", "London"},
-          {"postal_code", "N1 9GU"},
-          {"country", "GB"}};
-}
+using mt::checkout_body;
+using mt::checkout_request;
 
-json checkout_body(const std::string& cart_id, const std::string& token = "tok_ok") {
-  return {{"cart_id", cart_id},
-          {"payment", {{"method", "card"}, {"token", token}}},
-          {"shipping_address", address()},
-          {"email", "ada@example.com"}};
-}
-
-mt::http_request checkout_request(const std::string& key, const json& body,
-                                  const std::string& token) {
-  auto req = mt::json_request("POST", "/v1/checkouts", body, token);
-  if (!key.empty())
-    req.with_header("Idempotency-Key", key);
-  return req;
-}
-
-class CheckoutE2E : public ::testing::Test {
+class CheckoutE2E : public mt::shop_test {
 protected:
-  void SetUp() override {
-    auto dsn = mt::superuser_dsn();
-    if (!dsn)
-      GTEST_SKIP() << mt::test_database_url_env << " is unset";
-    try {
-      env_ = std::make_unique<server_env>(*dsn);
-    } catch (const std::exception& e) {
-      FAIL() << e.what();
-    }
-    admin_ = env_->token("admin");
-    customer_ = customer_token("ada");
-  }
-
-  void TearDown() override {
-    env_.reset();
-  }
-
   void start_server(std::vector<std::string> extra = {}) {
     mt::server_options opts;
     opts.fault_injection = true;
     opts.extra_args = {"--payment-timeout-ms", std::to_string(payment_timeout_ms),
                        "--sandbox-slow-ms", std::to_string(sandbox_slow_ms)};
     opts.extra_args.insert(opts.extra_args.end(), extra.begin(), extra.end());
-    try {
-      env_->start(std::move(opts));
-    } catch (const std::exception& e) {
-      FAIL() << "cannot start mercato: " << e.what();
-    }
+    start(std::move(opts));
   }
 
   std::string customer_token(const std::string& sub) {
     return mt::mint_token(env_->secret(), sub, "customer");
-  }
-
-  mt::http_client& http() {
-    return env_->http();
-  }
-
-  /// A product priced `price_minor` USD with `on_hand` units.
-  std::string stocked_product(const std::string& tag, int64_t price_minor, int64_t on_hand) {
-    auto sku = unique_sku(tag);
-    auto p = http().put(
-      "/v1/products/" + sku,
-      {{"name", "Product " + tag}, {"price_minor", price_minor}, {"currency", "USD"}}, admin_);
-    EXPECT_EQ(p.status, 201) << p.describe();
-    auto s = http().put("/v1/stock/" + sku, {{"on_hand", on_hand}}, admin_);
-    EXPECT_EQ(s.status, 200) << s.describe();
-    return sku;
-  }
-
-  /// A cart of `token`'s customer holding `lines` (sku, quantity); returns its id.
-  std::string filled_cart(const std::string& token,
-                          const std::vector<std::pair<std::string, int64_t>>& lines) {
-    auto c = http().post("/v1/carts", json::object(), token);
-    EXPECT_EQ(c.status, 201) << c.describe();
-    auto id = c.json().at("cart_id").get<std::string>();
-    for (const auto& [sku, qty] : lines) {
-      auto l = http().put("/v1/carts/" + id + "/lines/" + sku, {{"quantity", qty}}, token);
-      EXPECT_EQ(l.status, 200) << l.describe();
-    }
-    return id;
   }
 
   json stock(const std::string& sku) {
@@ -159,23 +83,19 @@ protected:
       out[row[0].as<std::string>()] = row[1].as<std::string>();
     return out;
   }
-
-  std::unique_ptr<server_env> env_;
-  std::string admin_;
-  std::string customer_;
 };
 
 TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto a = stocked_product("happy-a", 1000, 10);
   auto b = stocked_product("happy-b", 2500, 5);
-  auto cart = filled_cart(customer_, {{a, 2}, {b, 1}});
-  auto got = http().get("/v1/carts/" + cart, customer_);
+  auto cart = filled_cart(ada_, {{a, 2}, {b, 1}});
+  auto got = http().get("/v1/carts/" + cart, ada_);
   ASSERT_EQ(got.status, 200) << got.describe();
   EXPECT_EQ(got.json()["totals"]["subtotal_minor"], 4500);
   EXPECT_EQ(got.json()["lines"].size(), 2u);
 
-  auto res = http().request(checkout_request("happy-1", checkout_body(cart), customer_));
+  auto res = http().request(checkout_request("happy-1", checkout_body(cart), ada_));
   ASSERT_EQ(res.status, 201) << res.describe();
   auto body = res.json();
   EXPECT_EQ(body["status"], "completed");
@@ -183,7 +103,7 @@ TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
   auto checkout_id = body.at("checkout_id").get<std::string>();
   EXPECT_EQ(body["totals"]["total_minor"], 4500);
 
-  auto order = http().get("/v1/orders/" + order_id, customer_);
+  auto order = http().get("/v1/orders/" + order_id, ada_);
   ASSERT_EQ(order.status, 200) << order.describe();
   EXPECT_EQ(order.json()["totals"]["total_minor"], 4500);
   EXPECT_EQ(order.json()["lines"].size(), 2u);
@@ -193,10 +113,10 @@ TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
   EXPECT_TRUE(settles_to(a, 8));
   EXPECT_TRUE(settles_to(b, 4));
   EXPECT_TRUE(eventually(
-    [&] { return http().get("/v1/orders/" + order_id, customer_).json()["status"] == "confirmed"; },
+    [&] { return http().get("/v1/orders/" + order_id, ada_).json()["status"] == "confirmed"; },
     10s));
   EXPECT_EQ(payments(checkout_id).at(checkout_id), "captured");
-  auto co = http().get("/v1/checkouts/" + checkout_id, customer_);
+  auto co = http().get("/v1/checkouts/" + checkout_id, ada_);
   ASSERT_EQ(co.status, 200) << co.describe();
   std::set<std::string> steps;
   auto co_body = co.json(); // the loop below must not walk a temporary
@@ -207,11 +127,10 @@ TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
   EXPECT_TRUE(steps.count("place_order:done"));
 
   // The cart is closed, and nobody else sees the order, the checkout or the cart.
-  auto closed = http().put("/v1/carts/" + cart + "/lines/" + a, {{"quantity", 1}}, customer_);
+  auto closed = http().put("/v1/carts/" + cart + "/lines/" + a, {{"quantity", 1}}, ada_);
   EXPECT_TRUE(eventually(
     [&] {
-      return http().put("/v1/carts/" + cart + "/lines/" + a, {{"quantity", 1}}, customer_).status
-             == 409;
+      return http().put("/v1/carts/" + cart + "/lines/" + a, {{"quantity", 1}}, ada_).status == 409;
     },
     10s))
     << closed.describe();
@@ -237,8 +156,8 @@ TEST_F(CheckoutE2E, CheckoutPlacesTheOrderAndSellsTheStock) {
 TEST_F(CheckoutE2E, ThePaymentIsAJournaledEntityThatAdminsCanInspect) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto a = stocked_product("pay-entity-a", 1200, 3);
-  auto cart = filled_cart(customer_, {{a, 1}});
-  auto res = http().request(checkout_request("pay-entity-1", checkout_body(cart), customer_));
+  auto cart = filled_cart(ada_, {{a, 1}});
+  auto res = http().request(checkout_request("pay-entity-1", checkout_body(cart), ada_));
   ASSERT_EQ(res.status, 201) << res.describe();
   auto checkout_id = res.json().at("checkout_id").get<std::string>();
   ASSERT_TRUE(eventually([&] { return payments(checkout_id)[checkout_id] == "captured"; }, 10s));
@@ -254,20 +173,20 @@ TEST_F(CheckoutE2E, ThePaymentIsAJournaledEntityThatAdminsCanInspect) {
   for (const auto& e : body["recent_events"])
     types.push_back(e["type"].get<std::string>());
   EXPECT_EQ(types, (std::vector<std::string>{"requested", "answered", "captured"}));
-  EXPECT_EQ(http().get("/v1/admin/actors/payment/" + checkout_id, customer_).status, 403);
+  EXPECT_EQ(http().get("/v1/admin/actors/payment/" + checkout_id, ada_).status, 403);
 }
 
 TEST_F(CheckoutE2E, DeclinedCardLeavesEverythingClean) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto a = stocked_product("decline", 1000, 10);
-  auto cart = filled_cart(customer_, {{a, 3}});
+  auto cart = filled_cart(ada_, {{a, 3}});
   auto res
-    = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"), customer_));
+    = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"), ada_));
   expect_problem(res, 402, "payment_declined");
   EXPECT_TRUE(settles_to(a, 10));
   // A replay answers the first result again, and changes nothing.
   auto again
-    = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"), customer_));
+    = http().request(checkout_request("decline-1", checkout_body(cart, "tok_decline"), ada_));
   expect_problem(again, 402, "payment_declined");
   EXPECT_TRUE(settles_to(a, 10));
 }
@@ -275,9 +194,9 @@ TEST_F(CheckoutE2E, DeclinedCardLeavesEverythingClean) {
 TEST_F(CheckoutE2E, ProviderTimeoutCompensatesAndVoids) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto a = stocked_product("timeout", 1000, 10);
-  auto cart = filled_cart(customer_, {{a, 2}});
+  auto cart = filled_cart(ada_, {{a, 2}});
   auto res
-    = http().request(checkout_request("timeout-1", checkout_body(cart, "tok_timeout"), customer_));
+    = http().request(checkout_request("timeout-1", checkout_body(cart, "tok_timeout"), ada_));
   expect_problem(res, 402, "payment_declined");
   EXPECT_TRUE(settles_to(a, 10));
   auto checkout_id = [&] {
@@ -293,10 +212,10 @@ TEST_F(CheckoutE2E, InsufficientStockOnOneLineReleasesTheOthers) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto a = stocked_product("short-a", 1000, 10);
   auto b = stocked_product("short-b", 500, 1);
-  auto cart = filled_cart(customer_, {{a, 2}, {b, 1}});
+  auto cart = filled_cart(ada_, {{a, 2}, {b, 1}});
   // B sells out after the cart was filled (the cart's check is only advisory).
   ASSERT_EQ(http().put("/v1/stock/" + b, {{"on_hand", 0}}, admin_).status, 200);
-  auto res = http().request(checkout_request("short-1", checkout_body(cart), customer_));
+  auto res = http().request(checkout_request("short-1", checkout_body(cart), ada_));
   expect_problem(res, 409, "insufficient_stock");
   EXPECT_EQ(res.json()["skus"], json::array({b}));
   EXPECT_TRUE(settles_to(a, 10));
@@ -307,8 +226,8 @@ TEST_F(CheckoutE2E, InsufficientStockOnOneLineReleasesTheOthers) {
 TEST_F(CheckoutE2E, SagaCrashingMidWayCompensatesAndCanBeRetried) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto a = stocked_product("crash", 1000, 10);
-  auto cart = filled_cart(customer_, {{a, 4}});
-  auto req = checkout_request("crash-1", checkout_body(cart, "tok_slow"), customer_);
+  auto cart = filled_cart(ada_, {{a, 4}});
+  auto req = checkout_request("crash-1", checkout_body(cart, "tok_slow"), ada_);
   auto first = std::async(std::launch::async, [&] {
     mt::http_client c{env_->server().host(), env_->server().port()};
     return c.request(req);
@@ -333,7 +252,7 @@ TEST_F(CheckoutE2E, SagaCrashingMidWayCompensatesAndCanBeRetried) {
   EXPECT_TRUE(settles_to(a, 10));
   EXPECT_TRUE(eventually(
     [&] {
-      auto co = http().get("/v1/checkouts/" + checkout_id, customer_);
+      auto co = http().get("/v1/checkouts/" + checkout_id, ada_);
       return co.status == 200 && co.json()["status"] == "failed";
     },
     10s));
@@ -417,9 +336,8 @@ TEST_F(CheckoutE2E, CouponLimitedToTenDiscountsExactlyTenOrders) {
 TEST_F(CheckoutE2E, SameKeyTwentyTimesConcurrentlyMakesOneOrder) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto sku = stocked_product("idem", 1000, 10);
-  auto cart = filled_cart(customer_, {{sku, 2}});
-  std::vector<mt::http_request> reqs(20,
-                                     checkout_request("idem-1", checkout_body(cart), customer_));
+  auto cart = filled_cart(ada_, {{sku, 2}});
+  std::vector<mt::http_request> reqs(20, checkout_request("idem-1", checkout_body(cart), ada_));
   auto responses = mt::run_concurrently(env_->server().host(), env_->server().port(), reqs,
                                         {.connections = 20, .timeout = 30s});
   std::set<std::string> orders;
@@ -433,7 +351,7 @@ TEST_F(CheckoutE2E, SameKeyTwentyTimesConcurrentlyMakesOneOrder) {
   // The same key with another body is refused and changes nothing.
   auto other = checkout_body(cart);
   other["email"] = "someone-else@example.com";
-  expect_problem(http().request(checkout_request("idem-1", other, customer_)), 409,
+  expect_problem(http().request(checkout_request("idem-1", other, ada_)), 409,
                  "idempotency_mismatch");
   EXPECT_TRUE(settles_to(sku, 8));
 }
@@ -441,8 +359,8 @@ TEST_F(CheckoutE2E, SameKeyTwentyTimesConcurrentlyMakesOneOrder) {
 TEST_F(CheckoutE2E, CancelReturnsStockAndMoneyOnce) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto sku = stocked_product("cancel", 1000, 10);
-  auto cart = filled_cart(customer_, {{sku, 3}});
-  auto res = http().request(checkout_request("cancel-1", checkout_body(cart), customer_));
+  auto cart = filled_cart(ada_, {{sku, 3}});
+  auto res = http().request(checkout_request("cancel-1", checkout_body(cart), ada_));
   ASSERT_EQ(res.status, 201) << res.describe();
   auto order_id = res.json().at("order_id").get<std::string>();
   auto checkout_id = res.json().at("checkout_id").get<std::string>();
@@ -451,13 +369,13 @@ TEST_F(CheckoutE2E, CancelReturnsStockAndMoneyOnce) {
     http().post("/v1/orders/" + order_id + "/cancel", {{"reason", "x"}}, customer_token("eve")),
     404, "not_found");
   auto cancelled
-    = http().post("/v1/orders/" + order_id + "/cancel", {{"reason", "changed my mind"}}, customer_);
+    = http().post("/v1/orders/" + order_id + "/cancel", {{"reason", "changed my mind"}}, ada_);
   ASSERT_EQ(cancelled.status, 200) << cancelled.describe();
   EXPECT_EQ(cancelled.json()["status"], "cancelled");
   EXPECT_TRUE(settles_to(sku, 10));
   EXPECT_TRUE(eventually([&] { return payments(checkout_id).at(checkout_id) == "refunded"; }, 10s));
   // Cancelling again changes nothing.
-  auto again = http().post("/v1/orders/" + order_id + "/cancel", json::object(), customer_);
+  auto again = http().post("/v1/orders/" + order_id + "/cancel", json::object(), ada_);
   EXPECT_EQ(again.status, 200) << again.describe();
   EXPECT_TRUE(settles_to(sku, 10));
 }
@@ -465,8 +383,8 @@ TEST_F(CheckoutE2E, CancelReturnsStockAndMoneyOnce) {
 TEST_F(CheckoutE2E, BadInputGetsProblemsAndChangesNothing) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto sku = stocked_product("bad", 1000, 5);
-  auto cart = filled_cart(customer_, {{sku, 1}});
-  auto version = http().get("/v1/carts/" + cart, customer_).json()["version"];
+  auto cart = filled_cart(ada_, {{sku, 1}});
+  auto version = http().get("/v1/carts/" + cart, ada_).json()["version"];
   auto raw = [&](const std::string& method, const std::string& target, const std::string& body,
                  const std::string& token, const std::string& key = {}) {
     mt::http_request req{method, target, body, {}};
@@ -477,24 +395,21 @@ TEST_F(CheckoutE2E, BadInputGetsProblemsAndChangesNothing) {
   };
   auto cart_path = "/v1/carts/" + cart;
   auto line_path = cart_path + "/lines/" + sku;
-  expect_problem(raw("POST", "/v1/carts", "{", customer_), 400, "invalid_request");
-  expect_problem(raw("POST", "/v1/carts", R"({"currency":"usd"})", customer_), 400,
-                 "invalid_request");
+  expect_problem(raw("POST", "/v1/carts", "{", ada_), 400, "invalid_request");
+  expect_problem(raw("POST", "/v1/carts", R"({"currency":"usd"})", ada_), 400, "invalid_request");
   expect_problem(raw("POST", "/v1/carts", "{}", ""), 401, "unauthorized");
   expect_problem(raw("POST", "/v1/carts", "{}", env_->token("service")), 403, "forbidden");
-  expect_problem(raw("GET", "/v1/carts/bad%20id", "", customer_), 400, "invalid_request");
-  expect_problem(raw("GET", "/v1/carts/cart_nope", "", customer_), 404, "not_found");
-  expect_problem(raw("PUT", line_path, R"({"quantity":-1})", customer_), 400, "invalid_request");
-  expect_problem(raw("PUT", line_path, R"({"quantity":1e9})", customer_), 400, "invalid_request");
-  expect_problem(raw("PUT", line_path, R"({"quantity":"2"})", customer_), 400, "invalid_request");
-  expect_problem(raw("PUT", line_path, "[]", customer_), 400, "invalid_request");
-  expect_problem(raw("PUT", line_path, R"({"quantity":6})", customer_), 409, "insufficient_stock");
-  expect_problem(raw("PUT", cart_path + "/lines/no-such-sku", R"({"quantity":1})", customer_), 404,
+  expect_problem(raw("GET", "/v1/carts/bad%20id", "", ada_), 400, "invalid_request");
+  expect_problem(raw("GET", "/v1/carts/cart_nope", "", ada_), 404, "not_found");
+  expect_problem(raw("PUT", line_path, R"({"quantity":-1})", ada_), 400, "invalid_request");
+  expect_problem(raw("PUT", line_path, R"({"quantity":1e9})", ada_), 400, "invalid_request");
+  expect_problem(raw("PUT", line_path, R"({"quantity":"2"})", ada_), 400, "invalid_request");
+  expect_problem(raw("PUT", line_path, "[]", ada_), 400, "invalid_request");
+  expect_problem(raw("PUT", line_path, R"({"quantity":6})", ada_), 409, "insufficient_stock");
+  expect_problem(raw("PUT", cart_path + "/lines/no-such-sku", R"({"quantity":1})", ada_), 404,
                  "not_found");
-  expect_problem(raw("PUT", cart_path + "/coupon", R"({"code":"NOPE"})", customer_), 409,
-                 "conflict");
-  expect_problem(raw("PUT", cart_path + "/coupon", R"({"code":""})", customer_), 400,
-                 "invalid_request");
+  expect_problem(raw("PUT", cart_path + "/coupon", R"({"code":"NOPE"})", ada_), 409, "conflict");
+  expect_problem(raw("PUT", cart_path + "/coupon", R"({"code":""})", ada_), 400, "invalid_request");
   expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"bogus","value":1})", admin_), 400,
                  "invalid_request");
   expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"percent","value":101})", admin_), 400,
@@ -502,34 +417,33 @@ TEST_F(CheckoutE2E, BadInputGetsProblemsAndChangesNothing) {
   expect_problem(
     raw("PUT", "/v1/coupons/X", R"({"kind":"fixed","value":5,"ends_at":"soon"})", admin_), 400,
     "invalid_request");
-  expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"fixed","value":5})", customer_), 403,
+  expect_problem(raw("PUT", "/v1/coupons/X", R"({"kind":"fixed","value":5})", ada_), 403,
                  "forbidden");
   auto body = checkout_body(cart).dump();
-  expect_problem(raw("POST", "/v1/checkouts", body, customer_), 400, "invalid_request");
-  expect_problem(raw("POST", "/v1/checkouts", body, customer_, std::string(300, 'k')), 400,
+  expect_problem(raw("POST", "/v1/checkouts", body, ada_), 400, "invalid_request");
+  expect_problem(raw("POST", "/v1/checkouts", body, ada_, std::string(300, 'k')), 400,
                  "invalid_request");
-  expect_problem(raw("POST", "/v1/checkouts", "{", customer_, "bad-1"), 400, "invalid_request");
+  expect_problem(raw("POST", "/v1/checkouts", "{", ada_, "bad-1"), 400, "invalid_request");
   auto no_payment = checkout_body(cart);
   no_payment.erase("payment");
-  expect_problem(raw("POST", "/v1/checkouts", no_payment.dump(), customer_, "bad-2"), 400,
+  expect_problem(raw("POST", "/v1/checkouts", no_payment.dump(), ada_, "bad-2"), 400,
                  "invalid_request");
   auto bad_country = checkout_body(cart);
   bad_country["shipping_address"]["country"] = "Britain";
-  expect_problem(raw("POST", "/v1/checkouts", bad_country.dump(), customer_, "bad-3"), 400,
+  expect_problem(raw("POST", "/v1/checkouts", bad_country.dump(), ada_, "bad-3"), 400,
                  "invalid_request");
-  expect_problem(
-    raw("POST", "/v1/checkouts", checkout_body("cart_missing").dump(), customer_, "bad-4"), 400,
-    "invalid_request");
+  expect_problem(raw("POST", "/v1/checkouts", checkout_body("cart_missing").dump(), ada_, "bad-4"),
+                 400, "invalid_request");
   expect_problem(raw("POST", "/v1/checkouts", body, customer_token("eve"), "bad-5"), 400,
                  "invalid_request");
-  expect_problem(raw("GET", "/v1/checkouts/co_nope", "", customer_), 404, "not_found");
-  expect_problem(raw("GET", "/v1/orders/ord_nope", "", customer_), 404, "not_found");
-  expect_problem(raw("POST", "/v1/orders/ord_nope/cancel", "{}", customer_), 404, "not_found");
-  expect_problem(raw("POST", "/v1/orders/ord_nope/cancel", R"({"reason":5})", customer_), 400,
+  expect_problem(raw("GET", "/v1/checkouts/co_nope", "", ada_), 404, "not_found");
+  expect_problem(raw("GET", "/v1/orders/ord_nope", "", ada_), 404, "not_found");
+  expect_problem(raw("POST", "/v1/orders/ord_nope/cancel", "{}", ada_), 404, "not_found");
+  expect_problem(raw("POST", "/v1/orders/ord_nope/cancel", R"({"reason":5})", ada_), 400,
                  "invalid_request");
 
   // Nothing changed.
-  auto after = http().get("/v1/carts/" + cart, customer_);
+  auto after = http().get("/v1/carts/" + cart, ada_);
   ASSERT_EQ(after.status, 200) << after.describe();
   EXPECT_EQ(after.json()["version"], version);
   EXPECT_EQ(after.json()["lines"][0]["quantity"], 1);
@@ -541,11 +455,11 @@ TEST_F(CheckoutE2E, BadInputGetsProblemsAndChangesNothing) {
 TEST_F(CheckoutE2E, IdleCartExpires) {
   ASSERT_NO_FATAL_FAILURE(start_server({"--cart-ttl-ms", "1000"}));
   auto sku = stocked_product("ttl", 1000, 5);
-  auto cart = filled_cart(customer_, {{sku, 1}});
-  EXPECT_TRUE(eventually([&] { return http().get("/v1/carts/" + cart, customer_).status == 410; },
-                         10s, 100ms));
-  expect_problem(http().get("/v1/carts/" + cart, customer_), 410, "cart_expired");
-  expect_problem(http().request(checkout_request("ttl-1", checkout_body(cart), customer_)), 410,
+  auto cart = filled_cart(ada_, {{sku, 1}});
+  EXPECT_TRUE(
+    eventually([&] { return http().get("/v1/carts/" + cart, ada_).status == 410; }, 10s, 100ms));
+  expect_problem(http().get("/v1/carts/" + cart, ada_), 410, "cart_expired");
+  expect_problem(http().request(checkout_request("ttl-1", checkout_body(cart), ada_)), 410,
                  "cart_expired");
 }
 
@@ -561,7 +475,7 @@ TEST_F(CheckoutE2E, OrdersListIsPerCustomerNewestFirstAndPaginates) {
   };
   std::vector<std::string> ada_orders;
   for (int i = 0; i < 3; ++i)
-    ada_orders.push_back(buy(customer_, "list-ada-" + std::to_string(i)));
+    ada_orders.push_back(buy(ada_, "list-ada-" + std::to_string(i)));
   auto bob_order = buy(bob, "list-bob");
   auto ids = [](const mt::http_response& res) {
     std::vector<std::string> out;
@@ -570,12 +484,12 @@ TEST_F(CheckoutE2E, OrdersListIsPerCustomerNewestFirstAndPaginates) {
       out.push_back(item["order_id"].get<std::string>());
     return out;
   };
-  auto first = http().get("/v1/orders?limit=2", customer_);
+  auto first = http().get("/v1/orders?limit=2", ada_);
   ASSERT_EQ(first.status, 200) << first.describe();
   EXPECT_EQ(ids(first), (std::vector<std::string>{ada_orders[2], ada_orders[1]}));
   ASSERT_TRUE(first.json()["next_cursor"].is_string());
   auto second = http().get(
-    "/v1/orders?limit=2&cursor=" + first.json()["next_cursor"].get<std::string>(), customer_);
+    "/v1/orders?limit=2&cursor=" + first.json()["next_cursor"].get<std::string>(), ada_);
   ASSERT_EQ(second.status, 200) << second.describe();
   EXPECT_EQ(ids(second), (std::vector<std::string>{ada_orders[0]}));
   EXPECT_TRUE(second.json()["next_cursor"].is_null());
@@ -584,23 +498,23 @@ TEST_F(CheckoutE2E, OrdersListIsPerCustomerNewestFirstAndPaginates) {
   EXPECT_EQ(ids(http().get("/v1/orders", bob)), (std::vector<std::string>{bob_order}));
   EXPECT_EQ(ids(http().get("/v1/orders", admin_)).size(), 4u);
   EXPECT_EQ(ids(http().get("/v1/orders?customer_id=ada", admin_)).size(), 3u);
-  expect_problem(http().get("/v1/orders?customer_id=bob", customer_), 403, "forbidden");
-  expect_problem(http().get("/v1/orders?limit=0", customer_), 400, "invalid_request");
-  expect_problem(http().get("/v1/orders?cursor=%21%21", customer_), 400, "invalid_request");
+  expect_problem(http().get("/v1/orders?customer_id=bob", ada_), 403, "forbidden");
+  expect_problem(http().get("/v1/orders?limit=0", ada_), 400, "invalid_request");
+  expect_problem(http().get("/v1/orders?cursor=%21%21", ada_), 400, "invalid_request");
   expect_problem(http().get("/v1/orders", ""), 401, "unauthorized");
 
   // The list follows the orders' status as their journal does.
-  ASSERT_EQ(
-    http().post("/v1/orders/" + ada_orders[1] + "/cancel", json::object(), customer_).status, 200);
-  EXPECT_EQ(ids(http().get("/v1/orders?status=cancelled", customer_)),
+  ASSERT_EQ(http().post("/v1/orders/" + ada_orders[1] + "/cancel", json::object(), ada_).status,
+            200);
+  EXPECT_EQ(ids(http().get("/v1/orders?status=cancelled", ada_)),
             (std::vector<std::string>{ada_orders[1]}));
 }
 
 TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto sku = stocked_product("facts", 1000, 10);
-  auto cart = filled_cart(customer_, {{sku, 1}});
-  auto placed = http().request(checkout_request("facts-1", checkout_body(cart), customer_));
+  auto cart = filled_cart(ada_, {{sku, 1}});
+  auto placed = http().request(checkout_request("facts-1", checkout_body(cart), ada_));
   ASSERT_EQ(placed.status, 201) << placed.describe();
   auto order_id = placed.json().at("order_id").get<std::string>();
   auto events_path = "/v1/orders/" + order_id + "/events";
@@ -635,7 +549,7 @@ TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
               .status,
             202);
 
-  auto timeline = http().get("/v1/orders/" + order_id + "/timeline", customer_);
+  auto timeline = http().get("/v1/orders/" + order_id + "/timeline", ada_);
   ASSERT_EQ(timeline.status, 200) << timeline.describe();
   auto body = timeline.json();
   EXPECT_EQ(body["status"], "shipped");
@@ -653,12 +567,12 @@ TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
   EXPECT_EQ(body["events"][1]["data"]["carrier"], "DHL");
 
   // The order, its list entry and its cancel follow the facts.
-  auto order = http().get("/v1/orders/" + order_id, customer_).json();
+  auto order = http().get("/v1/orders/" + order_id, ada_).json();
   EXPECT_EQ(order["status"], "shipped");
   EXPECT_EQ(order["eta"], "2026-11-23T18:00:00.000Z");
-  auto list = http().get("/v1/orders", customer_).json();
+  auto list = http().get("/v1/orders", ada_).json();
   EXPECT_EQ(list["items"][0]["status"], "shipped");
-  expect_problem(http().post("/v1/orders/" + order_id + "/cancel", json::object(), customer_), 409,
+  expect_problem(http().post("/v1/orders/" + order_id + "/cancel", json::object(), ada_), 409,
                  "conflict");
   expect_problem(http().get("/v1/orders/" + order_id + "/timeline", customer_token("eve")), 404,
                  "not_found");
@@ -686,7 +600,7 @@ TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
   EXPECT_EQ(r[1]["code"], "invalid_request");
   EXPECT_EQ(r[2]["status"], 404);
   EXPECT_EQ(r[3]["status"], 400);
-  EXPECT_EQ(http().get("/v1/orders/" + order_id, customer_).json()["status"], "delivered");
+  EXPECT_EQ(http().get("/v1/orders/" + order_id, ada_).json()["status"], "delivered");
 
   // Bad input changes nothing.
   auto before = http().get("/v1/orders/" + order_id + "/timeline", service).json();
@@ -702,7 +616,7 @@ TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
       b[key] = value;
     return b;
   };
-  expect_problem(http().post(events_path, good, customer_), 403, "forbidden");
+  expect_problem(http().post(events_path, good, ada_), 403, "forbidden");
   expect_problem(http().post(events_path, good, ""), 401, "unauthorized");
   expect_problem(post_fact(with("source", "carrier-pigeon")), 400, "invalid_request");
   expect_problem(post_fact(with("type", "teleported")), 400, "invalid_request");
@@ -728,7 +642,7 @@ TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
             202);
   EXPECT_TRUE(eventually(
     [&] {
-      return http().get("/v1/orders/" + order_id, customer_).json()["status"] == "refunded"
+      return http().get("/v1/orders/" + order_id, ada_).json()["status"] == "refunded"
              && payments(checkout_id).at(checkout_id) == "refunded";
     },
     10s));
@@ -893,10 +807,10 @@ protected:
 TEST_F(CheckoutWithPspE2E, AsynchronousConfirmationCompletesTheCheckoutOnce) {
   ASSERT_NO_FATAL_FAILURE(start_with_psp());
   auto sku = stocked_product("psp-ok", 1200, 10);
-  auto cart = filled_cart(customer_, {{sku, 2}});
+  auto cart = filled_cart(ada_, {{sku, 2}});
   auto pending = std::async(std::launch::async, [&] {
     mt::http_client c{env_->server().host(), env_->server().port()};
-    return c.request(checkout_request("psp-1", checkout_body(cart), customer_));
+    return c.request(checkout_request("psp-1", checkout_body(cart), ada_));
   });
   auto payment_id = authorised_payment_id();
   ASSERT_FALSE(payment_id.empty());
@@ -921,9 +835,9 @@ TEST_F(CheckoutWithPspE2E, AsynchronousConfirmationCompletesTheCheckoutOnce) {
 TEST_F(CheckoutWithPspE2E, ConfirmationAfterTheTimeoutChargesNothing) {
   ASSERT_NO_FATAL_FAILURE(start_with_psp());
   auto sku = stocked_product("psp-late", 1200, 10);
-  auto cart = filled_cart(customer_, {{sku, 3}});
+  auto cart = filled_cart(ada_, {{sku, 3}});
   // No confirmation within the payment timeout: the saga compensates and voids.
-  auto res = http().request(checkout_request("psp-2", checkout_body(cart), customer_));
+  auto res = http().request(checkout_request("psp-2", checkout_body(cart), ada_));
   expect_problem(res, 402, "payment_declined");
   auto payment_id = authorised_payment_id();
   ASSERT_FALSE(payment_id.empty());
@@ -937,7 +851,7 @@ TEST_F(CheckoutWithPspE2E, ConfirmationAfterTheTimeoutChargesNothing) {
   EXPECT_EQ(psp_.count("/capture"), 0u);
   EXPECT_GE(psp_.count("/void"), 1u);
   EXPECT_TRUE(settles_to(sku, 10));
-  auto orders = http().get("/v1/orders", customer_);
+  auto orders = http().get("/v1/orders", ada_);
   ASSERT_EQ(orders.status, 200) << orders.describe();
   EXPECT_TRUE(orders.json()["items"].empty()) << orders.body;
 }

@@ -317,7 +317,7 @@ TEST_F(WebSocketE2E, TopicsAreAuthorisedPerCallerAndStockIsPublic) {
   EXPECT_EQ(connect(admin_)->subscribe("order:" + order_id).at("type"), "snapshot");
 
   // Anonymous (no token): public stock only. A bad token is refused at the handshake.
-  auto sku = stocked_sku("public", 7);
+  auto sku = stocked_product("public", 2500, 7);
   auto anon = connect("");
   EXPECT_EQ(anon->subscribe("order:" + order_id).at("code"), "unauthorized");
   auto snap = anon->subscribe("stock:" + sku);

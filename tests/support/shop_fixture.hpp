@@ -2,7 +2,7 @@
 
 // The fixture of end-to-end tests that start from a placed order: a fresh database, a server on
 // it once start_server() ran, tokens for an admin and the customer "ada", and the shop steps
-// (a stocked product, a checkout) such tests begin with.
+// (a stocked product, a filled cart, a checkout) such tests begin with.
 
 #include "tests/support/e2e_env.hpp"
 
@@ -13,9 +13,41 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mercato::test {
+
+/// A SKU no other test (or earlier run on the same database) uses.
+inline std::string unique_sku(const std::string& tag) {
+  static std::atomic<int> n{0};
+  return "shop-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+}
+
+inline json shipping_address() {
+  return {{"name", "Ada Lovelace"},
+          {"line1", "1 Analytical Row"},
+          {"city", "London"},
+          {"postal_code", "N1 9GU"},
+          {"country", "GB"}};
+}
+
+/// The body of POST /v1/checkouts for `cart_id`, paid with the sandbox card `token`.
+inline json checkout_body(const std::string& cart_id, const std::string& token = "tok_ok") {
+  return {{"cart_id", cart_id},
+          {"payment", {{"method", "card"}, {"token", token}}},
+          {"shipping_address", shipping_address()},
+          {"email", "ada@example.com"}};
+}
+
+/// POST /v1/checkouts with `body`, under Idempotency-Key `key` (none if empty).
+inline http_request checkout_request(const std::string& key, const json& body,
+                                     const std::string& token) {
+  auto req = json_request("POST", "/v1/checkouts", body, token);
+  if (!key.empty())
+    req.with_header("Idempotency-Key", key);
+  return req;
+}
 
 class shop_test : public ::testing::Test {
 protected:
@@ -36,11 +68,7 @@ protected:
     env_.reset();
   }
 
-  void start_server(std::vector<std::string> flags = {},
-                    std::optional<int64_t> passivate_after_ms = {}) {
-    server_options opts;
-    opts.passivate_after_ms = passivate_after_ms;
-    opts.extra_args = std::move(flags);
+  void start(server_options opts) {
     try {
       env_->start(std::move(opts));
     } catch (const std::exception& e) {
@@ -48,42 +76,47 @@ protected:
     }
   }
 
+  void start_server(std::vector<std::string> flags = {},
+                    std::optional<int64_t> passivate_after_ms = {}) {
+    server_options opts;
+    opts.passivate_after_ms = passivate_after_ms;
+    opts.extra_args = std::move(flags);
+    start(std::move(opts));
+  }
+
   http_client& http() {
     return env_->http();
   }
 
-  /// A product of 25.00 USD with `on_hand` units, under a SKU no other test uses.
-  std::string stocked_sku(const std::string& tag, int64_t on_hand) {
-    static std::atomic<int> n{0};
-    auto sku = "shop-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-    auto p = http().put("/v1/products/" + sku,
-                        {{"name", "Lamp"}, {"price_minor", 2500}, {"currency", "USD"}}, admin_);
+  /// A product priced `price_minor` USD with `on_hand` units, under a SKU no other test uses.
+  std::string stocked_product(const std::string& tag, int64_t price_minor, int64_t on_hand) {
+    auto sku = unique_sku(tag);
+    auto p = http().put(
+      "/v1/products/" + sku,
+      {{"name", "Product " + tag}, {"price_minor", price_minor}, {"currency", "USD"}}, admin_);
     EXPECT_EQ(p.status, 201) << p.describe();
     auto s = http().put("/v1/stock/" + sku, {{"on_hand", on_hand}}, admin_);
     EXPECT_EQ(s.status, 200) << s.describe();
     return sku;
   }
 
-  /// `token`'s order of one unit of a fresh product, placed by a checkout; its id ("" if not).
-  std::string place_order(const std::string& token, const std::string& tag = "order") {
-    auto sku = stocked_sku(tag, 10);
+  /// A cart of `token`'s customer holding `lines` (sku, quantity); returns its id.
+  std::string filled_cart(const std::string& token,
+                          const std::vector<std::pair<std::string, int64_t>>& lines) {
     auto c = http().post("/v1/carts", json::object(), token);
     EXPECT_EQ(c.status, 201) << c.describe();
-    auto cart_id = c.json().at("cart_id").get<std::string>();
-    auto l = http().put("/v1/carts/" + cart_id + "/lines/" + sku, {{"quantity", 1}}, token);
-    EXPECT_EQ(l.status, 200) << l.describe();
-    json body{{"cart_id", cart_id},
-              {"payment", {{"method", "card"}, {"token", "tok_ok"}}},
-              {"shipping_address",
-               {{"name", "Ada Lovelace"},
-                {"line1", "1 Analytical Row"},
-                {"city", "London"},
-                {"postal_code", "N1 9GU"},
-                {"country", "GB"}}},
-              {"email", "ada@example.com"}};
-    auto req = json_request("POST", "/v1/checkouts", body, token);
-    req.with_header("Idempotency-Key", "shop-" + cart_id);
-    auto res = http().request(req);
+    auto id = c.json().at("cart_id").get<std::string>();
+    for (const auto& [sku, qty] : lines) {
+      auto l = http().put("/v1/carts/" + id + "/lines/" + sku, {{"quantity", qty}}, token);
+      EXPECT_EQ(l.status, 200) << l.describe();
+    }
+    return id;
+  }
+
+  /// `token`'s order of one unit of a fresh product, placed by a checkout; its id ("" if not).
+  std::string place_order(const std::string& token, const std::string& tag = "order") {
+    auto cart_id = filled_cart(token, {{stocked_product(tag, 2500, 10), 1}});
+    auto res = http().request(checkout_request("shop-" + cart_id, checkout_body(cart_id), token));
     EXPECT_EQ(res.status, 201) << res.describe();
     return res.status == 201 ? res.json().at("order_id").get<std::string>() : "";
   }
