@@ -84,11 +84,14 @@ typename Inspector::result_type inspect(Inspector& f, reserve_cmd& x) {
 struct hold_cmd {
   std::string reservation_id;
   std::string request_id;
+  /// Commit only: sell even if the hold expired, while its units are available (the checkout
+  /// settling an order it already placed; see stock::decide_commit).
+  bool late_sale = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hold_cmd& x) {
-  return f(caf::meta::type_name("hold_cmd"), x.reservation_id, x.request_id);
+  return f(caf::meta::type_name("hold_cmd"), x.reservation_id, x.request_id, x.late_sale);
 }
 
 /// What kind of change a stock event records.

@@ -333,7 +333,8 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
     [self](atom::commit, const hold_cmd& cmd) -> caf::result<stock_view> {
       auto& st = self->state;
       return answer_with_view(self,
-                              stock::decide_commit(st.decided, cmd.reservation_id, now_of(st)));
+                              stock::decide_commit(st.decided, cmd.reservation_id, now_of(st),
+                                                   cmd.late_sale));
     },
     [self](atom::release, const hold_cmd& cmd) -> caf::result<stock_view> {
       auto& st = self->state;

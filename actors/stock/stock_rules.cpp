@@ -31,8 +31,14 @@ void remember_closed(state& s, const std::string& id, stock_event_type outcome, 
 
 void close_hold(state& s, const stock_event& e) {
   auto i = s.holds.find(e.reservation_id);
-  if (i == s.holds.end())
+  if (i == s.holds.end()) {
+    // A late sale: the hold had expired, and the units were sold again without it.
+    if (e.type == stock_event_type::committed) {
+      s.on_hand -= e.qty;
+      remember_closed(s, e.reservation_id, e.type, e.qty);
+    }
     return;
+  }
   s.reserved -= i->second.qty;
   if (e.type == stock_event_type::committed)
     s.on_hand -= i->second.qty;
@@ -110,20 +116,34 @@ decision decide_reserve(const state& s, const std::string& reservation_id, int64
   return std::vector<stock_event>{e};
 }
 
-decision decide_commit(const state& s, const std::string& reservation_id, int64_t now_ms) {
-  if (auto i = s.holds.find(reservation_id); i != s.holds.end()) {
-    if (i->second.releasing)
-      return fail(mercato_errc::conflict, "reservation is being released");
-    if (now_ms >= i->second.expires_at_ms)
-      return fail(mercato_errc::conflict, "reservation expired");
+decision decide_commit(const state& s, const std::string& reservation_id, int64_t now_ms,
+                       bool late_sale) {
+  auto sale = [&](int64_t qty) {
     auto e = make_event(stock_event_type::committed, now_ms);
     e.reservation_id = reservation_id;
-    e.qty = i->second.qty;
+    e.qty = qty;
     return std::vector<stock_event>{e};
+  };
+  if (auto i = s.holds.find(reservation_id); i != s.holds.end()) {
+    if (i->second.releasing)
+      return late_sale ? fail(mercato_errc::entity_unavailable,
+                              "reservation is being released; retry once it is")
+                       : fail(mercato_errc::conflict, "reservation is being released");
+    // Past its time but not yet expired: its units are still held, so a late sale is safe.
+    if (now_ms >= i->second.expires_at_ms && !late_sale)
+      return fail(mercato_errc::conflict, "reservation expired");
+    return sale(i->second.qty);
   }
   if (auto i = s.closed_by_id.find(reservation_id); i != s.closed_by_id.end()) {
     if (i->second.outcome == stock_event_type::committed)
       return std::vector<stock_event>{}; // idempotent retry
+    if (late_sale && i->second.outcome == stock_event_type::expired) {
+      if (i->second.qty > s.available())
+        return fail(mercato_errc::insufficient_stock,
+                    "reservation expired and only " + std::to_string(s.available())
+                      + " units are available now");
+      return sale(i->second.qty);
+    }
     return fail(mercato_errc::conflict, "reservation was " + to_string(i->second.outcome));
   }
   return fail(mercato_errc::not_found, "no such reservation");

@@ -63,8 +63,12 @@ decision decide_adjust(const state& s, int64_t delta, const std::string& reason,
 decision decide_reserve(const state& s, const std::string& reservation_id, int64_t qty,
                         int64_t ttl_ms, int64_t now_ms);
 
-/// Sells a hold.
-decision decide_commit(const state& s, const std::string& reservation_id, int64_t now_ms);
+/// Sells a hold. A `late_sale` (the checkout settling an order it already placed) also sells a
+/// hold past its time, and one that expired if its units are still available
+/// (`insufficient_stock` if not); a hold whose release is pending answers `entity_unavailable`
+/// (retry), since its units are about to be freed.
+decision decide_commit(const state& s, const std::string& reservation_id, int64_t now_ms,
+                       bool late_sale = false);
 
 /// Returns a hold at a client's request.
 decision decide_release(const state& s, const std::string& reservation_id, int64_t now_ms);

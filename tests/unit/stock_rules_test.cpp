@@ -127,6 +127,75 @@ TEST(StockRules, CommitOfExpiredHoldConflicts) {
   EXPECT_TRUE(rel->empty()) << "releasing an expired hold is already satisfied";
 }
 
+// The checkout settling an order it placed: the units go to the order if they still can.
+TEST(StockRules, LateSaleSellsAHoldPastItsTime) {
+  auto s = with_on_hand(10);
+  run(s, decide_reserve(s, "r1", 3, 1000, t0));
+  run(s, decide_commit(s, "r1", t0 + 5000, true));
+  EXPECT_EQ(s.on_hand, 7);
+  EXPECT_EQ(s.reserved, 0);
+  EXPECT_TRUE(decide_expire(s, "r1", t0 + 6000).empty()) << "a sold hold never expires";
+}
+
+TEST(StockRules, LateSaleSellsAnExpiredHoldWhileItsUnitsAreAvailable) {
+  auto s = with_on_hand(10);
+  run(s, decide_reserve(s, "r1", 3, 1000, t0));
+  apply(s, decide_expire(s, "r1", t0 + 1000).at(0));
+  ASSERT_EQ(s.available(), 10);
+  run(s, decide_commit(s, "r1", t0 + 2000, true));
+  EXPECT_EQ(s.on_hand, 7);
+  EXPECT_EQ(s.available(), 7);
+  auto again = decide_commit(s, "r1", t0 + 3000, true);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty()) << "a retried late sale sells nothing twice";
+  EXPECT_EQ(code(decide_release(s, "r1", t0 + 3000)), mercato_errc::conflict)
+    << "a late sale is a sale: releasing it is refused";
+
+  // Recovery folds the same events into the same state.
+  state replayed;
+  apply(replayed, decide_set(replayed, 10, t0)->at(0));
+  stock_event reserved{};
+  reserved.type = stock_event_type::reserved;
+  reserved.reservation_id = "r1";
+  reserved.qty = 3;
+  reserved.expires_at_ms = t0 + 1000;
+  apply(replayed, reserved);
+  auto expired = reserved;
+  expired.type = stock_event_type::expired;
+  apply(replayed, expired);
+  auto sold = expired;
+  sold.type = stock_event_type::committed;
+  apply(replayed, sold);
+  EXPECT_EQ(replayed.on_hand, s.on_hand);
+  EXPECT_EQ(replayed.reserved, s.reserved);
+}
+
+TEST(StockRules, LateSaleOfAnExpiredHoldWhoseUnitsWereSoldIsShort) {
+  auto s = with_on_hand(5);
+  run(s, decide_reserve(s, "r1", 3, 1000, t0));
+  apply(s, decide_expire(s, "r1", t0 + 1000).at(0));
+  run(s, decide_reserve(s, "other", 4, 60000, t0 + 1500));
+  EXPECT_EQ(code(decide_commit(s, "r1", t0 + 2000, true)), mercato_errc::insufficient_stock);
+  EXPECT_EQ(s.on_hand, 5) << "nothing oversold";
+  EXPECT_EQ(s.reserved, 4);
+}
+
+TEST(StockRules, LateSaleNeverSellsAReleasedHoldAndWaitsForAPendingOne) {
+  auto s = with_on_hand(10);
+  run(s, decide_reserve(s, "r1", 3, 60000, t0));
+  auto rel = decide_release(s, "r1", t0 + 1);
+  ASSERT_TRUE(rel);
+  auto decided = s;
+  for (const auto& e : *rel)
+    apply_decided(decided, e);
+  EXPECT_EQ(code(decide_commit(decided, "r1", t0 + 2, true)), mercato_errc::entity_unavailable)
+    << "its units are about to be freed: retry";
+  for (const auto& e : *rel)
+    apply(s, e);
+  EXPECT_EQ(code(decide_commit(s, "r1", t0 + 3, true)), mercato_errc::conflict)
+    << "given back on purpose (a cancelled order): never sold again";
+}
+
 TEST(StockRules, ReleaseReturnsUnitsAndCommitAfterReleaseConflicts) {
   auto s = with_on_hand(10);
   run(s, decide_reserve(s, "r1", 4, 60000, t0));
