@@ -113,6 +113,10 @@ const std::vector<field>& fields() {
      "--payment-timeout-ms", "MS", "authorisation timeout; past it the checkout compensates"},
     {MERCATO_FIELD(checkout, shipping_flat_minor), "", "--shipping-flat-minor", "MINOR",
      "shipping charged per order, in minor units"},
+    {MERCATO_FIELD(checkout, compensation_attempts), "", "--compensation-attempts", "N",
+     "rounds of a failing compensation before it is dead-lettered"},
+    {MERCATO_FIELD(checkout, compensation_backoff_ms), "", "--compensation-backoff-ms", "MS",
+     "delay before a compensation's second round, doubled up to a minute"},
     {MERCATO_FIELD(orders, expected_paid_ms), "MERCATO_ORDER_EXPECTED_PAID_MS",
      "--order-expected-paid-ms", "MS", "stay in paid before a delay warning; 0 = none"},
     {MERCATO_FIELD(orders, expected_confirmed_ms), "MERCATO_ORDER_EXPECTED_CONFIRMED_MS",
@@ -188,6 +192,8 @@ const std::vector<field>& fields() {
      "POLICY", "CAF scheduler: stealing or sharing"},
     {MERCATO_FIELD(testing, fault_injection), "MERCATO_FAULT_INJECTION", "--fault-injection", "",
      "enable entity fault hooks (tests only)"},
+    {MERCATO_FIELD(testing, settle_delay_ms), "", "--settle-delay-ms", "MS",
+     "with --fault-injection: wait between a checkout's answer and settling (tests only)"},
   };
   return table;
 }
@@ -534,6 +540,20 @@ void validate(const settings& s, report& rep) {
   between("checkout.step_timeout_ms", s.checkout.step_timeout_ms, 1, 600000);
   between("checkout.payment_timeout_ms", s.checkout.payment_timeout_ms, 1, 600000);
   at_least("checkout.shipping_flat_minor", s.checkout.shipping_flat_minor, 0);
+  between("checkout.compensation_attempts", s.checkout.compensation_attempts, 1, 1000);
+  between("checkout.compensation_backoff_ms", s.checkout.compensation_backoff_ms, 1, 60000);
+  // A checkout's holds must outlive its slowest path to the order (reserve, coupon, payment,
+  // placement), with room to spare: a hold that expires before the order is placed would sell
+  // the same units twice or leave the order without them.
+  {
+    auto ttl = std::min(s.checkout.hold_ttl_ms, s.entity.max_hold_ttl_ms);
+    auto path = s.checkout.payment_timeout_ms + 4 * s.checkout.step_timeout_ms;
+    if (ttl >= 1000 && ttl < 2 * path)
+      rep.add("checkout.hold_ttl_ms",
+              "must be at least twice checkout.payment_timeout_ms + 4 x checkout.step_timeout_ms ("
+                + std::to_string(2 * path) + "), got " + std::to_string(ttl)
+                + (ttl < s.checkout.hold_ttl_ms ? " (capped by entity.max_hold_ttl_ms)" : ""));
+  }
   // A year bounds the expectations: beyond it a delay warning means nothing, and due times
   // stay far from overflowing.
   constexpr int64_t year_ms = 365 * 86400000LL;
@@ -546,6 +566,10 @@ void validate(const settings& s, report& rep) {
   between("orders.expected_delivery_failed_ms", s.orders.expected_delivery_failed_ms, 0, year_ms);
   between("orders.delivery_soon_window_ms", s.orders.delivery_soon_window_ms, 0, year_ms);
   between("orders.delay_sweep_ms", s.orders.delay_sweep_ms, 10, 3600000);
+
+  at_least("testing.settle_delay_ms", s.testing.settle_delay_ms, 0);
+  if (s.testing.settle_delay_ms > 0 && !s.testing.fault_injection)
+    rep.add("testing.settle_delay_ms", "only with testing.fault_injection");
 
   one_of("payments.provider", s.payments.provider, {"sandbox", "http"});
   at_least("payments.sandbox_slow_ms", s.payments.sandbox_slow_ms, 0);

@@ -50,6 +50,10 @@ struct checkout_settings {
   int64_t step_timeout_ms = 5000;     ///< reserve, coupon and order steps
   int64_t payment_timeout_ms = 10000; ///< authorisation; past it the saga compensates
   int64_t shipping_flat_minor = 0;    ///< shipping charged per order
+  /// Rounds of a compensation whose steps failed (a void the provider did not take, a store
+  /// that was down) before what is still owed goes to the dead letters (kind `message`).
+  int compensation_attempts = 10;
+  int64_t compensation_backoff_ms = 500; ///< before the second round, doubled up to a minute
 };
 
 /// Delay detection of orders: how long an order may stay in each status before it records a
@@ -120,6 +124,9 @@ struct actor_settings {
 /// Test-only switches; never enable in production.
 struct testing_settings {
   bool fault_injection = false; ///< enables the fault hooks of entities
+  /// With fault_injection: a checkout waits this long between its answer and settling, so that
+  /// a test can stop the node in that window.
+  int64_t settle_delay_ms = 0;
 };
 
 /// Everything, passed by value to what runtime/ spawns.

@@ -236,6 +236,12 @@ int run_server(const config::settings& cfg) {
     checkout_cfg.hold_ttl_ms = std::min(cfg.checkout.hold_ttl_ms, cfg.entity.max_hold_ttl_ms);
     checkout_cfg.step_timeout = step_timeout;
     checkout_cfg.payment_timeout = std::chrono::milliseconds{cfg.checkout.payment_timeout_ms};
+    checkout_cfg.dead_letters = dead_letters;
+    checkout_cfg.compensation_attempts = cfg.checkout.compensation_attempts;
+    checkout_cfg.compensation_backoff
+      = std::chrono::milliseconds{cfg.checkout.compensation_backoff_ms};
+    if (cfg.testing.fault_injection)
+      checkout_cfg.settle_delay = std::chrono::milliseconds{cfg.testing.settle_delay_ms};
     auto checkout_region
       = spawn_region(sys, region_cfg("checkout"), make_checkout_spawner(checkout_cfg), &metrics);
     auto order_index = pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers);

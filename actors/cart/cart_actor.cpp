@@ -144,10 +144,19 @@ cart_actor::behavior_type cart_entity(self_ptr self, std::string cart_id, cart_s
     [self](atom::commit, const caller& who,
            const std::string& checkout_id) -> caf::result<cart_view> {
       auto& st = self->state;
+      if (auto err = access(self, who)) // the owner, and not expired
+        return err;
+      auto rp = self->make_response_promise<cart_view>();
+      decide_and_answer(self, cart::decide_checkout(st.data, checkout_id, st.env.now()), rp);
+      return rp;
+    },
+    [self](atom::release, const caller& who,
+           const std::string& checkout_id) -> caf::result<cart_view> {
+      auto& st = self->state;
       if (!st.data.exists || (!who.admin && who.sub != st.data.customer_id))
         return caf::make_error(mercato_errc::not_found, "no such cart");
       auto rp = self->make_response_promise<cart_view>();
-      decide_and_answer(self, cart::decide_checkout(st.data, checkout_id, st.env.now()), rp);
+      decide_and_answer(self, cart::decide_reopen(st.data, checkout_id, st.env.now()), rp);
       return rp;
     },
     [self](atom::inspect) -> std::string {

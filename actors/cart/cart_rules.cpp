@@ -98,9 +98,20 @@ decision decide_coupon(const state& s, const coupon_terms& terms, int64_t now_ms
 decision decide_checkout(const state& s, const std::string& checkout_id, int64_t now_ms) {
   if (s.checkout_id == checkout_id)
     return std::vector<cart_event>{};
-  if (auto err = check_open(s))
-    return err;
+  if (!s.checkout_id.empty())
+    return caf::make_error(mercato_errc::conflict, "the cart is being or was checked out");
+  if (s.lines.empty())
+    return caf::make_error(mercato_errc::conflict, "the cart is empty");
   auto e = make_event("checked_out", now_ms);
+  e.checkout_id = checkout_id;
+  return std::vector<cart_event>{std::move(e)};
+}
+
+decision decide_reopen(const state& s, const std::string& checkout_id, int64_t now_ms) {
+  // Only the checkout that holds the cart may give it back; for any other it is a no-op.
+  if (checkout_id.empty() || s.checkout_id != checkout_id)
+    return std::vector<cart_event>{};
+  auto e = make_event("reopened", now_ms);
   e.checkout_id = checkout_id;
   return std::vector<cart_event>{std::move(e)};
 }
@@ -127,6 +138,8 @@ void apply(state& s, const cart_event& e) {
     s.coupon = coupon_terms{};
   } else if (e.type == "checked_out") {
     s.checkout_id = e.checkout_id;
+  } else if (e.type == "reopened") {
+    s.checkout_id.clear();
   }
 }
 

@@ -42,7 +42,14 @@ decision decide_set_line(const state& s, const product& item, int64_t quantity, 
                          int64_t now_ms);
 decision decide_remove_line(const state& s, const std::string& sku, int64_t now_ms);
 decision decide_coupon(const state& s, const coupon_terms& terms, int64_t now_ms);
+/// Claims the cart for checkout `checkout_id` when that checkout starts: from then on no line
+/// changes and no other checkout (`conflict`) until the claim is given back. Idempotent for the
+/// same checkout; `conflict` for an empty cart.
 decision decide_checkout(const state& s, const std::string& checkout_id, int64_t now_ms);
+
+/// Gives the claim of a failed checkout back (`reopened`); nothing if `checkout_id` does not
+/// hold the cart.
+decision decide_reopen(const state& s, const std::string& checkout_id, int64_t now_ms);
 
 /// `conflict` once the cart is checked out.
 caf::error check_open(const state& s);

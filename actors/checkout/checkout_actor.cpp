@@ -99,8 +99,9 @@ void fail_waiters(checkout_state& st, const caf::error& err) {
 // valid while the last handler runs.
 struct fan_in {
   size_t pending = 0;
-  std::vector<std::string> short_skus; ///< reserve: not enough stock
+  std::vector<std::string> short_skus; ///< reserve, sell: not enough stock (any more)
   caf::error other;                    ///< the first failure of another kind
+  std::vector<std::string> owed;       ///< compensate: steps that did not succeed
   std::function<void()> done;
 
   void finish() {
@@ -111,69 +112,173 @@ struct fan_in {
 
 // -- compensation -------------------------------------------------------------------------------
 
-// Returns what the attempt may have taken: every hold, the coupon use, the authorisation. Each
-// answer that is not a success is logged: holds still expire by their TTL, and the void is
-// retried by the payment's own idempotency on the next resume.
+// One round returning what the attempt may have taken: every hold, the coupon use, the
+// authorisation, and the cart's claim. Every step is safe to repeat and to run for something
+// never taken. `then(owed, last_error)` names the steps that failed in a way worth retrying
+// (a store or the provider out of reach); `not_found` and `conflict` are final.
 template <class Then>
 void compensate(self_ptr self, Then then) {
   auto& st = self->state;
   set_step(st, "compensate", "pending");
   auto id = attempt_key(st);
   auto fan = std::make_shared<fan_in>();
-  fan->pending = st.data.cart.lines.size() + 2;
-  fan->done = [self, then]() mutable {
-    set_step(self->state, "compensate", "done");
-    then();
+  fan->pending = st.data.cart.lines.size() + 3;
+  fan->done = [self, then, f = fan.get()]() mutable {
+    set_step(self->state, "compensate", f->owed.empty() ? "done" : "failed");
+    then(std::move(f->owed), f->other ? render(f->other) : std::string{});
   };
-  auto warn = [self](const char* what) {
-    return [self, what](const caf::error& err) {
-      if (errc_of(err) != mercato_errc::not_found)
-        log()->warn("checkout {}: compensating {} failed: {}", self->state.log.id, what,
-                    render(err));
+  auto step = [self, fan](std::string name) {
+    return [self, fan, name = std::move(name)](const caf::error& err) {
+      auto ec = errc_of(err);
+      if (ec == mercato_errc::conflict)
+        log()->warn("checkout {}: compensating {}: {}", self->state.log.id, name, render(err));
+      if (ec != mercato_errc::not_found && ec != mercato_errc::conflict) {
+        log()->warn("checkout {}: compensating {} failed: {}; will retry", self->state.log.id,
+                    name, render(err));
+        fan->owed.push_back(name);
+        if (!fan->other)
+          fan->other = err;
+      }
+      fan->finish();
     };
   };
+  auto ok = [fan](auto&&...) { fan->finish(); };
+  const auto& rid = st.data.cmd.who.request_id;
   for (const auto& line : st.data.cart.lines)
     runtime::request_entity(self, st.cfg.stock_region, line.sku, st.cfg.step_timeout,
-                            atom::release_v, hold_cmd{id, st.data.cmd.who.request_id})
-      .then([fan](const stock_view&) { fan->finish(); },
-            [fan, warn](const caf::error& err) {
-              warn("a hold")(err);
-              fan->finish();
-            });
-  if (!st.data.cart.coupon_code.empty()) {
-    coupon_use_cmd use{id, st.data.cmd.who.sub, 0, st.data.cmd.who.request_id};
+                            atom::release_v, hold_cmd{id, rid, false})
+      .then([ok](const stock_view& v) { ok(v); }, step("release_stock:" + line.sku));
+  if (!st.data.cart.coupon_code.empty())
     runtime::request_entity(self, st.cfg.coupon_region, st.data.cart.coupon_code,
-                            st.cfg.step_timeout, atom::release_v, use)
-      .then([fan](bool) { fan->finish(); },
-            [fan, warn](const caf::error& err) {
-              warn("the coupon use")(err);
-              fan->finish();
-            });
-  } else {
+                            st.cfg.step_timeout, atom::release_v,
+                            coupon_use_cmd{id, st.data.cmd.who.sub, 0, rid})
+      .then([ok](bool b) { ok(b); }, step("release_coupon"));
+  else
     fan->finish();
-  }
   runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::cancel_v, id)
-    .then([fan](const payment_view&) { fan->finish(); },
-          [fan, warn](const caf::error& err) {
-            warn("the payment")(err);
-            fan->finish();
-          });
+    .then([ok](const payment_view& v) { ok(v); }, step("void_payment"));
+  runtime::request_entity(self, st.cfg.cart_region, st.data.cmd.cart_id, st.cfg.step_timeout,
+                          atom::release_v, as_system(st), st.data.checkout_id)
+    .then([ok](const cart_view& v) { ok(v); }, step("reopen_cart"));
 }
 
-// Compensates, records the failure, and answers everyone waiting.
+// Sets what a failed saga still owes aside for an operator (dead letters, kind `message`), then
+// records that the saga is done with it.
+void set_aside(self_ptr self, std::vector<std::string> owed, std::string last_error) {
+  auto& st = self->state;
+  auto record = [self, owed] {
+    auto& st = self->state;
+    persist(
+      self, std::vector<checkout_event>{checkout::compensated(owed, st.env.now())}, [] {},
+      [](const caf::error&) {});
+  };
+  if (!st.cfg.dead_letters) {
+    log()->error("checkout {}: compensation still owes {} step(s) and no dead-letter store is "
+                 "set; giving up",
+                 st.log.id, owed.size());
+    record();
+    return;
+  }
+  auto fan = std::make_shared<fan_in>();
+  fan->pending = owed.size();
+  fan->done = [self, record, f = fan.get()] {
+    if (f->other) { // the store is out of reach: what is owed is retried, then set aside again
+      log()->warn("checkout {}: dead-lettering failed: {}", self->state.log.id, render(f->other));
+      self->delayed_send(self, self->state.cfg.retry_after, atom::resume_v);
+      return;
+    }
+    record();
+  };
+  auto id = attempt_key(st);
+  for (const auto& name : owed) {
+    dead_letter x;
+    x.kind = "message";
+    auto colon = name.find(':');
+    if (name == "void_payment")
+      x.target = "payment:" + id;
+    else if (name == "release_coupon")
+      x.target = "coupon:" + st.data.cart.coupon_code;
+    else if (name == "reopen_cart")
+      x.target = "cart:" + st.data.cmd.cart_id;
+    else
+      x.target = "stock:" + (colon == std::string::npos ? name : name.substr(colon + 1));
+    x.aggregate_type = "checkout";
+    x.aggregate_id = st.log.id;
+    x.event_id = id + "/" + name;
+    runtime::json_text j;
+    j.begin_object().key("step").value(name.substr(0, colon)).key("checkout_id").value(st.log.id);
+    j.key("attempt_id").value(id).key("target").value(x.target).end_object();
+    x.payload = std::move(j).str();
+    x.last_error = last_error;
+    x.attempts = st.compensation_rounds;
+    x.first_failed_at_ms = st.data.updated_at_ms;
+    log()->error("checkout {}: {} still failing after {} rounds ({}); dead-lettered", st.log.id,
+                 name, st.compensation_rounds, last_error);
+    self->request(st.cfg.dead_letters, st.cfg.step_timeout, atom::put_v, std::move(x))
+      .then([fan](const std::string&) { fan->finish(); },
+            [fan](const caf::error& err) {
+              if (!fan->other)
+                fan->other = err;
+              fan->finish();
+            });
+  }
+}
+
+// After a round that left steps owed: another round after a backoff, or the dead letters once
+// the rounds are spent.
+void after_round(self_ptr self, std::vector<std::string> owed, std::string last_error) {
+  auto& st = self->state;
+  if (owed.empty())
+    return;
+  if (++st.compensation_rounds >= st.cfg.compensation_attempts) {
+    set_aside(self, std::move(owed), std::move(last_error));
+    return;
+  }
+  auto delay = st.cfg.compensation_backoff * (1LL << std::min(st.compensation_rounds - 1, 16));
+  self->delayed_send(self, std::min<std::chrono::milliseconds>(delay, std::chrono::minutes{1}),
+                     atom::resume_v);
+}
+
+// A later round for a failed saga that still owes compensation (also after a restart).
+void compensate_again(self_ptr self) {
+  auto& st = self->state;
+  if (st.compensating || st.data.status != "failed" || st.data.finished)
+    return;
+  st.compensating = true;
+  st.steps = st.data.steps;
+  compensate(self, [self](std::vector<std::string> owed, std::string last_error) {
+    auto& st = self->state;
+    st.compensating = false;
+    if (owed.empty()) {
+      log()->info("checkout {}: compensation completed after {} round(s)", st.log.id,
+                  st.compensation_rounds + 1);
+      persist(
+        self, std::vector<checkout_event>{checkout::compensated({}, st.env.now())}, [] {},
+        [](const caf::error&) {});
+      return;
+    }
+    after_round(self, std::move(owed), std::move(last_error));
+  });
+}
+
+// Compensates, records the failure (with what is still owed), and answers everyone waiting.
 void fail(self_ptr self, std::string code, std::string detail, std::vector<std::string> skus = {},
           bool retryable = false) {
+  self->state.payment_token.clear();
   compensate(self, [self, code = std::move(code), detail = std::move(detail),
-                    skus = std::move(skus), retryable]() mutable {
+                    skus = std::move(skus),
+                    retryable](std::vector<std::string> owed, std::string last_error) mutable {
     auto& st = self->state;
     log()->info("checkout {} failed: {} ({})", st.log.id, code, detail);
+    st.compensation_rounds = 0;
     auto ev = checkout::failed(std::move(code), std::move(detail), std::move(skus), retryable,
-                               st.steps, st.env.now());
+                               st.steps, owed, st.env.now());
     persist(
       self, std::vector<checkout_event>{std::move(ev)},
-      [self] {
+      [self, owed = std::move(owed), last_error = std::move(last_error)]() mutable {
         self->state.running = false;
         answer_waiters(self);
+        after_round(self, std::move(owed), std::move(last_error));
       },
       [self](const caf::error& err) { fail_waiters(self->state, err); });
   });
@@ -185,17 +290,29 @@ void fail_unavailable(self_ptr self, const std::string& step, const caf::error& 
 
 // -- settling -----------------------------------------------------------------------------------
 
-// After the order is durable: sell the holds, spend the coupon use, capture the payment, confirm
-// the order and close the cart. A step the order's own cancel overtook (the hold released, the
-// authorisation voided) answers `conflict`; that is final too. Only unavailability is retried.
-void settle(self_ptr self) {
+void retry_settling(self_ptr self, const caf::error& err) {
   auto& st = self->state;
-  if (st.settling || st.data.finished || st.data.status != "completed")
-    return;
-  st.settling = true;
+  st.settling = false;
+  log()->warn("checkout {}: settling failed ({}); retrying", st.log.id, render(err));
+  self->delayed_send(self, st.cfg.retry_after, atom::resume_v);
+}
+
+void record_completed(self_ptr self) {
+  auto& st = self->state;
+  st.settling = false;
+  set_step(st, "settle", "done");
+  persist(
+    self, std::vector<checkout_event>{checkout::completed(st.steps, st.env.now())}, [] {},
+    [](const caf::error&) {});
+}
+
+// Once every unit is the order's: spend the coupon use, capture, confirm the order. A step the
+// order's own cancel overtook (the authorisation voided) answers `conflict`; that is final too.
+void finish_sale(self_ptr self) {
+  auto& st = self->state;
   auto id = attempt_key(st);
   auto fan = std::make_shared<fan_in>();
-  fan->pending = st.data.cart.lines.size() + 4;
+  fan->pending = 3;
   auto ok = [fan](auto&&...) { fan->finish(); };
   auto settled = [self, fan](const caf::error& err) {
     if (is_retryable(err)) {
@@ -208,23 +325,12 @@ void settle(self_ptr self) {
     fan->finish();
   };
   fan->done = [self, f = fan.get()] {
-    auto& st = self->state;
-    st.settling = false;
-    if (f->other) {
-      log()->warn("checkout {}: settling failed ({}); retrying", st.log.id, render(f->other));
-      self->delayed_send(self, st.cfg.retry_after, atom::resume_v);
-      return;
-    }
-    set_step(st, "settle", "done");
-    persist(
-      self, std::vector<checkout_event>{checkout::completed(st.steps, st.env.now())}, [] {},
-      [](const caf::error&) {});
+    if (f->other)
+      retry_settling(self, f->other);
+    else
+      record_completed(self);
   };
   const auto& rid = st.data.cmd.who.request_id;
-  for (const auto& line : st.data.cart.lines)
-    runtime::request_entity(self, st.cfg.stock_region, line.sku, st.cfg.step_timeout,
-                            atom::commit_v, hold_cmd{id, rid})
-      .then([ok](const stock_view& v) { ok(v); }, settled);
   if (!st.data.cart.coupon_code.empty())
     runtime::request_entity(self, st.cfg.coupon_region, st.data.cart.coupon_code,
                             st.cfg.step_timeout, atom::commit_v,
@@ -237,9 +343,94 @@ void settle(self_ptr self) {
   runtime::request_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
                           atom::advance_v, order_status_cmd{as_system(st), "confirmed", "checkout"})
     .then([ok](const order_view& v) { ok(v); }, settled);
-  runtime::request_entity(self, st.cfg.cart_region, st.data.cmd.cart_id, st.cfg.step_timeout,
-                          atom::commit_v, as_system(st), st.data.checkout_id)
-    .then([ok](const cart_view& v) { ok(v); }, settled);
+}
+
+// The order was placed but some of its units are gone (a hold expired while the node or the
+// database was down and others bought them, or the order was cancelled meanwhile): the coupon
+// use goes back and the order is cancelled, which returns its stock and voids its payment.
+// Nothing is captured.
+void cancel_unfulfillable(self_ptr self, std::vector<std::string> skus) {
+  auto& st = self->state;
+  std::string list;
+  for (const auto& sku : skus)
+    list += (list.empty() ? "" : ", ") + sku;
+  log()->warn("checkout {}: order {} lost its units of {}; cancelling it", st.log.id,
+              st.data.order_id, list);
+  set_step(st, "settle", "failed", "units no longer available: " + list);
+  auto id = attempt_key(st);
+  auto fan = std::make_shared<fan_in>();
+  fan->pending = 2;
+  auto ok = [fan](auto&&...) { fan->finish(); };
+  auto failed = [fan](const caf::error& err) {
+    auto ec = errc_of(err);
+    if (ec != mercato_errc::not_found && ec != mercato_errc::conflict && !fan->other)
+      fan->other = err;
+    fan->finish();
+  };
+  fan->done = [self, f = fan.get()] {
+    if (f->other)
+      retry_settling(self, f->other);
+    else
+      record_completed(self);
+  };
+  const auto& rid = st.data.cmd.who.request_id;
+  if (!st.data.cart.coupon_code.empty())
+    runtime::request_entity(self, st.cfg.coupon_region, st.data.cart.coupon_code,
+                            st.cfg.step_timeout, atom::release_v,
+                            coupon_use_cmd{id, st.data.cmd.who.sub, 0, rid})
+      .then([ok](bool b) { ok(b); }, failed);
+  else
+    fan->finish();
+  runtime::request_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
+                          atom::cancel_v,
+                          order_status_cmd{as_system(st), "cancelled", "out_of_stock: " + list})
+    .then([ok](const order_view& v) { ok(v); }, failed);
+}
+
+// After the order is durable: first every hold becomes a sale (also one that expired meanwhile,
+// while its units are still there), and only then is the money taken. Unavailability is retried;
+// a unit that is gone cancels the order instead of confirming it.
+void settle(self_ptr self) {
+  auto& st = self->state;
+  if (st.settling || st.data.finished || st.data.status != "completed")
+    return;
+  st.settling = true;
+  auto id = attempt_key(st);
+  auto fan = std::make_shared<fan_in>();
+  fan->pending = st.data.cart.lines.size();
+  fan->done = [self, f = fan.get()] {
+    if (f->other)
+      retry_settling(self, f->other);
+    else if (!f->short_skus.empty())
+      cancel_unfulfillable(self, std::move(f->short_skus));
+    else
+      finish_sale(self);
+  };
+  for (const auto& line : st.data.cart.lines)
+    runtime::request_entity(self, st.cfg.stock_region, line.sku, st.cfg.step_timeout,
+                            atom::commit_v, hold_cmd{id, st.data.cmd.who.request_id, true})
+      .then([fan](const stock_view&) { fan->finish(); },
+            [fan, sku = line.sku](const caf::error& err) {
+              auto ec = errc_of(err);
+              if (ec == mercato_errc::insufficient_stock || ec == mercato_errc::conflict
+                  || ec == mercato_errc::not_found)
+                fan->short_skus.push_back(sku);
+              else if (!fan->other)
+                fan->other = err;
+              fan->finish();
+            });
+}
+
+// Settles now, or once after the test-only delay (so that a test can stop the node between the
+// answer and the settling, also of a saga resumed after a restart).
+void settle_soon(self_ptr self) {
+  auto& st = self->state;
+  if (st.cfg.settle_delay.count() > 0 && !st.settle_delayed) {
+    st.settle_delayed = true;
+    self->delayed_send(self, st.cfg.settle_delay, atom::resume_v);
+    return;
+  }
+  settle(self);
 }
 
 // -- the steps ------------------------------------------------------------------------------------
@@ -251,9 +442,11 @@ void record_placed(self_ptr self, int64_t discount) {
   persist(
     self, std::vector<checkout_event>{checkout::order_placed(discount, st.steps, st.env.now())},
     [self] {
-      self->state.running = false;
+      auto& st = self->state;
+      st.running = false;
+      st.payment_token.clear();
       answer_waiters(self);
-      settle(self);
+      settle_soon(self);
     },
     [self](const caf::error& err) {
       // The order exists but this record was lost: the restarted saga finds the order.
@@ -317,7 +510,7 @@ void authorize(self_ptr self, int64_t discount) {
   req.customer_id = st.data.cmd.who.sub;
   req.amount_minor = sums.subtotal_minor - discount + sums.shipping_minor;
   req.currency = sums.currency;
-  req.token = st.data.cmd.payment_token;
+  req.token = st.payment_token;
   req.request_id = st.data.cmd.who.request_id;
   auto id = req.payment_id;
   runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.payment_timeout,
@@ -407,33 +600,34 @@ void reserve_lines(self_ptr self) {
   }
 }
 
-// Reads the cart (as its owner), records the start, and runs the steps.
+// Claims the cart (as its owner) for this checkout, records the start, and runs the steps. The
+// claim comes first: a second checkout of the same cart, under any key, is refused before it can
+// reserve or charge anything. The card token stays in memory: `started` never holds it.
 void begin_attempt(self_ptr self, const checkout_cmd& cmd) {
   auto& st = self->state;
   st.running = true;
-  runtime::request_entity(self, st.cfg.cart_region, cmd.cart_id, st.cfg.step_timeout, atom::get_v,
-                          cmd.who)
+  runtime::request_entity(self, st.cfg.cart_region, cmd.cart_id, st.cfg.step_timeout,
+                          atom::commit_v, cmd.who, st.log.id)
     .then(
       [self, cmd](const cart_view& cart) {
         auto& st = self->state;
-        caf::error refused;
-        if (cart.lines.empty())
-          refused = caf::make_error(mercato_errc::conflict, "the cart is empty");
-        else if (!cart.checkout_id.empty() && cart.checkout_id != st.log.id)
-          refused = caf::make_error(mercato_errc::conflict, "the cart was already checked out");
-        if (refused) {
-          st.running = false;
-          fail_waiters(st, refused);
-          return;
-        }
         st.steps.clear();
+        st.payment_token = cmd.payment_token;
+        auto recorded = cmd;
+        recorded.payment_token.clear();
         auto attempt = st.data.attempt + 1;
         persist(
-          self, std::vector<checkout_event>{checkout::started(cmd, attempt, cart, st.env.now())},
+          self,
+          std::vector<checkout_event>{checkout::started(recorded, attempt, cart, st.env.now())},
           [self] { reserve_lines(self); },
-          [self](const caf::error& err) {
-            self->state.running = false;
-            fail_waiters(self->state, err);
+          [self, cart_id = cmd.cart_id](const caf::error& err) {
+            auto& st = self->state;
+            st.running = false;
+            st.payment_token.clear();
+            // Nothing else was taken; the claim goes back so that the cart is not stuck.
+            caf::anon_send(st.cfg.cart_region, atom::route_v, cart_id,
+                           caf::make_message(atom::release_v, as_system(st), st.log.id));
+            fail_waiters(st, err);
           });
       },
       [self](const caf::error& err) {
@@ -455,7 +649,11 @@ void resume(self_ptr self) {
     return;
   if (st.data.status == "completed") {
     st.steps = st.data.steps;
-    settle(self);
+    settle_soon(self);
+    return;
+  }
+  if (st.data.status == "failed") {
+    compensate_again(self);
     return;
   }
   if (st.data.status != "processing")
@@ -501,6 +699,10 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
           return err;
         if (st.data.status == "completed" || (st.data.status == "failed" && !st.data.retryable))
           return view_of(st);
+        // A new attempt takes new ids: the old one's compensation must be done first.
+        if (st.data.status == "failed" && !st.data.finished)
+          return caf::make_error(mercato_errc::entity_unavailable,
+                                 "the previous attempt is still being compensated; retry");
       }
       auto rp = self->make_response_promise<checkout_view>();
       st.waiters.push_back(rp);
@@ -523,6 +725,12 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
         j.key("status").value(d.status).key("attempt").value(static_cast<uint64_t>(d.attempt));
         j.key("order_id").value(d.order_id).key("finished").value(d.finished);
         j.key("running").value(st.running).key("settling").value(st.settling);
+        j.key("compensating").value(st.compensating);
+        j.key("compensation_rounds").value(static_cast<int64_t>(st.compensation_rounds));
+        j.key("owed").begin_array();
+        for (const auto& o : d.owed)
+          j.value(o);
+        j.end_array();
         j.key("waiting_requests").value(static_cast<uint64_t>(st.waiters.size()));
         j.key("steps").begin_array();
         for (const auto& s : d.status == "processing" ? st.steps : d.steps)
@@ -537,7 +745,7 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
     },
     [self](atom::passivate) -> bool {
       auto& st = self->state;
-      if (!st.log.idle() || st.running || st.settling || !st.waiters.empty()
+      if (!st.log.idle() || st.running || st.settling || st.compensating || !st.waiters.empty()
           || (st.data.exists && !st.data.finished))
         return false;
       self->quit();

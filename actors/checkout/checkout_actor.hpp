@@ -20,10 +20,14 @@ struct checkout_settings {
   caf::actor stock_region;
   caf::actor order_region;
   caf::actor payment_region;
+  dead_letter_store_actor dead_letters; ///< where compensations that keep failing are set aside
   int64_t hold_ttl_ms = 900000;
   std::chrono::milliseconds step_timeout{5000};
   std::chrono::milliseconds payment_timeout{10000};
   std::chrono::milliseconds retry_after{1000}; ///< settling or resuming after a failed step
+  int compensation_attempts = 10;              ///< rounds before what is owed is dead-lettered
+  std::chrono::milliseconds compensation_backoff{500}; ///< doubled per round, up to a minute
+  std::chrono::milliseconds settle_delay{0};           ///< tests only: answer, wait, then settle
 };
 
 /// State of the checkout actor.
@@ -33,8 +37,12 @@ struct checkout_state {
   event_log<checkout_event> log;
   checkout::state data;
   checkout_settings cfg;
-  bool running = false;  ///< a step of the saga is under way
-  bool settling = false; ///< committing holds, coupon and payment after the order
+  bool running = false;      ///< a step of the saga is under way
+  bool settling = false;     ///< committing holds, coupon and payment after the order
+  bool compensating = false; ///< a later round of a failed saga's compensation is under way
+  bool settle_delayed = false; ///< the test-only settle delay was waited once
+  int compensation_rounds = 0;
+  std::string payment_token; ///< of the attempt under way; in memory only, never journaled
   /// Requests that wait for the outcome (the first one and concurrent replays).
   std::vector<caf::typed_response_promise<checkout_view>> waiters;
   std::vector<checkout_step> steps; ///< of the attempt under way

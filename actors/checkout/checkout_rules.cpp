@@ -57,7 +57,8 @@ checkout_event completed(std::vector<checkout_step> steps, int64_t now_ms) {
 }
 
 checkout_event failed(std::string code, std::string detail, std::vector<std::string> skus,
-                      bool retryable, std::vector<checkout_step> steps, int64_t now_ms) {
+                      bool retryable, std::vector<checkout_step> steps,
+                      std::vector<std::string> owed, int64_t now_ms) {
   checkout_event e;
   e.type = "failed";
   e.code = std::move(code);
@@ -65,6 +66,15 @@ checkout_event failed(std::string code, std::string detail, std::vector<std::str
   e.skus = std::move(skus);
   e.retryable = retryable;
   e.steps = std::move(steps);
+  e.owed = std::move(owed);
+  e.at_ms = now_ms;
+  return e;
+}
+
+checkout_event compensated(std::vector<std::string> dead_lettered, int64_t now_ms) {
+  checkout_event e;
+  e.type = "compensated";
+  e.owed = std::move(dead_lettered);
   e.at_ms = now_ms;
   return e;
 }
@@ -85,6 +95,7 @@ void apply(state& s, const checkout_event& e) {
     s.detail.clear();
     s.skus.clear();
     s.retryable = false;
+    s.owed.clear();
     s.finished = false;
     s.discount_minor = 0;
   } else if (e.type == "order_placed") {
@@ -101,6 +112,11 @@ void apply(state& s, const checkout_event& e) {
     s.skus = e.skus;
     s.retryable = e.retryable;
     s.steps = e.steps;
+    s.owed = e.owed;
+    s.finished = e.owed.empty();
+  } else if (e.type == "compensated") {
+    // What is still listed was dead-lettered: an operator owns it now.
+    s.owed = e.owed;
     s.finished = true;
   }
 }

@@ -34,8 +34,12 @@ checkout_event started(const checkout_cmd& cmd, uint32_t attempt, const cart_vie
 checkout_event order_placed(int64_t discount_minor, std::vector<checkout_step> steps,
                             int64_t now_ms);
 checkout_event completed(std::vector<checkout_step> steps, int64_t now_ms);
+/// The saga failed; `owed` names the compensation steps that did not succeed yet.
 checkout_event failed(std::string code, std::string detail, std::vector<std::string> skus,
-                      bool retryable, std::vector<checkout_step> steps, int64_t now_ms);
+                      bool retryable, std::vector<checkout_step> steps,
+                      std::vector<std::string> owed, int64_t now_ms);
+/// What a failed saga owed is done (`dead_lettered` empty) or set aside for an operator.
+checkout_event compensated(std::vector<std::string> dead_lettered, int64_t now_ms);
 
 void apply(state& s, const checkout_event& e);
 

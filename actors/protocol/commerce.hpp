@@ -399,7 +399,7 @@ struct checkout_cmd {
   std::string idempotency_key;
   std::string body_digest; ///< of the request body: the same key with another body is refused
   std::string cart_id;
-  std::string payment_token;
+  std::string payment_token; ///< used once, never journaled (the started event leaves it out)
   shipping_address ship_to;
   std::string email;
 };
@@ -423,7 +423,7 @@ typename Inspector::result_type inspect(Inspector& f, checkout_step& x) {
   return f(caf::meta::type_name("checkout_step"), x.name, x.status, x.detail, x.at_ms);
 }
 
-/// started | order_placed | completed | failed
+/// started | order_placed | completed | failed | compensated
 struct checkout_event {
   std::string type;
   checkout_cmd cmd;                 ///< started
@@ -435,13 +435,16 @@ struct checkout_event {
   std::string detail;               ///< failed
   std::vector<std::string> skus;    ///< failed with insufficient_stock
   bool retryable = false;           ///< failed: the same request may be tried again
+  /// failed: compensation steps that did not succeed yet (retried until they do, or until they
+  /// are dead-lettered, which `compensated` records)
+  std::vector<std::string> owed;
   int64_t at_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkout_event& x) {
   return f(caf::meta::type_name("checkout_event"), x.type, x.cmd, x.attempt, x.cart,
-           x.discount_minor, x.steps, x.code, x.detail, x.skus, x.retryable, x.at_ms);
+           x.discount_minor, x.steps, x.code, x.detail, x.skus, x.retryable, x.owed, x.at_ms);
 }
 
 /// State of a checkout as stored and shown.
@@ -459,7 +462,10 @@ struct checkout_view {
   std::string detail;
   std::vector<std::string> skus;
   bool retryable = false;
-  bool finished = false; ///< completed: every hold, the coupon and the payment are settled
+  std::vector<std::string> owed; ///< failed: compensation steps still to be retried
+  /// completed: every hold, the coupon and the payment are settled; failed: every step taken
+  /// was compensated (or dead-lettered)
+  bool finished = false;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   uint64_t version = 0;
@@ -469,7 +475,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkout_view& x) {
   return f(caf::meta::type_name("checkout_view"), x.exists, x.checkout_id, x.order_id, x.status,
            x.cmd, x.attempt, x.cart, x.discount_minor, x.steps, x.code, x.detail, x.skus,
-           x.retryable, x.finished, x.created_at_ms, x.updated_at_ms, x.version);
+           x.retryable, x.owed, x.finished, x.created_at_ms, x.updated_at_ms, x.version);
 }
 
 // -- customers --------------------------------------------------------------------------------

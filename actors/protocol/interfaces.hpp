@@ -74,7 +74,10 @@ using product_store_actor = caf::typed_actor<
 /// DEAD LETTERS (port, adapters/pg): what could not be delivered or processed, newest first.
 /// `invalid_request` for a limit outside 1..500 or a malformed cursor.
 using dead_letter_store_actor
-  = caf::typed_actor<caf::replies_to<atom::list, dead_letter_query>::with<dead_letter_page>>;
+  = caf::typed_actor<caf::replies_to<atom::list, dead_letter_query>::with<dead_letter_page>,
+                     // Sets a letter aside (kind webhook, notification or message) and answers
+                     // its id; the same (kind, target, event_id) again answers the first id.
+                     caf::replies_to<atom::put, dead_letter>::with<std::string>>;
 
 /// PAYMENT: the single writer of one payment (key: payment id, the checkout attempt's id), in
 /// the payment region; callers reach it with `runtime::request_entity`. Every command is
@@ -156,8 +159,11 @@ using cart_actor = caf::typed_actor<
   caf::replies_to<atom::remove, cart_line_cmd>::with<cart_view>,
   // Applies a coupon (code); `conflict` if it is invalid or exhausted now.
   caf::replies_to<atom::check, caller, std::string>::with<cart_view>,
-  // Closes the cart for checkout `id`; idempotent for the same id, `conflict` for another.
+  // Claims the cart for checkout `id` as that checkout starts (no changes, no other checkout
+  // until given back); idempotent for the same id, `conflict` for another or an empty cart.
   caf::replies_to<atom::commit, caller, std::string>::with<cart_view>,
+  // Gives the claim of failed checkout `id` back; a no-op if `id` does not hold the cart.
+  caf::replies_to<atom::release, caller, std::string>::with<cart_view>,
   // Admin inspection: a JSON object {state, version, pending, recent_events}.
   caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 

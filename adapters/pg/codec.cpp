@@ -65,7 +65,9 @@ caf::expected<encoded_event> encode_stock_event(const caf::message& msg) {
   auto payload = dump_storable(j);
   if (!payload)
     return std::move(payload.error());
-  return encoded_event{to_string(ev.type), std::move(*payload)};
+  // Stock events hold nothing private: the outbox carries them whole.
+  auto published = *payload;
+  return encoded_event{to_string(ev.type), std::move(*payload), std::move(published)};
 }
 
 caf::expected<caf::message> decode_stock_event(const std::string& type,

@@ -7,15 +7,18 @@
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace mercato::pg {
 
-/// An event as stored: its type name (the journal's `event_type`) and a JSON object (text).
+/// An event as stored: its type name (the journal's `event_type`) and a JSON object (text);
+/// `published` is what the outbox carries of it (published_events.hpp), none if nothing.
 struct encoded_event {
   std::string type;
   std::string payload;
+  std::optional<std::string> published;
 };
 
 /// The functions that persist one entity kind. Encoders fail with `invalid_request` when a

@@ -2,6 +2,7 @@
 
 #include "actors/protocol/commerce.hpp"
 #include "actors/protocol/errors.hpp"
+#include "adapters/pg/published_events.hpp"
 #include "adapters/pg/storable_json.hpp"
 
 #include <caf/make_message.hpp>
@@ -43,15 +44,16 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_snapshot, exists, placemen
                                                 own_status, cancel_reason, compensated, timeline,
                                                 eta_ms, created_at_ms, updated_at_ms,
                                                 own_status_at_ms, next_check_ms)
+// The payment token is left out on purpose: a card token is never journaled.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_cmd, who, idempotency_key, body_digest,
-                                                cart_id, payment_token, ship_to, email)
+                                                cart_id, ship_to, email)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_step, name, status, detail, at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_event, type, cmd, attempt, cart,
                                                 discount_minor, steps, code, detail, skus,
-                                                retryable, at_ms)
+                                                retryable, owed, at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_view, exists, checkout_id, order_id,
                                                 status, cmd, attempt, cart, discount_minor, steps,
-                                                code, detail, skus, retryable, finished,
+                                                code, detail, skus, retryable, owed, finished,
                                                 created_at_ms, updated_at_ms, version)
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_order, order_id, status, order_seq,
@@ -115,6 +117,21 @@ void omit_defaults<checkout_event>(json& j) {
   omit_if_default<cart_view>(j, "cart");
 }
 
+template <class Event>
+constexpr const char* kind_of = nullptr;
+template <>
+constexpr const char* kind_of<coupon_event> = "coupon";
+template <>
+constexpr const char* kind_of<cart_event> = "cart";
+template <>
+constexpr const char* kind_of<order_event> = "order";
+template <>
+constexpr const char* kind_of<checkout_event> = "checkout";
+template <>
+constexpr const char* kind_of<customer_event> = "customer";
+template <>
+constexpr const char* kind_of<payment_event> = "payment";
+
 // One codec per (event, snapshot) pair; the event's `type` member is the journal's event_type.
 template <class Event, class Snapshot>
 struct json_codec {
@@ -128,7 +145,14 @@ struct json_codec {
     auto text = dump_storable(j);
     if (!text)
       return std::move(text.error());
-    return encoded_event{ev.type, std::move(*text)};
+    std::optional<std::string> published;
+    if (auto pub = published_form(kind_of<Event>, ev.type, j)) {
+      auto pub_text = dump_storable(*pub);
+      if (!pub_text)
+        return std::move(pub_text.error());
+      published = std::move(*pub_text);
+    }
+    return encoded_event{ev.type, std::move(*text), std::move(published)};
   }
 
   static caf::expected<caf::message> decode_event(const std::string& type,
@@ -157,8 +181,8 @@ struct json_codec {
     }
   }
 
-  static entity_codec make(std::string kind) {
-    return entity_codec{std::move(kind), encode_event, decode_event, encode_snapshot,
+  static entity_codec make() {
+    return entity_codec{kind_of<Event>, encode_event, decode_event, encode_snapshot,
                         decode_snapshot};
   }
 };
@@ -167,12 +191,12 @@ struct json_codec {
 
 std::vector<entity_codec> commerce_codecs() {
   return {
-    json_codec<coupon_event, coupon_snapshot>::make("coupon"),
-    json_codec<cart_event, cart_snapshot>::make("cart"),
-    json_codec<order_event, order_snapshot>::make("order"),
-    json_codec<checkout_event, checkout_view>::make("checkout"),
-    json_codec<customer_event, customer_snapshot>::make("customer"),
-    json_codec<payment_event, payment_snapshot>::make("payment"),
+    json_codec<coupon_event, coupon_snapshot>::make(),
+    json_codec<cart_event, cart_snapshot>::make(),
+    json_codec<order_event, order_snapshot>::make(),
+    json_codec<checkout_event, checkout_view>::make(),
+    json_codec<customer_event, customer_snapshot>::make(),
+    json_codec<payment_event, payment_snapshot>::make(),
   };
 }
 

@@ -97,6 +97,30 @@ caf::expected<dead_letter_page> list(pqxx::connection& conn, const dead_letter_q
   return page;
 }
 
+// Sets a letter aside once: a repeated put of the same (kind, target, event id), as after an
+// answer that was lost, answers the first letter's id.
+caf::expected<std::string> put(pqxx::connection& conn, const dead_letter& x) {
+  if (x.kind != "webhook" && x.kind != "notification" && x.kind != "message")
+    return caf::make_error(mercato_errc::invalid_request, "unknown dead letter kind " + x.kind);
+  for (const auto* text : {&x.target, &x.aggregate_type, &x.aggregate_id, &x.event_id,
+                           &x.payload, &x.last_error})
+    if (!is_storable_text(*text))
+      return caf::make_error(mercato_errc::invalid_request,
+                             "a dead letter's texts must be UTF-8 without NUL");
+  pqxx::work txn{conn};
+  auto row = txn.exec_params1(
+    "WITH old AS (SELECT id FROM dead_letters WHERE kind = $1 AND target = $2 AND event_id = $5 "
+    "LIMIT 1), new AS (INSERT INTO dead_letters (kind, target, aggregate_type, aggregate_id, "
+    "event_id, payload, last_error, attempts, first_failed_at) SELECT $1, $2, NULLIF($3, ''), "
+    "NULLIF($4, ''), $5, COALESCE(NULLIF($6, ''), '{}')::jsonb, $7, $8, "
+    "to_timestamp($9::double precision / 1000) WHERE NOT EXISTS (SELECT 1 FROM old) "
+    "RETURNING id) SELECT id::text FROM new UNION ALL SELECT id::text FROM old",
+    x.kind, x.target, x.aggregate_type, x.aggregate_id, x.event_id, x.payload,
+    x.last_error.substr(0, 1000), x.attempts, x.first_failed_at_ms);
+  txn.commit();
+  return row[0].as<std::string>();
+}
+
 struct worker_state {
   static inline const char* name = "pg.dead_letters";
   std::unique_ptr<session> db;
@@ -110,6 +134,9 @@ worker(dead_letter_store_actor::stateful_pointer<worker_state> self, std::string
     [self](atom::list, const dead_letter_query& query) -> caf::result<dead_letter_page> {
       return self->state.db->run<dead_letter_page>(
         [&](pqxx::connection& conn) { return list(conn, query); });
+    },
+    [self](atom::put, const dead_letter& x) -> caf::result<std::string> {
+      return self->state.db->run<std::string>([&](pqxx::connection& conn) { return put(conn, x); });
     },
   };
 }

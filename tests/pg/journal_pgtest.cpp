@@ -1,5 +1,6 @@
 #include "adapters/pg/journal.hpp"
 
+#include "actors/protocol/commerce.hpp"
 #include "adapters/pg/migrate.hpp"
 #include "adapters/pg/recovery.hpp"
 #include "runtime/metrics.hpp"
@@ -90,6 +91,56 @@ TEST_F(Journal, AppendRepliesWithTheLastSeqAndStoresEventsAndOutbox) {
     EXPECT_EQ(out[i][6].as<std::string>(), "req-1");
     EXPECT_EQ(out[i][7].as<int>(), i + 1);
   }
+}
+
+// The outbox carries each event's public form only; the journal keeps all of it.
+TEST_F(Journal, TheOutboxCarriesOnlyWhatAnEventTypePublishes) {
+  auto journal = spawn();
+  order_event placed;
+  placed.type = "placed";
+  placed.placement.order_id = "ord_1";
+  placed.placement.customer_id = "ada";
+  placed.placement.ship_to = shipping_address{"Ada Private", "1 Hidden Row", "Secretville",
+                                              "S3 CR3", "GB", "+44 1234"};
+  placed.placement.email = "ada.private@example.org";
+  placed.placement.lines.push_back(cart_line{"mug", "Mug", 2, 1250});
+  placed.status_after = "paid";
+  placed.at_ms = 1000;
+  persist_request order_req{"order", "ord_1", 1, {caf::make_message(placed)}, {}, "req-o"};
+  cart_event created;
+  created.type = "created";
+  created.customer_id = "ada";
+  created.currency = "USD";
+  persist_request cart_req{"cart", "cart-1", 1, {caf::make_message(created)}, {}, "req-c"};
+  checkout_event started;
+  started.type = "started";
+  started.cmd.cart_id = "cart-1";
+  started.cmd.idempotency_key = "idem-private";
+  started.cmd.payment_token = "tok_private";
+  started.cmd.email = "ada.private@example.org";
+  started.attempt = 1;
+  persist_request checkout_req{"checkout", "co_1", 1, {caf::make_message(started)}, {}, "req-k"};
+  for (auto* req : {&order_req, &cart_req, &checkout_req}) {
+    auto res = ask<uint64_t>(journal, atom::append_v, *req);
+    ASSERT_TRUE(res) << render(res.error());
+  }
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 3);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox WHERE aggregatetype = 'cart'"), 0)
+    << "carts are not published";
+  auto order = scalar<std::string>("SELECT payload::text FROM outbox WHERE aggregatetype = 'order'");
+  EXPECT_NE(order.find("\"mug\""), std::string::npos) << order;
+  EXPECT_NE(order.find("\"status_after\": \"paid\""), std::string::npos) << order;
+  auto checkout
+    = scalar<std::string>("SELECT payload::text FROM outbox WHERE aggregatetype = 'checkout'");
+  EXPECT_NE(checkout.find("cart-1"), std::string::npos) << checkout;
+  auto published = scalar<std::string>("SELECT string_agg(payload::text, ' ') FROM outbox");
+  for (const char* secret : {"Ada Private", "Hidden Row", "Secretville", "S3 CR3", "+44 1234",
+                             "ada.private@example.org", "idem-private", "tok_private"})
+    EXPECT_EQ(published.find(secret), std::string::npos) << secret << " in " << published;
+  // The journal keeps what the order needs; a card token is never stored.
+  auto stored = scalar<std::string>("SELECT string_agg(payload::text, ' ') FROM journal");
+  EXPECT_NE(stored.find("Hidden Row"), std::string::npos);
+  EXPECT_EQ(stored.find("tok_private"), std::string::npos) << stored;
 }
 
 TEST_F(Journal, GroupCommitsManyEntitiesInFewTransactions) {

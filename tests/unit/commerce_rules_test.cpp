@@ -204,6 +204,22 @@ TEST(CartRules, CheckedOutCartIsClosed) {
             mercato_errc::conflict);
 }
 
+TEST(CartRules, AFailedCheckoutGivesItsClaimBackAndNoOtherCan) {
+  auto s = new_cart();
+  EXPECT_EQ(errc_of(cart::decide_checkout(s, "co_1", 1001).error()), mercato_errc::conflict)
+    << "an empty cart cannot be claimed";
+  apply_all(s, *cart::decide_set_line(s, item("a", 1), 1, 5, 1001));
+  apply_all(s, *cart::decide_checkout(s, "co_1", 1002));
+  EXPECT_TRUE(cart::decide_reopen(s, "co_2", 1003)->empty()) << "not the claim of co_2";
+  EXPECT_EQ(s.checkout_id, "co_1");
+  apply_all(s, *cart::decide_reopen(s, "co_1", 1004));
+  EXPECT_TRUE(s.checkout_id.empty());
+  EXPECT_FALSE(cart::check_open(s));
+  EXPECT_TRUE(cart::decide_reopen(s, "co_1", 1005)->empty()) << "given back once";
+  apply_all(s, *cart::decide_checkout(s, "co_2", 1006));
+  EXPECT_EQ(s.checkout_id, "co_2");
+}
+
 // -- orders -------------------------------------------------------------------------------------
 
 order::state placed_order() {
@@ -279,9 +295,10 @@ TEST(CheckoutRules, RecordsAndReplays) {
   auto other = cmd;
   other.body_digest = "d2";
   EXPECT_EQ(errc_of(checkout::check_same_request(s, other)), mercato_errc::idempotency_mismatch);
-  checkout::apply(s, checkout::failed("unavailable", "x", {}, true, {}, 11));
+  checkout::apply(s, checkout::failed("unavailable", "x", {}, true, {}, {}, 11));
   EXPECT_EQ(s.status, "failed");
   EXPECT_TRUE(s.retryable);
+  EXPECT_TRUE(s.finished);
   checkout::apply(s, checkout::started(cmd, 2, cart, 12));
   EXPECT_EQ(s.attempt, 2u);
   EXPECT_EQ(checkout::attempt_id(s.checkout_id, 2), "co_abc-2");
@@ -291,6 +308,20 @@ TEST(CheckoutRules, RecordsAndReplays) {
   EXPECT_EQ(s.status, "completed");
   EXPECT_TRUE(s.finished);
   EXPECT_EQ(s.discount_minor, 50);
+}
+
+TEST(CheckoutRules, AFailureThatStillOwesACompensationStaysOpenUntilItIsDone) {
+  checkout::state s;
+  s.checkout_id = "co_owe";
+  checkout::apply(s, checkout::started(checkout_cmd{}, 1, cart_view{}, 10));
+  checkout::apply(s, checkout::failed("payment_declined", "x", {}, false, {}, {"void_payment"}, 11));
+  EXPECT_EQ(s.status, "failed");
+  EXPECT_FALSE(s.finished) << "the void is still owed";
+  EXPECT_EQ(s.owed, std::vector<std::string>{"void_payment"});
+  checkout::apply(s, checkout::compensated({}, 12));
+  EXPECT_TRUE(s.finished);
+  EXPECT_TRUE(s.owed.empty());
+  EXPECT_EQ(s.status, "failed");
 }
 
 } // namespace

@@ -238,7 +238,17 @@ TEST(ConfigLoad, EveryDocumentedFlagIsRead) {
                 "700",
                 "--restart-budget",
                 "2",
+                "--payment-timeout-ms",
+                "300",
+                "--checkout-step-timeout-ms",
+                "100",
+                "--compensation-attempts",
+                "4",
+                "--compensation-backoff-ms",
+                "50",
                 "--fault-injection",
+                "--settle-delay-ms",
+                "60",
                 "--no-migrate"},
                {});
   ASSERT_TRUE(r.errors.empty()) << all_errors(r);
@@ -258,6 +268,11 @@ TEST(ConfigLoad, EveryDocumentedFlagIsRead) {
   EXPECT_EQ(v.server.io_threads, 3);
   EXPECT_EQ(v.actors.scheduler_threads, 4);
   EXPECT_EQ(v.db.readers, 5);
+  EXPECT_EQ(v.checkout.payment_timeout_ms, 300);
+  EXPECT_EQ(v.checkout.step_timeout_ms, 100);
+  EXPECT_EQ(v.checkout.compensation_attempts, 4);
+  EXPECT_EQ(v.checkout.compensation_backoff_ms, 50);
+  EXPECT_EQ(v.testing.settle_delay_ms, 60);
   EXPECT_EQ(v.server.max_body_bytes, 2048);
   EXPECT_EQ(v.entity.request_timeout_ms, 700);
   EXPECT_EQ(v.entity.restart_budget, 2);
@@ -372,8 +387,32 @@ TEST(ConfigLoad, EmptyRequiredValuesAreRejected) {
   EXPECT_TRUE(has_error_for(r, "auth.jwt_secret")) << all_errors(r);
 }
 
+TEST(ConfigLoad, ACheckoutHoldTtlShorterThanItsSlowestPathIsRejected) {
+  auto r = run({"--checkout-hold-ttl-ms", "20000", "--payment-timeout-ms", "8000",
+                "--checkout-step-timeout-ms", "1000"},
+               required);
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "checkout.hold_ttl_ms")) << all_errors(r);
+  auto capped = run({"--max-hold-ttl-ms", "10000", "--hold-ttl-ms", "5000"}, required);
+  ASSERT_EQ(capped.errors.size(), 1u) << all_errors(capped);
+  EXPECT_NE(capped.errors[0].find("capped by entity.max_hold_ttl_ms"), std::string::npos)
+    << all_errors(capped);
+  EXPECT_TRUE(run({"--checkout-hold-ttl-ms", "24000", "--payment-timeout-ms", "8000",
+                   "--checkout-step-timeout-ms", "1000"},
+                  required)
+                .errors.empty());
+}
+
+TEST(ConfigLoad, SettleDelayNeedsFaultInjection) {
+  auto r = run({"--settle-delay-ms", "100"}, required);
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "testing.settle_delay_ms")) << all_errors(r);
+}
+
 TEST(ConfigLoad, HoldTtlAboveMaximumIsRejected) {
-  auto r = run({"--hold-ttl-ms", "5000", "--max-hold-ttl-ms", "4000"}, required);
+  auto r = run({"--hold-ttl-ms", "5000", "--max-hold-ttl-ms", "4000", "--payment-timeout-ms",
+                "200", "--checkout-step-timeout-ms", "200"},
+               required);
   ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
   EXPECT_TRUE(has_error_for(r, "entity.default_hold_ttl_ms")) << all_errors(r);
 }
