@@ -1,5 +1,5 @@
 #include "config/load.hpp"
-#include "runtime/server.hpp"
+#include "runtime/server/server.hpp"
 
 #include <iostream>
 

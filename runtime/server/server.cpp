@@ -1,4 +1,4 @@
-#include "runtime/server.hpp"
+#include "runtime/server/server.hpp"
 
 #include "actors/cart/cart_actor.hpp"
 #include "actors/checkout/checkout_actor.hpp"
@@ -137,6 +137,207 @@ order::delay_policy delay_policy_of(const config::orders_settings& o) {
   return p;
 }
 
+// The adapters behind the ports of actors/protocol/interfaces.hpp.
+struct ports {
+  event_sink_actor hub_actor;
+  journal_actor journal;
+  recovery_actor recovery;
+  product_store_actor products;
+  dead_letter_store_actor dead_letters;
+  payment_provider_actor provider;
+  order_index_actor orders;
+};
+
+// The entity regions.
+struct regions {
+  caf::actor stock, coupon, payment, cart, customer, order, checkout;
+};
+
+// Everything spawned, in start order; stopped in reverse, each once the one after it has gone,
+// so that nothing outlives what it uses (sagas before the entities they call, entities before
+// the journal that answers their appends).
+class stop_list {
+public:
+  template <class Handle>
+  Handle add(Handle h) {
+    started_.push_back(caf::actor_cast<caf::actor>(h));
+    return h;
+  }
+
+  void stop_all(caf::actor_system& sys) {
+    caf::scoped_actor self{sys}; // main's thread, after serving: blocking is fine here
+    for (auto i = started_.rbegin(); i != started_.rend(); ++i) {
+      self->send_exit(*i, caf::exit_reason::user_shutdown);
+      self->wait_for(*i);
+    }
+    started_.clear();
+  }
+
+private:
+  std::vector<caf::actor> started_;
+};
+
+ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_registry& metrics,
+                  const std::shared_ptr<topic_hub>& hub, stop_list& stops) {
+  ports p;
+  // The hub learns of every commit from the journal, once per batch, and fans it out to the
+  // node's WebSocket subscribers.
+  p.hub_actor = stops.add(spawn_hub_actor(sys, hub));
+  p.journal = stops.add(pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, p.hub_actor));
+  p.recovery = stops.add(pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers));
+  p.products = stops.add(pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers));
+  // Admin reads and the few letters sagas set aside: one connection is plenty.
+  p.dead_letters = stops.add(pg::spawn_dead_letter_store(sys, cfg.db.url, 1));
+  // Only provider calls may block (the http provider's detached workers); payments are
+  // entities in their region.
+  p.provider = stops.add(payments::spawn_payment_provider(sys, cfg.payments));
+  p.orders = stops.add(pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers));
+  return p;
+}
+
+region_settings region_settings_of(const config::settings& cfg, std::string kind) {
+  region_settings r;
+  r.kind = std::move(kind);
+  r.passivate_after = std::chrono::milliseconds{cfg.entity.passivate_after_ms};
+  r.restart_budget = cfg.entity.restart_budget;
+  r.restart_window = std::chrono::milliseconds{cfg.entity.restart_window_ms};
+  r.backoff_min = std::chrono::milliseconds{cfg.entity.backoff_min_ms};
+  r.backoff_max = std::chrono::milliseconds{cfg.entity.backoff_max_ms};
+  return r;
+}
+
+// Each region after the regions its entities call.
+regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const ports& p,
+                      metrics_registry& metrics, stop_list& stops) {
+  auto region = [&](const char* kind, runtime::entity_spawner spawner) {
+    return stops.add(spawn_region(sys, region_settings_of(cfg, kind), std::move(spawner), &metrics));
+  };
+  regions r;
+  stock_settings stock_cfg;
+  stock_cfg.journal = p.journal;
+  stock_cfg.recovery = p.recovery;
+  stock_cfg.default_ttl_ms = cfg.entity.default_hold_ttl_ms;
+  stock_cfg.max_ttl_ms = cfg.entity.max_hold_ttl_ms;
+  stock_cfg.snapshot_every = cfg.journal.snapshot_every;
+  stock_cfg.fault_injection = cfg.testing.fault_injection;
+  r.stock = region("stock", make_stock_spawner(stock_cfg));
+
+  entity_env env;
+  env.journal = p.journal;
+  env.recovery = p.recovery;
+  env.snapshot_every = cfg.journal.snapshot_every;
+  env.fault_injection = cfg.testing.fault_injection;
+  auto step_timeout = std::chrono::milliseconds{cfg.checkout.step_timeout_ms};
+  r.coupon = region("coupon", make_coupon_spawner(env));
+
+  payment_entity_settings payment_cfg;
+  payment_cfg.env = env;
+  payment_cfg.provider = p.provider;
+  payment_cfg.provider_name = cfg.payments.provider == "http" ? "http" : "sandbox";
+  payment_cfg.park_limit
+    = std::chrono::milliseconds{std::max<int64_t>(cfg.checkout.payment_timeout_ms, 1)};
+  r.payment = region("payment", make_payment_spawner(payment_cfg));
+
+  cart_settings cart_cfg;
+  cart_cfg.env = env;
+  cart_cfg.policy.ttl_ms = cfg.checkout.cart_ttl_ms;
+  cart_cfg.policy.shipping_flat_minor = cfg.checkout.shipping_flat_minor;
+  cart_cfg.products = p.products;
+  cart_cfg.stock_region = r.stock;
+  cart_cfg.coupon_region = r.coupon;
+  cart_cfg.ask_timeout = step_timeout;
+  r.cart = region("cart", make_cart_spawner(cart_cfg));
+  r.customer = region("customer", make_customer_spawner(env));
+
+  order_settings order_cfg;
+  order_cfg.env = env;
+  order_cfg.customer_region = r.customer;
+  order_cfg.stock_region = r.stock;
+  order_cfg.payment_region = r.payment;
+  order_cfg.ask_timeout = step_timeout;
+  order_cfg.delays = delay_policy_of(cfg.orders);
+  r.order = region("order", make_order_spawner(order_cfg));
+
+  checkout_settings checkout_cfg;
+  checkout_cfg.env = env;
+  checkout_cfg.cart_region = r.cart;
+  checkout_cfg.coupon_region = r.coupon;
+  checkout_cfg.stock_region = r.stock;
+  checkout_cfg.order_region = r.order;
+  checkout_cfg.payment_region = r.payment;
+  checkout_cfg.dead_letters = p.dead_letters;
+  checkout_cfg.hold_ttl_ms = std::min(cfg.checkout.hold_ttl_ms, cfg.entity.max_hold_ttl_ms);
+  checkout_cfg.step_timeout = step_timeout;
+  checkout_cfg.payment_timeout = std::chrono::milliseconds{cfg.checkout.payment_timeout_ms};
+  checkout_cfg.compensation_attempts = cfg.checkout.compensation_attempts;
+  checkout_cfg.compensation_backoff
+    = std::chrono::milliseconds{cfg.checkout.compensation_backoff_ms};
+  if (cfg.testing.fault_injection)
+    checkout_cfg.settle_delay = std::chrono::milliseconds{cfg.testing.settle_delay_ms};
+  r.checkout = region("checkout", make_checkout_spawner(checkout_cfg));
+  return r;
+}
+
+// The node's background workers: the delay sweeper and one outbox publisher per endpoint.
+void spawn_workers(caf::actor_system& sys, const config::settings& cfg, const regions& r,
+                   stop_list& stops) {
+  // Orders check their delays on their own timers, which passivation and restarts end: the
+  // sweeper wakes those whose check fell due, as the orders read model records it.
+  pg::delay_sweeper_settings sweeper_cfg;
+  sweeper_cfg.interval = std::chrono::milliseconds{cfg.orders.delay_sweep_ms};
+  stops.add(pg::spawn_delay_sweeper(sys, cfg.db.url, sweeper_cfg, r.order));
+  // One detached publisher per webhook endpoint, so that a slow endpoint delays only itself.
+  // The outbox is durable: what a stopped publisher has not sent goes out on the next start.
+  for (auto& settings : pg::publisher_settings_of(cfg.webhooks))
+    stops.add(pg::spawn_outbox_publisher(sys, cfg.db.url, std::move(settings)));
+}
+
+node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, const ports& p,
+                        const regions& r, const std::shared_ptr<topic_hub>& hub,
+                        metrics_registry& metrics) {
+  node_handles h;
+  h.sys = &sys;
+  h.stock_region = r.stock;
+  h.cart_region = r.cart;
+  h.coupon_region = r.coupon;
+  h.checkout_region = r.checkout;
+  h.order_region = r.order;
+  h.customer_region = r.customer;
+  h.payment_region = r.payment;
+  h.orders = p.orders;
+  h.products = p.products;
+  h.dead_letters = p.dead_letters;
+  h.recovery = p.recovery;
+  h.hub = hub;
+  h.identity = make_identity(cfg);
+  h.metrics = &metrics;
+  h.cfg = cfg;
+  return h;
+}
+
+// Serves HTTP and WebSocket until SIGINT or SIGTERM; the process exit code.
+int serve(const node_handles& handles, sigset_t& signals) {
+  auto log = logger("runtime");
+  const auto& cfg = handles.cfg;
+  api::http_server http{handles};
+  try {
+    http.start();
+  } catch (const std::exception& e) {
+    log->error("cannot serve HTTP on {}: {}", cfg.server.http_addr, e.what());
+    return 1;
+  }
+  handles.identity->http_port = http.port();
+  log->info("node {} starts", handles.identity->node_id);
+  resume_unfinished_checkouts(cfg.db.url, handles.checkout_region);
+  log->info("mercato serves http://127.0.0.1:{} (scheduler threads {}, io threads {})",
+            http.port(), handles.sys->scheduler().num_workers(), cfg.server.io_threads);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log->info("signal {} received; shutting down", sig);
+  http.stop();
+  return 0;
+}
+
 } // namespace
 
 int run_server(const config::settings& cfg) {
@@ -152,157 +353,13 @@ int run_server(const config::settings& cfg) {
     metrics_registry metrics;
     node_config caf_cfg{cfg};
     caf::actor_system sys{caf_cfg};
-    // The hub learns of every commit from the journal, once per batch, and fans it out to the
-    // node's WebSocket subscribers.
+    stop_list stops;
     auto hub = std::make_shared<topic_hub>(api::ws::encode_event, &metrics);
-    auto hub_actor = spawn_hub_actor(sys, hub);
-    auto journal = pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, hub_actor);
-    auto recovery = pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers);
-    auto products = pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers);
-    // Admin reads only: one connection is plenty.
-    auto dead_letters = pg::spawn_dead_letter_store(sys, cfg.db.url, 1);
-    // Only provider calls may block (the http provider's detached workers); payments are
-    // entities in their region below.
-    auto provider = payments::spawn_payment_provider(sys, cfg.payments);
-
-    stock_settings stock_cfg;
-    stock_cfg.journal = journal;
-    stock_cfg.recovery = recovery;
-    stock_cfg.default_ttl_ms = cfg.entity.default_hold_ttl_ms;
-    stock_cfg.max_ttl_ms = cfg.entity.max_hold_ttl_ms;
-    stock_cfg.snapshot_every = cfg.journal.snapshot_every;
-    stock_cfg.fault_injection = cfg.testing.fault_injection;
-    auto region_cfg = [&cfg](std::string kind) {
-      region_settings r;
-      r.kind = std::move(kind);
-      r.passivate_after = std::chrono::milliseconds{cfg.entity.passivate_after_ms};
-      r.restart_budget = cfg.entity.restart_budget;
-      r.restart_window = std::chrono::milliseconds{cfg.entity.restart_window_ms};
-      r.backoff_min = std::chrono::milliseconds{cfg.entity.backoff_min_ms};
-      r.backoff_max = std::chrono::milliseconds{cfg.entity.backoff_max_ms};
-      return r;
-    };
-    auto stock_region
-      = spawn_region(sys, region_cfg("stock"), make_stock_spawner(stock_cfg), &metrics);
-
-    entity_env env;
-    env.journal = journal;
-    env.recovery = recovery;
-    env.snapshot_every = cfg.journal.snapshot_every;
-    env.fault_injection = cfg.testing.fault_injection;
-    auto step_timeout = std::chrono::milliseconds{cfg.checkout.step_timeout_ms};
-    auto coupon_region
-      = spawn_region(sys, region_cfg("coupon"), make_coupon_spawner(env), &metrics);
-    payment_entity_settings payment_cfg;
-    payment_cfg.env = env;
-    payment_cfg.provider = provider;
-    payment_cfg.provider_name = cfg.payments.provider == "http" ? "http" : "sandbox";
-    payment_cfg.park_limit
-      = std::chrono::milliseconds{std::max<int64_t>(cfg.checkout.payment_timeout_ms, 1)};
-    auto payment_region
-      = spawn_region(sys, region_cfg("payment"), make_payment_spawner(payment_cfg), &metrics);
-    cart_settings cart_cfg;
-    cart_cfg.env = env;
-    cart_cfg.policy.ttl_ms = cfg.checkout.cart_ttl_ms;
-    cart_cfg.policy.shipping_flat_minor = cfg.checkout.shipping_flat_minor;
-    cart_cfg.products = products;
-    cart_cfg.stock_region = stock_region;
-    cart_cfg.coupon_region = coupon_region;
-    cart_cfg.ask_timeout = step_timeout;
-    auto cart_region = spawn_region(sys, region_cfg("cart"), make_cart_spawner(cart_cfg), &metrics);
-    auto customer_region
-      = spawn_region(sys, region_cfg("customer"), make_customer_spawner(env), &metrics);
-    order_settings order_cfg;
-    order_cfg.env = env;
-    order_cfg.customer_region = customer_region;
-    order_cfg.stock_region = stock_region;
-    order_cfg.payment_region = payment_region;
-    order_cfg.ask_timeout = step_timeout;
-    order_cfg.delays = delay_policy_of(cfg.orders);
-    auto order_region
-      = spawn_region(sys, region_cfg("order"), make_order_spawner(order_cfg), &metrics);
-    // Orders check their delays on their own timers, which passivation and restarts end: the
-    // sweeper wakes those whose check fell due, as the orders read model records it.
-    pg::delay_sweeper_settings sweeper_cfg;
-    sweeper_cfg.interval = std::chrono::milliseconds{cfg.orders.delay_sweep_ms};
-    auto delay_sweeper = pg::spawn_delay_sweeper(sys, cfg.db.url, sweeper_cfg, order_region);
-    checkout_settings checkout_cfg;
-    checkout_cfg.env = env;
-    checkout_cfg.cart_region = cart_region;
-    checkout_cfg.coupon_region = coupon_region;
-    checkout_cfg.stock_region = stock_region;
-    checkout_cfg.order_region = order_region;
-    checkout_cfg.payment_region = payment_region;
-    checkout_cfg.hold_ttl_ms = std::min(cfg.checkout.hold_ttl_ms, cfg.entity.max_hold_ttl_ms);
-    checkout_cfg.step_timeout = step_timeout;
-    checkout_cfg.payment_timeout = std::chrono::milliseconds{cfg.checkout.payment_timeout_ms};
-    checkout_cfg.dead_letters = dead_letters;
-    checkout_cfg.compensation_attempts = cfg.checkout.compensation_attempts;
-    checkout_cfg.compensation_backoff
-      = std::chrono::milliseconds{cfg.checkout.compensation_backoff_ms};
-    if (cfg.testing.fault_injection)
-      checkout_cfg.settle_delay = std::chrono::milliseconds{cfg.testing.settle_delay_ms};
-    auto checkout_region
-      = spawn_region(sys, region_cfg("checkout"), make_checkout_spawner(checkout_cfg), &metrics);
-    auto order_index = pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers);
-    // One detached publisher per webhook endpoint, so that a slow endpoint delays only itself.
-    std::vector<caf::actor> publishers;
-    for (auto& p : pg::publisher_settings_of(cfg.webhooks))
-      publishers.push_back(pg::spawn_outbox_publisher(sys, cfg.db.url, std::move(p)));
-
-    node_handles handles;
-    handles.sys = &sys;
-    handles.stock_region = stock_region;
-    handles.cart_region = cart_region;
-    handles.coupon_region = coupon_region;
-    handles.checkout_region = checkout_region;
-    handles.order_region = order_region;
-    handles.customer_region = customer_region;
-    handles.orders = order_index;
-    handles.products = products;
-    handles.dead_letters = dead_letters;
-    handles.recovery = recovery;
-    handles.hub = hub;
-    handles.identity = make_identity(cfg);
-    handles.payment_region = payment_region;
-    handles.metrics = &metrics;
-    handles.cfg = cfg;
-    {
-      api::http_server http{handles};
-      try {
-        http.start();
-      } catch (const std::exception& e) {
-        log->error("cannot serve HTTP on {}: {}", cfg.server.http_addr, e.what());
-        exit_code = 1;
-      }
-      if (exit_code == 0) {
-        handles.identity->http_port = http.port();
-        log->info("node {} starts", handles.identity->node_id);
-        resume_unfinished_checkouts(cfg.db.url, checkout_region);
-        log->info("mercato serves http://127.0.0.1:{} (scheduler threads {}, io threads {})",
-                  http.port(), sys.scheduler().num_workers(), cfg.server.io_threads);
-        int sig = 0;
-        sigwait(&signals, &sig);
-        log->info("signal {} received; shutting down", sig);
-        http.stop();
-      }
-    }
-    // Entities first (their pending appends are answered), then the adapters they use.
-    // Sagas first: their steps still reach the entities after them.
-    caf::anon_send_exit(delay_sweeper, caf::exit_reason::user_shutdown);
-    for (const auto& region : {checkout_region, cart_region, order_region, customer_region,
-                               coupon_region, stock_region, payment_region})
-      caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
-    // The outbox is durable: whatever the publishers have not sent yet goes out on next start.
-    for (const auto& p : publishers)
-      caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(order_index, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(products, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(recovery, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(hub_actor, caf::exit_reason::user_shutdown);
+    auto p = spawn_ports(sys, cfg, metrics, hub, stops);
+    auto r = spawn_regions(sys, cfg, p, metrics, stops);
+    spawn_workers(sys, cfg, r, stops);
+    exit_code = serve(handles_of(sys, cfg, p, r, hub, metrics), signals);
+    stops.stop_all(sys);
   }
   log->info("mercato stopped");
   return exit_code;
