@@ -1,5 +1,7 @@
 #include "runtime/logging.hpp"
 
+#include "runtime/util/json_text.hpp"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -26,7 +28,7 @@ public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     std::string s;
-    append_json_escaped(s, std::string_view(msg.payload.data(), msg.payload.size()));
+    util::append_json_escaped(s, std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(s.data(), s.data() + s.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -63,40 +65,6 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
   log->set_level(spdlog::level::warn);
   spdlog::register_logger(log);
   return log;
-}
-
-void append_json_escaped(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  size_t run = 0; // start of the current run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\')
-      continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default: {
-      char buf[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-      out.append(buf, 6);
-    }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
 }
 
 std::string describe_exception(const std::exception_ptr& ep) {

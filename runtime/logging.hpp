@@ -18,10 +18,6 @@ void init_logging(const std::string& level, const std::string& format);
 /// The logger `name`; falls back to a default one if init_logging was not called (tests).
 std::shared_ptr<spdlog::logger> logger(const std::string& name);
 
-/// Appends `s` to `out` escaped for the inside of a JSON string (no quotes added). Copies runs
-/// that need no escaping in one go: it also serves response bodies (api/json).
-void append_json_escaped(std::string& out, std::string_view s);
-
 /// The message of the exception `ep` holds ("unknown exception" for a non-standard one), for
 /// the exception handlers of actors.
 std::string describe_exception(const std::exception_ptr& ep);

@@ -162,7 +162,7 @@ cart_actor::behavior_type cart_entity(self_ptr self, std::string cart_id, cart_s
     [self](atom::inspect) -> std::string {
       const auto& st = self->state;
       auto v = view_of(st);
-      return inspect_text(st.log, [&](runtime::json_text& j) {
+      return inspect_text(st.log, [&](util::json_text& j) {
         j.key("cart_id").value(v.cart_id).key("exists").value(st.data.exists);
         j.key("customer_id").value(v.customer_id).key("currency").value(v.sums.currency);
         j.key("lines").begin_array();

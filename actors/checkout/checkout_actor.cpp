@@ -133,8 +133,8 @@ void compensate(self_ptr self, Then then) {
       if (ec == mercato_errc::conflict)
         log()->warn("checkout {}: compensating {}: {}", self->state.log.id, name, render(err));
       if (ec != mercato_errc::not_found && ec != mercato_errc::conflict) {
-        log()->warn("checkout {}: compensating {} failed: {}; will retry", self->state.log.id,
-                    name, render(err));
+        log()->warn("checkout {}: compensating {} failed: {}; will retry", self->state.log.id, name,
+                    render(err));
         fan->owed.push_back(name);
         if (!fan->other)
           fan->other = err;
@@ -205,7 +205,7 @@ void set_aside(self_ptr self, std::vector<std::string> owed, std::string last_er
     x.aggregate_type = "checkout";
     x.aggregate_id = st.log.id;
     x.event_id = id + "/" + name;
-    runtime::json_text j;
+    util::json_text j;
     j.begin_object().key("step").value(name.substr(0, colon)).key("checkout_id").value(st.log.id);
     j.key("attempt_id").value(id).key("target").value(x.target).end_object();
     x.payload = std::move(j).str();
@@ -265,23 +265,23 @@ void compensate_again(self_ptr self) {
 void fail(self_ptr self, std::string code, std::string detail, std::vector<std::string> skus = {},
           bool retryable = false) {
   self->state.payment_token.clear();
-  compensate(self, [self, code = std::move(code), detail = std::move(detail),
-                    skus = std::move(skus),
-                    retryable](std::vector<std::string> owed, std::string last_error) mutable {
-    auto& st = self->state;
-    log()->info("checkout {} failed: {} ({})", st.log.id, code, detail);
-    st.compensation_rounds = 0;
-    auto ev = checkout::failed(std::move(code), std::move(detail), std::move(skus), retryable,
-                               st.steps, owed, st.env.now());
-    persist(
-      self, std::vector<checkout_event>{std::move(ev)},
-      [self, owed = std::move(owed), last_error = std::move(last_error)]() mutable {
-        self->state.running = false;
-        answer_waiters(self);
-        after_round(self, std::move(owed), std::move(last_error));
-      },
-      [self](const caf::error& err) { fail_waiters(self->state, err); });
-  });
+  compensate(self,
+             [self, code = std::move(code), detail = std::move(detail), skus = std::move(skus),
+              retryable](std::vector<std::string> owed, std::string last_error) mutable {
+               auto& st = self->state;
+               log()->info("checkout {} failed: {} ({})", st.log.id, code, detail);
+               st.compensation_rounds = 0;
+               auto ev = checkout::failed(std::move(code), std::move(detail), std::move(skus),
+                                          retryable, st.steps, owed, st.env.now());
+               persist(
+                 self, std::vector<checkout_event>{std::move(ev)},
+                 [self, owed = std::move(owed), last_error = std::move(last_error)]() mutable {
+                   self->state.running = false;
+                   answer_waiters(self);
+                   after_round(self, std::move(owed), std::move(last_error));
+                 },
+                 [self](const caf::error& err) { fail_waiters(self->state, err); });
+             });
 }
 
 void fail_unavailable(self_ptr self, const std::string& step, const caf::error& err) {
@@ -425,10 +425,14 @@ void settle(self_ptr self) {
 // answer and the settling, also of a saga resumed after a restart).
 void settle_soon(self_ptr self) {
   auto& st = self->state;
-  if (st.cfg.settle_delay.count() > 0 && !st.settle_delayed) {
-    st.settle_delayed = true;
-    self->delayed_send(self, st.cfg.settle_delay, atom::resume_v);
-    return;
+  if (st.cfg.settle_delay.count() > 0) {
+    if (st.settle_not_before_ms == 0) {
+      st.settle_not_before_ms = st.env.now() + st.cfg.settle_delay.count();
+      self->delayed_send(self, st.cfg.settle_delay, atom::resume_v);
+      return;
+    }
+    if (st.env.now() < st.settle_not_before_ms)
+      return; // another wake-up (a restart sends two): the delayed one settles
   }
   settle(self);
 }
@@ -720,7 +724,7 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
     [self](atom::inspect) -> std::string {
       const auto& st = self->state;
       const auto& d = st.data;
-      return inspect_text(st.log, [&](runtime::json_text& j) {
+      return inspect_text(st.log, [&](util::json_text& j) {
         j.key("checkout_id").value(d.checkout_id).key("exists").value(d.exists);
         j.key("status").value(d.status).key("attempt").value(static_cast<uint64_t>(d.attempt));
         j.key("order_id").value(d.order_id).key("finished").value(d.finished);

@@ -10,9 +10,9 @@
 
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/interfaces.hpp"
-#include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/shard_region.hpp"
+#include "runtime/util/json_text.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -273,7 +273,7 @@ bool passivate_if_idle(Self* self) {
 /// `fill` writes the members of `state`.
 template <class Event, class Fill>
 std::string inspect_text(const event_log<Event>& log, Fill fill) {
-  runtime::json_text j;
+  util::json_text j;
   j.begin_object().key("state").begin_object();
   fill(j);
   j.end_object();

@@ -66,7 +66,7 @@ coupon_actor::behavior_type coupon_entity(self_ptr self, std::string code, entit
     },
     [self](atom::inspect) -> std::string {
       const auto& d = self->state.data;
-      return inspect_text(self->state.log, [&](runtime::json_text& j) {
+      return inspect_text(self->state.log, [&](util::json_text& j) {
         j.key("code").value(d.terms.code).key("exists").value(d.exists);
         j.key("kind").value(d.terms.kind).key("value").value(d.terms.value);
         j.key("usage_limit").value(d.terms.usage_limit);

@@ -36,7 +36,7 @@ customer_actor::behavior_type customer_entity(customer_actor::stateful_pointer<c
     },
     [self](atom::inspect) -> std::string {
       const auto& d = self->state.data;
-      return inspect_text(self->state.log, [&](runtime::json_text& j) {
+      return inspect_text(self->state.log, [&](util::json_text& j) {
         j.key("customer_id").value(d.customer_id);
         j.key("orders").begin_array();
         for (const auto& o : d.orders)

@@ -268,7 +268,7 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
     [self](atom::inspect) -> std::string {
       const auto& st = self->state;
       const auto& d = st.data;
-      return inspect_text(st.log, [&](runtime::json_text& j) {
+      return inspect_text(st.log, [&](util::json_text& j) {
         j.key("order_id").value(d.placement.order_id).key("exists").value(d.exists);
         j.key("customer_id").value(d.placement.customer_id).key("status").value(d.status);
         j.key("lines").value(static_cast<uint64_t>(d.placement.lines.size()));

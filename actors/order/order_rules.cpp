@@ -1,7 +1,7 @@
 #include "actors/order/order_rules.hpp"
 
 #include "actors/protocol/errors.hpp"
-#include "runtime/json_text.hpp"
+#include "runtime/util/json_text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -339,7 +339,7 @@ order_event own_entry(const state& s, std::string type, std::string external_id,
 
 order_event delay_warning(const state& s, const delay_policy& p, int64_t since_ms, int64_t now_ms) {
   auto expected = expected_of(p, s.status);
-  runtime::json_text j;
+  util::json_text j;
   j.begin_object().key("status").value(s.status).key("since").time_ms(since_ms);
   j.key("expected_ms").value(expected).key("elapsed_ms").value(now_ms - since_ms);
   j.key("due_at").time_ms(since_ms + expected).end_object();
@@ -348,7 +348,7 @@ order_event delay_warning(const state& s, const delay_policy& p, int64_t since_m
 }
 
 order_event expected_soon(const state& s, const delay_policy& p, int64_t now_ms) {
-  runtime::json_text j;
+  util::json_text j;
   j.begin_object().key("eta").time_ms(s.eta_ms).key("window_ms").value(p.soon_window_ms);
   j.end_object();
   return own_entry(s, "delivery_expected_soon", soon_id(s.eta_ms), soon_label(p.soon_window_ms),

@@ -408,7 +408,7 @@ payment_actor::behavior_type payment_entity(self_ptr self, std::string payment_i
     [self](atom::inspect) -> std::string {
       const auto& st = self->state;
       const auto& v = st.data.view;
-      return inspect_text(st.log, [&](runtime::json_text& j) {
+      return inspect_text(st.log, [&](util::json_text& j) {
         j.key("payment_id").value(v.payment_id).key("exists").value(st.data.exists);
         j.key("status").value(to_string(v.status)).key("amount_minor").value(v.amount_minor);
         j.key("currency").value(v.currency).key("provider").value(v.provider);

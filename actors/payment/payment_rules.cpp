@@ -1,6 +1,6 @@
 #include "actors/payment/payment_rules.hpp"
 
-#include "runtime/text.hpp"
+#include "runtime/util/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -156,7 +156,7 @@ std::vector<payment_event> one(payment_event e) {
 } // namespace
 
 caf::error check_id(const std::string& id) {
-  if (id.empty() || id.size() > 200 || !runtime::is_storable_text(id))
+  if (id.empty() || id.size() > 200 || !util::is_storable_text(id))
     return invalid("payment_id must be 1 to 200 bytes of UTF-8 text");
   return caf::none;
 }
@@ -170,9 +170,9 @@ caf::error validate(const payment_request& req) {
       || !std::all_of(req.currency.begin(), req.currency.end(),
                       [](unsigned char c) { return std::isupper(c) != 0; }))
     return invalid("currency must be three upper-case letters (ISO 4217)");
-  if (req.token.empty() || req.token.size() > 512 || !runtime::is_storable_text(req.token))
+  if (req.token.empty() || req.token.size() > 512 || !util::is_storable_text(req.token))
     return invalid("token must be 1 to 512 bytes of UTF-8 text");
-  if (!runtime::is_storable_text(req.customer_id) || !runtime::is_storable_text(req.request_id))
+  if (!util::is_storable_text(req.customer_id) || !util::is_storable_text(req.request_id))
     return invalid("customer_id and request_id must be UTF-8 text");
   return caf::none;
 }
@@ -180,9 +180,9 @@ caf::error validate(const payment_request& req) {
 caf::error validate(const payment_confirmation& c) {
   if (auto err = check_id(c.payment_id))
     return err;
-  if (c.event_id.empty() || !runtime::is_storable_text(c.event_id)
-      || !runtime::is_storable_text(c.provider_ref) || !runtime::is_storable_text(c.detail)
-      || !runtime::is_storable_text(c.request_id))
+  if (c.event_id.empty() || !util::is_storable_text(c.event_id)
+      || !util::is_storable_text(c.provider_ref) || !util::is_storable_text(c.detail)
+      || !util::is_storable_text(c.request_id))
     return invalid("event_id, provider_ref and detail must be UTF-8 text, event_id not empty");
   return caf::none;
 }

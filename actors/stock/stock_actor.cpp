@@ -1,8 +1,8 @@
 #include "actors/stock/stock_actor.hpp"
 
 #include "actors/protocol/errors.hpp"
-#include "runtime/json_text.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/util/json_text.hpp"
 
 #include <caf/all.hpp>
 
@@ -200,7 +200,7 @@ void recover(self_ptr self, const recovery_data& data) {
   arm_timer(self);
 }
 
-void write_event(runtime::json_text& j, uint64_t seq, const stock_event& e) {
+void write_event(util::json_text& j, uint64_t seq, const stock_event& e) {
   j.begin_object().key("seq").value(seq).key("type").value(to_string(e.type));
   j.key("at").time_ms(e.at_ms);
   switch (e.type) {
@@ -226,7 +226,7 @@ void write_event(runtime::json_text& j, uint64_t seq, const stock_event& e) {
 } // namespace
 
 std::string inspect_json(const stock_state& st) {
-  runtime::json_text j;
+  util::json_text j;
   const auto& d = st.durable;
   j.begin_object().key("state").begin_object();
   j.key("sku").value(st.sku).key("exists").value(d.exists);
@@ -332,9 +332,8 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
     },
     [self](atom::commit, const hold_cmd& cmd) -> caf::result<stock_view> {
       auto& st = self->state;
-      return answer_with_view(self,
-                              stock::decide_commit(st.decided, cmd.reservation_id, now_of(st),
-                                                   cmd.late_sale));
+      return answer_with_view(
+        self, stock::decide_commit(st.decided, cmd.reservation_id, now_of(st), cmd.late_sale));
     },
     [self](atom::release, const hold_cmd& cmd) -> caf::result<stock_view> {
       auto& st = self->state;

@@ -139,9 +139,9 @@ decision decide_commit(const state& s, const std::string& reservation_id, int64_
       return std::vector<stock_event>{}; // idempotent retry
     if (late_sale && i->second.outcome == stock_event_type::expired) {
       if (i->second.qty > s.available())
-        return fail(mercato_errc::insufficient_stock,
-                    "reservation expired and only " + std::to_string(s.available())
-                      + " units are available now");
+        return fail(mercato_errc::insufficient_stock, "reservation expired and only "
+                                                        + std::to_string(s.available())
+                                                        + " units are available now");
       return sale(i->second.qty);
     }
     return fail(mercato_errc::conflict, "reservation was " + to_string(i->second.outcome));

@@ -6,9 +6,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 namespace mercato::net {
 
 namespace {
@@ -119,21 +116,6 @@ post_result post_json(const http_url& url, const std::string& body,
   } catch (const std::exception& e) {
     out.status = 0;
     out.error = e.what();
-  }
-  return out;
-}
-
-std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 15];
   }
   return out;
 }

@@ -38,7 +38,4 @@ post_result post_json(const http_url& url, const std::string& body,
                       const std::vector<std::pair<std::string, std::string>>& headers,
                       std::chrono::milliseconds timeout);
 
-/// Lower-case hex of HMAC-SHA256(`key`, `body`).
-std::string hmac_sha256_hex(const std::string& key, const std::string& body);
-
 } // namespace mercato::net

@@ -17,6 +17,7 @@
 #include "adapters/payments/provider.hpp"
 #include "config/settings.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/util/encoding.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -48,22 +49,6 @@ endpoint parse_url(const std::string& url) {
     out.base.pop_back();
   if (!u.error.empty())
     out.error = "payments.psp_url: " + u.error + " (" + url + ")";
-  return out;
-}
-
-// Percent-encodes a path segment (payment ids are opaque strings).
-std::string encode_segment(const std::string& s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
   return out;
 }
 
@@ -120,7 +105,7 @@ private:
   caf::expected<provider_outcome> command(const payment_view& p, const char* op,
                                           payment_status expect) {
     auto id = p.provider_ref.empty() ? p.payment_id : p.provider_ref;
-    auto res = call("/v1/payments/" + encode_segment(id) + "/" + op, "{}", p.payment_id, "",
+    auto res = call("/v1/payments/" + util::percent_encode(id) + "/" + op, "{}", p.payment_id, "",
                     expect == payment_status::voided);
     if (!res)
       return res.error();

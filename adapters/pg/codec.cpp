@@ -208,10 +208,27 @@ caf::expected<caf::message> decode_snapshot(const std::string& kind, const std::
   return unknown_kind(kind);
 }
 
+namespace {
+
+// True if the JSON text escapes a NUL character: a `\u0000` whose backslash starts an escape,
+// i.e. follows an even run of backslashes (`\\u0000` is a backslash and the text "u0000").
+bool escapes_nul(const std::string& text) {
+  for (auto at = text.find("u0000"); at != std::string::npos; at = text.find("u0000", at + 1)) {
+    size_t backslashes = 0;
+    while (backslashes < at && text[at - 1 - backslashes] == '\\')
+      ++backslashes;
+    if (backslashes % 2 == 1)
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
 caf::expected<std::string> dump_storable(const nlohmann::json& j) {
   try {
     auto text = j.dump();
-    if (text.find("\\u0000") != std::string::npos)
+    if (escapes_nul(text))
       return caf::make_error(mercato_errc::invalid_request, "text contains a NUL character");
     return text;
   } catch (const nlohmann::json::exception& e) { // invalid UTF-8 in a string

@@ -5,7 +5,7 @@
 // includes this header (it pulls in libpqxx).
 
 #include "actors/protocol/errors.hpp"
-#include "runtime/text.hpp"
+#include "runtime/util/text.hpp"
 
 #include <caf/expected.hpp>
 
@@ -34,7 +34,7 @@ std::string with_connect_timeout(const std::string& url, int seconds);
 void prefer_index_scans(pqxx::connection& conn);
 
 /// True if PostgreSQL can store `s` as text: valid UTF-8 without NUL characters.
-using runtime::is_storable_text;
+using util::is_storable_text;
 
 /// Thrown by session users when the connection proved broken before anything was sent that
 /// could have had an effect (e.g. while opening a transaction): `run` may then retry safely.

@@ -102,8 +102,8 @@ caf::expected<dead_letter_page> list(pqxx::connection& conn, const dead_letter_q
 caf::expected<std::string> put(pqxx::connection& conn, const dead_letter& x) {
   if (x.kind != "webhook" && x.kind != "notification" && x.kind != "message")
     return caf::make_error(mercato_errc::invalid_request, "unknown dead letter kind " + x.kind);
-  for (const auto* text : {&x.target, &x.aggregate_type, &x.aggregate_id, &x.event_id,
-                           &x.payload, &x.last_error})
+  for (const auto* text :
+       {&x.target, &x.aggregate_type, &x.aggregate_id, &x.event_id, &x.payload, &x.last_error})
     if (!is_storable_text(*text))
       return caf::make_error(mercato_errc::invalid_request,
                              "a dead letter's texts must be UTF-8 without NUL");

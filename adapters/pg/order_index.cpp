@@ -3,7 +3,7 @@
 #include "actors/protocol/errors.hpp"
 #include "adapters/pg/connection.hpp"
 #include "adapters/pg/pool.hpp"
-#include "runtime/cursor.hpp"
+#include "runtime/util/cursor.hpp"
 
 #include <caf/all.hpp>
 
@@ -46,7 +46,7 @@ caf::expected<order_page> search(pqxx::connection& conn, const order_query& q) {
   std::string after_id;
   if (!q.cursor.empty()) {
     std::string pos;
-    if (!runtime::decode_cursor(q.cursor, pos) || !parse_position(pos, after_ms, after_id))
+    if (!util::decode_cursor(q.cursor, pos) || !parse_position(pos, after_ms, after_id))
       return caf::make_error(mercato_errc::invalid_request, "malformed cursor");
   }
   pqxx::read_transaction txn{conn};
@@ -66,7 +66,7 @@ caf::expected<order_page> search(pqxx::connection& conn, const order_query& q) {
   int64_t last_ms = 0;
   for (const auto& row : rows) {
     if (page.items.size() == static_cast<size_t>(q.limit)) {
-      page.next_cursor = runtime::encode_cursor(position_of(last_ms, page.items.back().order_id));
+      page.next_cursor = util::encode_cursor(position_of(last_ms, page.items.back().order_id));
       break;
     }
     order_summary o;

@@ -4,6 +4,7 @@
 #include "adapters/pg/connection.hpp"
 #include "config/load.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/util/crypto.hpp"
 
 #include <caf/all.hpp>
 
@@ -178,7 +179,7 @@ milliseconds step(publisher_state& st) {
   const auto& head = st.queue.front();
   auto res = net::post_json(st.where, head.body,
                             {{"X-Mercato-Event-Id", head.id},
-                             {"X-Signature", net::hmac_sha256_hex(st.cfg.secret, head.body)}},
+                             {"X-Signature", util::hmac_sha256_hex(st.cfg.secret, head.body)}},
                             st.cfg.request_timeout);
   if (res.is_success()) {
     st.log->debug("webhook {} delivers {} ({} {})", st.cfg.endpoint, head.id, head.aggregate_type,

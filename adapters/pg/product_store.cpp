@@ -2,8 +2,8 @@
 
 #include "adapters/pg/connection.hpp"
 #include "adapters/pg/pool.hpp"
-#include "runtime/cursor.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/util/cursor.hpp"
 
 #include <caf/all.hpp>
 
@@ -88,7 +88,7 @@ caf::expected<product_page> search(pqxx::connection& conn, const product_query& 
                            "q and category must be UTF-8 without NUL characters");
   std::string after;
   if (!query.cursor.empty()
-      && (!runtime::decode_cursor(query.cursor, after) || !is_storable_text(after)))
+      && (!util::decode_cursor(query.cursor, after) || !is_storable_text(after)))
     return caf::make_error(mercato_errc::invalid_request, "malformed cursor");
   pqxx::read_transaction txn{conn};
   // Only the predicates in use, with literals: the planner then picks the GIN index for `q` or
@@ -107,7 +107,7 @@ caf::expected<product_page> search(pqxx::connection& conn, const product_query& 
   product_page page;
   for (const auto& row : rows) {
     if (page.items.size() == static_cast<size_t>(query.limit)) {
-      page.next_cursor = runtime::encode_cursor(page.items.back().sku);
+      page.next_cursor = util::encode_cursor(page.items.back().sku);
       break;
     }
     page.items.push_back(to_product(row));

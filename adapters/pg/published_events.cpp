@@ -13,25 +13,24 @@ using paths = std::vector<const char*>; // JSON pointers into the stored event
 
 // The order's public members; shared by every order event type.
 const paths order_common{"/status", "/status_after", "/reason", "/eta_ms", "/at_ms"};
-const paths order_placed{"/placement/order_id",  "/placement/customer_id", "/placement/checkout_id",
-                         "/placement/coupon_code", "/placement/lines",     "/placement/sums"};
+const paths order_placed{"/placement/order_id",    "/placement/customer_id",
+                         "/placement/checkout_id", "/placement/coupon_code",
+                         "/placement/lines",       "/placement/sums"};
 // A partner fact without its free-form `data`, which may name people and places.
 const paths order_fact{"/fact/seq",         "/fact/type",           "/fact/source",
                        "/fact/external_id", "/fact/occurred_at_ms", "/fact/recorded_at_ms",
                        "/fact/label"};
 
 struct rule {
-  paths common;                        ///< every type of the kind
+  paths common;                         ///< every type of the kind
   std::map<std::string, paths> by_type; ///< more for one type
 };
 
 // Kinds absent here are not published.
 const std::map<std::string, rule>& rules() {
   static const std::map<std::string, rule> table{
-    {"stock",
-     {{"/delta", "/reason", "/reservation_id", "/qty", "/expires_at_ms", "/at_ms"}, {}}},
-    {"order",
-     {order_common, {{"placed", order_placed}, {"fact_recorded", order_fact}}}},
+    {"stock", {{"/delta", "/reason", "/reservation_id", "/qty", "/expires_at_ms", "/at_ms"}, {}}},
+    {"order", {order_common, {{"placed", order_placed}, {"fact_recorded", order_fact}}}},
     {"checkout",
      {{"/attempt", "/at_ms"},
       {{"started", {"/cmd/cart_id"}},

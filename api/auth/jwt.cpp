@@ -1,10 +1,10 @@
 #include "api/auth/jwt.hpp"
 
-#include <nlohmann/json.hpp>
+#include "runtime/util/crypto.hpp"
+#include "runtime/util/encoding.hpp"
+#include "runtime/util/text.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <atomic>
@@ -17,34 +17,7 @@ namespace mercato::api {
 
 namespace {
 
-constexpr char b64url_alphabet[]
-  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int b64url_value(char c) noexcept {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '-')
-    return 62;
-  if (c == '_')
-    return 63;
-  return -1;
-}
-
-constexpr size_t sha256_len = 32;
 constexpr size_t max_token_length = 8192;
-
-bool hmac_sha256(const std::string& key, std::string_view data,
-                 std::array<unsigned char, sha256_len>& out) {
-  unsigned int len = 0;
-  auto* res
-    = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
-  return res != nullptr && len == sha256_len;
-}
 
 // A NumericDate claim as whole seconds (fractions truncated); false if not a number.
 bool numeric_date(const nlohmann::json& v, int64_t& out) {
@@ -137,52 +110,6 @@ std::string_view to_string(jwt_error e) noexcept {
   return "invalid token";
 }
 
-std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  size_t i = 0;
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(bytes[k]); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = (uint32_t{byte(i)} << 16) | (uint32_t{byte(i + 1)} << 8) | byte(i + 2);
-    out.push_back(b64url_alphabet[(v >> 18) & 63]);
-    out.push_back(b64url_alphabet[(v >> 12) & 63]);
-    out.push_back(b64url_alphabet[(v >> 6) & 63]);
-    out.push_back(b64url_alphabet[v & 63]);
-  }
-  if (bytes.size() - i == 1) {
-    uint32_t v = uint32_t{byte(i)} << 16;
-    out.push_back(b64url_alphabet[(v >> 18) & 63]);
-    out.push_back(b64url_alphabet[(v >> 12) & 63]);
-  } else if (bytes.size() - i == 2) {
-    uint32_t v = (uint32_t{byte(i)} << 16) | (uint32_t{byte(i + 1)} << 8);
-    out.push_back(b64url_alphabet[(v >> 18) & 63]);
-    out.push_back(b64url_alphabet[(v >> 12) & 63]);
-    out.push_back(b64url_alphabet[(v >> 6) & 63]);
-  }
-  return out;
-}
-
-bool base64url_decode(std::string_view text, std::string& out) {
-  out.clear();
-  if (text.size() % 4 == 1)
-    return false;
-  out.reserve(text.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = b64url_value(c);
-    if (v < 0)
-      return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return true;
-}
-
 jwt_verifier::jwt_verifier(std::string secret, int64_t leeway_s)
     : secret_(std::move(secret)), leeway_s_(leeway_s < 0 ? 0 : leeway_s),
       instance_(next_instance.fetch_add(1, std::memory_order_relaxed)) {}
@@ -268,7 +195,7 @@ verify_result jwt_verifier::verify_uncached(std::string_view token, int64_t& exp
   auto sig_b64 = token.substr(dot2 + 1);
   std::string buf;
   // 1. Header: alg must be HS256 before anything is trusted.
-  if (header_b64.empty() || !base64url_decode(header_b64, buf))
+  if (header_b64.empty() || !util::base64url_decode(header_b64, buf))
     return {jwt_error::malformed, {}};
   {
     auto header = nlohmann::json::parse(buf, nullptr, false);
@@ -281,23 +208,22 @@ verify_result jwt_verifier::verify_uncached(std::string_view token, int64_t& exp
       return {jwt_error::unsupported_alg, {}};
   }
   // 2. Signature over "header.payload", compared in constant time.
-  if (!base64url_decode(sig_b64, buf) || buf.size() != sha256_len)
+  if (!util::base64url_decode(sig_b64, buf))
     return {jwt_error::bad_signature, {}};
-  std::array<unsigned char, sha256_len> mac{};
-  if (!hmac_sha256(secret_, token.substr(0, dot2), mac))
-    return {jwt_error::bad_signature, {}};
-  if (CRYPTO_memcmp(mac.data(), buf.data(), sha256_len) != 0)
+  if (!util::equal_in_constant_time(util::hmac_sha256(secret_, token.substr(0, dot2)), buf))
     return {jwt_error::bad_signature, {}};
   // 3. Claims.
-  if (!base64url_decode(payload_b64, buf))
+  if (!util::base64url_decode(payload_b64, buf))
     return {jwt_error::malformed, {}};
   auto claims = nlohmann::json::parse(buf, nullptr, false);
   if (claims.is_discarded() || !claims.is_object())
     return {jwt_error::malformed, {}};
   verify_result res;
   auto sub = claims.find("sub");
+  // `sub` is journaled as a customer id: text the journal cannot store would fail its batch.
   if (sub == claims.end() || !sub->is_string() || sub->get_ref<const std::string&>().empty()
-      || sub->get_ref<const std::string&>().size() > 256)
+      || sub->get_ref<const std::string&>().size() > 256
+      || !util::is_storable_text(sub->get_ref<const std::string&>()))
     return {jwt_error::invalid_claims, {}};
   res.who.sub = sub->get<std::string>();
   auto r = claims.find("role");
@@ -318,16 +244,7 @@ std::string mint_hs256(const nlohmann::json& claims, const std::string& secret) 
     throw std::invalid_argument("mint_hs256: claims must be a JSON object");
   if (secret.empty())
     throw std::invalid_argument("mint_hs256: empty secret");
-  std::string token = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
-  token.push_back('.');
-  token += base64url_encode(claims.dump());
-  std::array<unsigned char, sha256_len> mac{};
-  if (!hmac_sha256(secret, token, mac))
-    throw std::runtime_error("mint_hs256: HMAC failed");
-  token.push_back('.');
-  token
-    += base64url_encode(std::string_view{reinterpret_cast<const char*>(mac.data()), mac.size()});
-  return token;
+  return util::sign_jwt_hs256(secret, claims.dump());
 }
 
 } // namespace mercato::api

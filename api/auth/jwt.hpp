@@ -1,7 +1,8 @@
 #pragma once
 
 // HS256 JSON Web Tokens (RFC 7519 / 7515): verification on every authenticated request, and
-// minting for `mercatoctl token` and tests. HMAC is OpenSSL's; signatures compare in constant time.
+// minting for tests. Signing and the constant-time comparison are the shared utilities'
+// (runtime/util/crypto.hpp).
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -84,12 +85,5 @@ private:
 /// Signs `claims` (a JSON object) as a compact HS256 JWS with header {"alg":"HS256","typ":"JWT"}.
 /// Throws std::invalid_argument if `claims` is not an object or `secret` is empty.
 std::string mint_hs256(const nlohmann::json& claims, const std::string& secret);
-
-/// base64url without padding (RFC 4648 §5).
-std::string base64url_encode(std::string_view bytes);
-
-/// Decodes base64url without padding; false on any character outside the alphabet, '=' or an
-/// impossible length.
-bool base64url_decode(std::string_view text, std::string& out);
 
 } // namespace mercato::api

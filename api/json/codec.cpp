@@ -3,6 +3,7 @@
 #include "api/http/router.hpp"
 #include "api/json/fields.hpp"
 #include "api/json/writer.hpp"
+#include "runtime/util/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +36,21 @@ bool has_control_chars(std::string_view s) noexcept {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return true;
   return false;
+}
+
+bool is_storable_json(const njson& value) noexcept {
+  if (value.is_string())
+    return util::is_storable_text(value.get_ref<const std::string&>());
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items())
+      if (!util::is_storable_text(key) || !is_storable_json(item))
+        return false;
+  } else if (value.is_array()) {
+    for (const auto& item : value)
+      if (!is_storable_json(item))
+        return false;
+  }
+  return true;
 }
 
 // Nesting depth of a JSON text, ignoring brackets inside strings; stops counting past `limit`.
@@ -155,6 +171,11 @@ bool get_string(const njson& obj, const char* name, size_t min_len, size_t max_l
     break;
   case charset::no_control:
   case charset::any: {
+    // The lexer refuses invalid UTF-8 but decodes "\u0000", which the journal cannot store.
+    if (!util::is_storable_text(s)) {
+      v.add(name, unstorable_text);
+      return false;
+    }
     auto n = utf8_length(s);
     if (n < min_len || n > max_len) {
       v.add(name, min_len > 0 ? "must be " + std::to_string(min_len) + " to "
@@ -174,10 +195,12 @@ bool get_string(const njson& obj, const char* name, size_t min_len, size_t max_l
 }
 
 // A free-text query parameter (`q`, `category`): at most `max_len` characters, none of them a
-// control character.
+// control character. Percent-decoding may yield any byte, so UTF-8 is checked here.
 void get_query_text(const std::string& key, const std::string& value, size_t max_len,
                     std::string& out, validation& v) {
-  if (utf8_length(value) > max_len || has_control_chars(value))
+  if (!util::is_storable_text(value))
+    v.add(key, unstorable_text);
+  else if (utf8_length(value) > max_len || has_control_chars(value))
     v.add(key,
           "must be at most " + std::to_string(max_len) + " characters without control characters");
   else
@@ -218,7 +241,8 @@ void get_page_limit(const std::string& value, int32_t& out, validation& v) {
 }
 
 void get_cursor(const std::string& value, std::string& out, validation& v) {
-  if (value.size() > limits::max_cursor || has_control_chars(value))
+  if (value.size() > limits::max_cursor || has_control_chars(value)
+      || !util::is_storable_text(value))
     v.add("cursor", "is not a cursor returned by this API");
   else
     out = value;

@@ -2,10 +2,9 @@
 
 #include "api/json/fields.hpp"
 #include "api/json/problem.hpp"
-#include "api/json/time.hpp"
 #include "api/json/writer.hpp"
-
-#include <openssl/sha.h>
+#include "runtime/util/crypto.hpp"
+#include "runtime/util/time.hpp"
 
 namespace mercato::api {
 
@@ -77,7 +76,7 @@ void get_time(const njson& obj, const char* name, int64_t& out, validation& v) {
   auto it = obj.find(name);
   if (it == obj.end() || it->is_null())
     return;
-  if (!it->is_string() || !parse_rfc3339_ms(it->get_ref<const std::string&>(), out))
+  if (!it->is_string() || !util::parse_rfc3339_ms(it->get_ref<const std::string&>(), out))
     v.add(name, "must be an RFC 3339 date-time");
 }
 
@@ -190,7 +189,7 @@ std::string to_json(const checkout_view& x) {
   return out;
 }
 
-std::string to_json(const order_view& x) {
+std::string to_json(const order_view& x, order_audience audience) {
   const auto& o = x.order;
   const auto& p = o.placement;
   std::string out;
@@ -201,18 +200,20 @@ std::string to_json(const order_view& x) {
   append_lines(out, p.lines);
   w.raw_key("totals");
   append_totals(out, p.sums);
-  w.raw_key("shipping_address");
-  {
-    jw::object_writer a{out};
-    a.field("name", p.ship_to.name)
-      .field("line1", p.ship_to.line1)
-      .field("city", p.ship_to.city)
-      .field("postal_code", p.ship_to.postal_code)
-      .field("country", p.ship_to.country);
-    optional_string(a, "phone", p.ship_to.phone);
-    a.close();
+  if (audience == order_audience::full) {
+    w.raw_key("shipping_address");
+    {
+      jw::object_writer a{out};
+      a.field("name", p.ship_to.name)
+        .field("line1", p.ship_to.line1)
+        .field("city", p.ship_to.city)
+        .field("postal_code", p.ship_to.postal_code)
+        .field("country", p.ship_to.country);
+      optional_string(a, "phone", p.ship_to.phone);
+      a.close();
+    }
+    optional_string(w, "email", p.email);
   }
-  optional_string(w, "email", p.email);
   optional_string(w, "coupon_code", p.coupon_code);
   w.field("checkout_id", p.checkout_id).field("payment_id", p.payment_id);
   optional_string(w, "cancel_reason", o.cancel_reason);
@@ -323,19 +324,6 @@ bool is_valid_idempotency_key(std::string_view key) noexcept {
   return true;
 }
 
-std::string sha256_hex(std::string_view text) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * SHA256_DIGEST_LENGTH);
-  for (auto b : md) {
-    out.push_back(hex[b >> 4]);
-    out.push_back(hex[b & 15]);
-  }
-  return out;
-}
-
 validation parse_cart_create(std::string_view body, std::string& currency) {
   validation v;
   currency = "USD";
@@ -423,7 +411,7 @@ validation parse_checkout(std::string_view body, checkout_cmd& out) {
       && out.email.find('@') == std::string::npos)
     v.add("email", "must be an email address");
   if (v.ok())
-    out.body_digest = sha256_hex(obj->dump()); // std::map keys: sorted, canonical
+    out.body_digest = util::sha256_hex(obj->dump()); // std::map keys: sorted, canonical
   return v;
 }
 
@@ -469,6 +457,8 @@ validation read_order_fact(const njson& obj, order_fact_cmd& out) {
   if (data != obj.end() && !data->is_null()) {
     if (!data->is_object()) {
       v.add("data", "must be an object");
+    } else if (!is_storable_json(*data)) {
+      v.add("data", std::string{"keys and strings "} + unstorable_text);
     } else {
       out.data = data->dump();
       if (out.data.size() > commerce_limits::max_fact_data)

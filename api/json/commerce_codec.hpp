@@ -40,9 +40,16 @@ std::string to_json(const coupon_view& x);
 /// created_at, updated_at, version}
 std::string to_json(const checkout_view& x);
 
+/// Who an order is rendered for.
+enum class order_audience {
+  full,    ///< its customer, an admin
+  partner, ///< `service`: no personal data (shipping address, phone, email), as over REST
+};
+
 /// {order_id, customer_id, status, lines, totals, shipping_address, email, coupon_code,
-/// checkout_id, payment_id, cancel_reason, created_at, updated_at, version}
-std::string to_json(const order_view& x);
+/// checkout_id, payment_id, cancel_reason, eta, created_at, updated_at, version}; for a partner
+/// without shipping_address and email.
+std::string to_json(const order_view& x, order_audience audience = order_audience::full);
 
 /// {items:[{order_id, customer_id, status, totals:{total_minor, currency}, line_count,
 /// created_at, updated_at, version}], next_cursor}
@@ -103,8 +110,5 @@ bool is_valid_entity_id(std::string_view id) noexcept;
 
 /// True if `key` is a valid Idempotency-Key (1..255 printable ASCII characters).
 bool is_valid_idempotency_key(std::string_view key) noexcept;
-
-/// Hex SHA-256 of `text`.
-std::string sha256_hex(std::string_view text);
 
 } // namespace mercato::api

@@ -1,7 +1,7 @@
 #include "api/json/writer.hpp"
 
-#include "api/json/time.hpp"
-#include "runtime/logging.hpp"
+#include "runtime/util/json_text.hpp"
+#include "runtime/util/time.hpp"
 
 #include <charconv>
 
@@ -9,7 +9,7 @@ namespace mercato::api::json {
 
 void append_string(std::string& out, std::string_view s) {
   out.push_back('"');
-  runtime::append_json_escaped(out, s);
+  util::append_json_escaped(out, s);
   out.push_back('"');
 }
 
@@ -66,7 +66,7 @@ object_writer& object_writer::null_field(std::string_view name) {
 object_writer& object_writer::time_field(std::string_view name, int64_t epoch_ms) {
   key(name);
   out_.push_back('"');
-  append_rfc3339_ms(out_, epoch_ms);
+  util::append_rfc3339_ms(out_, epoch_ms);
   out_.push_back('"');
   return *this;
 }

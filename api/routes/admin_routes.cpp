@@ -5,10 +5,10 @@
 #include "actors/protocol/interfaces.hpp"
 #include "api/json/codec.hpp"
 #include "api/json/problem.hpp"
-#include "api/json/time.hpp"
 #include "api/routes/common.hpp"
-#include "runtime/cursor.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/util/cursor.hpp"
+#include "runtime/util/time.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -79,7 +79,7 @@ std::string address_of(const route_env& env) {
   return port == 0 ? env.handles.cfg.server.http_addr : id->http_host + ":" + std::to_string(port);
 }
 
-// -- cursors: base64url (runtime/cursor.hpp) of "kind/key" -----------------------------------
+// -- cursors: base64url (runtime/util/cursor.hpp) of "kind/key" ------------------------------
 
 struct actor_cursor {
   std::string kind;
@@ -88,7 +88,7 @@ struct actor_cursor {
 
 bool decode_actor_cursor(std::string_view text, actor_cursor& out) {
   std::string raw;
-  if (!runtime::decode_cursor(std::string{text}, raw))
+  if (!util::decode_cursor(std::string{text}, raw))
     return false;
   auto slash = raw.find('/');
   if (slash == std::string::npos)
@@ -230,8 +230,8 @@ json to_json(const dead_letter& x) {
               {"event_id", text_or_null(x.event_id)},
               {"last_error", x.last_error},
               {"attempts", x.attempts},
-              {"first_failed_at", format_rfc3339_ms(x.first_failed_at_ms)},
-              {"dead_at", format_rfc3339_ms(x.dead_at_ms)}};
+              {"first_failed_at", util::format_rfc3339_ms(x.first_failed_at_ms)},
+              {"dead_at", util::format_rfc3339_ms(x.dead_at_ms)}};
   // jsonb text from PostgreSQL is valid JSON; anything else is shown as a string.
   out["payload"] = json::parse(x.payload, nullptr, false);
   if (out["payload"].is_discarded())
@@ -260,7 +260,7 @@ void answer_listing(const listing& l) {
     items.push_back(to_json(x, l.node));
   json out = {{"items", std::move(items)}, {"next_cursor", nullptr}};
   if (l.more && !l.items.empty())
-    out["next_cursor"] = runtime::encode_cursor(l.items.back().kind + "/" + l.items.back().key);
+    out["next_cursor"] = util::encode_cursor(l.items.back().kind + "/" + l.items.back().key);
   l.reply(json_response(200, out.dump()));
 }
 
@@ -316,7 +316,7 @@ void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
                      {"entities", c->entities},
                      {"entities_by_kind", c->kinds}};
       if (env->handles.identity)
-        member["started_at"] = format_rfc3339_ms(env->handles.identity->started_at_ms);
+        member["started_at"] = util::format_rfc3339_ms(env->handles.identity->started_at_ms);
       json out = {{"self", node}, {"members", json::array({member})}};
       reply(json_response(200, out.dump()));
     };

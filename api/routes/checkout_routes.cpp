@@ -4,6 +4,7 @@
 #include "actors/protocol/interfaces.hpp"
 #include "api/json/commerce_codec.hpp"
 #include "api/routes/ask.hpp"
+#include "runtime/util/crypto.hpp"
 
 namespace mercato::api {
 
@@ -43,7 +44,7 @@ void add_checkout_routes(router& r, const std::shared_ptr<const route_env>& env)
         return reply(v.to_response());
       cmd.who = caller_of(p, req);
       cmd.idempotency_key = std::string{req.idempotency_key};
-      auto id = "co_" + sha256_hex(p.sub + "\n" + cmd.idempotency_key).substr(0, 32);
+      auto id = "co_" + util::sha256_hex(p.sub + "\n" + cmd.idempotency_key).substr(0, 32);
       ask_entity<checkout_view>(*env, env->handles.checkout_region, std::move(id), req, reply,
                                 checkout_answer, atom::start_v, std::move(cmd));
     },

@@ -2,12 +2,14 @@
 // HMAC-SHA256 signature (X-Signature) under payments.webhook_secret.
 
 #include "actors/protocol/interfaces.hpp"
-#include "api/auth/hmac.hpp"
 #include "api/json/codec.hpp"
+#include "api/json/fields.hpp"
 #include "api/json/problem.hpp"
 #include "api/routes/common.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/shard_region.hpp"
+#include "runtime/util/crypto.hpp"
+#include "runtime/util/text.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -37,6 +39,10 @@ bool string_field(const nlohmann::json& body, const char* name, size_t max, bool
   out = i->get<std::string>();
   if ((required && out.empty()) || out.size() > max) {
     v.add(name, (required ? "must be 1 to " : "must be at most ") + std::to_string(max) + " bytes");
+    return false;
+  }
+  if (!util::is_storable_text(out)) {
+    v.add(name, detail::unstorable_text);
     return false;
   }
   return true;
@@ -77,7 +83,7 @@ void add_payment_routes(router& r, const std::shared_ptr<const route_env>& env) 
   r.add(
     http_method::post, "/v1/payments/webhook", [env](const request& req, const responder& reply) {
       const auto& secret = env->handles.cfg.payments.webhook_secret;
-      if (!verify_hmac_sha256_hex(secret, req.body, req.signature)) {
+      if (!util::verify_hmac_sha256_hex(secret, req.body, req.signature)) {
         reply(problem_response(401, "unauthorized",
                                req.signature.empty() ? "X-Signature is missing"
                                                      : "X-Signature does not match the body"));

@@ -26,16 +26,17 @@ struct view_facts {
   std::string data;
 };
 
-view_facts facts_of(const order_view& v) {
-  return {v.version, v.order.placement.customer_id, to_json(v)};
+// Only an order has personal data a partner must not see; the other kinds ignore `audience`.
+view_facts facts_of(const order_view& v, order_audience audience) {
+  return {v.version, v.order.placement.customer_id, to_json(v, audience)};
 }
-view_facts facts_of(const cart_view& v) {
+view_facts facts_of(const cart_view& v, order_audience) {
   return {v.version, v.customer_id, to_json(v)};
 }
-view_facts facts_of(const stock_view& v) {
+view_facts facts_of(const stock_view& v, order_audience) {
   return {v.version, {}, to_json(v)};
 }
-view_facts facts_of(const customer_view& v) {
+view_facts facts_of(const customer_view& v, order_audience) {
   return {v.version, v.customer.customer_id, to_json(v)};
 }
 
@@ -100,17 +101,17 @@ void continue_from(caf::event_based_actor* self, const ws_env& env, const topic_
 }
 
 template <class View>
-void fetch_view(const ws_env& env, const std::optional<principal>& who, const topic_ref& t,
-                const caf::actor& region, caf::message get, std::optional<uint64_t> last_seq,
-                std::function<void(start_point)> done) {
+void fetch_view(const ws_env& env, const std::optional<principal>& who, order_audience audience,
+                const topic_ref& t, const caf::actor& region, caf::message get,
+                std::optional<uint64_t> last_seq, std::function<void(start_point)> done) {
   auto is_admin = who && who->who == role::admin;
   auto sub = who ? who->sub : std::string{};
   env.handles.sys->spawn([env, t, region, get = std::move(get), last_seq, done = std::move(done),
-                          is_admin, sub](caf::event_based_actor* self) mutable {
+                          is_admin, sub, audience](caf::event_based_actor* self) mutable {
     self->request(region, ask_timeout, atom::route_v, t.id, std::move(get))
       .then(
-        [self, env, t, last_seq, done, is_admin, sub](const View& v) mutable {
-          auto facts = facts_of(v);
+        [self, env, t, last_seq, done, is_admin, sub, audience](const View& v) mutable {
+          auto facts = facts_of(v, audience);
           if (!facts.owner.empty() && !is_admin && facts.owner != sub)
             return done(failure("forbidden", "this topic belongs to another customer"));
           continue_from(self, env, t, std::move(facts), last_seq, std::move(done));
@@ -168,20 +169,25 @@ void fetch_start(const ws_env& env, const std::optional<principal>& who, const t
   // topic is answered `forbidden` (API.md) rather than REST's `not_found`.
   caller as_admin{who ? who->sub : std::string{}, true, {}};
   auto reader = who;
+  // A partner's snapshot leaves out personal data, as REST does. Its events need no such care:
+  // order event frames carry none (frames.hpp), and replays render them like live ones.
+  auto audience = order_audience::full;
   if (t.kind == "order") {
-    if (who && who->who == role::service)
+    if (who && who->who == role::service) {
       reader = principal{who->sub, role::admin}; // partners follow the orders they post to
-    fetch_view<order_view>(env, reader, t, env.handles.order_region,
+      audience = order_audience::partner;
+    }
+    fetch_view<order_view>(env, reader, audience, t, env.handles.order_region,
                            caf::make_message(atom::get_v, as_admin), last_seq, std::move(done));
   } else if (t.kind == "customer") {
-    fetch_view<customer_view>(env, reader, t, env.handles.customer_region,
+    fetch_view<customer_view>(env, reader, audience, t, env.handles.customer_region,
                               caf::make_message(atom::get_v, as_admin), last_seq, std::move(done));
   } else if (t.kind == "cart") {
-    fetch_view<cart_view>(env, reader, t, env.handles.cart_region,
+    fetch_view<cart_view>(env, reader, audience, t, env.handles.cart_region,
                           caf::make_message(atom::get_v, as_admin), last_seq, std::move(done));
   } else {
-    fetch_view<stock_view>(env, reader, t, env.handles.stock_region, caf::make_message(atom::get_v),
-                           last_seq, std::move(done));
+    fetch_view<stock_view>(env, reader, audience, t, env.handles.stock_region,
+                           caf::make_message(atom::get_v), last_seq, std::move(done));
   }
 }
 

@@ -210,7 +210,8 @@ region_settings region_settings_of(const config::settings& cfg, std::string kind
 regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const ports& p,
                       metrics_registry& metrics, stop_list& stops) {
   auto region = [&](const char* kind, runtime::entity_spawner spawner) {
-    return stops.add(spawn_region(sys, region_settings_of(cfg, kind), std::move(spawner), &metrics));
+    return stops.add(
+      spawn_region(sys, region_settings_of(cfg, kind), std::move(spawner), &metrics));
   };
   regions r;
   stock_settings stock_cfg;
@@ -329,8 +330,8 @@ int serve(const node_handles& handles, sigset_t& signals) {
   handles.identity->http_port = http.port();
   log->info("node {} starts", handles.identity->node_id);
   resume_unfinished_checkouts(cfg.db.url, handles.checkout_region);
-  log->info("mercato serves http://127.0.0.1:{} (scheduler threads {}, io threads {})",
-            http.port(), handles.sys->scheduler().num_workers(), cfg.server.io_threads);
+  log->info("mercato serves http://127.0.0.1:{} (scheduler threads {}, io threads {})", http.port(),
+            handles.sys->scheduler().num_workers(), cfg.server.io_threads);
   int sig = 0;
   sigwait(&signals, &sig);
   log->info("signal {} received; shutting down", sig);

@@ -1,9 +1,9 @@
 // End-to-end tests of carts, coupons, the checkout saga and orders: the real `mercato` binary
 // with the sandbox payment provider on a fresh PostgreSQL database per test, over HTTP.
 
+#include "runtime/util/crypto.hpp"
 #include "tests/support/e2e_env.hpp"
 #include "tests/support/fake_psp.hpp"
-#include "tests/support/hmac_hex.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_mint.hpp"
 #include "tests/support/server_process.hpp"
@@ -796,7 +796,7 @@ protected:
   mt::http_response webhook(const json& event) {
     auto text = event.dump();
     mt::http_request req{"POST", "/v1/payments/webhook", text, {}};
-    req.with_header("X-Signature", mt::hmac_sha256_hex(text, webhook_secret));
+    req.with_header("X-Signature", mercato::util::hmac_sha256_hex(webhook_secret, text));
     return http().request(req);
   }
 

@@ -49,9 +49,10 @@ protected:
   /// Starts with fault injection, short timeouts and `flags`; with `psp`, the http provider.
   void start_with(std::vector<std::string> flags, bool psp = false) {
     config_path_ = "/tmp/mercato-money-e2e-" + std::to_string(::getpid()) + ".json";
-    std::ofstream{config_path_} << json{{"payments", {{"webhook_secret", psp_webhook_secret}}},
-                                        {"webhooks", {{"secret", outbox_secret}}}}
-                                     .dump();
+    std::ofstream{config_path_} << json{
+      {"payments", {{"webhook_secret", psp_webhook_secret}}},
+      {"webhooks",
+       {{"secret", outbox_secret}}}}.dump();
     mt::server_options opts;
     opts.fault_injection = true;
     opts.extra_args = {"--config", config_path_, "--checkout-step-timeout-ms", "1000"};
@@ -174,8 +175,9 @@ TEST_F(MoneySafetyE2E, AHoldTtlShorterThanThePaymentWaitIsRefusedAndASlowPayment
     EXPECT_THROW(mt::server_process{opts}, std::runtime_error)
       << "a hold TTL below the payment wait must stop the server at start";
   }
-  std::vector<std::string> flags{"--checkout-hold-ttl-ms", "3000", "--payment-timeout-ms", "500",
-                                 "--checkout-step-timeout-ms", "250", "--sandbox-slow-ms", "4000"};
+  std::vector<std::string> flags{
+    "--checkout-hold-ttl-ms",     "3000", "--payment-timeout-ms", "500",
+    "--checkout-step-timeout-ms", "250",  "--sandbox-slow-ms",    "4000"};
   ASSERT_NO_FATAL_FAILURE(start_with(flags));
   auto sku = stocked_product("slow", 1000, 3);
   auto cart = filled_cart(ada_, {{sku, 3}});
@@ -244,10 +246,9 @@ TEST_F(MoneySafetyE2E, AFailedCheckoutGivesTheCartBackForTheNextOne) {
 // retries), then takes the third: the compensation keeps trying until it succeeds.
 TEST_F(MoneySafetyE2E, AVoidThatFailsTwiceIsRetriedUntilThePspTakesIt) {
   psp_.answer_authorizations_with("pending");
-  ASSERT_NO_FATAL_FAILURE(start_with(
-    {"--payment-timeout-ms", "1500", "--compensation-backoff-ms", "100", "--compensation-attempts",
-     "10"},
-    true));
+  ASSERT_NO_FATAL_FAILURE(start_with({"--payment-timeout-ms", "1500", "--compensation-backoff-ms",
+                                      "100", "--compensation-attempts", "10"},
+                                     true));
   auto sku = stocked_product("void-retry", 1000, 5);
   auto cart = filled_cart(ada_, {{sku, 1}});
   mt::http_client client{env_->server().host(), env_->server().port()};
@@ -268,8 +269,9 @@ TEST_F(MoneySafetyE2E, AVoidThatFailsTwiceIsRetriedUntilThePspTakesIt) {
   EXPECT_EQ(psp_.count("/void"), 7u) << "two failed voids of three calls each, then one";
   EXPECT_TRUE(eventually(
     [&] {
-      return scalar("SELECT event_type FROM journal WHERE entity_kind = 'checkout' AND entity_id = '"
-                    + checkout_id + "' ORDER BY seq DESC LIMIT 1")
+      return scalar(
+               "SELECT event_type FROM journal WHERE entity_kind = 'checkout' AND entity_id = '"
+               + checkout_id + "' ORDER BY seq DESC LIMIT 1")
              == "compensated";
     },
     10s));
@@ -312,15 +314,16 @@ TEST_F(MoneySafetyE2E, AVoidThePspNeverTakesEndsAsADeadLetter) {
   EXPECT_EQ(letter.value("attempts", 0), 3) << letter.dump();
   EXPECT_EQ(letter.value("aggregate_type", ""), "checkout") << letter.dump();
   // The saga is done with it: nothing is retried any more, and a restart wakes nothing.
-  EXPECT_TRUE(eventually([&] { return scalar("SELECT count(*) FROM checkouts_open") == "0"; }, 10s));
+  EXPECT_TRUE(
+    eventually([&] { return scalar("SELECT count(*) FROM checkouts_open") == "0"; }, 10s));
 }
 
 // Everything published (webhooks) and everything a partner's WebSocket sees leaves out the card
 // token, the idempotency key, the email and the address: searched for the exact values used.
 TEST_F(MoneySafetyE2E, NoTokenKeyEmailOrAddressReachesAWebhook) {
   mt::webhook_receiver receiver;
-  ASSERT_NO_FATAL_FAILURE(start_with(
-    {"--webhook-endpoints", receiver.url(), "--webhook-poll-ms", "20"}, true));
+  ASSERT_NO_FATAL_FAILURE(
+    start_with({"--webhook-endpoints", receiver.url(), "--webhook-poll-ms", "20"}, true));
   const std::string token = "tok_private_4242_zq";
   const std::string key = "idem-private-key-8817";
   const std::string email = "ada.private.mail@example.org";
@@ -352,8 +355,10 @@ TEST_F(MoneySafetyE2E, NoTokenKeyEmailOrAddressReachesAWebhook) {
   // Wait until the publisher caught up with everything committed.
   auto rows = [&] { return std::stoul(scalar("SELECT count(*) FROM outbox")); };
   EXPECT_TRUE(eventually(
-    [&] { return rows() > 0 && receiver.delivered_count() == rows() && payment_status(
-                   "co_" + order_id.substr(4)) == "captured"; },
+    [&] {
+      return rows() > 0 && receiver.delivered_count() == rows()
+             && payment_status("co_" + order_id.substr(4)) == "captured";
+    },
     20s));
   EXPECT_TRUE(eventually([&] { return receiver.delivered_count() == rows(); }, 10s));
   std::string all;

@@ -1,8 +1,8 @@
 // End-to-end tests of the payment webhook: the real `mercato` binary with the http payment
 // provider against a fake PSP on loopback, on a fresh PostgreSQL database per test.
 
+#include "runtime/util/crypto.hpp"
 #include "tests/support/fake_psp.hpp"
-#include "tests/support/hmac_hex.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/test_db.hpp"
@@ -25,7 +25,7 @@ using json = nlohmann::json;
 constexpr const char* webhook_secret = "e2e-webhook-secret-0123456789";
 
 std::string sign(const std::string& body, const std::string& key = webhook_secret) {
-  return mt::hmac_sha256_hex(body, key);
+  return mercato::util::hmac_sha256_hex(key, body);
 }
 
 class PaymentWebhook : public ::testing::Test {

@@ -1,8 +1,8 @@
 // End-to-end tests of the outbox publisher: the real `mercato` binary delivers the events of
 // stock changed through the API to a webhook receiver on loopback.
 
+#include "runtime/util/crypto.hpp"
 #include "tests/support/e2e_env.hpp"
-#include "tests/support/hmac_hex.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
 #include <gtest/gtest.h>
@@ -106,7 +106,7 @@ TEST_F(WebhooksE2E, StockEventsReachTheReceiverInSeqOrderThroughFailures) {
     }
   }
   for (const auto& r : receiver_.deduped()) {
-    EXPECT_EQ(r.signature, mt::hmac_sha256_hex(r.body, webhook_secret));
+    EXPECT_EQ(r.signature, mercato::util::hmac_sha256_hex(webhook_secret, r.body));
     EXPECT_EQ(json::parse(r.body)["id"], r.event_id);
   }
 }

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <ctime>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -346,6 +347,101 @@ TEST_F(WebSocketE2E, TopicsAreAuthorisedPerCallerAndStockIsPublic) {
             201);
   anon->send(R"({"op":"ping"})");
   EXPECT_EQ(anon->next().at("type"), "pong") << "no stock event after unsubscribe";
+}
+
+// Sends `{"op":"subscribe",...}` and appends the text of every frame to `bytes` until one (parsed)
+// satisfies `done`; returns that frame.
+template <class Done>
+json record_until(ws_client& c, const std::string& subscribe, std::string& bytes, Done done) {
+  if (!subscribe.empty())
+    c.send(subscribe);
+  for (;;) {
+    auto text = c.next_text();
+    if (!text)
+      throw std::runtime_error("closed while recording; close code "
+                               + std::to_string(c.close_code().value_or(0)));
+    bytes += *text;
+    bytes += '\n';
+    auto f = json::parse(*text);
+    if (done(f))
+      return f;
+  }
+}
+
+TEST_F(WebSocketE2E, PartnersNeverSeeTheCustomersAddressEmailOrPhone) {
+  start_server();
+  // Strings that appear nowhere but in this checkout's personal data.
+  const std::string name = "Augusta Wsvis Byron";
+  const std::string line1 = "17 Quillfeather Mews Wsvis";
+  const std::string city = "Wsvisbury";
+  const std::string postal_code = "QX7 4WV";
+  const std::string phone = "+44 20 7946 0917";
+  const std::string email = "augusta.wsvis@example.org";
+  const std::vector<std::string> personal{name, line1, city, postal_code, phone, email};
+
+  auto cart_id = filled_cart(ada_, {{stocked_product("wsvis", 2500, 10), 1}});
+  auto body = mt::checkout_body(cart_id);
+  body["shipping_address"]
+    = {{"name", name},    {"line1", line1}, {"city", city}, {"postal_code", postal_code},
+       {"country", "GB"}, {"phone", phone}};
+  body["email"] = email;
+  auto placed = http().request(mt::checkout_request("wsvis-" + cart_id, body, ada_));
+  ASSERT_EQ(placed.status, 201) << placed.describe();
+  auto order_id = placed.json().at("order_id").get<std::string>();
+  auto topic = "order:" + order_id;
+  // REST gives a partner no order read at all, let alone its personal data.
+  EXPECT_EQ(http().get("/v1/orders/" + order_id, service_).status, 403);
+
+  // Each role follows the order live (snapshot, then events) and replays it from the journal
+  // from its first event (`placed`) on.
+  struct watcher {
+    std::unique_ptr<ws_client> live;
+    std::string bytes;
+    uint64_t snapshot_seq = 0;
+    bool replayed_placed = false;
+  };
+  auto watch = [&](const std::string& token) {
+    watcher w;
+    w.live = connect(token);
+    auto snap = record_until(*w.live, R"({"op":"subscribe","topic":")" + topic + R"("})", w.bytes,
+                             [](const json&) { return true; });
+    EXPECT_EQ(snap.at("type"), "snapshot") << snap.dump();
+    w.snapshot_seq = snap.at("seq").get<uint64_t>();
+    auto replay = connect(token);
+    record_until(*replay, R"({"op":"subscribe","topic":")" + topic + R"(","last_seq":0})", w.bytes,
+                 [&](const json& f) {
+                   EXPECT_EQ(f.at("type"), "event") << f.dump();
+                   if (f.at("data").value("type", "") == "placed")
+                     w.replayed_placed = true;
+                   return f.at("seq").get<uint64_t>() >= w.snapshot_seq;
+                 });
+    return w;
+  };
+  auto partner = watch(service_);
+  auto admin = watch(admin_);
+  EXPECT_TRUE(partner.replayed_placed);
+  EXPECT_TRUE(admin.replayed_placed);
+
+  // Live events after the snapshot, up to a partner fact.
+  post_fact(order_id, fact("manufacturing", "production_started", 1));
+  for (auto* w : {&partner, &admin})
+    record_until(*w->live, {}, w->bytes, [](const json& f) {
+      return f.at("data").contains("event")
+             && f.at("data").at("event").at("type") == "production_started";
+    });
+
+  for (const auto& s : personal) {
+    EXPECT_NE(admin.bytes.find(s), std::string::npos) << "the admin does not see " << s;
+    EXPECT_EQ(partner.bytes.find(s), std::string::npos) << "a partner sees " << s << " in\n"
+                                                        << partner.bytes;
+  }
+  // What a partner follows the order for is still there.
+  EXPECT_NE(partner.bytes.find(R"("order_id":")" + order_id + '"'), std::string::npos);
+  EXPECT_NE(partner.bytes.find(R"("status":"in_production")"), std::string::npos);
+
+  // Customer and cart topics are the customer's own (REST has no partner read of them either).
+  EXPECT_EQ(connect(service_)->subscribe("customer:ada").at("code"), "forbidden");
+  EXPECT_EQ(connect(service_)->subscribe("cart:" + cart_id).at("code"), "forbidden");
 }
 
 TEST_F(WebSocketE2E, BadFramesGetErrorsOrACloseNeverACrash) {

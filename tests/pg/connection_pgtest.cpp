@@ -34,16 +34,5 @@ TEST(Dsn, FixtureReplacesTheDatabaseName) {
   EXPECT_EQ(dsn_with_dbname("postgresql://h", "t1"), "postgresql://h/t1");
 }
 
-TEST(StorableText, AcceptsUtf8AndRefusesNulAndMalformedBytes) {
-  EXPECT_TRUE(pg::is_storable_text(""));
-  EXPECT_TRUE(pg::is_storable_text("plain"));
-  EXPECT_TRUE(pg::is_storable_text("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80"));
-  EXPECT_FALSE(pg::is_storable_text(std::string{"a\0b", 3}));
-  EXPECT_FALSE(pg::is_storable_text("\xff"));
-  EXPECT_FALSE(pg::is_storable_text("\xc3"));         // truncated
-  EXPECT_FALSE(pg::is_storable_text("\xc0\xaf"));     // overlong
-  EXPECT_FALSE(pg::is_storable_text("\xed\xa0\x80")); // surrogate
-}
-
 } // namespace
 } // namespace mercato::test

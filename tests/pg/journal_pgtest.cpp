@@ -100,8 +100,8 @@ TEST_F(Journal, TheOutboxCarriesOnlyWhatAnEventTypePublishes) {
   placed.type = "placed";
   placed.placement.order_id = "ord_1";
   placed.placement.customer_id = "ada";
-  placed.placement.ship_to = shipping_address{"Ada Private", "1 Hidden Row", "Secretville",
-                                              "S3 CR3", "GB", "+44 1234"};
+  placed.placement.ship_to
+    = shipping_address{"Ada Private", "1 Hidden Row", "Secretville", "S3 CR3", "GB", "+44 1234"};
   placed.placement.email = "ada.private@example.org";
   placed.placement.lines.push_back(cart_line{"mug", "Mug", 2, 1250});
   placed.status_after = "paid";
@@ -127,7 +127,8 @@ TEST_F(Journal, TheOutboxCarriesOnlyWhatAnEventTypePublishes) {
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 3);
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox WHERE aggregatetype = 'cart'"), 0)
     << "carts are not published";
-  auto order = scalar<std::string>("SELECT payload::text FROM outbox WHERE aggregatetype = 'order'");
+  auto order
+    = scalar<std::string>("SELECT payload::text FROM outbox WHERE aggregatetype = 'order'");
   EXPECT_NE(order.find("\"mug\""), std::string::npos) << order;
   EXPECT_NE(order.find("\"status_after\": \"paid\""), std::string::npos) << order;
   auto checkout

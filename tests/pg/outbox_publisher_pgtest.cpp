@@ -2,8 +2,8 @@
 
 #include "adapters/pg/outbox_publisher.hpp"
 
+#include "runtime/util/crypto.hpp"
 #include "tests/support/e2e_env.hpp"
-#include "tests/support/hmac_hex.hpp"
 #include "tests/support/pg_fixture.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
@@ -96,7 +96,7 @@ protected:
     for (const auto& r : receiver.deduped()) {
       SCOPED_TRACE(r.body);
       EXPECT_EQ(r.target, "/hook");
-      EXPECT_EQ(r.signature, hmac_sha256_hex(r.body, secret));
+      EXPECT_EQ(r.signature, mercato::util::hmac_sha256_hex(secret, r.body));
       auto body = json::parse(r.body);
       EXPECT_EQ(body["id"], r.event_id);
       EXPECT_EQ(body["aggregate_type"], "stock");

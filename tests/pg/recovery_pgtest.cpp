@@ -272,6 +272,25 @@ TEST(Codec, RefusesWrongMessagesAndUnknownKinds) {
   EXPECT_FALSE(bad_json);
 }
 
+// jsonb cannot hold a NUL character; the six characters "\u0000" are ordinary text.
+TEST(Codec, RefusesANulCharacterButNotTheTextThatSpellsOne) {
+  order_event ev;
+  ev.type = "cancelled";
+  ev.status = "cancelled";
+  ev.reason = "typed \\u0000 and \\\\u0000 on purpose";
+  auto spelled = pg::encode_event("order", caf::make_message(ev));
+  ASSERT_TRUE(spelled) << render(spelled.error());
+  auto back = pg::decode_event("order", "cancelled", spelled->payload);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->get_as<order_event>(0).reason, ev.reason);
+  ev.reason = std::string{"a\0b", 3};
+  auto nul = pg::encode_event("order", caf::make_message(ev));
+  ASSERT_FALSE(nul);
+  EXPECT_EQ(errc_of(nul.error()), mercato_errc::invalid_request);
+  ev.reason = std::string{"\\\0", 2}; // a backslash, then NUL
+  EXPECT_FALSE(pg::encode_event("order", caf::make_message(ev)));
+}
+
 // Checkout events of one append, by type ("started", "order_placed", ...).
 persist_request checkout_request(const std::string& id, uint64_t first_seq,
                                  std::vector<std::string> types) {
@@ -307,6 +326,19 @@ TEST_F(Recovery, OpenCheckoutsAreTheStartedOnesNotYetCompletedOrFailed) {
   // A batch of other kinds leaves them as they are.
   append(stock_request("sku-1", 1, 2));
   EXPECT_EQ(as_set(pg::open_checkouts(url())), (std::set<std::string>{"co-started", "co-placed"}));
+}
+
+// A failure that still owes compensation keeps its checkout open until `compensated`.
+TEST_F(Recovery, AFailureThatOwesACompensationStaysOpenUntilCompensated) {
+  auto req = checkout_request("co-owes", 1, {"started", "failed"});
+  checkout_event failed;
+  failed.type = "failed";
+  failed.owed = {"void_payment"};
+  req.events.back() = caf::make_message(failed);
+  append(req);
+  EXPECT_EQ(as_set(pg::open_checkouts(url())), (std::set<std::string>{"co-owes"}));
+  append(checkout_request("co-owes", 3, {"compensated"}));
+  EXPECT_TRUE(pg::open_checkouts(url()).empty());
 }
 
 // A database with checkouts journaled before migration 0008 kept the open ones.

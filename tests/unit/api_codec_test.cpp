@@ -1,9 +1,11 @@
 #include "api/json/codec.hpp"
-#include "api/json/time.hpp"
+#include "api/json/commerce_codec.hpp"
+#include "runtime/util/time.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -305,10 +307,227 @@ TEST(Encode, ProductPageNullCursorOnLastPage) {
   EXPECT_EQ(json::parse(to_json(page))["next_cursor"], "c2");
 }
 
-TEST(Rfc3339, FormatsUtcWithMilliseconds) {
-  EXPECT_EQ(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(format_rfc3339_ms(951782400000), "2000-02-29T00:00:00.000Z");
-  EXPECT_EQ(format_rfc3339_ms(4102444799999), "2099-12-31T23:59:59.999Z");
-  EXPECT_EQ(format_rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
-  EXPECT_EQ(format_rfc3339_ms(INT64_MAX), "9999-12-31T23:59:59.999Z");
+TEST(Encode, OrderForAPartnerLeavesOutPersonalData) {
+  order_view v;
+  v.version = 4;
+  auto& p = v.order.placement;
+  p.order_id = "o-1";
+  p.customer_id = "ada";
+  p.lines = {cart_line{"SKU-1", "Mug", 2, 500}};
+  p.ship_to = {"Ada Lovelace", "1 Analytical Row", "London", "N1 9GU", "GB", "+44 20 7946 0000"};
+  p.email = "ada@example.com";
+  v.order.status = "confirmed";
+  auto full = json::parse(to_json(v));
+  EXPECT_EQ(full.at("shipping_address").at("line1"), "1 Analytical Row");
+  EXPECT_EQ(full.at("shipping_address").at("phone"), "+44 20 7946 0000");
+  EXPECT_EQ(full.at("email"), "ada@example.com");
+
+  auto text = to_json(v, order_audience::partner);
+  for (const auto& s : {p.ship_to.name, p.ship_to.line1, p.ship_to.city, p.ship_to.postal_code,
+                        p.ship_to.phone, p.email})
+    EXPECT_EQ(text.find(s), std::string::npos) << s << " in " << text;
+  auto partner = json::parse(text);
+  EXPECT_FALSE(partner.contains("shipping_address"));
+  EXPECT_FALSE(partner.contains("email"));
+  // Everything else stays as the full view has it.
+  full.erase("shipping_address");
+  full.erase("email");
+  EXPECT_EQ(partner, full);
+}
+
+// -- text the journal cannot store ---------------------------------------------------------------
+// A NUL character (JSON "\u0000") or invalid UTF-8 in a field that reaches an entity, the journal
+// or the database is refused by the decoder, naming the field, so that it never fails a journal
+// batch (a retryable 503) later.
+
+namespace mercato::api {
+// Defined in api/routes/payment_routes.cpp.
+validation parse_payment_webhook(std::string_view text, payment_confirmation& out);
+} // namespace mercato::api
+
+namespace {
+
+const std::string nul{"a\0b", 3};
+
+// `before`, a NUL character, then `after`.
+std::string with_nul(std::string before, std::string_view after = {}) {
+  before.push_back('\0');
+  before += after;
+  return before;
+}
+
+struct text_case {
+  const char* label;
+  std::function<validation()> decode;
+  const char* field; // nullptr: valid
+};
+
+std::ostream& operator<<(std::ostream& os, const text_case& c) {
+  return os << c.label;
+}
+
+json checkout_json() {
+  return {{"cart_id", "c-1"},
+          {"payment", {{"method", "card"}, {"token", "tok_ok"}}},
+          {"shipping_address",
+           {{"name", "Ada"},
+            {"line1", "1 Row"},
+            {"city", "London"},
+            {"postal_code", "N1"},
+            {"country", "GB"},
+            {"phone", "+44 1"}}},
+          {"email", "ada@example.com"}};
+}
+
+// The checkout body with `value` at `path` (a JSON pointer).
+std::function<validation()> checkout_with(const char* path, const std::string& value) {
+  return [path, value] {
+    auto body = checkout_json();
+    if (*path != '\0')
+      body[json::json_pointer{path}] = value;
+    checkout_cmd out;
+    return parse_checkout(body.dump(), out);
+  };
+}
+
+json product_json() {
+  return {{"name", "Mug"},      {"description", "Blue"}, {"category", "kitchen"},
+          {"seller_id", "s-1"}, {"price_minor", 1},      {"currency", "USD"}};
+}
+
+std::function<validation()> product_with(const char* field, const std::string& value) {
+  return [field, value] {
+    auto body = product_json();
+    if (*field != '\0')
+      body[field] = value;
+    product out;
+    return parse_product(body.dump(), "SKU-1", out);
+  };
+}
+
+json fact_json() {
+  return {{"source", "logistics"},
+          {"type", "in_transit"},
+          {"external_id", "x-1"},
+          {"occurred_at", "2026-01-01T00:00:00Z"},
+          {"data", {{"carrier", "DHL"}, {"stops", {"Leeds", {{"hub", "York"}}}}}}};
+}
+
+std::function<validation()> fact_with(const char* path, const json& value) {
+  return [path, value] {
+    auto body = fact_json();
+    if (*path != '\0')
+      body[json::json_pointer{path}] = value;
+    order_fact_cmd out;
+    return parse_order_fact(body.dump(), out);
+  };
+}
+
+template <class Query>
+std::function<validation()> query(validation (*parse)(std::string_view, Query&), std::string q) {
+  return [parse, q] {
+    Query out;
+    return parse(q, out);
+  };
+}
+
+std::function<validation()> webhook_with(const char* field, const std::string& value) {
+  return [field, value] {
+    json body = {{"event_id", "ev-1"},
+                 {"payment_id", "pay-1"},
+                 {"status", "authorized"},
+                 {"provider_ref", "psp-1"},
+                 {"detail", "ok"}};
+    if (*field != '\0')
+      body[field] = value;
+    payment_confirmation out;
+    return parse_payment_webhook(body.dump(), out);
+  };
+}
+
+class StorableText : public ::testing::TestWithParam<text_case> {};
+
+} // namespace
+
+TEST_P(StorableText, IsRequiredOfEveryTextField) {
+  const auto& c = GetParam();
+  auto v = c.decode();
+  if (c.field == nullptr) {
+    EXPECT_TRUE(v.ok()) << (v.ok() ? "" : v.errors.front().field + ": " + v.errors.front().message);
+    return;
+  }
+  ASSERT_FALSE(v.ok()) << "accepted";
+  EXPECT_EQ(v.errors.front().field, c.field) << v.errors.front().message;
+  auto res = v.to_response();
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.prob.code, "invalid_request");
+}
+
+// clang-format off
+INSTANTIATE_TEST_SUITE_P(Table, StorableText, ::testing::Values(
+  // POST /v1/carts, PUT /v1/carts/{id}/coupon, PUT /v1/coupons/{code}
+  text_case{"cart_currency", [] { std::string c; return parse_cart_create(json{{"currency", nul}}.dump(), c); }, "currency"},
+  text_case{"coupon_code", [] { std::string c; return parse_coupon_code(json{{"code", nul}}.dump(), c); }, "code"},
+  text_case{"coupon_path_code", [] { coupon_terms t; return parse_coupon(R"({"kind":"fixed","value":1})", nul, t); }, "code"},
+  text_case{"coupon_kind", [] { coupon_terms t; return parse_coupon(json{{"kind", nul}, {"value", 1}}.dump(), "C", t); }, "kind"},
+  // POST /v1/checkouts
+  text_case{"checkout_valid", checkout_with("", ""), nullptr},
+  text_case{"checkout_valid_unicode", checkout_with("/shipping_address/line1", "1 Rue de l'\xc3\x89glise"), nullptr},
+  text_case{"checkout_cart_id", checkout_with("/cart_id", nul), "cart_id"},
+  text_case{"checkout_method", checkout_with("/payment/method", nul), "payment.method"},
+  text_case{"checkout_token", checkout_with("/payment/token", nul), "payment.token"},
+  text_case{"checkout_name", checkout_with("/shipping_address/name", nul), "shipping_address.name"},
+  text_case{"checkout_line1", checkout_with("/shipping_address/line1", nul), "shipping_address.line1"},
+  text_case{"checkout_city", checkout_with("/shipping_address/city", nul), "shipping_address.city"},
+  text_case{"checkout_postal_code", checkout_with("/shipping_address/postal_code", nul), "shipping_address.postal_code"},
+  text_case{"checkout_country", checkout_with("/shipping_address/country", with_nul("G")), "shipping_address.country"},
+  text_case{"checkout_phone", checkout_with("/shipping_address/phone", nul), "shipping_address.phone"},
+  text_case{"checkout_email", checkout_with("/email", with_nul("a", "@example.com")), "email"},
+  text_case{"checkout_invalid_utf8", [] { checkout_cmd c; return parse_checkout("{\"cart_id\":\"\xff\"}", c); }, "body"},
+  // PUT /v1/products/{sku}, GET /v1/products
+  text_case{"product_valid", product_with("", ""), nullptr},
+  text_case{"product_description_newline", product_with("description", "Blue\nmug"), nullptr},
+  text_case{"product_name", product_with("name", nul), "name"},
+  text_case{"product_description", product_with("description", nul), "description"},
+  text_case{"product_category", product_with("category", nul), "category"},
+  text_case{"product_seller_id", product_with("seller_id", nul), "seller_id"},
+  text_case{"product_currency", product_with("currency", with_nul("US")), "currency"},
+  text_case{"product_query_valid", query(parse_product_query, "q=caf%C3%A9&category=k%C3%BCche"), nullptr},
+  text_case{"product_query_q_nul", query(parse_product_query, "q=a%00b"), "q"},
+  text_case{"product_query_q_utf8", query(parse_product_query, "q=a%FFb"), "q"},
+  text_case{"product_query_q_overlong", query(parse_product_query, "q=%C0%AF"), "q"},
+  text_case{"product_query_category_truncated", query(parse_product_query, "category=%C3"), "category"},
+  text_case{"product_query_cursor_nul", query(parse_product_query, "cursor=a%00"), "cursor"},
+  text_case{"product_query_cursor_utf8", query(parse_product_query, "cursor=%FF"), "cursor"},
+  // GET /v1/orders
+  text_case{"order_query_status", query(parse_order_query, "status=paid%00"), "status"},
+  text_case{"order_query_customer", query(parse_order_query, "customer_id=ada%00"), "customer_id"},
+  text_case{"order_query_cursor", query(parse_order_query, "cursor=%ED%A0%80"), "cursor"},
+  // POST /v1/orders/{id}/events, POST /v1/events, POST /v1/orders/{id}/cancel
+  text_case{"fact_valid", fact_with("", nullptr), nullptr},
+  text_case{"fact_source", fact_with("/source", nul), "source"},
+  text_case{"fact_type", fact_with("/type", nul), "type"},
+  text_case{"fact_external_id", fact_with("/external_id", nul), "external_id"},
+  text_case{"fact_occurred_at", fact_with("/occurred_at", with_nul("2026-01-01T00:00:00Z")), "occurred_at"},
+  text_case{"fact_data_value", fact_with("/data/carrier", nul), "data"},
+  text_case{"fact_data_key", fact_with("/data", json{{nul, 1}}), "data"},
+  text_case{"fact_data_nested", fact_with("/data/stops/1/hub", nul), "data"},
+  text_case{"cancel_reason", [] { std::string r; return parse_cancel(json{{"reason", nul}}.dump(), r); }, "reason"},
+  // PUT /v1/stock/{sku}/..., POST /v1/stock/{sku}/reservations
+  text_case{"adjust_reason", [] { stock_adjust_cmd c; return parse_stock_adjust(json{{"delta", 1}, {"reason", nul}}.dump(), c); }, "reason"},
+  text_case{"reserve_id", [] { reserve_cmd c; return parse_reserve(json{{"reservation_id", nul}, {"quantity", 1}}.dump(), c); }, "reservation_id"},
+  // POST /v1/payments/webhook
+  text_case{"webhook_valid", webhook_with("", ""), nullptr},
+  text_case{"webhook_event_id", webhook_with("event_id", nul), "event_id"},
+  text_case{"webhook_payment_id", webhook_with("payment_id", nul), "payment_id"},
+  text_case{"webhook_provider_ref", webhook_with("provider_ref", nul), "provider_ref"},
+  text_case{"webhook_detail", webhook_with("detail", nul), "detail"}
+));
+// clang-format on
+
+TEST(PathIdentifiers, RefuseNul) {
+  EXPECT_FALSE(is_valid_sku(nul));
+  EXPECT_FALSE(is_valid_entity_id(nul));
+  EXPECT_FALSE(is_valid_reservation_id(nul));
+  EXPECT_FALSE(is_valid_idempotency_key(nul));
 }

@@ -150,6 +150,30 @@ TEST(WsFrames, AnOrderFactIsRenderedOnceWithItsTimelineEntry) {
   EXPECT_EQ(j.at("data").at("at"), "2026-01-01T00:00:00.000Z");
 }
 
+// One rendering of an order event goes to every subscriber of the topic, partners (`service`)
+// included, so it must carry nothing personal: the placement's address and email stay out.
+TEST(WsFrames, APlacedOrderIsRenderedWithoutPersonalData) {
+  mercato::order_event e;
+  e.type = "placed";
+  e.status = "paid";
+  e.status_after = "paid";
+  e.at_ms = 1767225600000;
+  auto& p = e.placement;
+  p.order_id = "o-1";
+  p.customer_id = "ada";
+  p.ship_to = {"Ada Lovelace", "1 Analytical Row", "London", "N1 9GU", "GB", "+44 20 7946 0000"};
+  p.email = "ada@example.com";
+  mercato::committed_event ce{"order", "o-1", 1, caf::make_message(e)};
+  auto f = mercato::api::ws::encode_event("order:o-1", ce);
+  ASSERT_TRUE(f);
+  auto j = nlohmann::json::parse(f->text);
+  EXPECT_EQ(j.at("data").at("type"), "placed");
+  EXPECT_EQ(j.at("data").at("status"), "paid");
+  for (const auto& s : {p.ship_to.name, p.ship_to.line1, p.ship_to.city, p.ship_to.postal_code,
+                        p.ship_to.phone, p.email})
+    EXPECT_EQ(f->text.find(s), std::string::npos) << s << " in " << f->text;
+}
+
 TEST(WsFrames, KindsWithoutTopicsAreNotRendered) {
   mercato::committed_event ce{"coupon", "SAVE10", 1, caf::make_message(std::string{"x"})};
   EXPECT_FALSE(mercato::api::ws::encode_event("coupon:SAVE10", ce));

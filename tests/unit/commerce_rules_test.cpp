@@ -314,7 +314,8 @@ TEST(CheckoutRules, AFailureThatStillOwesACompensationStaysOpenUntilItIsDone) {
   checkout::state s;
   s.checkout_id = "co_owe";
   checkout::apply(s, checkout::started(checkout_cmd{}, 1, cart_view{}, 10));
-  checkout::apply(s, checkout::failed("payment_declined", "x", {}, false, {}, {"void_payment"}, 11));
+  checkout::apply(s,
+                  checkout::failed("payment_declined", "x", {}, false, {}, {"void_payment"}, 11));
   EXPECT_EQ(s.status, "failed");
   EXPECT_FALSE(s.finished) << "the void is still owed";
   EXPECT_EQ(s.owed, std::vector<std::string>{"void_payment"});

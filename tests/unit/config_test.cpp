@@ -410,8 +410,8 @@ TEST(ConfigLoad, SettleDelayNeedsFaultInjection) {
 }
 
 TEST(ConfigLoad, HoldTtlAboveMaximumIsRejected) {
-  auto r = run({"--hold-ttl-ms", "5000", "--max-hold-ttl-ms", "4000", "--payment-timeout-ms",
-                "200", "--checkout-step-timeout-ms", "200"},
+  auto r = run({"--hold-ttl-ms", "5000", "--max-hold-ttl-ms", "4000", "--payment-timeout-ms", "200",
+                "--checkout-step-timeout-ms", "200"},
                required);
   ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
   EXPECT_TRUE(has_error_for(r, "entity.default_hold_ttl_ms")) << all_errors(r);

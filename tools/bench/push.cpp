@@ -19,6 +19,7 @@
 
 #include "tools/bench/push.hpp"
 
+#include "runtime/util/time.hpp"
 #include "tests/support/jwt_mint.hpp"
 #include "tools/bench/setup.hpp"
 #include "tools/ws/ws_client.hpp"
@@ -55,17 +56,9 @@ int64_t now_ns() {
 }
 
 std::string rfc3339_now() {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::system_clock::now().time_since_epoch())
-              .count();
-  std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  ::gmtime_r(&s, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  return mercato::util::format_rfc3339_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
 }
 
 /// Raises the soft limit of open files to the hard limit; returns the soft limit now.

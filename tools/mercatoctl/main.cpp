@@ -9,7 +9,8 @@
 //
 // Exit codes: see `exit_codes_text` (printed by --help).
 
-#include "api/auth/jwt.hpp"
+#include "runtime/util/crypto.hpp"
+#include "runtime/util/encoding.hpp"
 #include "tools/ws/ws_client.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -90,22 +91,6 @@ base_url parse_url(const std::string& url) {
   }
 }
 
-/// Percent-encodes one path segment (RFC 3986 unreserved characters pass).
-std::string encode_segment(const std::string& s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 /// A query string from the pairs whose value is not empty ("" when none).
 std::string query_string(const std::vector<std::pair<std::string, std::string>>& pairs) {
   std::string out;
@@ -113,7 +98,7 @@ std::string query_string(const std::vector<std::pair<std::string, std::string>>&
     if (v.empty())
       continue;
     out += out.empty() ? '?' : '&';
-    out += k + "=" + encode_segment(v);
+    out += k + "=" + mercato::util::percent_encode(v);
   }
   return out;
 }
@@ -276,11 +261,13 @@ int run_token(const global_options& g, const token_options& o) {
     std::cerr << "mercatoctl token: --sub must not be empty\n";
     return exit_usage;
   }
-  auto now = mercato::api::jwt_verifier::now();
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
   json claims = {{"sub", o.sub}, {"role", o.role}, {"iat", now}};
   if (o.ttl_s > 0)
     claims["exp"] = now + o.ttl_s;
-  auto token = mercato::api::mint_hs256(claims, o.secret);
+  auto token = mercato::util::sign_jwt_hs256(o.secret, claims.dump());
   if (g.json) {
     json out = {{"token", token}, {"sub", o.sub}, {"role", o.role}};
     out["expires_at"] = o.ttl_s > 0 ? json(now + o.ttl_s) : json(nullptr);
@@ -378,7 +365,8 @@ struct entity_options {
 };
 
 std::string entity_path(const entity_options& o) {
-  return "/v1/admin/actors/" + encode_segment(o.kind) + "/" + encode_segment(o.key);
+  return "/v1/admin/actors/" + mercato::util::percent_encode(o.kind) + "/"
+         + mercato::util::percent_encode(o.key);
 }
 
 void run_inspect(const global_options& g, const entity_options& o) {

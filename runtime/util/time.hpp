@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace mercato::api {
+namespace mercato::util {
 
 /// Formats Unix epoch milliseconds as RFC 3339 UTC with milliseconds, e.g.
 /// "2024-05-01T12:00:00.250Z". Years outside 0000..9999 are clamped to that range.
@@ -18,4 +18,4 @@ void append_rfc3339_ms(std::string& out, int64_t epoch_ms);
 /// beyond milliseconds are truncated.
 bool parse_rfc3339_ms(std::string_view text, int64_t& epoch_ms);
 
-} // namespace mercato::api
+} // namespace mercato::util

@@ -1,9 +1,9 @@
-#include "api/json/time.hpp"
+#include "runtime/util/time.hpp"
 
 #include <algorithm>
 #include <chrono>
 
-namespace mercato::api {
+namespace mercato::util {
 
 namespace {
 
@@ -72,9 +72,9 @@ std::string format_rfc3339_ms(int64_t epoch_ms) {
   return out;
 }
 
-} // namespace mercato::api
+} // namespace mercato::util
 
-namespace mercato::api {
+namespace mercato::util {
 
 namespace {
 
@@ -139,4 +139,4 @@ bool parse_rfc3339_ms(std::string_view s, int64_t& epoch_ms) {
   return true;
 }
 
-} // namespace mercato::api
+} // namespace mercato::util

@@ -1,15 +1,19 @@
 #pragma once
 
-// A tiny JSON text builder for the admin inspection of entities. Entities (actors/) may not use
-// nlohmann (STYLE §1) and may not see api/, but they may use runtime/: the builder lives here, on
-// top of the one JSON string escaper that logs and responses share.
+// A tiny JSON text builder for the admin inspection of entities, and the one JSON string escaper
+// that it, log lines and response bodies share. Entities (actors/) may not use nlohmann
+// (STYLE §1) and may not see api/, so both live in the shared utilities.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace mercato::runtime {
+namespace mercato::util {
+
+/// Appends `s` to `out` escaped for the inside of a JSON string (no quotes added). Copies runs
+/// that need no escaping in one go: it serves log lines and response bodies too.
+void append_json_escaped(std::string& out, std::string_view s);
 
 /// Appends values, arrays and objects to one string, inserting commas itself:
 ///
@@ -58,4 +62,4 @@ private:
   bool after_key_ = false;
 };
 
-} // namespace mercato::runtime
+} // namespace mercato::util

@@ -1,8 +1,8 @@
-#include "runtime/text.hpp"
+#include "runtime/util/text.hpp"
 
 #include <cstdint>
 
-namespace mercato::runtime {
+namespace mercato::util {
 
 bool is_storable_text(std::string_view s) noexcept {
   for (size_t i = 0; i < s.size();) {
@@ -40,4 +40,4 @@ bool is_storable_text(std::string_view s) noexcept {
   return true;
 }
 
-} // namespace mercato::runtime
+} // namespace mercato::util

@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace mercato::runtime {
+namespace mercato::util {
 
 /// The cursor of `key` (not empty).
 std::string encode_cursor(const std::string& key);
@@ -13,4 +13,4 @@ std::string encode_cursor(const std::string& key);
 /// The key of `cursor`; false if it is malformed or encodes nothing.
 bool decode_cursor(const std::string& cursor, std::string& key);
 
-} // namespace mercato::runtime
+} // namespace mercato::util

@@ -1,12 +1,46 @@
-#include "runtime/json_text.hpp"
+#include "runtime/util/json_text.hpp"
 
-#include "runtime/logging.hpp"
+#include "runtime/util/time.hpp"
 
 #include <cassert>
 #include <cstdio>
 #include <ctime>
 
-namespace mercato::runtime {
+namespace mercato::util {
+
+void append_json_escaped(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  size_t run = 0; // start of the current run of bytes that need no escaping
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default: {
+      char buf[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+      out.append(buf, 6);
+    }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+}
 
 void json_text::before_value() {
   if (after_key_) {
@@ -91,14 +125,11 @@ json_text& json_text::null() {
 }
 
 json_text& json_text::time_ms(int64_t epoch_ms) {
-  auto secs = static_cast<std::time_t>(epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000);
-  auto ms = static_cast<int>(epoch_ms - static_cast<int64_t>(secs) * 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return value(std::string_view{buf});
+  before_value();
+  out_ += '"';
+  append_rfc3339_ms(out_, epoch_ms);
+  out_ += '"';
+  return *this;
 }
 
-} // namespace mercato::runtime
+} // namespace mercato::util
