@@ -306,13 +306,26 @@ void record_completed(self_ptr self) {
     [](const caf::error&) {});
 }
 
+// The last steps of settling, sent in parallel: once all have answered, settling is retried if
+// one of them was unavailable, and recorded as completed otherwise.
+std::shared_ptr<fan_in> last_steps(self_ptr self, size_t steps) {
+  auto fan = std::make_shared<fan_in>();
+  fan->pending = steps;
+  fan->done = [self, f = fan.get()] {
+    if (f->other)
+      retry_settling(self, f->other);
+    else
+      record_completed(self);
+  };
+  return fan;
+}
+
 // Once every unit is the order's: spend the coupon use, capture, confirm the order. A step the
 // order's own cancel overtook (the authorisation voided) answers `conflict`; that is final too.
 void finish_sale(self_ptr self) {
   auto& st = self->state;
   auto id = attempt_key(st);
-  auto fan = std::make_shared<fan_in>();
-  fan->pending = 3;
+  auto fan = last_steps(self, 3);
   auto ok = [fan](auto&&...) { fan->finish(); };
   auto settled = [self, fan](const caf::error& err) {
     if (is_retryable(err)) {
@@ -323,12 +336,6 @@ void finish_sale(self_ptr self) {
       log()->warn("checkout {}: a settling step ended with {}", self->state.log.id, render(err));
     }
     fan->finish();
-  };
-  fan->done = [self, f = fan.get()] {
-    if (f->other)
-      retry_settling(self, f->other);
-    else
-      record_completed(self);
   };
   const auto& rid = st.data.cmd.who.request_id;
   if (!st.data.cart.coupon_code.empty())
@@ -358,20 +365,13 @@ void cancel_unfulfillable(self_ptr self, std::vector<std::string> skus) {
               st.data.order_id, list);
   set_step(st, "settle", "failed", "units no longer available: " + list);
   auto id = attempt_key(st);
-  auto fan = std::make_shared<fan_in>();
-  fan->pending = 2;
+  auto fan = last_steps(self, 2);
   auto ok = [fan](auto&&...) { fan->finish(); };
   auto failed = [fan](const caf::error& err) {
     auto ec = errc_of(err);
     if (ec != mercato_errc::not_found && ec != mercato_errc::conflict && !fan->other)
       fan->other = err;
     fan->finish();
-  };
-  fan->done = [self, f = fan.get()] {
-    if (f->other)
-      retry_settling(self, f->other);
-    else
-      record_completed(self);
   };
   const auto& rid = st.data.cmd.who.request_id;
   if (!st.data.cart.coupon_code.empty())

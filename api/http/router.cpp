@@ -1,5 +1,7 @@
 #include "api/http/router.hpp"
 
+#include "runtime/util/encoding.hpp"
+
 #include <stdexcept>
 
 namespace mercato::api {
@@ -28,40 +30,7 @@ bool split(std::string_view path, std::array<std::string_view, max_segments>& ou
   }
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 } // namespace
-
-bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
-  out.clear();
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size())
-        return false;
-      int hi = hex_value(in[i + 1]);
-      int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0)
-        return false;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return true;
-}
 
 void router::add(http_method method, std::string_view pattern, handler h,
                  std::chrono::milliseconds deadline) {
@@ -195,7 +164,7 @@ router::match_result router::match(http_method method, std::string_view path,
     if (!s.is_param)
       continue;
     std::string value;
-    if (!percent_decode(segs[i], value))
+    if (!util::percent_decode(segs[i], value))
       value.assign(segs[i]); // kept raw: the handler's validation rejects the '%'
     params.push(s.text, std::move(value));
   }

@@ -73,7 +73,4 @@ private:
   std::deque<entry> entries_; // deque: views into `pattern` stay valid
 };
 
-/// Decodes %XX escapes; false (and `out` unspecified) for a malformed escape.
-bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = false);
-
 } // namespace mercato::api

@@ -3,6 +3,7 @@
 #include "api/http/router.hpp"
 #include "api/json/fields.hpp"
 #include "api/json/writer.hpp"
+#include "runtime/util/encoding.hpp"
 #include "runtime/util/text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -220,9 +221,9 @@ void for_each_query_param(std::string_view query, validation& v,
     auto eq = pair.find('=');
     auto raw_key = pair.substr(0, eq);
     auto raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    if (!percent_decode(raw_key, key, true))
+    if (!util::percent_decode(raw_key, key, true))
       continue; // an undecodable key is ignored like any unknown key
-    if (!percent_decode(raw_value, value, true)) {
+    if (!util::percent_decode(raw_value, value, true)) {
       v.add(key, "malformed percent-encoding");
       continue;
     }

@@ -4,6 +4,7 @@
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/interfaces.hpp"
 #include "api/json/codec.hpp"
+#include "api/json/fields.hpp"
 #include "api/json/problem.hpp"
 #include "api/routes/common.hpp"
 #include "runtime/logging.hpp"
@@ -100,29 +101,6 @@ bool decode_actor_cursor(std::string_view text, actor_cursor& out) {
 
 // -- query strings ------------------------------------------------------------------------------
 
-// Calls `fn(key, value)` for each decoded pair; a malformed value is reported under its key.
-template <class F>
-void for_each_query_pair(std::string_view query, validation& v, F fn) {
-  std::string key;
-  std::string value;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty())
-      continue;
-    auto eq = pair.find('=');
-    auto raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    if (!percent_decode(pair.substr(0, eq), key, true))
-      continue; // an undecodable key is unknown, and unknown keys are ignored
-    if (!percent_decode(raw_value, value, true)) {
-      v.add(key, "malformed percent-encoding");
-      continue;
-    }
-    fn(key, value);
-  }
-}
-
 void parse_limit(const std::string& value, int32_t max, int32_t& out, validation& v) {
   int32_t n = 0;
   auto res = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -142,7 +120,7 @@ struct actors_query {
 
 validation parse_actors_query(std::string_view query, actors_query& out) {
   validation v;
-  for_each_query_pair(query, v, [&](const std::string& key, const std::string& value) {
+  detail::for_each_query_param(query, v, [&](const std::string& key, const std::string& value) {
     if (key == "kind") {
       if (!is_known_kind(value))
         v.add("kind", "must be one of cart, checkout, coupon, customer, order, payment, stock");
@@ -171,7 +149,7 @@ validation parse_actors_query(std::string_view query, actors_query& out) {
 validation parse_dead_letter_query(std::string_view query, dead_letter_query& out) {
   validation v;
   out.limit = default_dead_letter_page;
-  for_each_query_pair(query, v, [&](const std::string& key, const std::string& value) {
+  detail::for_each_query_param(query, v, [&](const std::string& key, const std::string& value) {
     if (key == "kind") {
       if (value != "webhook" && value != "notification" && value != "message")
         v.add("kind", "must be one of webhook, notification, message");

@@ -23,4 +23,8 @@ bool hex_decode(std::string_view text, std::string& out);
 /// A path segment with every byte outside A-Z a-z 0-9 - . _ ~ as %XX (upper-case hex).
 std::string percent_encode(std::string_view segment);
 
+/// Decodes %XX escapes (and `+` as a space with `plus_is_space`, as in query strings); false
+/// (and `out` unspecified) for a malformed escape.
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = false);
+
 } // namespace mercato::util

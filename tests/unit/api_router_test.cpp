@@ -146,14 +146,3 @@ TEST_F(Router, ListsRoutes) {
   EXPECT_EQ(routes.front().first, http_method::get);
   EXPECT_EQ(routes.front().second, "/healthz");
 }
-
-TEST(PercentDecode, DecodesAndRejects) {
-  std::string out;
-  EXPECT_TRUE(percent_decode("a%20b+c", out));
-  EXPECT_EQ(out, "a b+c");
-  EXPECT_TRUE(percent_decode("a%20b+c", out, true));
-  EXPECT_EQ(out, "a b c");
-  EXPECT_FALSE(percent_decode("%2", out));
-  EXPECT_FALSE(percent_decode("%", out));
-  EXPECT_FALSE(percent_decode("%g0", out));
-}

@@ -59,6 +59,17 @@ TEST(PercentEncode, KeepsUnreservedCharactersOnly) {
   EXPECT_EQ(percent_encode("caf\xc3\xa9"), "caf%C3%A9");
 }
 
+TEST(PercentDecode, DecodesAndRejects) {
+  std::string out;
+  EXPECT_TRUE(percent_decode("a%20b+c", out));
+  EXPECT_EQ(out, "a b+c");
+  EXPECT_TRUE(percent_decode("a%20b+c", out, true));
+  EXPECT_EQ(out, "a b c");
+  EXPECT_FALSE(percent_decode("%2", out));
+  EXPECT_FALSE(percent_decode("%", out));
+  EXPECT_FALSE(percent_decode("%g0", out));
+}
+
 // RFC 4231, test case 2.
 TEST(Crypto, HmacSha256MatchesTheRfcVector) {
   EXPECT_EQ(hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
