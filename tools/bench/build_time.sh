@@ -5,7 +5,7 @@
 # cold; then one entity's rules (actors/stock/stock_rules.cpp) are touched and everything is
 # built again. Prints per revision: the cold build's wall time and CPU time, the incremental
 # rebuild's wall time, and the ten slowest compile steps from ninja's log. Run it on an idle
-# machine: anything else running counts against the build.
+# machine: anything else running counts against the build. MERCATO_WERROR=ON builds as CI does.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 revs=("$@")
@@ -19,9 +19,8 @@ seconds() { awk '{printf "%.1f", $1}' <<<"$1"; }
 for rev in "${revs[@]}"; do
   src=$work/src-$rev
   git -C "$root" worktree add -q --detach "$src" "$rev"
-  cmake -S "$src" -B "$src/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  start=$(date +%s.%N)
-  cpu_before=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)
+  cmake -S "$src" -B "$src/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    ${MERCATO_WERROR:+-DMERCATO_WERROR=$MERCATO_WERROR} >/dev/null
   /usr/bin/time -f '%e %U %S' -o "$work/time" cmake --build "$src/build" -j "$(nproc)" >/dev/null
   read -r wall user sys <"$work/time"
   touch "$src/actors/stock/stock_rules.cpp"
@@ -33,6 +32,5 @@ for rev in "${revs[@]}"; do
   echo "touch actors/stock/stock_rules.cpp, build again: $(seconds "$incremental") s wall"
   echo "slowest steps (s, from ninja's log of the cold build and the rebuild):"
   awk 'NR>1 {printf "%7.1f  %s\n", ($2-$1)/1000, $4}' "$src/build/.ninja_log" | sort -rn | head -10
-  : "$start" "$cpu_before"
   git -C "$root" worktree remove --force "$src"
 done
