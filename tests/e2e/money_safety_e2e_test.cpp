@@ -94,6 +94,28 @@ protected:
       .status;
   }
 
+  /// A checkout through the PSP whose authorisation stays pending past the payment timeout, so
+  /// that the saga compensates by voiding, while the PSP fails its next `failures` calls (each
+  /// void is three calls: the provider's own retries). The checkout's answer.
+  mt::http_response checkout_with_failing_voids(const std::string& key, int backoff_ms,
+                                                int attempts, int failures) {
+    psp_.answer_authorizations_with("pending");
+    start_with({"--payment-timeout-ms", "1500", "--compensation-backoff-ms",
+                std::to_string(backoff_ms), "--compensation-attempts", std::to_string(attempts)},
+               true);
+    if (!env_->has_server())
+      return {}; // start_with recorded why
+    auto sku = stocked_product(key, 1000, 5);
+    auto cart = filled_cart(ada_, {{sku, 1}});
+    mt::http_client client{env_->server().host(), env_->server().port()};
+    auto pending = std::async(std::launch::async, [&] {
+      return client.request(checkout_request(key, checkout_body(cart), ada_));
+    });
+    EXPECT_TRUE(eventually([&] { return psp_.count("/v1/payments") >= 1; }, 10s));
+    psp_.fail_next(failures);
+    return pending.get();
+  }
+
   mt::fake_psp psp_;
   std::string config_path_;
 };
@@ -245,19 +267,7 @@ TEST_F(MoneySafetyE2E, AFailedCheckoutGivesTheCartBackForTheNextOne) {
 // compensates by voiding. The PSP fails the first two voids (three calls each, the provider's own
 // retries), then takes the third: the compensation keeps trying until it succeeds.
 TEST_F(MoneySafetyE2E, AVoidThatFailsTwiceIsRetriedUntilThePspTakesIt) {
-  psp_.answer_authorizations_with("pending");
-  ASSERT_NO_FATAL_FAILURE(start_with({"--payment-timeout-ms", "1500", "--compensation-backoff-ms",
-                                      "100", "--compensation-attempts", "10"},
-                                     true));
-  auto sku = stocked_product("void-retry", 1000, 5);
-  auto cart = filled_cart(ada_, {{sku, 1}});
-  mt::http_client client{env_->server().host(), env_->server().port()};
-  auto pending = std::async(std::launch::async, [&] {
-    return client.request(checkout_request("void-1", checkout_body(cart), ada_));
-  });
-  ASSERT_TRUE(eventually([&] { return psp_.count("/v1/payments") >= 1; }, 10s));
-  psp_.fail_next(6);
-  auto res = pending.get();
+  auto res = checkout_with_failing_voids("void-retry", 100, 10, 6);
   expect_problem(res, 402, "payment_declined");
   std::string checkout_id; // also the payment's id
   for (const auto& call : psp_.calls())
@@ -286,19 +296,7 @@ TEST_F(MoneySafetyE2E, AVoidThatFailsTwiceIsRetriedUntilThePspTakesIt) {
 }
 
 TEST_F(MoneySafetyE2E, AVoidThePspNeverTakesEndsAsADeadLetter) {
-  psp_.answer_authorizations_with("pending");
-  ASSERT_NO_FATAL_FAILURE(start_with({"--payment-timeout-ms", "1500", "--compensation-backoff-ms",
-                                      "50", "--compensation-attempts", "3"},
-                                     true));
-  auto sku = stocked_product("void-dead", 1000, 5);
-  auto cart = filled_cart(ada_, {{sku, 1}});
-  mt::http_client client{env_->server().host(), env_->server().port()};
-  auto pending = std::async(std::launch::async, [&] {
-    return client.request(checkout_request("void-2", checkout_body(cart), ada_));
-  });
-  ASSERT_TRUE(eventually([&] { return psp_.count("/v1/payments") >= 1; }, 10s));
-  psp_.fail_next(1000000);
-  expect_problem(pending.get(), 402, "payment_declined");
+  expect_problem(checkout_with_failing_voids("void-dead", 50, 3, 1000000), 402, "payment_declined");
   json letter;
   EXPECT_TRUE(eventually(
     [&] {
