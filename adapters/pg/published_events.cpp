@@ -1,5 +1,6 @@
 #include "adapters/pg/published_events.hpp"
 
+#include <initializer_list>
 #include <map>
 #include <utility>
 #include <vector>
@@ -9,10 +10,19 @@ namespace mercato::pg {
 namespace {
 
 using nlohmann::json;
-using paths = std::vector<const char*>; // JSON pointers into the stored event
+// JSON pointers into the stored event, parsed once.
+struct paths {
+  std::vector<json::json_pointer> pointers;
+  paths() = default;
+  paths(std::initializer_list<const char*> texts) {
+    for (const auto* text : texts)
+      pointers.emplace_back(text);
+  }
+};
 
-// The order's public members; shared by every order event type.
-const paths order_common{"/status", "/status_after", "/reason", "/eta_ms", "/at_ms"};
+// The order's public members; shared by every order event type. Not `reason`: a customer's own
+// words when they cancel, which may say anything about them.
+const paths order_common{"/status", "/status_after", "/eta_ms", "/at_ms"};
 const paths order_placed{"/placement/order_id",    "/placement/customer_id",
                          "/placement/checkout_id", "/placement/coupon_code",
                          "/placement/lines",       "/placement/sums"};
@@ -44,11 +54,9 @@ const std::map<std::string, rule>& rules() {
 }
 
 void copy(const json& from, json& to, const paths& ps) {
-  for (const auto* p : ps) {
-    json::json_pointer ptr{p};
+  for (const auto& ptr : ps.pointers)
     if (from.contains(ptr))
       to[ptr] = from.at(ptr);
-  }
 }
 
 } // namespace

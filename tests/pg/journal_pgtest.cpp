@@ -106,7 +106,13 @@ TEST_F(Journal, TheOutboxCarriesOnlyWhatAnEventTypePublishes) {
   placed.placement.lines.push_back(cart_line{"mug", "Mug", 2, 1250});
   placed.status_after = "paid";
   placed.at_ms = 1000;
-  persist_request order_req{"order", "ord_1", 1, {caf::make_message(placed)}, {}, "req-o"};
+  order_event cancelled;
+  cancelled.type = "cancelled";
+  cancelled.status = "cancelled";
+  cancelled.reason = "moving to Secretville next week";
+  cancelled.at_ms = 2000;
+  persist_request order_req{
+    "order", "ord_1", 1, {caf::make_message(placed), caf::make_message(cancelled)}, {}, "req-o"};
   cart_event created;
   created.type = "created";
   created.customer_id = "ada";
@@ -124,19 +130,20 @@ TEST_F(Journal, TheOutboxCarriesOnlyWhatAnEventTypePublishes) {
     auto res = ask<uint64_t>(journal, atom::append_v, *req);
     ASSERT_TRUE(res) << render(res.error());
   }
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 3);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 4);
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox WHERE aggregatetype = 'cart'"), 0)
     << "carts are not published";
-  auto order
-    = scalar<std::string>("SELECT payload::text FROM outbox WHERE aggregatetype = 'order'");
+  auto order = scalar<std::string>("SELECT payload::text FROM outbox WHERE aggregatetype = 'order' "
+                                   "AND type = 'placed'");
   EXPECT_NE(order.find("\"mug\""), std::string::npos) << order;
   EXPECT_NE(order.find("\"status_after\": \"paid\""), std::string::npos) << order;
   auto checkout
     = scalar<std::string>("SELECT payload::text FROM outbox WHERE aggregatetype = 'checkout'");
   EXPECT_NE(checkout.find("cart-1"), std::string::npos) << checkout;
   auto published = scalar<std::string>("SELECT string_agg(payload::text, ' ') FROM outbox");
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox WHERE type = 'cancelled'"), 1);
   for (const char* secret : {"Ada Private", "Hidden Row", "Secretville", "S3 CR3", "+44 1234",
-                             "ada.private@example.org", "idem-private", "tok_private"})
+                             "ada.private@example.org", "idem-private", "tok_private", "next week"})
     EXPECT_EQ(published.find(secret), std::string::npos) << secret << " in " << published;
   // The journal keeps what the order needs; a card token is never stored.
   auto stored = scalar<std::string>("SELECT string_agg(payload::text, ' ') FROM journal");
