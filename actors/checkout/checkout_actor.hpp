@@ -37,9 +37,9 @@ struct checkout_state {
   event_log<checkout_event> log;
   checkout::state data;
   checkout_settings cfg;
-  bool running = false;        ///< a step of the saga is under way
-  bool settling = false;       ///< committing holds, coupon and payment after the order
-  bool compensating = false;   ///< a later round of a failed saga's compensation is under way
+  bool running = false;             ///< a step of the saga is under way
+  bool settling = false;            ///< committing holds, coupon and payment after the order
+  bool compensating = false;        ///< a later round of a failed saga's compensation is under way
   int64_t settle_not_before_ms = 0; ///< with the test-only settle delay: when it ends
   int compensation_rounds = 0;
   std::string payment_token; ///< of the attempt under way; in memory only, never journaled
