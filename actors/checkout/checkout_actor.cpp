@@ -114,8 +114,9 @@ struct fan_in {
 
 // One round returning what the attempt may have taken: every hold, the coupon use, the
 // authorisation, and the cart's claim. Every step is safe to repeat and to run for something
-// never taken. `then(owed, last_error)` names the steps that failed in a way worth retrying
-// (a store or the provider out of reach); `not_found` and `conflict` are final.
+// never taken. `then(owed, last_error)` names, by the entity each is owed by ("payment:ID",
+// "stock:SKU", "coupon:CODE", "cart:ID"), the steps that failed in a way worth retrying (a store
+// or the provider out of reach); `not_found` and `conflict` are final.
 template <class Then>
 void compensate(self_ptr self, Then then) {
   auto& st = self->state;
@@ -147,19 +148,19 @@ void compensate(self_ptr self, Then then) {
   for (const auto& line : st.data.cart.lines)
     runtime::request_entity(self, st.cfg.stock_region, line.sku, st.cfg.step_timeout,
                             atom::release_v, hold_cmd{id, rid, false})
-      .then([ok](const stock_view& v) { ok(v); }, step("release_stock:" + line.sku));
+      .then([ok](const stock_view& v) { ok(v); }, step("stock:" + line.sku));
   if (!st.data.cart.coupon_code.empty())
     runtime::request_entity(self, st.cfg.coupon_region, st.data.cart.coupon_code,
                             st.cfg.step_timeout, atom::release_v,
                             coupon_use_cmd{id, st.data.cmd.who.sub, 0, rid})
-      .then([ok](bool b) { ok(b); }, step("release_coupon"));
+      .then([ok](bool b) { ok(b); }, step("coupon:" + st.data.cart.coupon_code));
   else
     fan->finish();
   runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::cancel_v, id)
-    .then([ok](const payment_view& v) { ok(v); }, step("void_payment"));
+    .then([ok](const payment_view& v) { ok(v); }, step("payment:" + id));
   runtime::request_entity(self, st.cfg.cart_region, st.data.cmd.cart_id, st.cfg.step_timeout,
                           atom::release_v, as_system(st), st.data.checkout_id)
-    .then([ok](const cart_view& v) { ok(v); }, step("reopen_cart"));
+    .then([ok](const cart_view& v) { ok(v); }, step("cart:" + st.data.cmd.cart_id));
 }
 
 // Sets what a failed saga still owes aside for an operator (dead letters, kind `message`), then
@@ -190,30 +191,22 @@ void set_aside(self_ptr self, std::vector<std::string> owed, std::string last_er
     record();
   };
   auto id = attempt_key(st);
-  for (const auto& name : owed) {
+  for (const auto& target : owed) {
     dead_letter x;
     x.kind = "message";
-    auto colon = name.find(':');
-    if (name == "void_payment")
-      x.target = "payment:" + id;
-    else if (name == "release_coupon")
-      x.target = "coupon:" + st.data.cart.coupon_code;
-    else if (name == "reopen_cart")
-      x.target = "cart:" + st.data.cmd.cart_id;
-    else
-      x.target = "stock:" + (colon == std::string::npos ? name : name.substr(colon + 1));
+    x.target = target;
     x.aggregate_type = "checkout";
     x.aggregate_id = st.log.id;
-    x.event_id = id + "/" + name;
+    x.event_id = id + "/" + target;
     util::json_text j;
-    j.begin_object().key("step").value(name.substr(0, colon)).key("checkout_id").value(st.log.id);
-    j.key("attempt_id").value(id).key("target").value(x.target).end_object();
+    j.begin_object().key("compensation_of").value(id).key("checkout_id").value(st.log.id);
+    j.key("target").value(target).end_object();
     x.payload = std::move(j).str();
     x.last_error = last_error;
     x.attempts = st.compensation_rounds;
     x.first_failed_at_ms = st.data.updated_at_ms;
-    log()->error("checkout {}: {} still failing after {} rounds ({}); dead-lettered", st.log.id,
-                 name, st.compensation_rounds, last_error);
+    log()->error("checkout {}: compensating {} still fails after {} rounds ({}); dead-lettered",
+                 st.log.id, target, st.compensation_rounds, last_error);
     self->request(st.cfg.dead_letters, st.cfg.step_timeout, atom::put_v, std::move(x))
       .then([fan](const std::string&) { fan->finish(); },
             [fan](const caf::error& err) {

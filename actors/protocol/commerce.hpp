@@ -435,8 +435,9 @@ struct checkout_event {
   std::string detail;               ///< failed
   std::vector<std::string> skus;    ///< failed with insufficient_stock
   bool retryable = false;           ///< failed: the same request may be tried again
-  /// failed: compensation steps that did not succeed yet (retried until they do, or until they
-  /// are dead-lettered, which `compensated` records)
+  /// failed: compensation steps that did not succeed yet, by the entity that owes each
+  /// ("payment:ID", "stock:SKU", ...); retried until they do, or until they are dead-lettered,
+  /// which `compensated` records
   std::vector<std::string> owed;
   int64_t at_ms = 0;
 };

@@ -66,8 +66,7 @@ caf::expected<encoded_event> encode_stock_event(const caf::message& msg) {
   if (!payload)
     return std::move(payload.error());
   // Stock events hold nothing private: the outbox carries them whole.
-  auto published = *payload;
-  return encoded_event{to_string(ev.type), std::move(*payload), std::move(published)};
+  return encoded_event{to_string(ev.type), std::move(*payload), publication::whole, {}};
 }
 
 caf::expected<caf::message> decode_stock_event(const std::string& type,

@@ -7,18 +7,25 @@
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
 
-#include <optional>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace mercato::pg {
 
-/// An event as stored: its type name (the journal's `event_type`) and a JSON object (text);
-/// `published` is what the outbox carries of it (published_events.hpp), none if nothing.
+/// What the outbox carries of an event (published_events.hpp).
+enum class publication : uint8_t {
+  none,  ///< nothing: the event is not published
+  whole, ///< the stored payload itself (nothing in it is private)
+  form,  ///< `encoded_event::published`, an allow-listed part of it
+};
+
+/// An event as stored: its type name (the journal's `event_type`) and a JSON object (text).
 struct encoded_event {
   std::string type;
   std::string payload;
-  std::optional<std::string> published;
+  publication publish = publication::none;
+  std::string published; ///< with publication::form
 };
 
 /// The functions that persist one entity kind. Encoders fail with `invalid_request` when a

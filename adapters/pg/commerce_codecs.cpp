@@ -145,14 +145,15 @@ struct json_codec {
     auto text = dump_storable(j);
     if (!text)
       return std::move(text.error());
-    std::optional<std::string> published;
+    encoded_event out{ev.type, std::move(*text), publication::none, {}};
     if (auto pub = published_form(kind_of<Event>, ev.type, j)) {
       auto pub_text = dump_storable(*pub);
       if (!pub_text)
         return std::move(pub_text.error());
-      published = std::move(*pub_text);
+      out.publish = publication::form;
+      out.published = std::move(*pub_text);
     }
-    return encoded_event{ev.type, std::move(*text), std::move(published)};
+    return out;
   }
 
   static caf::expected<caf::message> decode_event(const std::string& type,

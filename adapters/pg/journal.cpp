@@ -148,7 +148,8 @@ struct statement_result {
 //   $1..$3   heads: entity kind, id, seq before its first request in this batch
 //   $4..$10  events: kind, id, seq, type, payload, request id, outbox id
 //   $11..$14 snapshots: kind, id, seq, state (the newest per entity)
-//   $15      events: the published form (NULL: not published, no outbox row)
+//   $15, $16 events: whether the outbox gets a row, and what it carries when that is not the
+//            payload itself (NULL: the payload, sent once)
 constexpr const char* batch_core_sql
   = "WITH head AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
     "AS h (entity_kind, entity_id, prev_seq)),\n"
@@ -159,8 +160,9 @@ constexpr const char* batch_core_sql
     "AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.entity_kind = h.entity_kind "
     "AND s.entity_id = h.entity_id AND s.seq = h.prev_seq)),\n"
     "ev AS (SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::jsonb[], "
-    "$9::text[], $10::uuid[], $15::jsonb[]) "
-    "AS e (entity_kind, entity_id, seq, event_type, payload, request_id, outbox_id, published)),\n"
+    "$9::text[], $10::uuid[], $15::boolean[], $16::jsonb[]) "
+    "AS e (entity_kind, entity_id, seq, event_type, payload, request_id, outbox_id, publish, "
+    "published)),\n"
     "ins AS (INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, request_id) "
     "SELECT e.entity_kind, e.entity_id, e.seq, e.event_type, e.payload, e.request_id "
     "FROM ev e WHERE NOT EXISTS (SELECT 1 FROM gap g WHERE g.entity_kind = e.entity_kind "
@@ -170,9 +172,10 @@ constexpr const char* batch_core_sql
     // go in seq order so that WAL order is event order per aggregate. Only published events,
     // in their published form (published_events.hpp), leave through it.
     "ob AS (INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, request_id) "
-    "SELECT e.outbox_id, e.entity_kind, e.entity_id, e.event_type, e.published, e.seq, "
+    "SELECT e.outbox_id, e.entity_kind, e.entity_id, e.event_type, "
+    "COALESCE(e.published, e.payload), e.seq, "
     "e.request_id FROM ev e JOIN ins i USING (entity_kind, entity_id, seq) "
-    "WHERE e.published IS NOT NULL ORDER BY e.entity_kind, e.entity_id, e.seq),\n"
+    "WHERE e.publish ORDER BY e.entity_kind, e.entity_id, e.seq),\n"
     "sn AS (INSERT INTO snapshots (entity_kind, entity_id, seq, state) "
     "SELECT s.entity_kind, s.entity_id, s.seq, s.state "
     "FROM unnest($11::text[], $12::text[], $13::bigint[], $14::jsonb[]) "
@@ -304,7 +307,8 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
   std::stable_sort(
     batch.begin(), batch.end(),
     [](const encoded_request* a, const encoded_request* b) { return a->entity < b->entity; });
-  array_literal ev_kind, ev_id, ev_seq, ev_type, ev_payload, ev_request, ev_outbox, ev_published;
+  array_literal ev_kind, ev_id, ev_seq, ev_type, ev_payload, ev_request, ev_outbox;
+  array_literal ev_publish, ev_published;
   bool projects = false;                   // an order, payment or checkout event is in the batch
   std::map<entity_key, uint64_t> prev_seq; // per entity: seq before its first request
   std::map<entity_key, encoded_request*> snapshots; // per entity: the newest
@@ -325,8 +329,9 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
       else
         ev_request.add_quoted(request_id);
       ev_outbox.add_raw(ids.next());
-      if (ev.published)
-        ev_published.add_quoted(*ev.published);
+      ev_publish.add_raw(ev.publish == publication::none ? "f" : "t");
+      if (ev.publish == publication::form)
+        ev_published.add_quoted(ev.published);
       else
         ev_published.add_null();
     }
@@ -351,7 +356,7 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
                                 head_id.done(), head_prev.done(), ev_kind.done(), ev_id.done(),
                                 ev_seq.done(), ev_type.done(), ev_payload.done(), ev_request.done(),
                                 ev_outbox.done(), sn_kind.done(), sn_id.done(), sn_seq.done(),
-                                sn_state.done(), ev_published.done());
+                                sn_state.done(), ev_publish.done(), ev_published.done());
   for (const auto& row : rows) {
     entity_key key{row[1].as<std::string>(), row[2].as<std::string>()};
     if (row[0].as<std::string>() == "g")
