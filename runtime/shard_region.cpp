@@ -84,8 +84,8 @@ caf::error unavailable(const std::string& key) {
                          "entity " + key + " is over its restart budget; retry later");
 }
 
-void start_child(self_ptr self, const std::string& key, slot& s) {
-  s.child = self->state.spawner(self, key);
+void start_child(self_ptr self, const std::string& key, slot& s, bool known_new = false) {
+  s.child = self->state.spawner(self, key, known_new);
   self->monitor(s.child);
   self->state.keys[s.child.address()] = key;
   s.status = slot_status::running;
@@ -285,6 +285,34 @@ std::chrono::milliseconds sweep_interval(const region_settings& cfg) {
   return std::clamp(d, std::chrono::milliseconds{20}, std::chrono::milliseconds{10000});
 }
 
+// Delivers `msg` to entity `key`, spawning it on first use (`known_new`: without recovery).
+void route(self_ptr self, const std::string& key, caf::message& msg, bool known_new) {
+  auto& st = self->state;
+  auto [i, added] = st.slots.try_emplace(key);
+  auto& s = i->second;
+  if (added) {
+    start_child(self, key, s, known_new);
+  } else if (s.status == slot_status::failed) {
+    if (s.restarts.empty() || self->clock().now() - s.restarts.back() > st.cfg.restart_window) {
+      s.restarts.clear();
+      start_child(self, key, s);
+    } else {
+      if (st.refused)
+        st.refused->inc();
+      auto rp = self->make_response_promise();
+      rp.deliver(unavailable(key));
+      return;
+    }
+  }
+  if (s.status == slot_status::running) {
+    s.last_active = self->clock().now();
+    auto rp = self->make_response_promise();
+    rp.delegate(s.child, std::move(msg));
+    return;
+  }
+  hold_back(self, key, s, std::move(msg));
+}
+
 caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
                      metrics_registry* metrics) {
   auto& st = self->state;
@@ -319,30 +347,10 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
   self->delayed_send(self, sweep_interval(st.cfg), atom::sweep_v);
   return {
     [self](atom::route, const std::string& key, caf::message& msg) {
-      auto& st = self->state;
-      auto [i, added] = st.slots.try_emplace(key);
-      auto& s = i->second;
-      if (added) {
-        start_child(self, key, s);
-      } else if (s.status == slot_status::failed) {
-        if (s.restarts.empty() || self->clock().now() - s.restarts.back() > st.cfg.restart_window) {
-          s.restarts.clear();
-          start_child(self, key, s);
-        } else {
-          if (st.refused)
-            st.refused->inc();
-          auto rp = self->make_response_promise();
-          rp.deliver(unavailable(key));
-          return;
-        }
-      }
-      if (s.status == slot_status::running) {
-        s.last_active = self->clock().now();
-        auto rp = self->make_response_promise();
-        rp.delegate(s.child, std::move(msg));
-        return;
-      }
-      hold_back(self, key, s, std::move(msg));
+      route(self, key, msg, false);
+    },
+    [self](atom::route_new, const std::string& key, caf::message& msg) {
+      route(self, key, msg, true);
     },
     [self](atom::respawn, const std::string& key) {
       auto i = self->state.slots.find(key);

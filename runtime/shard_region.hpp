@@ -21,8 +21,11 @@
 
 namespace mercato::runtime {
 
-/// Spawns the entity `key` as a child of `parent` (the region).
-using entity_spawner = std::function<caf::actor(caf::local_actor* parent, const std::string& key)>;
+/// Spawns the entity `key` as a child of `parent` (the region). `known_new`: the key was just
+/// minted by this node (see `atom::route_new`), so the entity may start without reading the
+/// journal; its first append (seq 1) still fails on the journal's fence if that was wrong.
+using entity_spawner
+  = std::function<caf::actor(caf::local_actor* parent, const std::string& key, bool known_new)>;
 
 /// How a region treats its entities.
 struct region_settings {
@@ -39,6 +42,9 @@ struct region_settings {
 /// - `(atom::route, std::string key, caf::message msg)`: delivers `msg` to the entity, which
 ///   answers the original sender. While the entity restarts, the message waits; over the
 ///   restart budget the sender gets `entity_unavailable`.
+/// - `(atom::route_new, std::string key, caf::message msg)`: the same, for a key the sender has
+///   just minted (a checkout attempt's order and payment): an entity not live yet is spawned
+///   `known_new`, without a recovery query. Restarts always recover.
 /// - `(atom::passivate, std::string key)` -> bool: asks the entity to stop now (it may refuse,
 ///   e.g. a stock item with active holds); `false` while it restarts; `not_found` if not live.
 /// - `(atom::list, std::string after_key, int32_t limit)` -> `entity_page`: the live entities
@@ -66,6 +72,14 @@ void answer_mailbox_probes(caf::scheduled_actor* self);
 /// Sends `xs...` to entity `key` behind `region` as a request of `self`. `timeout` may be
 /// `caf::infinite` where the caller enforces its own deadline (the HTTP edge does): every finite
 /// timeout is registered with, and wakes, CAF's clock thread.
+/// `request_entity` for a key `self` has just minted (`atom::route_new`).
+template <class Self, class Timeout, class... Ts>
+auto request_new_entity(Self* self, const caf::actor& region, const std::string& key,
+                        Timeout timeout, Ts&&... xs) {
+  return self->request(region, timeout, atom::route_new_v, key,
+                       caf::make_message(std::forward<Ts>(xs)...));
+}
+
 template <class Self, class Timeout, class... Ts>
 auto request_entity(Self* self, const caf::actor& region, const std::string& key, Timeout timeout,
                     Ts&&... xs) {

@@ -146,9 +146,16 @@ cart_actor::behavior_type cart_entity(self_ptr self, std::string cart_id, cart_s
       auto& st = self->state;
       if (auto err = access(self, who)) // the owner, and not expired
         return err;
-      auto rp = self->make_response_promise<cart_view>();
-      decide_and_answer(self, cart::decide_checkout(st.data, checkout_id, st.env.now()), rp);
-      return rp;
+      auto d = cart::decide_checkout(st.data, checkout_id, st.env.now());
+      if (!d)
+        return std::move(d.error());
+      // Answered before the claim is durable, so that the checkout's first appends share its
+      // group commit: from here on every other command sees the claim, and the checkout asks
+      // `get` (answered once durable) before anything reaches the payment provider. A lost
+      // claim restarts the cart without it.
+      persist(
+        self, std::move(*d), [] {}, [](const caf::error&) {});
+      return view_of(st);
     },
     [self](atom::release, const caller& who,
            const std::string& checkout_id) -> caf::result<cart_view> {
@@ -178,7 +185,7 @@ cart_actor::behavior_type cart_entity(self_ptr self, std::string cart_id, cart_s
 }
 
 runtime::entity_spawner make_cart_spawner(cart_settings cfg) {
-  return [cfg](caf::local_actor* parent, const std::string& key) {
+  return [cfg](caf::local_actor* parent, const std::string& key, bool) {
     return caf::actor_cast<caf::actor>(parent->spawn(cart_entity, key, cfg));
   };
 }

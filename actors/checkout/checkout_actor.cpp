@@ -7,14 +7,15 @@
 #include <memory>
 #include <stdexcept>
 
-// The saga: reserve every line (in parallel) -> reserve a coupon use -> authorise the payment ->
-// place the order -> reply -> commit the holds and the coupon use, capture, confirm the order,
-// close the cart. What is journaled: `started` (before any step, so that a restarted saga knows
-// what it may have done), `order_placed` (the answer), `completed` (all settled) or `failed`
-// (after every step taken was compensated). Every id a step uses derives from the checkout id
-// and the attempt, so compensation needs no record of which steps ran: releasing a hold that was
-// never taken, or voiding a payment that was never sent, is harmless, and the void fences out a
-// late authorisation.
+// The saga: claim the cart -> record `started` while reserving every line and the coupon use
+// (in parallel: one group commit) -> authorise the payment -> place the order -> reply -> sell
+// the holds, spend the coupon use, capture. What the checkout journals: `started` (durable
+// before the provider is asked, so that a restarted saga knows what it may have done),
+// `completed` (all settled) or `failed` (after every step taken was compensated). That the order
+// was placed is not journaled here: the order's own `placed` proves it, and a resumed saga asks
+// the order. Every id a step uses derives from the checkout id and the attempt, so compensation
+// needs no record of which steps ran: releasing a hold that was never taken, or voiding a
+// payment that was never sent, is harmless, and the void fences out a late authorisation.
 
 namespace mercato {
 
@@ -102,6 +103,8 @@ struct fan_in {
   std::vector<std::string> short_skus; ///< reserve, sell: not enough stock (any more)
   caf::error other;                    ///< the first failure of another kind
   std::vector<std::string> owed;       ///< compensate: steps that did not succeed
+  int64_t discount = 0;                ///< the coupon use's, once held
+  std::string coupon_refused;          ///< why the coupon cannot be used (final)
   std::function<void()> done;
 
   void finish() {
@@ -295,8 +298,10 @@ void record_completed(self_ptr self) {
   st.settling = false;
   set_step(st, "settle", "done");
   persist(
-    self, std::vector<checkout_event>{checkout::completed(st.steps, st.env.now())}, [] {},
-    [](const caf::error&) {});
+    self,
+    std::vector<checkout_event>{
+      checkout::completed(st.data.discount_minor, st.steps, st.env.now())},
+    [] {}, [](const caf::error&) {});
 }
 
 // The last steps of settling, sent in parallel: once all have answered, settling is retried if
@@ -313,12 +318,13 @@ std::shared_ptr<fan_in> last_steps(self_ptr self, size_t steps) {
   return fan;
 }
 
-// Once every unit is the order's: spend the coupon use, capture, confirm the order. A step the
-// order's own cancel overtook (the authorisation voided) answers `conflict`; that is final too.
+// Once every unit is the order's: spend the coupon use and capture (the order was placed
+// `confirmed`). A step the order's own cancel overtook (the authorisation voided) answers
+// `conflict`; that is final too.
 void finish_sale(self_ptr self) {
   auto& st = self->state;
   auto id = attempt_key(st);
-  auto fan = last_steps(self, 3);
+  auto fan = last_steps(self, 2);
   auto ok = [fan](auto&&...) { fan->finish(); };
   auto settled = [self, fan](const caf::error& err) {
     if (is_retryable(err)) {
@@ -340,9 +346,6 @@ void finish_sale(self_ptr self) {
     fan->finish();
   runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::capture_v, id)
     .then([ok](const payment_view& v) { ok(v); }, settled);
-  runtime::request_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
-                          atom::advance_v, order_status_cmd{as_system(st), "confirmed", "checkout"})
-    .then([ok](const order_view& v) { ok(v); }, settled);
 }
 
 // The order was placed but some of its units are gone (a hold expired while the node or the
@@ -432,23 +435,16 @@ void settle_soon(self_ptr self) {
 
 // -- the steps ------------------------------------------------------------------------------------
 
-void record_placed(self_ptr self, int64_t discount) {
+// The order is durable: the answer goes out, and settling follows. Nothing is journaled here.
+void order_placed(self_ptr self, int64_t discount) {
   auto& st = self->state;
   set_step(st, "place_order", "done", st.data.order_id);
   set_step(st, "settle", "pending");
-  persist(
-    self, std::vector<checkout_event>{checkout::order_placed(discount, st.steps, st.env.now())},
-    [self] {
-      auto& st = self->state;
-      st.running = false;
-      st.payment_token.clear();
-      answer_waiters(self);
-      settle_soon(self);
-    },
-    [self](const caf::error& err) {
-      // The order exists but this record was lost: the restarted saga finds the order.
-      fail_waiters(self->state, err);
-    });
+  checkout::order_exists(st.data, discount, st.steps, st.env.now());
+  st.running = false;
+  st.payment_token.clear();
+  answer_waiters(self);
+  settle_soon(self);
 }
 
 // When placing the order failed, whether it nevertheless exists decides between finishing and
@@ -457,7 +453,7 @@ void after_place_failed(self_ptr self, int64_t discount, const caf::error& first
   auto& st = self->state;
   runtime::request_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
                           atom::get_v, as_system(st))
-    .then([self, discount](const order_view&) { record_placed(self, discount); },
+    .then([self, discount](const order_view&) { order_placed(self, discount); },
           [self, first](const caf::error& err) {
             if (errc_of(err) == mercato_errc::not_found) {
               set_step(self->state, "place_order", "failed", render(first));
@@ -492,9 +488,11 @@ void place_order(self_ptr self, int64_t discount) {
   p.ship_to = st.data.cmd.ship_to;
   p.email = st.data.cmd.email;
   p.request_id = st.data.cmd.who.request_id;
-  runtime::request_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
-                          atom::place_v, std::move(p))
-    .then([self, discount](const order_view&) { record_placed(self, discount); },
+  p.initial_status = "confirmed"; // authorised, and every unit held
+  // The attempt's order id is new: its entity starts without a recovery query.
+  runtime::request_new_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
+                              atom::place_v, std::move(p))
+    .then([self, discount](const order_view&) { order_placed(self, discount); },
           [self, discount](const caf::error& err) { after_place_failed(self, discount, err); });
 }
 
@@ -510,8 +508,8 @@ void authorize(self_ptr self, int64_t discount) {
   req.token = st.payment_token;
   req.request_id = st.data.cmd.who.request_id;
   auto id = req.payment_id;
-  runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.payment_timeout,
-                          atom::authorize_v, std::move(req))
+  runtime::request_new_entity(self, st.cfg.payment_region, id, st.cfg.payment_timeout,
+                              atom::authorize_v, std::move(req))
     .then(
       [self, discount](const payment_view& pv) {
         set_step(self->state, "authorize_payment", "done", pv.provider_ref);
@@ -534,39 +532,34 @@ void authorize(self_ptr self, int64_t discount) {
       });
 }
 
-void reserve_coupon(self_ptr self) {
-  auto& st = self->state;
-  const auto& code = st.data.cart.coupon_code;
-  if (code.empty()) {
-    authorize(self, 0);
-    return;
-  }
-  set_step(st, "reserve_coupon", "pending");
-  coupon_use_cmd use{attempt_key(st), st.data.cmd.who.sub, st.data.cart.sums.subtotal_minor,
-                     st.data.cmd.who.request_id};
-  runtime::request_entity(self, st.cfg.coupon_region, code, st.cfg.step_timeout, atom::reserve_v,
-                          use)
-    .then(
-      [self](int64_t discount) {
-        set_step(self->state, "reserve_coupon", "done");
-        authorize(self, discount);
-      },
-      [self](const caf::error& err) {
-        set_step(self->state, "reserve_coupon", "failed", detail_of(err));
-        if (is_retryable(err))
-          fail_unavailable(self, "reserving the coupon", err);
-        else
-          fail(self, "conflict",
-               "coupon " + self->state.data.cart.coupon_code
-                 + " cannot be used: " + detail_of(err));
-      });
+// `started` could not be made durable: the entity restarts, so what the first steps may have
+// taken is given back by messages that need no answer (a hold missed here expires).
+void give_back_unrecorded(checkout_state& st, const cart_view& cart, uint32_t attempt) {
+  auto id = checkout::attempt_id(st.data.checkout_id, attempt);
+  const auto& rid = st.data.cmd.who.request_id;
+  for (const auto& line : cart.lines)
+    caf::anon_send(st.cfg.stock_region, atom::route_v, line.sku,
+                   caf::make_message(atom::release_v, hold_cmd{id, rid, false}));
+  if (!cart.coupon_code.empty())
+    caf::anon_send(
+      st.cfg.coupon_region, atom::route_v, cart.coupon_code,
+      caf::make_message(atom::release_v, coupon_use_cmd{id, st.data.cmd.who.sub, 0, rid}));
+  caf::anon_send(st.cfg.cart_region, atom::route_v, st.data.cmd.cart_id,
+                 caf::make_message(atom::release_v, as_system(st), st.log.id));
 }
 
-void reserve_lines(self_ptr self) {
+// The first steps, sent together so that their appends share one group commit: `started`, a
+// hold per line, the coupon use, and the cart's claim made durable (the cart answered the claim
+// before its append; its `get` answers once durable). The provider is asked only after all of
+// them, so that a restarted saga always knows an attempt that may have reached it.
+void take_first_steps(self_ptr self, checkout_cmd recorded, uint32_t attempt,
+                      const cart_view& cart) {
   auto& st = self->state;
   set_step(st, "reserve_stock", "pending");
+  if (!cart.coupon_code.empty())
+    set_step(st, "reserve_coupon", "pending");
   auto fan = std::make_shared<fan_in>();
-  fan->pending = st.data.cart.lines.size();
+  fan->pending = cart.lines.size() + 3; // the holds, the coupon use, the claim, `started`
   fan->done = [self, f = fan.get()] {
     auto& st = self->state;
     if (!f->short_skus.empty()) {
@@ -574,15 +567,40 @@ void reserve_lines(self_ptr self) {
       fail(self, "insufficient_stock", "not enough units available", f->short_skus);
     } else if (f->other) {
       set_step(st, "reserve_stock", "failed", render(f->other));
-      fail_unavailable(self, "reserving stock", f->other);
+      fail_unavailable(self, "starting the checkout", f->other);
+    } else if (!f->coupon_refused.empty()) {
+      set_step(st, "reserve_stock", "done");
+      set_step(st, "reserve_coupon", "failed", f->coupon_refused);
+      fail(self, "conflict",
+           "coupon " + st.data.cart.coupon_code + " cannot be used: " + f->coupon_refused);
     } else {
       set_step(st, "reserve_stock", "done");
-      reserve_coupon(self);
+      if (!st.data.cart.coupon_code.empty())
+        set_step(st, "reserve_coupon", "done");
+      authorize(self, f->discount);
     }
   };
+  auto unavailable = [fan](const caf::error& err) {
+    if (!fan->other)
+      fan->other = err;
+    fan->finish();
+  };
+  persist(
+    self,
+    std::vector<checkout_event>{checkout::started(recorded, attempt, cart, self->state.env.now())},
+    [fan] { fan->finish(); },
+    [self, cart, attempt](const caf::error& err) {
+      auto& st = self->state;
+      st.running = false;
+      st.payment_token.clear();
+      give_back_unrecorded(st, cart, attempt);
+      fail_waiters(st, err);
+    });
+  // Applying `started` set the attempt, and with it the ids below.
   auto id = attempt_key(st);
-  for (const auto& line : st.data.cart.lines) {
-    reserve_cmd cmd{id, line.quantity, st.cfg.hold_ttl_ms, st.data.cmd.who.request_id};
+  const auto& rid = st.data.cmd.who.request_id;
+  for (const auto& line : cart.lines) {
+    reserve_cmd cmd{id, line.quantity, st.cfg.hold_ttl_ms, rid};
     runtime::request_entity(self, st.cfg.stock_region, line.sku, st.cfg.step_timeout,
                             atom::reserve_v, cmd)
       .then([fan](const reservation_view&) { fan->finish(); },
@@ -595,11 +613,41 @@ void reserve_lines(self_ptr self) {
               fan->finish();
             });
   }
+  if (cart.coupon_code.empty()) {
+    fan->finish();
+  } else {
+    coupon_use_cmd use{id, st.data.cmd.who.sub, cart.sums.subtotal_minor, rid};
+    runtime::request_entity(self, st.cfg.coupon_region, cart.coupon_code, st.cfg.step_timeout,
+                            atom::reserve_v, use)
+      .then(
+        [fan](int64_t discount) {
+          fan->discount = discount;
+          fan->finish();
+        },
+        [fan](const caf::error& err) {
+          if (is_retryable(err) && !fan->other)
+            fan->other = err;
+          else if (!is_retryable(err))
+            fan->coupon_refused = detail_of(err).empty() ? render(err) : detail_of(err);
+          fan->finish();
+        });
+  }
+  runtime::request_entity(self, st.cfg.cart_region, st.data.cmd.cart_id, st.cfg.step_timeout,
+                          atom::get_v, st.data.cmd.who)
+    .then(
+      [self, fan](const cart_view& durable) {
+        // A lost claim restarted the cart, which then answers without it.
+        if (durable.checkout_id != self->state.log.id && !fan->other)
+          fan->other = caf::make_error(mercato_errc::storage_unavailable,
+                                       "the cart's claim was not made durable");
+        fan->finish();
+      },
+      unavailable);
 }
 
-// Claims the cart (as its owner) for this checkout, records the start, and runs the steps. The
-// claim comes first: a second checkout of the same cart, under any key, is refused before it can
-// reserve or charge anything. The card token stays in memory: `started` never holds it.
+// Claims the cart (as its owner) for this checkout, then takes the first steps. The claim comes
+// first: a second checkout of the same cart, under any key, is refused before it can reserve or
+// charge anything. The card token stays in memory: `started` never holds it.
 void begin_attempt(self_ptr self, const checkout_cmd& cmd) {
   auto& st = self->state;
   st.running = true;
@@ -612,20 +660,7 @@ void begin_attempt(self_ptr self, const checkout_cmd& cmd) {
         st.payment_token = cmd.payment_token;
         auto recorded = cmd;
         recorded.payment_token.clear();
-        auto attempt = st.data.attempt + 1;
-        persist(
-          self,
-          std::vector<checkout_event>{checkout::started(recorded, attempt, cart, st.env.now())},
-          [self] { reserve_lines(self); },
-          [self, cart_id = cmd.cart_id](const caf::error& err) {
-            auto& st = self->state;
-            st.running = false;
-            st.payment_token.clear();
-            // Nothing else was taken; the claim goes back so that the cart is not stuck.
-            caf::anon_send(st.cfg.cart_region, atom::route_v, cart_id,
-                           caf::make_message(atom::release_v, as_system(st), st.log.id));
-            fail_waiters(st, err);
-          });
+        take_first_steps(self, std::move(recorded), st.data.attempt + 1, cart);
       },
       [self](const caf::error& err) {
         // Nothing was taken: the error is answered, not recorded, so the key stays usable.
@@ -660,7 +695,7 @@ void resume(self_ptr self) {
   runtime::request_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
                           atom::get_v, as_system(st))
     .then(
-      [self](const order_view& ov) { record_placed(self, ov.order.placement.sums.discount_minor); },
+      [self](const order_view& ov) { order_placed(self, ov.order.placement.sums.discount_minor); },
       [self](const caf::error& err) {
         if (errc_of(err) == mercato_errc::not_found) {
           fail(self, "unavailable", "the checkout was interrupted; retry", {}, true);
@@ -752,7 +787,7 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
 }
 
 runtime::entity_spawner make_checkout_spawner(checkout_settings cfg) {
-  return [cfg](caf::local_actor* parent, const std::string& key) {
+  return [cfg](caf::local_actor* parent, const std::string& key, bool) {
     return caf::actor_cast<caf::actor>(parent->spawn(checkout_entity, key, cfg));
   };
 }

@@ -38,19 +38,18 @@ checkout_event started(const checkout_cmd& cmd, uint32_t attempt, const cart_vie
   return e;
 }
 
-checkout_event order_placed(int64_t discount_minor, std::vector<checkout_step> steps,
-                            int64_t now_ms) {
-  checkout_event e;
-  e.type = "order_placed";
-  e.discount_minor = discount_minor;
-  e.steps = std::move(steps);
-  e.at_ms = now_ms;
-  return e;
+void order_exists(state& s, int64_t discount_minor, std::vector<checkout_step> steps,
+                  int64_t now_ms) {
+  s.status = "completed";
+  s.discount_minor = discount_minor;
+  s.steps = std::move(steps);
+  s.updated_at_ms = now_ms;
 }
 
-checkout_event completed(std::vector<checkout_step> steps, int64_t now_ms) {
+checkout_event completed(int64_t discount_minor, std::vector<checkout_step> steps, int64_t now_ms) {
   checkout_event e;
   e.type = "completed";
+  e.discount_minor = discount_minor;
   e.steps = std::move(steps);
   e.at_ms = now_ms;
   return e;
@@ -98,11 +97,12 @@ void apply(state& s, const checkout_event& e) {
     s.owed.clear();
     s.finished = false;
     s.discount_minor = 0;
-  } else if (e.type == "order_placed") {
-    s.status = "completed";
-    s.discount_minor = e.discount_minor;
-    s.steps = e.steps;
+  } else if (e.type == "order_placed") { // journaled before the order's existence was derived
+    order_exists(s, e.discount_minor, e.steps, e.at_ms);
   } else if (e.type == "completed") {
+    s.status = "completed";
+    if (e.discount_minor != 0)
+      s.discount_minor = e.discount_minor;
     s.finished = true;
     s.steps = e.steps;
   } else if (e.type == "failed") {

@@ -31,9 +31,13 @@ caf::error check_same_request(const state& s, const checkout_cmd& cmd);
 
 checkout_event started(const checkout_cmd& cmd, uint32_t attempt, const cart_view& cart,
                        int64_t now_ms);
-checkout_event order_placed(int64_t discount_minor, std::vector<checkout_step> steps,
-                            int64_t now_ms);
-checkout_event completed(std::vector<checkout_step> steps, int64_t now_ms);
+/// The attempt's order exists: the checkout is answered `completed` and settles. Derived, not
+/// journaled (the order's own `placed` proves it, and a resumed saga asks the order); journals
+/// written before that still hold it as an `order_placed` event, which `apply` replays.
+void order_exists(state& s, int64_t discount_minor, std::vector<checkout_step> steps,
+                  int64_t now_ms);
+/// Everything is settled (holds sold, coupon use spent, payment captured).
+checkout_event completed(int64_t discount_minor, std::vector<checkout_step> steps, int64_t now_ms);
 /// The saga failed; `owed` names the compensation steps that did not succeed yet.
 checkout_event failed(std::string code, std::string detail, std::vector<std::string> skus,
                       bool retryable, std::vector<checkout_step> steps,

@@ -79,7 +79,7 @@ coupon_actor::behavior_type coupon_entity(self_ptr self, std::string code, entit
 }
 
 runtime::entity_spawner make_coupon_spawner(entity_env env) {
-  return [env](caf::local_actor* parent, const std::string& key) {
+  return [env](caf::local_actor* parent, const std::string& key, bool) {
     return caf::actor_cast<caf::actor>(parent->spawn(coupon_entity, key, env));
   };
 }

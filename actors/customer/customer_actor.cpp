@@ -56,7 +56,7 @@ customer_actor::behavior_type customer_entity(customer_actor::stateful_pointer<c
 }
 
 runtime::entity_spawner make_customer_spawner(entity_env env) {
-  return [env](caf::local_actor* parent, const std::string& key) {
+  return [env](caf::local_actor* parent, const std::string& key, bool) {
     return caf::actor_cast<caf::actor>(parent->spawn(customer_entity, key, env));
   };
 }

@@ -299,8 +299,10 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
 }
 
 runtime::entity_spawner make_order_spawner(order_settings cfg) {
-  return [cfg](caf::local_actor* parent, const std::string& key) {
-    return caf::actor_cast<caf::actor>(parent->spawn(order_entity, key, cfg));
+  return [cfg](caf::local_actor* parent, const std::string& key, bool known_new) {
+    auto c = cfg;
+    c.env.known_new = known_new; // its id was just minted: nothing to recover
+    return caf::actor_cast<caf::actor>(parent->spawn(order_entity, key, std::move(c)));
   };
 }
 

@@ -103,9 +103,13 @@ decision decide_place(const state& s, const order_placement& p, int64_t now_ms) 
   }
   if (p.lines.empty())
     return caf::make_error(mercato_errc::invalid_request, "an order needs at least one line");
+  // Placed only once the payment is authorised: `paid` or, vouched for, `confirmed`.
+  if (!p.initial_status.empty() && p.initial_status != "paid" && p.initial_status != "confirmed")
+    return caf::make_error(mercato_errc::invalid_request,
+                           "an order cannot start as " + p.initial_status);
   auto e = make_event("placed", now_ms);
   e.placement = p;
-  e.status = "paid"; // placed only once the payment is authorised
+  e.status = p.initial_status.empty() ? "paid" : p.initial_status;
   return stamped(s, {std::move(e)});
 }
 

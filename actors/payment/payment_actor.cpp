@@ -430,8 +430,10 @@ payment_actor::behavior_type payment_entity(self_ptr self, std::string payment_i
 }
 
 runtime::entity_spawner make_payment_spawner(payment_entity_settings cfg) {
-  return [cfg](caf::local_actor* parent, const std::string& key) {
-    return caf::actor_cast<caf::actor>(parent->spawn(payment_entity, key, cfg));
+  return [cfg](caf::local_actor* parent, const std::string& key, bool known_new) {
+    auto c = cfg;
+    c.env.known_new = known_new; // its id was just minted: nothing to recover
+    return caf::actor_cast<caf::actor>(parent->spawn(payment_entity, key, std::move(c)));
   };
 }
 

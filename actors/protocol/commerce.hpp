@@ -227,13 +227,16 @@ struct order_placement {
   shipping_address ship_to;
   std::string email;
   std::string request_id;
+  /// The status the order starts in: `paid` (its payment is authorised) unless the placer vouches
+  /// for more, as a checkout does with `confirmed` (its units are held too).
+  std::string initial_status;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_placement& x) {
   return f(caf::meta::type_name("order_placement"), x.order_id, x.customer_id, x.checkout_id,
            x.cart_id, x.reservation_id, x.payment_id, x.coupon_code, x.lines, x.sums, x.ship_to,
-           x.email, x.request_id);
+           x.email, x.request_id, x.initial_status);
 }
 
 /// A fact from a partner system merged into an order's timeline, or one Mercato records itself
@@ -423,14 +426,15 @@ typename Inspector::result_type inspect(Inspector& f, checkout_step& x) {
   return f(caf::meta::type_name("checkout_step"), x.name, x.status, x.detail, x.at_ms);
 }
 
-/// started | order_placed | completed | failed | compensated
+/// started | completed | failed | compensated (and `order_placed`, in journals written before the
+/// order's existence was derived instead)
 struct checkout_event {
   std::string type;
   checkout_cmd cmd;                 ///< started
   uint32_t attempt = 0;             ///< started: 1, 2, ... (a retryable failure may be retried)
   cart_view cart;                   ///< started: what is bought
-  int64_t discount_minor = 0;       ///< order_placed
-  std::vector<checkout_step> steps; ///< order_placed, completed, failed
+  int64_t discount_minor = 0;       ///< completed (order_placed)
+  std::vector<checkout_step> steps; ///< completed, failed (order_placed)
   std::string code;                 ///< failed: an API.md error code
   std::string detail;               ///< failed
   std::vector<std::string> skus;    ///< failed with insufficient_stock

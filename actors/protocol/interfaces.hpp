@@ -161,6 +161,7 @@ using cart_actor = caf::typed_actor<
   caf::replies_to<atom::check, caller, std::string>::with<cart_view>,
   // Claims the cart for checkout `id` as that checkout starts (no changes, no other checkout
   // until given back); idempotent for the same id, `conflict` for another or an empty cart.
+  // Answered as soon as decided, before it is durable: `get` confirms it durable.
   caf::replies_to<atom::commit, caller, std::string>::with<cart_view>,
   // Gives the claim of failed checkout `id` back; a no-op if `id` does not hold the cart.
   caf::replies_to<atom::release, caller, std::string>::with<cart_view>,

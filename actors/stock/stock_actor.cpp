@@ -379,7 +379,7 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
 }
 
 runtime::entity_spawner make_stock_spawner(stock_settings cfg) {
-  return [cfg](caf::local_actor* parent, const std::string& key) {
+  return [cfg](caf::local_actor* parent, const std::string& key, bool) {
     return caf::actor_cast<caf::actor>(parent->spawn(stock_item, key, cfg));
   };
 }

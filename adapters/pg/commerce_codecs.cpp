@@ -35,7 +35,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(shipping_address, name, line1, c
                                                 country, phone)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_placement, order_id, customer_id, checkout_id,
                                                 cart_id, reservation_id, payment_id, coupon_code,
-                                                lines, sums, ship_to, email, request_id)
+                                                lines, sums, ship_to, email, request_id,
+                                                initial_status)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(timeline_entry, seq, type, source, external_id,
                                                 occurred_at_ms, recorded_at_ms, label, data)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_event, type, placement, status, reason, fact,

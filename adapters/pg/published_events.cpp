@@ -44,7 +44,8 @@ const std::map<std::string, rule>& rules() {
     {"checkout",
      {{"/attempt", "/at_ms"},
       {{"started", {"/cmd/cart_id"}},
-       {"order_placed", {"/discount_minor"}},
+       {"order_placed", {"/discount_minor"}}, // journals of before `completed` carried it
+       {"completed", {"/discount_minor"}},
        {"failed", {"/code", "/skus", "/retryable"}},
        {"compensated", {"/owed"}}}}},
     {"payment", {{"/status", "/amount_minor", "/currency", "/provider", "/changed", "/at_ms"}, {}}},

@@ -52,8 +52,11 @@ protected:
     auto out = std::make_shared<caf::expected<Result>>(caf::sec::request_timeout);
     auto pending = std::make_shared<bool>(true);
     pendings.push_back(pending);
-    sys.spawn([out, pending, region = region, id, xs...](caf::event_based_actor* self) {
-      runtime::request_entity(self, region, id, std::chrono::milliseconds{60000}, xs...)
+    sys.spawn([out, pending, region = region, id, as_new = route_as_new,
+               xs...](caf::event_based_actor* self) {
+      auto timeout = std::chrono::milliseconds{60000};
+      (as_new ? runtime::request_new_entity(self, region, id, timeout, xs...)
+              : runtime::request_entity(self, region, id, timeout, xs...))
         .then(
           [out, pending](Result r) {
             *out = std::move(r);
@@ -71,6 +74,16 @@ protected:
   template <class Result, class... Ts>
   caf::expected<Result> ask(const std::string& id, Ts... xs) {
     auto out = send<Result>(id, xs...);
+    sched.run();
+    return *out;
+  }
+
+  /// `ask` for an id the caller has just minted (`atom::route_new`).
+  template <class Result, class... Ts>
+  caf::expected<Result> ask_new(const std::string& id, Ts... xs) {
+    route_as_new = true;
+    auto out = send<Result>(id, xs...);
+    route_as_new = false;
     sched.run();
     return *out;
   }
@@ -98,6 +111,7 @@ protected:
   runtime::metrics_registry metrics;
   caf::actor region;
   std::vector<std::shared_ptr<bool>> pendings;
+  bool route_as_new = false; ///< `send` uses `atom::route_new`
 };
 
 } // namespace mercato::test

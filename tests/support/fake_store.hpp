@@ -26,6 +26,7 @@ struct fake_db {
   bool hold_appends = false; ///< park appends until release_held()
   int fail_appends = 0;      ///< fail this many next appends with storage_unavailable
   size_t appends = 0;
+  std::map<std::string, size_t> loads; ///< recovery queries, by entity kind
   std::vector<std::pair<persist_request, caf::response_promise>> held;
 
   caf::result<uint64_t> write(const persist_request& req) {
@@ -80,6 +81,7 @@ inline caf::behavior fake_journal_impl(caf::event_based_actor* self, std::shared
 inline recovery_actor::behavior_type fake_recovery(std::shared_ptr<fake_db> db) {
   return {
     [db](atom::load, const std::string& kind, const std::string& id) {
+      ++db->loads[kind];
       recovery_data out;
       auto i = db->entities.find({kind, id});
       if (i == db->entities.end())

@@ -278,6 +278,23 @@ TEST(OrderRules, PlacementIsIdempotentPerCheckout) {
   EXPECT_EQ(errc_of(order::check_access(s, caller{"eve", false, ""})), mercato_errc::not_found);
 }
 
+// A checkout vouches for its order's units as well as its payment: the order starts confirmed.
+TEST(OrderRules, APlacementStartsPaidOrAsItsPlacerVouches) {
+  auto s = placed_order();
+  EXPECT_EQ(s.status, "paid");
+  order_placement p = s.placement;
+  p.order_id = "ord_2";
+  p.initial_status = "confirmed";
+  order::state confirmed;
+  apply_all(confirmed, *order::decide_place(confirmed, p, 1));
+  EXPECT_EQ(confirmed.status, "confirmed");
+  EXPECT_TRUE(order::decide_advance(confirmed, to("confirmed"), 2)->empty());
+  p.initial_status = "shipped";
+  order::state refused;
+  EXPECT_EQ(errc_of(order::decide_place(refused, p, 1).error()), mercato_errc::invalid_request);
+  EXPECT_FALSE(refused.exists);
+}
+
 // -- checkout records ---------------------------------------------------------------------------
 
 TEST(CheckoutRules, RecordsAndReplays) {
@@ -303,11 +320,44 @@ TEST(CheckoutRules, RecordsAndReplays) {
   EXPECT_EQ(s.attempt, 2u);
   EXPECT_EQ(checkout::attempt_id(s.checkout_id, 2), "co_abc-2");
   EXPECT_EQ(checkout::attempt_id(s.checkout_id, 1), "co_abc");
-  checkout::apply(s, checkout::order_placed(50, {}, 13));
-  checkout::apply(s, checkout::completed({}, 14));
+  checkout::order_exists(s, 50, {}, 13); // derived from the order, not journaled
+  EXPECT_EQ(s.status, "completed");
+  EXPECT_FALSE(s.finished) << "still to settle";
+  checkout::apply(s, checkout::completed(50, {}, 14));
   EXPECT_EQ(s.status, "completed");
   EXPECT_TRUE(s.finished);
   EXPECT_EQ(s.discount_minor, 50);
+}
+
+// A restarted node replays `started` then `completed`, with nothing in between: the completed
+// record alone says the checkout completed, and with what discount.
+TEST(CheckoutRules, CompletedAloneRecordsTheOutcome) {
+  checkout::state s;
+  s.checkout_id = "co_done";
+  checkout::apply(s, checkout::started(checkout_cmd{}, 1, cart_view{}, 10));
+  checkout::apply(s, checkout::completed(70, {}, 11));
+  EXPECT_EQ(s.status, "completed");
+  EXPECT_TRUE(s.finished);
+  EXPECT_EQ(s.discount_minor, 70);
+  EXPECT_EQ(s.order_id, "ord_done");
+}
+
+// Journals written before the order's existence was derived hold an `order_placed` record.
+TEST(CheckoutRules, AnOrderPlacedRecordOfAnOlderJournalIsReplayed) {
+  checkout::state s;
+  s.checkout_id = "co_old";
+  checkout::apply(s, checkout::started(checkout_cmd{}, 1, cart_view{}, 10));
+  checkout_event legacy;
+  legacy.type = "order_placed";
+  legacy.discount_minor = 30;
+  legacy.at_ms = 11;
+  checkout::apply(s, legacy);
+  EXPECT_EQ(s.status, "completed");
+  EXPECT_FALSE(s.finished);
+  EXPECT_EQ(s.discount_minor, 30);
+  checkout::apply(s, checkout::completed(0, {}, 12));
+  EXPECT_EQ(s.discount_minor, 30) << "a completed record without a discount keeps the old one";
+  EXPECT_TRUE(s.finished);
 }
 
 TEST(CheckoutRules, AFailureThatStillOwesACompensationStaysOpenUntilItIsDone) {

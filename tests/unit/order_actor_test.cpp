@@ -41,12 +41,28 @@ protected:
   }
 
   caf::expected<order_view> place(const std::string& id) {
+    return ask<order_view>(id, atom::place_v, placement(id));
+  }
+
+  static order_placement placement(const std::string& id) {
     order_placement p;
     p.order_id = id;
     p.customer_id = "ada";
     p.checkout_id = "co_" + id;
     p.lines.push_back(cart_line{"a", "A", 1, 100});
-    return ask<order_view>(id, atom::place_v, p);
+    return p;
+  }
+
+  /// Asks the region to stop order `id`; true once it agreed.
+  bool passivate(const std::string& id) {
+    auto passivated = std::make_shared<caf::expected<bool>>(caf::sec::request_timeout);
+    sys.spawn([passivated, region = region, id](caf::event_based_actor* self) {
+      self->request(region, 60s, atom::passivate_v, id)
+        .then([passivated](bool b) { *passivated = b; },
+              [passivated](caf::error& e) { *passivated = std::move(e); });
+    });
+    sched.run();
+    return *passivated && **passivated;
   }
 
   // The timeline types Mercato recorded itself for order `id`, as journaled.
@@ -115,14 +131,7 @@ TEST_F(OrderActor, IgnoresAStaleTimerButChecksWhenWoken) {
 
 TEST_F(OrderActor, ArmsItsTimerAgainAfterRecovery) {
   ASSERT_TRUE(place("o1"));
-  auto passivated = std::make_shared<caf::expected<bool>>(caf::sec::request_timeout);
-  sys.spawn([passivated, region = region](caf::event_based_actor* self) {
-    self->request(region, 60s, atom::passivate_v, std::string{"o1"})
-      .then([passivated](bool b) { *passivated = b; },
-            [passivated](caf::error& e) { *passivated = std::move(e); });
-  });
-  sched.run();
-  ASSERT_TRUE(*passivated && **passivated) << "the order stops although its timer is pending";
+  ASSERT_TRUE(passivate("o1")) << "the order stops although its timer is pending";
   advance(500ms);
   // Woken by a read: recovery arms the timer of the new incarnation.
   ASSERT_TRUE(ask<order_view>("o1", atom::get_v, admin()));
@@ -148,4 +157,33 @@ TEST_F(OrderActor, RecoveryRecordsWhatFellDueWhileStopped) {
   wall_ahead = 5000;
   tell("o1", atom::resume_v); // what the sweeper sends
   EXPECT_EQ(own_entries("o1"), (std::vector<std::string>{"delay_warning:paid"}));
+}
+
+// An order id the checkout has just minted starts without a recovery query.
+TEST_F(OrderActor, ANewlyMintedOrderStartsWithoutRecovery) {
+  auto v = ask_new<order_view>("o-new", atom::place_v, placement("o-new"));
+  ASSERT_TRUE(v) << render(v.error());
+  EXPECT_EQ(v->order.status, "paid");
+  EXPECT_EQ(db->loads["order"], 0u);
+  EXPECT_EQ(db->event_count("order", "o-new"), 1u);
+  // Restarts always recover.
+  ASSERT_TRUE(passivate("o-new"));
+  ASSERT_TRUE(ask<order_view>("o-new", atom::get_v, admin()));
+  EXPECT_EQ(db->loads["order"], 1u);
+}
+
+// Taken for new but already journaled: the first append hits the fence (seq 1 is taken), the
+// caller is told to retry, and the restarted order is the journaled one, placed once.
+TEST_F(OrderActor, AnIdWronglyTakenForNewIsFencedByTheJournal) {
+  ASSERT_TRUE(place("o1"));
+  ASSERT_TRUE(passivate("o1"));
+  auto again = ask_new<order_view>("o1", atom::place_v, placement("o1"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(errc_of(again.error()), mercato_errc::entity_unavailable) << render(again.error());
+  EXPECT_EQ(db->event_count("order", "o1"), 1u) << "placed once";
+  advance(100ms); // the region's restart backoff
+  auto retried = ask<order_view>("o1", atom::place_v, placement("o1"));
+  ASSERT_TRUE(retried) << render(retried.error());
+  EXPECT_EQ(retried->version, 1u);
+  EXPECT_EQ(db->event_count("order", "o1"), 1u);
 }
