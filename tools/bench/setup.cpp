@@ -1,8 +1,11 @@
 #include "tools/bench/setup.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -179,6 +182,19 @@ std::vector<double> metric_sums(const target& t, const std::vector<std::string>&
     return {};
   }
   return sums;
+}
+
+machine_cpu read_machine_cpu() {
+  std::ifstream in{"/proc/stat"};
+  std::string cpu;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq) || cpu != "cpu")
+    return {};
+  return {user + nice + system + irq + softirq, idle + iowait};
+}
+
+double clock_ticks_per_s() {
+  return static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 std::string checkout_body(const std::string& cart_id) {

@@ -90,6 +90,18 @@ std::vector<cart_ref> fill_carts(const target& t, const std::vector<std::string>
 /// GET /metrics; empty if it cannot be read.
 std::vector<double> metric_sums(const target& t, const std::vector<std::string>& names);
 
+/// Machine-wide CPU time so far, in clock ticks, from the first line of /proc/stat: busy (user,
+/// nice, system, irq, softirq) and idle (idle, iowait), as tools/bench/lib.sh's cpu_busy_idle
+/// reads it. Both zero if it cannot be read.
+struct machine_cpu {
+  uint64_t busy = 0;
+  uint64_t idle = 0;
+};
+machine_cpu read_machine_cpu();
+
+/// Clock ticks per second of /proc/stat.
+double clock_ticks_per_s();
+
 /// The body of POST /v1/checkouts for a cart: the sandbox's `tok_ok` and one address.
 std::string checkout_body(const std::string& cart_id);
 
