@@ -6,9 +6,12 @@
 # databases first get a history of --history orders.
 #
 #   tools/bench/checkout.sh [--clients 8,64] [--duration 20] [--skus 10000] [--history 100000]
+#                           [--mix spread|hot]
 #
-# Beside each rate: the machine's CPU per checkout (per transaction for pgbench) and, for
-# Mercato, the journal's appends per checkout, both over the measured interval only.
+# --mix spread (the default): every cart holds 3 distinct SKUs drawn from all of them. --mix hot:
+# every cart holds the same hot SKU plus 2 others drawn from the rest, on both sides. Beside each
+# rate: the machine's CPU per checkout (per transaction for pgbench) and, for Mercato, the
+# journal's appends per checkout, both over the measured interval only.
 #
 # Expects a built tree (tools/dev builds it; MERCATO_BUILD_DIR names it, default <repo>/build)
 # and MERCATO_TEST_DATABASE_URL pointing at a superuser connection of the private cluster
@@ -20,16 +23,23 @@ warmup=3
 skus=10000
 history=100000
 customers=1000
+mix=spread
 while (($#)); do
   case $1 in
     --clients) clients_list=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --skus) skus=$2; shift 2 ;;
     --history) history=$2; shift 2 ;;
+    --mix) mix=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 ((skus >= 4)) || { echo "--skus must be at least 4" >&2; exit 2; }
+case $mix in
+  spread) hot=0 ;;
+  hot) hot=1 ;;
+  *) echo "--mix must be spread or hot" >&2; exit 2 ;;
+esac
 source "$(dirname "$0")/lib.sh"
 mercato_db=$(dsn_for mercato_checkout_bench)
 conventional_db=$(dsn_for conventional_checkout_bench)
@@ -38,7 +48,7 @@ psql_c() { psql -X -q -v ON_ERROR_STOP=1 "$conventional_db" "$@"; }
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret" --ttl 86400)
 json_field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
-log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg); mix: $mix"
 recreate_db mercato_checkout_bench
 recreate_db conventional_checkout_bench
 
@@ -133,7 +143,7 @@ log "mercato history: $(psql_m -tAc "SELECT format('%s journal rows, %s outbox r
 log "conventional history: $(psql_c -tAc "SELECT format('%s orders, %s order lines, %s outbox rows', (SELECT count(*) FROM orders), (SELECT count(*) FROM order_lines), (SELECT count(*) FROM outbox))")"
 
 run_pgbench() { # clients -> one JSON line like mercato-bench's
-  pgbench_json conventional "$skus" "$1" -j 2 -T "$duration" -D "nskus=$skus" \
+  pgbench_json conventional "$skus" "$1" -j 2 -T "$duration" -D "nskus=$skus" -D "hot=$hot" \
     -f "$root/tools/bench/conventional_checkout.sql" "$conventional_db"
 }
 
@@ -145,7 +155,7 @@ run_mercato() { # clients rate label warmup duration
   local rc=0
   "$bin/mercato-bench" checkout --url "$url" --token "$token" --jwt-secret "$secret" \
     --skus "$skus" --prefix sku- --customers "$customers" --carts "$carts" \
-    --connections "$clients" --warmup "$4" --duration "$5" --label "$3" \
+    --connections "$clients" --warmup "$4" --duration "$5" --label "$3" --mix "$mix" \
     --setup-connections 32 || rc=$?
   ((rc == 0 || rc == 3)) || return "$rc"
 }
@@ -178,11 +188,11 @@ for clients in "${client_counts[@]}"; do
   sleep 2
   psql_m -tA -v since="$since" -f "$root/tools/bench/checkout_stages.sql"
   stop_server
-  summary+=("$(python3 - "$clients" "$m" "$conv" <<'PY'
+  summary+=("$(python3 - "$clients" "$mix" "$m" "$conv" <<'PY'
 import json, sys
-clients = sys.argv[1]
-m, c = json.loads(sys.argv[2]), json.loads(sys.argv[3])
-print(f'{clients} clients: mercato {m["per_s"]:.0f}/s (p50 {m["p50_ms"]:.2f} ms, '
+clients, mix = sys.argv[1], sys.argv[2]
+m, c = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+print(f'{clients} clients, {mix} mix: mercato {m["per_s"]:.0f}/s (p50 {m["p50_ms"]:.2f} ms, '
       f'p99 {m["p99_ms"]:.2f} ms, {m.get("cpu_us_per_op", 0) / 1000:.2f} ms machine CPU and '
       f'{m.get("appends_per_op", 0):.1f} journal appends per checkout), conventional '
       f'{c["per_s"]:.0f}/s (p50 {c["p50_ms"]:.2f} ms, p99 {c["p99_ms"]:.2f} ms, '

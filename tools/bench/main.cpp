@@ -5,7 +5,7 @@
 //   mercato-bench read  (same options): GET /v1/stock/{sku}, the server's ceiling without
 //                       durability, through the same HTTP, request-actor and entity path.
 //   mercato-bench checkout --token ADMIN --jwt-secret S --skus 10000 --customers 1000
-//                       --carts 60000 --connections 64 --duration 20 [--seed]
+//                       --carts 60000 --connections 64 --duration 20 [--seed] [--mix hot]
 //                       POST /v1/checkouts of carts filled before the clock starts.
 //   mercato-bench push  --token ADMIN --subscribers 1000 --events 2000 [--order ID |
 //                       --jwt-secret S] [--rate R] [--posters 2] [--window 2] [--json]
@@ -26,7 +26,8 @@
 // Idempotency-Key and the sandbox's card token `tok_ok`. The pool must outlast warm-up and
 // measurement: size it as (expected rate) x (warm-up + duration) with a margin. A pool that runs
 // out ends the measurement early; the rate is then over the time until it ran out, and the
-// result says `"exhausted":true`.
+// result says `"exhausted":true`. `--mix hot` puts the same hot SKU (the prefix's SKU 0) in every
+// cart, beside lines drawn from the other SKUs.
 
 #include "tests/support/jwt_mint.hpp"
 #include "tools/bench/push.hpp"
@@ -251,6 +252,7 @@ int main(int argc, char** argv) {
   int carts = 10000;
   int lines = 3;
   int setup_connections = 32;
+  std::string mix = "spread";
   auto* flash = app.add_subcommand("flash", "durable reservations on one or many SKUs");
   auto* read = app.add_subcommand("read", "stock reads on one or many SKUs (no durability)");
   auto* checkout = app.add_subcommand("checkout", "checkouts of carts filled beforehand");
@@ -284,6 +286,12 @@ int main(int argc, char** argv) {
   checkout->add_option("--setup-connections", setup_connections, "connections filling carts")
     ->capture_default_str()
     ->check(CLI::PositiveNumber);
+  checkout
+    ->add_option("--mix", mix,
+                 "spread: lines drawn from all SKUs; hot: SKU 0 in every cart, other lines drawn "
+                 "from the rest")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"spread", "hot"}));
   push_options push_opts;
   auto* push = app.add_subcommand("push", "events pushed over GET /v1/ws to many subscribers");
   push->add_option("--url", push_opts.url, "server base URL")->capture_default_str();
@@ -366,7 +374,9 @@ int main(int argc, char** argv) {
       tokens.push_back(mercato::test::mint_token(jwt_secret, "bench-customer-" + std::to_string(i),
                                                  "customer", std::chrono::hours{12}));
     auto setup_start = clock_type::now();
-    auto pool = fill_carts(t, tokens, carts, lines, skus, prefix, setup_connections);
+    auto pool
+      = fill_carts(t, tokens, carts, lines, skus, mix == "hot" ? cart_mix::hot : cart_mix::spread,
+                   prefix, setup_connections);
     auto setup_s = std::chrono::duration<double>(clock_type::now() - setup_start).count();
     std::cerr << "checkout: " << pool.size() << " carts filled in " << setup_s << " s\n";
     if (pool.empty())
@@ -387,9 +397,11 @@ int main(int argc, char** argv) {
     };
     r = run_load(t, connections, threads, warmup, duration, 201, hooks, checkouts);
     char buf[256];
-    std::snprintf(
-      buf, sizeof buf, ",\"carts\":%zu,\"carts_used\":%zu,\"exhausted\":%s,\"setup_s\":%.1f",
-      pool.size(), std::min(pool.size(), next->load()), r.exhausted ? "true" : "false", setup_s);
+    std::snprintf(buf, sizeof buf,
+                  ",\"mix\":\"%s\",\"carts\":%zu,\"carts_used\":%zu,\"exhausted\":%s,"
+                  "\"setup_s\":%.1f",
+                  mix.c_str(), pool.size(), std::min(pool.size(), next->load()),
+                  r.exhausted ? "true" : "false", setup_s);
     extra = buf;
   } else {
     r = run_load(

@@ -80,11 +80,16 @@ struct cart_ref {
   int customer = 0;
 };
 
+/// Which SKUs a cart holds: `spread` draws all its lines from the whole range; `hot` puts SKU 0
+/// (the hot one) in every cart and draws the other lines from SKUs 1 to skus - 1.
+enum class cart_mix { spread, hot };
+
 /// Creates `carts` carts over `connections` connections, cart i owned by customer
-/// i % tokens.size(), each with `lines` distinct SKUs of `skus`, one unit each. Carts that could
-/// not be created or filled are left out (and reported).
+/// i % tokens.size(), each with `lines` distinct SKUs of `skus` chosen by `mix`, one unit each.
+/// Carts that could not be created or filled are left out (and reported).
 std::vector<cart_ref> fill_carts(const target& t, const std::vector<std::string>& tokens, int carts,
-                                 int lines, int skus, const std::string& prefix, int connections);
+                                 int lines, int skus, cart_mix mix, const std::string& prefix,
+                                 int connections);
 
 /// The sums of the server's Prometheus series named exactly `names` (all label sets), from
 /// GET /metrics; empty if it cannot be read.
