@@ -6,6 +6,12 @@
 # databases first get a history of --history orders.
 #
 #   tools/bench/checkout.sh [--clients 8,64] [--duration 20] [--skus 10000] [--history 100000]
+#                           [--mix spread|hot]
+#
+# --mix spread (the default): every cart holds 3 distinct SKUs drawn from all of them. --mix hot:
+# every cart holds the same hot SKU plus 2 others drawn from the rest, on both sides. Beside each
+# rate: the machine's CPU per checkout (per transaction for pgbench) and, for Mercato, the
+# journal's appends per checkout, both over the measured interval only.
 #
 # Expects a built tree (tools/dev builds it; MERCATO_BUILD_DIR names it, default <repo>/build)
 # and MERCATO_TEST_DATABASE_URL pointing at a superuser connection of the private cluster
@@ -17,16 +23,23 @@ warmup=3
 skus=10000
 history=100000
 customers=1000
+mix=spread
 while (($#)); do
   case $1 in
     --clients) clients_list=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --skus) skus=$2; shift 2 ;;
     --history) history=$2; shift 2 ;;
+    --mix) mix=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 ((skus >= 4)) || { echo "--skus must be at least 4" >&2; exit 2; }
+case $mix in
+  spread) hot=0 ;;
+  hot) hot=1 ;;
+  *) echo "--mix must be spread or hot" >&2; exit 2 ;;
+esac
 source "$(dirname "$0")/lib.sh"
 mercato_db=$(dsn_for mercato_checkout_bench)
 conventional_db=$(dsn_for conventional_checkout_bench)
@@ -35,7 +48,7 @@ psql_c() { psql -X -q -v ON_ERROR_STOP=1 "$conventional_db" "$@"; }
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret" --ttl 86400)
 json_field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
-log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg); mix: $mix"
 recreate_db mercato_checkout_bench
 recreate_db conventional_checkout_bench
 
@@ -130,23 +143,8 @@ log "mercato history: $(psql_m -tAc "SELECT format('%s journal rows, %s outbox r
 log "conventional history: $(psql_c -tAc "SELECT format('%s orders, %s order lines, %s outbox rows', (SELECT count(*) FROM orders), (SELECT count(*) FROM order_lines), (SELECT count(*) FROM outbox))")"
 
 run_pgbench() { # clients -> one JSON line like mercato-bench's
-  local clients=$1
-  rm -f "$work"/pglog*
-  checkpoint
-  # Per-transaction log (3rd column: latency in µs) for the same percentiles as mercato-bench.
-  pgbench -n -M prepared -c "$clients" -j 2 -T "$duration" -D "nskus=$skus" -l \
-    --log-prefix="$work/pglog" -f "$root/tools/bench/conventional_checkout.sql" \
-    "$conventional_db" >"$work/pgbench.out" 2>&1 || { cat "$work/pgbench.out" >&2; exit 1; }
-  local tps
-  tps=$(awk '/^tps = /{print $3; exit}' "$work/pgbench.out")
-  cat "$work"/pglog* | awk '{print $3}' | sort -n >"$work/lat"
-  python3 - "$work/lat" "$skus" "$clients" "$tps" <<'PY'
-import sys
-lat = [int(x) for x in open(sys.argv[1]) if x.strip()]
-pct = lambda p: lat[int(p * (len(lat) - 1))] / 1000 if lat else 0
-print('{"label":"conventional","skus":%s,"connections":%s,"per_s":%.0f,"p50_ms":%.2f,"p99_ms":%.2f}'
-      % (sys.argv[2], sys.argv[3], float(sys.argv[4]), pct(0.5), pct(0.99)))
-PY
+  pgbench_json conventional "$skus" "$1" -j 2 -T "$duration" -D "nskus=$skus" -D "hot=$hot" \
+    -f "$root/tools/bench/conventional_checkout.sql" "$conventional_db"
 }
 
 # One checkout run; the pool of carts is sized for `rate` checkouts/s over warm-up + duration,
@@ -157,7 +155,7 @@ run_mercato() { # clients rate label warmup duration
   local rc=0
   "$bin/mercato-bench" checkout --url "$url" --token "$token" --jwt-secret "$secret" \
     --skus "$skus" --prefix sku- --customers "$customers" --carts "$carts" \
-    --connections "$clients" --warmup "$4" --duration "$5" --label "$3" \
+    --connections "$clients" --warmup "$4" --duration "$5" --label "$3" --mix "$mix" \
     --setup-connections 32 || rc=$?
   ((rc == 0 || rc == 3)) || return "$rc"
 }
@@ -190,7 +188,17 @@ for clients in "${client_counts[@]}"; do
   sleep 2
   psql_m -tA -v since="$since" -f "$root/tools/bench/checkout_stages.sql"
   stop_server
-  ratio=$(python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print(f'{a[\"per_s\"]/b[\"per_s\"]:.2f}')" "$m" "$conv")
-  summary+=("$clients clients: mercato $(json_field "$m" per_s)/s (p50 $(json_field "$m" p50_ms) ms, p99 $(json_field "$m" p99_ms) ms), conventional $(json_field "$conv" per_s)/s (p50 $(json_field "$conv" p50_ms) ms, p99 $(json_field "$conv" p99_ms) ms), ratio $ratio")
+  summary+=("$(python3 - "$clients" "$mix" "$m" "$conv" <<'PY'
+import json, sys
+clients, mix = sys.argv[1], sys.argv[2]
+m, c = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+print(f'{clients} clients, {mix} mix: mercato {m["per_s"]:.0f}/s (p50 {m["p50_ms"]:.2f} ms, '
+      f'p99 {m["p99_ms"]:.2f} ms, {m.get("cpu_us_per_op", 0) / 1000:.2f} ms machine CPU and '
+      f'{m.get("appends_per_op", 0):.1f} journal appends per checkout), conventional '
+      f'{c["per_s"]:.0f}/s (p50 {c["p50_ms"]:.2f} ms, p99 {c["p99_ms"]:.2f} ms, '
+      f'{c["cpu_us_per_op"] / 1000:.2f} ms machine CPU per transaction), '
+      f'ratio {m["per_s"] / c["per_s"]:.2f}')
+PY
+)")
 done
 for line in "${summary[@]}"; do echo "$line"; done

@@ -1,8 +1,14 @@
 -- The conventional checkout: one transaction that reserves one unit of each of 3 distinct SKUs
 -- with a conditional UPDATE, inserts the order, its 3 lines and 1 outbox row, and commits.
--- pgbench defines :nskus (-D nskus=N, at least 4). The SKUs are locked in ascending order, as
--- an application must to avoid deadlocks between two checkouts that share two SKUs.
+-- pgbench defines :nskus (-D nskus=N, at least 4) and :hot (-D hot=0 or 1). With hot=1 every
+-- checkout holds SKU 1, the hot one, and two others from 2..nskus (one from each half), the mix
+-- of mercato-bench's `--mix hot`. The SKUs are locked in ascending order, as an application must
+-- to avoid deadlocks between two checkouts that share two SKUs (so the hot row first).
+\if :hot
+\set a 1
+\else
 \set a random(1, :nskus)
+\endif
 \set d2 random(1, :nskus / 2 - 1)
 \set d3 random(:nskus / 2, :nskus - 1)
 \set b 1 + (:a - 1 + :d2) % :nskus

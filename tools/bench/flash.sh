@@ -22,7 +22,7 @@ while (($#)); do
 done
 source "$(dirname "$0")/lib.sh"
 
-echo "[bench] machine: $(nproc) cores, $(uname -r)" >&2
+log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 recreate_db mercato_bench
 recreate_db conventional_bench
 start_server "$(dsn_for mercato_bench)"
@@ -44,21 +44,7 @@ run_pgbench() { # skus -> one JSON line like mercato-bench's
   else
     { echo "\\set id random(1, $skus)"; cat "$root/tools/bench/conventional_reserve.sql"; } >"$script"
   fi
-  rm -f "$work"/pglog*
-  checkpoint
-  # Per-transaction log (3rd column: latency in µs) for the same percentiles as mercato-bench.
-  pgbench -n -M prepared -c "$clients" -j 2 -T "$duration" -l --log-prefix="$work/pglog" \
-    -f "$script" "$db" >"$work/pgbench.out" 2>&1 || { cat "$work/pgbench.out" >&2; exit 1; }
-  local tps
-  tps=$(awk '/^tps = /{print $3; exit}' "$work/pgbench.out")
-  cat "$work"/pglog* | awk '{print $3}' | sort -n >"$work/lat"
-  python3 - "$work/lat" "$skus" "$clients" "$tps" <<'PY'
-import sys
-lat = [int(x) for x in open(sys.argv[1]) if x.strip()]
-pct = lambda p: lat[int(p * (len(lat) - 1))] / 1000 if lat else 0
-print('{"label":"conventional","skus":%s,"connections":%s,"per_s":%.0f,"p50_ms":%.2f,"p99_ms":%.2f}'
-      % (sys.argv[2], sys.argv[3], float(sys.argv[4]), pct(0.5), pct(0.99)))
-PY
+  pgbench_json conventional "$skus" "$clients" -j 2 -T "$duration" -f "$script" "$db"
 }
 
 hot_m=$(run_mercato hot 1); echo "$hot_m"
@@ -70,6 +56,17 @@ hot_c=$(run_pgbench 1); echo "$hot_c"
 many_m=$(run_mercato many "$many"); echo "$many_m"
 many_c=$(run_pgbench "$many"); echo "$many_c"
 
-ratio() { python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print(f'{a[\"per_s\"]/b[\"per_s\"]:.1f}')" "$1" "$2"; }
+# The ratio of rates, and beside each rate the machine CPU per reservation (both sides) and the
+# journal appends per reservation (Mercato), all over the measured interval.
+ratio() { # mercato-json conventional-json
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+m, c = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f'{m["per_s"] / c["per_s"]:.1f} (mercato {m["per_s"]:.0f}/s, '
+      f'{m.get("cpu_us_per_op", 0):.0f} µs machine CPU and {m.get("appends_per_op", 0):.2f} '
+      f'appends per reservation; conventional {c["per_s"]:.0f}/s, '
+      f'{c["cpu_us_per_op"]:.0f} µs machine CPU per reservation)')
+PY
+}
 echo "hot SKU ratio (mercato / conventional): $(ratio "$hot_m" "$hot_c")"
 echo "$many SKUs ratio (mercato / conventional): $(ratio "$many_m" "$many_c")"

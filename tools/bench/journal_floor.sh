@@ -49,8 +49,6 @@ INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, request_
 VACUUM ANALYZE;
 SQL
 
-cpu_busy_idle() { awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
-
 IFS=, read -r -a client_counts <<<"$clients_list"
 for clients in "${client_counts[@]}"; do
   psql_admin -c CHECKPOINT

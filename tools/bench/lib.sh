@@ -18,6 +18,47 @@ recreate_db() { # name
   psql_admin -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
 }
 
+# Machine-wide CPU time so far, in clock ticks (getconf CLK_TCK per second): busy (user, nice,
+# system, irq, softirq) and idle (idle, iowait). mercato-bench reads /proc/stat the same way over
+# its measured window; client, server and database share the machine, so it is their sum.
+cpu_busy_idle() { awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
+
+# The sum of a Prometheus series of the server at URL over all its label sets (0 if absent).
+metric_sum() { # url name
+  curl -fsS "$1/metrics" | awk -v name="$2" '$1 == name || index($1, name "{") == 1 { s += $NF }
+    END { printf "%.0f\n", s }'
+}
+
+# Runs pgbench with `-n -M prepared -c CLIENTS -l` and ARGS (duration, threads, script, DSN...)
+# right after a checkpoint, and prints one JSON line like mercato-bench's: the rate, latency
+# percentiles from the per-transaction log (3rd column: µs), and the machine's CPU per
+# transaction over the run (`cpu_us_per_op`, from cpu_busy_idle).
+pgbench_json() { # label skus clients pgbench-arg...
+  local label=$1 skus=$2 clients=$3 b0 i0 b1 i1 tps
+  shift 3
+  rm -f "$work"/pglog*
+  checkpoint
+  read -r b0 i0 < <(cpu_busy_idle)
+  pgbench -n -M prepared -c "$clients" -l --log-prefix="$work/pglog" "$@" >"$work/pgbench.out" 2>&1 \
+    || { cat "$work/pgbench.out" >&2; exit 1; }
+  read -r b1 i1 < <(cpu_busy_idle)
+  tps=$(awk '/^tps = /{print $3; exit}' "$work/pgbench.out")
+  cat "$work"/pglog* | awk '{print $3}' | sort -n >"$work/lat"
+  python3 - "$work/lat" "$label" "$skus" "$clients" "$tps" "$b0" "$i0" "$b1" "$i1" \
+    "$(getconf CLK_TCK)" <<'PY'
+import sys
+lat = [int(x) for x in open(sys.argv[1]) if x.strip()]
+label, skus, clients, tps = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+b0, i0, b1, i1, hz = (float(x) for x in sys.argv[6:11])
+pct = lambda p: lat[int(p * (len(lat) - 1))] / 1000 if lat else 0
+busy = (b1 - b0) / ((b1 - b0) + (i1 - i0)) if (b1 - b0) + (i1 - i0) > 0 else 0
+cpu_us = 1e6 * (b1 - b0) / hz / len(lat) if lat else 0
+print('{"label":"%s","skus":%s,"connections":%s,"per_s":%.0f,"p50_ms":%.2f,"p99_ms":%.2f,'
+      '"machine_busy":%.2f,"cpu_us_per_op":%.1f}'
+      % (label, skus, clients, tps, pct(0.5), pct(0.99), busy, cpu_us))
+PY
+}
+
 work=$(mktemp -d)
 server_pid=
 extra_pids=

@@ -5,7 +5,7 @@
 //   mercato-bench read  (same options): GET /v1/stock/{sku}, the server's ceiling without
 //                       durability, through the same HTTP, request-actor and entity path.
 //   mercato-bench checkout --token ADMIN --jwt-secret S --skus 10000 --customers 1000
-//                       --carts 60000 --connections 64 --duration 20 [--seed]
+//                       --carts 60000 --connections 64 --duration 20 [--seed] [--mix hot]
 //                       POST /v1/checkouts of carts filled before the clock starts.
 //   mercato-bench push  --token ADMIN --subscribers 1000 --events 2000 [--order ID |
 //                       --jwt-secret S] [--rate R] [--posters 2] [--window 2] [--json]
@@ -14,7 +14,11 @@
 //
 // Each connection keeps one request in flight (keep-alive). flash and checkout count only 201
 // answers, which Mercato sends once the hold (the order) is durable. Prints one JSON line of
-// results.
+// results: the rate and latencies, and over the measured window only (warm-up excluded) the
+// journal's appends and group commits from the server's /metrics and the machine's CPU time
+// from /proc/stat, each also per counted answer (`appends_per_op`, `cpu_us_per_op`). Client,
+// server and database share the machine, so the CPU figure is everything a run costs it
+// (and whatever else runs there).
 //
 // checkout: a set-up phase (not timed) creates `--carts` carts, each owned by one of
 // `--customers` customers (tokens minted with `--jwt-secret`) and holding 3 distinct SKUs of
@@ -22,7 +26,8 @@
 // Idempotency-Key and the sandbox's card token `tok_ok`. The pool must outlast warm-up and
 // measurement: size it as (expected rate) x (warm-up + duration) with a margin. A pool that runs
 // out ends the measurement early; the rate is then over the time until it ran out, and the
-// result says `"exhausted":true`.
+// result says `"exhausted":true`. `--mix hot` puts the same hot SKU (the prefix's SKU 0) in every
+// cart, beside lines drawn from the other SKUs.
 
 #include "tests/support/jwt_mint.hpp"
 #include "tools/bench/push.hpp"
@@ -37,6 +42,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -69,12 +75,30 @@ using request_factory = std::function<std::optional<http::request<http::string_b
 /// When the first connection ran out of work (time_point::max() while none has).
 struct exhaustion {
   std::mutex mutex;
+  std::condition_variable changed;
   clock_type::time_point at = clock_type::time_point::max();
 
   void mark(clock_type::time_point t) {
-    std::lock_guard lock{mutex};
-    at = std::min(at, t);
+    {
+      std::lock_guard lock{mutex};
+      at = std::min(at, t);
+    }
+    changed.notify_all();
   }
+
+  /// Waits until `deadline` or until work ran out, whichever is first; false if work ran out.
+  bool wait_until(clock_type::time_point deadline) {
+    std::unique_lock lock{mutex};
+    return !changed.wait_until(lock, deadline,
+                               [this] { return at != clock_type::time_point::max(); });
+  }
+};
+
+/// Called on a thread of their own when the measured window opens and when it closes (at the end
+/// of the duration, or when work ran out), so that what they sample covers the window only.
+struct window_hooks {
+  std::function<void()> opened;
+  std::function<void()> closed;
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -160,7 +184,8 @@ private:
 
 /// Runs `connections` closed-loop clients for warmup + duration seconds on `threads` threads.
 results run_load(const target& t, int connections, int threads, double warmup_s, double duration_s,
-                 int ok_status, const std::function<request_factory(int conn)>& factory) {
+                 int ok_status, const window_hooks& hooks,
+                 const std::function<request_factory(int conn)>& factory) {
   asio::io_context ioc;
   auto endpoints = tcp::resolver{ioc}.resolve(t.host, t.port);
   auto start = clock_type::now();
@@ -176,12 +201,21 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
     std::make_shared<connection>(ioc, endpoints, factory(i), measure_from, stop_at, ok_status,
                                  ran_out, per_conn[static_cast<size_t>(i)])
       ->start();
+  // Sampling blocks (a GET /metrics), so it runs beside the clients, not on their threads.
+  std::thread sampler{[&] {
+    if (!ran_out.wait_until(measure_from))
+      return; // nothing to measure
+    hooks.opened();
+    ran_out.wait_until(stop_at);
+    hooks.closed();
+  }};
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i)
     pool.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& th : pool)
     th.join();
+  sampler.join();
   results all;
   for (auto& r : per_conn) {
     all.ok += r.ok;
@@ -218,6 +252,7 @@ int main(int argc, char** argv) {
   int carts = 10000;
   int lines = 3;
   int setup_connections = 32;
+  std::string mix = "spread";
   auto* flash = app.add_subcommand("flash", "durable reservations on one or many SKUs");
   auto* read = app.add_subcommand("read", "stock reads on one or many SKUs (no durability)");
   auto* checkout = app.add_subcommand("checkout", "checkouts of carts filled beforehand");
@@ -251,6 +286,12 @@ int main(int argc, char** argv) {
   checkout->add_option("--setup-connections", setup_connections, "connections filling carts")
     ->capture_default_str()
     ->check(CLI::PositiveNumber);
+  checkout
+    ->add_option("--mix", mix,
+                 "spread: lines drawn from all SKUs; hot: SKU 0 in every cart, other lines drawn "
+                 "from the rest")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"spread", "hot"}));
   push_options push_opts;
   auto* push = app.add_subcommand("push", "events pushed over GET /v1/ws to many subscribers");
   push->add_option("--url", push_opts.url, "server base URL")->capture_default_str();
@@ -309,6 +350,23 @@ int main(int argc, char** argv) {
   auto run_id = std::to_string(std::random_device{}());
   results r;
   std::string extra;
+  // The journal's group commits and the machine's CPU over the measured window: sampled when it
+  // opens and when it closes, so that warm-up's appends are not divided by the window's answers.
+  const std::vector<std::string> series{
+    "mercato_journal_batch_size_count", "mercato_journal_batch_size_sum",
+    "mercato_journal_commit_seconds_sum", "mercato_journal_appends_total"};
+  std::vector<double> metrics_before;
+  std::vector<double> metrics_after;
+  machine_cpu cpu_before;
+  machine_cpu cpu_after;
+  window_hooks hooks{[&] {
+                       cpu_before = read_machine_cpu();
+                       metrics_before = metric_sums(t, series);
+                     },
+                     [&] {
+                       metrics_after = metric_sums(t, series);
+                       cpu_after = read_machine_cpu();
+                     }};
   if (checkout->parsed()) {
     std::vector<std::string> tokens;
     tokens.reserve(static_cast<size_t>(customers));
@@ -316,18 +374,15 @@ int main(int argc, char** argv) {
       tokens.push_back(mercato::test::mint_token(jwt_secret, "bench-customer-" + std::to_string(i),
                                                  "customer", std::chrono::hours{12}));
     auto setup_start = clock_type::now();
-    auto pool = fill_carts(t, tokens, carts, lines, skus, prefix, setup_connections);
+    auto pool
+      = fill_carts(t, tokens, carts, lines, skus, mix == "hot" ? cart_mix::hot : cart_mix::spread,
+                   prefix, setup_connections);
     auto setup_s = std::chrono::duration<double>(clock_type::now() - setup_start).count();
     std::cerr << "checkout: " << pool.size() << " carts filled in " << setup_s << " s\n";
     if (pool.empty())
       return 1;
-    // Journal group commits during warm-up and measurement: how many, how full, how long.
-    const std::vector<std::string> series{
-      "mercato_journal_batch_size_count", "mercato_journal_batch_size_sum",
-      "mercato_journal_commit_seconds_sum", "mercato_journal_appends_total"};
-    auto before = metric_sums(t, series);
     auto next = std::make_shared<std::atomic<size_t>>(0);
-    r = run_load(t, connections, threads, warmup, duration, 201, [&](int) -> request_factory {
+    auto checkouts = [&](int) -> request_factory {
       return [&, next](uint64_t) -> std::optional<http::request<http::string_body>> {
         auto i = next->fetch_add(1);
         if (i >= pool.size())
@@ -339,25 +394,18 @@ int main(int argc, char** argv) {
         req.set("Idempotency-Key", "bench-" + run_id + "-" + std::to_string(i));
         return req;
       };
-    });
+    };
+    r = run_load(t, connections, threads, warmup, duration, 201, hooks, checkouts);
     char buf[256];
-    std::snprintf(
-      buf, sizeof buf, ",\"carts\":%zu,\"carts_used\":%zu,\"exhausted\":%s,\"setup_s\":%.1f",
-      pool.size(), std::min(pool.size(), next->load()), r.exhausted ? "true" : "false", setup_s);
+    std::snprintf(buf, sizeof buf,
+                  ",\"mix\":\"%s\",\"carts\":%zu,\"carts_used\":%zu,\"exhausted\":%s,"
+                  "\"setup_s\":%.1f",
+                  mix.c_str(), pool.size(), std::min(pool.size(), next->load()),
+                  r.exhausted ? "true" : "false", setup_s);
     extra = buf;
-    auto after = metric_sums(t, series);
-    if (!before.empty() && !after.empty() && after[0] > before[0]) {
-      auto commits = after[0] - before[0];
-      std::snprintf(buf, sizeof buf,
-                    ",\"journal_commits\":%.0f,\"journal_batch_avg\":%.1f,"
-                    "\"journal_commit_ms_avg\":%.2f,\"journal_appends\":%.0f",
-                    commits, (after[1] - before[1]) / commits,
-                    1000 * (after[2] - before[2]) / commits, after[3] - before[3]);
-      extra += buf;
-    }
   } else {
     r = run_load(
-      t, connections, threads, warmup, duration, read->parsed() ? 200 : 201,
+      t, connections, threads, warmup, duration, read->parsed() ? 200 : 201, hooks,
       [&](int conn) -> request_factory {
         auto rng = std::make_shared<std::mt19937_64>(static_cast<uint64_t>(conn) * 7919 + 17);
         return [&, conn, rng](uint64_t n) {
@@ -370,6 +418,31 @@ int main(int argc, char** argv) {
                               R"({"reservation_id":")" + id + R"(","quantity":1,"ttl_s":3600})");
         };
       });
+  }
+  auto ops = static_cast<double>(r.ok);
+  if (!metrics_before.empty() && !metrics_after.empty()) {
+    char buf[256];
+    auto commits = metrics_after[0] - metrics_before[0];
+    auto appends = metrics_after[3] - metrics_before[3];
+    std::snprintf(buf, sizeof buf, ",\"journal_appends\":%.0f,\"appends_per_op\":%.2f", appends,
+                  ops > 0 ? appends / ops : 0.0);
+    extra += buf;
+    if (commits > 0) {
+      std::snprintf(buf, sizeof buf,
+                    ",\"journal_commits\":%.0f,\"journal_batch_avg\":%.1f,"
+                    "\"journal_commit_ms_avg\":%.2f",
+                    commits, (metrics_after[1] - metrics_before[1]) / commits,
+                    1000 * (metrics_after[2] - metrics_before[2]) / commits);
+      extra += buf;
+    }
+  }
+  if (cpu_after.busy + cpu_after.idle > cpu_before.busy + cpu_before.idle) {
+    char buf[128];
+    auto busy = static_cast<double>(cpu_after.busy - cpu_before.busy);
+    auto idle = static_cast<double>(cpu_after.idle - cpu_before.idle);
+    std::snprintf(buf, sizeof buf, ",\"machine_busy\":%.2f,\"cpu_us_per_op\":%.1f",
+                  busy / (busy + idle), ops > 0 ? 1e6 * busy / clock_ticks_per_s() / ops : 0.0);
+    extra += buf;
   }
   if (r.failed > 0)
     std::cerr << "first failure: " << r.first_failure << '\n';

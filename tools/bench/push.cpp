@@ -99,7 +99,7 @@ std::optional<std::string> create_order(const target& t, const push_options& o) 
     return std::nullopt;
   auto customer = mercato::test::mint_token(o.jwt_secret, "bench-push-customer", "customer",
                                             std::chrono::hours{12});
-  auto carts = fill_carts(t, {customer}, 1, 3, 3, prefix, 1);
+  auto carts = fill_carts(t, {customer}, 1, 3, 3, cart_mix::spread, prefix, 1);
   if (carts.empty())
     return std::nullopt;
   setup_client c{t, resolve(t)};

@@ -94,10 +94,14 @@ log "mercato at $mercato_url (pid $mercato_pid, --io-threads $io_threads, schedu
 # CPU seconds a process has used so far (user + system).
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
 
-run_one() { # server subscribers events label -> one JSON line, with the server's CPU seconds
-  local server=$1 n=$2 events=$3 label=$4 url pid order=() before after line
+# One JSON line, with the server's CPU seconds and, for Mercato, the journal's appends per fact
+# posted (Node journals nothing), both over the whole run: the appends include those of the one
+# checkout that creates the run's order, a few hundredths per fact at 300 facts.
+run_one() { # server subscribers events label
+  local server=$1 n=$2 events=$3 label=$4 url pid order=() before after line a0=0 a1=0
   if [[ $server == mercato ]]; then
     url=$mercato_url pid=$mercato_pid
+    a0=$(metric_sum "$url" mercato_journal_appends_total)
   else
     url=$node_url pid=$node_pid order=(--order "ord_node_${label}_$n")
   fi
@@ -106,8 +110,16 @@ run_one() { # server subscribers events label -> one JSON line, with the server'
     "${order[@]}" --subscribers "$n" --events "$events" --posters "$posters" --window "$window" \
     --rate "$rate" --threads "$threads" --label "$label" --json)
   after=$(cpu_s "$pid")
-  python3 -c "import json,sys; r=json.loads(sys.argv[1]); r['server_cpu_s']=round(float(sys.argv[3])-float(sys.argv[2]),2); print(json.dumps(r, separators=(',',':')))" \
-    "$line" "$before" "$after"
+  [[ $server != mercato ]] || a1=$(metric_sum "$url" mercato_journal_appends_total)
+  python3 - "$line" "$before" "$after" "$server" "$a0" "$a1" "$events" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+r["server_cpu_s"] = round(float(sys.argv[3]) - float(sys.argv[2]), 2)
+if sys.argv[4] == "mercato":
+    r["journal_appends"] = int(sys.argv[6]) - int(sys.argv[5])
+    r["appends_per_op"] = round(r["journal_appends"] / int(sys.argv[7]), 2)
+print(json.dumps(r, separators=(",", ":")))
+PY
 }
 
 IFS=, read -r -a server_list <<<"$servers"
@@ -131,7 +143,8 @@ for n in "${counts[@]}"; do
 import json, sys
 runs = {name: json.loads(text) for name, text in zip(("mercato", "node"), sys.argv[1:]) if text}
 fmt = lambda r: (f'{r["per_s"]:,.0f}/s (p50 {r["p50_ms"]:.2f} ms, p99 {r["p99_ms"]:.2f} ms, '
-                 f'missing {r["missing"]}, 1008 {r["closes_1008"]}, CPU s server {r["server_cpu_s"]} client {r["client_cpu_s"]})')
+                 f'missing {r["missing"]}, 1008 {r["closes_1008"]}, CPU s server {r["server_cpu_s"]} client {r["client_cpu_s"]}'
+                 + (f', {r["appends_per_op"]} appends per fact' if "appends_per_op" in r else '') + ')')
 any_run = next(iter(runs.values()))
 line = f'{any_run["subscribers"]} subscribers x {any_run["events"]} events: '
 line += ', '.join(f'{name} {fmt(r)}' for name, r in runs.items())

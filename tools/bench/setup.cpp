@@ -1,8 +1,11 @@
 #include "tools/bench/setup.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -91,10 +94,11 @@ bool seed(const target& t, const std::string& token, int skus, const std::string
 }
 
 /// Creates `carts` carts over `connections` connections, cart i owned by customer
-/// i % tokens.size(), each with `lines` distinct SKUs of `skus`, one unit each. Carts that could
-/// not be created or filled are left out (and reported).
+/// i % tokens.size(), each with `lines` distinct SKUs of `skus` chosen by `mix`, one unit each.
+/// Carts that could not be created or filled are left out (and reported).
 std::vector<cart_ref> fill_carts(const target& t, const std::vector<std::string>& tokens, int carts,
-                                 int lines, int skus, const std::string& prefix, int connections) {
+                                 int lines, int skus, cart_mix mix, const std::string& prefix,
+                                 int connections) {
   auto endpoints = resolve(t);
   std::vector<std::optional<cart_ref>> made(static_cast<size_t>(carts));
   std::atomic<int> errors{0};
@@ -122,8 +126,12 @@ std::vector<cart_ref> fill_carts(const target& t, const std::vector<std::string>
       at += 11;
       auto id = body.substr(at, body.find('"', at) - at);
       std::vector<int> chosen;
+      if (mix == cart_mix::hot)
+        chosen.push_back(0);
+      // In the hot mix the other lines come from 1..skus-1; with one SKU the loop never runs.
+      auto first = mix == cart_mix::hot ? 1 : 0;
       while (static_cast<int>(chosen.size()) < std::min(lines, skus)) {
-        auto s = static_cast<int>(rng() % static_cast<uint64_t>(skus));
+        auto s = first + static_cast<int>(rng() % static_cast<uint64_t>(skus - first));
         if (std::find(chosen.begin(), chosen.end(), s) == chosen.end())
           chosen.push_back(s);
       }
@@ -179,6 +187,19 @@ std::vector<double> metric_sums(const target& t, const std::vector<std::string>&
     return {};
   }
   return sums;
+}
+
+machine_cpu read_machine_cpu() {
+  std::ifstream in{"/proc/stat"};
+  std::string cpu;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq) || cpu != "cpu")
+    return {};
+  return {user + nice + system + irq + softirq, idle + iowait};
+}
+
+double clock_ticks_per_s() {
+  return static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 std::string checkout_body(const std::string& cart_id) {

@@ -80,15 +80,32 @@ struct cart_ref {
   int customer = 0;
 };
 
+/// Which SKUs a cart holds: `spread` draws all its lines from the whole range; `hot` puts SKU 0
+/// (the hot one) in every cart and draws the other lines from SKUs 1 to skus - 1.
+enum class cart_mix { spread, hot };
+
 /// Creates `carts` carts over `connections` connections, cart i owned by customer
-/// i % tokens.size(), each with `lines` distinct SKUs of `skus`, one unit each. Carts that could
-/// not be created or filled are left out (and reported).
+/// i % tokens.size(), each with `lines` distinct SKUs of `skus` chosen by `mix`, one unit each.
+/// Carts that could not be created or filled are left out (and reported).
 std::vector<cart_ref> fill_carts(const target& t, const std::vector<std::string>& tokens, int carts,
-                                 int lines, int skus, const std::string& prefix, int connections);
+                                 int lines, int skus, cart_mix mix, const std::string& prefix,
+                                 int connections);
 
 /// The sums of the server's Prometheus series named exactly `names` (all label sets), from
 /// GET /metrics; empty if it cannot be read.
 std::vector<double> metric_sums(const target& t, const std::vector<std::string>& names);
+
+/// Machine-wide CPU time so far, in clock ticks, from the first line of /proc/stat: busy (user,
+/// nice, system, irq, softirq) and idle (idle, iowait), as tools/bench/lib.sh's cpu_busy_idle
+/// reads it. Both zero if it cannot be read.
+struct machine_cpu {
+  uint64_t busy = 0;
+  uint64_t idle = 0;
+};
+machine_cpu read_machine_cpu();
+
+/// Clock ticks per second of /proc/stat.
+double clock_ticks_per_s();
 
 /// The body of POST /v1/checkouts for a cart: the sandbox's `tok_ok` and one address.
 std::string checkout_body(const std::string& cart_id);
