@@ -126,7 +126,7 @@ void compensate(self_ptr self, Then then) {
   set_step(st, "compensate", "pending");
   auto id = attempt_key(st);
   auto fan = std::make_shared<fan_in>();
-  fan->pending = st.data.cart.lines.size() + 3;
+  fan->pending = st.data.cart.lines.size() + 2 + (st.may_have_authorised ? 1 : 0);
   fan->done = [self, then, f = fan.get()]() mutable {
     set_step(self->state, "compensate", f->owed.empty() ? "done" : "failed");
     then(std::move(f->owed), f->other ? render(f->other) : std::string{});
@@ -159,8 +159,11 @@ void compensate(self_ptr self, Then then) {
       .then([ok](bool b) { ok(b); }, step("coupon:" + st.data.cart.coupon_code));
   else
     fan->finish();
-  runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::cancel_v, id)
-    .then([ok](const payment_view& v) { ok(v); }, step("payment:" + id));
+  // Voided by id, also when this incarnation never saw it authorised (see payment_actor).
+  if (st.may_have_authorised)
+    runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::cancel_v,
+                            id)
+      .then([ok](const payment_view& v) { ok(v); }, step("payment:" + id));
   runtime::request_entity(self, st.cfg.cart_region, st.data.cmd.cart_id, st.cfg.step_timeout,
                           atom::release_v, as_system(st), st.data.checkout_id)
     .then([ok](const cart_view& v) { ok(v); }, step("cart:" + st.data.cmd.cart_id));
@@ -344,8 +347,16 @@ void finish_sale(self_ptr self) {
       .then([ok](bool b) { ok(b); }, settled);
   else
     fan->finish();
-  runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::capture_v, id)
-    .then([ok](const payment_view& v) { ok(v); }, settled);
+  // The authorisation as the order recorded it: the payment entity holds it only in memory.
+  // (An order placed before orders recorded it has none: the entity has it in its journal.)
+  if (!st.authorisation.payment_id.empty())
+    runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::capture_v,
+                            st.authorisation)
+      .then([ok](const payment_view& v) { ok(v); }, settled);
+  else
+    runtime::request_entity(self, st.cfg.payment_region, id, st.cfg.step_timeout, atom::capture_v,
+                            id)
+      .then([ok](const payment_view& v) { ok(v); }, settled);
 }
 
 // The order was placed but some of its units are gone (a hold expired while the node or the
@@ -436,8 +447,10 @@ void settle_soon(self_ptr self) {
 // -- the steps ------------------------------------------------------------------------------------
 
 // The order is durable: the answer goes out, and settling follows. Nothing is journaled here.
-void order_placed(self_ptr self, int64_t discount) {
+void order_placed(self_ptr self, const order_placement& placed) {
   auto& st = self->state;
+  auto discount = placed.sums.discount_minor;
+  st.authorisation = placed.payment;
   set_step(st, "place_order", "done", st.data.order_id);
   set_step(st, "settle", "pending");
   checkout::order_exists(st.data, discount, st.steps, st.env.now());
@@ -449,11 +462,11 @@ void order_placed(self_ptr self, int64_t discount) {
 
 // When placing the order failed, whether it nevertheless exists decides between finishing and
 // compensating; an order that cannot be asked keeps the saga waiting (and its holds alive).
-void after_place_failed(self_ptr self, int64_t discount, const caf::error& first) {
+void after_place_failed(self_ptr self, const caf::error& first) {
   auto& st = self->state;
   runtime::request_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
                           atom::get_v, as_system(st))
-    .then([self, discount](const order_view&) { order_placed(self, discount); },
+    .then([self](const order_view& ov) { order_placed(self, ov.order.placement); },
           [self, first](const caf::error& err) {
             if (errc_of(err) == mercato_errc::not_found) {
               set_step(self->state, "place_order", "failed", render(first));
@@ -485,6 +498,7 @@ void place_order(self_ptr self, int64_t discount) {
   p.sums = st.data.cart.sums;
   p.sums.discount_minor = discount;
   p.sums.total_minor = p.sums.subtotal_minor - discount + p.sums.shipping_minor;
+  p.payment = st.authorisation;
   p.ship_to = st.data.cmd.ship_to;
   p.email = st.data.cmd.email;
   p.request_id = st.data.cmd.who.request_id;
@@ -492,8 +506,8 @@ void place_order(self_ptr self, int64_t discount) {
   // The attempt's order id is new: its entity starts without a recovery query.
   runtime::request_new_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
                               atom::place_v, std::move(p))
-    .then([self, discount](const order_view&) { order_placed(self, discount); },
-          [self, discount](const caf::error& err) { after_place_failed(self, discount, err); });
+    .then([self](const order_view& ov) { order_placed(self, ov.order.placement); },
+          [self](const caf::error& err) { after_place_failed(self, err); });
 }
 
 void authorize(self_ptr self, int64_t discount) {
@@ -508,10 +522,12 @@ void authorize(self_ptr self, int64_t discount) {
   req.token = st.payment_token;
   req.request_id = st.data.cmd.who.request_id;
   auto id = req.payment_id;
+  st.may_have_authorised = true;
   runtime::request_new_entity(self, st.cfg.payment_region, id, st.cfg.payment_timeout,
                               atom::authorize_v, std::move(req))
     .then(
       [self, discount](const payment_view& pv) {
+        self->state.authorisation = pv;
         set_step(self->state, "authorize_payment", "done", pv.provider_ref);
         place_order(self, discount);
       },
@@ -555,6 +571,8 @@ void give_back_unrecorded(checkout_state& st, const cart_view& cart, uint32_t at
 void take_first_steps(self_ptr self, checkout_cmd recorded, uint32_t attempt,
                       const cart_view& cart) {
   auto& st = self->state;
+  st.may_have_authorised = false; // until authorize() asks the provider
+  st.authorisation = {};
   set_step(st, "reserve_stock", "pending");
   if (!cart.coupon_code.empty())
     set_step(st, "reserve_coupon", "pending");
@@ -694,16 +712,15 @@ void resume(self_ptr self) {
   st.steps = st.data.steps;
   runtime::request_entity(self, st.cfg.order_region, st.data.order_id, st.cfg.step_timeout,
                           atom::get_v, as_system(st))
-    .then(
-      [self](const order_view& ov) { order_placed(self, ov.order.placement.sums.discount_minor); },
-      [self](const caf::error& err) {
-        if (errc_of(err) == mercato_errc::not_found) {
-          fail(self, "unavailable", "the checkout was interrupted; retry", {}, true);
-          return;
-        }
-        self->state.running = false;
-        self->delayed_send(self, self->state.cfg.retry_after, atom::resume_v);
-      });
+    .then([self](const order_view& ov) { order_placed(self, ov.order.placement); },
+          [self](const caf::error& err) {
+            if (errc_of(err) == mercato_errc::not_found) {
+              fail(self, "unavailable", "the checkout was interrupted; retry", {}, true);
+              return;
+            }
+            self->state.running = false;
+            self->delayed_send(self, self->state.cfg.retry_after, atom::resume_v);
+          });
 }
 
 } // namespace

@@ -43,6 +43,12 @@ struct checkout_state {
   int64_t settle_not_before_ms = 0; ///< with the test-only settle delay: when it ends
   int compensation_rounds = 0;
   std::string payment_token; ///< of the attempt under way; in memory only, never journaled
+  /// The attempt's authorisation as the provider answered it; the order records it, and a
+  /// resumed saga takes it from there.
+  payment_view authorisation;
+  /// False only while this incarnation knows the attempt has not asked the provider: its
+  /// compensation then has no payment to void. After a restart nobody knows: true.
+  bool may_have_authorised = true;
   /// Requests that wait for the outcome (the first one and concurrent replays).
   std::vector<caf::typed_response_promise<checkout_view>> waiters;
   std::vector<checkout_step> steps; ///< of the attempt under way

@@ -10,11 +10,14 @@
 // commands that may reach the provider run one at a time (a small queue), so that a capture and
 // a void of the same payment can never cross at the provider. The durability order is what
 // makes compensation safe:
-// - authorise: `requested` is durable before the provider is asked, so that after a crash a
-//   cancel knows to void at the provider; the provider's answer is journaled when it arrives.
+// - authorise: kept in memory, not journaled. The checkout asks only once its `started` is
+//   durable, records the answer in the order's `placed`, and after a crash always voids the
+//   attempt's id; so neither the request nor the answer needs a record of its own here.
 // - capture, refund: the provider first, then the journal; a crash in between leaves the old
-//   status and the repeated command asks the provider again (idempotent there).
-// - cancel: `voided` is durable (the fence) before the provider is asked to void.
+//   status and the repeated command asks the provider again (idempotent there). A capture
+//   carries the authorisation as the order recorded it, for an entity that lost it.
+// - cancel: `voided` is durable (the fence) before the provider is asked to void, which it is
+//   for every id: an authorisation this entity no longer knows may have reached the provider.
 // An authorisation whose outcome is pending is parked here and answered when the outcome
 // arrives (the provider settling by itself, a webhook, a cancel), or `request_timeout` at the
 // park limit.
@@ -117,6 +120,14 @@ void record(self_ptr self, std::vector<payment_event> events, Promise rp, Ok ok)
     });
 }
 
+// Applies events that are not journaled (an authorisation and its answer): every journaled
+// event after them carries the whole payment, and the order keeps the authorisation.
+void remember(self_ptr self, std::vector<payment_event> events) {
+  for (const auto& e : events)
+    payment::apply(self->state.data, e);
+  answer_parked(self);
+}
+
 // Voids `target` at the provider; `then(error)` (none on success).
 template <class Then>
 void void_at_provider(self_ptr self, const payment_view& target, Then then) {
@@ -144,14 +155,12 @@ void ask_provider(self_ptr self, const payment_request& req, view_promise rp) {
           st.settle_armed = true;
           self->delayed_send(self, std::chrono::milliseconds{out.settle_after_ms}, atom::advance_v);
         }
-        record(self, std::move(*d), rp, [self, rp]() mutable {
-          auto& st = self->state;
-          if (st.data.view.status == payment_status::pending)
-            park(self, rp);
-          else
-            deliver(rp, payment::authorisation_answer(st.data));
-          done(self);
-        });
+        remember(self, std::move(*d));
+        if (st.data.view.status == payment_status::pending)
+          park(self, rp);
+        else
+          deliver(rp, payment::authorisation_answer(st.data));
+        done(self);
       },
       [self, req, rp](caf::error& err) mutable {
         log()->warn("[{}] authorisation of {} failed at the provider: {}", req.request_id,
@@ -180,9 +189,10 @@ void authorize(self_ptr self, const payment_request& req, view_promise rp) {
   if (!d->empty())
     log()->debug("[{}] payment {} requests {} {} from {}", req.request_id, req.payment_id,
                  req.amount_minor, req.currency, st.cfg.provider_name);
-  // New: asked once `requested` is durable. Still pending: asked again, since a restart may
-  // have lost the call or its answer, and a provider that was unreachable may answer now.
-  record(self, std::move(*d), rp, [self, req, rp]() mutable { ask_provider(self, req, rp); });
+  // New: asked at once. Still pending: asked again, since the call or its answer may have been
+  // lost, and a provider that was unreachable may answer now.
+  remember(self, std::move(*d));
+  ask_provider(self, req, rp);
 }
 
 template <class Atom>
@@ -220,6 +230,20 @@ void settle(self_ptr self, Atom op, payment::trigger ev, view_promise rp) {
       });
 }
 
+// A capture of the authorisation its order recorded: taken over first if this entity holds
+// nothing of the payment.
+void capture_recorded(self_ptr self, const payment_view& authorisation, view_promise rp) {
+  auto& st = self->state;
+  auto d = payment::decide_adopt(st.data, authorisation, st.env.now());
+  if (!d) {
+    rp.deliver(std::move(d.error()));
+    done(self);
+    return;
+  }
+  remember(self, std::move(*d));
+  settle(self, atom::capture_v, payment::trigger::capture, rp);
+}
+
 void cancel(self_ptr self, view_promise rp) {
   auto& st = self->state;
   auto d = payment::decide_cancel(st.data, st.cfg.provider_name, st.env.now());
@@ -231,12 +255,14 @@ void cancel(self_ptr self, view_promise rp) {
   // The fence first: once `voided` is durable, no late outcome can authorise this payment.
   record(self, std::move(*d), rp, [self, rp]() mutable {
     auto& st = self->state;
-    if (st.data.view.status != payment_status::voided || !payment::reached_provider(st.data)) {
+    if (st.data.view.status != payment_status::voided) { // declined: nothing was authorised
       rp.deliver(st.data.view);
       done(self);
       return;
     }
-    // Repeated on every cancel: an earlier void may not have reached the provider.
+    // Repeated on every cancel: an earlier void may not have reached the provider. Also for an
+    // id this entity never saw authorised: a restart may have lost an authorisation that
+    // reached the provider (a void of an id the provider does not know succeeds).
     void_at_provider(self, st.data.view, [self, rp](caf::error err) mutable {
       if (err)
         rp.deliver(std::move(err));
@@ -276,8 +302,7 @@ void confirm(self_ptr self, const payment_confirmation& c, caf::typed_response_p
   };
   // Authorised after we voided (e.g. the checkout timed out): void it at the provider before
   // the event counts as handled, so that a failure here makes the provider deliver it again.
-  if (st.data.view.status == payment_status::voided && c.status == payment_status::authorized
-      && payment::reached_provider(st.data)) {
+  if (st.data.view.status == payment_status::voided && c.status == payment_status::authorized) {
     auto target = st.data.view;
     if (!c.provider_ref.empty())
       target.provider_ref = c.provider_ref;
@@ -302,17 +327,9 @@ void settle_by_provider(self_ptr self) {
   auto& st = self->state;
   provider_outcome out{payment_status::authorized, "", "", 0};
   auto d = payment::decide_answer(st.data, out, "", st.env.now());
-  if (!d || d->empty()) {
-    done(self);
-    return;
-  }
-  persist(
-    self, std::move(*d),
-    [self] {
-      answer_parked(self);
-      done(self);
-    },
-    [self](const caf::error& err) { fail_waiting(self, err); });
+  if (d && !d->empty())
+    remember(self, std::move(*d));
+  done(self);
 }
 
 caf::error mismatch(const std::string& id, const std::string& key) {
@@ -354,6 +371,12 @@ payment_actor::behavior_type payment_entity(self_ptr self, std::string payment_i
     [self, command](atom::capture, const std::string& id) -> caf::result<payment_view> {
       auto rp = self->make_response_promise<payment_view>();
       command(id, rp, [self, rp] { settle(self, atom::capture_v, payment::trigger::capture, rp); });
+      return rp;
+    },
+    [self, command](atom::capture, const payment_view& authorisation) -> caf::result<payment_view> {
+      auto rp = self->make_response_promise<payment_view>();
+      command(authorisation.payment_id, rp,
+              [self, authorisation, rp] { capture_recorded(self, authorisation, rp); });
       return rp;
     },
     [self, command](atom::refund, const std::string& id) -> caf::result<payment_view> {

@@ -236,6 +236,21 @@ decision decide_answer(const state& s, const provider_outcome& out, const std::s
   return one(std::move(e));
 }
 
+decision decide_adopt(const state& s, const payment_view& authorisation, int64_t now_ms) {
+  if (s.exists)
+    return std::vector<payment_event>{};
+  if (authorisation.payment_id != s.view.payment_id
+      || authorisation.status != payment_status::authorized || authorisation.amount_minor <= 0
+      || authorisation.currency.size() != 3)
+    return invalid("payment " + s.view.payment_id
+                   + " can only take an authorised payment of its own id with an amount");
+  state after;
+  after.view.payment_id = s.view.payment_id;
+  auto e = event_of("answered", after, authorisation, now_ms);
+  e.source = "order";
+  return one(std::move(e));
+}
+
 caf::expected<step> check_settle(const state& s, trigger ev) {
   return next_status(current(s), ev);
 }

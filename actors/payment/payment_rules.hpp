@@ -89,7 +89,7 @@ caf::error validate(const payment_confirmation& c);
 /// has: only payments that may have reached the provider are voided there.
 bool reached_provider(const state& s) noexcept;
 
-/// A new authorisation: `requested` (pending), to be durable before the provider is asked. For
+/// A new authorisation: `requested` (pending), kept in memory while the provider is asked. For
 /// a known payment: no events, or `idempotency_mismatch` for another amount or currency (not for
 /// a tombstone, which was never requested).
 decision decide_authorize(const state& s, const payment_request& req, const std::string& provider,
@@ -99,6 +99,12 @@ decision decide_authorize(const state& s, const payment_request& req, const std:
 /// status moves or the provider names its id for the first time; nothing otherwise.
 decision decide_answer(const state& s, const provider_outcome& out, const std::string& request_id,
                        int64_t now_ms);
+
+/// An authorisation as its order recorded it, for an entity that holds nothing of the payment
+/// (the authorisation is not journaled here, and a restart lost it): an `answered` event that
+/// makes it known as authorised. Nothing for a known payment; `invalid_request` for anything but
+/// an authorised payment of this id with an amount and a currency.
+decision decide_adopt(const state& s, const payment_view& authorisation, int64_t now_ms);
 
 /// `step` of a capture or refund (ask the provider only if it changes), and once the provider
 /// did it, the event that records it.

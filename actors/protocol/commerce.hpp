@@ -230,13 +230,16 @@ struct order_placement {
   /// The status the order starts in: `paid` (its payment is authorised) unless the placer vouches
   /// for more, as a checkout does with `confirmed` (its units are held too).
   std::string initial_status;
+  /// The authorisation it is paid with, as the provider answered it (status `authorized`). The
+  /// order's `placed` is its only durable record until the capture (actors/payment/).
+  payment_view payment;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_placement& x) {
   return f(caf::meta::type_name("order_placement"), x.order_id, x.customer_id, x.checkout_id,
            x.cart_id, x.reservation_id, x.payment_id, x.coupon_code, x.lines, x.sums, x.ship_to,
-           x.email, x.request_id, x.initial_status);
+           x.email, x.request_id, x.initial_status, x.payment);
 }
 
 /// A fact from a partner system merged into an order's timeline, or one Mercato records itself

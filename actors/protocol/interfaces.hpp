@@ -81,9 +81,12 @@ using dead_letter_store_actor
 
 /// PAYMENT: the single writer of one payment (key: payment id, the checkout attempt's id), in
 /// the payment region; callers reach it with `runtime::request_entity`. Every command is
-/// idempotent per payment id, so that a saga resumed after a crash may repeat any of them. Each
-/// change is journaled before it is answered; the provider is reached through the provider port
-/// (`payment_provider_actor`), one provider call per payment at a time.
+/// idempotent per payment id, so that a saga resumed after a crash may repeat any of them. An
+/// authorisation is kept in memory and answered: its durable record is the order it pays for
+/// (the checkout asks the provider only once its own `started` is durable, and a compensation
+/// always voids the attempt's id at the provider). Every later change (capture, void, refund, a
+/// webhook) is journaled, with the whole payment, before it is answered. The provider is
+/// reached through the provider port (`payment_provider_actor`), one call per payment at a time.
 using payment_actor = caf::typed_actor<
   // Authorises; answers once the outcome is known (for an asynchronous provider, when its
   // webhook confirms), `payment_declined` when refused. Repeating it answers the first outcome;
@@ -93,9 +96,14 @@ using payment_actor = caf::typed_actor<
   caf::replies_to<atom::authorize, payment_request>::with<payment_view>,
   // Captures an authorisation (by payment id). `conflict` unless authorized or captured.
   caf::replies_to<atom::capture, std::string>::with<payment_view>,
-  // Voids an authorisation. Succeeds for an unknown id too (and fences out a late authorise):
-  // compensation may run without knowing whether the authorisation was ever sent. `conflict`
-  // once captured (refund instead).
+  // Captures the authorisation as its order recorded it: an entity that holds nothing of the
+  // payment (an authorisation is journaled by its order, not here) takes it from there first.
+  caf::replies_to<atom::capture, payment_view>::with<payment_view>,
+  // Voids an authorisation, journaled first (the fence), then at the provider, also for an id
+  // this entity does not know (an authorisation it lost to a restart may have reached the
+  // provider). Succeeds for an unknown id too and fences out a late authorise: compensation may
+  // run without knowing whether the authorisation was ever sent. `conflict` once captured
+  // (refund instead).
   caf::replies_to<atom::cancel, std::string>::with<payment_view>,
   // Refunds a capture. `conflict` unless captured or refunded.
   caf::replies_to<atom::refund, std::string>::with<payment_view>,

@@ -33,10 +33,20 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(cart_view, cart_id, customer_id,
                                                 sums, checkout_id, expires_at_ms, version)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(shipping_address, name, line1, city, postal_code,
                                                 country, phone)
+// Payment statuses are stored by name, as in the payments table.
+inline void to_json(nlohmann::json& j, const payment_status& x) {
+  j = to_string(x);
+}
+inline void from_json(const nlohmann::json& j, payment_status& x) {
+  if (!from_string(j.get<std::string>(), x))
+    throw nlohmann::json::other_error::create(501, "unknown payment status " + j.dump(), &j);
+}
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(payment_view, payment_id, status, amount_minor,
+                                                currency, provider, provider_ref, detail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_placement, order_id, customer_id, checkout_id,
                                                 cart_id, reservation_id, payment_id, coupon_code,
                                                 lines, sums, ship_to, email, request_id,
-                                                initial_status)
+                                                initial_status, payment)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(timeline_entry, seq, type, source, external_id,
                                                 occurred_at_ms, recorded_at_ms, label, data)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_event, type, placement, status, reason, fact,
@@ -63,16 +73,6 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_event, type, order, cha
                                                 at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_snapshot, customer_id, orders)
 
-// Payment statuses are stored by name, as in the payments table.
-inline void to_json(nlohmann::json& j, const payment_status& x) {
-  j = to_string(x);
-}
-inline void from_json(const nlohmann::json& j, payment_status& x) {
-  if (!from_string(j.get<std::string>(), x))
-    throw nlohmann::json::other_error::create(501, "unknown payment status " + j.dump(), &j);
-}
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(payment_view, payment_id, status, amount_minor,
-                                                currency, provider, provider_ref, detail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(payment_event, type, status, amount_minor, currency,
                                                 provider, provider_ref, detail, customer_id, source,
                                                 event_id, changed, seen_events, request_id, at_ms)

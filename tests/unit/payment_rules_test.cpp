@@ -239,6 +239,48 @@ TEST(PaymentDecisions, CaptureAndRefundAreRecordedOnlyWhenTheyChangeTheStatus) {
   EXPECT_EQ(ref->front().type, "refunded");
 }
 
+// An entity that lost an authorisation takes it back from the order's record, and only that.
+TEST(PaymentDecisions, AnAuthorisationRecordedByItsOrderIsAdoptedOnlyByAnEmptyEntity) {
+  state s;
+  s.view.payment_id = "p-6";
+  payment_view recorded;
+  recorded.payment_id = "p-6";
+  recorded.status = payment_status::authorized;
+  recorded.amount_minor = 2599;
+  recorded.currency = "EUR";
+  recorded.provider = "http";
+  recorded.provider_ref = "psp_p-6";
+  auto d = decide_adopt(s, recorded, 1000);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 1u);
+  apply_all(s, d);
+  EXPECT_TRUE(s.exists);
+  EXPECT_EQ(s.view.status, payment_status::authorized);
+  EXPECT_EQ(s.view.provider_ref, "psp_p-6");
+  EXPECT_EQ(s.view.amount_minor, 2599);
+  EXPECT_TRUE(check_settle(s, trigger::capture)->changes);
+  // Known now: a second record changes nothing, even a different one.
+  recorded.amount_minor = 1;
+  EXPECT_TRUE(decide_adopt(s, recorded, 2000)->empty());
+  EXPECT_EQ(s.view.amount_minor, 2599);
+  // Not authorised, another id, or no amount: refused.
+  for (auto change : {0, 1, 2}) {
+    state empty;
+    empty.view.payment_id = "p-7";
+    payment_view bad = recorded;
+    bad.payment_id = "p-7";
+    bad.amount_minor = 2599;
+    if (change == 0)
+      bad.status = payment_status::pending;
+    else if (change == 1)
+      bad.payment_id = "p-8";
+    else
+      bad.amount_minor = 0;
+    EXPECT_EQ(errc_of(decide_adopt(empty, bad, 1000).error()), mercato_errc::invalid_request)
+      << change;
+  }
+}
+
 TEST(PaymentDecisions, TextChecksRefuseWhatTheDatabaseCannotStore) {
   EXPECT_FALSE(check_id("caf\xc3\xa9"));
   EXPECT_TRUE(check_id(std::string{"a\0b", 3}));
