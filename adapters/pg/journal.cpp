@@ -96,7 +96,7 @@ caf::error encode(const persist_request& req, encoded_request& out) {
   return caf::none;
 }
 
-// -- outbox ids -------------------------------------------------------------------------------
+// -- event ids --------------------------------------------------------------------------------
 
 /// Time-ordered UUIDs (RFC 9562 version 7): 48-bit Unix milliseconds, a 12-bit counter that
 /// keeps ids of one millisecond ascending, then 62 random bits.
@@ -146,9 +146,9 @@ struct statement_result {
 // a new literal statement for every batch (a third of its time with many small appends).
 // Arrays carry the rows; `unnest` turns them back into rows.
 //   $1..$3   heads: entity kind, id, seq before its first request in this batch
-//   $4..$10  events: kind, id, seq, type, payload, request id, outbox id
+//   $4..$10  events: kind, id, seq, type, payload, request id, event id (UUIDv7)
 //   $11..$14 snapshots: kind, id, seq, state (the newest per entity)
-//   $15, $16 events: whether the outbox gets a row, and what it carries when that is not the
+//   $15, $16 events: whether the event is published, and its public form when that is not the
 //            payload itself (NULL: the payload, sent once)
 constexpr const char* batch_core_sql
   = "WITH head AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
@@ -161,21 +161,18 @@ constexpr const char* batch_core_sql
     "AND s.entity_id = h.entity_id AND s.seq = h.prev_seq)),\n"
     "ev AS (SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::jsonb[], "
     "$9::text[], $10::uuid[], $15::boolean[], $16::jsonb[]) "
-    "AS e (entity_kind, entity_id, seq, event_type, payload, request_id, outbox_id, publish, "
+    "AS e (entity_kind, entity_id, seq, event_type, payload, request_id, id, publish, "
     "published)),\n"
-    "ins AS (INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, request_id) "
-    "SELECT e.entity_kind, e.entity_id, e.seq, e.event_type, e.payload, e.request_id "
+    // The journal is the outbox (migration 0009): each row carries its id and, when published,
+    // its public form (published_events.hpp); tx and pos default to the commit position. Rows
+    // go in seq order per entity, so that positions follow seqs.
+    "ins AS (INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, request_id, "
+    "id, published) "
+    "SELECT e.entity_kind, e.entity_id, e.seq, e.event_type, e.payload, e.request_id, e.id, "
+    "CASE WHEN e.publish THEN COALESCE(e.published, e.payload) END "
     "FROM ev e WHERE NOT EXISTS (SELECT 1 FROM gap g WHERE g.entity_kind = e.entity_kind "
-    "AND g.entity_id = e.entity_id) "
+    "AND g.entity_id = e.entity_id) ORDER BY e.entity_kind, e.entity_id, e.seq "
     "ON CONFLICT DO NOTHING RETURNING entity_kind, entity_id, seq),\n"
-    // Debezium's outbox event router reads id, aggregatetype, aggregateid, type, payload; rows
-    // go in seq order so that WAL order is event order per aggregate. Only published events,
-    // in their published form (published_events.hpp), leave through it.
-    "ob AS (INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, request_id) "
-    "SELECT e.outbox_id, e.entity_kind, e.entity_id, e.event_type, "
-    "COALESCE(e.published, e.payload), e.seq, "
-    "e.request_id FROM ev e JOIN ins i USING (entity_kind, entity_id, seq) "
-    "WHERE e.publish ORDER BY e.entity_kind, e.entity_id, e.seq),\n"
     "sn AS (INSERT INTO snapshots (entity_kind, entity_id, seq, state) "
     "SELECT s.entity_kind, s.entity_id, s.seq, s.state "
     "FROM unnest($11::text[], $12::text[], $13::bigint[], $14::jsonb[]) "
@@ -297,8 +294,8 @@ private:
   std::string out_;
 };
 
-// One statement, one round trip: journal rows, their outbox rows (only for rows actually
-// inserted) and the newest snapshot per entity. `ON CONFLICT DO NOTHING` + RETURNING reveals
+// One statement, one round trip: journal rows (each its own outbox row) and the newest snapshot
+// per entity. `ON CONFLICT DO NOTHING` + RETURNING reveals
 // the seqs that another writer owns, without aborting the transaction.
 statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch) {
   thread_local uuid7_generator ids; // one journal per thread (detached actor)
@@ -307,7 +304,7 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
   std::stable_sort(
     batch.begin(), batch.end(),
     [](const encoded_request* a, const encoded_request* b) { return a->entity < b->entity; });
-  array_literal ev_kind, ev_id, ev_seq, ev_type, ev_payload, ev_request, ev_outbox;
+  array_literal ev_kind, ev_id, ev_seq, ev_type, ev_payload, ev_request, ev_event_id;
   array_literal ev_publish, ev_published;
   bool projects = false;                   // an order, payment or checkout event is in the batch
   std::map<entity_key, uint64_t> prev_seq; // per entity: seq before its first request
@@ -328,7 +325,7 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
         ev_request.add_null();
       else
         ev_request.add_quoted(request_id);
-      ev_outbox.add_raw(ids.next());
+      ev_event_id.add_raw(ids.next());
       ev_publish.add_raw(ev.publish == publication::none ? "f" : "t");
       if (ev.publish == publication::form)
         ev_published.add_quoted(ev.published);
@@ -355,7 +352,7 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
   auto rows = txn.exec_prepared(projects ? batch_statement : batch_statement_lean, head_kind.done(),
                                 head_id.done(), head_prev.done(), ev_kind.done(), ev_id.done(),
                                 ev_seq.done(), ev_type.done(), ev_payload.done(), ev_request.done(),
-                                ev_outbox.done(), sn_kind.done(), sn_id.done(), sn_seq.done(),
+                                ev_event_id.done(), sn_kind.done(), sn_id.done(), sn_seq.done(),
                                 sn_state.done(), ev_publish.done(), ev_published.done());
   for (const auto& row : rows) {
     entity_key key{row[1].as<std::string>(), row[2].as<std::string>()};

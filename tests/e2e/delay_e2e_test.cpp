@@ -3,6 +3,7 @@
 // own timeline entries, so that no request to the order could be what made them appear.
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/outbox_rows.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/shop_fixture.hpp"
 #include "tests/support/test_db.hpp"
@@ -76,8 +77,9 @@ protected:
     pqxx::connection conn{env_->dsn()};
     pqxx::nontransaction tx{conn};
     return tx
-      .exec_params("SELECT count(*) FROM outbox WHERE aggregatetype = 'order' "
-                   "AND aggregateid = $1 AND payload #>> '{fact,type}' = $2",
+      .exec_params("SELECT count(*) FROM " + std::string{mercato::test::outbox_rows}
+                     + " WHERE aggregatetype = 'order' "
+                       "AND aggregateid = $1 AND payload #>> '{fact,type}' = $2",
                    order_id, fact_type)[0][0]
       .as<int64_t>();
   }

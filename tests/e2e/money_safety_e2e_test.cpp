@@ -7,6 +7,7 @@
 #include "tests/support/fake_psp.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_mint.hpp"
+#include "tests/support/outbox_rows.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/shop_fixture.hpp"
 #include "tests/support/webhook_receiver.hpp"
@@ -351,7 +352,9 @@ TEST_F(MoneySafetyE2E, NoTokenKeyEmailOrAddressReachesAWebhook) {
               .status,
             202);
   // Wait until the publisher caught up with everything committed.
-  auto rows = [&] { return std::stoul(scalar("SELECT count(*) FROM outbox")); };
+  auto rows = [&] {
+    return std::stoul(scalar("SELECT count(*) FROM " + std::string{mercato::test::outbox_rows}));
+  };
   EXPECT_TRUE(eventually(
     [&] {
       return rows() > 0 && receiver.delivered_count() == rows()
