@@ -3,12 +3,14 @@
 // The PostgreSQL journal: group-commits the persist requests of all entities.
 
 #include "actors/protocol/interfaces.hpp"
+#include "adapters/pg/projections.hpp"
 #include "config/settings.hpp"
 #include "runtime/metrics.hpp"
 
 #include <caf/actor_system.hpp>
 
 #include <string>
+#include <vector>
 
 namespace mercato::pg {
 
@@ -29,9 +31,11 @@ namespace mercato::pg {
 /// mercato_journal_failures_total and mercato_journal_fenced_total.
 ///
 /// After each commit, `sink` (if set) receives every committed event of the batch in one
-/// message, after the writers' answers.
+/// message, after the writers' answers, and each of `wake` (the projection runners) a ping. The
+/// statement maintains no read model: projections follow the journal (projections.hpp).
 journal_actor spawn_journal(caf::actor_system& sys, std::string url,
                             config::journal_settings settings, runtime::metrics_registry* metrics,
-                            event_sink_actor sink = {});
+                            event_sink_actor sink = {},
+                            std::vector<projection_wakeup_actor> wake = {});
 
 } // namespace mercato::pg

@@ -4,6 +4,7 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/outbox_rows.hpp"
+#include "tests/support/projection_wait.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/shop_fixture.hpp"
 #include "tests/support/test_db.hpp"
@@ -84,7 +85,9 @@ protected:
       .as<int64_t>();
   }
 
+  // The orders read model, once its projection has applied every committed event.
   std::string read_model_status(const std::string& order_id) {
+    EXPECT_TRUE(mercato::test::projection_caught_up(env_->dsn(), "orders"));
     pqxx::connection conn{env_->dsn()};
     pqxx::nontransaction tx{conn};
     auto rows = tx.exec_params("SELECT status FROM orders WHERE order_id = $1", order_id);
