@@ -48,8 +48,8 @@ struct journal_state {
   bool flush_scheduled = false; // a flush (immediate or delayed) is on its way
   bool full_flush_sent = false; // an immediate flush for a full batch is on its way
   journal_metrics metrics;
-  event_sink_actor sink;                     // told of what committed; may be null
-  std::vector<projection_wakeup_actor> wake; // pinged after each commit
+  event_sink_actor sink;               // told of what committed; may be null
+  std::vector<projection_wakeup> wake; // pinged after commits of their kinds
 };
 
 using journal_self = journal_impl::stateful_pointer<journal_state>;
@@ -387,12 +387,19 @@ void publish(journal_state& st, const std::vector<encoded_request>& reqs) {
     caf::anon_send(st.sink, atom::publish_v, std::move(out));
 }
 
-// The projections read what committed themselves: a ping is all they need.
-void wake_projections(journal_state& st, size_t committed_events) {
-  if (committed_events == 0)
+// The projections read what committed themselves: a ping is all they need, and only those
+// that read a kind of this batch get one (a flash sale's stock events wake none).
+void wake_projections(journal_state& st, const std::vector<encoded_request>& reqs) {
+  if (st.wake.empty())
     return;
+  std::set<std::string> kinds;
+  for (const auto& r : reqs)
+    if (!r.outcome && !r.events.empty())
+      kinds.insert(r.entity.first);
   for (const auto& p : st.wake)
-    caf::anon_send(p, atom::ping_v);
+    if (std::any_of(p.kinds.begin(), p.kinds.end(),
+                    [&](const std::string& k) { return kinds.count(k) > 0; }))
+      caf::anon_send(p.runner, atom::ping_v);
 }
 
 void flush(journal_self self) {
@@ -441,7 +448,6 @@ void flush(journal_self self) {
   for (auto& r : reqs)
     if (!r.outcome)
       todo.push_back(&r);
-  size_t committed_events = 0;
   if (!todo.empty()) {
     auto t0 = std::chrono::steady_clock::now();
     auto res
@@ -485,18 +491,17 @@ void flush(journal_self self) {
         st.metrics.fenced->inc(res->fenced);
       runtime::logger("pg")->trace("journal commits {} appends, {} events in {:.3f} ms",
                                    res->committed, res->events, elapsed * 1e3);
-      committed_events = res->events;
     }
   }
   deliver(st, reqs);
   publish(st, reqs);
-  wake_projections(st, committed_events);
+  wake_projections(st, reqs);
 }
 
 journal_impl::behavior_type journal(journal_self self, std::string url,
                                     config::journal_settings settings,
                                     runtime::metrics_registry* metrics, event_sink_actor sink,
-                                    std::vector<projection_wakeup_actor> wake) {
+                                    std::vector<projection_wakeup> wake) {
   auto& st = self->state;
   st.sink = std::move(sink);
   st.wake = std::move(wake);
@@ -549,7 +554,7 @@ journal_impl::behavior_type journal(journal_self self, std::string url,
 
 journal_actor spawn_journal(caf::actor_system& sys, std::string url,
                             config::journal_settings settings, runtime::metrics_registry* metrics,
-                            event_sink_actor sink, std::vector<projection_wakeup_actor> wake) {
+                            event_sink_actor sink, std::vector<projection_wakeup> wake) {
   runtime::logger("pg")->info("journal starts on {} (batch_max {}, batch_delay_us {})",
                               redact_dsn(url), settings.batch_max, settings.batch_delay_us);
   return sys.spawn<caf::detached>(journal, std::move(url), settings, metrics, std::move(sink),

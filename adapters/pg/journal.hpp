@@ -31,11 +31,10 @@ namespace mercato::pg {
 /// mercato_journal_failures_total and mercato_journal_fenced_total.
 ///
 /// After each commit, `sink` (if set) receives every committed event of the batch in one
-/// message, after the writers' answers, and each of `wake` (the projection runners) a ping. The
-/// statement maintains no read model: projections follow the journal (projections.hpp).
+/// message, after the writers' answers, and each runner of `wake` that reads a kind of the batch a
+/// ping. The statement maintains no read model: projections follow the journal (projections.hpp).
 journal_actor spawn_journal(caf::actor_system& sys, std::string url,
                             config::journal_settings settings, runtime::metrics_registry* metrics,
-                            event_sink_actor sink = {},
-                            std::vector<projection_wakeup_actor> wake = {});
+                            event_sink_actor sink = {}, std::vector<projection_wakeup> wake = {});
 
 } // namespace mercato::pg

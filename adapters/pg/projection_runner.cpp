@@ -36,16 +36,12 @@ std::string kinds_literal(pqxx::transaction_base& txn, const projection& p) {
 
 // One projection at a time, whichever node: rounds (and a rebuild) of one projection queue up
 // behind each other. An advisory lock takes no transaction id, so an idle round writes nothing.
-void lock(pqxx::transaction_base& txn, const projection& p) {
-  txn.exec("SELECT pg_advisory_xact_lock(1836217204, hashtext(" + txn.quote(p.name) + "))");
+std::string lock_sql(pqxx::transaction_base& txn, const projection& p) {
+  return "SELECT pg_advisory_xact_lock(1836217204, hashtext(" + txn.quote(p.name) + "))";
 }
 
-journal_position stored_offset(pqxx::transaction_base& txn, const projection& p) {
-  auto rows = txn.exec("SELECT last_tx::text, last_pos FROM projection_offsets WHERE name = "
-                       + txn.quote(p.name));
-  if (rows.empty())
-    return {};
-  return {rows[0][0].as<uint64_t>(), rows[0][1].as<int64_t>()};
+void lock(pqxx::transaction_base& txn, const projection& p) {
+  txn.exec(lock_sql(txn, p));
 }
 
 void store_offset(pqxx::transaction_base& txn, const projection& p, const journal_position& at,
@@ -116,10 +112,15 @@ round_result run_round(pqxx::connection& conn, const projection& p, const journa
                        int batch) {
   pqxx::work txn{conn, "projection"};
   // The read model is derived: a commit lost in a crash is replayed from the stored offset,
-  // which it carries. Waiting for the flush would only slow the round.
-  txn.exec("SET LOCAL synchronous_commit = off");
-  lock(txn, p);
-  auto start = std::max(stored_offset(txn, p), from);
+  // which it carries. Waiting for the flush would only slow the round. One round trip for the
+  // setting, the lock and the offset (the result is the last statement's).
+  auto offset = txn.exec("SET LOCAL synchronous_commit = off; " + lock_sql(txn, p)
+                         + "; SELECT last_tx::text, last_pos FROM projection_offsets WHERE name = "
+                         + txn.quote(p.name));
+  journal_position stored;
+  if (!offset.empty())
+    stored = {offset[0][0].as<uint64_t>(), offset[0][1].as<int64_t>()};
+  auto start = std::max(stored, from);
   auto read = read_batch(txn, p, start, batch);
   round_result out;
   out.xmin = read.xmin;
@@ -346,6 +347,10 @@ const projection& named(const std::string& name) {
 }
 
 } // namespace
+
+std::vector<std::string> projection_kinds(const std::string& name) {
+  return named(name).kinds;
+}
 
 std::vector<std::string> projection_names() {
   return {orders_projection().name, payments_projection().name, open_checkouts_projection().name};

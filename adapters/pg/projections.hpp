@@ -30,8 +30,17 @@ using projection_actor = projection_wakeup_actor::extend<
   /// caller's own writes.
   caf::replies_to<atom::check, int64_t>::with<bool>>;
 
+/// A runner the journal pings after a commit that holds events of one of `kinds`.
+struct projection_wakeup {
+  projection_wakeup_actor runner;
+  std::vector<std::string> kinds;
+};
+
 /// The projections, by name: "orders", "payments", "checkouts_open".
 std::vector<std::string> projection_names();
+
+/// The entity kinds projection `name` reads (throws std::invalid_argument for an unknown name).
+std::vector<std::string> projection_kinds(const std::string& name);
 
 /// Spawns the detached runner of projection `name` (one connection). `metrics` may be null;
 /// otherwise it keeps mercato_projection_lag_events (events of its kinds committed and not yet

@@ -202,10 +202,11 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   // node's WebSocket subscribers.
   p.hub_actor = stops.add(spawn_hub_actor(sys, hub));
   // The read models follow the journal; it pings their runners after each commit.
-  std::vector<pg::projection_wakeup_actor> wake;
+  std::vector<pg::projection_wakeup> wake;
   for (const auto& name : pg::projection_names()) {
     auto runner = stops.add(pg::spawn_projection(sys, cfg.db.url, name, cfg.projections, &metrics));
-    wake.push_back(caf::actor_cast<pg::projection_wakeup_actor>(runner));
+    wake.push_back(
+      {caf::actor_cast<pg::projection_wakeup_actor>(runner), pg::projection_kinds(name)});
     if (name == "orders")
       p.orders_projection = runner;
   }

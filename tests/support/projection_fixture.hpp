@@ -25,7 +25,8 @@ protected:
   void spawn_actors() override {
     start_runner();
     journal = pg::spawn_journal(sys(), url(), config::journal_settings{}, nullptr, {},
-                                {caf::actor_cast<pg::projection_wakeup_actor>(runner)});
+                                {{caf::actor_cast<pg::projection_wakeup_actor>(runner),
+                                  pg::projection_kinds(projection_name())}});
   }
 
   void TearDown() override {
