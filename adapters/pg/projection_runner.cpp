@@ -179,8 +179,8 @@ void catch_up(pqxx::connection& conn, const projection& p, int batch, millisecon
     if (!r.more && r.xmin >= target)
       return;
     if (steady_clock::now() > deadline)
-      throw std::runtime_error("projection " + p.name + " cannot catch up: transaction "
-                               + std::to_string(r.xmin) + " stays open");
+      throw catch_up_timeout("projection " + p.name + " cannot catch up: transaction "
+                             + std::to_string(r.xmin) + " stays open");
     if (!r.more) // a transaction below the target is still open: it ends in milliseconds
       std::this_thread::sleep_for(milliseconds{2});
   }

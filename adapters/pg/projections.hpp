@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -54,9 +55,14 @@ projection_actor spawn_projection(caf::actor_system& sys, std::string url, const
 /// transaction; returns the events applied. Blocking; throws std::exception on failure.
 size_t rebuild_projection(const std::string& url, const std::string& name);
 
+/// Thrown by catch_up_projection when transactions that stay open keep it from its target.
+struct catch_up_timeout : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 /// Applies projection `name` up to every event committed before the call. Blocking; throws
-/// std::exception on failure or when in-flight transactions keep it from getting there within
-/// `timeout`.
+/// catch_up_timeout when in-flight transactions keep it from getting there within `timeout`,
+/// another std::exception on failure.
 void catch_up_projection(const std::string& url, const std::string& name,
                          std::chrono::milliseconds timeout = std::chrono::seconds{30});
 

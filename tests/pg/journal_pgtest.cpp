@@ -164,6 +164,34 @@ TEST_F(Journal, TheOutboxCarriesOnlyWhatAnEventTypePublishes) {
   EXPECT_EQ(stored.find("tok_private"), std::string::npos) << stored;
 }
 
+// The statement writes journal rows and snapshots only: read models are projections that follow
+// the journal on their own (projections.hpp), so an order's append leaves its table alone.
+TEST_F(Journal, TheStatementMaintainsNoReadModel) {
+  auto journal = spawn();
+  order_event placed;
+  placed.type = "placed";
+  placed.placement.order_id = "ord_lean";
+  placed.placement.customer_id = "ada";
+  placed.placement.sums.currency = "EUR";
+  placed.status_after = "paid";
+  placed.at_ms = 1000;
+  payment_event requested;
+  requested.type = "requested";
+  requested.status = "pending";
+  checkout_event started;
+  started.type = "started";
+  started.attempt = 1;
+  for (auto req :
+       {persist_request{"order", "ord_lean", 1, {caf::make_message(placed)}, {}, "r"},
+        persist_request{"payment", "co_lean", 1, {caf::make_message(requested)}, {}, "r"},
+        persist_request{"checkout", "co_lean", 1, {caf::make_message(started)}, {}, "r"}})
+    ASSERT_TRUE(ask<uint64_t>(journal, atom::append_v, req));
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 3);
+  EXPECT_EQ(scalar<int>("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM payments) "
+                        "+ (SELECT count(*) FROM checkouts_open)"),
+            0);
+}
+
 TEST_F(Journal, GroupCommitsManyEntitiesInFewTransactions) {
   auto journal = spawn();
   constexpr int n = 200;
