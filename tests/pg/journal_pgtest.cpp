@@ -4,11 +4,14 @@
 #include "adapters/pg/migrate.hpp"
 #include "adapters/pg/recovery.hpp"
 #include "runtime/metrics.hpp"
+#include "tests/support/e2e_env.hpp"
 #include "tests/support/outbox_rows.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 #include <caf/all.hpp>
 
+#include <memory>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -190,6 +193,50 @@ TEST_F(Journal, TheStatementMaintainsNoReadModel) {
   EXPECT_EQ(scalar<int>("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM payments) "
                         "+ (SELECT count(*) FROM checkouts_open)"),
             0);
+}
+
+// After a commit the journal pings the projection runners that read a kind it committed, and no
+// other: a flash sale's stock events wake none.
+TEST_F(Journal, WakesOnlyTheProjectionsThatReadACommittedKind) {
+  // One actor is both the sink and the runner: what the journal sends it arrives in send order
+  // (each commit's events, then its pings), so the log shows which commit pinged.
+  using observer_actor
+    = caf::typed_actor<caf::reacts_to<atom::publish, std::vector<committed_event>>,
+                       caf::reacts_to<atom::ping>>;
+  struct observed {
+    std::mutex mtx;
+    std::vector<std::string> log;
+    void add(std::string what) {
+      std::lock_guard<std::mutex> guard{mtx};
+      log.push_back(std::move(what));
+    }
+    std::vector<std::string> get() {
+      std::lock_guard<std::mutex> guard{mtx};
+      return log;
+    }
+  };
+  auto seen = std::make_shared<observed>();
+  auto observer = sys().spawn([seen](observer_actor::pointer) -> observer_actor::behavior_type {
+    return {
+      [seen](atom::publish, const std::vector<committed_event>& events) {
+        seen->add("commit:" + events.front().kind);
+      },
+      [seen](atom::ping) { seen->add("ping"); },
+    };
+  });
+  auto journal = pg::spawn_journal(
+    sys(), url(), config::journal_settings{}, nullptr, caf::actor_cast<event_sink_actor>(observer),
+    {{caf::actor_cast<pg::projection_wakeup_actor>(observer), {"order"}}});
+  ASSERT_TRUE(ask<uint64_t>(journal, atom::append_v, stock_request("sku-quiet", 1, 2)));
+  order_event placed;
+  placed.type = "placed";
+  placed.status_after = "paid";
+  ASSERT_TRUE(
+    ask<uint64_t>(journal, atom::append_v,
+                  persist_request{"order", "ord_ping", 1, {caf::make_message(placed)}, {}, "r"}));
+  ASSERT_TRUE(eventually([&] { return seen->get().size() >= 3; }, 5s, 1ms));
+  EXPECT_EQ(seen->get(), (std::vector<std::string>{"commit:stock", "commit:order", "ping"}));
+  caf::anon_send_exit(observer, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(Journal, GroupCommitsManyEntitiesInFewTransactions) {
