@@ -205,9 +205,11 @@ TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutD
   // the 80 events below (it holds ~40 of them: a few in its buffers, 32 queued); two fan-out
   // lanes, so that the slow client shares its lane with half of the others. The readers are
   // paced (see below), so they never have more than a few frames outstanding, however loaded
-  // the machine is.
-  start_server(
-    {"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "32", "--ws-threads", "2"});
+  // the machine is. The slow client reads its close frame only once every event is posted: the
+  // server waits that long for it (by default it gives up after 5 s, which a loaded machine
+  // needs for the posts after the slow client was cut off).
+  start_server({"--ws-send-buffer-bytes", "4096", "--ws-max-queued-frames", "32", "--ws-threads",
+                "2", "--ws-close-timeout-ms", "60000"});
   auto order_id = place_order(ada_);
   auto topic = "order:" + order_id;
   // Let the background confirmation land first, so that every subscriber starts at one seq.
