@@ -84,6 +84,8 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(db, readers), "", "--db-readers", "N",
      "detached recovery/catalogue readers (1..32)"},
     {MERCATO_FIELD(db, migrate), "", "--no-migrate", "", "do not apply migrations at start", false},
+    {MERCATO_FIELD(db, rebuild_projection), "", "--rebuild-projection", "NAME",
+     "rebuild projection NAME (orders, payments, checkouts_open) from the journal, then exit"},
     {MERCATO_FIELD(journal, batch_max), "MERCATO_JOURNAL_BATCH_MAX", "--journal-batch-max", "N",
      "most persist requests per journal transaction"},
     {MERCATO_FIELD(journal, batch_delay_us), "MERCATO_JOURNAL_BATCH_DELAY_US",
@@ -150,6 +152,11 @@ const std::vector<field>& fields() {
      "HMAC-SHA256 key of payment webhooks"},
     {MERCATO_FIELD(payments, sandbox_slow_ms), "", "--sandbox-slow-ms", "MS",
      "how long the sandbox provider takes for tok_slow"},
+    {MERCATO_FIELD(projections, list_wait_ms), "", "--list-wait-ms", "MS",
+     "longest wait of a list for the projection to reach the caller's own writes"},
+    {MERCATO_FIELD(projections, poll_ms), "", "--projection-poll-ms", "MS",
+     "how often projections look for rows other nodes wrote"},
+    {MERCATO_FIELD(projections, batch), "", "", "N", "events a projection applies per transaction"},
     {MERCATO_FIELD(webhooks, endpoints), "MERCATO_WEBHOOK_ENDPOINTS", "--webhook-endpoints", "URLS",
      "comma-separated http:// URLs the outbox is delivered to"},
     {MERCATO_FIELD(webhooks, secret), "MERCATO_WEBHOOK_SECRET", "", "SECRET",
@@ -566,6 +573,9 @@ void validate(const settings& s, report& rep) {
   between("orders.expected_delivery_failed_ms", s.orders.expected_delivery_failed_ms, 0, year_ms);
   between("orders.delivery_soon_window_ms", s.orders.delivery_soon_window_ms, 0, year_ms);
   between("orders.delay_sweep_ms", s.orders.delay_sweep_ms, 10, 3600000);
+  between("projections.list_wait_ms", s.projections.list_wait_ms, 0, 60000);
+  between("projections.poll_ms", s.projections.poll_ms, 10, 3600000);
+  between("projections.batch", s.projections.batch, 1, 100000);
 
   at_least("testing.settle_delay_ms", s.testing.settle_delay_ms, 0);
   if (s.testing.settle_delay_ms > 0 && !s.testing.fault_injection)

@@ -22,6 +22,8 @@ struct db_settings {
   std::string url;     ///< MERCATO_DATABASE_URL (libpq URI or key=value string)
   int readers = 2;     ///< detached recovery/catalogue readers
   bool migrate = true; ///< apply migrations at start
+  /// Set: rebuild this projection (orders, payments, checkouts_open) from the journal and exit.
+  std::string rebuild_projection;
 };
 
 /// Group commit of the journal.
@@ -69,6 +71,13 @@ struct orders_settings {
   int64_t expected_delivery_failed_ms = 2 * 86400000LL;  ///< until a new attempt or a return
   int64_t delivery_soon_window_ms = 86400000;            ///< 0 = never tell
   int64_t delay_sweep_ms = 60000; ///< how often passivated orders with a check due are woken
+};
+
+/// The read models kept from the journal (orders, payments, open checkouts).
+struct projection_settings {
+  int64_t list_wait_ms = 1000; ///< longest wait of a list read for the caller's own writes
+  int64_t poll_ms = 1000;      ///< look for rows of other nodes this often (own commits ping)
+  int batch = 500;             ///< events applied per transaction at most
 };
 
 /// The payment provider.
@@ -137,6 +146,7 @@ struct settings {
   entity_settings entity;
   checkout_settings checkout;
   orders_settings orders;
+  projection_settings projections;
   payment_settings payments;
   webhook_settings webhooks;
   ws_settings ws;

@@ -1,8 +1,9 @@
 #pragma once
 
 // Turns the domain messages an entity persists (events, snapshots) into the JSON stored in the
-// journal, snapshots and outbox tables, and back. One codec per entity kind, looked up by the
-// `kind` of a persist request; "stock" is built in, more kinds are added with register_codec.
+// journal (payload and published form) and snapshots tables, and back. One codec per entity kind,
+// looked up by the `kind` of a persist request; "stock" is built in, more kinds are added with
+// register_codec.
 
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
@@ -13,7 +14,7 @@
 
 namespace mercato::pg {
 
-/// What the outbox carries of an event (published_events.hpp).
+/// What an event's journal row publishes (its `published` column; published_events.hpp).
 enum class publication : uint8_t {
   none,  ///< nothing: the event is not published
   whole, ///< the stored payload itself (nothing in it is private)

@@ -1,5 +1,6 @@
 #include "adapters/pg/journal.hpp"
 
+#include "adapters/pg/array_literal.hpp"
 #include "adapters/pg/codec.hpp"
 #include "adapters/pg/connection.hpp"
 #include "runtime/logging.hpp"
@@ -47,7 +48,8 @@ struct journal_state {
   bool flush_scheduled = false; // a flush (immediate or delayed) is on its way
   bool full_flush_sent = false; // an immediate flush for a full batch is on its way
   journal_metrics metrics;
-  event_sink_actor sink; // told of what committed; may be null
+  event_sink_actor sink;               // told of what committed; may be null
+  std::vector<projection_wakeup> wake; // pinged after commits of their kinds
 };
 
 using journal_self = journal_impl::stateful_pointer<journal_state>;
@@ -96,7 +98,7 @@ caf::error encode(const persist_request& req, encoded_request& out) {
   return caf::none;
 }
 
-// -- outbox ids -------------------------------------------------------------------------------
+// -- event ids --------------------------------------------------------------------------------
 
 /// Time-ordered UUIDs (RFC 9562 version 7): 48-bit Unix milliseconds, a 12-bit counter that
 /// keeps ids of one millisecond ascending, then 62 random bits.
@@ -146,9 +148,9 @@ struct statement_result {
 // a new literal statement for every batch (a third of its time with many small appends).
 // Arrays carry the rows; `unnest` turns them back into rows.
 //   $1..$3   heads: entity kind, id, seq before its first request in this batch
-//   $4..$10  events: kind, id, seq, type, payload, request id, outbox id
+//   $4..$10  events: kind, id, seq, type, payload, request id, event id (UUIDv7)
 //   $11..$14 snapshots: kind, id, seq, state (the newest per entity)
-//   $15, $16 events: whether the outbox gets a row, and what it carries when that is not the
+//   $15, $16 events: whether the event is published, and its public form when that is not the
 //            payload itself (NULL: the payload, sent once)
 constexpr const char* batch_core_sql
   = "WITH head AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
@@ -161,21 +163,18 @@ constexpr const char* batch_core_sql
     "AND s.entity_id = h.entity_id AND s.seq = h.prev_seq)),\n"
     "ev AS (SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::jsonb[], "
     "$9::text[], $10::uuid[], $15::boolean[], $16::jsonb[]) "
-    "AS e (entity_kind, entity_id, seq, event_type, payload, request_id, outbox_id, publish, "
+    "AS e (entity_kind, entity_id, seq, event_type, payload, request_id, id, publish, "
     "published)),\n"
-    "ins AS (INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, request_id) "
-    "SELECT e.entity_kind, e.entity_id, e.seq, e.event_type, e.payload, e.request_id "
+    // The journal is the outbox (migration 0009): each row carries its id and, when published,
+    // its public form (published_events.hpp); tx and pos default to the commit position. Rows
+    // go in seq order per entity, so that positions follow seqs.
+    "ins AS (INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, request_id, "
+    "id, published) "
+    "SELECT e.entity_kind, e.entity_id, e.seq, e.event_type, e.payload, e.request_id, e.id, "
+    "CASE WHEN e.publish THEN COALESCE(e.published, e.payload) END "
     "FROM ev e WHERE NOT EXISTS (SELECT 1 FROM gap g WHERE g.entity_kind = e.entity_kind "
-    "AND g.entity_id = e.entity_id) "
+    "AND g.entity_id = e.entity_id) ORDER BY e.entity_kind, e.entity_id, e.seq "
     "ON CONFLICT DO NOTHING RETURNING entity_kind, entity_id, seq),\n"
-    // Debezium's outbox event router reads id, aggregatetype, aggregateid, type, payload; rows
-    // go in seq order so that WAL order is event order per aggregate. Only published events,
-    // in their published form (published_events.hpp), leave through it.
-    "ob AS (INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, request_id) "
-    "SELECT e.outbox_id, e.entity_kind, e.entity_id, e.event_type, "
-    "COALESCE(e.published, e.payload), e.seq, "
-    "e.request_id FROM ev e JOIN ins i USING (entity_kind, entity_id, seq) "
-    "WHERE e.publish ORDER BY e.entity_kind, e.entity_id, e.seq),\n"
     "sn AS (INSERT INTO snapshots (entity_kind, entity_id, seq, state) "
     "SELECT s.entity_kind, s.entity_id, s.seq, s.state "
     "FROM unnest($11::text[], $12::text[], $13::bigint[], $14::jsonb[]) "
@@ -186,119 +185,22 @@ constexpr const char* batch_core_sql
     "SET seq = EXCLUDED.seq, state = EXCLUDED.state, taken_at = now() "
     "WHERE snapshots.seq < EXCLUDED.seq)\n";
 
-// The read models, projected from the batch's order, payment and checkout events (more CTEs of
-// the same WITH).
-constexpr const char* batch_projections_sql =
-  // The orders read model (migrations 0002, 0006): a new order is inserted with the newest
-  // status and next delay check of this batch, a known one takes them. A row is written once
-  // per statement, hence one newest event per order.
-  ", ordev AS (SELECT e.entity_id, e.seq, e.event_type, e.payload FROM ev e "
-  "JOIN ins i USING (entity_kind, entity_id, seq) WHERE e.entity_kind = 'order' "
-  "AND e.event_type IN ('placed', 'status_changed', 'cancelled', 'fact_recorded', "
-  "'checks_rescheduled')),\n"
-  "ordlast AS (SELECT DISTINCT ON (entity_id) entity_id, seq, payload FROM ordev "
-  "ORDER BY entity_id, seq DESC),\n"
-  "ordnew AS (SELECT entity_id, payload FROM ordev WHERE event_type = 'placed'),\n"
-  "ordins AS (INSERT INTO orders (order_id, customer_id, status, total_minor, currency, lines, "
-  "created_at, updated_at, version, placed_ms, next_check_ms) SELECT l.entity_id, n.payload #>> "
-  "'{placement,customer_id}', "
-  "l.payload ->> 'status_after', (n.payload #>> '{placement,sums,total_minor}')::bigint, "
-  "n.payload #>> '{placement,sums,currency}', "
-  "jsonb_array_length(n.payload #> '{placement,lines}'), "
-  "to_timestamp((n.payload ->> 'at_ms')::double precision / 1000), "
-  "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), l.seq, "
-  "(n.payload ->> 'at_ms')::bigint, COALESCE((l.payload ->> 'next_check_ms')::bigint, 0) "
-  "FROM ordlast l JOIN ordnew n USING (entity_id) ON CONFLICT (order_id) DO NOTHING),\n"
-  "ordupd AS (UPDATE orders o SET status = l.payload ->> 'status_after', "
-  "updated_at = to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), version = l.seq, "
-  "next_check_ms = COALESCE((l.payload ->> 'next_check_ms')::bigint, 0) "
-  "FROM ordlast l WHERE o.order_id = l.entity_id AND o.version < l.seq "
-  "AND NOT EXISTS (SELECT 1 FROM ordnew n WHERE n.entity_id = l.entity_id)),\n"
-  // The payments read model (migrations 0004, 0007): every payment event carries the payment
-  // as it is after the event, so the newest one of this batch per payment is upserted (by
-  // primary key), never over a newer version.
-  "paylast AS (SELECT DISTINCT ON (e.entity_id) e.entity_id, e.seq, e.payload FROM ev e "
-  "JOIN ins i USING (entity_kind, entity_id, seq) WHERE e.entity_kind = 'payment' "
-  "ORDER BY e.entity_id, e.seq DESC),\n"
-  "payup AS (INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, "
-  "currency, customer_id, detail, created_at, updated_at, version) SELECT l.entity_id, "
-  "COALESCE(l.payload ->> 'provider', ''), COALESCE(l.payload ->> 'provider_ref', ''), "
-  "l.payload ->> 'status', COALESCE((l.payload ->> 'amount_minor')::bigint, 0), "
-  "COALESCE(l.payload ->> 'currency', ''), COALESCE(l.payload ->> 'customer_id', ''), "
-  "COALESCE(l.payload ->> 'detail', ''), "
-  "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), "
-  "to_timestamp((l.payload ->> 'at_ms')::double precision / 1000), l.seq FROM paylast l "
-  "ON CONFLICT (payment_id) DO UPDATE SET provider = EXCLUDED.provider, "
-  "provider_ref = EXCLUDED.provider_ref, status = EXCLUDED.status, "
-  "amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency, "
-  "customer_id = EXCLUDED.customer_id, detail = EXCLUDED.detail, "
-  "updated_at = EXCLUDED.updated_at, version = EXCLUDED.version "
-  "WHERE payments.version < EXCLUDED.version),\n"
-  // The open checkouts (migration 0008): the newest start or end of each checkout. A failure
-  // that still owes compensation steps keeps its checkout open until `compensated`.
-  "coev AS (SELECT DISTINCT ON (e.entity_id) e.entity_id, e.event_type = 'started' OR "
-  "(e.event_type = 'failed' AND jsonb_array_length(COALESCE(e.payload -> 'owed', '[]')) > 0) "
-  "AS open FROM ev e JOIN ins i USING (entity_kind, entity_id, seq) "
-  "WHERE e.entity_kind = 'checkout' AND e.event_type IN ('started', 'completed', 'failed', "
-  "'compensated') ORDER BY e.entity_id, e.seq DESC),\n"
-  "coopen AS (INSERT INTO checkouts_open (checkout_id) SELECT entity_id FROM coev "
-  "WHERE open ON CONFLICT DO NOTHING),\n"
-  "coend AS (DELETE FROM checkouts_open c USING coev e WHERE c.checkout_id = e.entity_id "
-  "AND NOT e.open)\n";
-
 constexpr const char* batch_result_sql = "SELECT 'i', entity_kind, entity_id FROM ins UNION ALL "
                                          "SELECT 'g', entity_kind, entity_id FROM gap";
 
-// Two prepared variants: a batch without order, payment or checkout events (a flash sale's stock
-// items, carts) skips the read-model part, which costs even when it finds nothing to project.
+// The read models are projections that follow the journal (projections.hpp): the statement
+// writes the journal rows and snapshots only.
 constexpr const char* batch_statement = "mercato_journal_batch";
-constexpr const char* batch_statement_lean = "mercato_journal_batch_lean";
 
 void prepare_batch_statement(pqxx::connection& conn) {
-  conn.prepare(batch_statement,
-               std::string{batch_core_sql} + batch_projections_sql + batch_result_sql);
-  conn.prepare(batch_statement_lean, std::string{batch_core_sql} + batch_result_sql);
+  conn.prepare(batch_statement, std::string{batch_core_sql} + batch_result_sql);
   // Without it the gap check once scanned the whole journal on every batch (commits 1 ms -> 5 ms,
   // growing with the table); every table access of this statement is a key lookup.
   prefer_index_scans(conn);
 }
 
-/// Builds a PostgreSQL array literal, one element at a time.
-class array_literal {
-public:
-  void add_quoted(std::string_view v) {
-    open();
-    out_ += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\')
-        out_ += '\\';
-      out_ += c;
-    }
-    out_ += '"';
-  }
-  void add_raw(std::string_view v) { // numbers, uuids: nothing to escape
-    open();
-    out_ += v;
-  }
-  void add_null() {
-    add_raw("NULL");
-  }
-  std::string done() {
-    if (out_.empty())
-      return "{}";
-    out_ += '}';
-    return std::move(out_);
-  }
-
-private:
-  void open() {
-    out_ += out_.empty() ? '{' : ',';
-  }
-  std::string out_;
-};
-
-// One statement, one round trip: journal rows, their outbox rows (only for rows actually
-// inserted) and the newest snapshot per entity. `ON CONFLICT DO NOTHING` + RETURNING reveals
+// One statement, one round trip: journal rows (each its own outbox row) and the newest snapshot
+// per entity. `ON CONFLICT DO NOTHING` + RETURNING reveals
 // the seqs that another writer owns, without aborting the transaction.
 statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch) {
   thread_local uuid7_generator ids; // one journal per thread (detached actor)
@@ -307,15 +209,12 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
   std::stable_sort(
     batch.begin(), batch.end(),
     [](const encoded_request* a, const encoded_request* b) { return a->entity < b->entity; });
-  array_literal ev_kind, ev_id, ev_seq, ev_type, ev_payload, ev_request, ev_outbox;
+  array_literal ev_kind, ev_id, ev_seq, ev_type, ev_payload, ev_request, ev_event_id;
   array_literal ev_publish, ev_published;
-  bool projects = false;                   // an order, payment or checkout event is in the batch
-  std::map<entity_key, uint64_t> prev_seq; // per entity: seq before its first request
+  std::map<entity_key, uint64_t> prev_seq;          // per entity: seq before its first request
   std::map<entity_key, encoded_request*> snapshots; // per entity: the newest
   for (auto* r : batch) {
     prev_seq.emplace(r->entity, r->first_seq - 1); // first request of the entity wins
-    projects = projects || r->entity.first == "order" || r->entity.first == "payment"
-               || r->entity.first == "checkout";
     const auto& request_id = r->source->req.request_id;
     auto seq = r->first_seq;
     for (const auto& ev : r->events) {
@@ -328,7 +227,7 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
         ev_request.add_null();
       else
         ev_request.add_quoted(request_id);
-      ev_outbox.add_raw(ids.next());
+      ev_event_id.add_raw(ids.next());
       ev_publish.add_raw(ev.publish == publication::none ? "f" : "t");
       if (ev.publish == publication::form)
         ev_published.add_quoted(ev.published);
@@ -352,11 +251,11 @@ statement_result write_rows(pqxx::work& txn, std::vector<encoded_request*> batch
     sn_state.add_quoted(*r->snapshot);
   }
   statement_result out;
-  auto rows = txn.exec_prepared(projects ? batch_statement : batch_statement_lean, head_kind.done(),
-                                head_id.done(), head_prev.done(), ev_kind.done(), ev_id.done(),
-                                ev_seq.done(), ev_type.done(), ev_payload.done(), ev_request.done(),
-                                ev_outbox.done(), sn_kind.done(), sn_id.done(), sn_seq.done(),
-                                sn_state.done(), ev_publish.done(), ev_published.done());
+  auto rows = txn.exec_prepared(batch_statement, head_kind.done(), head_id.done(), head_prev.done(),
+                                ev_kind.done(), ev_id.done(), ev_seq.done(), ev_type.done(),
+                                ev_payload.done(), ev_request.done(), ev_event_id.done(),
+                                sn_kind.done(), sn_id.done(), sn_seq.done(), sn_state.done(),
+                                ev_publish.done(), ev_published.done());
   for (const auto& row : rows) {
     entity_key key{row[1].as<std::string>(), row[2].as<std::string>()};
     if (row[0].as<std::string>() == "g")
@@ -488,6 +387,21 @@ void publish(journal_state& st, const std::vector<encoded_request>& reqs) {
     caf::anon_send(st.sink, atom::publish_v, std::move(out));
 }
 
+// The projections read what committed themselves: a ping is all they need, and only those
+// that read a kind of this batch get one (a flash sale's stock events wake none).
+void wake_projections(journal_state& st, const std::vector<encoded_request>& reqs) {
+  if (st.wake.empty())
+    return;
+  std::set<std::string> kinds;
+  for (const auto& r : reqs)
+    if (!r.outcome && !r.events.empty())
+      kinds.insert(r.entity.first);
+  for (const auto& p : st.wake)
+    if (std::any_of(p.kinds.begin(), p.kinds.end(),
+                    [&](const std::string& k) { return kinds.count(k) > 0; }))
+      caf::anon_send(p.runner, atom::ping_v);
+}
+
 void flush(journal_self self) {
   auto& st = self->state;
   auto n
@@ -581,13 +495,16 @@ void flush(journal_self self) {
   }
   deliver(st, reqs);
   publish(st, reqs);
+  wake_projections(st, reqs);
 }
 
 journal_impl::behavior_type journal(journal_self self, std::string url,
                                     config::journal_settings settings,
-                                    runtime::metrics_registry* metrics, event_sink_actor sink) {
+                                    runtime::metrics_registry* metrics, event_sink_actor sink,
+                                    std::vector<projection_wakeup> wake) {
   auto& st = self->state;
   st.sink = std::move(sink);
+  st.wake = std::move(wake);
   st.db = std::make_unique<session>(std::move(url), "journal", prepare_batch_statement);
   st.settings = settings;
   if (metrics) {
@@ -637,10 +554,11 @@ journal_impl::behavior_type journal(journal_self self, std::string url,
 
 journal_actor spawn_journal(caf::actor_system& sys, std::string url,
                             config::journal_settings settings, runtime::metrics_registry* metrics,
-                            event_sink_actor sink) {
+                            event_sink_actor sink, std::vector<projection_wakeup> wake) {
   runtime::logger("pg")->info("journal starts on {} (batch_max {}, batch_delay_us {})",
                               redact_dsn(url), settings.batch_max, settings.batch_delay_us);
-  return sys.spawn<caf::detached>(journal, std::move(url), settings, metrics, std::move(sink));
+  return sys.spawn<caf::detached>(journal, std::move(url), settings, metrics, std::move(sink),
+                                  std::move(wake));
 }
 
 } // namespace mercato::pg

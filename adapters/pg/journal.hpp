@@ -3,12 +3,14 @@
 // The PostgreSQL journal: group-commits the persist requests of all entities.
 
 #include "actors/protocol/interfaces.hpp"
+#include "adapters/pg/projections.hpp"
 #include "config/settings.hpp"
 #include "runtime/metrics.hpp"
 
 #include <caf/actor_system.hpp>
 
 #include <string>
+#include <vector>
 
 namespace mercato::pg {
 
@@ -16,21 +18,23 @@ namespace mercato::pg {
 ///
 /// Appends that arrive while a transaction runs are queued and committed together in the next
 /// one (at most `settings.batch_max` requests; with `batch_delay_us` > 0 a non-full batch waits
-/// that long for company first). One transaction writes all events of the batch to `journal`,
-/// one `outbox` row per event and the latest snapshot per entity, then every request gets its
-/// last seq. An entity whose seq is already taken (another writer won the fence) gets
-/// `stale_writer` and none of its rows are written, while the rest of the batch commits. A
-/// database failure answers the whole batch with `storage_unavailable`; the connection is
-/// re-opened lazily with a short back-off during which appends fail at once.
+/// that long for company first). One transaction writes all events of the batch to `journal`
+/// (one row per event, which is also its outbox row: id, public form, commit position; migration
+/// 0009) and the latest snapshot per entity, then every request gets its last seq. An entity whose
+/// seq is already taken (another writer won the fence) gets `stale_writer` and none of its rows are
+/// written, while the rest of the batch commits. A database failure answers the whole batch with
+/// `storage_unavailable`; the connection is re-opened lazily with a short back-off during which
+/// appends fail at once.
 ///
 /// `metrics` may be null; otherwise it receives mercato_journal_batch_size,
 /// mercato_journal_commit_seconds, mercato_journal_appends_total,
 /// mercato_journal_failures_total and mercato_journal_fenced_total.
 ///
 /// After each commit, `sink` (if set) receives every committed event of the batch in one
-/// message, after the writers' answers.
+/// message, after the writers' answers, and each runner of `wake` that reads a kind of the batch a
+/// ping. The statement maintains no read model: projections follow the journal (projections.hpp).
 journal_actor spawn_journal(caf::actor_system& sys, std::string url,
                             config::journal_settings settings, runtime::metrics_registry* metrics,
-                            event_sink_actor sink = {});
+                            event_sink_actor sink = {}, std::vector<projection_wakeup> wake = {});
 
 } // namespace mercato::pg

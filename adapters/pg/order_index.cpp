@@ -3,6 +3,7 @@
 #include "actors/protocol/errors.hpp"
 #include "adapters/pg/connection.hpp"
 #include "adapters/pg/pool.hpp"
+#include "runtime/logging.hpp"
 #include "runtime/util/cursor.hpp"
 
 #include <caf/all.hpp>
@@ -88,24 +89,63 @@ caf::expected<order_page> search(pqxx::connection& conn, const order_query& q) {
 struct worker_state {
   static inline const char* name = "pg.orders";
   std::unique_ptr<session> db;
+  projection_actor projection;
+  std::chrono::milliseconds wait{0};
 };
 
-order_index_actor::behavior_type worker(order_index_actor::stateful_pointer<worker_state> self,
-                                        std::string url, int index) {
+using worker_self = order_index_actor::stateful_pointer<worker_state>;
+
+void answer(worker_self self, caf::typed_response_promise<order_page>& rp, const order_query& q) {
+  auto res
+    = self->state.db->run<order_page>([&](pqxx::connection& conn) { return search(conn, q); });
+  if (res)
+    rp.deliver(std::move(*res));
+  else
+    rp.deliver(std::move(res.error()));
+}
+
+order_index_actor::behavior_type worker(worker_self self, std::string url,
+                                        projection_actor projection, std::chrono::milliseconds wait,
+                                        int index) {
   self->state.db
     = std::make_unique<session>(std::move(url), "orders-" + std::to_string(index), nullptr);
+  self->state.projection = std::move(projection);
+  self->state.wait = wait;
   return {
     [self](atom::search, const order_query& q) -> caf::result<order_page> {
-      return self->state.db->run<order_page>(
-        [&](pqxx::connection& conn) { return search(conn, q); });
+      auto rp = self->make_response_promise<order_page>();
+      auto& st = self->state;
+      if (!st.projection || st.wait.count() <= 0) {
+        answer(self, rp, q);
+        return rp;
+      }
+      // Read your own writes: the list waits (bounded) until the orders projection has applied
+      // every event committed before the request arrived; past the bound it is served as it is.
+      self
+        ->request(st.projection, st.wait + std::chrono::milliseconds{500}, atom::check_v,
+                  static_cast<int64_t>(st.wait.count()))
+        .then(
+          [self, rp, q](bool reached) mutable {
+            if (!reached)
+              runtime::logger("pg")->debug("orders list served before the projection caught up");
+            answer(self, rp, q);
+          },
+          [self, rp, q](caf::error& err) mutable {
+            runtime::logger("pg")->debug("orders list served without waiting: {}",
+                                         caf::to_string(err));
+            answer(self, rp, q);
+          });
+      return rp;
     },
   };
 }
 
 } // namespace
 
-order_index_actor spawn_order_index(caf::actor_system& sys, std::string url, int workers) {
-  return spawn_pool<order_index_actor>(sys, "pg.orders", workers, worker, std::move(url));
+order_index_actor spawn_order_index(caf::actor_system& sys, std::string url, int workers,
+                                    projection_actor projection, std::chrono::milliseconds wait) {
+  return spawn_pool<order_index_actor>(sys, "pg.orders", workers, worker, std::move(url),
+                                       std::move(projection), wait);
 }
 
 } // namespace mercato::pg

@@ -2,6 +2,7 @@
 
 #include "adapters/net/http_post.hpp"
 #include "adapters/pg/connection.hpp"
+#include "adapters/pg/journal_position.hpp"
 #include "config/load.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/util/crypto.hpp"
@@ -21,20 +22,18 @@ namespace {
 using json = nlohmann::json;
 using std::chrono::milliseconds;
 
-// Ordering. The outbox is written only by the journal's group-commit writer, one transaction at
-// a time, and that writer draws the row ids from a time-ordered (UUIDv7) generator that never
-// goes backwards within the process. So on one node a row with a smaller id is committed no
-// later than any row with a larger id, and reading `id > cursor ORDER BY id` never skips a row
-// that commits later. Delivering strictly in id order keeps each aggregate's events in seq
-// order. (Several writers — more nodes, or a clock stepped back across a restart — would break
-// this; the cursor would then have to become a per-row delivery record.)
-constexpr const char* nil_uuid = "00000000-0000-0000-0000-000000000000";
+// Ordering. The journal is the outbox (migration 0009): the publisher reads published journal
+// rows in commit position order, `(tx, pos)` after its cursor and only from transactions below
+// its snapshot's xmin, which have all ended. A row can therefore never commit behind the cursor,
+// however many writers (nodes) append, and each aggregate's events (appended one transaction
+// after the other) arrive in seq order.
 
 // While the database is unreachable the publisher looks again after this long at the least.
 constexpr milliseconds storage_retry{500};
 
 struct outbox_row {
   std::string id;
+  journal_position at;
   std::string aggregate_type;
   std::string aggregate_id;
   std::string body; // the JSON envelope, exactly as signed and sent
@@ -50,7 +49,8 @@ struct publisher_state {
   std::unique_ptr<session> db;
   std::shared_ptr<spdlog::logger> log;
   bool cursor_loaded = false;
-  std::string cursor = nil_uuid;
+  journal_position cursor; // durable: the last row delivered or dead-lettered
+  journal_position seen;   // >= cursor: rows up to here were read (unpublished ones skipped)
   std::deque<outbox_row> queue;
   pending unsaved = pending::none;
   int attempts = 0; // failed attempts of the head
@@ -72,28 +72,44 @@ std::string envelope(const pqxx::row& row) {
 }
 
 // Creates the endpoint's cursor row on first use and reads it.
-std::string load_cursor(pqxx::connection& conn, const std::string& endpoint) {
+journal_position load_cursor(pqxx::connection& conn, const std::string& endpoint) {
   pqxx::work txn{conn};
   txn.exec("INSERT INTO outbox_delivery (endpoint) VALUES (" + txn.quote(endpoint)
            + ") ON CONFLICT (endpoint) DO NOTHING");
-  auto row = txn.exec1("SELECT last_id::text FROM outbox_delivery WHERE endpoint = "
+  auto row = txn.exec1("SELECT last_tx::text, last_pos FROM outbox_delivery WHERE endpoint = "
                        + txn.quote(endpoint));
   txn.commit();
-  return row[0].as<std::string>();
+  return {row[0].as<uint64_t>(), row[1].as<int64_t>()};
 }
 
-std::deque<outbox_row> fetch(pqxx::connection& conn, const std::string& cursor, int batch) {
+struct fetched {
+  std::deque<outbox_row> rows;
+  uint64_t xmin = 0; // every transaction below it has ended
+};
+
+fetched fetch(pqxx::connection& conn, const journal_position& after, int batch) {
   pqxx::read_transaction txn{conn};
-  auto rows
-    = txn.exec("SELECT id::text, aggregatetype, aggregateid, type, payload::text, seq, request_id, "
-               "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
-               "FROM outbox WHERE id > "
-               + txn.quote(cursor) + "::uuid ORDER BY id LIMIT " + std::to_string(batch));
+  auto rows = txn.exec(
+    "SELECT j.id::text, j.entity_kind, j.entity_id, j.event_type, j.published::text, j.seq, "
+    "j.request_id, to_char(j.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+    "j.tx::text, j.pos, h.xmin::text "
+    "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) h LEFT JOIN LATERAL "
+    "(SELECT * FROM journal j WHERE "
+    + journal_readable_sql(after, "h.xmin")
+    + " AND j.published IS NOT NULL ORDER BY j.tx, j.pos LIMIT " + std::to_string(batch)
+    + ") j ON true");
   txn.commit();
-  std::deque<outbox_row> out;
-  for (const auto& row : rows)
-    out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                   envelope(row)});
+  fetched out;
+  for (const auto& row : rows) {
+    out.xmin = row[10].as<uint64_t>();
+    if (row[0].is_null())
+      continue; // no row: the lateral join's empty side
+    out.rows.push_back({row[0].as<std::string>(),
+                        {row[8].as<uint64_t>(), row[9].as<int64_t>()},
+                        row[1].as<std::string>(),
+                        row[2].as<std::string>(),
+                        envelope(row)});
+  }
   return out;
 }
 
@@ -103,10 +119,11 @@ void advance(pqxx::connection& conn, const std::string& endpoint, const outbox_r
              pending what, int attempts, const std::string& last_error) {
   pqxx::work txn{conn};
   auto counter = what == pending::dead ? "dead" : "delivered";
-  std::string sql = "WITH adv AS (UPDATE outbox_delivery SET last_id = " + txn.quote(row.id)
-                    + "::uuid, " + counter + " = " + counter
+  std::string sql = "WITH adv AS (UPDATE outbox_delivery SET last_tx = " + row.at.tx_literal()
+                    + ", last_pos = " + row.at.pos_literal() + ", " + counter + " = " + counter
                     + " + 1, updated_at = now() WHERE endpoint = " + txn.quote(endpoint)
-                    + " AND last_id < " + txn.quote(row.id) + "::uuid RETURNING 1) ";
+                    + " AND (last_tx, last_pos) < (" + row.at.tx_literal() + ", "
+                    + row.at.pos_literal() + ") RETURNING 1) ";
   if (what == pending::dead)
     sql += "INSERT INTO dead_letters (kind, target, aggregate_type, aggregate_id, event_id, "
            "payload, last_error, attempts) SELECT 'webhook', "
@@ -154,8 +171,10 @@ milliseconds step(publisher_state& st) {
     if (!with_db(st, "read its cursor",
                  [&](pqxx::connection& c) { st.cursor = load_cursor(c, st.cfg.endpoint); }))
       return storage_wait;
+    st.seen = st.cursor;
     st.cursor_loaded = true;
-    st.log->info("webhook publisher for {} starts after outbox row {}", st.cfg.endpoint, st.cursor);
+    st.log->info("webhook publisher for {} starts after journal position {}", st.cfg.endpoint,
+                 st.cursor.to_string());
   }
   if (st.unsaved != pending::none) {
     const auto& head = st.queue.front();
@@ -163,16 +182,26 @@ milliseconds step(publisher_state& st) {
           advance(c, st.cfg.endpoint, head, st.unsaved, st.attempts, st.last_error);
         }))
       return storage_wait;
-    st.cursor = head.id;
+    st.cursor = head.at;
     st.queue.pop_front();
     st.unsaved = pending::none;
     st.attempts = 0;
     st.last_error.clear();
   }
   if (st.queue.empty()) {
-    if (!with_db(st, "read the outbox",
-                 [&](pqxx::connection& c) { st.queue = fetch(c, st.cursor, st.cfg.batch); }))
+    fetched got;
+    if (!with_db(st, "read the journal",
+                 [&](pqxx::connection& c) { got = fetch(c, st.seen, st.cfg.batch); }))
       return storage_wait;
+    st.queue = std::move(got.rows);
+    if (st.queue.size() < static_cast<size_t>(st.cfg.batch)) {
+      // Nothing published below xmin is left after these: the next read starts there rather
+      // than scanning the unpublished rows in between again. (Not durable: a restart scans them
+      // once more from the cursor.)
+      st.seen = std::max(st.seen, journal_position::horizon(got.xmin));
+    } else {
+      st.seen = st.queue.back().at;
+    }
     if (st.queue.empty())
       return st.cfg.poll;
   }

@@ -1,8 +1,9 @@
 #pragma once
 
-// The outbox publisher: delivers the outbox (migration 0001) to webhook endpoints, at least once
-// and in outbox order, with a durable per-endpoint cursor (migration 0005) and dead letters
-// (migration 0003) for deliveries that keep failing.
+// The outbox publisher: delivers the published events of the journal (which is the outbox,
+// migration 0009) to webhook endpoints, at least once and in commit position order, with a
+// durable per-endpoint cursor (migrations 0005, 0009) and dead letters (migration 0003) for
+// deliveries that keep failing.
 
 #include "config/settings.hpp"
 
@@ -31,10 +32,10 @@ struct publisher_settings {
 std::vector<publisher_settings> publisher_settings_of(const config::webhook_settings& cfg);
 
 /// Spawns one detached publisher for `cfg.endpoint`. It runs until it gets an exit message:
-/// reads outbox rows after its cursor in id order, POSTs each (JSON envelope, headers
-/// X-Mercato-Event-Id and X-Signature) until a 2xx, retrying with capped exponential backoff,
-/// and dead-letters an event after `max_attempts` failures. The cursor moves durably after each
-/// delivered or dead-lettered event, before the next one is sent.
+/// reads published journal rows after its cursor in commit position order, POSTs each (JSON
+/// envelope, headers X-Mercato-Event-Id and X-Signature) until a 2xx, retrying with capped
+/// exponential backoff, and dead-letters an event after `max_attempts` failures. The cursor moves
+/// durably after each delivered or dead-lettered event, before the next one is sent.
 caf::actor spawn_outbox_publisher(caf::actor_system& sys, std::string db_url,
                                   publisher_settings cfg);
 

@@ -142,15 +142,4 @@ recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int reade
   return spawn_pool<recovery_actor>(sys, "pg.recovery", readers, reader, std::move(url));
 }
 
-std::vector<std::string> open_checkouts(const std::string& url) {
-  pqxx::connection conn{url};
-  pqxx::nontransaction txn{conn};
-  auto rows = txn.exec("SELECT checkout_id FROM checkouts_open ORDER BY since");
-  std::vector<std::string> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows)
-    out.push_back(row[0].as<std::string>());
-  return out;
-}
-
 } // namespace mercato::pg

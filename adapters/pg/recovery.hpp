@@ -22,9 +22,11 @@ namespace mercato::pg {
 /// resume or missed an announcement), with the entity's newest seq as `last_seq`.
 recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers);
 
-/// The checkouts started and not yet completed or failed (the `checkouts_open` read model):
-/// after a crash, the sagas that still have steps to take. Blocking (call it off the actor
-/// threads); throws std::exception when the database fails.
+/// The checkouts started and not yet completed or failed (the `checkouts_open` projection,
+/// open_checkouts_projection.cpp): after a crash, the sagas that still have steps to take. The
+/// projection is first brought up to every event committed before the call, so that a checkout
+/// started just before a crash is in the list. Blocking (call it off the actor threads); throws
+/// std::exception when the database fails.
 std::vector<std::string> open_checkouts(const std::string& url);
 
 } // namespace mercato::pg

@@ -17,6 +17,7 @@
 #include "adapters/pg/order_index.hpp"
 #include "adapters/pg/outbox_publisher.hpp"
 #include "adapters/pg/product_store.hpp"
+#include "adapters/pg/projections.hpp"
 #include "adapters/pg/recovery.hpp"
 #include "api/http/server.hpp"
 #include "api/ws/frames.hpp"
@@ -111,6 +112,8 @@ struct node_config : caf::actor_system_config {
 
 // Sagas cut short by a crash hold stock and perhaps an authorisation: wake each one, so that it
 // finishes (its order exists) or compensates, without waiting for its customer to come back.
+// open_checkouts brings the open checkouts projection up to the journal's head first, so that a
+// checkout started just before the crash is not missed.
 void resume_unfinished_checkouts(const std::string& url, const caf::actor& checkout_region) {
   auto log = logger("runtime");
   try {
@@ -121,6 +124,20 @@ void resume_unfinished_checkouts(const std::string& url, const caf::actor& check
       log->info("resuming {} unfinished checkouts", ids.size());
   } catch (const std::exception& e) {
     log->error("cannot list unfinished checkouts: {}", e.what());
+  }
+}
+
+// `mercato --rebuild-projection NAME`: replays the journal into one read model, then exits. Safe
+// while nodes serve: the rebuild holds the projection's lock, so their runners wait for it.
+int rebuild_projection(const std::string& url, const std::string& name) {
+  auto log = logger("runtime");
+  try {
+    auto n = pg::rebuild_projection(url, name);
+    log->info("projection {} rebuilt from {} events", name, n);
+    return 0;
+  } catch (const std::exception& e) {
+    log->error("cannot rebuild projection {}: {}", name, e.what());
+    return 1;
   }
 }
 
@@ -146,6 +163,7 @@ struct ports {
   dead_letter_store_actor dead_letters;
   payment_provider_actor provider;
   order_index_actor orders;
+  pg::projection_actor orders_projection;
 };
 
 // The entity regions.
@@ -183,7 +201,17 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   // The hub learns of every commit from the journal, once per batch, and fans it out to the
   // node's WebSocket subscribers.
   p.hub_actor = stops.add(spawn_hub_actor(sys, hub));
-  p.journal = stops.add(pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, p.hub_actor));
+  // The read models follow the journal; it pings their runners after each commit.
+  std::vector<pg::projection_wakeup> wake;
+  for (const auto& name : pg::projection_names()) {
+    auto runner = stops.add(pg::spawn_projection(sys, cfg.db.url, name, cfg.projections, &metrics));
+    wake.push_back(
+      {caf::actor_cast<pg::projection_wakeup_actor>(runner), pg::projection_kinds(name)});
+    if (name == "orders")
+      p.orders_projection = runner;
+  }
+  p.journal = stops.add(
+    pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, p.hub_actor, std::move(wake)));
   p.recovery = stops.add(pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers));
   p.products = stops.add(pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers));
   // Admin reads and the few letters sagas set aside: one connection is plenty.
@@ -191,7 +219,9 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   // Only provider calls may block (the http provider's detached workers); payments are
   // entities in their region.
   p.provider = stops.add(payments::spawn_payment_provider(sys, cfg.payments));
-  p.orders = stops.add(pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers));
+  p.orders
+    = stops.add(pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers, p.orders_projection,
+                                      std::chrono::milliseconds{cfg.projections.list_wait_ms}));
   return p;
 }
 
@@ -347,6 +377,8 @@ int run_server(const config::settings& cfg) {
   auto signals = block_shutdown_signals();
   if (cfg.db.migrate && !migrate_with_retry(cfg.db.url))
     return 1;
+  if (!cfg.db.rebuild_projection.empty())
+    return rebuild_projection(cfg.db.url, cfg.db.rebuild_projection);
   int exit_code = 0;
   {
     // Declared before the actor system, so it outlives every actor that records into it (the

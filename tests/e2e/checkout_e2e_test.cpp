@@ -6,6 +6,7 @@
 #include "tests/support/fake_psp.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_mint.hpp"
+#include "tests/support/projection_wait.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/shop_fixture.hpp"
 #include "tests/support/test_db.hpp"
@@ -73,8 +74,10 @@ protected:
       15s, 50ms);
   }
 
-  /// The payments table: status of each payment id that starts with `prefix`.
+  /// The payments table, once its projection has applied every committed event: status of each
+  /// payment id that starts with `prefix`.
   std::map<std::string, std::string> payments(const std::string& prefix) {
+    EXPECT_TRUE(mt::projection_caught_up(env_->dsn(), "payments"));
     pqxx::connection conn{env_->dsn()};
     pqxx::nontransaction tx{conn};
     std::map<std::string, std::string> out;

@@ -3,6 +3,8 @@
 // own timeline entries, so that no request to the order could be what made them appear.
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/outbox_rows.hpp"
+#include "tests/support/projection_wait.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/shop_fixture.hpp"
 #include "tests/support/test_db.hpp"
@@ -76,13 +78,16 @@ protected:
     pqxx::connection conn{env_->dsn()};
     pqxx::nontransaction tx{conn};
     return tx
-      .exec_params("SELECT count(*) FROM outbox WHERE aggregatetype = 'order' "
-                   "AND aggregateid = $1 AND payload #>> '{fact,type}' = $2",
+      .exec_params("SELECT count(*) FROM " + std::string{mercato::test::outbox_rows}
+                     + " WHERE aggregatetype = 'order' "
+                       "AND aggregateid = $1 AND payload #>> '{fact,type}' = $2",
                    order_id, fact_type)[0][0]
       .as<int64_t>();
   }
 
+  // The orders read model, once its projection has applied every committed event.
   std::string read_model_status(const std::string& order_id) {
+    EXPECT_TRUE(mercato::test::projection_caught_up(env_->dsn(), "orders"));
     pqxx::connection conn{env_->dsn()};
     pqxx::nontransaction tx{conn};
     auto rows = tx.exec_params("SELECT status FROM orders WHERE order_id = $1", order_id);

@@ -7,6 +7,8 @@
 #include "tests/support/fake_psp.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_mint.hpp"
+#include "tests/support/outbox_rows.hpp"
+#include "tests/support/projection_wait.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/shop_fixture.hpp"
 #include "tests/support/webhook_receiver.hpp"
@@ -74,6 +76,14 @@ protected:
     pqxx::nontransaction tx{conn};
     auto rows = tx.exec(sql);
     return rows.empty() || rows[0][0].is_null() ? "" : rows[0][0].as<std::string>();
+  }
+
+  // True once each of `projections` has applied every event committed before the call.
+  bool caught_up(std::initializer_list<const char*> projections) {
+    for (const auto* name : projections)
+      if (!mt::projection_caught_up(env_->dsn(), name))
+        return false;
+    return true;
   }
 
   std::string payment_status(const std::string& payment_id) {
@@ -210,6 +220,7 @@ TEST_F(MoneySafetyE2E, AHoldTtlShorterThanThePaymentWaitIsRefusedAndASlowPayment
   // The provider's late answer (after the hold TTL) is fenced by the void: nothing is charged,
   // no order exists, and the units are anyone's.
   std::this_thread::sleep_for(4500ms);
+  ASSERT_TRUE(caught_up({"payments", "orders"}));
   EXPECT_EQ(scalar("SELECT string_agg(status, ',') FROM payments"), "voided");
   EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE status IN ('authorized', 'captured')"),
             "0");
@@ -238,6 +249,7 @@ TEST_F(MoneySafetyE2E, TwentyConcurrentCheckoutsOfOneCartMakeOneOrderAndOneAutho
   }
   EXPECT_EQ(created, 1);
   EXPECT_EQ(refused, 19);
+  ASSERT_TRUE(caught_up({"payments", "orders"}));
   EXPECT_EQ(scalar("SELECT count(*) FROM orders"), "1");
   // One payment, captured once its order settled (the order records its authorisation).
   EXPECT_TRUE(eventually(
@@ -292,6 +304,7 @@ TEST_F(MoneySafetyE2E, AVoidThatFailsTwiceIsRetriedUntilThePspTakesIt) {
                    "event_type = 'compensated' AND entity_id = '"
                    + checkout_id + "'"),
             "[]");
+  ASSERT_TRUE(caught_up({"checkouts_open"}));
   EXPECT_EQ(scalar("SELECT count(*) FROM checkouts_open"), "0");
   auto letters = http().get("/v1/admin/dead-letters?kind=message", admin_);
   ASSERT_EQ(letters.status, 200) << letters.describe();
@@ -354,7 +367,9 @@ TEST_F(MoneySafetyE2E, NoTokenKeyEmailOrAddressReachesAWebhook) {
               .status,
             202);
   // Wait until the publisher caught up with everything committed.
-  auto rows = [&] { return std::stoul(scalar("SELECT count(*) FROM outbox")); };
+  auto rows = [&] {
+    return std::stoul(scalar("SELECT count(*) FROM " + std::string{mercato::test::outbox_rows}));
+  };
   EXPECT_TRUE(eventually(
     [&] {
       return rows() > 0 && receiver.delivered_count() == rows()

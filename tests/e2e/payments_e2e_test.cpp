@@ -4,6 +4,7 @@
 #include "runtime/util/crypto.hpp"
 #include "tests/support/fake_psp.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/projection_wait.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/test_db.hpp"
 
@@ -82,7 +83,9 @@ protected:
     txn.commit();
   }
 
+  // The payments read model, once its projection has applied every committed event.
   std::string status_of(const std::string& id) {
+    EXPECT_TRUE(mt::projection_caught_up(db->dsn(), "payments"));
     pqxx::connection conn{db->dsn()};
     pqxx::nontransaction txn{conn};
     auto rows = txn.exec_params("SELECT status FROM payments WHERE payment_id = $1", id);

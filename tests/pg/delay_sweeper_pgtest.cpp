@@ -49,6 +49,7 @@ protected:
   }
 
   int64_t next_check_of(const std::string& id) {
+    catch_up("orders");
     pqxx::connection conn{url()};
     pqxx::nontransaction tx{conn};
     return tx.exec_params("SELECT next_check_ms FROM orders WHERE order_id = $1", id)[0][0]
@@ -56,6 +57,7 @@ protected:
   }
 
   std::vector<std::string> due(const pg::sweep_position& after, int64_t upto_ms, int limit = 10) {
+    catch_up("orders");
     std::vector<std::string> out;
     for (const auto& d : pg::orders_due(url(), after, upto_ms, limit))
       out.push_back(d.order_id);

@@ -4,10 +4,14 @@
 #include "adapters/pg/migrate.hpp"
 #include "adapters/pg/recovery.hpp"
 #include "runtime/metrics.hpp"
+#include "tests/support/e2e_env.hpp"
+#include "tests/support/outbox_rows.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 #include <caf/all.hpp>
 
+#include <memory>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -59,7 +63,7 @@ protected:
   runtime::metrics_registry metrics;
 };
 
-TEST_F(Journal, AppendRepliesWithTheLastSeqAndStoresEventsAndOutbox) {
+TEST_F(Journal, AppendRepliesWithTheLastSeqAndStoresEventsAsTheirOutboxRows) {
   auto journal = spawn();
   auto req = stock_request("sku-1", 1, 3, "req-1");
   auto res = ask<uint64_t>(journal, atom::append_v, req);
@@ -76,9 +80,11 @@ TEST_F(Journal, AppendRepliesWithTheLastSeqAndStoresEventsAndOutbox) {
     EXPECT_EQ(rows[i][3].as<std::string>(), "restock");
     EXPECT_EQ(rows[i][4].as<std::string>(), "req-1");
   }
-  // Debezium outbox event router columns: id, aggregatetype, aggregateid, type, payload.
+  // Debezium outbox event router columns: id, aggregatetype, aggregateid, type, payload (the
+  // journal's id, entity_kind, entity_id, event_type and published).
   auto out = query("SELECT id::text, aggregatetype, aggregateid, type, seq, "
-                   "payload->>'delta', request_id, seq FROM outbox ORDER BY id");
+                   "payload->>'delta', request_id, seq FROM "
+                   + std::string{outbox_rows} + " ORDER BY id");
   ASSERT_EQ(out.size(), 3u);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(out[i][0].as<std::string>().size(), 36u); // a uuid
@@ -91,6 +97,10 @@ TEST_F(Journal, AppendRepliesWithTheLastSeqAndStoresEventsAndOutbox) {
     EXPECT_EQ(out[i][6].as<std::string>(), "req-1");
     EXPECT_EQ(out[i][7].as<int>(), i + 1);
   }
+  // Commit positions follow seqs: one transaction, positions in seq order.
+  EXPECT_EQ(scalar<std::string>("SELECT string_agg(seq::text, ',' ORDER BY tx, pos) FROM journal"),
+            "1,2,3");
+  EXPECT_EQ(scalar<int>("SELECT count(DISTINCT tx) FROM journal"), 1);
 }
 
 // The outbox carries each event's public form only; the journal keeps all of it.
@@ -131,17 +141,23 @@ TEST_F(Journal, TheOutboxCarriesOnlyWhatAnEventTypePublishes) {
     ASSERT_TRUE(res) << render(res.error());
   }
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 4);
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox WHERE aggregatetype = 'cart'"), 0)
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM " + std::string{outbox_rows}
+                        + " WHERE aggregatetype = 'cart'"),
+            0)
     << "carts are not published";
-  auto order = scalar<std::string>("SELECT payload::text FROM outbox WHERE aggregatetype = 'order' "
-                                   "AND type = 'placed'");
+  auto order = scalar<std::string>("SELECT payload::text FROM " + std::string{outbox_rows}
+                                   + " WHERE aggregatetype = 'order' "
+                                     "AND type = 'placed'");
   EXPECT_NE(order.find("\"mug\""), std::string::npos) << order;
   EXPECT_NE(order.find("\"status_after\": \"paid\""), std::string::npos) << order;
-  auto checkout
-    = scalar<std::string>("SELECT payload::text FROM outbox WHERE aggregatetype = 'checkout'");
+  auto checkout = scalar<std::string>("SELECT payload::text FROM " + std::string{outbox_rows}
+                                      + " WHERE aggregatetype = 'checkout'");
   EXPECT_NE(checkout.find("cart-1"), std::string::npos) << checkout;
-  auto published = scalar<std::string>("SELECT string_agg(payload::text, ' ') FROM outbox");
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox WHERE type = 'cancelled'"), 1);
+  auto published
+    = scalar<std::string>("SELECT string_agg(payload::text, ' ') FROM " + std::string{outbox_rows});
+  EXPECT_EQ(
+    scalar<int>("SELECT count(*) FROM " + std::string{outbox_rows} + " WHERE type = 'cancelled'"),
+    1);
   for (const char* secret : {"Ada Private", "Hidden Row", "Secretville", "S3 CR3", "+44 1234",
                              "ada.private@example.org", "idem-private", "tok_private", "next week"})
     EXPECT_EQ(published.find(secret), std::string::npos) << secret << " in " << published;
@@ -149,6 +165,78 @@ TEST_F(Journal, TheOutboxCarriesOnlyWhatAnEventTypePublishes) {
   auto stored = scalar<std::string>("SELECT string_agg(payload::text, ' ') FROM journal");
   EXPECT_NE(stored.find("Hidden Row"), std::string::npos);
   EXPECT_EQ(stored.find("tok_private"), std::string::npos) << stored;
+}
+
+// The statement writes journal rows and snapshots only: read models are projections that follow
+// the journal on their own (projections.hpp), so an order's append leaves its table alone.
+TEST_F(Journal, TheStatementMaintainsNoReadModel) {
+  auto journal = spawn();
+  order_event placed;
+  placed.type = "placed";
+  placed.placement.order_id = "ord_lean";
+  placed.placement.customer_id = "ada";
+  placed.placement.sums.currency = "EUR";
+  placed.status_after = "paid";
+  placed.at_ms = 1000;
+  payment_event requested;
+  requested.type = "requested";
+  requested.status = "pending";
+  checkout_event started;
+  started.type = "started";
+  started.attempt = 1;
+  for (auto req :
+       {persist_request{"order", "ord_lean", 1, {caf::make_message(placed)}, {}, "r"},
+        persist_request{"payment", "co_lean", 1, {caf::make_message(requested)}, {}, "r"},
+        persist_request{"checkout", "co_lean", 1, {caf::make_message(started)}, {}, "r"}})
+    ASSERT_TRUE(ask<uint64_t>(journal, atom::append_v, req));
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 3);
+  EXPECT_EQ(scalar<int>("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM payments) "
+                        "+ (SELECT count(*) FROM checkouts_open)"),
+            0);
+}
+
+// After a commit the journal pings the projection runners that read a kind it committed, and no
+// other: a flash sale's stock events wake none.
+TEST_F(Journal, WakesOnlyTheProjectionsThatReadACommittedKind) {
+  // One actor is both the sink and the runner: what the journal sends it arrives in send order
+  // (each commit's events, then its pings), so the log shows which commit pinged.
+  using observer_actor
+    = caf::typed_actor<caf::reacts_to<atom::publish, std::vector<committed_event>>,
+                       caf::reacts_to<atom::ping>>;
+  struct observed {
+    std::mutex mtx;
+    std::vector<std::string> log;
+    void add(std::string what) {
+      std::lock_guard<std::mutex> guard{mtx};
+      log.push_back(std::move(what));
+    }
+    std::vector<std::string> get() {
+      std::lock_guard<std::mutex> guard{mtx};
+      return log;
+    }
+  };
+  auto seen = std::make_shared<observed>();
+  auto observer = sys().spawn([seen](observer_actor::pointer) -> observer_actor::behavior_type {
+    return {
+      [seen](atom::publish, const std::vector<committed_event>& events) {
+        seen->add("commit:" + events.front().kind);
+      },
+      [seen](atom::ping) { seen->add("ping"); },
+    };
+  });
+  auto journal = pg::spawn_journal(
+    sys(), url(), config::journal_settings{}, nullptr, caf::actor_cast<event_sink_actor>(observer),
+    {{caf::actor_cast<pg::projection_wakeup_actor>(observer), {"order"}}});
+  ASSERT_TRUE(ask<uint64_t>(journal, atom::append_v, stock_request("sku-quiet", 1, 2)));
+  order_event placed;
+  placed.type = "placed";
+  placed.status_after = "paid";
+  ASSERT_TRUE(
+    ask<uint64_t>(journal, atom::append_v,
+                  persist_request{"order", "ord_ping", 1, {caf::make_message(placed)}, {}, "r"}));
+  ASSERT_TRUE(eventually([&] { return seen->get().size() >= 3; }, 5s, 1ms));
+  EXPECT_EQ(seen->get(), (std::vector<std::string>{"commit:stock", "commit:order", "ping"}));
+  caf::anon_send_exit(observer, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(Journal, GroupCommitsManyEntitiesInFewTransactions) {
@@ -161,11 +249,8 @@ TEST_F(Journal, GroupCommitsManyEntitiesInFewTransactions) {
   }
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 2 * n);
   EXPECT_EQ(scalar<int>("SELECT count(DISTINCT entity_id) FROM journal"), n);
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox"), 2 * n);
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox o JOIN journal j ON "
-                        "j.entity_kind = o.aggregatetype AND j.entity_id = o.aggregateid "
-                        "AND j.seq = o.seq AND j.event_type = o.type"),
-            2 * n);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM " + std::string{outbox_rows}), 2 * n);
+  EXPECT_EQ(scalar<int>("SELECT count(DISTINCT id) FROM journal"), 2 * n) << "one id per event";
   // Rows written by one transaction share its xmin.
   auto transactions = scalar<int>("SELECT count(DISTINCT xmin::text) FROM journal");
   auto& hist = batch_sizes();
@@ -212,6 +297,14 @@ TEST_F(Journal, PipelinedAppendsOfOneEntityCommitInOrder) {
     EXPECT_EQ(*results[i], i + 1);
   }
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal WHERE entity_id = 'hot'"), 20);
+  // Whatever the batches, commit position order is seq order: a reader following positions
+  // sees the entity's events in order.
+  std::string seqs;
+  for (int i = 1; i <= 20; ++i)
+    seqs += (i > 1 ? "," : "") + std::to_string(i);
+  EXPECT_EQ(scalar<std::string>("SELECT string_agg(seq::text, ',' ORDER BY tx, pos) FROM journal "
+                                "WHERE entity_id = 'hot'"),
+            seqs);
 }
 
 TEST_F(Journal, FenceRefusesAStaleWriterWhileTheRestOfTheBatchCommits) {
@@ -230,9 +323,13 @@ TEST_F(Journal, FenceRefusesAStaleWriterWhileTheRestOfTheBatchCommits) {
   // Neither seq 3 nor the stale copy of seq 2 was written, nor their outbox rows.
   EXPECT_EQ(scalar<int>("SELECT max(seq) FROM journal WHERE entity_id = 'contested'"), 2);
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal WHERE request_id = 'stale'"), 0);
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox WHERE request_id = 'stale'"), 0);
+  EXPECT_EQ(
+    scalar<int>("SELECT count(*) FROM " + std::string{outbox_rows} + " WHERE request_id = 'stale'"),
+    0);
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal WHERE entity_id = 'bystander'"), 1);
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox WHERE aggregateid = 'bystander'"), 1);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM " + std::string{outbox_rows}
+                        + " WHERE aggregateid = 'bystander'"),
+            1);
   EXPECT_EQ(metrics.get_counter("mercato_journal_fenced_total", "").value(), 1u);
 }
 
@@ -297,7 +394,7 @@ TEST_F(Journal, RefusesAnUnstorableRequestAloneInItsBatch) {
   ASSERT_FALSE(results[5]);
   EXPECT_EQ(errc_of(results[5].error()), mercato_errc::invalid_request);
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal"), 2);
-  EXPECT_EQ(scalar<int>("SELECT count(*) FROM outbox"), 2);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM " + std::string{outbox_rows}), 2);
 }
 
 TEST_F(Journal, SnapshotIsKeptOnlyWhenNewer) {

@@ -30,15 +30,17 @@ TEST_F(Migrate, IsIdempotentAndRecordsEachVersion) {
     EXPECT_EQ(rows[i][1].as<std::string>(), pg::migrations()[i].name);
     EXPECT_TRUE(rows[i][2].as<bool>());
   }
-  for (auto table : {"journal", "snapshots", "outbox", "products"})
+  for (auto table : {"journal", "snapshots", "outbox_delivery", "products"})
     EXPECT_EQ(
       scalar<int>(std::string{"SELECT count(*) FROM pg_tables WHERE tablename = '"} + table + "'"),
       1)
       << table;
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM pg_indexes WHERE indexname IN "
-                        "('outbox_pkey', 'products_search_idx', "
+                        "('journal_position_idx', 'products_search_idx', "
                         "'products_category_sku_idx')"),
             3);
+  // The journal is the outbox (0009): no table of its own.
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM pg_tables WHERE tablename = 'outbox'"), 0);
 }
 
 TEST_F(Migrate, ConcurrentProcessesApplyEachVersionOnce) {

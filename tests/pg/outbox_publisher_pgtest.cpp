@@ -1,4 +1,5 @@
-// The outbox publisher against a real PostgreSQL and a webhook receiver on loopback.
+// The outbox publisher against a real PostgreSQL and a webhook receiver on loopback: it delivers
+// the published rows of the journal (the journal is the outbox, migration 0009).
 
 #include "adapters/pg/outbox_publisher.hpp"
 
@@ -55,7 +56,9 @@ protected:
     publisher = nullptr;
   }
 
-  // Appends outbox rows with ascending ids, as the journal writer does; returns their ids.
+  // Appends published journal rows with ascending ids in one transaction, as the journal writer
+  // does (an unpublished cart row between each two, which the publisher skips); returns their
+  // ids.
   std::vector<std::string> insert(const std::vector<std::pair<std::string, int64_t>>& events) {
     std::vector<std::string> ids;
     pqxx::connection conn{url()};
@@ -64,11 +67,15 @@ protected:
       char id[37];
       std::snprintf(id, sizeof(id), "01900000-0000-7000-8000-%012llx",
                     static_cast<unsigned long long>(++next_id));
-      txn.exec("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, "
-               "request_id) VALUES ("
+      auto payload = txn.quote(json{{"delta", seq}, {"note", "ünïcode"}}.dump());
+      txn.exec("INSERT INTO journal (id, entity_kind, entity_id, event_type, payload, published, "
+               "seq, request_id) VALUES ("
                + txn.quote(std::string{id}) + ", 'stock', " + txn.quote(aggregate)
-               + ", 'adjusted', " + txn.quote(json{{"delta", seq}, {"note", "ünïcode"}}.dump())
-               + ", " + std::to_string(seq) + ", 'req-" + std::to_string(seq) + "')");
+               + ", 'adjusted', " + payload + ", " + payload + ", " + std::to_string(seq)
+               + ", 'req-" + std::to_string(seq) + "')");
+      txn.exec("INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload) VALUES "
+               "('cart', 'cart-"
+               + std::to_string(next_id) + "', 1, 'created', '{}')");
       ids.emplace_back(id);
     }
     txn.commit();
@@ -119,9 +126,12 @@ protected:
     return out;
   }
 
+  // The id of the journal row at the endpoint's cursor ("" when it is at the start).
   std::string cursor() {
-    return scalar<std::string>("SELECT last_id::text FROM outbox_delivery WHERE endpoint = '"
-                               + receiver.url() + "'");
+    return scalar<std::string>(
+      "SELECT COALESCE((SELECT j.id::text FROM outbox_delivery d JOIN journal j "
+      "ON (j.tx, j.pos) = (d.last_tx, d.last_pos) WHERE d.endpoint = '"
+      + receiver.url() + "'), '')");
   }
 
   webhook_receiver receiver;
@@ -134,7 +144,7 @@ TEST_F(OutboxPublisher, DeliversEveryEventInOrderThroughFailures) {
   receiver.fail_next(4);
   start();
   ASSERT_TRUE(delivered(ids.size())) << receiver.delivered_count() << " delivered";
-  // One endpoint gets the outbox in id order, whatever failed in between.
+  // One endpoint gets the published events in commit order, whatever failed in between.
   EXPECT_EQ(deduped_ids(), ids);
   expect_ordered_and_signed();
   ASSERT_TRUE(eventually([&] { return cursor() == ids.back(); }, 10s, 5ms));
@@ -226,6 +236,38 @@ TEST_F(OutboxPublisher, StopAndRestartInTheMiddleOfAFastStreamRepeatsAtMostOneEv
   expect_ordered_and_signed();
   // The publisher may stop between a 2xx and moving its cursor: that one event comes again.
   EXPECT_LE(receiver.requests().size(), ids.size() + 1);
+}
+
+// Two writers (two nodes' journals): a transaction that began first may commit last. Its row
+// sorts first in commit position order, so the publisher must not pass it while it is open.
+TEST_F(OutboxPublisher, ARowThatCommitsAfterALaterOneIsNeitherSkippedNorReordered) {
+  auto before = insert({{"sku-z", 1}});
+  pqxx::connection slow_conn{url()};
+  pqxx::work slow{slow_conn};
+  slow.exec("SELECT pg_current_xact_id()"); // takes its transaction id now
+  auto fast = insert({{"sku-b", 1}});       // a later transaction id, committed first
+  start();
+  ASSERT_TRUE(delivered(1));
+  // Let the publisher read the journal twice more while the slow writer is still open.
+  auto polls = [&] {
+    return scalar<std::string>("SELECT COALESCE(max(state_change)::text, '') FROM "
+                               "pg_stat_activity WHERE application_name = "
+                               "'mercato-outbox-publisher' AND state = 'idle'");
+  };
+  for (int i = 0; i < 2; ++i) {
+    auto seen = polls();
+    ASSERT_TRUE(eventually([&] { return polls() != seen; }, 10s, 5ms));
+  }
+  EXPECT_EQ(receiver.delivered_count(), 1u) << "a row after an open transaction went out";
+  slow.exec("INSERT INTO journal (id, entity_kind, entity_id, event_type, payload, published, "
+            "seq, request_id) VALUES ('01900000-0000-7000-8000-00000000ffff', 'stock', 'sku-a', "
+            "'adjusted', '{\"delta\": 1, \"note\": \"ünïcode\"}', "
+            "'{\"delta\": 1, \"note\": \"ünïcode\"}', 1, 'req-1')");
+  slow.commit();
+  ASSERT_TRUE(delivered(3));
+  EXPECT_EQ(deduped_ids(),
+            (std::vector<std::string>{before[0], "01900000-0000-7000-8000-00000000ffff", fast[0]}));
+  expect_ordered_and_signed();
 }
 
 } // namespace

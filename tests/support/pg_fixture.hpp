@@ -12,6 +12,7 @@
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/messages.hpp"
 #include "adapters/pg/migrate.hpp"
+#include "adapters/pg/projections.hpp"
 #include "tests/support/test_db.hpp"
 
 #include <caf/actor_system.hpp>
@@ -130,6 +131,12 @@ protected:
   template <class T>
   T scalar(const std::string& sql) {
     return query(sql)[0][0].as<T>();
+  }
+
+  /// Brings projection `name` ("orders", "payments", "checkouts_open") up to every event
+  /// committed so far, so that the test reads its table deterministically.
+  void catch_up(const std::string& name) {
+    pg::catch_up_projection(url(), name, std::chrono::seconds{10});
   }
 
   /// Sends a request and waits up to 5 s for its answer.

@@ -94,9 +94,10 @@ SQL
 
 # -- Mercato's history: one real checkout, cloned $history times --------------------------------
 # The template is a complete checkout through the API (its cart, 3 stock items, checkout, order,
-# payment). Its rows in every table a checkout writes (journal, snapshots, outbox, and the read
-# models orders and payments that the journal projects) are copied under new entity ids, with
-# time-ordered outbox ids older than any new one, as if $history customers had checked out before.
+# payment). Its rows in every table a checkout writes (the journal, which is also the outbox,
+# snapshots, and the read models orders and payments that projections keep) are copied under new
+# entity ids, as if $history customers had checked out before; the projections then go on after
+# the copies, which their tables already hold.
 log "mercato: a template checkout, then $history copies of its rows"
 start_server "$mercato_db"
 "$bin/mercato-bench" checkout --url "$url" --token "$token" --jwt-secret "$secret" --seed \
@@ -112,18 +113,13 @@ sleep 1
 stop_server
 psql_m <<SQL
 CREATE TEMP TABLE copies AS SELECT g FROM generate_series(1, $history) g;
-INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, request_id, recorded_at)
-  SELECT entity_kind, entity_id || '-h' || g, seq, event_type, payload, request_id,
+INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, published, request_id,
+                     recorded_at)
+  SELECT entity_kind, entity_id || '-h' || g, seq, event_type, payload, published, request_id,
          recorded_at - interval '1 ms' * ($history - g)
   FROM journal, copies;
 INSERT INTO snapshots (entity_kind, entity_id, seq, state, taken_at)
   SELECT entity_kind, entity_id || '-h' || g, seq, state, taken_at FROM snapshots, copies;
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, request_id, created_at)
-  SELECT (lpad(to_hex((extract(epoch FROM now() - interval '1 day') * 1000)::bigint + g), 12, '0')
-          || '7' || substr(md5(o.id::text || g), 1, 19))::uuid,
-         aggregatetype, aggregateid || '-h' || g, type, payload, seq, request_id,
-         created_at - interval '1 ms' * ($history - g)
-  FROM outbox o, copies;
 INSERT INTO orders (order_id, customer_id, status, total_minor, currency, lines, created_at,
                     updated_at, version, placed_ms, next_check_ms)
   SELECT order_id || '-h' || g, 'bench-customer-' || g % 1000, status, total_minor, currency,
@@ -137,9 +133,11 @@ INSERT INTO payments (payment_id, provider, provider_ref, status, amount_minor, 
          'bench-customer-' || g % 1000, detail, created_at - interval '1 ms' * ($history - g),
          updated_at - interval '1 ms' * ($history - g), version
   FROM payments, copies;
+UPDATE projection_offsets
+   SET (last_tx, last_pos) = (SELECT tx, pos FROM journal ORDER BY tx DESC, pos DESC LIMIT 1);
 VACUUM ANALYZE;
 SQL
-log "mercato history: $(psql_m -tAc "SELECT format('%s journal rows, %s outbox rows, %s orders, %s payments', (SELECT count(*) FROM journal), (SELECT count(*) FROM outbox), (SELECT count(*) FROM orders), (SELECT count(*) FROM payments))")"
+log "mercato history: $(psql_m -tAc "SELECT format('%s journal rows (%s published), %s orders, %s payments', (SELECT count(*) FROM journal), (SELECT count(*) FROM journal WHERE published IS NOT NULL), (SELECT count(*) FROM orders), (SELECT count(*) FROM payments))")"
 log "conventional history: $(psql_c -tAc "SELECT format('%s orders, %s order lines, %s outbox rows', (SELECT count(*) FROM orders), (SELECT count(*) FROM order_lines), (SELECT count(*) FROM outbox))")"
 
 run_pgbench() { # clients -> one JSON line like mercato-bench's

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Journal floor: how many appends per second PostgreSQL alone can make durable on this machine
 # when they are written the cheapest way the journal could write them (tools/bench/
-# journal_floor.sql: batches of --batch appends, a journal row and an outbox row each, one
+# journal_floor.sql: batches of --batch appends, one journal row each (the journal is the outbox), one
 # statement and one commit per batch, no server, no network arrays, no gap check, no read
 # models), and the machine CPU each append costs. Every durable change Mercato acknowledges
 # costs at least one append, so this bounds what any workload can reach here.
@@ -41,11 +41,7 @@ INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload, request_i
          jsonb_build_object('qty', 1, 'at_ms', 1795315706984, 'reservation_id', 'co_' || md5(g::text)),
          'req-' || g
   FROM generate_series(1, $history) g;
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, seq, request_id)
-  SELECT (lpad(to_hex((extract(epoch FROM now() - interval '1 day') * 1000)::bigint + n), 12, '0')
-          || '7' || substr(md5(entity_id), 1, 19))::uuid,
-         entity_kind, entity_id, event_type, payload, seq, request_id
-  FROM (SELECT *, row_number() OVER (ORDER BY substr(entity_id, 6)::bigint) AS n FROM journal) j;
+UPDATE journal SET published = payload;
 VACUUM ANALYZE;
 SQL
 

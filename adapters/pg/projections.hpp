@@ -1,0 +1,69 @@
+#pragma once
+
+// Projections: read models kept from the journal by commit position (migrations 0009, 0010), as
+// Akka Projections keep theirs. One runner actor per projection reads the journal rows of the
+// kinds it needs after its stored offset and applies them in a transaction that also stores the
+// new offset, so each event takes effect exactly once. The journal pings the runners after each
+// commit; a slow poll finds rows that other nodes wrote.
+
+#include "actors/protocol/atoms.hpp"
+#include "config/settings.hpp"
+#include "runtime/metrics.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mercato::pg {
+
+/// What the journal tells a runner after each commit: new rows may be there.
+using projection_wakeup_actor = caf::typed_actor<caf::reacts_to<atom::ping>>;
+
+/// A projection runner.
+using projection_actor = projection_wakeup_actor::extend<
+  /// Answers true once the projection has applied every event committed before the request
+  /// arrived, false when that took longer than `max_wait_ms`. For reads that must see the
+  /// caller's own writes.
+  caf::replies_to<atom::check, int64_t>::with<bool>>;
+
+/// A runner the journal pings after a commit that holds events of one of `kinds`.
+struct projection_wakeup {
+  projection_wakeup_actor runner;
+  std::vector<std::string> kinds;
+};
+
+/// The projections, by name: "orders", "payments", "checkouts_open".
+std::vector<std::string> projection_names();
+
+/// The entity kinds projection `name` reads (throws std::invalid_argument for an unknown name).
+std::vector<std::string> projection_kinds(const std::string& name);
+
+/// Spawns the detached runner of projection `name` (one connection). `metrics` may be null;
+/// otherwise it keeps mercato_projection_lag_events (events of its kinds committed and not yet
+/// applied, as of its last round), mercato_projection_delay_seconds (age of the oldest event of
+/// each round, when applied) and mercato_projection_applied_total, labelled projection=name.
+projection_actor spawn_projection(caf::actor_system& sys, std::string url, const std::string& name,
+                                  config::projection_settings cfg,
+                                  runtime::metrics_registry* metrics);
+
+/// Empties the tables of projection `name` and replays the whole journal into them in one
+/// transaction; returns the events applied. Blocking; throws std::exception on failure.
+size_t rebuild_projection(const std::string& url, const std::string& name);
+
+/// Thrown by catch_up_projection when transactions that stay open keep it from its target.
+struct catch_up_timeout : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Applies projection `name` up to every event committed before the call. Blocking; throws
+/// catch_up_timeout when in-flight transactions keep it from getting there within `timeout`,
+/// another std::exception on failure.
+void catch_up_projection(const std::string& url, const std::string& name,
+                         std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
+} // namespace mercato::pg
