@@ -56,12 +56,6 @@ protected:
     start(std::move(opts));
   }
 
-  json stock(const std::string& sku) {
-    auto res = http().get("/v1/stock/" + sku);
-    EXPECT_EQ(res.status, 200) << res.describe();
-    return res.status == 200 ? res.json() : json::object();
-  }
-
   pqxx::result query(const std::string& sql) {
     pqxx::connection conn{env_->dsn()};
     pqxx::nontransaction tx{conn};

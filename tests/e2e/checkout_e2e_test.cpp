@@ -58,12 +58,6 @@ protected:
     return mt::mint_token(env_->secret(), sub, "customer");
   }
 
-  json stock(const std::string& sku) {
-    auto res = http().get("/v1/stock/" + sku);
-    EXPECT_EQ(res.status, 200) << res.describe();
-    return res.status == 200 ? res.json() : json::object();
-  }
-
   /// Waits until the stock of `sku` shows `on_hand` and no units held.
   bool settles_to(const std::string& sku, int64_t on_hand) {
     return eventually(

@@ -19,12 +19,6 @@ const std::string nul{"\0", 1};
 
 class TextE2E : public mt::shop_test {
 protected:
-  json stock(const std::string& sku) {
-    auto res = http().get("/v1/stock/" + sku);
-    EXPECT_EQ(res.status, 200) << res.describe();
-    return res.status == 200 ? res.json() : json::object();
-  }
-
   // Expects a 400 invalid_request whose detail starts with "`field`: ".
   void expect_refused(const mt::http_response& res, const std::string& field) {
     mt::expect_problem(res, 400, "invalid_request");

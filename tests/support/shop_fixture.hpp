@@ -100,6 +100,13 @@ protected:
     return sku;
   }
 
+  /// GET /v1/stock/{sku}: the stock item's public view (an empty object if not 200).
+  json stock(const std::string& sku) {
+    auto res = http().get("/v1/stock/" + sku);
+    EXPECT_EQ(res.status, 200) << res.describe();
+    return res.status == 200 ? res.json() : json::object();
+  }
+
   /// A cart of `token`'s customer holding `lines` (sku, quantity); returns its id.
   std::string filled_cart(const std::string& token,
                           const std::vector<std::pair<std::string, int64_t>>& lines) {
