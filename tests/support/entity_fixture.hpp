@@ -49,11 +49,16 @@ protected:
   /// request sent so far has its reply.
   template <class Result, class... Ts>
   std::shared_ptr<caf::expected<Result>> send(const std::string& id, Ts... xs) {
+    return send_as<Result>(false, id, xs...);
+  }
+
+  /// `send`; with `as_new`, for an id the caller has just minted (`atom::route_new`).
+  template <class Result, class... Ts>
+  std::shared_ptr<caf::expected<Result>> send_as(bool as_new, const std::string& id, Ts... xs) {
     auto out = std::make_shared<caf::expected<Result>>(caf::sec::request_timeout);
     auto pending = std::make_shared<bool>(true);
     pendings.push_back(pending);
-    sys.spawn([out, pending, region = region, id, as_new = route_as_new,
-               xs...](caf::event_based_actor* self) {
+    sys.spawn([out, pending, region = region, id, as_new, xs...](caf::event_based_actor* self) {
       auto timeout = std::chrono::milliseconds{60000};
       (as_new ? runtime::request_new_entity(self, region, id, timeout, xs...)
               : runtime::request_entity(self, region, id, timeout, xs...))
@@ -81,9 +86,7 @@ protected:
   /// `ask` for an id the caller has just minted (`atom::route_new`).
   template <class Result, class... Ts>
   caf::expected<Result> ask_new(const std::string& id, Ts... xs) {
-    route_as_new = true;
-    auto out = send<Result>(id, xs...);
-    route_as_new = false;
+    auto out = send_as<Result>(true, id, xs...);
     sched.run();
     return *out;
   }
@@ -111,7 +114,6 @@ protected:
   runtime::metrics_registry metrics;
   caf::actor region;
   std::vector<std::shared_ptr<bool>> pendings;
-  bool route_as_new = false; ///< `send` uses `atom::route_new`
 };
 
 } // namespace mercato::test
