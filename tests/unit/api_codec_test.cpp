@@ -379,14 +379,18 @@ json checkout_json() {
           {"email", "ada@example.com"}};
 }
 
+// `body` with `value` at `path` (a JSON pointer; "" leaves it whole).
+json with_member(json body, const std::string& path, const json& value) {
+  if (!path.empty())
+    body[json::json_pointer{path}] = value;
+  return body;
+}
+
 // The checkout body with `value` at `path` (a JSON pointer).
 std::function<validation()> checkout_with(const char* path, const std::string& value) {
   return [path, value] {
-    auto body = checkout_json();
-    if (*path != '\0')
-      body[json::json_pointer{path}] = value;
     checkout_cmd out;
-    return parse_checkout(body.dump(), out);
+    return parse_checkout(with_member(checkout_json(), path, value).dump(), out);
   };
 }
 
@@ -397,11 +401,9 @@ json product_json() {
 
 std::function<validation()> product_with(const char* field, const std::string& value) {
   return [field, value] {
-    auto body = product_json();
-    if (*field != '\0')
-      body[field] = value;
     product out;
-    return parse_product(body.dump(), "SKU-1", out);
+    auto path = *field == '\0' ? std::string{} : "/" + std::string{field};
+    return parse_product(with_member(product_json(), path, value).dump(), "SKU-1", out);
   };
 }
 
@@ -415,11 +417,8 @@ json fact_json() {
 
 std::function<validation()> fact_with(const char* path, const json& value) {
   return [path, value] {
-    auto body = fact_json();
-    if (*path != '\0')
-      body[json::json_pointer{path}] = value;
     order_fact_cmd out;
-    return parse_order_fact(body.dump(), out);
+    return parse_order_fact(with_member(fact_json(), path, value).dump(), out);
   };
 }
 
