@@ -213,10 +213,10 @@ std::string to_json(const order_view& x, order_audience audience) {
       a.close();
     }
     optional_string(w, "email", p.email);
+    optional_string(w, "cancel_reason", o.cancel_reason); // the customer's own words
   }
   optional_string(w, "coupon_code", p.coupon_code);
   w.field("checkout_id", p.checkout_id).field("payment_id", p.payment_id);
-  optional_string(w, "cancel_reason", o.cancel_reason);
   optional_time(w, "eta", o.eta_ms);
   w.time_field("created_at", o.created_at_ms)
     .time_field("updated_at", o.updated_at_ms)

@@ -15,8 +15,7 @@ void order_data(std::string& out, const std::string& id, const order_event& e) {
   jw::object_writer w{out};
   w.field("order_id", id).field("type", e.type).field("status", e.status_after);
   w.time_field("at", e.at_ms);
-  if (!e.reason.empty())
-    w.field("reason", e.reason);
+  // Not the cancel reason either: a customer's own words (REST gives it to the customer).
   if (e.eta_ms > 0)
     w.time_field("eta", e.eta_ms);
   if (!e.fact.type.empty()) {

@@ -14,8 +14,9 @@ namespace mercato::api::ws {
 /// The hub's encoder: {"type":"event","topic":T,"seq":N,"data":{...}} for the events of orders,
 /// stock items, carts and customers; null for any other kind. One frame goes to every subscriber
 /// of the topic, partners (`service`) on orders included, so order frames carry no personal
-/// data: a `placed` event leaves its placement (address, phone, email) out.
-///   order: {order_id, type, status (after the event), at, reason?, eta?, event? (the timeline
+/// data: a `placed` event leaves its placement (address, phone, email) out, a cancellation its
+/// reason (the customer's own words).
+///   order: {order_id, type, status (after the event), at, eta?, event? (the timeline
 ///          entry of a partner fact)}
 ///   stock: {sku, type, qty?, delta?, at} — a change to fold onto the snapshot's figures
 ///   cart:  {cart_id, type, at, line?, sku?, coupon_code?, checkout_id?}

@@ -447,6 +447,35 @@ TEST_F(WebSocketE2E, PartnersNeverSeeTheCustomersAddressEmailOrPhone) {
   EXPECT_EQ(connect(service_)->subscribe("cart:" + cart_id).at("code"), "forbidden");
 }
 
+// A customer's cancel reason is their own words: partners following the order see that it was
+// cancelled, not why; the customer reads the reason through REST.
+TEST_F(WebSocketE2E, PartnersNeverSeeTheCustomersOwnCancelReason) {
+  start_server();
+  const std::string reason = "Wsvis private reason 9931";
+  auto order_id = place_order(ada_, "wsreason");
+  ASSERT_FALSE(order_id.empty());
+  auto topic = "order:" + order_id;
+  std::string bytes;
+  auto partner = connect(service_);
+  auto snap = record_until(*partner, R"({"op":"subscribe","topic":")" + topic + R"("})", bytes,
+                           [](const json&) { return true; });
+  ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
+  auto cancelled = http().post("/v1/orders/" + order_id + "/cancel", {{"reason", reason}}, ada_);
+  ASSERT_EQ(cancelled.status, 200) << cancelled.describe();
+  record_until(*partner, {}, bytes,
+               [](const json& f) { return f.at("data").value("status", "") == "cancelled"; });
+  // A later subscription's snapshot and a replay from the start.
+  record_until(*connect(service_), R"({"op":"subscribe","topic":")" + topic + R"("})", bytes,
+               [](const json& f) { return f.at("type") == "snapshot"; });
+  auto replay = connect(service_);
+  record_until(*replay, R"({"op":"subscribe","topic":")" + topic + R"(","last_seq":0})", bytes,
+               [](const json& f) { return f.at("data").value("status", "") == "cancelled"; });
+  EXPECT_EQ(bytes.find(reason), std::string::npos) << "a partner sees the reason in\n" << bytes;
+  EXPECT_NE(bytes.find(R"("status":"cancelled")"), std::string::npos) << bytes;
+  auto own = http().get("/v1/orders/" + order_id, ada_);
+  EXPECT_EQ(own.json().value("cancel_reason", ""), reason) << own.describe();
+}
+
 TEST_F(WebSocketE2E, BadFramesGetErrorsOrACloseNeverACrash) {
   start_server({"--ws-max-frame-bytes", "1024"});
   auto c = connect(ada_);

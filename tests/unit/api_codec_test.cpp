@@ -316,22 +316,26 @@ TEST(Encode, OrderForAPartnerLeavesOutPersonalData) {
   p.lines = {cart_line{"SKU-1", "Mug", 2, 500}};
   p.ship_to = {"Ada Lovelace", "1 Analytical Row", "London", "N1 9GU", "GB", "+44 20 7946 0000"};
   p.email = "ada@example.com";
-  v.order.status = "confirmed";
+  v.order.status = "cancelled";
+  v.order.cancel_reason = "moving house, sorry";
   auto full = json::parse(to_json(v));
+  EXPECT_EQ(full.at("cancel_reason"), "moving house, sorry");
   EXPECT_EQ(full.at("shipping_address").at("line1"), "1 Analytical Row");
   EXPECT_EQ(full.at("shipping_address").at("phone"), "+44 20 7946 0000");
   EXPECT_EQ(full.at("email"), "ada@example.com");
 
   auto text = to_json(v, order_audience::partner);
   for (const auto& s : {p.ship_to.name, p.ship_to.line1, p.ship_to.city, p.ship_to.postal_code,
-                        p.ship_to.phone, p.email})
+                        p.ship_to.phone, p.email, v.order.cancel_reason})
     EXPECT_EQ(text.find(s), std::string::npos) << s << " in " << text;
   auto partner = json::parse(text);
   EXPECT_FALSE(partner.contains("shipping_address"));
   EXPECT_FALSE(partner.contains("email"));
+  EXPECT_FALSE(partner.contains("cancel_reason"));
   // Everything else stays as the full view has it.
   full.erase("shipping_address");
   full.erase("email");
+  full.erase("cancel_reason");
   EXPECT_EQ(partner, full);
 }
 
