@@ -110,11 +110,6 @@ void restart_after(Self* self, caf::error err) {
   self->quit(std::move(err));
 }
 
-/// Entities that tell others of their durable changes overload, in their own namespace,
-/// `on_durable_event(State&, const Event&, uint64_t seq)`; by default nobody is told.
-template <class State, class Event>
-void on_durable_event(State&, const Event&, uint64_t) {}
-
 template <class Self>
 void on_durable(Self* self, uint64_t last_seq) {
   auto& st = self->state;
@@ -124,13 +119,11 @@ void on_durable(Self* self, uint64_t last_seq) {
                                         "journal acknowledged an unexpected seq"));
     return;
   }
-  auto seq = log.durable_seq;
   log.durable_seq = last_seq;
   log.in_flight = false;
   auto batch = std::move(log.sending);
   log.sending = {};
   for (auto& e : batch.events) {
-    on_durable_event(st, e, ++seq);
     log.recent.push_back(std::move(e));
     if (log.recent.size() > log.recent_max)
       log.recent.pop_front();

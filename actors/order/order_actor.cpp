@@ -187,22 +187,6 @@ void settle_obligations(self_ptr self) {
 
 } // namespace
 
-void on_durable_event(order_state& st, const order_event& e, uint64_t seq) {
-  const auto& customer_id = st.data.placement.customer_id;
-  if (!st.cfg.customer_region || customer_id.empty())
-    return;
-  customer_order_update u;
-  u.customer_id = customer_id;
-  u.order_id = st.data.placement.order_id;
-  u.order_seq = seq;
-  u.change = e.type;
-  u.status = e.status_after.empty() ? st.data.status : e.status_after;
-  u.fact_type = e.fact.type;
-  u.at_ms = e.at_ms;
-  caf::anon_send(st.cfg.customer_region, atom::route_v, customer_id,
-                 caf::make_message(atom::append_v, std::move(u)));
-}
-
 order_actor::behavior_type order_entity(self_ptr self, std::string order_id, order_settings cfg) {
   self->state.cfg = std::move(cfg);
   auto env = self->state.cfg.env;

@@ -17,7 +17,6 @@ struct order_settings {
   std::chrono::milliseconds ask_timeout{5000};
   std::chrono::milliseconds retry_after{1000}; ///< when returning stock or payment failed
   order::delay_policy delays;                  ///< delay detection; empty = none
-  caf::actor customer_region; ///< told of every durable change (customer:{id} feeds); optional
 };
 
 /// State of the order actor.
@@ -31,9 +30,6 @@ struct order_state {
   bool refunding = false; ///< a refund for a return is under way
   int64_t check_at = 0;   ///< the delay check the armed timer is for (epoch ms); 0 = none
 };
-
-/// Tells the order's customer feed of a durable change (called by the event log shell).
-void on_durable_event(order_state& st, const order_event& e, uint64_t seq);
 
 /// The behaviour of one order; recovers from the journal before serving anything.
 order_actor::behavior_type order_entity(order_actor::stateful_pointer<order_state> self,

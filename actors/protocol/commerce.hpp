@@ -488,23 +488,6 @@ typename Inspector::result_type inspect(Inspector& f, checkout_view& x) {
 
 // -- customers --------------------------------------------------------------------------------
 
-/// A change of one of a customer's orders, as the order tells its customer once it is durable.
-struct customer_order_update {
-  std::string customer_id;
-  std::string order_id;
-  uint64_t order_seq = 0; ///< the order's version after the change
-  std::string change;     ///< the order event's type
-  std::string status;     ///< the order's status after it
-  std::string fact_type;  ///< the partner fact's type, for fact_recorded
-  int64_t at_ms = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, customer_order_update& x) {
-  return f(caf::meta::type_name("customer_order_update"), x.customer_id, x.order_id, x.order_seq,
-           x.change, x.status, x.fact_type, x.at_ms);
-}
-
 /// One order as its customer's feed knows it.
 struct customer_order {
   std::string order_id;
@@ -519,7 +502,7 @@ typename Inspector::result_type inspect(Inspector& f, customer_order& x) {
            x.updated_at_ms);
 }
 
-/// Event of the customer entity: `order_updated`.
+/// An event of a customer's feed (topic customer:{id}): `order_updated`.
 struct customer_event {
   std::string type;
   customer_order order;  ///< the order after the change

@@ -46,14 +46,26 @@ using stock_actor = caf::typed_actor<
 using journal_actor
   = caf::typed_actor<caf::replies_to<atom::append, persist_request>::with<uint64_t>>;
 
-/// RECOVERY (port, adapters/pg): reads entities back from the journal.
-using recovery_actor = caf::typed_actor<
-  // The latest snapshot and every later event (kind, entity id).
-  caf::replies_to<atom::load, std::string, std::string>::with<recovery_data>,
-  // Replay (kind, entity id, after, limit): the events with seq > after, at most `limit`, in
-  // order, no snapshot; `last_seq` is the entity's newest seq in the journal (0 if none), so a
-  // reader can tell whether more follow and whether `after` lies in the future.
+/// EVENT READER: replays a topic's events (WebSocket resumes).
+using event_reader_actor = caf::typed_actor<
+  // Replay (kind, id, after, limit): the events with seq > after, at most `limit`, in order, no
+  // snapshot; `last_seq` is the newest seq there is (0 if none), so a reader can tell whether
+  // more follow and whether `after` lies in the future.
   caf::replies_to<atom::read, std::string, std::string, uint64_t, uint64_t>::with<recovery_data>>;
+
+/// RECOVERY (port, adapters/pg): reads entities back from the journal; replays their topics.
+using recovery_actor = event_reader_actor::extend<
+  // The latest snapshot and every later event (kind, entity id).
+  caf::replies_to<atom::load, std::string, std::string>::with<recovery_data>>;
+
+/// CUSTOMER FEED (port, adapters/pg): the customer:{id} topic, a read model of order events
+/// (one customer_event per change of any of the customer's orders, numbered per customer).
+/// Replays read ("customer", customer id, after, limit).
+using customer_feed_actor = event_reader_actor::extend<
+  // The feed of a customer: their most recently changed orders, newest first, and its seq. Waits
+  // (bounded) until the read model has every order event committed before the request, so that
+  // a customer sees the orders they were already answered for.
+  caf::replies_to<atom::get, std::string>::with<customer_view>>;
 
 /// EVENT SINK (port, runtime's topic hub): told of every committed journal batch, in commit
 /// order, so that live subscribers see each durable change.
@@ -173,15 +185,6 @@ using cart_actor = caf::typed_actor<
   caf::replies_to<atom::commit, caller, std::string>::with<cart_view>,
   // Gives the claim of failed checkout `id` back; a no-op if `id` does not hold the cart.
   caf::replies_to<atom::release, caller, std::string>::with<cart_view>,
-  // Admin inspection: a JSON object {state, version, pending, recent_events}.
-  caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
-
-/// CUSTOMER: the feed of one customer's orders (topic customer:{id}), fed by the orders.
-using customer_actor = caf::typed_actor<
-  // An order changed; recorded once per (order, order seq), older ones are ignored.
-  caf::reacts_to<atom::append, customer_order_update>,
-  // The customer's (or an admin's) view; `not_found` for anyone else or an empty feed.
-  caf::replies_to<atom::get, caller>::with<customer_view>,
   // Admin inspection: a JSON object {state, version, pending, recent_events}.
   caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 

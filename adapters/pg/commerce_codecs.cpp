@@ -67,12 +67,6 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_view, exists, checkout_
                                                 code, detail, skus, retryable, owed, finished,
                                                 created_at_ms, updated_at_ms, version)
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_order, order_id, status, order_seq,
-                                                updated_at_ms)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_event, type, order, change, fact_type,
-                                                at_ms)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(customer_snapshot, customer_id, orders)
-
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(payment_event, type, status, amount_minor, currency,
                                                 provider, provider_ref, detail, customer_id, source,
                                                 event_id, changed, seen_events, request_id, at_ms)
@@ -128,8 +122,6 @@ template <>
 constexpr const char* kind_of<order_event> = "order";
 template <>
 constexpr const char* kind_of<checkout_event> = "checkout";
-template <>
-constexpr const char* kind_of<customer_event> = "customer";
 template <>
 constexpr const char* kind_of<payment_event> = "payment";
 
@@ -197,7 +189,6 @@ std::vector<entity_codec> commerce_codecs() {
     json_codec<cart_event, cart_snapshot>::make(),
     json_codec<order_event, order_snapshot>::make(),
     json_codec<checkout_event, checkout_view>::make(),
-    json_codec<customer_event, customer_snapshot>::make(),
     json_codec<payment_event, payment_snapshot>::make(),
   };
 }

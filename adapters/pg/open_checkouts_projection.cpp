@@ -45,7 +45,8 @@ const event_handlers<checkout_row>& handlers() {
   return table;
 }
 
-void apply(pqxx::work& txn, const std::vector<projection_event>& events) {
+void apply(pqxx::work& txn, const std::vector<projection_event>& events,
+           std::vector<committed_event>& /*published: no topics*/) {
   std::map<std::string, checkout_row> rows; // by checkout id, in key order (lock order)
   for (const auto& ev : events)
     if (auto h = handlers().find(ev.type))

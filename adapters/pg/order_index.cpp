@@ -3,7 +3,7 @@
 #include "actors/protocol/errors.hpp"
 #include "adapters/pg/connection.hpp"
 #include "adapters/pg/pool.hpp"
-#include "runtime/logging.hpp"
+#include "adapters/pg/read_your_writes.hpp"
 #include "runtime/util/cursor.hpp"
 
 #include <caf/all.hpp>
@@ -114,27 +114,8 @@ order_index_actor::behavior_type worker(worker_self self, std::string url,
   return {
     [self](atom::search, const order_query& q) -> caf::result<order_page> {
       auto rp = self->make_response_promise<order_page>();
-      auto& st = self->state;
-      if (!st.projection || st.wait.count() <= 0) {
-        answer(self, rp, q);
-        return rp;
-      }
-      // Read your own writes: the list waits (bounded) until the orders projection has applied
-      // every event committed before the request arrived; past the bound it is served as it is.
-      self
-        ->request(st.projection, st.wait + std::chrono::milliseconds{500}, atom::check_v,
-                  static_cast<int64_t>(st.wait.count()))
-        .then(
-          [self, rp, q](bool reached) mutable {
-            if (!reached)
-              runtime::logger("pg")->debug("orders list served before the projection caught up");
-            answer(self, rp, q);
-          },
-          [self, rp, q](caf::error& err) mutable {
-            runtime::logger("pg")->debug("orders list served without waiting: {}",
-                                         caf::to_string(err));
-            answer(self, rp, q);
-          });
+      after_projection(self, self->state.projection, self->state.wait, "orders list",
+                       [self, rp, q]() mutable { answer(self, rp, q); });
       return rp;
     },
   };

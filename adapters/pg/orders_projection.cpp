@@ -92,7 +92,8 @@ constexpr const char* update_sql
     "AS r (order_id, status, updated_ms, version, next_check_ms) "
     "WHERE o.order_id = r.order_id AND o.version < r.version";
 
-void apply(pqxx::work& txn, const std::vector<projection_event>& events) {
+void apply(pqxx::work& txn, const std::vector<projection_event>& events,
+           std::vector<committed_event>& /*published: no topics*/) {
   std::map<std::string, order_row> rows; // by order id, in key order (lock order)
   for (const auto& ev : events)
     if (auto h = handlers().find(ev.type))

@@ -94,7 +94,8 @@ constexpr const char* upsert_sql
     "updated_at = EXCLUDED.updated_at, version = EXCLUDED.version "
     "WHERE payments.version < EXCLUDED.version";
 
-void apply(pqxx::work& txn, const std::vector<projection_event>& events) {
+void apply(pqxx::work& txn, const std::vector<projection_event>& events,
+           std::vector<committed_event>& /*published: no topics*/) {
   std::map<std::string, payment_row> rows; // by payment id, in key order (lock order)
   for (const auto& ev : events) {
     if (ev.kind == "order") {

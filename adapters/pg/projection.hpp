@@ -5,6 +5,7 @@
 // (orders_projection.cpp, payments_projection.cpp, open_checkouts_projection.cpp) with the SQL of
 // the table it owns; projection_runner.cpp drives them.
 
+#include "actors/protocol/messages.hpp"
 #include "adapters/pg/journal_position.hpp"
 
 #include <nlohmann/json.hpp>
@@ -37,8 +38,12 @@ struct projection {
   std::vector<std::string> kinds;  ///< the entity kinds it reads
   std::vector<std::string> tables; ///< what a rebuild empties
   /// Applies `events` (in commit position order, of `kinds` only) in `txn`. Idempotent per
-  /// event is not required: the runner applies each event once.
-  std::function<void(pqxx::work& txn, const std::vector<projection_event>& events)> apply;
+  /// event is not required: the runner applies each event once. Events of the read model's own
+  /// topics (the customer feed's) go to `published`: the runner announces them to the node's
+  /// topic hub once the round has committed.
+  std::function<void(pqxx::work& txn, const std::vector<projection_event>& events,
+                     std::vector<committed_event>& published)>
+    apply;
 };
 
 /// Handlers per event type, for projections that fold a batch into rows first. `fallback`
@@ -60,6 +65,7 @@ struct event_handlers {
 const projection& orders_projection();
 const projection& payments_projection();
 const projection& open_checkouts_projection();
+const projection& customer_feed_projection();
 
 /// What one round did.
 struct round_result {
@@ -70,6 +76,7 @@ struct round_result {
   journal_position cursor; ///< where the next round goes on from
   int64_t behind = 0;      ///< events of its kinds committed after the cursor (capped)
   double oldest_age_s = 0; ///< age of the oldest event applied, at commit (0: none)
+  std::vector<committed_event> published; ///< of the read model's topics, once committed
 };
 
 /// One round of `p` in its own transaction: takes the projection's lock (one runner at a time,

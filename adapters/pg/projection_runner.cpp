@@ -20,8 +20,13 @@ using std::chrono::steady_clock;
 // Events of a projection's kinds counted past its cursor, at most (the lag gauge).
 constexpr int64_t behind_cap = 100000;
 
+std::vector<const projection*> all_projections() {
+  return {&orders_projection(), &payments_projection(), &open_checkouts_projection(),
+          &customer_feed_projection()};
+}
+
 const projection* find_projection(const std::string& name) {
-  for (const auto* p : {&orders_projection(), &payments_projection(), &open_checkouts_projection()})
+  for (const auto* p : all_projections())
     if (p->name == name)
       return p;
   return nullptr;
@@ -132,7 +137,7 @@ round_result run_round(pqxx::connection& conn, const projection& p, const journa
     txn.abort(); // nothing to write: the cursor moves in memory only
     return out;
   }
-  p.apply(txn, read.events);
+  p.apply(txn, read.events, out.published);
   store_offset(txn, p, out.cursor, read.events.size());
   auto now_ms
     = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -154,8 +159,9 @@ size_t rebuild(pqxx::connection& conn, const projection& p, int batch) {
   size_t total = 0;
   for (;;) {
     auto read = read_batch(txn, p, at, batch);
+    std::vector<committed_event> unannounced; // a rebuild renumbers nothing: subscribers have it
     if (!read.events.empty())
-      p.apply(txn, read.events);
+      p.apply(txn, read.events, unannounced);
     total += read.events.size();
     at = next_cursor(read, at, batch);
     if (read.events.size() < static_cast<size_t>(batch))
@@ -217,6 +223,7 @@ struct runner_state {
   runtime::gauge* lag = nullptr;
   runtime::histogram* delay = nullptr;
   runtime::counter* applied = nullptr;
+  event_sink_actor sink; // the topic hub, for read models with topics of their own
 };
 
 using runner_self = runner_impl::stateful_pointer<runner_state>;
@@ -284,6 +291,8 @@ void round(runner_self self) {
     st.log->trace("projection {} applies {} events up to {}", st.proj->name, res->applied,
                   res->cursor.to_string());
   }
+  if (st.sink && !res->published.empty())
+    self->send(st.sink, atom::publish_v, std::move(res->published));
   answer_waiters(st);
   if (res->more)
     queue_round(self);
@@ -293,9 +302,10 @@ void round(runner_self self) {
 
 runner_impl::behavior_type runner(runner_self self, std::string url, const projection* proj,
                                   config::projection_settings cfg,
-                                  runtime::metrics_registry* metrics) {
+                                  runtime::metrics_registry* metrics, event_sink_actor sink) {
   auto& st = self->state;
   st.proj = proj;
+  st.sink = std::move(sink);
   st.cfg = cfg;
   st.cfg.batch = std::max(st.cfg.batch, 1);
   st.log = runtime::logger("pg");
@@ -353,19 +363,22 @@ std::vector<std::string> projection_kinds(const std::string& name) {
 }
 
 std::vector<std::string> projection_names() {
-  return {orders_projection().name, payments_projection().name, open_checkouts_projection().name};
+  std::vector<std::string> out;
+  for (const auto* p : all_projections())
+    out.push_back(p->name);
+  return out;
 }
 
 projection_actor spawn_projection(caf::actor_system& sys, std::string url, const std::string& name,
                                   config::projection_settings cfg,
-                                  runtime::metrics_registry* metrics) {
+                                  runtime::metrics_registry* metrics, event_sink_actor sink) {
   const auto& p = named(name);
   std::string kinds;
   for (const auto& k : p.kinds)
     kinds += (kinds.empty() ? "" : ", ") + k;
   runtime::logger("pg")->info("projection {} starts (kinds: {})", p.name, kinds);
   return caf::actor_cast<projection_actor>(
-    sys.spawn<caf::detached>(runner, std::move(url), &p, cfg, metrics));
+    sys.spawn<caf::detached>(runner, std::move(url), &p, cfg, metrics, std::move(sink)));
 }
 
 size_t rebuild_projection(const std::string& url, const std::string& name) {

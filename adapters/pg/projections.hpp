@@ -6,7 +6,7 @@
 // new offset, so each event takes effect exactly once. The journal pings the runners after each
 // commit; a slow poll finds rows that other nodes wrote.
 
-#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/interfaces.hpp"
 #include "config/settings.hpp"
 #include "runtime/metrics.hpp"
 
@@ -37,7 +37,7 @@ struct projection_wakeup {
   std::vector<std::string> kinds;
 };
 
-/// The projections, by name: "orders", "payments", "checkouts_open".
+/// The projections, by name: "orders", "payments", "checkouts_open", "customer_feed".
 std::vector<std::string> projection_names();
 
 /// The entity kinds projection `name` reads (throws std::invalid_argument for an unknown name).
@@ -47,9 +47,11 @@ std::vector<std::string> projection_kinds(const std::string& name);
 /// otherwise it keeps mercato_projection_lag_events (events of its kinds committed and not yet
 /// applied, as of its last round), mercato_projection_delay_seconds (age of the oldest event of
 /// each round, when applied) and mercato_projection_applied_total, labelled projection=name.
+/// A read model with topics of its own (customer_feed) announces its new rows to `sink` (the
+/// node's topic hub) after each round has committed; `sink` may be null.
 projection_actor spawn_projection(caf::actor_system& sys, std::string url, const std::string& name,
                                   config::projection_settings cfg,
-                                  runtime::metrics_registry* metrics);
+                                  runtime::metrics_registry* metrics, event_sink_actor sink = {});
 
 /// Empties the tables of projection `name` and replays the whole journal into them in one
 /// transaction; returns the events applied. Blocking; throws std::exception on failure.

@@ -49,7 +49,8 @@ bool is_known_kind(std::string_view kind) {
   return false;
 }
 
-// The region of `kind`, null while that kind has none on this node.
+// The region of `kind`, null while that kind has none on this node (a customer's feed is a read
+// model, not a live entity).
 caf::actor region_of(const runtime::node_handles& h, std::string_view kind) {
   if (kind == "stock")
     return h.stock_region;
@@ -61,8 +62,6 @@ caf::actor region_of(const runtime::node_handles& h, std::string_view kind) {
     return h.checkout_region;
   if (kind == "order")
     return h.order_region;
-  if (kind == "customer")
-    return h.customer_region;
   if (kind == "payment")
     return h.payment_region;
   return nullptr;

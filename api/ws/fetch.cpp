@@ -1,5 +1,6 @@
 // The reads a WebSocket subscription starts with, as one-shot actors: the entity's durable view
-// through its region (which also checks who may see it) and missed events from the journal.
+// through its region (which also checks who may see it) and missed events from the journal; for
+// a customer's feed, both from its read model.
 
 #include "actors/protocol/commerce.hpp"
 #include "actors/protocol/errors.hpp"
@@ -51,6 +52,13 @@ std::string code_of(const caf::error& err) {
   }
 }
 
+// Who replays a topic's events: the journal, or the customer feed's read model.
+event_reader_actor events_of(const ws_env& env, const std::string& kind) {
+  if (kind == "customer")
+    return env.handles.customer_feed;
+  return env.handles.recovery;
+}
+
 start_point failure(std::string code, std::string detail) {
   start_point p;
   p.error = std::move(code);
@@ -77,7 +85,7 @@ void continue_from(caf::event_based_actor* self, const ws_env& env, const topic_
   }
   auto hub = env.handles.hub;
   self
-    ->request(env.handles.recovery, ask_timeout, atom::read_v, t.kind, t.id, *last_seq,
+    ->request(events_of(env, t.kind), ask_timeout, atom::read_v, t.kind, t.id, *last_seq,
               facts.version - *last_seq)
     .then(
       [t, hub, facts, last_seq, done](recovery_data& data) mutable {
@@ -100,28 +108,35 @@ void continue_from(caf::event_based_actor* self, const ws_env& env, const topic_
       });
 }
 
-template <class View>
+// `ask(self)` sends the request for the view.
+template <class View, class Ask>
 void fetch_view(const ws_env& env, const std::optional<principal>& who, order_audience audience,
-                const topic_ref& t, const caf::actor& region, caf::message get,
-                std::optional<uint64_t> last_seq, std::function<void(start_point)> done) {
+                const topic_ref& t, Ask ask, std::optional<uint64_t> last_seq,
+                std::function<void(start_point)> done) {
   auto is_admin = who && who->who == role::admin;
   auto sub = who ? who->sub : std::string{};
-  env.handles.sys->spawn([env, t, region, get = std::move(get), last_seq, done = std::move(done),
-                          is_admin, sub, audience](caf::event_based_actor* self) mutable {
-    self->request(region, ask_timeout, atom::route_v, t.id, std::move(get))
-      .then(
-        [self, env, t, last_seq, done, is_admin, sub, audience](const View& v) mutable {
-          auto facts = facts_of(v, audience);
-          if (!facts.owner.empty() && !is_admin && facts.owner != sub)
-            return done(failure("forbidden", "this topic belongs to another customer"));
-          continue_from(self, env, t, std::move(facts), last_seq, std::move(done));
-        },
-        [done, t](caf::error& err) {
-          auto code = code_of(err);
-          done(failure(code, code == "not_found" ? "no " + t.kind + " " + t.id
-                                                 : t.kind + " is unavailable; retry"));
-        });
+  env.handles.sys->spawn([env, t, ask = std::move(ask), last_seq, done = std::move(done), is_admin,
+                          sub, audience](caf::event_based_actor* self) mutable {
+    ask(self).then(
+      [self, env, t, last_seq, done, is_admin, sub, audience](const View& v) mutable {
+        auto facts = facts_of(v, audience);
+        if (!facts.owner.empty() && !is_admin && facts.owner != sub)
+          return done(failure("forbidden", "this topic belongs to another customer"));
+        continue_from(self, env, t, std::move(facts), last_seq, std::move(done));
+      },
+      [done, t](caf::error& err) {
+        auto code = code_of(err);
+        done(failure(code, code == "not_found" ? "no " + t.kind + " " + t.id
+                                               : t.kind + " is unavailable; retry"));
+      });
   });
+}
+
+// Asks an entity for its view through its region.
+auto via_region(const caf::actor& region, const std::string& id, caf::message get) {
+  return [region, id, get = std::move(get)](caf::event_based_actor* self) {
+    return self->request(region, ask_timeout, atom::route_v, id, get);
+  };
 }
 
 } // namespace
@@ -177,26 +192,35 @@ void fetch_start(const ws_env& env, const std::optional<principal>& who, const t
       reader = principal{who->sub, role::admin}; // partners follow the orders they post to
       audience = order_audience::partner;
     }
-    fetch_view<order_view>(env, reader, audience, t, env.handles.order_region,
-                           caf::make_message(atom::get_v, as_admin), last_seq, std::move(done));
+    fetch_view<order_view>(
+      env, reader, audience, t,
+      via_region(env.handles.order_region, t.id, caf::make_message(atom::get_v, as_admin)),
+      last_seq, std::move(done));
   } else if (t.kind == "customer") {
-    fetch_view<customer_view>(env, reader, audience, t, env.handles.customer_region,
-                              caf::make_message(atom::get_v, as_admin), last_seq, std::move(done));
+    // Whose feed it is is checked here (view_facts.owner): the feed itself serves any id.
+    auto ask = [feed = env.handles.customer_feed, id = t.id](caf::event_based_actor* self) {
+      return self->request(feed, ask_timeout, atom::get_v, id);
+    };
+    fetch_view<customer_view>(env, reader, audience, t, ask, last_seq, std::move(done));
   } else if (t.kind == "cart") {
-    fetch_view<cart_view>(env, reader, audience, t, env.handles.cart_region,
-                          caf::make_message(atom::get_v, as_admin), last_seq, std::move(done));
+    fetch_view<cart_view>(
+      env, reader, audience, t,
+      via_region(env.handles.cart_region, t.id, caf::make_message(atom::get_v, as_admin)), last_seq,
+      std::move(done));
   } else {
-    fetch_view<stock_view>(env, reader, audience, t, env.handles.stock_region,
-                           caf::make_message(atom::get_v), last_seq, std::move(done));
+    fetch_view<stock_view>(
+      env, reader, audience, t,
+      via_region(env.handles.stock_region, t.id, caf::make_message(atom::get_v)), last_seq,
+      std::move(done));
   }
 }
 
 void fetch_range(const ws_env& env, const topic_ref& t, uint64_t after, uint64_t upto,
                  std::function<void(bool, std::vector<runtime::frame_ptr>)> done) {
   auto hub = env.handles.hub;
-  env.handles.sys->spawn([recovery = env.handles.recovery, hub, t, after, upto,
+  env.handles.sys->spawn([events = events_of(env, t.kind), hub, t, after, upto,
                           done = std::move(done)](caf::event_based_actor* self) {
-    self->request(recovery, ask_timeout, atom::read_v, t.kind, t.id, after, upto - after)
+    self->request(events, ask_timeout, atom::read_v, t.kind, t.id, after, upto - after)
       .then(
         [hub, t, after, done](recovery_data& data) {
           std::vector<runtime::frame_ptr> frames;

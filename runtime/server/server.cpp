@@ -3,13 +3,13 @@
 #include "actors/cart/cart_actor.hpp"
 #include "actors/checkout/checkout_actor.hpp"
 #include "actors/coupon/coupon_actor.hpp"
-#include "actors/customer/customer_actor.hpp"
 #include "actors/order/order_actor.hpp"
 #include "actors/payment/payment_actor.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/stock/stock_actor.hpp"
 #include "adapters/payments/payments.hpp"
+#include "adapters/pg/customer_feed.hpp"
 #include "adapters/pg/dead_letter_store.hpp"
 #include "adapters/pg/delay_sweeper.hpp"
 #include "adapters/pg/journal.hpp"
@@ -163,12 +163,14 @@ struct ports {
   dead_letter_store_actor dead_letters;
   payment_provider_actor provider;
   order_index_actor orders;
+  customer_feed_actor customer_feed;
   pg::projection_actor orders_projection;
+  pg::projection_actor customer_feed_projection;
 };
 
 // The entity regions.
 struct regions {
-  caf::actor stock, coupon, payment, cart, customer, order, checkout;
+  caf::actor stock, coupon, payment, cart, order, checkout;
 };
 
 // Everything spawned, in start order; stopped in reverse, each once the one after it has gone,
@@ -201,14 +203,18 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   // The hub learns of every commit from the journal, once per batch, and fans it out to the
   // node's WebSocket subscribers.
   p.hub_actor = stops.add(spawn_hub_actor(sys, hub));
-  // The read models follow the journal; it pings their runners after each commit.
+  // The read models follow the journal; it pings their runners after each commit. The
+  // customer feed announces its rows to the hub itself.
   std::vector<pg::projection_wakeup> wake;
   for (const auto& name : pg::projection_names()) {
-    auto runner = stops.add(pg::spawn_projection(sys, cfg.db.url, name, cfg.projections, &metrics));
+    auto runner = stops.add(
+      pg::spawn_projection(sys, cfg.db.url, name, cfg.projections, &metrics, p.hub_actor));
     wake.push_back(
       {caf::actor_cast<pg::projection_wakeup_actor>(runner), pg::projection_kinds(name)});
     if (name == "orders")
       p.orders_projection = runner;
+    else if (name == "customer_feed")
+      p.customer_feed_projection = runner;
   }
   p.journal = stops.add(
     pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, p.hub_actor, std::move(wake)));
@@ -219,9 +225,11 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   // Only provider calls may block (the http provider's detached workers); payments are
   // entities in their region.
   p.provider = stops.add(payments::spawn_payment_provider(sys, cfg.payments));
-  p.orders
-    = stops.add(pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers, p.orders_projection,
-                                      std::chrono::milliseconds{cfg.projections.list_wait_ms}));
+  auto list_wait = std::chrono::milliseconds{cfg.projections.list_wait_ms};
+  p.orders = stops.add(
+    pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers, p.orders_projection, list_wait));
+  p.customer_feed = stops.add(pg::spawn_customer_feed(sys, cfg.db.url, cfg.db.readers,
+                                                      p.customer_feed_projection, list_wait));
   return p;
 }
 
@@ -278,11 +286,9 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
   cart_cfg.coupon_region = r.coupon;
   cart_cfg.ask_timeout = step_timeout;
   r.cart = region("cart", make_cart_spawner(cart_cfg));
-  r.customer = region("customer", make_customer_spawner(env));
 
   order_settings order_cfg;
   order_cfg.env = env;
-  order_cfg.customer_region = r.customer;
   order_cfg.stock_region = r.stock;
   order_cfg.payment_region = r.payment;
   order_cfg.ask_timeout = step_timeout;
@@ -333,9 +339,9 @@ node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, con
   h.coupon_region = r.coupon;
   h.checkout_region = r.checkout;
   h.order_region = r.order;
-  h.customer_region = r.customer;
   h.payment_region = r.payment;
   h.orders = p.orders;
+  h.customer_feed = p.customer_feed;
   h.products = p.products;
   h.dead_letters = p.dead_letters;
   h.recovery = p.recovery;

@@ -19,7 +19,7 @@ namespace mercato::test {
 
 class projection_test : public migrated_pg_test {
 protected:
-  /// The projection under test ("orders", "payments", "checkouts_open").
+  /// The projection under test ("orders", "payments", "checkouts_open", "customer_feed").
   virtual std::string projection_name() const = 0;
 
   void spawn_actors() override {
@@ -40,7 +40,7 @@ protected:
     config::projection_settings cfg;
     cfg.poll_ms = 3600000;
     cfg.batch = batch;
-    runner = pg::spawn_projection(sys(), url(), projection_name(), cfg, &metrics);
+    runner = pg::spawn_projection(sys(), url(), projection_name(), cfg, &metrics, sink);
   }
 
   void stop_runner() {
@@ -135,6 +135,7 @@ protected:
   }
 
   int batch = 500;
+  event_sink_actor sink; ///< told of what a read model with topics announces; may stay null
   runtime::metrics_registry metrics;
   journal_actor journal;
   pg::projection_actor runner;

@@ -1,9 +1,10 @@
 #pragma once
 
-// For end-to-end tests that read a read model's table (orders, payments, checkouts_open) right
-// after a write through the API: the server's projections apply the journal after each commit,
-// so the test waits, with a deadline, until the projection has applied every event committed
-// before the call. The condition is exact, not a guess at how long the projection takes.
+// For end-to-end tests that read a read model's table (orders, payments, checkouts_open,
+// customer_feed) right after a write through the API: the server's projections apply the journal
+// after each commit, so the test waits, with a deadline, until the projection has applied every
+// event committed before the call. The condition is exact, not a guess at how long the
+// projection takes.
 
 #include "tests/support/e2e_env.hpp"
 

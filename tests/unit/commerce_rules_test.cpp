@@ -3,7 +3,6 @@
 #include "actors/cart/cart_rules.hpp"
 #include "actors/checkout/checkout_rules.hpp"
 #include "actors/coupon/coupon_rules.hpp"
-#include "actors/customer/customer_rules.hpp"
 #include "actors/order/order_rules.hpp"
 #include "actors/protocol/errors.hpp"
 
@@ -466,48 +465,4 @@ TEST(OrderTimeline, AnyArrivalOrderWithDuplicatesGivesTheSameOutcome) {
     ASSERT_EQ(outcome(s), expected) << "round " << round;
     ASSERT_EQ(s.timeline.size(), facts.size());
   }
-}
-
-// -- customer feed ----------------------------------------------------------------------------
-
-namespace {
-
-mercato::customer_order_update order_update(const std::string& order_id, uint64_t seq,
-                                            const std::string& status) {
-  mercato::customer_order_update u;
-  u.customer_id = "ada";
-  u.order_id = order_id;
-  u.order_seq = seq;
-  u.change = "status_changed";
-  u.status = status;
-  u.at_ms = static_cast<int64_t>(seq) * 1000;
-  return u;
-}
-
-} // namespace
-
-TEST(CustomerFeed, EachOrderChangeOnceNewestFirstAndLateNotificationsIgnored) {
-  namespace cu = mercato::customer;
-  cu::state s{"ada", {}};
-  auto step = [&s](const mercato::customer_order_update& u) {
-    auto events = cu::decide_update(s, u);
-    for (const auto& e : events)
-      cu::apply(s, e);
-    return events.size();
-  };
-  EXPECT_EQ(step(order_update("o-1", 1, "pending_payment")), 1u);
-  EXPECT_EQ(step(order_update("o-2", 1, "pending_payment")), 1u);
-  EXPECT_EQ(step(order_update("o-1", 3, "confirmed")), 1u);
-  EXPECT_EQ(step(order_update("o-1", 3, "confirmed")), 0u) << "a repeated notification";
-  EXPECT_EQ(step(order_update("o-1", 2, "paid")), 0u) << "a late one must not move it back";
-  ASSERT_EQ(s.orders.size(), 2u);
-  EXPECT_EQ(s.orders[0].order_id, "o-1");
-  EXPECT_EQ(s.orders[0].status, "confirmed");
-  EXPECT_EQ(s.orders[1].order_id, "o-2");
-  for (size_t i = 0; i < cu::max_orders + 5; ++i)
-    step(order_update("bulk-" + std::to_string(i), 1, "pending_payment"));
-  EXPECT_EQ(s.orders.size(), cu::max_orders) << "the oldest updates drop out";
-  EXPECT_EQ(s.orders.back().order_id, "bulk-5"); // o-1, o-2 and bulk-0..4 dropped out
-  auto back = cu::from_state_snapshot(cu::snapshot_of(s));
-  EXPECT_EQ(back.orders.size(), s.orders.size());
 }
