@@ -85,7 +85,8 @@ const std::vector<field>& fields() {
      "detached recovery/catalogue readers (1..32)"},
     {MERCATO_FIELD(db, migrate), "", "--no-migrate", "", "do not apply migrations at start", false},
     {MERCATO_FIELD(db, rebuild_projection), "", "--rebuild-projection", "NAME",
-     "rebuild projection NAME (orders, payments, checkouts_open, customer_feed) from the journal, then exit"},
+     "rebuild projection NAME (orders, payments, checkouts_open, customer_feed) from the journal, "
+     "then exit"},
     {MERCATO_FIELD(journal, batch_max), "MERCATO_JOURNAL_BATCH_MAX", "--journal-batch-max", "N",
      "most persist requests per journal transaction"},
     {MERCATO_FIELD(journal, batch_delay_us), "MERCATO_JOURNAL_BATCH_DELAY_US",
@@ -189,7 +190,11 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(ws, threads), "MERCATO_WS_THREADS", "--ws-threads", "N",
      "threads that own the WebSocket sessions and fan events out to them"},
     {MERCATO_FIELD(auth, jwt_secret), "MERCATO_JWT_SECRET", "--jwt-secret", "SECRET",
-     "HS256 secret, at least 16 bytes (required)"},
+     "HS256 secret, at least 32 bytes (required)"},
+    {MERCATO_FIELD(auth, jwt_issuer), "MERCATO_JWT_ISSUER", "--jwt-issuer", "ISS",
+     "when set, tokens must carry this iss"},
+    {MERCATO_FIELD(auth, jwt_audience), "MERCATO_JWT_AUDIENCE", "--jwt-audience", "AUD",
+     "when set, tokens' aud must name it"},
     {MERCATO_FIELD(log, level), "MERCATO_LOG_LEVEL", "--log-level", "LEVEL",
      "trace, debug, info, warn or error"},
     {MERCATO_FIELD(log, format), "MERCATO_LOG_FORMAT", "--log-format", "FORMAT", "json or text"},
@@ -621,9 +626,9 @@ void validate(const settings& s, report& rep) {
 
   if (s.auth.jwt_secret.empty())
     rep.add("auth.jwt_secret", "required (set MERCATO_JWT_SECRET or --jwt-secret)");
-  else if (s.auth.jwt_secret.size() < 16)
+  else if (s.auth.jwt_secret.size() < 32) // RFC 7518 §3.2: at least the hash's 256 bits
     rep.add("auth.jwt_secret",
-            "must be at least 16 bytes, got " + std::to_string(s.auth.jwt_secret.size()));
+            "must be at least 32 bytes, got " + std::to_string(s.auth.jwt_secret.size()));
 
   one_of("log.level", s.log.level, {"trace", "debug", "info", "warn", "error"});
   one_of("log.format", s.log.format, {"json", "text"});

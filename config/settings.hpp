@@ -103,7 +103,9 @@ struct webhook_settings {
 
 /// Authentication.
 struct auth_settings {
-  std::string jwt_secret; ///< MERCATO_JWT_SECRET, HS256; required
+  std::string jwt_secret;   ///< MERCATO_JWT_SECRET, HS256; required, at least 32 bytes
+  std::string jwt_issuer;   ///< non-empty: tokens must carry this `iss`
+  std::string jwt_audience; ///< non-empty: tokens' `aud` must name it
 };
 
 /// Live subscriptions over WebSocket (/v1/ws).

@@ -49,6 +49,21 @@ bool numeric_date(const nlohmann::json& v, int64_t& out) {
 
 constexpr int64_t no_time = std::numeric_limits<int64_t>::min();
 
+// RFC 7519 §4.1.3: `aud` is one string or an array of them.
+bool names_audience(const nlohmann::json& claims, const std::string& audience) {
+  auto aud = claims.find("aud");
+  if (aud == claims.end())
+    return false;
+  if (aud->is_string())
+    return aud->get_ref<const std::string&>() == audience;
+  if (!aud->is_array())
+    return false;
+  for (const auto& a : *aud)
+    if (a.is_string() && a.get_ref<const std::string&>() == audience)
+      return true;
+  return false;
+}
+
 // Per-thread cache of verified tokens: direct-mapped, no locks, bounded memory.
 struct cache_entry {
   uint64_t instance = 0;
@@ -106,13 +121,22 @@ std::string_view to_string(jwt_error e) noexcept {
     return "the token is not valid yet";
   case jwt_error::invalid_claims:
     return "the token's claims are invalid (sub and role are required)";
+  case jwt_error::no_expiry:
+    return "the token has no expiry (exp is required)";
+  case jwt_error::wrong_issuer:
+    return "the token's issuer is not trusted";
+  case jwt_error::wrong_audience:
+    return "the token is meant for another audience";
   }
   return "invalid token";
 }
 
-jwt_verifier::jwt_verifier(std::string secret, int64_t leeway_s)
-    : secret_(std::move(secret)), leeway_s_(leeway_s < 0 ? 0 : leeway_s),
-      instance_(next_instance.fetch_add(1, std::memory_order_relaxed)) {}
+jwt_verifier::jwt_verifier(std::string secret, jwt_policy policy)
+    : secret_(std::move(secret)), policy_(std::move(policy)),
+      instance_(next_instance.fetch_add(1, std::memory_order_relaxed)) {
+  if (policy_.leeway_s < 0)
+    policy_.leeway_s = 0;
+}
 
 int64_t jwt_verifier::now() noexcept {
   using namespace std::chrono;
@@ -151,9 +175,9 @@ verify_result jwt_verifier::verify(std::string_view token, int64_t now_s) const 
   if (token.size() > max_token_length)
     return {jwt_error::malformed, {}};
   auto check_times = [&](int64_t exp, int64_t nbf) {
-    if (exp != no_time && exp <= now_s - leeway_s_)
+    if (exp <= now_s - policy_.leeway_s)
       return jwt_error::expired;
-    if (nbf != no_time && nbf > now_s + leeway_s_)
+    if (nbf != no_time && nbf > now_s + policy_.leeway_s)
       return jwt_error::not_yet_valid;
     return jwt_error::none;
   };
@@ -163,11 +187,11 @@ verify_result jwt_verifier::verify(std::string_view token, int64_t now_s) const 
     auto err = check_times(slot.exp, slot.nbf);
     if (err != jwt_error::none)
       return {err, {}};
-    return {jwt_error::none, slot.who};
+    return {jwt_error::none, slot.who, slot.exp};
   }
   int64_t exp = no_time;
   int64_t nbf = no_time;
-  auto res = verify_uncached(token, exp, nbf, now_s);
+  auto res = verify_uncached(token, exp, nbf);
   if (res.error != jwt_error::none)
     return res;
   auto err = check_times(exp, nbf);
@@ -179,11 +203,12 @@ verify_result jwt_verifier::verify(std::string_view token, int64_t now_s) const 
   slot.nbf = nbf;
   if (err != jwt_error::none)
     return {err, {}};
+  res.expires_at_s = exp;
   return res;
 }
 
-verify_result jwt_verifier::verify_uncached(std::string_view token, int64_t& exp, int64_t& nbf,
-                                            int64_t) const {
+verify_result jwt_verifier::verify_uncached(std::string_view token, int64_t& exp,
+                                            int64_t& nbf) const {
   auto dot1 = token.find('.');
   if (dot1 == std::string_view::npos)
     return {jwt_error::malformed, {}};
@@ -230,13 +255,30 @@ verify_result jwt_verifier::verify_uncached(std::string_view token, int64_t& exp
   if (r == claims.end() || !r->is_string()
       || !parse_role(r->get_ref<const std::string&>(), res.who.who))
     return {jwt_error::invalid_claims, {}};
-  if (auto it = claims.find("exp"); it != claims.end())
-    if (!numeric_date(*it, exp))
-      return {jwt_error::invalid_claims, {}};
+  auto e = claims.find("exp");
+  if (e == claims.end())
+    return {jwt_error::no_expiry, {}};
+  if (!numeric_date(*e, exp))
+    return {jwt_error::invalid_claims, {}};
   if (auto it = claims.find("nbf"); it != claims.end())
     if (!numeric_date(*it, nbf))
       return {jwt_error::invalid_claims, {}};
+  if (!policy_.issuer.empty()) {
+    auto iss = claims.find("iss");
+    if (iss == claims.end() || !iss->is_string()
+        || iss->get_ref<const std::string&>() != policy_.issuer)
+      return {jwt_error::wrong_issuer, {}};
+  }
+  if (!policy_.audience.empty() && !names_audience(claims, policy_.audience))
+    return {jwt_error::wrong_audience, {}};
   return res;
+}
+
+std::shared_ptr<const jwt_verifier> make_verifier(const config::auth_settings& auth) {
+  jwt_policy policy;
+  policy.issuer = auth.jwt_issuer;
+  policy.audience = auth.jwt_audience;
+  return std::make_shared<const jwt_verifier>(auth.jwt_secret, std::move(policy));
 }
 
 std::string mint_hs256(const nlohmann::json& claims, const std::string& secret) {

@@ -4,9 +4,12 @@
 // minting for tests. Signing and the constant-time comparison are the shared utilities'
 // (runtime/util/crypto.hpp).
 
+#include "config/settings.hpp"
+
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +41,9 @@ enum class jwt_error : uint8_t {
   expired,         ///< `exp` is in the past
   not_yet_valid,   ///< `nbf` is in the future
   invalid_claims,  ///< `sub` missing/empty, `role` missing/unknown, `exp`/`nbf` not numbers
+  no_expiry,       ///< no `exp`: every token must end
+  wrong_issuer,    ///< `iss` is not the configured issuer
+  wrong_audience,  ///< `aud` does not name the configured audience
 };
 
 /// Short English reason, safe to return to clients.
@@ -47,22 +53,30 @@ std::string_view to_string(jwt_error e) noexcept;
 struct verify_result {
   jwt_error error = jwt_error::none;
   principal who;
+  int64_t expires_at_s = 0; ///< the token's `exp` (Unix seconds), when it is valid
   bool ok() const noexcept {
     return error == jwt_error::none;
   }
 };
 
+/// What a token must say besides a valid signature.
+struct jwt_policy {
+  int64_t leeway_s = 30; ///< clock skew allowed on `exp` and `nbf`
+  std::string issuer;    ///< non-empty: `iss` must equal it
+  std::string audience;  ///< non-empty: `aud` (a string, or an array of them) must name it
+};
+
 /// Verifies HS256 tokens with one secret. Rules: header `alg` must be exactly "HS256" (anything
-/// else, "none" included, is refused); `crit` is refused; claims `sub` (non-empty string) and
-/// `role` (customer | service | admin) are required; `exp` is optional but, when present, must be
-/// later than now; `nbf`, when present, must not be later than now. Both time checks allow
-/// `leeway_s` of clock skew. An empty secret refuses every token.
+/// else, "none" included, is refused); `crit` is refused; claims `sub` (non-empty string), `role`
+/// (customer | service | admin) and `exp` (later than now) are required; `nbf`, when present,
+/// must not be later than now; `iss` and `aud` as the policy says. Both time checks allow the
+/// policy's leeway of clock skew. An empty secret refuses every token.
 ///
 /// Thread-safe and lock-free: successful verifications are cached per thread (keyed by verifier
 /// and token; time claims are re-checked on every hit), so a hot token costs no HMAC.
 class jwt_verifier {
 public:
-  explicit jwt_verifier(std::string secret, int64_t leeway_s = 30);
+  explicit jwt_verifier(std::string secret, jwt_policy policy = {});
 
   /// Verifies a compact JWS at Unix time `now_s`.
   verify_result verify(std::string_view token, int64_t now_s) const;
@@ -74,13 +88,15 @@ public:
   static int64_t now() noexcept;
 
 private:
-  verify_result verify_uncached(std::string_view token, int64_t& exp, int64_t& nbf,
-                                int64_t now_s) const;
+  verify_result verify_uncached(std::string_view token, int64_t& exp, int64_t& nbf) const;
 
   std::string secret_;
-  int64_t leeway_s_;
+  jwt_policy policy_;
   uint64_t instance_; // distinguishes verifiers (secrets) in the per-thread cache
 };
+
+/// The node's verifier: its secret, issuer and audience as configured.
+std::shared_ptr<const jwt_verifier> make_verifier(const config::auth_settings& auth);
 
 /// Signs `claims` (a JSON object) as a compact HS256 JWS with header {"alg":"HS256","typ":"JWT"}.
 /// Throws std::invalid_argument if `claims` is not an object or `secret` is empty.

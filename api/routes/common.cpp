@@ -63,7 +63,7 @@ bool reservation_param(const request& req, const responder& reply, std::string& 
 std::shared_ptr<const router> make_router(const runtime::node_handles& handles) {
   auto env = std::make_shared<route_env>();
   env->handles = handles;
-  env->jwt = std::make_shared<jwt_verifier>(handles.cfg.auth.jwt_secret);
+  env->jwt = make_verifier(handles.cfg.auth);
   auto timeout_ms
     = handles.cfg.entity.request_timeout_ms > 0 ? handles.cfg.entity.request_timeout_ms : 5000;
   env->timeout = std::chrono::milliseconds{timeout_ms};

@@ -4,6 +4,8 @@
 #include "api/json/commerce_codec.hpp"
 #include "api/json/writer.hpp"
 
+#include <algorithm>
+
 namespace mercato::api::ws {
 
 namespace jw = mercato::api::json;
@@ -124,6 +126,16 @@ std::string error_frame(std::string_view code, std::string_view topic, std::stri
 
 std::string pong_frame() {
   return R"({"type":"pong"})";
+}
+
+std::string authenticated_frame(int64_t expires_at_s) {
+  std::string out;
+  jw::object_writer w{out};
+  constexpr int64_t year_9999_s = 253402300799; // RFC 3339 ends there
+  w.field("type", "authenticated")
+    .time_field("expires_at", std::min(expires_at_s, year_9999_s) * 1000);
+  w.close();
+  return out;
 }
 
 } // namespace mercato::api::ws

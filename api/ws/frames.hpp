@@ -33,4 +33,7 @@ std::string error_frame(std::string_view code, std::string_view topic, std::stri
 /// {"type":"pong"}
 std::string pong_frame();
 
+/// {"type":"authenticated","expires_at":T}: a fresh token was taken; the session now ends at T.
+std::string authenticated_frame(int64_t expires_at_s);
+
 } // namespace mercato::api::ws

@@ -31,6 +31,9 @@ namespace http = beast::http;
 
 namespace {
 
+// Private-use close code (RFC 6455 §7.4.2) for a session whose token expired; 4401 echoes 401.
+constexpr auto token_expired = static_cast<websocket::close_code>(4401);
+
 // A frame waiting to be written: shared with every subscriber of its topic, or the session's own.
 struct out_frame {
   runtime::frame_ptr shared;
@@ -47,10 +50,11 @@ class ws_session : public lane_member,
 public:
   ws_session(asio::ip::tcp::socket&& socket, ws_lane& lane, std::shared_ptr<const ws_env> env,
              std::shared_ptr<session_shared> shared, std::optional<principal> who,
-             std::string request_id)
+             int64_t expires_at_s, std::string request_id)
       : lane_(lane.shared_from_this()), env_(std::move(env)), shared_(std::move(shared)),
-        who_(std::move(who)), request_id_(std::move(request_id)), ws_(std::move(socket)),
-        close_timer_(ws_.get_executor()) {
+        who_(std::move(who)), expires_at_s_(expires_at_s), request_id_(std::move(request_id)),
+        ws_(std::move(socket)), close_timer_(ws_.get_executor()),
+        expiry_timer_(ws_.get_executor()) {
     const auto& cfg = env_->handles.cfg.ws;
     max_frames_ = static_cast<size_t>(cfg.max_queued_frames);
     max_bytes_ = static_cast<size_t>(cfg.max_queued_bytes);
@@ -120,6 +124,7 @@ private:
       env_->sessions->add(1);
     env_->log->debug("ws session opens request_id={} sub={}", request_id_,
                      who_ ? who_->sub : std::string{"-"});
+    arm_expiry();
     do_read();
   }
 
@@ -168,6 +173,8 @@ private:
     const auto& op = msg["op"].get_ref<const std::string&>();
     if (op == "ping")
       return send_own(pong_frame());
+    if (op == "auth")
+      return renew(msg);
     if (op != "subscribe" && op != "unsubscribe")
       return send_own(error_frame("invalid_request", {}, "unknown op"));
     auto it = msg.find("topic");
@@ -189,6 +196,46 @@ private:
       last_seq = ls->get<uint64_t>();
     }
     subscribe(std::move(ref), last_seq);
+  }
+
+  // -- the token's lifetime --------------------------------------------------------------------
+
+  // A session lives as long as its token: at `exp` it closes with 4401, unless the client sent a
+  // fresh token ({"op":"auth"}) first. Anonymous sessions never expire.
+  void arm_expiry() {
+    if (!who_ || closing_)
+      return;
+    // At most a day at a time: far-future expiries (up to the year 9999) stay within the clock.
+    auto left = std::clamp<int64_t>(expires_at_s_ - jwt_verifier::now(), 0, 86400);
+    expiry_timer_.expires_after(std::chrono::seconds{left});
+    expiry_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closing_)
+        return;
+      if (self->expires_at_s_ > jwt_verifier::now())
+        return self->arm_expiry();
+      self->env_->log->info("ws session closed: token expired request_id={} sub={}",
+                            self->request_id_, self->who_->sub);
+      self->close_with(token_expired, "token expired");
+    });
+  }
+
+  // A fresh token for the same subject and role extends the session; an anonymous session may
+  // authenticate this way. A refused token changes nothing.
+  void renew(const nlohmann::json& msg) {
+    auto it = msg.find("token");
+    if (it == msg.end() || !it->is_string())
+      return send_own(error_frame("invalid_request", {}, "token must be a string"));
+    auto res = env_->jwt->verify(it->get_ref<const std::string&>(), jwt_verifier::now());
+    if (!res.ok())
+      return send_own(error_frame("unauthorized", {}, to_string(res.error)));
+    if (who_ && (who_->sub != res.who.sub || who_->who != res.who.who))
+      return send_own(
+        error_frame("forbidden", {}, "a fresh token must be for the same subject and role"));
+    who_ = std::move(res.who);
+    expires_at_s_ = res.expires_at_s;
+    arm_expiry();
+    send_own(authenticated_frame(expires_at_s_));
   }
 
   void subscribe(topic_ref ref, std::optional<uint64_t> last_seq) {
@@ -377,6 +424,7 @@ private:
     closing_ = true;
     release_subscriptions();
     close_timer_.cancel();
+    expiry_timer_.cancel();
     beast::error_code ec;
     ws_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     ws_.next_layer().close(ec);
@@ -386,6 +434,7 @@ private:
     closing_ = true;
     release_subscriptions();
     close_timer_.cancel();
+    expiry_timer_.cancel();
   }
 
   // Drops the lane's references, so that the session ends with its last pending operation.
@@ -399,11 +448,13 @@ private:
   std::shared_ptr<const ws_env> env_;
   std::shared_ptr<session_shared> shared_;
   std::optional<principal> who_;
+  int64_t expires_at_s_ = 0; // of who_'s token (Unix seconds)
   std::string request_id_;
   // A plain socket: the websocket stream has its own timeouts, and beast::tcp_stream's
   // per-operation timer bookkeeping costs on every frame of a fan-out.
   websocket::stream<asio::ip::tcp::socket> ws_;
   asio::steady_timer close_timer_;
+  asio::steady_timer expiry_timer_;
   http::request<http::string_body> upgrade_;
   beast::flat_buffer rbuf_;
   size_t max_frames_ = 0;
@@ -451,7 +502,7 @@ ws_upgrade_fn make_upgrade_handler(const runtime::node_handles& handles,
   env->handles = handles;
   auto lanes = std::make_shared<ws_lanes>(handles.hub, handles.cfg.ws.threads);
   shared->ws_stop = [lanes](bool force) { lanes->stop(force); };
-  env->jwt = std::make_shared<jwt_verifier>(handles.cfg.auth.jwt_secret);
+  env->jwt = make_verifier(handles.cfg.auth);
   env->log = runtime::logger("ws");
   if (handles.metrics) {
     env->sessions = &handles.metrics->get_gauge("mercato_ws_sessions", "Open WebSocket sessions");
@@ -470,6 +521,7 @@ ws_upgrade_fn make_upgrade_handler(const runtime::node_handles& handles,
     std::string from_query;
     auto token = token_of(msg, from_query);
     std::optional<principal> who;
+    int64_t expires_at_s = 0;
     if (!token.empty()) {
       auto res = env->jwt->verify_header(token, jwt_verifier::now());
       if (!res.ok()) {
@@ -477,6 +529,7 @@ ws_upgrade_fn make_upgrade_handler(const runtime::node_handles& handles,
         return false;
       }
       who = std::move(res.who);
+      expires_at_s = res.expires_at_s;
     }
     if (!beast::websocket::is_upgrade(msg)) {
       refusal = problem_response(400, "invalid_request", "malformed WebSocket upgrade request");
@@ -498,7 +551,7 @@ ws_upgrade_fn make_upgrade_handler(const runtime::node_handles& handles,
       return false;
     }
     auto session = std::make_shared<ws_session>(std::move(moved), lane, env, shared, std::move(who),
-                                                request_id);
+                                                expires_at_s, request_id);
     shared->add(session);
     asio::post(lane.context(),
                [session, msg = std::move(msg)]() mutable { session->start(std::move(msg)); });

@@ -42,7 +42,7 @@ protected:
            .dump();
     mt::server_options opts;
     opts.database_url = db->dsn();
-    opts.jwt_secret = "e2e-jwt-secret-0123456789";
+    opts.jwt_secret = "e2e-jwt-secret-0123456789-0123456789";
     opts.extra_args
       = {"--config", config_path, "--payment-provider", "http", "--psp-url", psp.url()};
     server = std::make_unique<mt::server_process>(opts);

@@ -509,4 +509,47 @@ TEST_F(WebSocketE2E, BadFramesGetErrorsOrACloseNeverACrash) {
   EXPECT_EQ(http().get("/healthz").status, 200);
 }
 
+// A session lives as long as its token (close 4401 at `exp`) unless the client sends a fresh one
+// for the same subject and role; a token that never ends is refused at the upgrade and on REST.
+TEST_F(WebSocketE2E, ASessionEndsWithItsTokenUnlessAFreshOneArrives) {
+  start_server();
+  using std::chrono::system_clock;
+  auto expiring = connect(mt::mint_token(env_->secret(), "ada", "customer", 2s));
+  ASSERT_EQ(expiring->subscribe("customer:ada").at("type"), "snapshot");
+  EXPECT_EQ(expiring->wait_closed(10s), 4401);
+
+  auto first_end = system_clock::now() + 2s;
+  auto renewed = connect(mt::mint_token(env_->secret(), "ada", "customer", 2s));
+  auto auth = [&](const std::string& token) {
+    renewed->send(json{{"op", "auth"}, {"token", token}}.dump());
+    return renewed->next();
+  };
+  EXPECT_EQ(auth(mt::mint_token(env_->secret(), "bob", "customer")).at("code"), "forbidden");
+  EXPECT_EQ(auth(mt::mint_token(env_->secret(), "ada", "admin")).at("code"), "forbidden")
+    << "no new role mid-session";
+  EXPECT_EQ(auth("not-a-token").at("code"), "unauthorized");
+  auto ok = auth(mt::mint_token(env_->secret(), "ada", "customer", 1h));
+  ASSERT_EQ(ok.at("type"), "authenticated") << ok.dump();
+  EXPECT_TRUE(ok.at("expires_at").is_string());
+  // Past the first token's end (plus a second of rounding), the session still answers.
+  ASSERT_TRUE(mt::eventually([&] { return system_clock::now() > first_end + 1s; }, 10s));
+  renewed->send(R"({"op":"ping"})");
+  EXPECT_EQ(renewed->next().at("type"), "pong");
+
+  auto now_s
+    = std::chrono::duration_cast<std::chrono::seconds>(system_clock::now().time_since_epoch())
+        .count();
+  auto endless
+    = mt::mint_hs256({{"sub", "ada"}, {"role", "customer"}, {"iat", now_s}}, env_->secret());
+  try {
+    connect(endless);
+    ADD_FAILURE() << "a token without exp opened a session";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("401"), std::string::npos) << e.what();
+  }
+  auto rest = http().get("/v1/orders", endless);
+  EXPECT_EQ(rest.status, 401) << rest.describe();
+  EXPECT_EQ(rest.json().value("detail", ""), "the token has no expiry (exp is required)");
+}
+
 } // namespace

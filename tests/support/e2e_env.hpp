@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <iomanip>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,7 +32,9 @@ using json = nlohmann::json;
 inline std::string random_secret() {
   std::random_device rd;
   std::ostringstream out;
-  out << "e2e-secret-" << std::hex << rd() << rd() << rd() << rd();
+  out << "e2e-secret-" << std::hex << std::setfill('0'); // 11 + 32 bytes: over the minimum of 32
+  for (int i = 0; i < 4; ++i)
+    out << std::setw(8) << rd();
   return out.str();
 }
 

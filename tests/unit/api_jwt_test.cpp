@@ -24,6 +24,10 @@ json claims(std::string role = "admin") {
   return {{"sub", "u-1"}, {"role", role}, {"exp", now + 60}};
 }
 
+jwt_policy no_leeway() {
+  return jwt_policy{0, {}, {}};
+}
+
 // Builds a token with an arbitrary header and signature (attacks).
 std::string forge(const json& header, const json& payload, std::string sig) {
   return base64url_encode(header.dump()) + "." + base64url_encode(payload.dump()) + "." + sig;
@@ -117,7 +121,7 @@ TEST(Jwt, RejectsCriticalHeader) {
 }
 
 TEST(Jwt, RejectsExpired) {
-  jwt_verifier v{secret, 0};
+  jwt_verifier v{secret, no_leeway()};
   auto c = claims();
   c["exp"] = now - 1;
   EXPECT_EQ(v.verify(mint(c), now).error, jwt_error::expired);
@@ -126,7 +130,7 @@ TEST(Jwt, RejectsExpired) {
 }
 
 TEST(Jwt, ExpiryIsRecheckedOnCachedTokens) {
-  jwt_verifier v{secret, 0};
+  jwt_verifier v{secret, no_leeway()};
   auto token = mint(claims()); // exp = now + 60
   EXPECT_TRUE(v.verify(token, now).ok());
   EXPECT_TRUE(v.verify(token, now).ok()); // cached
@@ -134,7 +138,7 @@ TEST(Jwt, ExpiryIsRecheckedOnCachedTokens) {
 }
 
 TEST(Jwt, AllowsLeeway) {
-  jwt_verifier v{secret, 30};
+  jwt_verifier v{secret, jwt_policy{30, {}, {}}};
   auto c = claims();
   c["exp"] = now - 10;
   EXPECT_TRUE(v.verify(mint(c), now).ok());
@@ -142,13 +146,45 @@ TEST(Jwt, AllowsLeeway) {
   EXPECT_EQ(v.verify(mint(c), now).error, jwt_error::expired);
 }
 
-TEST(Jwt, AcceptsTokenWithoutExp) {
+TEST(Jwt, RefusesATokenThatNeverEnds) {
   jwt_verifier v{secret};
-  EXPECT_TRUE(v.verify(mint({{"sub", "svc"}, {"role", "service"}}), now).ok());
+  auto res = v.verify(mint({{"sub", "svc"}, {"role", "service"}}), now);
+  EXPECT_EQ(res.error, jwt_error::no_expiry);
+  EXPECT_EQ(to_string(res.error), "the token has no expiry (exp is required)");
+}
+
+TEST(Jwt, ReportsWhenAValidTokenEnds) {
+  jwt_verifier v{secret};
+  auto token = mint(claims());
+  EXPECT_EQ(v.verify(token, now).expires_at_s, now + 60);
+  EXPECT_EQ(v.verify(token, now).expires_at_s, now + 60) << "from the cache too";
+}
+
+TEST(Jwt, ChecksIssuerAndAudienceWhenConfigured) {
+  jwt_verifier v{secret, jwt_policy{30, "https://id.mercato.dev", "mercato-api"}};
+  auto c = claims();
+  EXPECT_EQ(v.verify(mint(c), now).error, jwt_error::wrong_issuer);
+  c["iss"] = "https://evil.example";
+  EXPECT_EQ(v.verify(mint(c), now).error, jwt_error::wrong_issuer);
+  c["iss"] = "https://id.mercato.dev";
+  EXPECT_EQ(v.verify(mint(c), now).error, jwt_error::wrong_audience) << "no aud";
+  c["aud"] = "another-api";
+  EXPECT_EQ(v.verify(mint(c), now).error, jwt_error::wrong_audience);
+  c["aud"] = json::array({"another-api", 7});
+  EXPECT_EQ(v.verify(mint(c), now).error, jwt_error::wrong_audience);
+  c["aud"] = "mercato-api";
+  EXPECT_TRUE(v.verify(mint(c), now).ok());
+  c["aud"] = json::array({"another-api", "mercato-api"});
+  EXPECT_TRUE(v.verify(mint(c), now).ok()) << "an array naming it (RFC 7519 4.1.3)";
+  // Without a policy, iss and aud are not looked at.
+  jwt_verifier open{secret};
+  c["iss"] = "anyone";
+  c["aud"] = "anything";
+  EXPECT_TRUE(open.verify(mint(c), now).ok());
 }
 
 TEST(Jwt, RespectsNotBefore) {
-  jwt_verifier v{secret, 0};
+  jwt_verifier v{secret, no_leeway()};
   auto c = claims();
   c["nbf"] = now + 100;
   EXPECT_EQ(v.verify(mint(c), now).error, jwt_error::not_yet_valid);
@@ -157,7 +193,7 @@ TEST(Jwt, RespectsNotBefore) {
 }
 
 TEST(Jwt, AcceptsFractionalNumericDates) {
-  jwt_verifier v{secret, 0};
+  jwt_verifier v{secret, no_leeway()};
   auto c = claims();
   c["exp"] = static_cast<double>(now) + 0.5 + 10;
   EXPECT_TRUE(v.verify(mint(c), now).ok());
@@ -185,7 +221,8 @@ TEST(Jwt, RequiresSubThatIsStorableText) {
   jwt_verifier v{secret};
   EXPECT_EQ(v.verify(mint({{"sub", std::string{"a\0b", 3}}, {"role", "customer"}}), now).error,
             jwt_error::invalid_claims);
-  EXPECT_TRUE(v.verify(mint({{"sub", "caf\xc3\xa9"}, {"role", "customer"}}), now).ok());
+  EXPECT_TRUE(
+    v.verify(mint({{"sub", "caf\xc3\xa9"}, {"role", "customer"}, {"exp", now + 60}}), now).ok());
 }
 
 TEST(Jwt, RejectsMalformedTokens) {

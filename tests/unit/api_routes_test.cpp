@@ -198,7 +198,8 @@ protected:
   }
 
   static std::string token(const std::string& role) {
-    return mint_hs256({{"sub", role + "-1"}, {"role", role}}, secret);
+    return mint_hs256({{"sub", role + "-1"}, {"role", role}, {"exp", jwt_verifier::now() + 3600}},
+                      secret);
   }
 
   static std::string auth(const std::string& role) {

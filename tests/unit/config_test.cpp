@@ -18,7 +18,7 @@ using env_map = std::map<std::string, std::string>;
 
 // The two required settings, so that a test sees only the problems it provokes.
 const env_map required{{"MERCATO_DATABASE_URL", "host=/tmp dbname=mercato"},
-                       {"MERCATO_JWT_SECRET", "0123456789abcdef-test"}};
+                       {"MERCATO_JWT_SECRET", "0123456789abcdef-0123456789abcdef-test"}};
 
 env_map with_required(env_map extra) {
   extra.insert(required.begin(), required.end());
@@ -110,7 +110,7 @@ TEST(ConfigLoad, EnvironmentSetsRequiredValues) {
   auto r = run({}, required);
   ASSERT_TRUE(r.errors.empty()) << all_errors(r);
   EXPECT_EQ(r.values.db.url, "host=/tmp dbname=mercato");
-  EXPECT_EQ(r.values.auth.jwt_secret, "0123456789abcdef-test");
+  EXPECT_EQ(r.values.auth.jwt_secret, "0123456789abcdef-0123456789abcdef-test");
 }
 
 TEST(ConfigLoad, FileOverridesDefaults) {
@@ -169,7 +169,7 @@ TEST(ConfigLoad, FileKeepsValuesNotOverridden) {
 TEST(ConfigLoad, EveryDocumentedVariableIsRead) {
   auto r = run({}, {{"MERCATO_DATABASE_URL", "postgresql:///mercato"},
                     {"MERCATO_HTTP_ADDR", "localhost:0"},
-                    {"MERCATO_JWT_SECRET", "a-very-long-secret-value"},
+                    {"MERCATO_JWT_SECRET", "a-very-long-secret-value-0123456789"},
                     {"MERCATO_LOG_LEVEL", "warn"},
                     {"MERCATO_LOG_FORMAT", "text"},
                     {"MERCATO_PASSIVATE_AFTER_MS", "500"},
@@ -186,7 +186,7 @@ TEST(ConfigLoad, EveryDocumentedVariableIsRead) {
   const auto& v = r.values;
   EXPECT_EQ(v.db.url, "postgresql:///mercato");
   EXPECT_EQ(v.server.http_addr, "localhost:0");
-  EXPECT_EQ(v.auth.jwt_secret, "a-very-long-secret-value");
+  EXPECT_EQ(v.auth.jwt_secret, "a-very-long-secret-value-0123456789");
   EXPECT_EQ(v.log.level, "warn");
   EXPECT_EQ(v.log.format, "text");
   EXPECT_EQ(v.entity.passivate_after_ms, 500);
@@ -207,7 +207,7 @@ TEST(ConfigLoad, EveryDocumentedFlagIsRead) {
                 "--database-url",
                 "dbname=x",
                 "--jwt-secret",
-                "flag-secret-0123456789",
+                "flag-secret-0123456789-0123456789",
                 "--port-file",
                 "/tmp/p",
                 "--log-level",
@@ -255,7 +255,7 @@ TEST(ConfigLoad, EveryDocumentedFlagIsRead) {
   const auto& v = r.values;
   EXPECT_EQ(v.server.http_addr, "127.0.0.1:0");
   EXPECT_EQ(v.db.url, "dbname=x");
-  EXPECT_EQ(v.auth.jwt_secret, "flag-secret-0123456789");
+  EXPECT_EQ(v.auth.jwt_secret, "flag-secret-0123456789-0123456789");
   EXPECT_EQ(v.server.port_file, "/tmp/p");
   EXPECT_EQ(v.log.level, "trace");
   EXPECT_EQ(v.log.format, "text");
@@ -378,6 +378,24 @@ TEST(ConfigLoad, ShortSecretIsRejectedWithoutEchoingIt) {
   ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
   EXPECT_TRUE(has_error_for(r, "auth.jwt_secret")) << all_errors(r);
   EXPECT_EQ(r.errors[0].find("tooshort"), std::string::npos) << r.errors[0];
+}
+
+// RFC 7518 §3.2: an HS256 key has at least the hash's 256 bits.
+TEST(ConfigLoad, ASecretNeedsThirtyTwoBytes) {
+  auto r = run({"--jwt-secret", std::string(31, 'k')}, required);
+  ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+  EXPECT_NE(r.errors[0].find("at least 32 bytes, got 31"), std::string::npos) << r.errors[0];
+  EXPECT_TRUE(run({"--jwt-secret", std::string(32, 'k')}, required).errors.empty());
+}
+
+TEST(ConfigLoad, IssuerAndAudienceAreReadFromFlagsAndEnvironment) {
+  auto r = run({"--jwt-secret", std::string(32, 'k'), "--jwt-issuer", "https://id.example"},
+               with_required({{"MERCATO_JWT_AUDIENCE", "mercato-api"}}));
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_EQ(r.values.auth.jwt_issuer, "https://id.example");
+  EXPECT_EQ(r.values.auth.jwt_audience, "mercato-api");
+  EXPECT_TRUE(run({"--jwt-secret", std::string(32, 'k')}, required).values.auth.jwt_issuer.empty())
+    << "no check unless configured";
 }
 
 TEST(ConfigLoad, EmptyRequiredValuesAreRejected) {

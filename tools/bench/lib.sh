@@ -7,7 +7,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${MERCATO_BUILD_DIR:-$root/build}
 [[ $build == /* ]] || build=$root/$build
 bin=$build/bin
-secret=bench-secret-0123456789abcdef
+secret=bench-secret-0123456789abcdef0123456789
 
 dsn_for() { sed -E "s/dbname=[^ ]*/dbname=$1/" <<<"$MERCATO_TEST_DATABASE_URL"; }
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$MERCATO_TEST_DATABASE_URL" "$@"; }

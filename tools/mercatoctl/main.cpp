@@ -249,6 +249,8 @@ struct token_options {
   std::string sub;
   std::string role;
   std::string secret;
+  std::string issuer;
+  std::string audience;
   int64_t ttl_s = 3600;
 };
 
@@ -264,13 +266,15 @@ int run_token(const global_options& g, const token_options& o) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
                .count();
-  json claims = {{"sub", o.sub}, {"role", o.role}, {"iat", now}};
-  if (o.ttl_s > 0)
-    claims["exp"] = now + o.ttl_s;
+  json claims = {{"sub", o.sub}, {"role", o.role}, {"iat", now}, {"exp", now + o.ttl_s}};
+  if (!o.issuer.empty())
+    claims["iss"] = o.issuer;
+  if (!o.audience.empty())
+    claims["aud"] = o.audience;
   auto token = mercato::util::sign_jwt_hs256(o.secret, claims.dump());
   if (g.json) {
     json out = {{"token", token}, {"sub", o.sub}, {"role", o.role}};
-    out["expires_at"] = o.ttl_s > 0 ? json(now + o.ttl_s) : json(nullptr);
+    out["expires_at"] = now + o.ttl_s;
     std::cout << out.dump() << '\n';
   } else {
     std::cout << token << '\n';
@@ -287,9 +291,14 @@ void add_token_command(CLI::App& app, const global_options& g, int& exit_code) {
     ->check(CLI::IsMember({"customer", "service", "admin"}));
   cmd->add_option("--secret", opts->secret, "HS256 secret (default: $MERCATO_JWT_SECRET)")
     ->envname("MERCATO_JWT_SECRET");
-  cmd->add_option("--ttl", opts->ttl_s, "Lifetime in seconds; 0 mints a token without exp")
+  // The server refuses tokens without exp: every token minted here ends.
+  cmd->add_option("--ttl", opts->ttl_s, "Lifetime in seconds (1 s to 10 years)")
     ->capture_default_str()
-    ->check(CLI::Range(int64_t{0}, int64_t{10} * 365 * 86400));
+    ->check(CLI::Range(int64_t{1}, int64_t{10} * 365 * 86400));
+  cmd->add_option("--iss", opts->issuer, "Issuer claim (default: $MERCATO_JWT_ISSUER)")
+    ->envname("MERCATO_JWT_ISSUER");
+  cmd->add_option("--aud", opts->audience, "Audience claim (default: $MERCATO_JWT_AUDIENCE)")
+    ->envname("MERCATO_JWT_AUDIENCE");
   cmd->callback([&g, &exit_code, opts] { exit_code = run_token(g, *opts); });
 }
 
