@@ -77,6 +77,18 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(server, max_body_bytes), "MERCATO_MAX_BODY_BYTES", "--max-body-bytes", "BYTES",
      "largest accepted request body (1024..67108864)"},
     {MERCATO_FIELD(server, read_timeout_ms), "", "", "MS", "idle keep-alive timeout"},
+    {MERCATO_FIELD(limits, read_rps), "MERCATO_RATE_READ_RPS", "--rate-read-rps", "N",
+     "reads per client and second; 0 = unlimited"},
+    {MERCATO_FIELD(limits, read_burst), "", "--rate-read-burst", "N",
+     "reads a client may make at once"},
+    {MERCATO_FIELD(limits, write_rps), "MERCATO_RATE_WRITE_RPS", "--rate-write-rps", "N",
+     "writes per client and second; 0 = unlimited"},
+    {MERCATO_FIELD(limits, write_burst), "", "--rate-write-burst", "N",
+     "writes a client may make at once"},
+    {MERCATO_FIELD(limits, exempt_roles), "", "--rate-exempt-roles", "ROLES",
+     "comma-separated roles that are not rate limited"},
+    {MERCATO_FIELD(limits, max_connections), "MERCATO_MAX_CONNECTIONS", "--max-connections", "N",
+     "open HTTP and WebSocket connections; more are refused"},
     {MERCATO_FIELD(server, port_file), "MERCATO_PORT_FILE", "--port-file", "FILE",
      "write the bound port to FILE once listening"},
     {MERCATO_FIELD(db, url), "MERCATO_DATABASE_URL", "--database-url", "DSN",
@@ -520,6 +532,23 @@ void validate(const settings& s, report& rep) {
   between("server.io_threads", s.server.io_threads, 1, 64);
   between("server.max_body_bytes", s.server.max_body_bytes, 1024, int64_t{64} << 20);
   at_least("server.read_timeout_ms", s.server.read_timeout_ms, 1);
+  between("limits.read_rps", s.limits.read_rps, 0, 1000000);
+  between("limits.read_burst", s.limits.read_burst, 0, 1000000);
+  between("limits.write_rps", s.limits.write_rps, 0, 1000000);
+  between("limits.write_burst", s.limits.write_burst, 0, 1000000);
+  between("limits.max_connections", s.limits.max_connections, 1, 1000000);
+  for (std::string_view rest = s.limits.exempt_roles; !rest.empty();) {
+    auto comma = rest.find(',');
+    auto name = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if ((name != "customer" && name != "service" && name != "admin")
+        || (comma != std::string_view::npos && rest.empty())) {
+      rep.add("limits.exempt_roles", "expected roles (customer, service, admin) separated by "
+                                     "commas, got "
+                                       + shown_as(s.limits.exempt_roles));
+      break;
+    }
+  }
 
   // The DSN and the secret are never echoed: they may hold credentials.
   if (s.db.url.empty())

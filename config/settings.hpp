@@ -17,6 +17,18 @@ struct server_settings {
   std::string port_file;                    ///< if set, the bound port is written there
 };
 
+/// Overload protection of the HTTP front: token buckets per client (a verified token's subject,
+/// else the peer address) and route class, and a cap on open connections.
+struct limits_settings {
+  int64_t read_rps = 200;    ///< GET, HEAD, OPTIONS per client and second; 0 = unlimited
+  int64_t read_burst = 400;  ///< requests a client may make at once
+  int64_t write_rps = 50;    ///< other methods per client and second; 0 = unlimited
+  int64_t write_burst = 100; ///< requests a client may make at once
+  /// Roles whose tokens are not limited: the shop's own back ends and operators.
+  std::string exempt_roles = "service,admin";
+  int64_t max_connections = 10000; ///< open HTTP and WebSocket connections; more are refused
+};
+
 /// PostgreSQL.
 struct db_settings {
   std::string url;     ///< MERCATO_DATABASE_URL (libpq URI or key=value string)
@@ -144,6 +156,7 @@ struct testing_settings {
 /// Everything, passed by value to what runtime/ spawns.
 struct settings {
   server_settings server;
+  limits_settings limits;
   db_settings db;
   journal_settings journal;
   entity_settings entity;

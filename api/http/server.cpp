@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 
 #include <unistd.h>
 
@@ -75,6 +76,35 @@ void write_port_file(const std::string& path, uint16_t port) {
 
 } // namespace
 
+// One over the connection cap: a short 503 and a close, written at once (a fresh socket's send
+// buffer takes it whole), so that the client learns why instead of seeing a reset.
+void refuse_connection(tcp::socket& socket) {
+  static const std::string body
+    = R"({"type":"https://mercato.dev/problems/unavailable","title":"Service unavailable",)"
+      R"("status":503,"detail":"too many open connections; retry","code":"unavailable"})";
+  static const std::string text = "HTTP/1.1 503 Service Unavailable\r\n"
+                                  "Content-Type: application/problem+json\r\n"
+                                  "Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+                                  + std::to_string(body.size()) + "\r\n\r\n" + body;
+  beast::error_code ec;
+  asio::write(socket, asio::buffer(text), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+// Bit per role, from "service,admin".
+unsigned role_mask(std::string_view names) {
+  unsigned mask = 0;
+  while (!names.empty()) {
+    auto comma = names.find(',');
+    role r;
+    if (parse_role(names.substr(0, comma), r))
+      mask |= 1u << static_cast<unsigned>(r);
+    names = comma == std::string_view::npos ? std::string_view{} : names.substr(comma + 1);
+  }
+  return mask;
+}
+
 struct http_server::impl {
   runtime::node_handles handles;
   std::shared_ptr<const router> routes;
@@ -96,6 +126,14 @@ struct http_server::impl {
       [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
   }
 
+  void refuse(tcp::socket& socket) {
+    if (shared->refused)
+      shared->refused->inc();
+    log->warn("http refuses a connection: {} open, the cap is {}", shared->open(),
+              shared->max_connections);
+    refuse_connection(socket);
+  }
+
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor->is_open())
       return;
@@ -112,6 +150,11 @@ struct http_server::impl {
     if (shared->stopping.load()) {
       beast::error_code ignored;
       socket.close(ignored);
+      return;
+    }
+    if (shared->open() >= shared->max_connections) {
+      refuse(socket);
+      do_accept();
       return;
     }
     beast::error_code opt_ec;
@@ -145,6 +188,22 @@ http_server::http_server(runtime::node_handles handles, std::shared_ptr<const ro
     d.shared->request_timeout = std::chrono::milliseconds{d.handles.cfg.entity.request_timeout_ms};
   if (srv.max_body_bytes > 0)
     d.shared->max_body = static_cast<uint64_t>(srv.max_body_bytes);
+  const auto& limits = d.handles.cfg.limits;
+  if (limits.read_rps > 0 || limits.write_rps > 0) {
+    d.shared->limiter
+      = std::make_unique<rate_limiter>(rate_limiter::limit{limits.read_rps, limits.read_burst},
+                                       rate_limiter::limit{limits.write_rps, limits.write_burst});
+    d.shared->jwt = make_verifier(d.handles.cfg.auth);
+    d.shared->exempt_roles = role_mask(limits.exempt_roles);
+  }
+  d.shared->max_connections = static_cast<size_t>(std::max<int64_t>(1, limits.max_connections));
+  if (d.handles.metrics) {
+    d.shared->rate_limited = &d.handles.metrics->get_counter(
+      "mercato_http_rate_limited_total", "Requests answered 429 for being over a client's limit.");
+    d.shared->refused = &d.handles.metrics->get_counter(
+      "mercato_http_connections_refused_total",
+      "Connections refused with 503 for being over limits.max_connections.");
+  }
   d.shared->ws_upgrade = ws::make_upgrade_handler(d.handles, d.shared);
 }
 

@@ -63,11 +63,20 @@ void session_shared::remove(const closable* s) {
     all_closed.notify_all();
 }
 
+size_t session_shared::open() const {
+  std::lock_guard<std::mutex> guard{mtx};
+  return sessions.size();
+}
+
 // -- http_session ------------------------------------------------------------------------------
 
 http_session::http_session(asio::ip::tcp::socket&& socket, std::shared_ptr<session_shared> shared)
     : shared_(std::move(shared)), stream_(std::move(socket)), deadline_(stream_.get_executor()) {
   head_.reserve(512);
+  beast::error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec);
+  if (!ec)
+    peer_ = peer.address().to_string();
 }
 
 http_session::~http_session() {
@@ -209,6 +218,12 @@ void http_session::dispatch() {
   pattern_ = m.pattern;
   awaiting_ = true;
   auto seq = ++seq_;
+  if (auto wait = over_limit(req)) {
+    auto res = problem_response(429, "rate_limited",
+                                "too many requests; retry in " + std::to_string(wait) + " s");
+    res.retry_after_s = static_cast<uint32_t>(wait);
+    return on_response(seq, std::move(res));
+  }
   switch (m.result) {
   case router::outcome::not_found: {
     std::string detail = "no route for ";
@@ -256,6 +271,32 @@ void http_session::dispatch() {
     shared_->log->error("request {} fails: handler of {} throws", request_id_, pattern_);
     post_response(seq, problem_response(500, "internal", "internal error"));
   }
+}
+
+int64_t http_session::over_limit(const request& req) {
+  auto& sh = *shared_;
+  if (!sh.limiter)
+    return 0;
+  std::string client;
+  if (!req.authorization.empty()) {
+    // Verified tokens are cached per thread: the routes' own check costs no second HMAC.
+    auto v = sh.jwt->verify_header(req.authorization, jwt_verifier::now());
+    if (v.ok()) {
+      if ((sh.exempt_roles & (1u << static_cast<unsigned>(v.who.who))) != 0)
+        return 0;
+      client = "sub:" + v.who.sub;
+    }
+  }
+  if (client.empty()) // anonymous, or a token that is refused anyway: the address pays
+    client = "addr:" + peer_;
+  auto reads = method_ == http_method::get || method_ == http_method::head
+               || method_ == http_method::options;
+  auto wait = sh.limiter->admit(
+    client, reads ? rate_limiter::route_class::read : rate_limiter::route_class::write,
+    std::chrono::steady_clock::now());
+  if (wait > 0 && sh.rate_limited)
+    sh.rate_limited->inc();
+  return wait;
 }
 
 bool http_session::try_upgrade() {

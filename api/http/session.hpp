@@ -2,6 +2,8 @@
 
 // One HTTP/1.1 connection (internal to api/http; includes Beast).
 
+#include "api/auth/jwt.hpp"
+#include "api/http/rate_limiter.hpp"
 #include "api/http/route_metrics.hpp"
 #include "api/http/router.hpp"
 #include "api/http/types.hpp"
@@ -58,9 +60,20 @@ struct session_shared {
   std::atomic<bool> stopping{false};
 
   // Live sessions: registered on accept, removed by the session's destructor.
-  std::mutex mtx;
+  mutable std::mutex mtx;
   std::condition_variable all_closed;
   std::unordered_map<const closable*, std::weak_ptr<closable>> sessions;
+
+  /// Over-limit clients get 429 `rate_limited` (null: no limits). A client is the subject of a
+  /// token that verifies with `jwt`, else the peer address; roles in `exempt_roles` (a bit per
+  /// role) are not limited.
+  std::unique_ptr<rate_limiter> limiter;
+  std::shared_ptr<const jwt_verifier> jwt;
+  unsigned exempt_roles = 0;
+  runtime::counter* rate_limited = nullptr; ///< mercato_http_rate_limited_total
+  /// Open connections (HTTP and WebSocket) beyond which new ones are refused with 503.
+  size_t max_connections = SIZE_MAX;
+  runtime::counter* refused = nullptr; ///< mercato_http_connections_refused_total
 
   /// Serves GET /v1/ws upgrades when set (before the server starts).
   ws_upgrade_fn ws_upgrade;
@@ -70,6 +83,7 @@ struct session_shared {
 
   void add(const std::shared_ptr<closable>& s);
   void remove(const closable* s);
+  size_t open() const;
 };
 
 /// A keep-alive HTTP/1.1 connection on its own strand. Reads one request, dispatches it, waits
@@ -105,11 +119,13 @@ private:
   void do_close();
   void do_linger();
   void on_linger(beast::error_code ec, std::size_t n);
-  void begin_request_without_route(); // request id and timing for parse failures
-  bool try_upgrade();                 // hands a /v1/ws upgrade to the WebSocket endpoint
+  void begin_request_without_route();     // request id and timing for parse failures
+  bool try_upgrade();                     // hands a /v1/ws upgrade to the WebSocket endpoint
+  int64_t over_limit(const request& req); // seconds until the client may ask again; 0: now
 
   std::shared_ptr<session_shared> shared_;
   beast::tcp_stream stream_;
+  std::string peer_;            // the client's address, for rate limits of requests without a token
   asio::steady_timer deadline_; // of the request being answered; on the strand
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
