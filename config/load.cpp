@@ -85,7 +85,8 @@ const std::vector<field>& fields() {
      "detached recovery/catalogue readers (1..32)"},
     {MERCATO_FIELD(db, migrate), "", "--no-migrate", "", "do not apply migrations at start", false},
     {MERCATO_FIELD(db, rebuild_projection), "", "--rebuild-projection", "NAME",
-     "rebuild projection NAME (orders, payments, checkouts_open) from the journal, then exit"},
+     "rebuild projection NAME (orders, payments, checkouts_open, daily_stats) from the journal, "
+     "then exit"},
     {MERCATO_FIELD(journal, batch_max), "MERCATO_JOURNAL_BATCH_MAX", "--journal-batch-max", "N",
      "most persist requests per journal transaction"},
     {MERCATO_FIELD(journal, batch_delay_us), "MERCATO_JOURNAL_BATCH_DELAY_US",

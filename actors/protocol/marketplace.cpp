@@ -1,4 +1,4 @@
-#include "actors/protocol/marketplace.hpp"
+#include "actors/protocol/commerce.hpp"
 
 #include <array>
 #include <string_view>
@@ -37,6 +37,18 @@ std::string to_string(imported_status x) {
 
 bool from_string(const std::string& name, imported_status& out) {
   return parse_enum(status_names, name, out);
+}
+
+std::string to_string(import_outcome x) {
+  switch (x) {
+  case import_outcome::imported:
+    return "imported";
+  case import_outcome::updated:
+    return "updated";
+  case import_outcome::unchanged:
+    break;
+  }
+  return "unchanged";
 }
 
 } // namespace mercato

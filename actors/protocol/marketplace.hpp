@@ -1,70 +1,89 @@
 #pragma once
 
-// Orders imported from marketplaces (TikTok Shop, Shopee, Lazada), as the importers in
-// adapters/marketplaces/ normalise them from each platform's own payload. Money is in minor units
-// of `currency`; times are Unix epoch milliseconds.
+// What a batch of marketplace orders maps to (adapters/marketplaces/ maps them; the HTTP route and
+// the pull sync feed it), and the importer as the composition root hands it to the front ends.
 
 #include "actors/protocol/commerce.hpp"
 
 #include <caf/meta/type_name.hpp>
 
-#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mercato {
 
-/// Where an order was placed: Mercato's own checkouts are `web`.
-enum class sales_platform : uint8_t { web, tiktok, shopee, lazada };
+/// What the importers may not learn from a payload itself.
+struct import_options {
+  /// ISO 4217 currency of a Lazada shop (Lazada orders carry none; their items may). "" = none.
+  std::string lazada_currency;
+};
 
-/// Stable name ("web", "tiktok", ...) as stored and shown in the API.
-std::string to_string(sales_platform x);
+/// A record that was not imported, with its position in the batch.
+struct import_rejection {
+  size_t index = 0;
+  std::string code;   ///< invalid_request | unknown_status | conflict | unavailable
+  std::string detail; ///< what is wrong, naming the field
+};
 
-/// Parses the name written by `to_string`; false if unknown.
-bool from_string(const std::string& name, sales_platform& out);
+/// A record that was mapped, with its position in the batch.
+struct import_record {
+  size_t index = 0;
+  imported_order order;
+};
 
-/// What the statistics count an order as, whatever the platform called it.
-enum class imported_status : uint8_t { pending, completed, cancelled, returned };
+/// The outcome of one batch: every index is in exactly one of the two lists.
+struct import_batch {
+  std::vector<import_record> orders;
+  std::vector<import_rejection> rejected;
+};
 
-/// Stable name ("pending", ...) as stored and shown in the API.
-std::string to_string(imported_status x);
+/// The outcome of reading a whole body: `error` is set (and nothing else) when the body is not a
+/// JSON array of 1 to `max_batch` elements.
+struct import_result {
+  std::string error;
+  import_batch batch;
+};
 
-/// Parses the name written by `to_string`; false if unknown.
-bool from_string(const std::string& name, imported_status& out);
+/// Maps a body of one platform's native orders (adapters/marketplaces/import_orders).
+using marketplace_importer
+  = std::function<import_result(sales_platform, std::string_view body, const import_options&)>;
 
-/// One marketplace order, normalised. `gross_minor - seller_discount_minor -
-/// platform_discount_minor + shipping_minor` is what the order is worth before the platform's own
-/// rounding and taxes; `final_minor` is what the platform says the buyer pays.
-struct imported_order {
-  sales_platform platform = sales_platform::web;
-  std::string order_code;              ///< the platform's order id, unique per platform
-  std::string order_id;                ///< Mercato's id, derived from platform and order code
-  std::string customer_id;             ///< the platform's buyer id ("" when it sends none)
-  std::string customer_name;           ///< as the platform shows it
-  std::string currency;                ///< ISO 4217
-  std::vector<cart_line> lines;        ///< unit_price_minor at the original (list) price
-  int64_t gross_minor = 0;             ///< merchandise at original prices (GMV)
-  int64_t seller_discount_minor = 0;   ///< paid by the seller (promotions, seller vouchers)
-  int64_t platform_discount_minor = 0; ///< paid by the platform (platform vouchers, subsidies)
-  int64_t shipping_minor = 0;          ///< shipping fee the buyer pays
-  int64_t final_minor = 0;             ///< what the buyer pays (revenue)
-  imported_status status = imported_status::pending;
-  std::string native_status; ///< the platform's own status word(s), for the timeline
-  std::string cancel_reason;
-  int64_t order_date_ms = 0;   ///< creation time
-  int32_t utc_offset_min = 0;  ///< the offset the platform stated the creation time in, if any
-  int64_t completed_at_ms = 0; ///< 0 unless completed
-  int64_t cancelled_at_ms = 0; ///< 0 unless cancelled or returned
-  int64_t updated_at_ms = 0;   ///< the platform's update time: orders later payloads
+/// GET /v1/stats/daily: days `from` to `to` (inclusive, "YYYY-MM-DD"), one platform or all ("").
+struct daily_stats_query {
+  std::string from;
+  std::string to;
+  std::string platform;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, imported_order& x) {
-  return f(caf::meta::type_name("imported_order"), x.platform, x.order_code, x.order_id,
-           x.customer_id, x.customer_name, x.currency, x.lines, x.gross_minor,
-           x.seller_discount_minor, x.platform_discount_minor, x.shipping_minor, x.final_minor,
-           x.status, x.native_status, x.cancel_reason, x.order_date_ms, x.utc_offset_min,
-           x.completed_at_ms, x.cancelled_at_ms, x.updated_at_ms);
+typename Inspector::result_type inspect(Inspector& f, daily_stats_query& x) {
+  return f(caf::meta::type_name("daily_stats_query"), x.from, x.to, x.platform);
+}
+
+/// One day of one platform in one currency (the statistics read model).
+struct daily_stat {
+  std::string stat_date; ///< "YYYY-MM-DD", the orders' creation day in UTC
+  std::string platform;
+  std::string currency;
+  int64_t total_orders = 0;
+  int64_t completed_orders = 0;
+  int64_t cancelled_orders = 0;
+  int64_t returned_orders = 0;
+  int64_t pending_orders = 0;
+  int64_t gross_merchandise_value_minor = 0;
+  int64_t total_revenue_minor = 0;
+  int64_t total_discount_minor = 0;
+  bool is_final = false; ///< the day ended more than the grace period ago
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, daily_stat& x) {
+  return f(caf::meta::type_name("daily_stat"), x.stat_date, x.platform, x.currency, x.total_orders,
+           x.completed_orders, x.cancelled_orders, x.returned_orders, x.pending_orders,
+           x.gross_merchandise_value_minor, x.total_revenue_minor, x.total_discount_minor,
+           x.is_final);
 }
 
 } // namespace mercato

@@ -21,7 +21,8 @@ using std::chrono::steady_clock;
 constexpr int64_t behind_cap = 100000;
 
 const projection* find_projection(const std::string& name) {
-  for (const auto* p : {&orders_projection(), &payments_projection(), &open_checkouts_projection()})
+  for (const auto* p : {&orders_projection(), &payments_projection(), &open_checkouts_projection(),
+                        &daily_stats_projection()})
     if (p->name == name)
       return p;
   return nullptr;
@@ -353,7 +354,8 @@ std::vector<std::string> projection_kinds(const std::string& name) {
 }
 
 std::vector<std::string> projection_names() {
-  return {orders_projection().name, payments_projection().name, open_checkouts_projection().name};
+  return {orders_projection().name, payments_projection().name, open_checkouts_projection().name,
+          daily_stats_projection().name};
 }
 
 projection_actor spawn_projection(caf::actor_system& sys, std::string url, const std::string& name,

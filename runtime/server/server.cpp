@@ -9,6 +9,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/stock/stock_actor.hpp"
+#include "adapters/marketplaces/importer.hpp"
 #include "adapters/payments/payments.hpp"
 #include "adapters/pg/dead_letter_store.hpp"
 #include "adapters/pg/delay_sweeper.hpp"
@@ -19,6 +20,7 @@
 #include "adapters/pg/product_store.hpp"
 #include "adapters/pg/projections.hpp"
 #include "adapters/pg/recovery.hpp"
+#include "adapters/pg/stats_store.hpp"
 #include "api/http/server.hpp"
 #include "api/ws/frames.hpp"
 #include "runtime/logging.hpp"
@@ -164,6 +166,8 @@ struct ports {
   payment_provider_actor provider;
   order_index_actor orders;
   pg::projection_actor orders_projection;
+  stats_store_actor stats;
+  pg::projection_actor stats_projection;
 };
 
 // The entity regions.
@@ -209,6 +213,8 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
       {caf::actor_cast<pg::projection_wakeup_actor>(runner), pg::projection_kinds(name)});
     if (name == "orders")
       p.orders_projection = runner;
+    if (name == "daily_stats")
+      p.stats_projection = runner;
   }
   p.journal = stops.add(
     pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, p.hub_actor, std::move(wake)));
@@ -221,6 +227,9 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   p.provider = stops.add(payments::spawn_payment_provider(sys, cfg.payments));
   p.orders
     = stops.add(pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers, p.orders_projection,
+                                      std::chrono::milliseconds{cfg.projections.list_wait_ms}));
+  p.stats
+    = stops.add(pg::spawn_stats_store(sys, cfg.db.url, 1, p.stats_projection,
                                       std::chrono::milliseconds{cfg.projections.list_wait_ms}));
   return p;
 }
@@ -336,6 +345,10 @@ node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, con
   h.customer_region = r.customer;
   h.payment_region = r.payment;
   h.orders = p.orders;
+  h.stats = p.stats;
+  h.import_orders = [](sales_platform platform, std::string_view body, const import_options& opts) {
+    return marketplaces::import_orders(platform, body, opts);
+  };
   h.products = p.products;
   h.dead_letters = p.dead_letters;
   h.recovery = p.recovery;
