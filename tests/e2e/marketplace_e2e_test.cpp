@@ -68,7 +68,8 @@ protected:
       return out;
     for (const auto& row : res.json())
       out[row["stat_date"].get<std::string>() + " " + row["platform"].get<std::string>() + " "
-          + row["currency"].get<std::string>()] = row;
+          + row["currency"].get<std::string>()]
+        = row;
     return out;
   }
 
@@ -154,7 +155,8 @@ TEST_F(MarketplaceE2E, DailyStatisticsFollowEveryImportAndALateCancellationResta
   ASSERT_TRUE(eventually(
     [&] {
       auto r = stats("&platform=tiktok");
-      return r.count("2024-12-01 tiktok USD") && r["2024-12-01 tiktok USD"]["cancelled_orders"] == 1;
+      return r.count("2024-12-01 tiktok USD")
+             && r["2024-12-01 tiktok USD"]["cancelled_orders"] == 1;
     },
     10s));
   auto after = stats("&platform=tiktok");
