@@ -5,9 +5,9 @@
 #include "actors/protocol/interfaces.hpp"
 #include "api/json/codec.hpp"
 #include "api/json/fields.hpp"
+#include "api/json/writer.hpp"
 #include "api/routes/ask.hpp"
 #include "runtime/logging.hpp"
-#include "runtime/util/json_text.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -16,6 +16,8 @@
 namespace mercato::api {
 
 namespace {
+
+namespace jw = mercato::api::json;
 
 // What the upserts of one batch came to.
 struct batch_tally {
@@ -29,27 +31,24 @@ struct batch_tally {
 std::string batch_json(batch_tally& t) {
   std::sort(t.rejected.begin(), t.rejected.end(),
             [](const auto& a, const auto& b) { return a.index < b.index; });
-  util::json_text j;
-  j.begin_object()
-    .key("imported")
-    .value(t.imported)
-    .key("updated")
-    .value(t.updated)
-    .key("unchanged")
-    .value(t.unchanged)
-    .key("rejected")
-    .begin_array();
-  for (const auto& r : t.rejected)
-    j.begin_object()
-      .key("index")
-      .value(static_cast<uint64_t>(r.index))
-      .key("code")
-      .value(r.code)
-      .key("detail")
-      .value(r.detail)
-      .end_object();
-  j.end_array().end_object();
-  return std::move(j).str();
+  std::string out;
+  jw::object_writer w{out};
+  w.field("imported", t.imported).field("updated", t.updated).field("unchanged", t.unchanged);
+  w.raw_key("rejected");
+  out.push_back('[');
+  for (size_t i = 0; i < t.rejected.size(); ++i) {
+    if (i > 0)
+      out.push_back(',');
+    const auto& r = t.rejected[i];
+    jw::object_writer e{out};
+    e.field("index", static_cast<uint64_t>(r.index))
+      .field("code", r.code)
+      .field("detail", r.detail)
+      .close();
+  }
+  out.push_back(']');
+  w.close();
+  return out;
 }
 
 // `num / den` with four decimals, rounded half up, as JSON number text (0 when den is 0).
@@ -70,38 +69,22 @@ std::string stats_json(const std::vector<daily_stat>& rows) {
   for (const auto& s : rows) {
     if (out.size() > 1)
       out.push_back(',');
-    util::json_text j;
-    j.begin_object()
-      .key("stat_date")
-      .value(s.stat_date)
-      .key("platform")
-      .value(s.platform)
-      .key("currency")
-      .value(s.currency)
-      .key("total_orders")
-      .value(s.total_orders)
-      .key("completed_orders")
-      .value(s.completed_orders)
-      .key("cancelled_orders")
-      .value(s.cancelled_orders)
-      .key("returned_orders")
-      .value(s.returned_orders)
-      .key("pending_orders")
-      .value(s.pending_orders)
-      .key("gross_merchandise_value_minor")
-      .value(s.gross_merchandise_value_minor)
-      .key("total_revenue_minor")
-      .value(s.total_revenue_minor)
-      .key("total_discount_minor")
-      .value(s.total_discount_minor)
-      .key("avg_order_value_minor")
-      .value(rounded_div(s.total_revenue_minor, s.completed_orders))
-      .key("is_final")
-      .value(s.is_final);
-    // json_text writes no fractions: the rate goes in as number text before the object closes.
-    auto text = std::move(j).str();
-    out += text;
-    out += ",\"cancellation_rate\":" + ratio_text(s.cancelled_orders, s.total_orders) + "}";
+    jw::object_writer w{out};
+    w.field("stat_date", s.stat_date)
+      .field("platform", s.platform)
+      .field("currency", s.currency)
+      .field("total_orders", s.total_orders)
+      .field("completed_orders", s.completed_orders)
+      .field("cancelled_orders", s.cancelled_orders)
+      .field("returned_orders", s.returned_orders)
+      .field("pending_orders", s.pending_orders)
+      .field("gross_merchandise_value_minor", s.gross_merchandise_value_minor)
+      .field("total_revenue_minor", s.total_revenue_minor)
+      .field("total_discount_minor", s.total_discount_minor)
+      .field("avg_order_value_minor", rounded_div(s.total_revenue_minor, s.completed_orders))
+      .raw_key("cancellation_rate");
+    out += ratio_text(s.cancelled_orders, s.total_orders);
+    w.field("is_final", s.is_final).close();
   }
   out += "]";
   return out;
