@@ -73,6 +73,19 @@ protected:
     return out;
   }
 
+  // Runs mercatoctl against this server with `token` in MERCATO_TOKEN.
+  mt::command_result ctl(std::vector<std::string> args, const std::string& token) {
+    args.insert(args.begin(), mt::mercatoctl_binary());
+    try {
+      return mt::run_command(args,
+                             {{"MERCATO_URL", env_->server().base_url()}, {"MERCATO_TOKEN", token}},
+                             {"MERCATO_URL", "MERCATO_TOKEN"});
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+      return {};
+    }
+  }
+
   std::unique_ptr<mt::server_env> env_;
   std::string admin_;
   std::string service_;
@@ -198,6 +211,36 @@ TEST_F(MarketplaceE2E, BadRequestsGetProblemsAndChangeNothing) {
   auto none = http.get("/v1/stats/daily?from=2024-12-01&to=2024-12-31", admin_);
   ASSERT_EQ(none.status, 200) << none.describe();
   EXPECT_EQ(none.json(), json::array());
+}
+
+TEST_F(MarketplaceE2E, CtlImportsAFileInBatchesAndShowsTheStatistics) {
+  auto file = std::string{MERCATO_FIXTURES_DIR} + "/marketplaces/shopee.json";
+  auto r = ctl({"--json", "import", "shopee", file, "--batch", "3"}, service_);
+  EXPECT_EQ(r.exit_code, 1) << r.describe(); // three records are rejected
+  auto body = json::parse(r.out);
+  EXPECT_EQ(body["imported"], 5);
+  ASSERT_EQ(body["rejected"].size(), 3u);
+  EXPECT_EQ(body["rejected"][0]["index"], 5); // the file's index, across batches
+  EXPECT_EQ(body["rejected"][2]["index"], 7);
+  EXPECT_NE(r.err.find("8/8 orders"), std::string::npos) << r.err;
+
+  auto again = ctl({"import", "shopee", file}, service_);
+  EXPECT_EQ(again.exit_code, 1) << again.describe();
+  EXPECT_NE(again.out.find("imported 0, updated 0, unchanged 5, rejected 3"), std::string::npos)
+    << again.out;
+
+  auto stats = ctl({"--json", "stats", "--from", "2024-12-01", "--to", "2024-12-01"}, admin_);
+  ASSERT_EQ(stats.exit_code, 0) << stats.describe();
+  auto rows = json::parse(stats.out);
+  ASSERT_EQ(rows.size(), 4u) << rows.dump(); // MYR, SGD, THB, VND
+  EXPECT_EQ(rows[0]["currency"], "MYR");
+  EXPECT_EQ(rows[0]["total_orders"], 2);
+  EXPECT_EQ(rows[0]["total_revenue_minor"], 9380);
+  auto table = ctl({"stats", "--from", "2024-12-01", "--to", "2024-12-01"}, admin_);
+  ASSERT_EQ(table.exit_code, 0) << table.describe();
+  EXPECT_NE(table.out.find("CANCEL_RATE"), std::string::npos) << table.out;
+  EXPECT_EQ(ctl({"stats", "--from", "2024-12-01", "--to", "2024-12-01"}, service_).exit_code, 4);
+  EXPECT_EQ(ctl({"import", "shopee", "/nonexistent.json"}, service_).exit_code, 2);
 }
 
 } // namespace
