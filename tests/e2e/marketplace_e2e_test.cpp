@@ -2,11 +2,14 @@
 // fresh PostgreSQL database per test, fed each platform's native payloads
 // (tests/fixtures/marketplaces/) over HTTP, read back through GET /v1/stats/daily.
 
+#include "runtime/util/time.hpp"
 #include "tests/support/e2e_env.hpp"
+#include "tests/support/shop_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -241,6 +244,55 @@ TEST_F(MarketplaceE2E, CtlImportsAFileInBatchesAndShowsTheStatistics) {
   EXPECT_NE(table.out.find("CANCEL_RATE"), std::string::npos) << table.out;
   EXPECT_EQ(ctl({"stats", "--from", "2024-12-01", "--to", "2024-12-01"}, service_).exit_code, 4);
   EXPECT_EQ(ctl({"import", "shopee", "/nonexistent.json"}, service_).exit_code, 2);
+}
+
+// Mercato's own checkouts count too, as platform `web`, on the day they were placed.
+class WebOrderStatsE2E : public mt::shop_test {};
+
+TEST_F(WebOrderStatsE2E, ACheckoutCountsAsAWebOrderUntilItsDelivery) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto sku = stocked_product("stats-web", 1000, 10);
+  auto cart = filled_cart(ada_, {{sku, 2}});
+  auto res = http().request(mt::checkout_request("stats-1", mt::checkout_body(cart), ada_));
+  ASSERT_EQ(res.status, 201) << res.describe();
+  auto order_id = res.json().at("order_id").get<std::string>();
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  // The order's day (a checkout that straddles midnight UTC may land on the next one).
+  auto today = mercato::util::format_rfc3339_ms(now_ms - 60000).substr(0, 10);
+  auto tomorrow = mercato::util::format_rfc3339_ms(now_ms + 86400000).substr(0, 10);
+  auto web = [&] {
+    auto r = http().get("/v1/stats/daily?platform=web&from=" + today + "&to=" + tomorrow, admin_);
+    EXPECT_EQ(r.status, 200) << r.describe();
+    return r.status == 200 ? r.json() : json::array();
+  };
+  ASSERT_TRUE(eventually([&] { return web().size() == 1; }, 10s));
+  auto rows = web();
+  EXPECT_EQ(rows[0]["platform"], "web");
+  EXPECT_EQ(rows[0]["currency"], "USD");
+  EXPECT_EQ(rows[0]["total_orders"], 1);
+  EXPECT_EQ(rows[0]["pending_orders"], 1);
+  EXPECT_EQ(rows[0]["gross_merchandise_value_minor"], 2000);
+  EXPECT_EQ(rows[0]["total_revenue_minor"], 0);
+  EXPECT_EQ(rows[0]["is_final"], false);
+
+  json fact{{"source", "logistics"},
+            {"type", "delivered"},
+            {"external_id", "dlv-1"},
+            {"occurred_at", mercato::util::format_rfc3339_ms(now_ms)}};
+  auto posted = http().post("/v1/orders/" + order_id + "/events", fact, env_->token("service"));
+  ASSERT_EQ(posted.status, 202) << posted.describe();
+  ASSERT_TRUE(eventually(
+    [&] {
+      auto r = web();
+      return r.size() == 1 && r[0]["completed_orders"] == 1;
+    },
+    10s));
+  rows = web();
+  EXPECT_EQ(rows[0]["total_orders"], 1);
+  EXPECT_EQ(rows[0]["total_revenue_minor"], 2000);
+  EXPECT_EQ(rows[0]["avg_order_value_minor"], 2000);
 }
 
 } // namespace
