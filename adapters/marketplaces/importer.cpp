@@ -244,6 +244,10 @@ import_result import_orders(sales_platform platform, std::string_view body,
   nlohmann::json doc;
   try {
     doc = parse_exact(body);
+  } catch (const nlohmann::json::out_of_range&) {
+    // The parser reads a number as a double before handing over its text: 1e400 stops it.
+    res.error = "a number is out of range";
+    return res;
   } catch (const nlohmann::json::exception&) {
     res.error = "malformed JSON";
     return res;

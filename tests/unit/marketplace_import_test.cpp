@@ -5,6 +5,7 @@
 #include "adapters/marketplaces/importer.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -353,4 +354,45 @@ TEST(LazadaImporter, RejectsAVoucherThatDisagreesWithItsSplit) {
     "price": "10.00", "voucher": "3.00", "voucher_seller": "1.00", "statuses": ["pending"]}])");
   ASSERT_EQ(r.batch.rejected.size(), 1u);
   EXPECT_NE(r.batch.rejected[0].detail.find("voucher"), std::string::npos);
+}
+
+// No input crashes an importer: every prefix of every fixture, and every field of every record
+// replaced by a value of each other JSON type, either maps or is rejected, index by index.
+TEST(MarketplaceBatch, AnswersEveryMangledInputWithoutThrowing) {
+  const std::pair<sales_platform, const char*> files[] = {{sales_platform::tiktok, "tiktok.json"},
+                                                          {sales_platform::shopee, "shopee.json"},
+                                                          {sales_platform::lazada, "lazada.json"}};
+  const char* replacements[]
+    = {"null", "-1", "0",    "1e400", "18446744073709551616", "\"\"", "\"x\"",
+       "[]",   "{}", "true", "-0.5",  "\"\\u0000\""};
+  for (const auto& [platform, name] : files) {
+    auto text = fixture(name);
+    for (size_t n = 0; n < text.size(); n += 7)
+      EXPECT_NO_THROW(import_orders(platform, text.substr(0, n))) << name << " prefix " << n;
+    auto doc = nlohmann::json::parse(text);
+    for (size_t i = 0; i < doc.size(); ++i) {
+      if (!doc[i].is_object())
+        continue;
+      for (const auto& [key, _] : doc[i].items()) {
+        for (const char* r : replacements) {
+          auto copy = doc;
+          copy[i][key] = nlohmann::json::parse(r, nullptr, false, false);
+          std::string body = copy.dump();
+          if (copy[i][key].is_discarded()) { // 1e400: splice the text in by hand
+            copy[i][key] = "@@";
+            body = copy.dump();
+            body.replace(body.find("\"@@\""), 4, r);
+          }
+          import_result res;
+          ASSERT_NO_THROW(res = import_orders(platform, body)) << name << " " << key << " " << r;
+          if (std::string_view{r} == "1e400") { // no double holds it: the body is refused
+            EXPECT_EQ(res.error, "a number is out of range");
+            continue;
+          }
+          ASSERT_TRUE(res.error.empty()) << res.error << " " << key << " " << r;
+          EXPECT_EQ(res.batch.orders.size() + res.batch.rejected.size(), doc.size());
+        }
+      }
+    }
+  }
 }
