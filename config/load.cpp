@@ -97,7 +97,8 @@ const std::vector<field>& fields() {
      "detached recovery/catalogue readers (1..32)"},
     {MERCATO_FIELD(db, migrate), "", "--no-migrate", "", "do not apply migrations at start", false},
     {MERCATO_FIELD(db, rebuild_projection), "", "--rebuild-projection", "NAME",
-     "rebuild projection NAME (orders, payments, checkouts_open, customer_feed) from the journal, "
+     "rebuild projection NAME (orders, payments, checkouts_open, customer_feed, daily_stats) from "
+     "the journal, "
      "then exit"},
     {MERCATO_FIELD(journal, batch_max), "MERCATO_JOURNAL_BATCH_MAX", "--journal-batch-max", "N",
      "most persist requests per journal transaction"},

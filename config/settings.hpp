@@ -34,8 +34,8 @@ struct db_settings {
   std::string url;     ///< MERCATO_DATABASE_URL (libpq URI or key=value string)
   int readers = 2;     ///< detached recovery/catalogue readers
   bool migrate = true; ///< apply migrations at start
-  /// Set: rebuild this projection (orders, payments, checkouts_open, customer_feed) from the
-  /// journal and exit.
+  /// Set: rebuild this projection (orders, payments, checkouts_open, customer_feed, daily_stats)
+  /// from the journal and exit.
   std::string rebuild_projection;
 };
 

@@ -30,15 +30,17 @@ struct node_identity {
 /// What the API layer may talk to. Copyable; all members outlive the servers that use them.
 struct node_handles {
   caf::actor_system* sys = nullptr;
-  caf::actor stock_region;           ///< route to `stock_actor` by SKU
-  caf::actor cart_region;            ///< route to `cart_actor` by cart id
-  caf::actor coupon_region;          ///< route to `coupon_actor` by code
-  caf::actor checkout_region;        ///< route to `checkout_actor` by checkout id
-  caf::actor order_region;           ///< route to `order_actor` by order id
-  caf::actor payment_region;         ///< route to `payment_actor` by payment id
-  order_index_actor orders;          ///< the orders read model
-  customer_feed_actor customer_feed; ///< the customer:{id} topics' read model
-  product_store_actor products;      ///< the catalogue (also answers readiness pings)
+  caf::actor stock_region;            ///< route to `stock_actor` by SKU
+  caf::actor cart_region;             ///< route to `cart_actor` by cart id
+  caf::actor coupon_region;           ///< route to `coupon_actor` by code
+  caf::actor checkout_region;         ///< route to `checkout_actor` by checkout id
+  caf::actor order_region;            ///< route to `order_actor` by order id
+  caf::actor payment_region;          ///< route to `payment_actor` by payment id
+  order_index_actor orders;           ///< the orders read model
+  customer_feed_actor customer_feed;  ///< the customer:{id} topics' read model
+  stats_store_actor stats;            ///< the daily statistics read model
+  marketplace_importer import_orders; ///< maps native marketplace orders; empty: no imports
+  product_store_actor products;       ///< the catalogue (also answers readiness pings)
   metrics_registry* metrics = nullptr;
   config::settings cfg;
 

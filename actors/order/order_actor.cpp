@@ -96,7 +96,9 @@ void finish_step(self_ptr self, const std::shared_ptr<round>& r, bool ok) {
 // Every step is safe to repeat except the adjustment, which runs only for a sold hold.
 void compensate(self_ptr self) {
   auto& st = self->state;
-  if (st.compensating || st.data.status != "cancelled" || st.data.compensated)
+  // A marketplace order holds no stock or payment of Mercato's.
+  if (st.compensating || st.data.status != "cancelled" || st.data.compensated
+      || order::is_imported(st.data))
     return;
   st.compensating = true;
   const auto& p = st.data.placement;
@@ -150,7 +152,7 @@ void compensate(self_ptr self) {
 // is unavailable.
 void refund_return(self_ptr self) {
   auto& st = self->state;
-  if (st.refunding || st.data.status != "returned")
+  if (st.refunding || st.data.status != "returned" || order::is_imported(st.data))
     return;
   st.refunding = true;
   const auto& id = st.data.placement.payment_id;
@@ -238,6 +240,21 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
           rp.deliver(recorded);
           refund_return(self);
         },
+        [rp](const caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [self](atom::upsert, const imported_order& o) -> caf::result<import_outcome> {
+      auto& st = self->state;
+      auto existed = st.data.exists;
+      auto d = order::decide_import(st.data, o, st.env.now());
+      if (!d)
+        return std::move(d.error());
+      auto outcome = d->empty() ? import_outcome::unchanged
+                     : existed  ? import_outcome::updated
+                                : import_outcome::imported;
+      auto rp = self->make_response_promise<import_outcome>();
+      record(
+        self, std::move(*d), [rp, outcome]() mutable { rp.deliver(outcome); },
         [rp](const caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },

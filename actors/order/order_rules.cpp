@@ -90,7 +90,8 @@ bool can_move(const std::string& from, const std::string& to) {
 }
 
 caf::error check_access(const state& s, const caller& who) {
-  if (!s.exists || (!who.admin && who.sub != s.placement.customer_id))
+  // A marketplace buyer is no Mercato customer: only admins (and services) see those orders.
+  if (!s.exists || (!who.admin && (who.sub != s.placement.customer_id || is_imported(s))))
     return caf::make_error(mercato_errc::not_found, "no such order");
   return {};
 }
@@ -113,9 +114,60 @@ decision decide_place(const state& s, const order_placement& p, int64_t now_ms) 
   return stamped(s, {std::move(e)});
 }
 
+bool is_imported(const state& s) {
+  return s.market.platform != sales_platform::web;
+}
+
+std::string status_of_import(imported_status s) {
+  switch (s) {
+  case imported_status::completed:
+    return "delivered";
+  case imported_status::cancelled:
+    return "cancelled";
+  case imported_status::returned:
+    return "returned";
+  case imported_status::pending:
+    break;
+  }
+  return "confirmed";
+}
+
+decision decide_import(const state& s, const imported_order& o, int64_t now_ms) {
+  if (o.platform == sales_platform::web || o.order_code.empty() || o.order_id.empty())
+    return caf::make_error(mercato_errc::invalid_request, "not a marketplace order");
+  if (s.exists) {
+    if (s.market.platform != o.platform || s.market.order_code != o.order_code)
+      return caf::make_error(mercato_errc::conflict, "the order id is taken");
+    // The platform's update time orders its versions: a replay or a late older payload is no news.
+    if (o.updated_at_ms <= s.market.updated_at_ms)
+      return std::vector<order_event>{};
+    auto e = make_event("status_changed", now_ms);
+    e.status = status_of_import(o.status);
+    e.reason = o.cancel_reason;
+    e.market = o;
+    return stamped(s, {std::move(e)});
+  }
+  auto e = make_event("placed", now_ms);
+  auto& p = e.placement;
+  p.order_id = o.order_id;
+  p.lines = o.lines;
+  p.sums.currency = o.currency;
+  p.sums.subtotal_minor = o.gross_minor;
+  p.sums.discount_minor = o.seller_discount_minor + o.platform_discount_minor;
+  p.sums.shipping_minor = o.shipping_minor;
+  p.sums.total_minor = o.final_minor;
+  p.initial_status = status_of_import(o.status);
+  e.status = p.initial_status;
+  e.reason = o.cancel_reason;
+  e.market = o;
+  return stamped(s, {std::move(e)});
+}
+
 decision decide_advance(const state& s, const order_status_cmd& cmd, int64_t now_ms) {
   if (!s.exists)
     return caf::make_error(mercato_errc::not_found, "no such order");
+  if (is_imported(s))
+    return caf::make_error(mercato_errc::conflict, "the marketplace decides this order's status");
   if (!is_status(cmd.status))
     return caf::make_error(mercato_errc::invalid_request, "unknown status " + cmd.status);
   if (s.status == cmd.status)
@@ -132,6 +184,8 @@ decision decide_advance(const state& s, const order_status_cmd& cmd, int64_t now
 decision decide_cancel(const state& s, const order_status_cmd& cmd, int64_t now_ms) {
   if (!s.exists)
     return caf::make_error(mercato_errc::not_found, "no such order");
+  if (is_imported(s))
+    return caf::make_error(mercato_errc::conflict, "the marketplace decides this order's status");
   if (s.status == "cancelled")
     return std::vector<order_event>{};
   if (!is_cancellable(s.status))
@@ -226,6 +280,12 @@ void apply(state& s, const order_event& e) {
   } else if (e.type == "status_changed") {
     s.own_status = e.status;
     s.own_status_at_ms = e.at_ms;
+  }
+  if (e.market.platform != sales_platform::web) {
+    s.market = e.market;
+    s.cancel_reason = e.market.cancel_reason;
+    if (e.type == "placed")
+      s.created_at_ms = e.market.order_date_ms; // when the buyer ordered, not when it arrived
   } else if (e.type == "cancelled") {
     s.own_status = "cancelled";
     s.own_status_at_ms = e.at_ms;
@@ -366,6 +426,8 @@ int64_t status_since_ms(const state& s) {
 }
 
 int64_t next_check_ms(const state& s, const delay_policy& p, int64_t now_ms) {
+  if (is_imported(s))
+    return 0;
   auto delay = delay_due_ms(s, p, status_since_ms(s));
   auto soon = soon_due_ms(s, p, now_ms);
   if (delay == 0 || soon == 0)
@@ -375,7 +437,7 @@ int64_t next_check_ms(const state& s, const delay_policy& p, int64_t now_ms) {
 
 std::vector<order_event> decide_checks(const state& s, const delay_policy& p, int64_t now_ms) {
   std::vector<order_event> out;
-  if (!s.exists)
+  if (!s.exists || is_imported(s))
     return out;
   auto after = s;
   auto since = status_since_ms(s);

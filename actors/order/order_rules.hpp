@@ -37,6 +37,19 @@ caf::error check_access(const state& s, const caller& who);
 decision decide_place(const state& s, const order_placement& p, int64_t now_ms);
 decision decide_advance(const state& s, const order_status_cmd& cmd, int64_t now_ms);
 decision decide_cancel(const state& s, const order_status_cmd& cmd, int64_t now_ms);
+/// True for an order imported from a marketplace: the platform decides its status, and it owes
+/// no stock, payment or delay checks of Mercato's.
+bool is_imported(const state& s);
+
+/// The order status a marketplace status shows as: pending -> confirmed, completed -> delivered,
+/// cancelled -> cancelled, returned -> returned.
+std::string status_of_import(imported_status s);
+
+/// Creates a marketplace order from its import (`placed`, with the import in `market`), or moves
+/// it to a later version (`status_changed`, the same). Nothing for a replayed or older version by
+/// the platform's update time; `conflict` when the order is not this platform order.
+decision decide_import(const state& s, const imported_order& o, int64_t now_ms);
+
 /// Records that stock and payment of a cancelled order were returned.
 decision decide_compensated(const state& s, const std::string& what, int64_t now_ms);
 

@@ -4,6 +4,7 @@
 // runtime with `cfg.add_message_types<caf::id_block::mercato>()`.
 
 #include "actors/protocol/commerce.hpp"
+#include "actors/protocol/marketplace.hpp"
 #include "actors/protocol/messages.hpp"
 
 #include <caf/type_id.hpp>
@@ -121,4 +122,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(mercato, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(mercato, (mercato::payment_event))
   CAF_ADD_TYPE_ID(mercato, (mercato::payment_snapshot))
   CAF_ADD_TYPE_ID(mercato, (mercato::provider_outcome))
+  CAF_ADD_ATOM(mercato, mercato::atom, upsert, "upsert")
+  CAF_ADD_TYPE_ID(mercato, (mercato::sales_platform))
+  CAF_ADD_TYPE_ID(mercato, (mercato::imported_status))
+  CAF_ADD_TYPE_ID(mercato, (mercato::imported_order))
+  CAF_ADD_TYPE_ID(mercato, (mercato::import_outcome))
+  CAF_ADD_TYPE_ID(mercato, (mercato::daily_stats_query))
+  CAF_ADD_TYPE_ID(mercato, (mercato::daily_stat))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::daily_stat>))
 CAF_END_TYPE_ID_BLOCK(mercato)

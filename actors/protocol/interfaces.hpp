@@ -201,6 +201,10 @@ using order_actor = caf::typed_actor<
   // Merges a partner fact into the timeline: true once recorded, false for a duplicate (same
   // source and external id), which changes nothing.
   caf::replies_to<atom::append, order_fact_cmd>::with<bool>,
+  // Creates or updates a marketplace order from its import: a later version (by the platform's
+  // update time) is a new event, the same or an older one changes nothing; `conflict` when the id
+  // belongs to another order.
+  caf::replies_to<atom::upsert, imported_order>::with<import_outcome>,
   // Does what the order still owes: returns stock and payment of a cancelled order (its own
   // retry timer), refunds a return, and records the delay checks that are due (the sweeper of
   // the orders read model sends it to orders whose next check fell due, live or passivated).
@@ -229,5 +233,10 @@ using checkout_actor = caf::typed_actor<
 /// `invalid_request` for a limit outside 1..100 or a malformed cursor.
 using order_index_actor
   = caf::typed_actor<caf::replies_to<atom::search, order_query>::with<order_page>>;
+
+/// DAILY STATISTICS (port, adapters/pg): the statistics read model, projected from order events;
+/// rows in (stat_date, platform, currency) order.
+using stats_store_actor = caf::typed_actor<
+  caf::replies_to<atom::search, daily_stats_query>::with<std::vector<daily_stat>>>;
 
 } // namespace mercato

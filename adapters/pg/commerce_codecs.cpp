@@ -49,12 +49,34 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_placement, order_id, custo
                                                 initial_status, payment)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(timeline_entry, seq, type, source, external_id,
                                                 occurred_at_ms, recorded_at_ms, label, data)
+// Marketplace platforms and statuses are stored by name, as the API shows them.
+inline void to_json(nlohmann::json& j, const sales_platform& x) {
+  j = to_string(x);
+}
+inline void from_json(const nlohmann::json& j, sales_platform& x) {
+  if (!from_string(j.get<std::string>(), x))
+    throw nlohmann::json::other_error::create(501, "unknown platform " + j.dump(), &j);
+}
+inline void to_json(nlohmann::json& j, const imported_status& x) {
+  j = to_string(x);
+}
+inline void from_json(const nlohmann::json& j, imported_status& x) {
+  if (!from_string(j.get<std::string>(), x))
+    throw nlohmann::json::other_error::create(501, "unknown imported status " + j.dump(), &j);
+}
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(imported_order, platform, order_code, order_id,
+                                                customer_id, customer_name, currency, lines,
+                                                gross_minor, seller_discount_minor,
+                                                platform_discount_minor, shipping_minor,
+                                                final_minor, status, native_status, cancel_reason,
+                                                order_date_ms, utc_offset_min, completed_at_ms,
+                                                cancelled_at_ms, updated_at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_event, type, placement, status, reason, fact,
-                                                eta_ms, status_after, at_ms, next_check_ms)
+                                                eta_ms, status_after, at_ms, next_check_ms, market)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_snapshot, exists, placement, status,
                                                 own_status, cancel_reason, compensated, timeline,
                                                 eta_ms, created_at_ms, updated_at_ms,
-                                                own_status_at_ms, next_check_ms)
+                                                own_status_at_ms, next_check_ms, market)
 // The payment token is left out on purpose: a card token is never journaled.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_cmd, who, idempotency_key, body_digest,
                                                 cart_id, ship_to, email)
@@ -104,6 +126,7 @@ template <>
 void omit_defaults<order_event>(json& j) {
   omit_if_default<order_placement>(j, "placement");
   omit_if_default<timeline_entry>(j, "fact");
+  omit_if_default<imported_order>(j, "market");
 }
 
 template <>

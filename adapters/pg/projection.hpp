@@ -66,6 +66,7 @@ const projection& orders_projection();
 const projection& payments_projection();
 const projection& open_checkouts_projection();
 const projection& customer_feed_projection();
+const projection& daily_stats_projection();
 
 /// What one round did.
 struct round_result {

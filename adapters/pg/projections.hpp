@@ -37,7 +37,8 @@ struct projection_wakeup {
   std::vector<std::string> kinds;
 };
 
-/// The projections, by name: "orders", "payments", "checkouts_open", "customer_feed".
+/// The projections, by name: "orders", "payments", "checkouts_open", "customer_feed",
+/// "daily_stats".
 std::vector<std::string> projection_names();
 
 /// The entity kinds projection `name` reads (throws std::invalid_argument for an unknown name).

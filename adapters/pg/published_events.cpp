@@ -22,7 +22,25 @@ struct paths {
 
 // The order's public members; shared by every order event type. Not `reason`: a customer's own
 // words when they cancel, which may say anything about them.
-const paths order_common{"/status", "/status_after", "/eta_ms", "/at_ms"};
+// A marketplace order's import without its buyer (id and name are personal data).
+const paths order_common{"/status",
+                         "/status_after",
+                         "/eta_ms",
+                         "/at_ms",
+                         "/market/platform",
+                         "/market/order_code",
+                         "/market/status",
+                         "/market/native_status",
+                         "/market/currency",
+                         "/market/gross_minor",
+                         "/market/seller_discount_minor",
+                         "/market/platform_discount_minor",
+                         "/market/shipping_minor",
+                         "/market/final_minor",
+                         "/market/order_date_ms",
+                         "/market/completed_at_ms",
+                         "/market/cancelled_at_ms",
+                         "/market/updated_at_ms"};
 const paths order_placed{"/placement/order_id",    "/placement/customer_id",
                          "/placement/checkout_id", "/placement/coupon_code",
                          "/placement/lines",       "/placement/sums"};

@@ -196,6 +196,10 @@ std::string to_json(const order_view& x, order_audience audience) {
   out.reserve(768 + p.lines.size() * 128);
   jw::object_writer w{out};
   w.field("order_id", p.order_id).field("customer_id", p.customer_id).field("status", o.status);
+  w.field("platform", to_string(o.market.platform));
+  if (o.market.platform
+      != sales_platform::web) // what the marketplace calls the order and its state
+    w.field("order_code", o.market.order_code).field("platform_status", o.market.native_status);
   w.raw_key("lines");
   append_lines(out, p.lines);
   w.raw_key("totals");

@@ -8,6 +8,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/stock/stock_actor.hpp"
+#include "adapters/marketplaces/importer.hpp"
 #include "adapters/payments/payments.hpp"
 #include "adapters/pg/customer_feed.hpp"
 #include "adapters/pg/dead_letter_store.hpp"
@@ -19,6 +20,7 @@
 #include "adapters/pg/product_store.hpp"
 #include "adapters/pg/projections.hpp"
 #include "adapters/pg/recovery.hpp"
+#include "adapters/pg/stats_store.hpp"
 #include "api/http/server.hpp"
 #include "api/ws/frames.hpp"
 #include "runtime/logging.hpp"
@@ -166,6 +168,8 @@ struct ports {
   customer_feed_actor customer_feed;
   pg::projection_actor orders_projection;
   pg::projection_actor customer_feed_projection;
+  stats_store_actor stats;
+  pg::projection_actor stats_projection;
 };
 
 // The entity regions.
@@ -215,6 +219,8 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
       p.orders_projection = runner;
     else if (name == "customer_feed")
       p.customer_feed_projection = runner;
+    else if (name == "daily_stats")
+      p.stats_projection = runner;
   }
   p.journal = stops.add(
     pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, p.hub_actor, std::move(wake)));
@@ -230,6 +236,7 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
     pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers, p.orders_projection, list_wait));
   p.customer_feed = stops.add(pg::spawn_customer_feed(sys, cfg.db.url, cfg.db.readers,
                                                       p.customer_feed_projection, list_wait));
+  p.stats = stops.add(pg::spawn_stats_store(sys, cfg.db.url, 1, p.stats_projection, list_wait));
   return p;
 }
 
@@ -342,6 +349,10 @@ node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, con
   h.payment_region = r.payment;
   h.orders = p.orders;
   h.customer_feed = p.customer_feed;
+  h.stats = p.stats;
+  h.import_orders = [](sales_platform platform, std::string_view body, const import_options& opts) {
+    return marketplaces::import_orders(platform, body, opts);
+  };
   h.products = p.products;
   h.dead_letters = p.dead_letters;
   h.recovery = p.recovery;

@@ -187,3 +187,33 @@ TEST_F(OrderActor, AnIdWronglyTakenForNewIsFencedByTheJournal) {
   EXPECT_EQ(retried->version, 1u);
   EXPECT_EQ(db->event_count("order", "o1"), 1u);
 }
+
+TEST_F(OrderActor, ImportsAMarketplaceOrderOnceAndTakesOnlyLaterVersions) {
+  imported_order o;
+  o.platform = sales_platform::shopee;
+  o.order_code = "241201ABCD1234";
+  o.order_id = "shopee-241201ABCD1234";
+  o.currency = "MYR";
+  o.final_minor = 9380;
+  o.updated_at_ms = 1000;
+  const auto id = o.order_id;
+  EXPECT_EQ(ask<import_outcome>(id, atom::upsert_v, o), import_outcome::imported);
+  EXPECT_EQ(ask<import_outcome>(id, atom::upsert_v, o), import_outcome::unchanged);
+  auto older = o;
+  older.updated_at_ms = 500;
+  older.status = imported_status::completed;
+  EXPECT_EQ(ask<import_outcome>(id, atom::upsert_v, older), import_outcome::unchanged);
+  auto later = o;
+  later.updated_at_ms = 2000;
+  later.status = imported_status::cancelled;
+  EXPECT_EQ(ask<import_outcome>(id, atom::upsert_v, later), import_outcome::updated);
+  auto events = [&] { return db->entities[{"order", id}].events.size(); };
+  ASSERT_EQ(events(), 2u);
+  // A cancelled marketplace order returns no stock or payment, and nobody waits for it.
+  advance(60s);
+  EXPECT_EQ(events(), 2u);
+  auto v = ask<order_view>(id, atom::get_v, caller{"ops", true, ""});
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->order.status, "cancelled");
+  EXPECT_EQ(v->version, 2u);
+}

@@ -32,13 +32,16 @@
 #include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -108,8 +111,10 @@ struct http_answer {
   std::string body;
 };
 
-/// One synchronous request. Throws command_error(exit_unreachable) when no answer arrives.
-http_answer call(const global_options& g, http::verb method, const std::string& target) {
+/// One synchronous request (with a JSON `body` unless empty). Throws
+/// command_error(exit_unreachable) when no answer arrives.
+http_answer call(const global_options& g, http::verb method, const std::string& target,
+                 const std::string& body = {}) {
   auto base = parse_url(g.url);
   asio::io_context ioc;
   beast::tcp_stream stream{ioc};
@@ -126,10 +131,14 @@ http_answer call(const global_options& g, http::verb method, const std::string& 
   stream.connect(endpoints, ec);
   if (ec)
     throw unreachable("connect");
-  http::request<http::empty_body> req{method, base.prefix + target, 11};
+  http::request<http::string_body> req{method, base.prefix + target, 11};
   req.set(http::field::host, base.host + ":" + base.port);
   req.set(http::field::user_agent, "mercatoctl");
   req.set(http::field::accept, "application/json");
+  if (!body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+  }
   if (!g.token.empty())
     req.set(http::field::authorization, "Bearer " + g.token);
   req.prepare_payload();
@@ -150,11 +159,12 @@ http_answer call(const global_options& g, http::verb method, const std::string& 
 
 /// Calls the admin API and returns the JSON body of a 2xx answer; any other answer becomes a
 /// command_error with the problem's detail and the documented exit code.
-json admin_call(const global_options& g, http::verb method, const std::string& target) {
+json admin_call(const global_options& g, http::verb method, const std::string& target,
+                const std::string& request_body = {}) {
   if (g.token.empty())
     throw command_error(exit_auth, "no token: pass --token or set MERCATO_TOKEN (mint one with "
                                    "`mercatoctl token --sub ID --role admin`)");
-  auto res = call(g, method, target);
+  auto res = call(g, method, target, request_body);
   auto body = json::parse(res.body, nullptr, false);
   if (res.status >= 200 && res.status < 300) {
     if (body.is_discarded())
@@ -477,6 +487,160 @@ void add_dead_letters_command(CLI::App& app, const global_options& g, int& exit_
   });
 }
 
+// -- import --------------------------------------------------------------------------------------
+
+/// The top-level elements of the JSON array `text`, each as the text it was written as (so that
+/// money in JSON numbers reaches the server with its own decimals). Throws command_error when
+/// `text` is not a JSON array.
+std::vector<std::string_view> array_elements(std::string_view text) {
+  if (!json::accept(text))
+    throw command_error(exit_usage, "the file is not JSON");
+  std::vector<std::string_view> out;
+  size_t i = text.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos || text[i] != '[')
+    throw command_error(exit_usage, "the file must hold a JSON array of orders");
+  int depth = 0;
+  bool in_string = false;
+  size_t start = i + 1;
+  for (++i; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ',' || c == ']') && depth == 0) {
+      auto element = text.substr(start, i - start);
+      auto first = element.find_first_not_of(" \t\r\n");
+      if (first != std::string_view::npos)
+        out.push_back(element.substr(first));
+      start = i + 1;
+      if (c == ']')
+        break;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return out;
+}
+
+struct import_options {
+  std::string platform;
+  std::string file;
+  size_t batch = 500;
+  std::string currency;
+};
+
+void run_import(const global_options& g, const import_options& o) {
+  std::ifstream in{o.file, std::ios::binary};
+  if (!in)
+    throw command_error(exit_usage, "cannot read " + o.file);
+  std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  auto elements = array_elements(text);
+  json total{{"imported", 0}, {"updated", 0}, {"unchanged", 0}, {"rejected", json::array()}};
+  auto target = "/v1/marketplaces/" + mercato::util::percent_encode(o.platform) + "/orders"
+                + query_string({{"currency", o.currency}});
+  for (size_t from = 0; from < elements.size(); from += o.batch) {
+    auto to = std::min(elements.size(), from + o.batch);
+    std::string body = "[";
+    for (size_t i = from; i < to; ++i) {
+      if (i > from)
+        body += ',';
+      body += elements[i];
+    }
+    body += ']';
+    auto res = admin_call(g, http::verb::post, target, body);
+    for (const char* key : {"imported", "updated", "unchanged"})
+      total[key] = total[key].get<int64_t>() + res.value(key, int64_t{0});
+    for (auto r : res.value("rejected", json::array())) {
+      r["index"] = r.value("index", int64_t{0}) + static_cast<int64_t>(from); // in the file
+      total["rejected"].push_back(std::move(r));
+    }
+    // The progress bar on stderr, so that stdout stays the result.
+    constexpr size_t width = 30;
+    auto done = elements.empty() ? width : width * to / elements.size();
+    std::cerr << "\r[" << std::string(done, '#') << std::string(width - done, '.') << "] " << to
+              << "/" << elements.size() << " orders" << (to == elements.size() ? "\n" : "")
+              << std::flush;
+  }
+  if (g.json) {
+    print_json(total);
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& r : total["rejected"])
+      rows.push_back({cell(r.value("index", json())), cell(r.value("code", json())),
+                      cell(r.value("detail", json()))});
+    if (!rows.empty())
+      print_table({"INDEX", "CODE", "DETAIL"}, rows);
+    std::cout << "imported " << total["imported"] << ", updated " << total["updated"]
+              << ", unchanged " << total["unchanged"] << ", rejected " << rows.size() << '\n';
+  }
+  if (!total["rejected"].empty())
+    throw command_error(exit_failed, std::to_string(total["rejected"].size()) + " of "
+                                       + std::to_string(elements.size()) + " orders were rejected");
+}
+
+void add_import_command(CLI::App& app, const global_options& g, int& exit_code) {
+  auto opts = std::make_shared<import_options>();
+  auto* cmd = app.add_subcommand(
+    "import", "Import a file holding a JSON array of a marketplace's own order payloads (exit 1 "
+              "when a record was rejected)");
+  cmd->add_option("platform", opts->platform, "tiktok, shopee or lazada")->required();
+  cmd->add_option("file", opts->file, "The JSON file")->required();
+  cmd->add_option("--batch", opts->batch, "Orders per request")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 1000));
+  cmd->add_option("--currency", opts->currency,
+                  "The shop's ISO 4217 currency, for Lazada orders that name none");
+  cmd->callback(
+    [&g, &exit_code, opts] { exit_code = guarded("import", [&] { run_import(g, *opts); }); });
+}
+
+// -- stats ---------------------------------------------------------------------------------------
+
+struct stats_options {
+  std::string from;
+  std::string to;
+  std::string platform;
+};
+
+void run_stats(const global_options& g, const stats_options& o) {
+  auto body = admin_call(
+    g, http::verb::get,
+    "/v1/stats/daily" + query_string({{"from", o.from}, {"to", o.to}, {"platform", o.platform}}));
+  if (g.json)
+    return print_json(body);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& x : body)
+    rows.push_back(
+      {cell(x.value("stat_date", json())), cell(x.value("platform", json())),
+       cell(x.value("currency", json())), cell(x.value("total_orders", json())),
+       cell(x.value("completed_orders", json())), cell(x.value("cancelled_orders", json())),
+       cell(x.value("returned_orders", json())), cell(x.value("pending_orders", json())),
+       cell(x.value("gross_merchandise_value_minor", json())),
+       cell(x.value("total_revenue_minor", json())), cell(x.value("total_discount_minor", json())),
+       cell(x.value("cancellation_rate", json())), cell(x.value("avg_order_value_minor", json())),
+       cell(x.value("is_final", json()))});
+  print_table({"DATE", "PLATFORM", "CUR", "ORDERS", "DONE", "CANCELLED", "RETURNED", "PENDING",
+               "GMV", "REVENUE", "DISCOUNT", "CANCEL_RATE", "AOV", "FINAL"},
+              rows);
+}
+
+void add_stats_command(CLI::App& app, const global_options& g, int& exit_code) {
+  auto opts = std::make_shared<stats_options>();
+  auto* cmd = app.add_subcommand("stats", "Daily statistics per day, platform and currency "
+                                          "(amounts in minor units)");
+  cmd->add_option("--from", opts->from, "First day, YYYY-MM-DD")->required();
+  cmd->add_option("--to", opts->to, "Last day, YYYY-MM-DD")->required();
+  cmd->add_option("--platform", opts->platform, "Only web, tiktok, shopee or lazada");
+  cmd->callback(
+    [&g, &exit_code, opts] { exit_code = guarded("stats", [&] { run_stats(g, *opts); }); });
+}
+
 // -- watch ---------------------------------------------------------------------------------------
 
 struct watch_options {
@@ -750,6 +914,8 @@ int main(int argc, char** argv) {
   add_inspect_command(app, g, exit_code);
   add_passivate_command(app, g, exit_code);
   add_dead_letters_command(app, g, exit_code);
+  add_import_command(app, g, exit_code);
+  add_stats_command(app, g, exit_code);
   add_watch_command(app, g, exit_code);
   try {
     app.parse(argc, argv);

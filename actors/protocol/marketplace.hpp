@@ -1,0 +1,89 @@
+#pragma once
+
+// What a batch of marketplace orders maps to (adapters/marketplaces/ maps them; the HTTP route and
+// the pull sync feed it), and the importer as the composition root hands it to the front ends.
+
+#include "actors/protocol/commerce.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mercato {
+
+/// What the importers may not learn from a payload itself.
+struct import_options {
+  /// ISO 4217 currency of a Lazada shop (Lazada orders carry none; their items may). "" = none.
+  std::string lazada_currency;
+};
+
+/// A record that was not imported, with its position in the batch.
+struct import_rejection {
+  size_t index = 0;
+  std::string code;   ///< invalid_request | unknown_status | conflict | unavailable
+  std::string detail; ///< what is wrong, naming the field
+};
+
+/// A record that was mapped, with its position in the batch.
+struct import_record {
+  size_t index = 0;
+  imported_order order;
+};
+
+/// The outcome of one batch: every index is in exactly one of the two lists.
+struct import_batch {
+  std::vector<import_record> orders;
+  std::vector<import_rejection> rejected;
+};
+
+/// The outcome of reading a whole body: `error` is set (and nothing else) when the body is not a
+/// JSON array of 1 to `max_batch` elements.
+struct import_result {
+  std::string error;
+  import_batch batch;
+};
+
+/// Maps a body of one platform's native orders (adapters/marketplaces/import_orders).
+using marketplace_importer
+  = std::function<import_result(sales_platform, std::string_view body, const import_options&)>;
+
+/// GET /v1/stats/daily: days `from` to `to` (inclusive, "YYYY-MM-DD"), one platform or all ("").
+struct daily_stats_query {
+  std::string from;
+  std::string to;
+  std::string platform;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, daily_stats_query& x) {
+  return f(caf::meta::type_name("daily_stats_query"), x.from, x.to, x.platform);
+}
+
+/// One day of one platform in one currency (the statistics read model).
+struct daily_stat {
+  std::string stat_date; ///< "YYYY-MM-DD", the orders' creation day in UTC
+  std::string platform;
+  std::string currency;
+  int64_t total_orders = 0;
+  int64_t completed_orders = 0;
+  int64_t cancelled_orders = 0;
+  int64_t returned_orders = 0;
+  int64_t pending_orders = 0;
+  int64_t gross_merchandise_value_minor = 0;
+  int64_t total_revenue_minor = 0;
+  int64_t total_discount_minor = 0;
+  bool is_final = false; ///< the day ended more than the grace period ago
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, daily_stat& x) {
+  return f(caf::meta::type_name("daily_stat"), x.stat_date, x.platform, x.currency, x.total_orders,
+           x.completed_orders, x.cancelled_orders, x.returned_orders, x.pending_orders,
+           x.gross_merchandise_value_minor, x.total_revenue_minor, x.total_discount_minor,
+           x.is_final);
+}
+
+} // namespace mercato
