@@ -170,6 +170,8 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(webhooks, batch), "", "--webhook-batch", "N", "outbox rows read per query"},
     {MERCATO_FIELD(webhooks, poll_ms), "", "--webhook-poll-ms", "MS",
      "wait before reading the outbox again when it had nothing new"},
+    {MERCATO_FIELD(notifications, rules), "MERCATO_NOTIFICATION_RULES", "--notification-rules",
+     "RULES", "overrides of the notification rules: KIND=CHANNEL,...[:all,urgent];..."},
     {MERCATO_FIELD(ws, max_subscriptions), "", "--ws-max-subscriptions", "N",
      "topics one WebSocket session may follow"},
     {MERCATO_FIELD(ws, max_queued_frames), "", "--ws-max-queued-frames", "N",

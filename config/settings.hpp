@@ -100,6 +100,14 @@ struct webhook_settings {
   int64_t poll_ms = 200; ///< wait before looking again when the outbox had nothing new
 };
 
+/// Notifications of order milestones.
+struct notification_settings {
+  /// Overrides of the built-in rules, `KIND=CHANNEL,CHANNEL[:all,urgent,template=ID];...`
+  /// (channels in the order they are tried; see actors/protocol/notification_rules.hpp).
+  /// Checked at start: a bad rule stops the node.
+  std::string rules;
+};
+
 /// Authentication.
 struct auth_settings {
   std::string jwt_secret; ///< MERCATO_JWT_SECRET, HS256; required
@@ -149,6 +157,7 @@ struct settings {
   projection_settings projections;
   payment_settings payments;
   webhook_settings webhooks;
+  notification_settings notifications;
   ws_settings ws;
   auth_settings auth;
   log_settings log;

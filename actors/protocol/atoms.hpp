@@ -5,6 +5,7 @@
 
 #include "actors/protocol/commerce.hpp"
 #include "actors/protocol/messages.hpp"
+#include "actors/protocol/notification.hpp"
 
 #include <caf/type_id.hpp>
 
@@ -45,6 +46,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(mercato, caf::first_custom_type_id)
   CAF_ADD_ATOM(mercato, mercato::atom, mailbox, "mailbox")
   CAF_ADD_ATOM(mercato, mercato::atom, publish, "publish")
   CAF_ADD_ATOM(mercato, mercato::atom, read, "read")
+  CAF_ADD_ATOM(mercato, mercato::atom, retry, "retry")
   CAF_ADD_TYPE_ID(mercato, (mercato::stock_view))
   CAF_ADD_TYPE_ID(mercato, (mercato::reservation_view))
   CAF_ADD_TYPE_ID(mercato, (mercato::stock_set_cmd))
@@ -122,4 +124,13 @@ CAF_BEGIN_TYPE_ID_BLOCK(mercato, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(mercato, (mercato::payment_event))
   CAF_ADD_TYPE_ID(mercato, (mercato::payment_snapshot))
   CAF_ADD_TYPE_ID(mercato, (mercato::provider_outcome))
+  CAF_ADD_TYPE_ID(mercato, (mercato::channel_set))
+  CAF_ADD_TYPE_ID(mercato, (mercato::kind_channels))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::kind_channels>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::quiet_hours))
+  CAF_ADD_TYPE_ID(mercato, (mercato::notification_preferences))
+  CAF_ADD_TYPE_ID(mercato, (mercato::notification_record))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::notification_record>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::notification_query))
+  CAF_ADD_TYPE_ID(mercato, (mercato::notification_page))
 CAF_END_TYPE_ID_BLOCK(mercato)

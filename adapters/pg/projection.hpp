@@ -60,6 +60,7 @@ struct event_handlers {
 const projection& orders_projection();
 const projection& payments_projection();
 const projection& open_checkouts_projection();
+const projection& notifications_projection();
 
 /// What one round did.
 struct round_result {

@@ -21,7 +21,8 @@ using std::chrono::steady_clock;
 constexpr int64_t behind_cap = 100000;
 
 const projection* find_projection(const std::string& name) {
-  for (const auto* p : {&orders_projection(), &payments_projection(), &open_checkouts_projection()})
+  for (const auto* p : {&orders_projection(), &payments_projection(), &open_checkouts_projection(),
+                        &notifications_projection()})
     if (p->name == name)
       return p;
   return nullptr;
@@ -353,7 +354,8 @@ std::vector<std::string> projection_kinds(const std::string& name) {
 }
 
 std::vector<std::string> projection_names() {
-  return {orders_projection().name, payments_projection().name, open_checkouts_projection().name};
+  return {orders_projection().name, payments_projection().name, open_checkouts_projection().name,
+          notifications_projection().name};
 }
 
 projection_actor spawn_projection(caf::actor_system& sys, std::string url, const std::string& name,
@@ -370,6 +372,9 @@ projection_actor spawn_projection(caf::actor_system& sys, std::string url, const
 
 size_t rebuild_projection(const std::string& url, const std::string& name) {
   const auto& p = named(name);
+  if (p.tables.empty())
+    throw std::invalid_argument(name
+                                + " sends messages: replaying the journal would send them again");
   pqxx::connection conn{with_connect_timeout(url, 5)};
   auto n = rebuild(conn, p, 1000);
   runtime::logger("pg")->info("projection {} rebuilt from {} journal events", p.name, n);

@@ -78,6 +78,7 @@ std::shared_ptr<const router> make_router(const runtime::node_handles& handles) 
   add_order_routes(*r, cenv);
   add_admin_routes(*r, cenv);
   add_payment_routes(*r, cenv);
+  add_notification_routes(*r, cenv);
   return r;
 }
 

@@ -14,6 +14,7 @@
 #include "adapters/pg/delay_sweeper.hpp"
 #include "adapters/pg/journal.hpp"
 #include "adapters/pg/migrate.hpp"
+#include "adapters/pg/notification_store.hpp"
 #include "adapters/pg/order_index.hpp"
 #include "adapters/pg/outbox_publisher.hpp"
 #include "adapters/pg/product_store.hpp"
@@ -164,6 +165,7 @@ struct ports {
   payment_provider_actor provider;
   order_index_actor orders;
   pg::projection_actor orders_projection;
+  notification_store_actor notifications;
 };
 
 // The entity regions.
@@ -219,6 +221,7 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   // Only provider calls may block (the http provider's detached workers); payments are
   // entities in their region.
   p.provider = stops.add(payments::spawn_payment_provider(sys, cfg.payments));
+  p.notifications = stops.add(pg::spawn_notification_store(sys, cfg.db.url, 1));
   p.orders
     = stops.add(pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers, p.orders_projection,
                                       std::chrono::milliseconds{cfg.projections.list_wait_ms}));
@@ -338,6 +341,7 @@ node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, con
   h.orders = p.orders;
   h.products = p.products;
   h.dead_letters = p.dead_letters;
+  h.notifications = p.notifications;
   h.recovery = p.recovery;
   h.hub = hub;
   h.identity = make_identity(cfg);
@@ -379,6 +383,10 @@ int run_server(const config::settings& cfg) {
     return 1;
   if (!cfg.db.rebuild_projection.empty())
     return rebuild_projection(cfg.db.url, cfg.db.rebuild_projection);
+  if (auto err = pg::set_notification_rules(cfg.notifications.rules); !err.empty()) {
+    log->error("notifications.rules: {}", err);
+    return 1;
+  }
   int exit_code = 0;
   {
     // Declared before the actor system, so it outlives every actor that records into it (the
