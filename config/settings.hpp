@@ -106,6 +106,16 @@ struct notification_settings {
   /// (channels in the order they are tried; see actors/protocol/notification_rules.hpp).
   /// Checked at start: a bad rule stops the node.
   std::string rules;
+  /// Email: smtp:// or smtps:// URL of the submission server; empty = email is not sent
+  /// (deliveries wait as pending).
+  std::string smtp_url;
+  std::string smtp_from;     ///< sender address; required with smtp_url
+  std::string smtp_username; ///< empty: no authentication
+  std::string smtp_password;
+  int64_t smtp_timeout_ms = 15000; ///< one submission, connect to answer
+  int max_attempts = 4;            ///< attempts on one channel before its fallback
+  int64_t backoff_min_ms = 1000;   ///< delay before the second attempt, doubled, jittered
+  int64_t backoff_max_ms = 300000;
 };
 
 /// Authentication.

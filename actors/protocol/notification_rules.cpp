@@ -320,6 +320,40 @@ template_table default_templates() {
   return t;
 }
 
+int64_t backoff_ms(const retry_policy& p, int32_t attempts, double random01) {
+  auto d = std::max<int64_t>(p.backoff_min_ms, 0);
+  for (int32_t i = 1; i < attempts && d < p.backoff_max_ms; ++i)
+    d *= 2;
+  d = std::min(d, p.backoff_max_ms);
+  random01 = std::clamp(random01, 0.0, 1.0);
+  return d / 2 + static_cast<int64_t>(static_cast<double>(d - d / 2) * random01);
+}
+
+failure_action after_failure(const retry_policy& p, int32_t attempts, bool permanent,
+                             bool has_fallback) {
+  if (!permanent && attempts < p.max_attempts)
+    return failure_action::retry;
+  return has_fallback ? failure_action::fallback : failure_action::dead;
+}
+
+std::string idempotency_key(std::string_view delivery_key) {
+  // FNV-1a, twice with different offsets: 128 bits is plenty to keep apart the deliveries one
+  // provider ever sees, and the key reveals nothing of the order it is about.
+  auto fnv = [&](uint64_t h) {
+    for (unsigned char c : delivery_key) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    return h;
+  };
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out = "ntf-";
+  for (uint64_t h : {fnv(14695981039346656037ULL), fnv(0x6c62272e07bb0142ULL)})
+    for (int shift = 60; shift >= 0; shift -= 4)
+      out.push_back(digits[(h >> shift) & 0xf]);
+  return out;
+}
+
 std::string label_of(std::string_view kind, std::string_view locale) {
   const auto* k = find_kind(kind);
   if (k == nullptr)

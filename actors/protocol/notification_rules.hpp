@@ -112,6 +112,36 @@ struct rendered {
 rendered render(const template_table& table, const std::string& id, const std::string& locale,
                 const std::map<std::string, std::string>& vars);
 
+/// How often and how patiently one channel is tried.
+struct retry_policy {
+  int32_t max_attempts = 4;        ///< attempts on one channel before its fallback
+  int64_t backoff_min_ms = 1000;   ///< delay before the second attempt
+  int64_t backoff_max_ms = 300000; ///< cap of the doubled delay
+};
+
+/// The delay before the attempt after `attempts` failed ones: backoff_min * 2^(attempts-1),
+/// capped at backoff_max, then "equal jitter": half of it fixed and half scaled by `random01`
+/// (in [0, 1)), so that deliveries failed together do not come back together.
+int64_t backoff_ms(const retry_policy& p, int32_t attempts, double random01);
+
+/// What follows a failed attempt.
+enum class failure_action : uint8_t {
+  retry,    ///< the same channel again after a delay
+  fallback, ///< this channel is spent (or refused for good): the next allowed channel
+  dead,     ///< no channel is left: a dead letter
+};
+
+/// The action after the `attempts`-th failed attempt on a channel; `permanent` for a refusal
+/// that no repeat can change (an invalid address); `has_fallback` when another allowed channel
+/// remains.
+failure_action after_failure(const retry_policy& p, int32_t attempts, bool permanent,
+                             bool has_fallback);
+
+/// The key a provider sees on every attempt of one delivery (Message-ID for email, an
+/// Idempotency-Key header for HTTP providers): derived from the delivery key alone, so that a
+/// repeat after a crash or an unknown outcome carries the same key and a provider can drop it.
+std::string idempotency_key(std::string_view delivery_key);
+
 /// The label of a kind in a locale (en when the locale has none).
 std::string label_of(std::string_view kind, std::string_view locale);
 

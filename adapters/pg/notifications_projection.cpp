@@ -204,6 +204,18 @@ const projection& notifications_projection() {
   return p;
 }
 
+notify::rule notification_rule(const std::string& kind) {
+  auto cfg = config_now();
+  auto i = cfg->rules.find(kind);
+  if (i != cfg->rules.end())
+    return i->second;
+  notify::rule r;
+  r.kind = kind;
+  r.template_id = kind;
+  r.channels = {notification_channel::in_app, notification_channel::email};
+  return r;
+}
+
 std::string set_notification_rules(const std::string& overrides) {
   auto cfg = std::make_shared<feeder_config>();
   if (auto err = notify::apply_rule_overrides(cfg->rules, overrides); !err.empty())

@@ -7,6 +7,7 @@
 // commit; a slow poll finds rows that other nodes wrote.
 
 #include "actors/protocol/atoms.hpp"
+#include "actors/protocol/notification_rules.hpp"
 #include "config/settings.hpp"
 #include "runtime/metrics.hpp"
 
@@ -60,6 +61,9 @@ size_t rebuild_projection(const std::string& url, const std::string& name);
 /// (notify::apply_rule_overrides syntax); the next batch uses them. Returns "" or what is wrong
 /// (the rules in use are then unchanged).
 std::string set_notification_rules(const std::string& overrides);
+
+/// The rule of `kind` the feeder uses now (the default when the kind has none).
+notify::rule notification_rule(const std::string& kind);
 
 /// Thrown by catch_up_projection when transactions that stay open keep it from its target.
 struct catch_up_timeout : std::runtime_error {

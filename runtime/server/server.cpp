@@ -14,6 +14,7 @@
 #include "adapters/pg/delay_sweeper.hpp"
 #include "adapters/pg/journal.hpp"
 #include "adapters/pg/migrate.hpp"
+#include "adapters/pg/notification_dispatcher.hpp"
 #include "adapters/pg/notification_store.hpp"
 #include "adapters/pg/order_index.hpp"
 #include "adapters/pg/outbox_publisher.hpp"
@@ -324,6 +325,18 @@ void spawn_workers(caf::actor_system& sys, const config::settings& cfg, const re
   // The outbox is durable: what a stopped publisher has not sent goes out on the next start.
   for (auto& settings : pg::publisher_settings_of(cfg.webhooks))
     stops.add(pg::spawn_outbox_publisher(sys, cfg.db.url, std::move(settings)));
+  // Notification emails leave from here; without a server they wait as pending.
+  if (!cfg.notifications.smtp_url.empty()) {
+    pg::dispatcher_settings email;
+    const auto& n = cfg.notifications;
+    email.smtp.url = n.smtp_url;
+    email.smtp.from = n.smtp_from;
+    email.smtp.username = n.smtp_username;
+    email.smtp.password = n.smtp_password;
+    email.smtp.timeout = std::chrono::milliseconds{n.smtp_timeout_ms};
+    email.retry = {n.max_attempts, n.backoff_min_ms, n.backoff_max_ms};
+    stops.add(pg::spawn_notification_dispatcher(sys, cfg.db.url, std::move(email)));
+  }
 }
 
 node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, const ports& p,

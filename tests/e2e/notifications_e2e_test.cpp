@@ -6,6 +6,7 @@
 #include "tests/support/jwt_mint.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/shop_fixture.hpp"
+#include "tests/support/smtp_sink.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -208,4 +209,36 @@ TEST_F(NotificationsE2E, EveryMilestoneReachesTheInboxOnceInTheCustomersLocale) 
   auto id = items[0]["id"].get<std::string>();
   EXPECT_EQ(http().post("/v1/admin/notifications/" + id + "/retry", json::object(), admin_).status,
             409);
+}
+
+TEST_F(NotificationsE2E, EmailIsSubmittedToTheSmtpServerOnceWithRetries) {
+  mt::smtp_sink sink;
+  sink.refuse_next(2); // two temporary refusals, then it takes the message
+  ASSERT_NO_FATAL_FAILURE(
+    start_server({"--smtp-url", sink.url(), "--smtp-from", "orders@mercato.test",
+                  "--notification-backoff-min-ms", "10", "--notification-backoff-max-ms", "20"}));
+  auto prefs = http().put(
+    "/v1/customers/ada/preferences",
+    {{"channels", {{"in_app", true}, {"email", true}}}, {"email", "ada@example.com"}}, ada_);
+  ASSERT_EQ(prefs.status, 200) << prefs.describe();
+  auto order_id = place_order(ada_, "mail");
+  ASSERT_FALSE(order_id.empty());
+  json email;
+  ASSERT_TRUE(eventually(
+    [&] {
+      auto items = http().get("/v1/customers/ada/notifications", ada_).json()["items"];
+      for (const auto& n : items)
+        if (n["channel"] == "email" && n["status"] == "delivered")
+          email = n;
+      return !email.is_null();
+    },
+    15s))
+    << sink.refused();
+  EXPECT_EQ(email["attempts"], 3) << email;
+  EXPECT_EQ(sink.refused(), 2);
+  auto got = sink.messages();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].rcpt_to.at(0), "<ada@example.com>");
+  EXPECT_NE(got[0].data.find("Subject: Order " + order_id + " is confirmed"), std::string::npos)
+    << got[0].data;
 }

@@ -3,8 +3,10 @@
 // duplicates, late facts and restarts of the feeder; opted-out channels get nothing; the texts
 // are in the customer's locale; preferences round-trip; the admin retry moves only failed ones.
 
+#include "adapters/pg/notification_dispatcher.hpp"
 #include "adapters/pg/notification_store.hpp"
 #include "tests/support/projection_fixture.hpp"
+#include "tests/support/smtp_sink.hpp"
 
 namespace mercato::test {
 namespace {
@@ -60,7 +62,29 @@ protected:
     return caf::to_string(err);
   }
 
+  pg::dispatcher_settings email_settings(int max_attempts) const {
+    pg::dispatcher_settings cfg;
+    cfg.smtp.url = sink.url();
+    cfg.smtp.from = "orders@mercato.test";
+    cfg.smtp.timeout = std::chrono::milliseconds{5000};
+    cfg.retry = {max_attempts, 1, 2}; // milliseconds: the test waits on conditions, not delays
+    return cfg;
+  }
+
+  // Sends rounds until the email delivery of `order` is no longer pending (deadline 10 s).
+  std::string email_status_after_rounds(const std::string& order, int max_attempts) {
+    std::string status;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+    do {
+      pg::dispatch_once(url(), email_settings(max_attempts));
+      status = scalar<std::string>("SELECT status FROM notifications WHERE order_id = '" + order
+                                   + "' AND channel = 'email'");
+    } while (status == "pending" && std::chrono::steady_clock::now() < deadline);
+    return status;
+  }
+
   notification_store_actor store;
+  smtp_sink sink;
 };
 
 TEST_F(Notifications, EachMilestoneOncePerChannelDespiteDuplicatesAndLateFacts) {
@@ -179,6 +203,67 @@ TEST_F(Notifications, ListsPageNewestFirstAndRetryMovesOnlyFailedOnes) {
   auto none = ask<notification_page>(store, atom::list_v, dead);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->items.empty());
+}
+
+TEST_F(Notifications, EmailIsSentOnceWithItsIdempotencyKeyAndEveryAttemptIsLogged) {
+  append("order", "o-5", 1, {caf::make_message(confirmed_placement("o-5", "fay"))});
+  ASSERT_TRUE(synced());
+  ASSERT_EQ(email_status_after_rounds("o-5", 3), "delivered");
+  EXPECT_EQ(pg::dispatch_once(url(), email_settings(3)), 0); // nothing is due any more
+  auto got = sink.messages();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].rcpt_to.at(0), "<checkout@example.com>");
+  EXPECT_EQ(got[0].message_id,
+            "<" + notify::idempotency_key("o-5/order_confirmed/email") + "@mercato.invalid>");
+  EXPECT_EQ(scalar<std::string>("SELECT string_agg(outcome || ':' || attempt, ',') FROM "
+                                "notification_attempts"),
+            "accepted:1");
+}
+
+TEST_F(Notifications, EmailRetriesThenFallsBackToSmsAndLogsEachAttempt) {
+  notification_preferences p;
+  p.customer_id = "gus";
+  p.channels = {true, true, true, false};
+  p.email = "gus@example.com";
+  p.phone = "+84901234567";
+  put_prefs(p);
+  append("order", "o-6", 1, {caf::make_message(confirmed_placement("o-6", "gus"))});
+  ASSERT_TRUE(synced());
+  sink.refuse_next(3);
+  ASSERT_EQ(email_status_after_rounds("o-6", 3), "failed");
+  EXPECT_EQ(sink.refused(), 3);
+  EXPECT_TRUE(sink.messages().empty());
+  EXPECT_EQ(scalar<std::string>("SELECT string_agg(outcome || ':' || attempt, ',' ORDER BY id) "
+                                "FROM notification_attempts"),
+            "failed:1,failed:2,failed:3");
+  EXPECT_EQ(deliveries("o-6"), "order_confirmed/email/failed order_confirmed/in_app/delivered "
+                               "order_confirmed/sms/pending");
+  EXPECT_EQ(scalar<std::string>("SELECT address || ' ' || subject FROM notifications WHERE "
+                                "order_id = 'o-6' AND channel = 'sms'"),
+            "+84901234567 Order o-6 is confirmed");
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM dead_letters"), 0);
+}
+
+TEST_F(Notifications, EmailRefusedForGoodWithNoOtherChannelIsDeadLettered) {
+  notification_preferences p;
+  p.customer_id = "hal";
+  p.channels = {false, true, false, false};
+  p.email = "hal@example.com";
+  put_prefs(p);
+  append("order", "o-7", 1, {caf::make_message(confirmed_placement("o-7", "hal"))});
+  ASSERT_TRUE(synced());
+  sink.refuse_always(true);
+  ASSERT_EQ(email_status_after_rounds("o-7", 5), "dead");
+  EXPECT_EQ(sink.refused(), 1); // a 550 is not repeated
+  EXPECT_EQ(scalar<std::string>("SELECT kind || ' ' || target || ' ' || aggregate_id || ' ' || "
+                                "attempts FROM dead_letters"),
+            "notification customer:hal o-7 1");
+  // The letter names the delivery, never the address.
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM dead_letters WHERE payload::text LIKE '%@%'"), 0);
+  auto dead = ask<notification_page>(store, atom::list_v, notification_query{"", "dead", 10, ""});
+  ASSERT_TRUE(dead);
+  ASSERT_EQ(dead->items.size(), 1u);
+  EXPECT_EQ(dead->items[0].order_id, "o-7");
 }
 
 TEST_F(Notifications, RebuildIsRefusedBecauseItWouldNotifyAgain) {

@@ -197,3 +197,38 @@ TEST(NotificationTemplates, VariablesAreNotExpandedTwice) {
   auto r = render(default_templates(), "handed_to_carrier", "en", vars);
   EXPECT_EQ(r.body, "Your order o-42 was handed to {{order_id}}.");
 }
+
+TEST(NotificationRetries, BackoffDoublesIsCappedAndJittered) {
+  retry_policy p{5, 1000, 5000};
+  EXPECT_EQ(backoff_ms(p, 1, 0.0), 500);
+  EXPECT_EQ(backoff_ms(p, 1, 0.999999), 999);
+  EXPECT_EQ(backoff_ms(p, 2, 0.0), 1000);
+  EXPECT_EQ(backoff_ms(p, 3, 0.0), 2000);
+  EXPECT_EQ(backoff_ms(p, 4, 0.0), 2500); // capped at 5000 before the jitter
+  EXPECT_EQ(backoff_ms(p, 60, 1.0), 5000);
+  for (int a = 1; a < 40; ++a) {
+    auto d = backoff_ms(p, a, 0.5);
+    EXPECT_GE(d, 500);
+    EXPECT_LE(d, 5000);
+  }
+}
+
+TEST(NotificationRetries, RetryThenFallbackThenDead) {
+  retry_policy p{3, 10, 100};
+  EXPECT_EQ(after_failure(p, 1, false, true), failure_action::retry);
+  EXPECT_EQ(after_failure(p, 2, false, true), failure_action::retry);
+  EXPECT_EQ(after_failure(p, 3, false, true), failure_action::fallback);
+  EXPECT_EQ(after_failure(p, 3, false, false), failure_action::dead);
+  // A refusal for good skips the remaining attempts.
+  EXPECT_EQ(after_failure(p, 1, true, true), failure_action::fallback);
+  EXPECT_EQ(after_failure(p, 1, true, false), failure_action::dead);
+}
+
+TEST(NotificationRetries, IdempotencyKeyIsStablePerDeliveryAndOpaque) {
+  auto a = idempotency_key("ord_1/delivered/email");
+  EXPECT_EQ(a, idempotency_key("ord_1/delivered/email"));
+  EXPECT_NE(a, idempotency_key("ord_1/delivered/sms"));
+  EXPECT_NE(a, idempotency_key("ord_2/delivered/email"));
+  EXPECT_EQ(a.size(), 36u);
+  EXPECT_EQ(a.find("ord_1"), std::string::npos);
+}
