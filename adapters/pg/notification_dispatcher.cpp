@@ -99,8 +99,20 @@ bool next_channel(pqxx::work& txn, const due_delivery& d, notification_channel& 
   return false;
 }
 
+// Seconds from a durable order event to an accepted message: seconds for the inbox, minutes
+// when a provider is slow or retried, hours when quiet hours defer it.
+runtime::histogram* delivery_histogram(runtime::metrics_registry* metrics) {
+  if (metrics == nullptr)
+    return nullptr;
+  return &metrics->get_histogram(
+    "mercato_notification_delivery_seconds",
+    "Time from an order event becoming durable to a channel accepting its notification.",
+    {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}, {{"channel", "email"}});
+}
+
 void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_delivery& d,
-            const channels::send_result& res, int64_t started_ms, std::mt19937_64& rng) {
+            const channels::send_result& res, int64_t started_ms, std::mt19937_64& rng,
+            runtime::histogram* latency) {
   auto log = runtime::logger("pg");
   pqxx::work txn{conn, "notify-record"};
   auto attempts = d.attempts + 1;
@@ -110,11 +122,14 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
                   d.id, attempts, outcome_name(res.result), res.detail.substr(0, 1000),
                   notify::idempotency_key(d.delivery_key), started_ms);
   if (res.result == channels::send_result::outcome::accepted) {
-    txn.exec_params("UPDATE notifications SET status = 'delivered', attempts = $2, "
-                    "last_error = '', delivered_at = now(), updated_at = now() WHERE id = "
-                    "$1::bigint",
-                    d.id, attempts);
+    auto row = txn.exec_params1(
+      "UPDATE notifications SET status = 'delivered', attempts = $2, last_error = '', "
+      "delivered_at = now(), updated_at = now() WHERE id = $1::bigint "
+      "RETURNING extract(epoch FROM now() - event_recorded_at)::double precision",
+      d.id, attempts);
     txn.commit();
+    if (latency != nullptr)
+      latency->observe(std::max(0.0, row[0].as<double>()));
     log->info("notification {} ({} of order {}) delivered by email", d.id, d.kind, d.order_id);
     return;
   }
@@ -172,7 +187,8 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
              d.order_id, attempts, error);
 }
 
-int round(pqxx::connection& conn, const dispatcher_settings& cfg, std::mt19937_64& rng) {
+int round(pqxx::connection& conn, const dispatcher_settings& cfg, std::mt19937_64& rng,
+          runtime::histogram* latency) {
   auto due = claim(conn, cfg);
   for (const auto& d : due) {
     auto started = std::chrono::duration_cast<milliseconds>(
@@ -181,7 +197,7 @@ int round(pqxx::connection& conn, const dispatcher_settings& cfg, std::mt19937_6
     channels::email_message m{d.address, d.subject, d.body,
                               notify::idempotency_key(d.delivery_key)};
     auto res = channels::send_email(cfg.smtp, m);
-    record(conn, cfg, d, res, started, rng);
+    record(conn, cfg, d, res, started, rng, latency);
   }
   return static_cast<int>(due.size());
 }
@@ -191,17 +207,20 @@ struct dispatcher_state {
   std::unique_ptr<session> db;
   dispatcher_settings cfg;
   std::mt19937_64 rng{std::random_device{}()};
+  runtime::histogram* latency = nullptr;
 };
 
 caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::string db_url,
                          dispatcher_settings cfg) {
   self->state.db = std::make_unique<session>(std::move(db_url), "notify-email");
   self->state.cfg = std::move(cfg);
+  self->state.latency = delivery_histogram(self->state.cfg.metrics);
   self->send(self, caf::tick_atom_v);
   return {
     [self](caf::tick_atom) {
       auto& st = self->state;
-      auto n = st.db->run<int>([&](pqxx::connection& conn) { return round(conn, st.cfg, st.rng); });
+      auto n = st.db->run<int>(
+        [&](pqxx::connection& conn) { return round(conn, st.cfg, st.rng, st.latency); });
       if (!n)
         runtime::logger("pg")->warn("notification email round fails: {}", to_string(n.error()));
       // A full batch may have more behind it; otherwise wait (an exit message gets in between).
@@ -223,7 +242,7 @@ caf::actor spawn_notification_dispatcher(caf::actor_system& sys, std::string db_
 int dispatch_once(const std::string& db_url, const dispatcher_settings& cfg) {
   pqxx::connection conn{db_url};
   std::mt19937_64 rng{42};
-  return round(conn, cfg, rng);
+  return round(conn, cfg, rng, delivery_histogram(cfg.metrics));
 }
 
 } // namespace mercato::pg

@@ -14,6 +14,7 @@
 
 #include "actors/protocol/notification_rules.hpp"
 #include "adapters/notify/smtp_email.hpp"
+#include "runtime/metrics.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -30,6 +31,9 @@ struct dispatcher_settings {
   std::chrono::milliseconds poll{200};    ///< wait when nothing was due
   std::chrono::milliseconds lease{60000}; ///< a claimed delivery is not claimed again before
   int batch = 20;                         ///< deliveries claimed per round
+  /// May be null; otherwise it keeps mercato_notification_delivery_seconds{channel="email"}: the
+  /// time from the order event becoming durable to the server accepting the message.
+  runtime::metrics_registry* metrics = nullptr;
 };
 
 /// Spawns the detached email sender; it runs until it gets an exit message.

@@ -315,7 +315,7 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
 
 // The node's background workers: the delay sweeper and one outbox publisher per endpoint.
 void spawn_workers(caf::actor_system& sys, const config::settings& cfg, const regions& r,
-                   stop_list& stops) {
+                   metrics_registry& metrics, stop_list& stops) {
   // Orders check their delays on their own timers, which passivation and restarts end: the
   // sweeper wakes those whose check fell due, as the orders read model records it.
   pg::delay_sweeper_settings sweeper_cfg;
@@ -335,6 +335,7 @@ void spawn_workers(caf::actor_system& sys, const config::settings& cfg, const re
     email.smtp.password = n.smtp_password;
     email.smtp.timeout = std::chrono::milliseconds{n.smtp_timeout_ms};
     email.retry = {n.max_attempts, n.backoff_min_ms, n.backoff_max_ms};
+    email.metrics = &metrics;
     stops.add(pg::spawn_notification_dispatcher(sys, cfg.db.url, std::move(email)));
   }
 }
@@ -411,7 +412,7 @@ int run_server(const config::settings& cfg) {
     auto hub = std::make_shared<topic_hub>(api::ws::encode_event, &metrics);
     auto p = spawn_ports(sys, cfg, metrics, hub, stops);
     auto r = spawn_regions(sys, cfg, p, metrics, stops);
-    spawn_workers(sys, cfg, r, stops);
+    spawn_workers(sys, cfg, r, metrics, stops);
     exit_code = serve(handles_of(sys, cfg, p, r, hub, metrics), signals);
     stops.stop_all(sys);
   }

@@ -241,4 +241,10 @@ TEST_F(NotificationsE2E, EmailIsSubmittedToTheSmtpServerOnceWithRetries) {
   EXPECT_EQ(got[0].rcpt_to.at(0), "<ada@example.com>");
   EXPECT_NE(got[0].data.find("Subject: Order " + order_id + " is confirmed"), std::string::npos)
     << got[0].data;
+  // The time to notify is exported, once per accepted message.
+  auto count
+    = mt::metric_value(http().get("/metrics").body, "mercato_notification_delivery_seconds_count",
+                       {{"channel", "email"}});
+  ASSERT_TRUE(count.has_value());
+  EXPECT_EQ(*count, 1.0);
 }
