@@ -247,4 +247,22 @@ TEST_F(NotificationsE2E, EmailIsSubmittedToTheSmtpServerOnceWithRetries) {
                        {{"channel", "email"}});
   ASSERT_TRUE(count.has_value());
   EXPECT_EQ(*count, 1.0);
+
+  // The operator's view: mercatoctl lists the delivered email of this order.
+  auto r
+    = mt::run_command({mt::mercatoctl_binary(), "--json", "notifications", "--status", "delivered"},
+                      {{"MERCATO_URL", env_->server().base_url()}, {"MERCATO_TOKEN", admin_}},
+                      {"MERCATO_URL", "MERCATO_TOKEN"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  auto listed = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(listed.is_object()) << r.out;
+  int emails = 0;
+  for (const auto& n : listed["items"])
+    emails += n["channel"] == "email" && n["order_id"] == order_id ? 1 : 0;
+  EXPECT_EQ(emails, 1) << r.out;
+  auto bad
+    = mt::run_command({mt::mercatoctl_binary(), "notifications", "--status", "lost"},
+                      {{"MERCATO_URL", env_->server().base_url()}, {"MERCATO_TOKEN", admin_}},
+                      {"MERCATO_URL", "MERCATO_TOKEN"});
+  EXPECT_NE(bad.exit_code, 0) << bad.describe();
 }
