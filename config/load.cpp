@@ -184,6 +184,24 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(webhooks, batch), "", "--webhook-batch", "N", "outbox rows read per query"},
     {MERCATO_FIELD(webhooks, poll_ms), "", "--webhook-poll-ms", "MS",
      "wait before reading the outbox again when it had nothing new"},
+    {MERCATO_FIELD(notifications, rules), "MERCATO_NOTIFICATION_RULES", "--notification-rules",
+     "RULES", "overrides of the notification rules: KIND=CHANNEL,...[:all,urgent];..."},
+    {MERCATO_FIELD(notifications, smtp_url), "MERCATO_SMTP_URL", "--smtp-url", "URL",
+     "smtp:// or smtps:// server notifications are emailed through; none = no email"},
+    {MERCATO_FIELD(notifications, smtp_from), "MERCATO_SMTP_FROM", "--smtp-from", "ADDRESS",
+     "sender address of notification emails"},
+    {MERCATO_FIELD(notifications, smtp_username), "MERCATO_SMTP_USERNAME", "", "USER",
+     "SMTP user name"},
+    {MERCATO_FIELD(notifications, smtp_password), "MERCATO_SMTP_PASSWORD", "", "PASSWORD",
+     "SMTP password"},
+    {MERCATO_FIELD(notifications, smtp_timeout_ms), "", "--smtp-timeout-ms", "MS",
+     "longest submission of one email"},
+    {MERCATO_FIELD(notifications, max_attempts), "", "--notification-max-attempts", "N",
+     "attempts on one channel before the next allowed channel"},
+    {MERCATO_FIELD(notifications, backoff_min_ms), "", "--notification-backoff-min-ms", "MS",
+     "delay before a notification's second attempt, doubled per attempt and jittered"},
+    {MERCATO_FIELD(notifications, backoff_max_ms), "", "--notification-backoff-max-ms", "MS",
+     "longest delay between attempts of a notification"},
     {MERCATO_FIELD(ws, max_subscriptions), "", "--ws-max-subscriptions", "N",
      "topics one WebSocket session may follow"},
     {MERCATO_FIELD(ws, max_queued_frames), "", "--ws-max-queued-frames", "N",
@@ -642,6 +660,18 @@ void validate(const settings& s, report& rep) {
                                          + std::to_string(s.webhooks.backoff_min_ms) + "), got "
                                          + std::to_string(s.webhooks.backoff_max_ms));
   between("webhooks.batch", s.webhooks.batch, 1, 10000);
+  if (!s.notifications.smtp_url.empty()) {
+    const auto& u = s.notifications.smtp_url;
+    if (u.rfind("smtp://", 0) != 0 && u.rfind("smtps://", 0) != 0)
+      rep.add("notifications.smtp_url", "expected smtp://HOST[:PORT] or smtps://HOST[:PORT]");
+    if (s.notifications.smtp_from.find('@') == std::string::npos)
+      rep.add("notifications.smtp_from", "must be an email address when smtp_url is set");
+  }
+  between("notifications.smtp_timeout_ms", s.notifications.smtp_timeout_ms, 100, 600000);
+  between("notifications.max_attempts", s.notifications.max_attempts, 1, 100);
+  at_least("notifications.backoff_min_ms", s.notifications.backoff_min_ms, 1);
+  if (s.notifications.backoff_max_ms < s.notifications.backoff_min_ms)
+    rep.add("notifications.backoff_max_ms", "must not be below notifications.backoff_min_ms");
   between("webhooks.poll_ms", s.webhooks.poll_ms, 1, 600000);
 
   between("ws.max_subscriptions", s.ws.max_subscriptions, 1, 10000);

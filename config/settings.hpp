@@ -113,6 +113,24 @@ struct webhook_settings {
   int64_t poll_ms = 200; ///< wait before looking again when the outbox had nothing new
 };
 
+/// Notifications of order milestones.
+struct notification_settings {
+  /// Overrides of the built-in rules, `KIND=CHANNEL,CHANNEL[:all,urgent,template=ID];...`
+  /// (channels in the order they are tried; see actors/protocol/notification_rules.hpp).
+  /// Checked at start: a bad rule stops the node.
+  std::string rules;
+  /// Email: smtp:// or smtps:// URL of the submission server; empty = email is not sent
+  /// (deliveries wait as pending).
+  std::string smtp_url;
+  std::string smtp_from;     ///< sender address; required with smtp_url
+  std::string smtp_username; ///< empty: no authentication
+  std::string smtp_password;
+  int64_t smtp_timeout_ms = 15000; ///< one submission, connect to answer
+  int max_attempts = 4;            ///< attempts on one channel before its fallback
+  int64_t backoff_min_ms = 1000;   ///< delay before the second attempt, doubled, jittered
+  int64_t backoff_max_ms = 300000;
+};
+
 /// Authentication.
 struct auth_settings {
   std::string jwt_secret;   ///< MERCATO_JWT_SECRET, HS256; required, at least 32 bytes
@@ -165,6 +183,7 @@ struct settings {
   projection_settings projections;
   payment_settings payments;
   webhook_settings webhooks;
+  notification_settings notifications;
   ws_settings ws;
   auth_settings auth;
   log_settings log;

@@ -47,6 +47,7 @@ struct node_handles {
   recovery_actor recovery;                 ///< journal reads (WebSocket replays)
   std::shared_ptr<topic_hub> hub;          ///< live subscriptions; null: no /v1/ws
   dead_letter_store_actor dead_letters;    ///< deliveries and messages set aside
+  notification_store_actor notifications;  ///< preferences, inbox and delivery log
   std::shared_ptr<node_identity> identity; ///< this node, for the admin API (may be null)
 };
 

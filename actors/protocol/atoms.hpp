@@ -6,6 +6,7 @@
 #include "actors/protocol/commerce.hpp"
 #include "actors/protocol/marketplace.hpp"
 #include "actors/protocol/messages.hpp"
+#include "actors/protocol/notification.hpp"
 
 #include <caf/type_id.hpp>
 
@@ -46,6 +47,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(mercato, caf::first_custom_type_id)
   CAF_ADD_ATOM(mercato, mercato::atom, mailbox, "mailbox")
   CAF_ADD_ATOM(mercato, mercato::atom, publish, "publish")
   CAF_ADD_ATOM(mercato, mercato::atom, read, "read")
+  CAF_ADD_ATOM(mercato, mercato::atom, retry, "retry")
   CAF_ADD_TYPE_ID(mercato, (mercato::stock_view))
   CAF_ADD_TYPE_ID(mercato, (mercato::reservation_view))
   CAF_ADD_TYPE_ID(mercato, (mercato::stock_set_cmd))
@@ -130,4 +132,13 @@ CAF_BEGIN_TYPE_ID_BLOCK(mercato, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(mercato, (mercato::daily_stats_query))
   CAF_ADD_TYPE_ID(mercato, (mercato::daily_stat))
   CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::daily_stat>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::channel_set))
+  CAF_ADD_TYPE_ID(mercato, (mercato::kind_channels))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::kind_channels>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::quiet_hours))
+  CAF_ADD_TYPE_ID(mercato, (mercato::notification_preferences))
+  CAF_ADD_TYPE_ID(mercato, (mercato::notification_record))
+  CAF_ADD_TYPE_ID(mercato, (std::vector<mercato::notification_record>))
+  CAF_ADD_TYPE_ID(mercato, (mercato::notification_query))
+  CAF_ADD_TYPE_ID(mercato, (mercato::notification_page))
 CAF_END_TYPE_ID_BLOCK(mercato)

@@ -229,6 +229,20 @@ using checkout_actor = caf::typed_actor<
                                             // pending, recent_events}.
   caf::replies_to<atom::inspect>::with<std::string>, caf::replies_to<atom::passivate>::with<bool>>;
 
+/// NOTIFICATION STORE (port, adapters/pg): preferences and deliveries (inbox, delivery log).
+using notification_store_actor = caf::typed_actor<
+  // Replaces a customer's preferences (validated by the caller) and answers them as stored,
+  // version + 1. `invalid_request` for a missing customer id or text that cannot be stored.
+  caf::replies_to<atom::put, notification_preferences>::with<notification_preferences>,
+  // A customer's preferences; the defaults (version 0) when never set.
+  caf::replies_to<atom::get, std::string>::with<notification_preferences>,
+  // Deliveries, newest first, keyset cursor. `invalid_request` for a limit outside 1..100, an
+  // unknown status or a malformed cursor.
+  caf::replies_to<atom::list, notification_query>::with<notification_page>,
+  // Puts a failed or dead delivery back to pending (attempts kept); `not_found` for an unknown
+  // id, `conflict` unless failed or dead.
+  caf::replies_to<atom::retry, std::string>::with<notification_record>>;
+
 /// ORDER INDEX (port, adapters/pg): the orders read model, projected from the journal.
 /// `invalid_request` for a limit outside 1..100 or a malformed cursor.
 using order_index_actor

@@ -67,6 +67,7 @@ const projection& payments_projection();
 const projection& open_checkouts_projection();
 const projection& customer_feed_projection();
 const projection& daily_stats_projection();
+const projection& notifications_projection();
 
 /// What one round did.
 struct round_result {

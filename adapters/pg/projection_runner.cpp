@@ -21,8 +21,8 @@ using std::chrono::steady_clock;
 constexpr int64_t behind_cap = 100000;
 
 std::vector<const projection*> all_projections() {
-  return {&orders_projection(), &payments_projection(), &open_checkouts_projection(),
-          &customer_feed_projection(), &daily_stats_projection()};
+  return {&orders_projection(),        &payments_projection(),    &open_checkouts_projection(),
+          &customer_feed_projection(), &daily_stats_projection(), &notifications_projection()};
 }
 
 const projection* find_projection(const std::string& name) {
@@ -383,6 +383,9 @@ projection_actor spawn_projection(caf::actor_system& sys, std::string url, const
 
 size_t rebuild_projection(const std::string& url, const std::string& name) {
   const auto& p = named(name);
+  if (p.tables.empty())
+    throw std::invalid_argument(name
+                                + " sends messages: replaying the journal would send them again");
   pqxx::connection conn{with_connect_timeout(url, 5)};
   auto n = rebuild(conn, p, 1000);
   runtime::logger("pg")->info("projection {} rebuilt from {} journal events", p.name, n);

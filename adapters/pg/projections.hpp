@@ -7,6 +7,7 @@
 // commit; a slow poll finds rows that other nodes wrote.
 
 #include "actors/protocol/interfaces.hpp"
+#include "actors/protocol/notification_rules.hpp"
 #include "config/settings.hpp"
 #include "runtime/metrics.hpp"
 
@@ -38,7 +39,8 @@ struct projection_wakeup {
 };
 
 /// The projections, by name: "orders", "payments", "checkouts_open", "customer_feed",
-/// "daily_stats".
+/// "daily_stats", "notifications" (the notification feeder, which plans deliveries rather than
+/// keeping a read model).
 std::vector<std::string> projection_names();
 
 /// The entity kinds projection `name` reads (throws std::invalid_argument for an unknown name).
@@ -57,6 +59,14 @@ projection_actor spawn_projection(caf::actor_system& sys, std::string url, const
 /// Empties the tables of projection `name` and replays the whole journal into them in one
 /// transaction; returns the events applied. Blocking; throws std::exception on failure.
 size_t rebuild_projection(const std::string& url, const std::string& name);
+
+/// Replaces the notification feeder's rules by the defaults with `overrides` applied
+/// (notify::apply_rule_overrides syntax); the next batch uses them. Returns "" or what is wrong
+/// (the rules in use are then unchanged).
+std::string set_notification_rules(const std::string& overrides);
+
+/// The rule of `kind` the feeder uses now (the default when the kind has none).
+notify::rule notification_rule(const std::string& kind);
 
 /// Thrown by catch_up_projection when transactions that stay open keep it from its target.
 struct catch_up_timeout : std::runtime_error {

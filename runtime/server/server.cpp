@@ -15,6 +15,8 @@
 #include "adapters/pg/delay_sweeper.hpp"
 #include "adapters/pg/journal.hpp"
 #include "adapters/pg/migrate.hpp"
+#include "adapters/pg/notification_dispatcher.hpp"
+#include "adapters/pg/notification_store.hpp"
 #include "adapters/pg/order_index.hpp"
 #include "adapters/pg/outbox_publisher.hpp"
 #include "adapters/pg/product_store.hpp"
@@ -170,6 +172,7 @@ struct ports {
   pg::projection_actor customer_feed_projection;
   stats_store_actor stats;
   pg::projection_actor stats_projection;
+  notification_store_actor notifications;
 };
 
 // The entity regions.
@@ -231,6 +234,7 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   // Only provider calls may block (the http provider's detached workers); payments are
   // entities in their region.
   p.provider = stops.add(payments::spawn_payment_provider(sys, cfg.payments));
+  p.notifications = stops.add(pg::spawn_notification_store(sys, cfg.db.url, 1));
   auto list_wait = std::chrono::milliseconds{cfg.projections.list_wait_ms};
   p.orders = stops.add(
     pg::spawn_order_index(sys, cfg.db.url, cfg.db.readers, p.orders_projection, list_wait));
@@ -324,7 +328,7 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
 
 // The node's background workers: the delay sweeper and one outbox publisher per endpoint.
 void spawn_workers(caf::actor_system& sys, const config::settings& cfg, const regions& r,
-                   stop_list& stops) {
+                   metrics_registry& metrics, stop_list& stops) {
   // Orders check their delays on their own timers, which passivation and restarts end: the
   // sweeper wakes those whose check fell due, as the orders read model records it.
   pg::delay_sweeper_settings sweeper_cfg;
@@ -334,6 +338,19 @@ void spawn_workers(caf::actor_system& sys, const config::settings& cfg, const re
   // The outbox is durable: what a stopped publisher has not sent goes out on the next start.
   for (auto& settings : pg::publisher_settings_of(cfg.webhooks))
     stops.add(pg::spawn_outbox_publisher(sys, cfg.db.url, std::move(settings)));
+  // Notification emails leave from here; without a server they wait as pending.
+  if (!cfg.notifications.smtp_url.empty()) {
+    pg::dispatcher_settings email;
+    const auto& n = cfg.notifications;
+    email.smtp.url = n.smtp_url;
+    email.smtp.from = n.smtp_from;
+    email.smtp.username = n.smtp_username;
+    email.smtp.password = n.smtp_password;
+    email.smtp.timeout = std::chrono::milliseconds{n.smtp_timeout_ms};
+    email.retry = {n.max_attempts, n.backoff_min_ms, n.backoff_max_ms};
+    email.metrics = &metrics;
+    stops.add(pg::spawn_notification_dispatcher(sys, cfg.db.url, std::move(email)));
+  }
 }
 
 node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, const ports& p,
@@ -355,6 +372,7 @@ node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, con
   };
   h.products = p.products;
   h.dead_letters = p.dead_letters;
+  h.notifications = p.notifications;
   h.recovery = p.recovery;
   h.hub = hub;
   h.identity = make_identity(cfg);
@@ -396,6 +414,10 @@ int run_server(const config::settings& cfg) {
     return 1;
   if (!cfg.db.rebuild_projection.empty())
     return rebuild_projection(cfg.db.url, cfg.db.rebuild_projection);
+  if (auto err = pg::set_notification_rules(cfg.notifications.rules); !err.empty()) {
+    log->error("notifications.rules: {}", err);
+    return 1;
+  }
   int exit_code = 0;
   {
     // Declared before the actor system, so it outlives every actor that records into it (the
@@ -407,7 +429,7 @@ int run_server(const config::settings& cfg) {
     auto hub = std::make_shared<topic_hub>(api::ws::encode_event, &metrics);
     auto p = spawn_ports(sys, cfg, metrics, hub, stops);
     auto r = spawn_regions(sys, cfg, p, metrics, stops);
-    spawn_workers(sys, cfg, r, stops);
+    spawn_workers(sys, cfg, r, metrics, stops);
     exit_code = serve(handles_of(sys, cfg, p, r, hub, metrics), signals);
     stops.stop_all(sys);
   }

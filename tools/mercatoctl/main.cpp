@@ -2,7 +2,8 @@
 //
 // Global options (every subcommand): --url (MERCATO_URL), --token (MERCATO_TOKEN), --json,
 // --timeout. Subcommands: `token`, `cluster`, `actors`, `inspect KIND KEY`,
-// `passivate KIND KEY`, `dead-letters`, `watch TOPIC`; each one is a
+// `passivate KIND KEY`, `dead-letters`, `import PLATFORM FILE`, `stats`, `notifications`,
+// `watch TOPIC`; each one is a
 // `add_<name>_command(CLI::App&, const global_options&, int& exit_code)` registered in main().
 // `token` works offline, `watch` subscribes over GET /v1/ws (API.md "WebSocket"), the others
 // call the HTTP admin API (API.md "Admin and operations") at `--url`.
@@ -641,6 +642,68 @@ void add_stats_command(CLI::App& app, const global_options& g, int& exit_code) {
     [&g, &exit_code, opts] { exit_code = guarded("stats", [&] { run_stats(g, *opts); }); });
 }
 
+// -- notifications -------------------------------------------------------------------------------
+
+struct notification_options {
+  std::string status;
+  std::string customer;
+  int limit = 20;
+  std::string cursor;
+  std::string retry; ///< a notification id to put back to pending instead of listing
+};
+
+void run_notifications(const global_options& g, const notification_options& o) {
+  if (!o.retry.empty()) {
+    auto body
+      = admin_call(g, http::verb::post,
+                   "/v1/admin/notifications/" + mercato::util::percent_encode(o.retry) + "/retry");
+    if (g.json)
+      return print_json(body);
+    std::cout << "notification " << cell(body.value("id", json())) << " is "
+              << cell(body.value("status", json())) << " again\n";
+    return;
+  }
+  auto base = o.customer.empty()
+                ? std::string{"/v1/admin/notifications"}
+                : "/v1/customers/" + mercato::util::percent_encode(o.customer) + "/notifications";
+  auto body = admin_call(
+    g, http::verb::get,
+    base
+      + query_string(
+        {{"status", o.status}, {"limit", std::to_string(o.limit)}, {"cursor", o.cursor}}));
+  if (g.json)
+    return print_json(body);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& x : body.value("items", json::array())) {
+    auto error = cell(x.value("last_error", json()));
+    if (error.size() > 40)
+      error = error.substr(0, 37) + "...";
+    rows.push_back({cell(x.value("id", json())), cell(x.value("order_id", json())),
+                    cell(x.value("kind", json())), cell(x.value("channel", json())),
+                    cell(x.value("status", json())), cell(x.value("attempts", json())),
+                    cell(x.value("updated_at", json())), error});
+  }
+  print_table({"ID", "ORDER", "KIND", "CHANNEL", "STATUS", "ATTEMPTS", "UPDATED_AT", "LAST_ERROR"},
+              rows);
+  print_next(body, "mercatoctl notifications");
+}
+
+void add_notifications_command(CLI::App& app, const global_options& g, int& exit_code) {
+  auto opts = std::make_shared<notification_options>();
+  auto* cmd = app.add_subcommand("notifications", "List notification deliveries, or retry one");
+  cmd->add_option("--status", opts->status, "Only this status: pending, delivered, failed, dead")
+    ->check(CLI::IsMember({"pending", "delivered", "failed", "dead"}));
+  cmd->add_option("--customer", opts->customer, "Only this customer's (inbox and deliveries)");
+  cmd->add_option("--limit", opts->limit, "Page size")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 100));
+  cmd->add_option("--cursor", opts->cursor, "Continue after a previous page (its next_cursor)");
+  cmd->add_option("--retry", opts->retry, "Put this failed or dead notification back to pending");
+  cmd->callback([&g, &exit_code, opts] {
+    exit_code = guarded("notifications", [&] { run_notifications(g, *opts); });
+  });
+}
+
 // -- watch ---------------------------------------------------------------------------------------
 
 struct watch_options {
@@ -916,6 +979,7 @@ int main(int argc, char** argv) {
   add_dead_letters_command(app, g, exit_code);
   add_import_command(app, g, exit_code);
   add_stats_command(app, g, exit_code);
+  add_notifications_command(app, g, exit_code);
   add_watch_command(app, g, exit_code);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,248 @@
+#include "adapters/pg/notification_dispatcher.hpp"
+
+#include "adapters/pg/connection.hpp"
+#include "adapters/pg/notification_store.hpp"
+#include "adapters/pg/projections.hpp"
+#include "runtime/logging.hpp"
+
+#include <caf/all.hpp>
+
+#include <pqxx/pqxx>
+
+#include <random>
+
+namespace mercato::pg {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+struct due_delivery {
+  std::string id;
+  std::string delivery_key;
+  std::string customer_id;
+  std::string order_id;
+  std::string kind;
+  std::string milestone;
+  std::string address;
+  std::string subject;
+  std::string body;
+  std::string priority;
+  std::string locale;
+  std::string template_id;
+  int32_t template_version = 0;
+  int32_t attempts = 0;
+};
+
+// Claims due email deliveries by moving their due time past the lease, in its own committed
+// transaction: another sender (or this one after a crash) takes them again only once it ends.
+std::vector<due_delivery> claim(pqxx::connection& conn, const dispatcher_settings& cfg) {
+  pqxx::work txn{conn, "notify-claim"};
+  auto rows = txn.exec_params(
+    "UPDATE notifications n SET next_attempt_at = now() + $1 * interval '1 millisecond', "
+    "updated_at = now() WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND "
+    "channel = 'email' AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT $2 FOR "
+    "UPDATE SKIP LOCKED) RETURNING id::text, delivery_key, customer_id, order_id, kind, "
+    "milestone, address, subject, body, priority, locale, template_id, template_version, "
+    "attempts",
+    static_cast<int64_t>(cfg.lease.count()), cfg.batch);
+  txn.commit();
+  std::vector<due_delivery> out;
+  for (const auto& r : rows) {
+    due_delivery d;
+    d.id = r[0].as<std::string>();
+    d.delivery_key = r[1].as<std::string>();
+    d.customer_id = r[2].as<std::string>();
+    d.order_id = r[3].as<std::string>();
+    d.kind = r[4].as<std::string>();
+    d.milestone = r[5].as<std::string>();
+    d.address = r[6].as<std::string>();
+    d.subject = r[7].as<std::string>();
+    d.body = r[8].as<std::string>();
+    d.priority = r[9].as<std::string>();
+    d.locale = r[10].as<std::string>();
+    d.template_id = r[11].as<std::string>();
+    d.template_version = r[12].as<int32_t>();
+    d.attempts = r[13].as<int32_t>();
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+const char* outcome_name(channels::send_result::outcome o) {
+  switch (o) {
+  case channels::send_result::outcome::accepted:
+    return "accepted";
+  case channels::send_result::outcome::unknown:
+    return "unknown";
+  default:
+    return "failed";
+  }
+}
+
+// The channel after email, in the rule's order, among those the customer allows for this kind.
+bool next_channel(pqxx::work& txn, const due_delivery& d, notification_channel& out,
+                  std::string& address) {
+  auto prefs = load_preferences(txn, d.customer_id);
+  auto allowed = allowed_channels(prefs, d.kind);
+  bool seen = false;
+  for (auto c : notification_rule(d.kind).channels) {
+    if (c == notification_channel::in_app || !allowed.allows(c))
+      continue;
+    if (seen) {
+      out = c;
+      address = c == notification_channel::sms ? prefs.phone : std::string{};
+      return true;
+    }
+    seen = c == notification_channel::email;
+  }
+  return false;
+}
+
+// Seconds from a durable order event to an accepted message: seconds for the inbox, minutes
+// when a provider is slow or retried, hours when quiet hours defer it.
+runtime::histogram* delivery_histogram(runtime::metrics_registry* metrics) {
+  if (metrics == nullptr)
+    return nullptr;
+  return &metrics->get_histogram(
+    "mercato_notification_delivery_seconds",
+    "Time from an order event becoming durable to a channel accepting its notification.",
+    {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}, {{"channel", "email"}});
+}
+
+void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_delivery& d,
+            const channels::send_result& res, int64_t started_ms, std::mt19937_64& rng,
+            runtime::histogram* latency) {
+  auto log = runtime::logger("pg");
+  pqxx::work txn{conn, "notify-record"};
+  auto attempts = d.attempts + 1;
+  txn.exec_params("INSERT INTO notification_attempts (notification_id, attempt, channel, outcome, "
+                  "detail, idempotency_key, started_at) VALUES ($1::bigint, $2, 'email', $3, $4, "
+                  "$5, to_timestamp($6::double precision / 1000))",
+                  d.id, attempts, outcome_name(res.result), res.detail.substr(0, 1000),
+                  notify::idempotency_key(d.delivery_key), started_ms);
+  if (res.result == channels::send_result::outcome::accepted) {
+    auto row = txn.exec_params1(
+      "UPDATE notifications SET status = 'delivered', attempts = $2, last_error = '', "
+      "delivered_at = now(), updated_at = now() WHERE id = $1::bigint "
+      "RETURNING extract(epoch FROM now() - event_recorded_at)::double precision",
+      d.id, attempts);
+    txn.commit();
+    if (latency != nullptr)
+      latency->observe(std::max(0.0, row[0].as<double>()));
+    log->info("notification {} ({} of order {}) delivered by email", d.id, d.kind, d.order_id);
+    return;
+  }
+  auto error = res.detail.empty() ? std::string{"refused"} : res.detail;
+  notification_channel next{};
+  std::string address;
+  // An unknown outcome is repeated on the same channel (same Message-ID): moving on could tell
+  // the customer twice.
+  bool permanent = res.permanent && res.result != channels::send_result::outcome::unknown;
+  bool has_next = next_channel(txn, d, next, address);
+  auto action = notify::after_failure(cfg.retry, attempts, permanent, has_next);
+  if (action == notify::failure_action::retry) {
+    std::uniform_real_distribution<double> jitter{0.0, 1.0};
+    auto wait = notify::backoff_ms(cfg.retry, attempts, jitter(rng));
+    txn.exec_params("UPDATE notifications SET attempts = $2, last_error = $3, next_attempt_at = "
+                    "now() + $4 * interval '1 millisecond', updated_at = now() WHERE id = "
+                    "$1::bigint",
+                    d.id, attempts, error.substr(0, 1000), wait);
+    txn.commit();
+    log->warn("notification {} email attempt {}/{} failed: {}; retries in {} ms", d.id, attempts,
+              cfg.retry.max_attempts, error, wait);
+    return;
+  }
+  if (action == notify::failure_action::fallback) {
+    txn.exec_params("UPDATE notifications SET status = 'failed', attempts = $2, last_error = $3, "
+                    "updated_at = now() WHERE id = $1::bigint",
+                    d.id, attempts, error.substr(0, 1000));
+    auto channel = to_string(next);
+    // Keyed like every delivery: a repeated fallback plans nothing twice.
+    txn.exec_params(
+      "INSERT INTO notifications (delivery_key, customer_id, order_id, kind, milestone, channel, "
+      "status, priority, address, locale, template_id, template_version, render_note, subject, "
+      "body, event_recorded_at) SELECT $1, customer_id, order_id, kind, milestone, $2, "
+      "'pending', priority, $3, locale, template_id, template_version, 'fallback after email', "
+      "subject, body, event_recorded_at FROM notifications WHERE id = $4::bigint "
+      "ON CONFLICT (delivery_key) DO NOTHING",
+      d.order_id + "/" + d.milestone + "/" + channel, channel, address, d.id);
+    txn.commit();
+    log->warn("notification {} gives up on email after {} attempts ({}); falls back to {}", d.id,
+              attempts, error, channel);
+    return;
+  }
+  txn.exec_params("UPDATE notifications SET status = 'dead', attempts = $2, last_error = $3, "
+                  "updated_at = now() WHERE id = $1::bigint",
+                  d.id, attempts, error.substr(0, 1000));
+  // The address is personal: the letter names the delivery, not where it was going.
+  txn.exec_params("INSERT INTO dead_letters (kind, target, aggregate_type, aggregate_id, "
+                  "event_id, payload, last_error, attempts) VALUES ('notification', $1, 'order', "
+                  "$2, $3, jsonb_build_object('notification_id', $4::text, 'kind', $5::text, "
+                  "'channel', 'email'), $6, $7)",
+                  "customer:" + d.customer_id, d.order_id, d.delivery_key, d.id, d.kind,
+                  error.substr(0, 1000), attempts);
+  txn.commit();
+  log->error("notification {} ({} of order {}) is dead after {} email attempts: {}", d.id, d.kind,
+             d.order_id, attempts, error);
+}
+
+int round(pqxx::connection& conn, const dispatcher_settings& cfg, std::mt19937_64& rng,
+          runtime::histogram* latency) {
+  auto due = claim(conn, cfg);
+  for (const auto& d : due) {
+    auto started = std::chrono::duration_cast<milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+    channels::email_message m{d.address, d.subject, d.body,
+                              notify::idempotency_key(d.delivery_key)};
+    auto res = channels::send_email(cfg.smtp, m);
+    record(conn, cfg, d, res, started, rng, latency);
+  }
+  return static_cast<int>(due.size());
+}
+
+struct dispatcher_state {
+  static inline const char* name = "pg.notify-email";
+  std::unique_ptr<session> db;
+  dispatcher_settings cfg;
+  std::mt19937_64 rng{std::random_device{}()};
+  runtime::histogram* latency = nullptr;
+};
+
+caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::string db_url,
+                         dispatcher_settings cfg) {
+  self->state.db = std::make_unique<session>(std::move(db_url), "notify-email");
+  self->state.cfg = std::move(cfg);
+  self->state.latency = delivery_histogram(self->state.cfg.metrics);
+  self->send(self, caf::tick_atom_v);
+  return {
+    [self](caf::tick_atom) {
+      auto& st = self->state;
+      auto n = st.db->run<int>(
+        [&](pqxx::connection& conn) { return round(conn, st.cfg, st.rng, st.latency); });
+      if (!n)
+        runtime::logger("pg")->warn("notification email round fails: {}", to_string(n.error()));
+      // A full batch may have more behind it; otherwise wait (an exit message gets in between).
+      if (n && *n >= st.cfg.batch)
+        self->send(self, caf::tick_atom_v);
+      else
+        self->delayed_send(self, st.cfg.poll, caf::tick_atom_v);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_notification_dispatcher(caf::actor_system& sys, std::string db_url,
+                                         dispatcher_settings cfg) {
+  return sys.spawn<caf::detached>(dispatcher, std::move(db_url), std::move(cfg));
+}
+
+int dispatch_once(const std::string& db_url, const dispatcher_settings& cfg) {
+  pqxx::connection conn{db_url};
+  std::mt19937_64 rng{42};
+  return round(conn, cfg, rng, delivery_histogram(cfg.metrics));
+}
+
+} // namespace mercato::pg
