@@ -33,7 +33,7 @@ struct derived {
 derived derive(const state& s) {
   derived d{s.own_status, s.own_status_at_ms > 0 ? s.own_status_at_ms : s.created_at_ms};
   for (const auto& f : s.timeline) {
-    auto to = status_of_fact(f.type);
+    std::string to{status_of_fact(f.type)};
     if (!to.empty() && to != d.status && can_move(d.status, to)) {
       d.status = to;
       d.since_ms
@@ -203,24 +203,6 @@ decision decide_compensated(const state& s, const std::string& what, int64_t now
   auto e = make_event("compensated", now_ms);
   e.reason = what;
   return stamped(s, {std::move(e)});
-}
-
-std::string status_of_fact(const std::string& type) {
-  static const std::pair<std::string_view, std::string_view> moves[] = {
-    {"production_started", "in_production"},
-    {"production_completed", "produced"},
-    {"handed_to_carrier", "shipped"},
-    {"in_transit", "shipped"},
-    {"out_for_delivery", "out_for_delivery"},
-    {"delivered", "delivered"},
-    {"delivery_failed", "delivery_failed"},
-    {"returned", "returned"},
-    {"refunded", "refunded"},
-  };
-  for (const auto& [t, status] : moves)
-    if (t == type)
-      return std::string{status};
-  return {};
 }
 
 std::string label_of(const std::string& type, int64_t eta_ms) {

@@ -57,8 +57,8 @@ decision decide_compensated(const state& s, const std::string& what, int64_t now
 /// external id), which callers accept and ignore.
 decision decide_fact(const state& s, const order_fact_cmd& cmd, int64_t now_ms);
 
-/// The status a partner event type moves an order to, or "" for a type that only informs.
-std::string status_of_fact(const std::string& type);
+/// The status a partner event type moves an order to (actors/protocol/commerce.hpp).
+using mercato::status_of_fact;
 
 /// A human-readable label of a partner fact.
 std::string label_of(const std::string& type, int64_t eta_ms);

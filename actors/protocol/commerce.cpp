@@ -2,6 +2,7 @@
 
 #include <array>
 #include <string_view>
+#include <utility>
 
 namespace mercato {
 
@@ -44,6 +45,24 @@ bool is_event_source(const std::string& source) {
 
 bool is_event_type(const std::string& type) {
   return contains(event_types, type);
+}
+
+std::string_view status_of_fact(std::string_view type) {
+  static constexpr std::pair<std::string_view, std::string_view> moves[] = {
+    {"production_started", "in_production"},
+    {"production_completed", "produced"},
+    {"handed_to_carrier", "shipped"},
+    {"in_transit", "shipped"},
+    {"out_for_delivery", "out_for_delivery"},
+    {"delivered", "delivered"},
+    {"delivery_failed", "delivery_failed"},
+    {"returned", "returned"},
+    {"refunded", "refunded"},
+  };
+  for (const auto& [t, status] : moves)
+    if (t == type)
+      return status;
+  return {};
 }
 
 } // namespace mercato

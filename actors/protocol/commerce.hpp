@@ -325,6 +325,10 @@ bool is_event_source(const std::string& source);
 /// Event types partner events may name.
 bool is_event_type(const std::string& type);
 
+/// The status a partner fact of `type` moves an order to, or "" for a type that only informs.
+/// The order's rules move it; notifications tell which milestone a fact reached.
+std::string_view status_of_fact(std::string_view type);
+
 /// A partner event for one order (POST /v1/orders/{id}/events), as the API validated it.
 struct order_fact_cmd {
   std::string type;

@@ -1,5 +1,7 @@
 #include "actors/protocol/notification_rules.hpp"
 
+#include "actors/protocol/commerce.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -44,27 +46,6 @@ std::string kind_of_status(std::string_view status) {
   for (const auto& k : kind_table)
     if (k.status != nullptr && status == k.status)
       return k.kind;
-  return {};
-}
-
-// The status a partner fact moves an order to (as order_rules' status_of_fact; kept apart
-// because the order's rules belong to the order actor, which the notification side must not
-// depend on).
-std::string_view status_of_fact(std::string_view type) {
-  static constexpr std::pair<std::string_view, std::string_view> moves[] = {
-    {"production_started", "in_production"},
-    {"production_completed", "produced"},
-    {"handed_to_carrier", "shipped"},
-    {"in_transit", "shipped"},
-    {"out_for_delivery", "out_for_delivery"},
-    {"delivered", "delivered"},
-    {"delivery_failed", "delivery_failed"},
-    {"returned", "returned"},
-    {"refunded", "refunded"},
-  };
-  for (const auto& [t, status] : moves)
-    if (t == type)
-      return status;
   return {};
 }
 
@@ -170,7 +151,7 @@ milestone milestone_of(const order_change& c) {
       m.key = c.fact_id.empty() ? c.fact_type : c.fact_id;
       return m;
     }
-    auto status = status_of_fact(c.fact_type);
+    auto status = mercato::status_of_fact(c.fact_type);
     if (status.empty() || status != c.status_after)
       return m; // informational, or late: the order is past it
     m.kind = kind_of_status(status);

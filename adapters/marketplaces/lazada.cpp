@@ -13,44 +13,30 @@ namespace mercato::marketplaces {
 
 namespace {
 
-enum class bucket { pending, completed, cancelled, returned, unknown };
-
-struct status_bucket {
-  std::string_view name;
-  bucket to;
-};
-
-constexpr std::array<status_bucket, 22> statuses{{
-  {"unpaid", bucket::pending},
-  {"pending", bucket::pending},
-  {"topack", bucket::pending},
-  {"packed", bucket::pending},
-  {"repacked", bucket::pending},
-  {"toship", bucket::pending},
-  {"ready_to_ship", bucket::pending},
-  {"ready_to_ship_pending", bucket::pending},
-  {"shipping", bucket::pending},
-  {"shipped", bucket::pending},
-  {"failed_delivery", bucket::pending},
-  {"delivered", bucket::completed},
-  {"confirmed", bucket::completed},
-  {"canceled", bucket::cancelled},
-  {"failed", bucket::cancelled},
-  {"lost", bucket::cancelled},
-  {"lost_by_3pl", bucket::cancelled},
-  {"damaged_by_3pl", bucket::cancelled},
-  {"package_scrapped", bucket::cancelled},
-  {"returned", bucket::returned},
-  {"shipped_back", bucket::returned},
-  {"shipped_back_success", bucket::returned},
+constexpr std::array<status_meaning, 22> vocabulary{{
+  {"unpaid", imported_status::pending},
+  {"pending", imported_status::pending},
+  {"topack", imported_status::pending},
+  {"packed", imported_status::pending},
+  {"repacked", imported_status::pending},
+  {"toship", imported_status::pending},
+  {"ready_to_ship", imported_status::pending},
+  {"ready_to_ship_pending", imported_status::pending},
+  {"shipping", imported_status::pending},
+  {"shipped", imported_status::pending},
+  {"failed_delivery", imported_status::pending},
+  {"delivered", imported_status::completed},
+  {"confirmed", imported_status::completed},
+  {"canceled", imported_status::cancelled},
+  {"failed", imported_status::cancelled},
+  {"lost", imported_status::cancelled},
+  {"lost_by_3pl", imported_status::cancelled},
+  {"damaged_by_3pl", imported_status::cancelled},
+  {"package_scrapped", imported_status::cancelled},
+  {"returned", imported_status::returned},
+  {"shipped_back", imported_status::returned},
+  {"shipped_back_success", imported_status::returned},
 }};
-
-bucket bucket_of(std::string_view s) {
-  for (const auto& b : statuses)
-    if (b.name == s)
-      return b.to;
-  return bucket::unknown;
-}
 
 // "YYYY-MM-DD hh:mm:ss +hhmm" (Lazada's form) -> epoch ms and the offset in minutes.
 bool parse_lazada_time(std::string_view s, int64_t& ms, int32_t& offset_min) {
@@ -125,20 +111,20 @@ mapping_error map_lazada(const nlohmann::json& rec, const import_options& opts,
     if (!s.is_string())
       return invalid("statuses: must hold strings");
     const auto& name = s.get_ref<const std::string&>();
-    auto b = bucket_of(name);
-    if (b == bucket::unknown)
+    imported_status meaning{};
+    if (!meaning_of(vocabulary, name, meaning))
       return {"unknown_status", "statuses: " + name.substr(0, 64) + " is not a Lazada status"};
-    any[static_cast<int>(b)] = true;
+    any[static_cast<int>(meaning)] = true;
     if (!out.native_status.empty())
       out.native_status += ',';
     out.native_status += name;
   }
   // Items still moving keep the order open; once none is, a delivered item makes it a sale.
-  if (any[static_cast<int>(bucket::pending)])
+  if (any[static_cast<int>(imported_status::pending)])
     out.status = imported_status::pending;
-  else if (any[static_cast<int>(bucket::completed)])
+  else if (any[static_cast<int>(imported_status::completed)])
     out.status = imported_status::completed;
-  else if (any[static_cast<int>(bucket::returned)])
+  else if (any[static_cast<int>(imported_status::returned)])
     out.status = imported_status::returned;
   else
     out.status = imported_status::cancelled;

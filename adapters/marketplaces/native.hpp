@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <string>
+#include <string_view>
 
 namespace mercato::marketplaces {
 
@@ -56,6 +58,24 @@ bool mul_money(int64_t x, int64_t n, int64_t& out);
 
 inline mapping_error invalid(std::string detail) {
   return {"invalid_request", std::move(detail)};
+}
+
+/// One status of a platform's vocabulary and what it means to Mercato.
+struct status_meaning {
+  std::string_view native;
+  imported_status status;
+};
+
+/// What `native` means in `vocabulary`; false when the platform has no such status.
+template <size_t N>
+bool meaning_of(const std::array<status_meaning, N>& vocabulary, std::string_view native,
+                imported_status& out) {
+  for (const auto& m : vocabulary)
+    if (m.native == native) {
+      out = m.status;
+      return true;
+    }
+  return false;
 }
 
 } // namespace mercato::marketplaces

@@ -12,16 +12,19 @@ namespace mercato::marketplaces {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> pending_statuses{
-  "UNPAID",  "READY_TO_SHIP",      "PROCESSED", "RETRY_SHIP",
-  "SHIPPED", "TO_CONFIRM_RECEIVE", "IN_CANCEL", "INVOICE_PENDING"};
-
-bool is_pending(std::string_view s) {
-  for (auto p : pending_statuses)
-    if (p == s)
-      return true;
-  return false;
-}
+constexpr std::array<status_meaning, 11> vocabulary{{
+  {"UNPAID", imported_status::pending},
+  {"READY_TO_SHIP", imported_status::pending},
+  {"PROCESSED", imported_status::pending},
+  {"RETRY_SHIP", imported_status::pending},
+  {"SHIPPED", imported_status::pending},
+  {"TO_CONFIRM_RECEIVE", imported_status::pending},
+  {"IN_CANCEL", imported_status::pending},
+  {"INVOICE_PENDING", imported_status::pending},
+  {"COMPLETED", imported_status::completed},
+  {"CANCELLED", imported_status::cancelled},
+  {"TO_RETURN", imported_status::returned},
+}};
 
 } // namespace
 
@@ -35,17 +38,9 @@ mapping_error map_shopee(const nlohmann::json& rec, imported_order& out) {
       || !read_text(rec, "buyer_username", out.customer_name, err, false)
       || !read_text(rec, "cancel_reason", out.cancel_reason, err, false))
     return err;
-  const auto& st = out.native_status;
-  if (st == "COMPLETED")
-    out.status = imported_status::completed;
-  else if (st == "CANCELLED")
-    out.status = imported_status::cancelled;
-  else if (st == "TO_RETURN")
-    out.status = imported_status::returned;
-  else if (is_pending(st))
-    out.status = imported_status::pending;
-  else
-    return {"unknown_status", "order_status: " + st + " is not a Shopee order status"};
+  if (!meaning_of(vocabulary, out.native_status, out.status))
+    return {"unknown_status",
+            "order_status: " + out.native_status + " is not a Shopee order status"};
 
   if (!read_text(rec, "currency", out.currency, err) || out.currency.size() != 3)
     return err.ok() ? invalid("currency: must be an ISO 4217 code") : err;

@@ -13,16 +13,17 @@ namespace {
 
 // Every order status of the 202309 API. TikTok reports returns and refunds through its Return and
 // Refund API, not through the order status.
-constexpr std::array<std::string_view, 7> pending_statuses{
-  "UNPAID",     "ON_HOLD",  "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION",
-  "IN_TRANSIT", "DELIVERED"};
-
-bool is_pending(std::string_view s) {
-  for (auto p : pending_statuses)
-    if (p == s)
-      return true;
-  return false;
-}
+constexpr std::array<status_meaning, 9> vocabulary{{
+  {"UNPAID", imported_status::pending},
+  {"ON_HOLD", imported_status::pending},
+  {"AWAITING_SHIPMENT", imported_status::pending},
+  {"PARTIALLY_SHIPPING", imported_status::pending},
+  {"AWAITING_COLLECTION", imported_status::pending},
+  {"IN_TRANSIT", imported_status::pending},
+  {"DELIVERED", imported_status::pending},
+  {"COMPLETED", imported_status::completed},
+  {"CANCELLED", imported_status::cancelled},
+}};
 
 } // namespace
 
@@ -35,15 +36,9 @@ mapping_error map_tiktok(const nlohmann::json& rec, imported_order& out) {
       || !read_text(rec, "user_id", out.customer_id, err, false)
       || !read_text(rec, "cancel_reason", out.cancel_reason, err, false))
     return err;
-  const auto& st = out.native_status;
-  if (st == "COMPLETED")
-    out.status = imported_status::completed;
-  else if (st == "CANCELLED")
-    out.status = imported_status::cancelled;
-  else if (is_pending(st))
-    out.status = imported_status::pending;
-  else
-    return {"unknown_status", "status: " + st + " is not a TikTok Shop order status"};
+  if (!meaning_of(vocabulary, out.native_status, out.status))
+    return {"unknown_status",
+            "status: " + out.native_status + " is not a TikTok Shop order status"};
 
   if (auto addr = rec.find("recipient_address"); addr != rec.end() && addr->is_object())
     if (!read_text(*addr, "name", out.customer_name, err, false))

@@ -333,21 +333,8 @@ std::string to_json(const product& x) {
 }
 
 std::string to_json(const product_page& x) {
-  std::string out;
-  out.reserve(64 + x.items.size() * 320);
-  out += "{\"items\":[";
-  for (size_t i = 0; i < x.items.size(); ++i) {
-    if (i > 0)
-      out.push_back(',');
-    append_json(out, x.items[i]);
-  }
-  out += "],\"next_cursor\":";
-  if (x.next_cursor.empty())
-    out += "null";
-  else
-    jw::append_string(out, x.next_cursor);
-  out.push_back('}');
-  return out;
+  return jw::page(
+    x.items, x.next_cursor, [](std::string& out, const product& p) { append_json(out, p); }, 320);
 }
 
 // -- requests ----------------------------------------------------------------------------------

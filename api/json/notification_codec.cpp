@@ -252,19 +252,7 @@ std::string to_json(const notification_record& x) {
 }
 
 std::string to_json(const notification_page& x) {
-  std::string out = "{\"items\":[";
-  for (size_t i = 0; i < x.items.size(); ++i) {
-    if (i > 0)
-      out.push_back(',');
-    append_record(out, x.items[i]);
-  }
-  out += "],\"next_cursor\":";
-  if (x.next_cursor.empty())
-    out += "null";
-  else
-    jw::append_string(out, x.next_cursor);
-  out.push_back('}');
-  return out;
+  return jw::page(x.items, x.next_cursor, append_record);
 }
 
 validation parse_notification_query(std::string_view query, notification_query& out) {

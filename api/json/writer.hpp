@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mercato::api::json {
 
@@ -15,6 +16,28 @@ void append_string(std::string& out, std::string_view s);
 /// Appends a signed/unsigned integer.
 void append_int(std::string& out, int64_t v);
 void append_uint(std::string& out, uint64_t v);
+
+/// A page of a list: {"items":[...],"next_cursor":C}, C null when `next_cursor` is empty; each
+/// item is written by `append_item(out, item)`.
+template <class Item, class Append>
+std::string page(const std::vector<Item>& items, const std::string& next_cursor, Append append_item,
+                 size_t bytes_per_item = 256) {
+  std::string out;
+  out.reserve(64 + items.size() * bytes_per_item);
+  out += "{\"items\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0)
+      out.push_back(',');
+    append_item(out, items[i]);
+  }
+  out += "],\"next_cursor\":";
+  if (next_cursor.empty())
+    out += "null";
+  else
+    append_string(out, next_cursor);
+  out.push_back('}');
+  return out;
+}
 
 /// Builds one JSON object field by field: `{"a":1,"b":"x"}`.
 class object_writer {
