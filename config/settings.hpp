@@ -160,7 +160,9 @@ struct log_settings {
 /// CAF scheduler.
 struct actor_settings {
   int scheduler_threads = 0;                 ///< 0 = number of cores
-  std::string scheduler_policy = "stealing"; ///< stealing or sharing
+  /// sharing (idle workers sleep until woken) or stealing (per-worker queues, idle workers poll);
+  /// docs/BENCHMARKS.md has the runs behind the default.
+  std::string scheduler_policy = "sharing";
 };
 
 /// Test-only switches; never enable in production.
