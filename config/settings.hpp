@@ -159,7 +159,7 @@ struct log_settings {
 
 /// CAF scheduler.
 struct actor_settings {
-  int scheduler_threads = 0;                 ///< 0 = number of cores
+  int scheduler_threads = 0; ///< 0 = number of cores
   /// sharing (idle workers sleep until woken) or stealing (per-worker queues, idle workers poll);
   /// docs/BENCHMARKS.md has the runs behind the default.
   std::string scheduler_policy = "sharing";
