@@ -35,17 +35,7 @@ struct channel_set {
   bool push = false;
 
   bool allows(notification_channel c) const noexcept {
-    switch (c) {
-    case notification_channel::in_app:
-      return in_app;
-    case notification_channel::email:
-      return email;
-    case notification_channel::sms:
-      return sms;
-    case notification_channel::push:
-      return push;
-    }
-    return false;
+    return const_cast<channel_set&>(*this).at(c);
   }
   bool& at(notification_channel c) noexcept {
     switch (c) {

@@ -30,25 +30,15 @@ std::string fixture(const std::string& name) {
   return ss.str();
 }
 
-class MarketplaceE2E : public ::testing::Test {
+class MarketplaceE2E : public mt::shop_test {
 protected:
   void SetUp() override {
-    auto dsn = mt::superuser_dsn();
-    if (!dsn)
-      GTEST_SKIP() << mt::test_database_url_env << " is unset";
-    try {
-      env_ = std::make_unique<mt::server_env>(*dsn);
-      env_->start();
-    } catch (const std::exception& e) {
-      FAIL() << "cannot start mercato: " << e.what();
-    }
-    admin_ = env_->token("admin");
+    shop_test::SetUp();
+    if (IsSkipped() || HasFatalFailure())
+      return;
+    start_server();
     service_ = env_->token("service");
     customer_ = env_->token("customer");
-  }
-
-  void TearDown() override {
-    env_.reset();
   }
 
   // Posts `body` as it is (native text: money in JSON numbers keeps its decimals).
@@ -89,8 +79,6 @@ protected:
     }
   }
 
-  std::unique_ptr<mt::server_env> env_;
-  std::string admin_;
   std::string service_;
   std::string customer_;
 };
