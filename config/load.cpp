@@ -233,6 +233,33 @@ const std::vector<field>& fields() {
      "N", "CAF scheduler threads; 0 = number of cores"},
     {MERCATO_FIELD(actors, scheduler_policy), "MERCATO_SCHEDULER_POLICY", "--scheduler-policy",
      "POLICY", "CAF scheduler: stealing or sharing"},
+    {MERCATO_FIELD(cluster, enabled), "MERCATO_CLUSTER", "--cluster", "",
+     "join the cluster of nodes that share the database"},
+    {MERCATO_FIELD(cluster, node_id), "MERCATO_NODE_ID", "--node-id", "ID",
+     "this node's name in the cluster (default: hostname and random hex)"},
+    {MERCATO_FIELD(cluster, host), "MERCATO_CLUSTER_HOST", "--cluster-host", "HOST",
+     "address peers reach this node's remoting port at"},
+    {MERCATO_FIELD(cluster, port), "MERCATO_CLUSTER_PORT", "--cluster-port", "PORT",
+     "remoting port; 0 picks a free one"},
+    {MERCATO_FIELD(cluster, shard_count), "MERCATO_SHARD_COUNT", "--shard-count", "N",
+     "shards of a new cluster (fixed once it exists)"},
+    {MERCATO_FIELD(cluster, heartbeat_ms), "", "--cluster-heartbeat-ms", "MS", "heartbeat period"},
+    {MERCATO_FIELD(cluster, lease_ms), "", "--cluster-lease-ms", "MS",
+     "a heartbeat's validity on the database's clock"},
+    {MERCATO_FIELD(cluster, self_fence_ms), "", "--cluster-self-fence-ms", "MS",
+     "stop answering after this long without renewing (below the lease)"},
+    {MERCATO_FIELD(cluster, mark_dead_after_ms), "", "--cluster-mark-dead-after-ms", "MS",
+     "mark expired members dead only after being alive this long"},
+    {MERCATO_FIELD(cluster, moves_per_round), "", "--cluster-moves-per-round", "N",
+     "shards handed to a joining node at a time"},
+    {MERCATO_FIELD(cluster, wait_for_owner_ms), "", "--cluster-wait-for-owner-ms", "MS",
+     "how long a message waits for its shard to get a serving owner"},
+    {MERCATO_FIELD(cluster, forward_timeout_ms), "", "--cluster-forward-timeout-ms", "MS",
+     "deadline of a request forwarded to another node"},
+    {MERCATO_FIELD(cluster, peer_heartbeat_ms), "", "--cluster-peer-heartbeat-ms", "MS",
+     "remoting heartbeat between nodes"},
+    {MERCATO_FIELD(cluster, peer_timeout_ms), "", "--cluster-peer-timeout-ms", "MS",
+     "a silent peer connection is closed after it"},
     {MERCATO_FIELD(testing, fault_injection), "MERCATO_FAULT_INJECTION", "--fault-injection", "",
      "enable entity fault hooks (tests only)"},
     {MERCATO_FIELD(testing, settle_delay_ms), "", "--settle-delay-ms", "MS",
@@ -695,6 +722,25 @@ void validate(const settings& s, report& rep) {
   one_of("actors.scheduler_policy", s.actors.scheduler_policy, {"stealing", "sharing"});
 
   between("actors.scheduler_threads", s.actors.scheduler_threads, 0, 256);
+
+  between("cluster.port", s.cluster.port, 0, 65535);
+  between("cluster.shard_count", s.cluster.shard_count, 1, 65536);
+  between("cluster.heartbeat_ms", s.cluster.heartbeat_ms, 50, 60000);
+  between("cluster.lease_ms", s.cluster.lease_ms, 200, 600000);
+  between("cluster.self_fence_ms", s.cluster.self_fence_ms, 100, 600000);
+  between("cluster.mark_dead_after_ms", s.cluster.mark_dead_after_ms, 0, 600000);
+  between("cluster.moves_per_round", s.cluster.moves_per_round, 1, 65536);
+  between("cluster.wait_for_owner_ms", s.cluster.wait_for_owner_ms, 0, 600000);
+  between("cluster.forward_timeout_ms", s.cluster.forward_timeout_ms, 100, 600000);
+  between("cluster.peer_heartbeat_ms", s.cluster.peer_heartbeat_ms, 10, 60000);
+  between("cluster.peer_timeout_ms", s.cluster.peer_timeout_ms, 100, 600000);
+  if (s.cluster.self_fence_ms >= s.cluster.lease_ms)
+    rep.add("cluster.self_fence_ms", "must be below cluster.lease_ms, or a node may serve after "
+                                     "the cluster took its shards");
+  if (s.cluster.heartbeat_ms * 2 > s.cluster.self_fence_ms)
+    rep.add("cluster.heartbeat_ms", "must be at most half of cluster.self_fence_ms");
+  if (s.cluster.peer_timeout_ms < 4 * s.cluster.peer_heartbeat_ms)
+    rep.add("cluster.peer_timeout_ms", "must be at least 4 times cluster.peer_heartbeat_ms");
 }
 
 std::string environment_footer() {

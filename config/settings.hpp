@@ -165,6 +165,24 @@ struct actor_settings {
   std::string scheduler_policy = "sharing";
 };
 
+/// Several nodes sharing one database (DESIGN.md "Cluster"). Off: this node owns every entity.
+struct cluster_settings {
+  bool enabled = false;
+  std::string node_id;                ///< empty: "<hostname>-<random hex>"
+  std::string host = "127.0.0.1";     ///< where peers reach this node's CAF port (and it binds)
+  int port = 0;                       ///< CAF remoting port; 0 picks a free one
+  int shard_count = 256;              ///< used only by the node that creates the cluster
+  int64_t heartbeat_ms = 500;         ///< heartbeat period
+  int64_t lease_ms = 3000;            ///< a heartbeat's validity on the database's clock
+  int64_t self_fence_ms = 2500;       ///< no renewal for this long: stop answering (< lease_ms)
+  int64_t mark_dead_after_ms = 3000;  ///< mark others dead only after being alive this long
+  int moves_per_round = 16;           ///< shards handed to a joining node at a time
+  int64_t wait_for_owner_ms = 5000;   ///< a message for a shard without a serving owner waits
+  int64_t forward_timeout_ms = 30000; ///< a request forwarded to the owner's node
+  int64_t peer_heartbeat_ms = 250;    ///< CAF remoting heartbeat between nodes
+  int64_t peer_timeout_ms = 2000;     ///< a silent peer connection is closed after it
+};
+
 /// Test-only switches; never enable in production.
 struct testing_settings {
   bool fault_injection = false; ///< enables the fault hooks of entities
@@ -190,6 +208,7 @@ struct settings {
   auth_settings auth;
   log_settings log;
   actor_settings actors;
+  cluster_settings cluster;
   testing_settings testing;
 };
 

@@ -18,6 +18,10 @@ namespace mercato::runtime {
 
 class topic_hub;
 
+namespace cluster {
+class state;
+} // namespace cluster
+
 /// Who this node is, as the admin API reports it. The HTTP port is known only once the server
 /// listens, hence the atomic.
 struct node_identity {
@@ -49,6 +53,10 @@ struct node_handles {
   dead_letter_store_actor dead_letters;    ///< deliveries and messages set aside
   notification_store_actor notifications;  ///< preferences, inbox and delivery log
   std::shared_ptr<node_identity> identity; ///< this node, for the admin API (may be null)
+  /// In a cluster: the node's view and lease (null: a single node owning every entity) and its
+  /// gateway, which answers `(atom::get)` with `cluster_info`.
+  std::shared_ptr<cluster::state> cluster;
+  caf::actor cluster_gateway;
 };
 
 } // namespace mercato::runtime

@@ -2,6 +2,7 @@
 
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
+#include "runtime/cluster/shard_map.hpp"
 #include "runtime/logging.hpp"
 
 #include <caf/all.hpp>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
+#include <set>
 #include <unordered_map>
 
 namespace mercato::runtime {
@@ -63,6 +65,17 @@ constexpr size_t probes_per_sweep = 256;
 
 constexpr int32_t max_list_limit = 1000;
 
+// A handover of shards in progress (`atom::release`).
+struct release_job {
+  std::set<int32_t> shards;
+  int32_t shard_count = 1;
+  caf::response_promise rp;
+  time_point deadline;
+};
+
+constexpr auto release_poll = std::chrono::milliseconds{20};
+constexpr auto release_limit = std::chrono::seconds{5};
+
 struct region_state {
   static inline const char* name = "shard_region";
   region_settings cfg;
@@ -75,6 +88,8 @@ struct region_state {
   counter* refused = nullptr;
   gauge* mailbox_depth = nullptr;
   std::vector<std::string> probe_round; // keys still to sample in this round of sweeps
+  uint64_t next_release = 0;
+  std::unordered_map<uint64_t, release_job> releases;
 };
 
 using self_ptr = caf::stateful_actor<region_state>*;
@@ -313,6 +328,31 @@ void route(self_ptr self, const std::string& key, caf::message& msg, bool known_
   hold_back(self, key, s, std::move(msg));
 }
 
+// Answers a release with the shards that still have live entities (none: all drained), once
+// every asked entity has stopped or refused to (or crashed), or when the limit passed.
+void check_release(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  auto j = st.releases.find(id);
+  if (j == st.releases.end())
+    return;
+  auto& job = j->second;
+  std::set<int32_t> live;
+  bool stopping = false;
+  for (const auto& [key, s] : st.slots) {
+    auto shard = cluster::shard_of(st.cfg.kind, key, job.shard_count);
+    if (job.shards.count(shard) == 0)
+      continue;
+    live.insert(shard);
+    stopping = stopping || s.status == slot_status::stopping;
+  }
+  if (!stopping || self->clock().now() >= job.deadline) {
+    job.rp.deliver(std::vector<int32_t>(live.begin(), live.end()));
+    st.releases.erase(j);
+    return;
+  }
+  self->delayed_send(self, release_poll, atom::check_v, id);
+}
+
 caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
                      metrics_registry* metrics) {
   auto& st = self->state;
@@ -382,6 +422,23 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
     [self](atom::list, const std::string& after, int32_t limit) -> caf::result<entity_page> {
       return list_page(self, after, limit);
     },
+    [self](atom::release, const std::vector<int32_t>& shards, int32_t shard_count) {
+      auto& st = self->state;
+      release_job job;
+      job.shards.insert(shards.begin(), shards.end());
+      job.shard_count = shard_count;
+      job.rp = self->make_response_promise();
+      job.deadline = self->clock().now() + release_limit;
+      for (auto& [key, s] : st.slots)
+        if (s.status == slot_status::running
+            && job.shards.count(cluster::shard_of(st.cfg.kind, key, shard_count)) > 0)
+          ask_to_passivate(self, key, s);
+      auto id = ++st.next_release;
+      st.releases.emplace(id, std::move(job));
+      // The passivation answers arrive first: the entities answer before they stop.
+      self->delayed_send(self, release_poll, atom::check_v, id);
+    },
+    [self](atom::check, uint64_t id) { check_release(self, id); },
     [self](atom::inspect, const std::string& key) {
       auto rp = self->make_response_promise();
       auto i = self->state.slots.find(key);

@@ -51,6 +51,11 @@ struct region_settings {
 ///   with keys after `after_key`, in key order, at most `limit` (0..1000, else
 ///   `invalid_request`; 0 only counts them). The mailbox depth of each listed running entity
 ///   is sampled first.
+/// - `(atom::release, std::vector<int32_t> shards, int32_t shard_count)` ->
+///   `std::vector<int32_t>`: asks every live entity whose key falls in `shards` to stop (each
+///   refuses while an append is pending or it holds live timers) and answers, once each has
+///   stopped or refused (at most 5 s), the shards that still have live entities: the others may
+///   move. The cluster's handover: the router sends nothing to those shards meanwhile.
 /// - `(atom::inspect, std::string key)` -> std::string: the entity's answer to `(atom::inspect)`.
 ///   Never spawns: `not_found` if the key is not live, `entity_unavailable` while it restarts.
 ///   Does not count as activity (inspecting does not delay passivation).

@@ -30,6 +30,8 @@ std::string to_string(mercato_errc x) {
     return "cart_expired";
   case mercato_errc::idempotency_mismatch:
     return "idempotency_mismatch";
+  case mercato_errc::moved:
+    return "moved";
   }
   return "unknown";
 }

@@ -22,6 +22,7 @@ enum class mercato_errc : uint8_t {
   payment_declined,     ///< 402: the payment provider declined or did not answer in time
   cart_expired,         ///< 410: the cart passed its idle TTL
   idempotency_mismatch, ///< 409: an Idempotency-Key reused with another request body
+  moved,                ///< 503: this node does not own the entity's shard (now); retryable
 };
 
 /// Stable text of an error code (also used in logs).

@@ -299,6 +299,37 @@ typename Inspector::result_type inspect(Inspector& f, entity_page& x) {
   return f(caf::meta::type_name("entity_page"), x.items, x.more, x.total);
 }
 
+/// One member of the cluster as the admin API shows it.
+struct cluster_member_info {
+  std::string node_id;
+  int64_t incarnation = 0;
+  std::string address;            ///< HTTP address
+  std::string status;             ///< joining, up, left, dead
+  int32_t shards = 0;             ///< shards it owns
+  int64_t entities = -1;          ///< live entities; -1 if the member did not answer
+  std::vector<std::string> kinds; ///< live entities per kind: kinds[i] has counts[i]
+  std::vector<uint64_t> counts;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_member_info& x) {
+  return f(caf::meta::type_name("cluster_member_info"), x.node_id, x.incarnation, x.address,
+           x.status, x.shards, x.entities, x.kinds, x.counts);
+}
+
+/// The cluster as one node sees it.
+struct cluster_info {
+  std::string self;
+  int64_t view_version = 0;
+  int32_t shard_count = 0;
+  std::vector<cluster_member_info> members;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
+  return f(caf::meta::type_name("cluster_info"), x.self, x.view_version, x.shard_count, x.members);
+}
+
 /// A message or delivery that could not be processed and was set aside (table dead_letters).
 struct dead_letter {
   std::string id;

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <optional>
@@ -50,6 +51,7 @@ struct journal_state {
   journal_metrics metrics;
   event_sink_actor sink;               // told of what committed; may be null
   std::vector<projection_wakeup> wake; // pinged after commits of their kinds
+  journal_fence fence;
 };
 
 using journal_self = journal_impl::stateful_pointer<journal_state>;
@@ -191,9 +193,15 @@ constexpr const char* batch_result_sql = "SELECT 'i', entity_kind, entity_id FRO
 // The read models are projections that follow the journal (projections.hpp): the statement
 // writes the journal rows and snapshots only.
 constexpr const char* batch_statement = "mercato_journal_batch";
+constexpr const char* member_fence_statement = "mercato_journal_member_fence";
 
 void prepare_batch_statement(pqxx::connection& conn) {
   conn.prepare(batch_statement, std::string{batch_core_sql} + batch_result_sql);
+  // The cluster fence: this node's member row, locked so that marking it dead waits for the
+  // batch, and absent once it is dead.
+  conn.prepare(member_fence_statement,
+               "SELECT 1 FROM cluster_members WHERE node_id = $1 AND incarnation = $2 "
+               "AND status = 'up' FOR SHARE");
   // Without it the gap check once scanned the whole journal on every batch (commits 1 ms -> 5 ms,
   // growing with the table); every table access of this statement is a key lookup.
   prefer_index_scans(conn);
@@ -271,12 +279,14 @@ struct batch_outcome {
   size_t committed = 0; // requests
   size_t events = 0;
   size_t fenced = 0;
+  bool node_fenced = false; // the cluster declared this node dead: nothing was written
 };
 
 // Writes `batch` (requests still unanswered) in one transaction. Entities that lost the fence
 // or would leave a gap get their answer set in `outcome` and are left out of a redo of the
 // transaction; everything else commits.
-batch_outcome write_batch(pqxx::connection& conn, std::vector<encoded_request*> batch) {
+batch_outcome write_batch(pqxx::connection& conn, std::vector<encoded_request*> batch,
+                          const journal_fence& fence) {
   batch_outcome result;
   // A retry after a lost connection starts again from the caller's list: skip the answered.
   batch.erase(std::remove_if(batch.begin(), batch.end(),
@@ -289,6 +299,12 @@ batch_outcome write_batch(pqxx::connection& conn, std::vector<encoded_request*> 
       txn = std::make_unique<pqxx::work>(conn, "journal");
     } catch (const pqxx::broken_connection&) {
       throw broken_before_write{}; // nothing was sent: safe to reconnect and retry
+    }
+    if (!fence.node_id.empty()
+        && txn->exec_prepared(member_fence_statement, fence.node_id, fence.incarnation).empty()) {
+      txn->abort();
+      result.node_fenced = true;
+      return result;
     }
     auto rows = write_rows(*txn, batch);
     std::map<entity_key, size_t> expected;
@@ -450,9 +466,9 @@ void flush(journal_self self) {
       todo.push_back(&r);
   if (!todo.empty()) {
     auto t0 = std::chrono::steady_clock::now();
-    auto res
-      = st.db->run<batch_outcome>([&](pqxx::connection& conn) { return write_batch(conn, todo); },
-                                  retry_policy::before_write_only);
+    auto res = st.db->run<batch_outcome>(
+      [&](pqxx::connection& conn) { return write_batch(conn, todo, st.fence); },
+      retry_policy::before_write_only);
     if (!res && errc_of(res.error()) == mercato_errc::invalid_request && todo.size() > 1) {
       // A row the database refuses (e.g. text it cannot store) must not fail its neighbours:
       // write the requests one by one so that only the offender is refused.
@@ -463,7 +479,7 @@ void flush(journal_self self) {
         if (r->outcome)
           continue;
         auto one = st.db->run<batch_outcome>(
-          [&](pqxx::connection& conn) { return write_batch(conn, {r}); },
+          [&](pqxx::connection& conn) { return write_batch(conn, {r}, st.fence); },
           retry_policy::before_write_only);
         if (!one)
           answer(*r, one.error());
@@ -471,11 +487,27 @@ void flush(journal_self self) {
           total.committed += one->committed;
           total.events += one->events;
           total.fenced += one->fenced;
+          total.node_fenced = total.node_fenced || one->node_fenced;
         }
       }
       res = total;
     }
     auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (res && res->node_fenced) {
+      // Another node may own our entities now: nothing more may commit from here.
+      for (auto* r : todo)
+        if (!r->outcome)
+          answer(*r, caf::make_error(mercato_errc::storage_unavailable,
+                                     "this node is no longer a cluster member"));
+      runtime::logger("pg")->critical("journal fenced: node {} incarnation {} is no longer up",
+                                      st.fence.node_id, st.fence.incarnation);
+      if (!st.fence.on_fenced) {
+        spdlog::shutdown();
+        std::_Exit(75);
+      }
+      st.fence.on_fenced();
+      return deliver(st, reqs);
+    }
     if (!res) {
       for (auto* r : todo)
         if (!r->outcome)
@@ -501,8 +533,9 @@ void flush(journal_self self) {
 journal_impl::behavior_type journal(journal_self self, std::string url,
                                     config::journal_settings settings,
                                     runtime::metrics_registry* metrics, event_sink_actor sink,
-                                    std::vector<projection_wakeup> wake) {
+                                    std::vector<projection_wakeup> wake, journal_fence fence) {
   auto& st = self->state;
+  st.fence = std::move(fence);
   st.sink = std::move(sink);
   st.wake = std::move(wake);
   st.db = std::make_unique<session>(std::move(url), "journal", prepare_batch_statement);
@@ -554,11 +587,12 @@ journal_impl::behavior_type journal(journal_self self, std::string url,
 
 journal_actor spawn_journal(caf::actor_system& sys, std::string url,
                             config::journal_settings settings, runtime::metrics_registry* metrics,
-                            event_sink_actor sink, std::vector<projection_wakeup> wake) {
+                            event_sink_actor sink, std::vector<projection_wakeup> wake,
+                            journal_fence fence) {
   runtime::logger("pg")->info("journal starts on {} (batch_max {}, batch_delay_us {})",
                               redact_dsn(url), settings.batch_max, settings.batch_delay_us);
   return sys.spawn<caf::detached>(journal, std::move(url), settings, metrics, std::move(sink),
-                                  std::move(wake));
+                                  std::move(wake), std::move(fence));
 }
 
 } // namespace mercato::pg

@@ -9,10 +9,22 @@
 
 #include <caf/actor_system.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace mercato::pg {
+
+/// In a cluster: the member this journal writes for. Each batch first checks, in its own
+/// transaction, that this incarnation is still `up` (locking its row, so that marking it dead
+/// waits for the batch); if it is not, the batch fails and the process exits, since another node
+/// may own its entities now. Empty node_id: a single node, no check.
+struct journal_fence {
+  std::string node_id;
+  int64_t incarnation = 0;
+  /// Called once a batch was fenced (its appends failed); empty: log and exit the process (75).
+  std::function<void()> on_fenced;
+};
 
 /// Spawns the journal writer: a detached actor owning one connection to `url`.
 ///
@@ -35,6 +47,7 @@ namespace mercato::pg {
 /// ping. The statement maintains no read model: projections follow the journal (projections.hpp).
 journal_actor spawn_journal(caf::actor_system& sys, std::string url,
                             config::journal_settings settings, runtime::metrics_registry* metrics,
-                            event_sink_actor sink = {}, std::vector<projection_wakeup> wake = {});
+                            event_sink_actor sink = {}, std::vector<projection_wakeup> wake = {},
+                            journal_fence fence = {});
 
 } // namespace mercato::pg

@@ -48,6 +48,9 @@ error_mapping map_error(const caf::error& err) {
       return unavailable("the entity is restarting, retry later");
     case mercato_errc::stale_writer:
       return unavailable("the entity is recovering after a concurrent write, retry later");
+    case mercato_errc::moved:
+      return unavailable(detail.empty() ? "the entity is moving between nodes, retry later"
+                                        : detail);
     case mercato_errc::none:
     case mercato_errc::fault_injected:
       break;

@@ -264,6 +264,37 @@ void list_step(caf::event_based_actor* self, std::shared_ptr<listing> l) {
       [l](const caf::error& err) { l->reply(error_response(err, l->request_id)); });
 }
 
+// GET /v1/admin/cluster on a cluster member: every member of the node's view, each up member's
+// live entities asked of it.
+void answer_cluster(const route_env& env, const request& req, const responder& reply) {
+  env.handles.sys->spawn([gateway = env.handles.cluster_gateway, timeout = env.timeout, reply,
+                          rid = std::string{req.request_id}](caf::event_based_actor* self) {
+    self->request(gateway, timeout, atom::get_v)
+      .then(
+        [reply](const cluster_info& info) {
+          json members = json::array();
+          for (const auto& m : info.members) {
+            json kinds = json::object();
+            for (size_t i = 0; i < m.kinds.size() && i < m.counts.size(); ++i)
+              kinds[m.kinds[i]] = m.counts[i];
+            json x
+              = {{"node_id", m.node_id},     {"incarnation", m.incarnation}, {"address", m.address},
+                 {"status", m.status},       {"shards", m.shards},           {"entities", nullptr},
+                 {"entities_by_kind", kinds}};
+            if (m.entities >= 0)
+              x["entities"] = m.entities;
+            members.push_back(std::move(x));
+          }
+          json out = {{"self", info.self},
+                      {"view_version", info.view_version},
+                      {"shard_count", info.shard_count},
+                      {"members", std::move(members)}};
+          reply(json_response(200, out.dump()));
+        },
+        [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
+  });
+}
+
 } // namespace
 
 void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
@@ -271,6 +302,8 @@ void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
   r.add(http_method::get, "/v1/admin/cluster", [env](const request& req, const responder& reply) {
     if (!authorize(*env, req, reply, allow_admin))
       return;
+    if (env->handles.cluster_gateway)
+      return answer_cluster(*env, req, reply);
     std::vector<std::pair<std::string, caf::actor>> regions;
     for (auto kind : known_kinds)
       if (auto region = region_of(env->handles, kind))

@@ -4,6 +4,7 @@
 #include "api/json/openapi.hpp"
 #include "api/json/problem.hpp"
 #include "api/routes/common.hpp"
+#include "runtime/cluster/cluster_state.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -23,8 +24,16 @@ void add_ops_routes(router& r, const std::shared_ptr<const route_env>& env) {
     reply(std::move(res));
   });
 
-  // GET /readyz: the product store (hence the database) answers a ping in time.
+  // GET /readyz: the product store (hence the database) answers a ping in time and, in a
+  // cluster, this node is an up member whose lease is current.
   r.add(http_method::get, "/readyz", [env](const request&, const responder& reply) {
+    if (const auto& cl = env->handles.cluster; cl && !(cl->is_up() && cl->lease_valid())) {
+      auto res = problem_response(503, "unavailable",
+                                  cl->is_up() ? "this node lost contact with the cluster"
+                                              : "this node is joining the cluster");
+      res.retry_after_s = 1;
+      return reply(std::move(res));
+    }
     env->handles.sys->spawn([products = env->handles.products, timeout = env->ready_timeout,
                              reply](caf::event_based_actor* self) {
       auto not_ready = [reply](std::string detail) {

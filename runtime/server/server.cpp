@@ -25,13 +25,16 @@
 #include "adapters/pg/stats_store.hpp"
 #include "api/http/server.hpp"
 #include "api/ws/frames.hpp"
+#include "runtime/cluster/router.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/node.hpp"
+#include "runtime/server/cluster_agent.hpp"
 #include "runtime/shard_region.hpp"
 #include "runtime/topic_hub.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 
 #include <unistd.h>
 
@@ -87,7 +90,7 @@ std::string generate_node_id() {
 
 std::shared_ptr<node_identity> make_identity(const config::settings& cfg) {
   auto id = std::make_shared<node_identity>();
-  id->node_id = generate_node_id();
+  id->node_id = cfg.cluster.node_id.empty() ? generate_node_id() : cfg.cluster.node_id;
   const auto& addr = cfg.server.http_addr;
   auto colon = addr.rfind(':');
   id->http_host = colon == std::string::npos ? addr : addr.substr(0, colon);
@@ -111,6 +114,15 @@ struct node_config : caf::actor_system_config {
     set("scheduler.max-threads", threads);
     set("scheduler.policy",
         cfg.actors.scheduler_policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+    if (cfg.cluster.enabled) {
+      load<caf::io::middleman>();
+      // Heartbeats between nodes: a frozen peer's connection closes, which fails the requests
+      // in flight to it at once (CAF-NOTES.md §5).
+      set("middleman.heartbeat-interval",
+          caf::timespan{std::chrono::milliseconds{cfg.cluster.peer_heartbeat_ms}});
+      set("middleman.connection-timeout",
+          caf::timespan{std::chrono::milliseconds{cfg.cluster.peer_timeout_ms}});
+    }
   }
 };
 
@@ -175,9 +187,10 @@ struct ports {
   notification_store_actor notifications;
 };
 
-// The entity regions.
+// The entity regions, as everything else addresses them: in a cluster, each kind's router.
 struct regions {
   caf::actor stock, coupon, payment, cart, order, checkout;
+  std::map<std::string, caf::actor> local; ///< the regions themselves, by kind
 };
 
 // Everything spawned, in start order; stopped in reverse, each once the one after it has gone,
@@ -188,6 +201,14 @@ public:
   template <class Handle>
   Handle add(Handle h) {
     started_.push_back(caf::actor_cast<caf::actor>(h));
+    return h;
+  }
+
+  /// Stopped after everything else (the cluster agent: its heartbeat must outlive the journal's
+  /// last batch, which is fenced by it).
+  template <class Handle>
+  Handle add_last_to_stop(Handle h) {
+    started_.insert(started_.begin(), caf::actor_cast<caf::actor>(h));
     return h;
   }
 
@@ -205,7 +226,8 @@ private:
 };
 
 ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_registry& metrics,
-                  const std::shared_ptr<topic_hub>& hub, stop_list& stops) {
+                  const std::shared_ptr<topic_hub>& hub, const pg::journal_fence& fence,
+                  stop_list& stops) {
   ports p;
   // The hub learns of every commit from the journal, once per batch, and fans it out to the
   // node's WebSocket subscribers.
@@ -226,7 +248,7 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
       p.stats_projection = runner;
   }
   p.journal = stops.add(
-    pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, p.hub_actor, std::move(wake)));
+    pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, p.hub_actor, std::move(wake), fence));
   p.recovery = stops.add(pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers));
   p.products = stops.add(pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers));
   // Admin reads and the few letters sagas set aside: one connection is plenty.
@@ -257,12 +279,21 @@ region_settings region_settings_of(const config::settings& cfg, std::string kind
 
 // Each region after the regions its entities call.
 regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const ports& p,
-                      metrics_registry& metrics, stop_list& stops) {
-  auto region = [&](const char* kind, runtime::entity_spawner spawner) {
-    return stops.add(
-      spawn_region(sys, region_settings_of(cfg, kind), std::move(spawner), &metrics));
-  };
+                      metrics_registry& metrics, const std::shared_ptr<cluster::state>& cl,
+                      stop_list& stops) {
   regions r;
+  auto region = [&](const char* kind, runtime::entity_spawner spawner) {
+    auto local
+      = stops.add(spawn_region(sys, region_settings_of(cfg, kind), std::move(spawner), &metrics));
+    r.local[kind] = local;
+    if (!cl)
+      return local;
+    cluster::router_settings rs;
+    rs.kind = kind;
+    rs.wait_for_owner = std::chrono::milliseconds{cfg.cluster.wait_for_owner_ms};
+    rs.forward_timeout = std::chrono::milliseconds{cfg.cluster.forward_timeout_ms};
+    return stops.add(cluster::spawn_router(sys, std::move(rs), local, cl));
+  };
   stock_settings stock_cfg;
   stock_cfg.journal = p.journal;
   stock_cfg.recovery = p.recovery;
@@ -326,18 +357,21 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
   return r;
 }
 
-// The node's background workers: the delay sweeper and one outbox publisher per endpoint.
-void spawn_workers(caf::actor_system& sys, const config::settings& cfg, const regions& r,
-                   metrics_registry& metrics, stop_list& stops) {
+// The node's background workers: the delay sweeper and one outbox publisher per endpoint. In a
+// cluster they run once, on the node that holds their lease (cluster_agent.hpp).
+std::vector<caf::actor> spawn_workers(caf::actor_system& sys, const config::settings& cfg,
+                                      const regions& r, metrics_registry& metrics) {
+  std::vector<caf::actor> out;
+  auto add = [&out](caf::actor a) { out.push_back(std::move(a)); };
   // Orders check their delays on their own timers, which passivation and restarts end: the
   // sweeper wakes those whose check fell due, as the orders read model records it.
   pg::delay_sweeper_settings sweeper_cfg;
   sweeper_cfg.interval = std::chrono::milliseconds{cfg.orders.delay_sweep_ms};
-  stops.add(pg::spawn_delay_sweeper(sys, cfg.db.url, sweeper_cfg, r.order));
+  add(pg::spawn_delay_sweeper(sys, cfg.db.url, sweeper_cfg, r.order));
   // One detached publisher per webhook endpoint, so that a slow endpoint delays only itself.
   // The outbox is durable: what a stopped publisher has not sent goes out on the next start.
   for (auto& settings : pg::publisher_settings_of(cfg.webhooks))
-    stops.add(pg::spawn_outbox_publisher(sys, cfg.db.url, std::move(settings)));
+    add(pg::spawn_outbox_publisher(sys, cfg.db.url, std::move(settings)));
   // Notification emails leave from here; without a server they wait as pending.
   if (!cfg.notifications.smtp_url.empty()) {
     pg::dispatcher_settings email;
@@ -349,13 +383,14 @@ void spawn_workers(caf::actor_system& sys, const config::settings& cfg, const re
     email.smtp.timeout = std::chrono::milliseconds{n.smtp_timeout_ms};
     email.retry = {n.max_attempts, n.backoff_min_ms, n.backoff_max_ms};
     email.metrics = &metrics;
-    stops.add(pg::spawn_notification_dispatcher(sys, cfg.db.url, std::move(email)));
+    add(pg::spawn_notification_dispatcher(sys, cfg.db.url, std::move(email)));
   }
+  return out;
 }
 
 node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, const ports& p,
                         const regions& r, const std::shared_ptr<topic_hub>& hub,
-                        metrics_registry& metrics) {
+                        metrics_registry& metrics, std::shared_ptr<node_identity> identity) {
   node_handles h;
   h.sys = &sys;
   h.stock_region = r.stock;
@@ -375,7 +410,7 @@ node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, con
   h.notifications = p.notifications;
   h.recovery = p.recovery;
   h.hub = hub;
-  h.identity = make_identity(cfg);
+  h.identity = std::move(identity);
   h.metrics = &metrics;
   h.cfg = cfg;
   return h;
@@ -394,7 +429,9 @@ int serve(const node_handles& handles, sigset_t& signals) {
   }
   handles.identity->http_port = http.port();
   log->info("node {} starts", handles.identity->node_id);
-  resume_unfinished_checkouts(cfg.db.url, handles.checkout_region);
+  // In a cluster, the agent does this for each shard it takes over.
+  if (!handles.cluster)
+    resume_unfinished_checkouts(cfg.db.url, handles.checkout_region);
   log->info("mercato serves http://127.0.0.1:{} (scheduler threads {}, io threads {})", http.port(),
             handles.sys->scheduler().num_workers(), cfg.server.io_threads);
   int sig = 0;
@@ -427,10 +464,71 @@ int run_server(const config::settings& cfg) {
     caf::actor_system sys{caf_cfg};
     stop_list stops;
     auto hub = std::make_shared<topic_hub>(api::ws::encode_event, &metrics);
-    auto p = spawn_ports(sys, cfg, metrics, hub, stops);
-    auto r = spawn_regions(sys, cfg, p, metrics, stops);
-    spawn_workers(sys, cfg, r, metrics, stops);
-    exit_code = serve(handles_of(sys, cfg, p, r, hub, metrics), signals);
+    auto identity = make_identity(cfg);
+    std::shared_ptr<cluster::state> cl;
+    caf::actor gateway;
+    caf::actor agent;
+    pg::journal_fence fence;
+    if (cfg.cluster.enabled) {
+      cl = std::make_shared<cluster::state>(identity->node_id,
+                                            std::chrono::milliseconds{cfg.cluster.self_fence_ms});
+      gateway = stops.add(cluster::spawn_gateway(sys, cl));
+      auto port = sys.middleman().publish(gateway, static_cast<uint16_t>(cfg.cluster.port),
+                                          cfg.cluster.host.c_str(), true);
+      if (!port) {
+        log->error("cannot serve the cluster port on {}:{}: {}", cfg.cluster.host, cfg.cluster.port,
+                   sys.render(port.error()));
+        stops.stop_all(sys);
+        return 1;
+      }
+      auto inc = enter_cluster(cfg.db.url, cfg.cluster, identity->node_id, "", *port);
+      if (!inc) {
+        log->error("cannot join the cluster: {}", sys.render(inc.error()));
+        stops.stop_all(sys);
+        return 1;
+      }
+      cl->set_incarnation(*inc);
+      fence.node_id = identity->node_id;
+      fence.incarnation = *inc;
+      log->info("node {} joins the cluster as incarnation {} (remoting on {}:{})",
+                identity->node_id, *inc, cfg.cluster.host, *port);
+    }
+    auto p = spawn_ports(sys, cfg, metrics, hub, fence, stops);
+    auto r = spawn_regions(sys, cfg, p, metrics, cl, stops);
+    if (cl) {
+      cl->set_regions(r.local);
+      cluster_agent_settings a;
+      a.url = cfg.db.url;
+      a.cluster = cfg.cluster;
+      a.http_address = [identity] {
+        auto port = identity->http_port.load();
+        return port == 0 ? std::string{} : identity->http_host + ":" + std::to_string(port);
+      };
+      for (const auto& [kind, region] : r.local)
+        a.regions.push_back(region);
+      a.on_takeover = [url = cfg.db.url, checkouts = r.checkout] {
+        resume_unfinished_checkouts(url, checkouts);
+      };
+      a.start_singletons = [&sys, cfg, r, &metrics] { return spawn_workers(sys, cfg, r, metrics); };
+      agent = stops.add_last_to_stop(spawn_cluster_agent(sys, std::move(a), cl));
+    } else {
+      for (auto& w : spawn_workers(sys, cfg, r, metrics))
+        stops.add(std::move(w));
+    }
+    auto handles = handles_of(sys, cfg, p, r, hub, metrics, identity);
+    handles.cluster = cl;
+    handles.cluster_gateway = gateway;
+    exit_code = serve(handles, signals);
+    if (agent) {
+      // Hand the shards over while everything still runs, so that no request fails.
+      caf::scoped_actor self{sys};
+      self->request(agent, std::chrono::seconds{15}, atom::remove_v)
+        .receive(
+          [&log](bool all) { log->info("cluster: shards handed over: {}", all ? "all" : "some"); },
+          [&log](const caf::error& err) {
+            log->warn("cluster: leaving without handing shards over: {}", render(err));
+          });
+    }
     stops.stop_all(sys);
   }
   log->info("mercato stopped");

@@ -287,6 +287,27 @@ void server_process::wait_for_port() {
   }
 }
 
+void server_process::signal(int sig) {
+  if (pid_ > 0)
+    ::kill(pid_, sig);
+}
+
+std::optional<int> server_process::wait_for_exit(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (pid_ > 0) {
+    if (try_reap(status)) {
+      append_log_marker("mercato " + describe_wait_status(status));
+      pid_ = -1;
+      return status;
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return std::nullopt;
+}
+
 bool server_process::try_reap(int& status) {
   if (pid_ <= 0)
     return false;

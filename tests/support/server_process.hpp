@@ -75,6 +75,13 @@ public:
   /// SIGKILL and reap, as a crash would. No-op when not running.
   void kill9();
 
+  /// Sends `sig` (SIGSTOP, SIGCONT, ...); no-op when not running.
+  void signal(int sig);
+
+  /// Waits up to `timeout` for an exit the test expects (a fenced node's): its wait status, or
+  /// nullopt if it still runs. Not a failure, unlike dying unexpectedly.
+  std::optional<int> wait_for_exit(std::chrono::milliseconds timeout);
+
   /// SIGTERM, then waits up to `stop_timeout` for it to exit, then SIGKILL. Returns the wait
   /// status (see waitpid), or nullopt when it was not running.
   std::optional<int> terminate();

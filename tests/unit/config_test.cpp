@@ -301,9 +301,23 @@ TEST(ConfigLoad, UnknownKeyIsRejectedWithItsPath) {
 }
 
 TEST(ConfigLoad, UnknownSectionIsRejected) {
-  temp_file file{R"({"cluster": {"seeds": []}})"};
+  temp_file file{R"({"gossip": {"seeds": []}})"};
   auto r = run({"--config", file.path()}, required);
-  EXPECT_TRUE(has_error_for(r, "cluster")) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "gossip")) << all_errors(r);
+}
+
+TEST(ConfigLoad, ClusterTimingsThatCouldLetTwoNodesServeTheSameShardAreRefused) {
+  auto r = run({"--cluster", "--cluster-lease-ms=2000", "--cluster-self-fence-ms=2000"}, required);
+  EXPECT_TRUE(has_error_for(r, "cluster.self_fence_ms")) << all_errors(r);
+  r = run({"--cluster-heartbeat-ms=2000"}, required);
+  EXPECT_TRUE(has_error_for(r, "cluster.heartbeat_ms")) << all_errors(r);
+  r = run({"--cluster-peer-heartbeat-ms=1000", "--cluster-peer-timeout-ms=2000"}, required);
+  EXPECT_TRUE(has_error_for(r, "cluster.peer_timeout_ms")) << all_errors(r);
+  r = run({"--cluster", "--node-id=a", "--cluster-port=7000"}, required);
+  EXPECT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_TRUE(r.values.cluster.enabled);
+  EXPECT_EQ(r.values.cluster.node_id, "a");
+  EXPECT_EQ(r.values.cluster.port, 7000);
 }
 
 TEST(ConfigLoad, WrongTypeInFileNamesItsPath) {

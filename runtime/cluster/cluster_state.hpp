@@ -1,0 +1,117 @@
+#pragma once
+
+// What one node knows of its cluster, shared by the cluster agent (which writes it), the
+// routers and the gateway (which read it on every message). The truth is in PostgreSQL
+// (pg::cluster_store); this is the node's latest reading of it.
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mercato::runtime::cluster {
+
+/// Raised whenever the messages between nodes change; a node with another one is refused at
+/// join (CAF 0.17 puts type names on the wire and drops what it cannot read without a word).
+inline constexpr int32_t protocol_version = 1;
+
+struct member {
+  std::string node_id;
+  int64_t incarnation = 0;
+  std::string http_address;
+  std::string caf_host;
+  int32_t caf_port = 0;
+  std::string status; ///< joining, up, left, dead
+};
+
+/// One reading of the membership and shard tables.
+struct view {
+  int64_t version = 0;
+  int32_t shard_count = 1;
+  std::vector<member> members;
+  std::vector<int> owner;      ///< per shard: index into members, -1 if nobody owns it
+  std::vector<bool> releasing; ///< per shard: this node hands it over; it routes it nowhere
+  int self = -1;               ///< this node's index in members, -1 if not listed
+};
+
+enum class placement_kind {
+  local,   ///< this node owns the shard and serves it
+  remote,  ///< an up member owns it: forward
+  nowhere, ///< unowned, owned by a member that is not up, or being handed over: wait
+};
+
+struct placement {
+  placement_kind where = placement_kind::nowhere;
+  int member = -1;
+  int32_t shard = 0;
+};
+
+/// Where `kind:key` goes according to `v`.
+placement place(const view& v, std::string_view kind, std::string_view key);
+
+/// The shared reading plus this node's lease and its connections to peers.
+class state {
+public:
+  state(std::string node_id, std::chrono::milliseconds self_fence_after);
+
+  const std::string& node_id() const {
+    return node_id_;
+  }
+
+  int64_t incarnation() const {
+    return incarnation_.load();
+  }
+
+  void set_incarnation(int64_t x) {
+    incarnation_ = x;
+  }
+
+  std::shared_ptr<const view> current() const;
+  void publish(std::shared_ptr<const view> v);
+
+  /// The heartbeat was renewed now (the node's monotonic clock).
+  void renewed();
+
+  /// False once the heartbeat has not been renewed for `self_fence_after`: another node may take
+  /// this node's shards soon, so it must stop answering before that.
+  bool lease_valid() const;
+
+  /// True once this node is an `up` member (and until it stops): /readyz reports it.
+  bool is_up() const {
+    return up_.load();
+  }
+
+  void set_up(bool x) {
+    up_ = x;
+  }
+
+  /// The gateway of a peer incarnation, or an invalid handle if not connected.
+  caf::actor peer(const std::string& node_id, int64_t incarnation) const;
+  void set_peer(const std::string& node_id, int64_t incarnation, caf::actor gateway);
+  void drop_peer(const std::string& node_id, int64_t incarnation);
+
+  /// This node's regions by entity kind (the gateway delivers to them).
+  void set_regions(std::map<std::string, caf::actor> regions);
+  caf::actor region(const std::string& kind) const;
+  std::map<std::string, caf::actor> regions() const;
+
+private:
+  std::string node_id_;
+  std::atomic<int64_t> incarnation_{0};
+  std::chrono::milliseconds self_fence_after_;
+  std::atomic<int64_t> renewed_at_ns_{0}; // steady clock; 0 = never
+  std::atomic<bool> up_{false};
+  mutable std::mutex mtx_;
+  std::shared_ptr<const view> view_;
+  std::map<std::pair<std::string, int64_t>, caf::actor> peers_;
+  std::map<std::string, caf::actor> regions_;
+};
+
+} // namespace mercato::runtime::cluster

@@ -1,0 +1,335 @@
+// Cluster tests: three real `mercato` processes on 127.0.0.1 sharing one PostgreSQL database,
+// each with its own HTTP and remoting port. Run by ctest as `cluster` (DESIGN.md "Cluster").
+
+#include "tests/support/e2e_env.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace mt = mercato::test;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+class ClusterE2E : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto dsn = mt::superuser_dsn();
+    if (!dsn)
+      GTEST_SKIP() << mt::test_database_url_env << " is unset";
+    db_ = std::make_unique<mt::test_database>(*dsn);
+    secret_ = mt::random_secret();
+    admin_ = mt::mint_token(secret_, "e2e-admin", "admin", 1h);
+  }
+
+  void TearDown() override {
+    clients_.clear();
+    nodes_.clear(); // each stops its server (SIGTERM), or records that it died on its own
+    db_.reset();
+  }
+
+  /// Starts node `i` (appends it) and returns its index.
+  size_t start_node() {
+    mt::server_options opts;
+    opts.database_url = db_->dsn();
+    opts.jwt_secret = secret_;
+    opts.extra_args = {"--cluster", "--node-id=node-" + std::to_string(nodes_.size())};
+    nodes_.push_back(std::make_unique<mt::server_process>(std::move(opts)));
+    clients_.push_back(
+      std::make_unique<mt::http_client>(nodes_.back()->host(), nodes_.back()->port()));
+    return nodes_.size() - 1;
+  }
+
+  mt::http_client& http(size_t i) {
+    return *clients_.at(i);
+  }
+
+  json cluster_view(size_t i) {
+    auto r = http(i).try_request(mt::http_request{"GET", "/v1/admin/cluster"}.bearer(admin_));
+    if (r.status != 200)
+      return json{};
+    return r.json();
+  }
+
+  /// Shards per up member (by node id), as node `i` sees them.
+  std::map<std::string, int> shards_by_node(size_t i) {
+    std::map<std::string, int> out;
+    auto v = cluster_view(i);
+    if (!v.is_object())
+      return out;
+    for (const auto& m : v["members"])
+      if (m.value("status", "") == "up")
+        out[m.value("node_id", "")] = m.value("shards", 0);
+    return out;
+  }
+
+  /// Waits until `n` members are up and every shard has an up owner, each member a fair share.
+  bool wait_for_balance(size_t n, std::chrono::milliseconds timeout = 60s) {
+    return mt::eventually(
+      [&] {
+        auto s = shards_by_node(0);
+        if (s.size() != n)
+          return false;
+        int total = 0;
+        for (const auto& [node, shards] : s) {
+          total += shards;
+          // Rendezvous over 256 shards gives each of 3 nodes 85 +- about 15.
+          if (shards < 256 / static_cast<int>(n) / 2)
+            return false;
+        }
+        return total == 256;
+      },
+      timeout, 100ms);
+  }
+
+  /// Creates product `sku` (stock needs its product), through node `i`.
+  void add_product(size_t i, const std::string& sku) {
+    auto r
+      = http(i).put("/v1/products/" + sku,
+                    {{"name", "Item " + sku}, {"price_minor", 1000}, {"currency", "USD"}}, admin_);
+    ASSERT_TRUE(r.status == 200 || r.status == 201) << r.describe();
+  }
+
+  /// The stock keys node `i` has live.
+  std::set<std::string> live_stock(size_t i) {
+    std::set<std::string> keys;
+    std::string cursor;
+    for (int pages = 0; pages < 50; ++pages) {
+      auto target = "/v1/admin/actors?kind=stock&limit=1000"
+                    + (cursor.empty() ? std::string{} : "&cursor=" + cursor);
+      auto r = http(i).get(target, admin_);
+      EXPECT_EQ(r.status, 200) << r.describe();
+      if (r.status != 200)
+        return keys;
+      auto body = r.json();
+      for (const auto& item : body["items"])
+        keys.insert(item.value("key", ""));
+      if (!body["next_cursor"].is_string())
+        return keys;
+      cursor = body["next_cursor"].get<std::string>();
+    }
+    ADD_FAILURE() << "more than 50 pages";
+    return keys;
+  }
+
+  std::unique_ptr<mt::test_database> db_;
+  std::string secret_;
+  std::string admin_;
+  std::vector<std::unique_ptr<mt::server_process>> nodes_;
+  std::vector<std::unique_ptr<mt::http_client>> clients_;
+};
+
+TEST_F(ClusterE2E, ThreeNodesServeEveryKeyFromExactlyOneNode) {
+  for (int i = 0; i < 3; ++i)
+    start_node();
+  ASSERT_TRUE(wait_for_balance(3)) << cluster_view(0).dump();
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(http(i).get("/readyz").status, 200);
+
+  std::mt19937 rng{20261202};
+  std::uniform_int_distribution<size_t> any_node{0, 2};
+  constexpr int keys = 1000;
+  for (int k = 0; k < keys; ++k) {
+    auto sku = "cl-" + std::to_string(k);
+    add_product(any_node(rng), sku);
+    auto r = http(any_node(rng)).put("/v1/stock/" + sku, {{"on_hand", k}}, admin_);
+    ASSERT_EQ(r.status, 200) << sku << ": " << r.describe();
+  }
+  for (int k = 0; k < keys; ++k) {
+    auto sku = "cl-" + std::to_string(k);
+    auto r = http(any_node(rng)).get("/v1/stock/" + sku, admin_);
+    ASSERT_EQ(r.status, 200) << sku << ": " << r.describe();
+    EXPECT_EQ(r.json().value("on_hand", -1), k) << sku;
+  }
+  std::map<std::string, int> where;
+  size_t total = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    auto live = live_stock(i);
+    EXPECT_FALSE(live.empty()) << "node " << i << " serves no key";
+    total += live.size();
+    for (const auto& k : live)
+      ++where[k];
+  }
+  EXPECT_EQ(where.size(), static_cast<size_t>(keys));
+  EXPECT_EQ(total, static_cast<size_t>(keys)) << "a key is live on two nodes";
+  for (const auto& [key, n] : where)
+    EXPECT_EQ(n, 1) << key;
+}
+
+TEST_F(ClusterE2E, AKilledNodesKeysAnswerFromTheSurvivorsWithNothingLost) {
+  for (int i = 0; i < 3; ++i)
+    start_node();
+  ASSERT_TRUE(wait_for_balance(3)) << cluster_view(0).dump();
+  constexpr int keys = 90;
+  for (int k = 0; k < keys; ++k) {
+    auto sku = "kill-" + std::to_string(k);
+    add_product(0, sku);
+    ASSERT_EQ(http(k % 3).put("/v1/stock/" + sku, {{"on_hand", 100 + k}}, admin_).status, 200);
+  }
+  // Make the victim's entities live (and acknowledged writes of its own) before it dies.
+  std::set<std::string> victims = live_stock(2);
+  ASSERT_FALSE(victims.empty());
+  nodes_[2]->kill9();
+  auto killed_at = std::chrono::steady_clock::now();
+  bool all_back = mt::eventually(
+    [&] {
+      for (const auto& sku : victims) {
+        auto r = http(0).try_request(mt::http_request{"GET", "/v1/stock/" + sku}.bearer(admin_));
+        if (r.status != 200)
+          return false;
+      }
+      return true;
+    },
+    20s, 50ms);
+  auto failover = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - killed_at);
+  ASSERT_TRUE(all_back) << cluster_view(0).dump();
+  std::cout << "[ cluster ] " << victims.size() << " keys of the killed node answered from the "
+            << "survivors " << failover.count() << " ms after kill -9\n";
+  EXPECT_LT(failover, 10s);
+  for (int k = 0; k < keys; ++k) {
+    auto sku = "kill-" + std::to_string(k);
+    auto r = http(1).get("/v1/stock/" + sku, admin_);
+    ASSERT_EQ(r.status, 200) << r.describe();
+    EXPECT_EQ(r.json().value("on_hand", -1), 100 + k) << sku << ": an acknowledged write is lost";
+  }
+  auto v = cluster_view(1);
+  int shards = 0;
+  for (const auto& [node, n] : shards_by_node(1))
+    shards += n;
+  EXPECT_EQ(shards, 256) << v.dump();
+  EXPECT_EQ(shards_by_node(1).count("node-2"), 0u) << v.dump();
+  nodes_[2].reset(); // killed: nothing to stop
+}
+
+TEST_F(ClusterE2E, AFrozenOwnerIsTakenOverAndFencedAndExitsOnWaking) {
+  for (int i = 0; i < 2; ++i)
+    start_node();
+  ASSERT_TRUE(wait_for_balance(2)) << cluster_view(0).dump();
+  // A key node-1 owns.
+  std::string sku;
+  for (int k = 0; k < 200 && sku.empty(); ++k) {
+    auto candidate = "frozen-" + std::to_string(k);
+    add_product(0, candidate);
+    ASSERT_EQ(http(0).put("/v1/stock/" + candidate, {{"on_hand", 5}}, admin_).status, 200);
+    if (live_stock(1).count(candidate) > 0)
+      sku = candidate;
+  }
+  ASSERT_FALSE(sku.empty()) << "node-1 owns none of 200 keys";
+  nodes_[1]->signal(SIGSTOP);
+  auto frozen_at = std::chrono::steady_clock::now();
+  // The survivor takes the key over once node-1's heartbeat expired, and serves writes.
+  bool taken = mt::eventually(
+    [&] {
+      auto r = http(0).try_request(
+        mt::json_request("PUT", "/v1/stock/" + sku, {{"on_hand", 7}}, admin_));
+      return r.status == 200;
+    },
+    20s, 50ms);
+  auto takeover = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - frozen_at);
+  ASSERT_TRUE(taken) << cluster_view(0).dump();
+  std::cout << "[ cluster ] a frozen owner's key was served by the survivor " << takeover.count()
+            << " ms after SIGSTOP\n";
+  EXPECT_LT(takeover, 10s);
+  // The takeover came after node-1's lease expired (3 s), so by its own clock it has not renewed
+  // for longer than its self-fence (2.5 s) when it wakes.
+  nodes_[1]->signal(SIGCONT);
+  // On waking it answers nothing successfully, then exits (its heartbeat finds it dead).
+  auto r
+    = http(1).try_request(mt::json_request("PUT", "/v1/stock/" + sku, {{"on_hand", 9}}, admin_));
+  EXPECT_NE(r.status, 200) << r.describe();
+  auto status = nodes_[1]->wait_for_exit(3s);
+  ASSERT_TRUE(status.has_value()) << "the fenced node still runs";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 75)
+    << mt::describe_wait_status(*status);
+  auto now = http(0).get("/v1/stock/" + sku, admin_);
+  ASSERT_EQ(now.status, 200);
+  EXPECT_EQ(now.json().value("on_hand", -1), 7);
+  // Nothing committed for that key after the takeover but the survivor's write.
+  pqxx::connection conn{db_->dsn()};
+  pqxx::work txn{conn};
+  auto n = txn
+             .exec_params("SELECT count(*) FROM journal WHERE entity_kind = 'stock' AND "
+                          "entity_id = $1",
+                          sku)[0][0]
+             .as<int64_t>();
+  EXPECT_EQ(n, 2) << "the set by node-0, the set after the takeover";
+}
+
+TEST_F(ClusterE2E, AJoinAndASigtermMoveShardsWithoutAFailedRequest) {
+  for (int i = 0; i < 3; ++i)
+    start_node();
+  ASSERT_TRUE(wait_for_balance(3)) << cluster_view(0).dump();
+  constexpr int keys = 60;
+  for (int k = 0; k < keys; ++k) {
+    auto sku = "move-" + std::to_string(k);
+    add_product(0, sku);
+    ASSERT_EQ(http(0).put("/v1/stock/" + sku, {{"on_hand", 1}}, admin_).status, 200);
+  }
+  // Clients of nodes 0 and 1 read and write every key while shards move under them.
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+  std::mutex mtx;
+  std::string first_failure;
+  std::vector<uint16_t> ports{nodes_[0]->port(), nodes_[1]->port()};
+  std::thread traffic([&] {
+    std::vector<std::unique_ptr<mt::http_client>> clients;
+    for (auto port : ports)
+      clients.push_back(std::make_unique<mt::http_client>("127.0.0.1", port));
+    for (int n = 0; !stop; ++n) {
+      auto sku = "move-" + std::to_string(n % keys);
+      auto& c = *clients[static_cast<size_t>(n) % clients.size()];
+      auto r
+        = n % 2 == 0
+            ? c.try_request(mt::http_request{"GET", "/v1/stock/" + sku}.bearer(admin_))
+            : c.try_request(mt::json_request("PUT", "/v1/stock/" + sku, {{"on_hand", n}}, admin_));
+      if (r.status == 200) {
+        ++ok;
+      } else {
+        ++failed;
+        std::lock_guard<std::mutex> guard{mtx};
+        if (first_failure.empty())
+          first_failure = sku + ": " + r.describe();
+      }
+    }
+  });
+  auto ok_after = [&](int more) {
+    auto target = ok.load() + more;
+    return mt::eventually([&] { return ok.load() >= target; }, 30s, 20ms);
+  };
+  EXPECT_TRUE(ok_after(50));
+  start_node(); // node-3 joins: shards move to it, 16 at a time per owner
+  EXPECT_TRUE(wait_for_balance(4)) << cluster_view(0).dump();
+  EXPECT_TRUE(ok_after(50));
+  auto status = nodes_[2]->terminate(); // node-2 leaves: its shards go to the others first
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << mt::describe_wait_status(*status);
+  EXPECT_TRUE(wait_for_balance(3)) << cluster_view(0).dump();
+  EXPECT_EQ(shards_by_node(0).count("node-2"), 0u);
+  EXPECT_TRUE(ok_after(50));
+  stop = true;
+  traffic.join();
+  EXPECT_EQ(failed.load(), 0) << first_failure;
+  std::cout << "[ cluster ] " << ok.load() << " requests while a node joined and one left, "
+            << failed.load() << " failed\n";
+}
+
+} // namespace
