@@ -2,6 +2,7 @@
 // each with its own HTTP and remoting port. Run by ctest as `cluster` (DESIGN.md "Cluster").
 
 #include "tests/support/e2e_env.hpp"
+#include "tests/support/shop_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -330,6 +331,63 @@ TEST_F(ClusterE2E, AJoinAndASigtermMoveShardsWithoutAFailedRequest) {
   EXPECT_EQ(failed.load(), 0) << first_failure;
   std::cout << "[ cluster ] " << ok.load() << " requests while a node joined and one left, "
             << failed.load() << " failed\n";
+}
+
+TEST_F(ClusterE2E, CheckoutsWhoseEntitiesLiveOnDifferentNodesSellEachUnitOnce) {
+  for (int i = 0; i < 3; ++i)
+    start_node();
+  ASSERT_TRUE(wait_for_balance(3)) << cluster_view(0).dump();
+  // Ten products whose stock items spread over the nodes; each cart, checkout, order and payment
+  // lands wherever its id hashes, so every saga crosses nodes.
+  constexpr int products = 10;
+  for (int p = 0; p < products; ++p) {
+    auto sku = "co-" + std::to_string(p);
+    add_product(static_cast<size_t>(p % 3), sku);
+    ASSERT_EQ(http(0).put("/v1/stock/" + sku, {{"on_hand", 5}}, admin_).status, 200);
+  }
+  auto ada = mt::mint_token(secret_, "ada", "customer", 1h);
+  std::vector<std::string> orders;
+  for (int n = 0; n < 12; ++n) {
+    auto& c = http(static_cast<size_t>(n % 3));
+    auto cart = c.post("/v1/carts", json::object(), ada);
+    ASSERT_EQ(cart.status, 201) << cart.describe();
+    auto cart_id = cart.json().at("cart_id").get<std::string>();
+    for (int l = 0; l < 3; ++l) {
+      auto sku = "co-" + std::to_string((n + l) % products);
+      auto r = http(static_cast<size_t>((n + l) % 3))
+                 .put("/v1/carts/" + cart_id + "/lines/" + sku, {{"quantity", 1}}, ada);
+      ASSERT_EQ(r.status, 200) << r.describe();
+    }
+    auto res = http(static_cast<size_t>((n + 1) % 3))
+                 .request(mt::checkout_request("cl-" + cart_id, mt::checkout_body(cart_id), ada));
+    ASSERT_EQ(res.status, 201) << res.describe();
+    orders.push_back(res.json().at("order_id").get<std::string>());
+  }
+  // 36 units sold of 50: each product sold as many as carts held it, never more. A checkout
+  // answers once its order is durable and settles its holds right after.
+  std::map<std::string, int> expected;
+  for (int n = 0; n < 12; ++n)
+    for (int l = 0; l < 3; ++l)
+      ++expected["co-" + std::to_string((n + l) % products)];
+  std::string last;
+  bool settled = mt::eventually(
+    [&] {
+      for (const auto& [sku, held] : expected) {
+        auto r = http(2).try_request(mt::http_request{"GET", "/v1/stock/" + sku}.bearer(admin_));
+        if (r.status != 200)
+          return false;
+        last = sku + ": " + r.body;
+        if (r.json().value("on_hand", -1) != 5 - held || r.json().value("reserved", -1) != 0)
+          return false;
+      }
+      return true;
+    },
+    15s, 50ms);
+  EXPECT_TRUE(settled) << last;
+  for (size_t i = 0; i < orders.size(); ++i) {
+    auto r = http(i % 3).get("/v1/orders/" + orders[i], ada);
+    ASSERT_EQ(r.status, 200) << r.describe();
+  }
 }
 
 } // namespace
