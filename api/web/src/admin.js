@@ -19,6 +19,9 @@ const refreshMs = 10000;
 const day = (d) => d.toISOString().slice(0, 10);
 const addDays = (d, n) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + n));
 
+const monthName = (yyyyMm) =>
+  new Date(`${yyyyMm}-01T00:00:00Z`).toLocaleString('en', { month: 'short', timeZone: 'UTC' });
+
 function money(minor, currency) {
   try {
     const f = new Intl.NumberFormat('en', { style: 'currency', currency });
@@ -46,7 +49,7 @@ function sumBy(rows, currency, keyOf, keys) {
 }
 
 function Figures({ id, caption, keyName, sums, currency }) {
-  return html`<table id=${id}>
+  return html`<div class="scroll"><table id=${id}>
     <caption class="visually-hidden">${caption}</caption>
     <thead><tr><th scope="col">${keyName}</th><th scope="col">Orders</th><th scope="col">Completed</th>
       <th scope="col">Cancelled</th><th scope="col">Revenue</th></tr></thead>
@@ -61,7 +64,7 @@ function Figures({ id, caption, keyName, sums, currency }) {
         </tr>`,
       )}
     </tbody>
-  </table>`;
+  </table></div>`;
 }
 
 function Stats({ token, tick, onAuthError }) {
@@ -113,9 +116,9 @@ function Stats({ token, tick, onAuthError }) {
         <${Chart} name="Revenue per platform" labels=${[...byPlatform.keys()]} values=${[...byPlatform.values()].map((s) => s.revenue)} format=${fmt} />
         <${Figures} id="platforms" caption="Orders and revenue per platform" keyName="Platform" sums=${byPlatform} currency=${cur} />
       </article>
-      <article aria-labelledby="month-h">
+      <article aria-labelledby="month-h" class="span">
         <h3 id="month-h">Monthly trend</h3>
-        <${Chart} name="Revenue per month" kind="line" labels=${months.map((m) => m.slice(2))} values=${[...byMonth.values()].map((s) => s.revenue)} format=${fmt} />
+        <${Chart} name="Revenue per month" kind="line" labels=${months.map(monthName)} values=${[...byMonth.values()].map((s) => s.revenue)} format=${fmt} />
         <${Figures} id="monthly" caption="Orders and revenue per month" keyName="Month" sums=${byMonth} currency=${cur} />
       </article>
     </div>

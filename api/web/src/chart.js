@@ -26,7 +26,16 @@ export function Chart({ labels, values, name, kind = 'bars', format = String, he
         y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
       axes: [
-        { splits: () => xs, values: (u, splits) => splits.map((i) => labels[i] ?? ''), grid: { show: false }, size: 40 },
+        {
+          splits: () => xs,
+          // Every other label when they would not fit side by side.
+          values: (u, splits) => {
+            const skip = labels.length * 52 > u.width ? 2 : 1;
+            return splits.map((i) => (i % skip === 0 ? labels[i] ?? '' : ''));
+          },
+          grid: { show: false },
+          size: 40,
+        },
         { values: (u, splits) => splits.map((v) => format(v)), size: 72 },
       ],
       series: [
