@@ -349,6 +349,16 @@ async function scenarios(browser) {
     const now = Math.floor(Date.now() / 1000);
     await refused(signed({ sub: 'ada', role: 'customer', iat: now - 1200, exp: now - 600 }, secret), 'badLink');
   });
+  await test('the tracking page closes when its token expires while it is open', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const context = await browser.newContext({ viewport: phone });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/track/${order}#t=${signed({ sub: 'ada', role: 'customer', iat: now, exp: now + 3 }, secret)}`);
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 5000 });
+    await page.waitForSelector('#problem[data-problem="badLink"]', { timeout: 10000 });
+    expectEqual(await page.locator('#status').count(), 0, 'no status shown once expired');
+    await context.close();
+  });
   await test('the tracking page shows no order of another customer', async () => {
     await refused(bob, 'notFound');
   });

@@ -6,7 +6,7 @@
 
 const fatalCodes = new Set(['unauthorized', 'forbidden', 'not_found', 'invalid_request']);
 
-export function follow({ token, topic, onSnapshot, onEvent, onState, onFatal }) {
+export function follow({ token, topic, onSnapshot, onEvent, onState, onFatal, expiresAt = 0 }) {
   let lastSeq = null;
   let backoff = 250;
   let stopped = false;
@@ -54,9 +54,11 @@ export function follow({ token, topic, onSnapshot, onEvent, onState, onFatal }) 
     };
     ws.onclose = (e) => {
       if (stopped || socket !== ws) return;
-      if (e.code === 4401 || e.code === 4403) {
+      // An upgrade refused for an expired token closes like a dropped line (1006): the token's
+      // own exp tells the two apart.
+      if (e.code === 4401 || e.code === 4403 || (expiresAt > 0 && Date.now() >= expiresAt)) {
         stop();
-        onFatal(e.code === 4401 ? 'expired' : 'forbidden');
+        onFatal(e.code === 4403 ? 'forbidden' : 'expired');
         return;
       }
       onState('reconnecting');

@@ -8,7 +8,7 @@ import htm from 'htm';
 
 import { formatTime, keepLocale, locales, pickLocale, textsOf } from './i18n.js';
 import { follow } from './live.js';
-import { api, forgetToken, takeToken } from './session.js';
+import { api, forgetToken, takeToken, tokenExpiry } from './session.js';
 import './base.css';
 import './track.css';
 
@@ -139,6 +139,7 @@ function App() {
         live = follow({
           token,
           topic: `order:${orderId}`,
+          expiresAt: tokenExpiry(token),
           onState: setConn,
           onFatal: (code) => fail({ code }),
           onSnapshot: (data) => {
