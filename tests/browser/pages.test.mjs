@@ -92,7 +92,7 @@ async function sql(statement) {
 
 let server = null;
 const workDir = mkdtempSync(join(tmpdir(), 'mercato-browser-'));
-async function startServer(port = 0) {
+async function startServer(port = 0, extra = []) {
   const portFile = join(workDir, `port-${Date.now()}`);
   const log = join(workDir, 'server.log');
   const child = spawn(
@@ -104,6 +104,7 @@ async function startServer(port = 0) {
       '--pages-dir', pagesDir,
       '--log-format', 'text', '--log-level', 'warn',
       '--rate-read-rps', '0', '--rate-write-rps', '0',
+      ...extra,
     ],
     { env: { ...process.env, MERCATO_JWT_SECRET: secret }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
@@ -384,6 +385,21 @@ async function scenarios(browser) {
     const keys = await page.locator('#timeline li').evaluateAll((els) => els.map((e) => e.dataset.key));
     expectEqual(keys.length, new Set(keys).size, 'no entry twice');
     expect(sent.some((s) => s.includes('"last_seq"')), 'it resubscribed with last_seq');
+    await context.close();
+  });
+
+  await test('the tracking page warns when the order is late', async () => {
+    // The same server again, now expecting a delivery within a second of going out for it.
+    await stopServer();
+    await startServer(0, ['--order-expected-out-for-delivery-ms', '1000']);
+    const context = await browser.newContext({ viewport: phone });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/track/${order}#t=${ada}`);
+    await page.waitForSelector('#status[data-status="out_for_delivery"]', { timeout: 5000 });
+    await page.waitForSelector('#delay[role=alert]', { timeout: 10000 });
+    await page.waitForSelector('#timeline li[data-type="delay_warning"]', { timeout: 5000 });
+    expectEqual(await page.textContent('#delay'), 'Your order is running late.', 'the warning');
+    await page.screenshot({ path: join(artifacts, 'track-delayed-phone.png'), fullPage: true });
     await context.close();
   });
 
