@@ -236,6 +236,21 @@ async function main() {
   }
 }
 
+// Watches a page for what its policy forbids or its code throws: console errors (a blocked
+// script, style or connection is one in Chromium), uncaught exceptions, and requests to any
+// other origin.
+function watchPage(page) {
+  const problems = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`exception: ${e.message}`));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.protocol !== 'data:' && u.origin !== server.url && u.origin !== server.url.replace('http:', 'ws:'))
+      problems.push(`request to ${u.origin}`);
+  });
+  return problems;
+}
+
 const phone = { width: 390, height: 844 };
 const desktop = { width: 1280, height: 900 };
 
@@ -272,6 +287,7 @@ async function scenarios(browser) {
   await test('the tracking page renders the order at phone width, and its figures are measured', async () => {
     const context = await browser.newContext({ viewport: phone, locale: 'en-GB' });
     const page = await context.newPage();
+    const problems = watchPage(page);
     await page.goto(`${server.url}/track/${order}#t=${ada}`);
     await page.waitForSelector('#status[data-status="in_production"]', { timeout: 5000 });
     // The page marks when the order's status is first on the screen (from navigation start).
@@ -302,6 +318,7 @@ async function scenarios(browser) {
       await page.locator('footer[role=contentinfo]').count() === 1, 'the landmarks');
     expectEqual(await page.getAttribute('[role=progressbar]', 'aria-valuenow'), '2', 'progress at in production');
     await page.screenshot({ path: join(artifacts, 'track-phone.png'), fullPage: true });
+    expectEqual(problems, [], 'no error, blocked resource or other origin');
     await context.close();
   });
 
@@ -330,6 +347,28 @@ async function scenarios(browser) {
     await page.waitForSelector('#status[data-status="produced"]', { timeout: 5000 });
     expectEqual(await page.textContent('#status'), 'Đã sản xuất', 'the status in Vietnamese');
     expectEqual(await page.getAttribute('html', 'lang'), 'vi', 'the document language');
+    await context.close();
+  });
+
+  await test('the tracking page works from the keyboard', async () => {
+    const context = await browser.newContext({ viewport: phone, locale: 'en-GB' });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/track/${order}#t=${ada}`);
+    await page.waitForSelector('#status[data-status="produced"]', { timeout: 5000 });
+    const focused = () => page.evaluate(() => {
+      const e = document.activeElement;
+      return `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.lang ? `[${e.lang}]` : ''}`;
+    });
+    await page.keyboard.press('Tab');
+    expectEqual(await focused(), 'a', 'the skip link comes first');
+    await page.keyboard.press('Enter');
+    expectEqual(await focused(), 'main#main', 'the skip link moves to the content');
+    await page.evaluate(() => document.activeElement.blur());
+    for (let i = 0; i < 3; i += 1) await page.keyboard.press('Tab');
+    expectEqual(await focused(), 'button[vi]', 'the language switch after the skip link');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('html[lang="vi"]', { timeout: 2000 });
+    expectEqual(await page.textContent('#status'), 'Đã sản xuất', 'the status in Vietnamese');
     await context.close();
   });
 
@@ -410,6 +449,7 @@ async function scenarios(browser) {
   await test('the dashboard shows the numbers of GET /v1/stats/daily', async () => {
     const context = await browser.newContext({ viewport: desktop });
     const page = await context.newPage();
+    const problems = watchPage(page);
     await page.goto(`${server.url}/admin#t=${admin}`);
     await page.waitForSelector('#revenue-7d tbody tr', { timeout: 10000 });
     await page.waitForSelector('#members tbody tr', { timeout: 10000 });
@@ -462,6 +502,7 @@ async function scenarios(browser) {
     const cluster = await must('GET', '/v1/admin/cluster', admin);
     expectEqual(await page.locator('#members tbody tr').count(), cluster.members.length, 'one row per member');
     await page.screenshot({ path: join(artifacts, 'admin-desktop.png'), fullPage: true });
+    expectEqual(problems, [], 'no error, blocked resource or other origin');
     await context.close();
     const small = await browser.newContext({ viewport: phone });
     const phonePage = await small.newPage();
