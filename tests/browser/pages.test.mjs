@@ -515,6 +515,36 @@ async function scenarios(browser) {
     await small.close();
   });
 
+  await test('the dashboard sends a dead notification again', async () => {
+    // Email that cannot leave (nothing listens on port 1), one attempt, no other channel allowed.
+    await stopServer();
+    await startServer(0, ['--smtp-url', 'smtp://127.0.0.1:1', '--smtp-from', 'shop@example.com',
+      '--notification-max-attempts', '1']);
+    await must('PUT', '/v1/customers/bob/preferences', bob,
+      { channels: { email: true, in_app: false, sms: false, push: false }, email: 'bob@example.com' });
+    const bobCart = await must('POST', '/v1/carts', bob, { currency: 'USD' });
+    await must('PUT', `/v1/carts/${bobCart.cart_id}/lines/mug-blue`, bob, { quantity: 1 });
+    const bobOrder = (await must('POST', '/v1/checkouts', bob, {
+      cart_id: bobCart.cart_id,
+      payment: { method: 'card', token: 'tok_ok' },
+      shipping_address: { name: 'Bob', line1: '2 Row', city: 'London', postal_code: 'N1', country: 'GB' },
+    }, { 'Idempotency-Key': `browser-${bobCart.cart_id}` })).order_id;
+    const lettersOf = async () =>
+      (await must('GET', '/v1/admin/dead-letters?kind=notification&limit=100', admin)).items.filter((d) => d.aggregate_id === bobOrder);
+    const letter = await until('a dead notification of the order', 30000, async () => (await lettersOf())[0]);
+    const id = letter.payload.notification_id;
+    const context = await browser.newContext({ viewport: desktop });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/admin#t=${admin}`);
+    const button = page.locator(`#dead-letters tr[data-id="${letter.id}"] button`);
+    await button.waitFor({ timeout: 10000 });
+    await button.click();
+    await page.waitForSelector(`#dead-note:has-text("Notification ${id} is queued again.")`, { timeout: 5000 });
+    // Sent again, it fails again: a second letter for the same delivery.
+    await until('the retried delivery to fail again', 30000, async () => (await lettersOf()).length >= 2);
+    await context.close();
+  });
+
   await test('the dashboard refuses a customer token', async () => {
     const context = await browser.newContext({ viewport: desktop });
     const page = await context.newPage();
