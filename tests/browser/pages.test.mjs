@@ -251,6 +251,40 @@ function watchPage(page) {
   return problems;
 }
 
+// Every visible piece of text on the page whose contrast with its background is below WCAG AA
+// (4.5:1, or 3:1 for large text): [] when all pass. The background is the nearest opaque one
+// among the element and its ancestors.
+function lowContrast(page) {
+  return page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const out = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      const style = getComputedStyle(el);
+      if (!own || style.visibility === 'hidden' || el.getClientRects().length === 0) continue;
+      if (el.closest('.visually-hidden, .skip')) continue;
+      const fg = lum(rgb(style.color));
+      const bg = lum(background(el));
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) out.push(`${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+    }
+    return out;
+  });
+}
+
 const phone = { width: 390, height: 844 };
 const desktop = { width: 1280, height: 900 };
 
@@ -319,6 +353,7 @@ async function scenarios(browser) {
     expectEqual(await page.getAttribute('[role=progressbar]', 'aria-valuenow'), '2', 'progress at in production');
     await page.screenshot({ path: join(artifacts, 'track-phone.png'), fullPage: true });
     expectEqual(problems, [], 'no error, blocked resource or other origin');
+    expectEqual(await lowContrast(page), [], 'text below AA contrast');
     await context.close();
   });
 
@@ -438,6 +473,7 @@ async function scenarios(browser) {
     await page.waitForSelector('#delay[role=alert]', { timeout: 10000 });
     await page.waitForSelector('#timeline li[data-type="delay_warning"]', { timeout: 5000 });
     expectEqual(await page.textContent('#delay'), 'Your order is running late.', 'the warning');
+    expectEqual(await lowContrast(page), [], 'text below AA contrast, with the warning');
     await page.screenshot({ path: join(artifacts, 'track-delayed-phone.png'), fullPage: true });
     await context.close();
   });
@@ -503,6 +539,7 @@ async function scenarios(browser) {
     expectEqual(await page.locator('#members tbody tr').count(), cluster.members.length, 'one row per member');
     await page.screenshot({ path: join(artifacts, 'admin-desktop.png'), fullPage: true });
     expectEqual(problems, [], 'no error, blocked resource or other origin');
+    expectEqual(await lowContrast(page), [], 'text below AA contrast');
     await context.close();
     const small = await browser.newContext({ viewport: phone });
     const phonePage = await small.newPage();
