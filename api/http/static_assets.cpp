@@ -1,5 +1,7 @@
 #include "api/http/static_assets.hpp"
 
+#include "runtime/util/crypto.hpp"
+
 #include <array>
 #include <fstream>
 #include <iterator>
@@ -53,6 +55,7 @@ void read_files(const fs::path& dir, bool (*want)(std::string_view),
     static_file f;
     f.body.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
     f.content_type = content_type_of(name);
+    f.etag = '"' + util::sha256_hex(f.body).substr(0, 32) + '"';
     total += f.body.size();
     out.emplace(std::move(name), std::move(f));
   }
@@ -115,6 +118,27 @@ bool is_safe_asset_name(std::string_view name) noexcept {
   return name.find("..") == std::string_view::npos;
 }
 
+bool etag_matches(std::string_view if_none_match, std::string_view etag) noexcept {
+  auto opaque = [](std::string_view t) {
+    if (t.starts_with("W/"))
+      t.remove_prefix(2);
+    return t;
+  };
+  auto want = opaque(etag);
+  while (!if_none_match.empty()) {
+    auto comma = if_none_match.find(',');
+    auto item = if_none_match.substr(0, comma);
+    if_none_match.remove_prefix(comma == std::string_view::npos ? if_none_match.size() : comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+      item.remove_suffix(1);
+    if (item == "*" || (!item.empty() && opaque(item) == want))
+      return true;
+  }
+  return false;
+}
+
 static_assets static_assets::load(const fs::path& dir) {
   static_assets out;
   size_t total = 0;
@@ -136,11 +160,16 @@ const static_file* static_assets::asset(std::string_view name) const {
   return it == assets_.end() ? nullptr : &it->second;
 }
 
-response file_response(const static_file& f, cache_policy p) {
+response file_response(const static_file& f, cache_policy p, std::string_view if_none_match) {
   response res;
   res.content_type = f.content_type;
-  res.body = f.body;
-  res.extra_headers = "Cache-Control: ";
+  if (!f.etag.empty() && etag_matches(if_none_match, f.etag))
+    res.status = 304;
+  else
+    res.body = f.body;
+  if (!f.etag.empty())
+    res.extra_headers = "ETag: " + f.etag + "\r\n";
+  res.extra_headers += "Cache-Control: ";
   res.extra_headers += cache_control(p);
   res.extra_headers += "\r\nX-Content-Type-Options: nosniff\r\n";
   if (f.content_type.starts_with("text/html")) {

@@ -45,10 +45,15 @@ std::string_view content_type_of(std::string_view name) noexcept;
 /// not (the router has already percent-decoded the segment), and hidden files.
 bool is_safe_asset_name(std::string_view name) noexcept;
 
+/// Whether an If-None-Match value names `etag`: `*`, or a comma-separated list of entity tags
+/// (weak ones compare by their opaque part, RFC 9110 §13.1.2).
+bool etag_matches(std::string_view if_none_match, std::string_view etag) noexcept;
+
 /// One file held in memory.
 struct static_file {
   std::string body;
   std::string_view content_type; ///< from content_type_of
+  std::string etag;              ///< strong entity tag: "<first 32 hex digits of its SHA-256>"
 };
 
 /// The built pages: `<dir>/*.html` and the files of `<dir>/assets/`, each read once. Only
@@ -81,9 +86,10 @@ private:
   std::unordered_map<std::string, static_file> assets_;
 };
 
-/// A 200 response with `f`'s body and type, its Cache-Control, `X-Content-Type-Options:
+/// A 200 response with `f`'s body and type, its ETag and Cache-Control, `X-Content-Type-Options:
 /// nosniff`, and for HTML the Content-Security-Policy and `Referrer-Policy: no-referrer` (the
-/// tracking page's token must never leave in a Referer).
-response file_response(const static_file& f, cache_policy p);
+/// tracking page's token must never leave in a Referer); a bodiless 304 with the same headers
+/// when `if_none_match` names its ETag (a revalidated page costs no body).
+response file_response(const static_file& f, cache_policy p, std::string_view if_none_match = {});
 
 } // namespace mercato::api

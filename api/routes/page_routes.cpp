@@ -14,9 +14,9 @@ namespace mercato::api {
 namespace {
 
 void serve_page(const std::shared_ptr<const static_assets>& files, std::string_view name,
-                const responder& reply) {
+                const request& req, const responder& reply) {
   if (const auto* f = files->page(name))
-    return reply(file_response(*f, cache_policy::revalidate));
+    return reply(file_response(*f, cache_policy::revalidate, req.if_none_match));
   reply(problem_response(404, "not_found", "the pages are not built on this server"));
 }
 
@@ -39,19 +39,19 @@ void add_page_routes(router& r, const std::shared_ptr<const route_env>& env) {
 
   // GET /track/{order_id}: the page reads the order id from its own path and the token from
   // the link's fragment, which browsers never send.
-  r.add(http_method::get, "/track/{order_id}", [files](const request&, const responder& reply) {
-    serve_page(files, "track.html", reply);
+  r.add(http_method::get, "/track/{order_id}", [files](const request& req, const responder& reply) {
+    serve_page(files, "track.html", req, reply);
   });
 
   // GET /admin: the operators' dashboard; it asks for an admin token itself.
-  r.add(http_method::get, "/admin", [files](const request&, const responder& reply) {
-    serve_page(files, "admin.html", reply);
+  r.add(http_method::get, "/admin", [files](const request& req, const responder& reply) {
+    serve_page(files, "admin.html", req, reply);
   });
 
   // GET /assets/{file}: names carry a hash of their content, so they never change.
   r.add(http_method::get, "/assets/{file}", [files](const request& req, const responder& reply) {
     if (const auto* f = files->asset(req.params.get("file")))
-      return reply(file_response(*f, cache_policy::immutable));
+      return reply(file_response(*f, cache_policy::immutable, req.if_none_match));
     reply(problem_response(404, "not_found", "no such asset"));
   });
 }

@@ -86,7 +86,7 @@ TEST(StaticAssets, NamesMediaTypesByExtension) {
 TEST(StaticAssets, HashedAssetsAreImmutableAndPagesRevalidate) {
   EXPECT_EQ(cache_control(cache_policy::immutable), "public, max-age=31536000, immutable");
   EXPECT_EQ(cache_control(cache_policy::revalidate), "no-cache");
-  static_file page{"<!doctype html>", content_type_of("track.html")};
+  static_file page{"<!doctype html>", content_type_of("track.html"), ""};
   auto res = file_response(page, cache_policy::revalidate);
   EXPECT_EQ(res.status, 200);
   EXPECT_EQ(res.content_type, "text/html; charset=utf-8");
@@ -96,11 +96,36 @@ TEST(StaticAssets, HashedAssetsAreImmutableAndPagesRevalidate) {
   EXPECT_NE(
     res.extra_headers.find("Content-Security-Policy: default-src 'none'; script-src 'self'"),
     std::string::npos);
-  static_file script{"x", content_type_of("a.js")};
+  static_file script{"x", content_type_of("a.js"), ""};
   auto js = file_response(script, cache_policy::immutable);
   EXPECT_NE(js.extra_headers.find("Cache-Control: public, max-age=31536000, immutable\r\n"),
             std::string::npos);
   EXPECT_EQ(js.extra_headers.find("Content-Security-Policy"), std::string::npos);
+}
+
+TEST(StaticAssets, IfNoneMatchNamesTheEntityTag) {
+  const std::string tag = "\"0123abcd\"";
+  EXPECT_TRUE(etag_matches(tag, tag));
+  EXPECT_TRUE(etag_matches("\"x\", \"0123abcd\"", tag));
+  EXPECT_TRUE(etag_matches(" \"x\" ,\t\"0123abcd\" ", tag));
+  EXPECT_TRUE(etag_matches("W/\"0123abcd\"", tag));
+  EXPECT_TRUE(etag_matches("*", tag));
+  EXPECT_FALSE(etag_matches("", tag));
+  EXPECT_FALSE(etag_matches("\"0123abce\"", tag));
+  EXPECT_FALSE(etag_matches("0123abcd", tag));
+  EXPECT_FALSE(etag_matches(",,", tag));
+}
+
+TEST(StaticAssets, AnsweredNotModifiedWithoutBody) {
+  static_file page{"<!doctype html>", content_type_of("track.html"), "\"0123abcd\""};
+  auto fresh = file_response(page, cache_policy::revalidate, "\"other\"");
+  EXPECT_EQ(fresh.status, 200);
+  EXPECT_EQ(fresh.body, "<!doctype html>");
+  auto same = file_response(page, cache_policy::revalidate, "\"0123abcd\"");
+  EXPECT_EQ(same.status, 304);
+  EXPECT_TRUE(same.body.empty());
+  EXPECT_NE(same.extra_headers.find("ETag: \"0123abcd\"\r\n"), std::string::npos);
+  EXPECT_NE(same.extra_headers.find("Cache-Control: no-cache\r\n"), std::string::npos);
 }
 
 TEST(StaticAssets, PolicyAllowsNoOtherOriginAndNoInlineCode) {
@@ -177,6 +202,21 @@ TEST_F(PageRoutes, ServesTheTrackingPageForAnyOrder) {
   EXPECT_EQ(r.header("x-content-type-options"), "nosniff");
   EXPECT_EQ(r.header("content-security-policy"), content_security_policy());
   EXPECT_EQ(get("/admin").body, "<!doctype html><title>admin</title>");
+}
+
+TEST_F(PageRoutes, RevalidatesPagesByTheirEntityTag) {
+  auto first = get("/track/ord_123");
+  auto tag = first.header("etag");
+  ASSERT_EQ(tag.size(), 34u) << tag; // a quoted 32 hex digits
+  http_client c{server->port()};
+  auto again = c.request("GET", "/track/ord_123", {}, "If-None-Match: " + tag + "\r\n");
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
+  EXPECT_EQ(again.header("etag"), tag);
+  EXPECT_EQ(again.header("cache-control"), "no-cache");
+  auto other = c.request("GET", "/admin", {}, "If-None-Match: " + tag + "\r\n");
+  EXPECT_EQ(other.status, 200); // another page, another tag
+  EXPECT_NE(other.header("etag"), tag);
 }
 
 TEST_F(PageRoutes, ServesHashedAssetsImmutable) {
