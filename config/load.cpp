@@ -91,6 +91,8 @@ const std::vector<field>& fields() {
      "open HTTP and WebSocket connections; more are refused"},
     {MERCATO_FIELD(server, port_file), "MERCATO_PORT_FILE", "--port-file", "FILE",
      "write the bound port to FILE once listening"},
+    {MERCATO_FIELD(server, pages_dir), "MERCATO_PAGES_DIR", "--pages-dir", "DIR",
+     "the built pages (default: web/ beside the binary's folder)"},
     {MERCATO_FIELD(db, url), "MERCATO_DATABASE_URL", "--database-url", "DSN",
      "PostgreSQL URI or key=value string (required)"},
     {MERCATO_FIELD(db, readers), "", "--db-readers", "N",

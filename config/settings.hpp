@@ -15,6 +15,9 @@ struct server_settings {
   int64_t max_body_bytes = 1 << 20;         ///< larger bodies get 413 payload_too_large
   int64_t read_timeout_ms = 30000;          ///< idle keep-alive connections are closed after it
   std::string port_file;                    ///< if set, the bound port is written there
+  /// The built pages (/track, /admin, /assets): empty = `web/` beside the binary's folder
+  /// (build/bin/mercato serves build/web, where tools/dev builds them).
+  std::string pages_dir;
 };
 
 /// Overload protection of the HTTP front: token buckets per client (a verified token's subject,

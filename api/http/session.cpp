@@ -209,6 +209,7 @@ void http_session::dispatch() {
   req.authorization = msg[http::field::authorization];
   req.idempotency_key = msg["Idempotency-Key"];
   req.signature = msg["X-Signature"];
+  req.if_none_match = msg[http::field::if_none_match];
   req.body = msg.body();
   req.request_id = request_id_;
   if (req.path == "/v1/ws" && shared_->ws_upgrade && try_upgrade())

@@ -60,6 +60,7 @@ struct request {
   std::string_view authorization;   ///< value of the Authorization header ("" if none)
   std::string_view idempotency_key; ///< value of the Idempotency-Key header ("" if none)
   std::string_view signature;       ///< value of the X-Signature header ("" if none; webhooks)
+  std::string_view if_none_match;   ///< value of the If-None-Match header ("" if none; pages)
   std::string_view body;
   std::string_view request_id; ///< the X-Request-ID of the response (validated or generated)
   path_params params;

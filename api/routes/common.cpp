@@ -80,6 +80,7 @@ std::shared_ptr<const router> make_router(const runtime::node_handles& handles) 
   add_payment_routes(*r, cenv);
   add_marketplace_routes(*r, cenv);
   add_notification_routes(*r, cenv);
+  add_page_routes(*r, cenv);
   return r;
 }
 

@@ -55,6 +55,8 @@ void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env);
 void add_payment_routes(router& r, const std::shared_ptr<const route_env>& env);
 void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& env);
 void add_notification_routes(router& r, const std::shared_ptr<const route_env>& env);
+/// The pages of `server.pages_dir` (page_routes.cpp).
+void add_page_routes(router& r, const std::shared_ptr<const route_env>& env);
 
 /// Builds the router with every route of the API for `handles` (fault injection routes only
 /// when `handles.cfg.testing.fault_injection`).
