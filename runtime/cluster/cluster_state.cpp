@@ -72,6 +72,25 @@ void state::drop_peer(const std::string& node_id, int64_t incarnation) {
   peers_.erase({node_id, incarnation});
 }
 
+void state::set_local_sink(caf::actor sink) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  local_sink_ = std::move(sink);
+}
+
+caf::actor state::local_sink() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return local_sink_;
+}
+
+std::vector<caf::actor> state::peers() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<caf::actor> out;
+  out.reserve(peers_.size());
+  for (const auto& [key, gateway] : peers_)
+    out.push_back(gateway);
+  return out;
+}
+
 void state::set_regions(std::map<std::string, caf::actor> regions) {
   std::lock_guard<std::mutex> guard{mtx_};
   regions_ = std::move(regions);

@@ -97,6 +97,13 @@ public:
   void set_peer(const std::string& node_id, int64_t incarnation, caf::actor gateway);
   void drop_peer(const std::string& node_id, int64_t incarnation);
 
+  /// This node's hub, for the commits that peers send (the gateway delivers them).
+  void set_local_sink(caf::actor sink);
+  caf::actor local_sink() const;
+
+  /// Every connected peer's gateway.
+  std::vector<caf::actor> peers() const;
+
   /// This node's regions by entity kind (the gateway delivers to them).
   void set_regions(std::map<std::string, caf::actor> regions);
   caf::actor region(const std::string& kind) const;
@@ -112,6 +119,7 @@ private:
   std::shared_ptr<const view> view_;
   std::map<std::pair<std::string, int64_t>, caf::actor> peers_;
   std::map<std::string, caf::actor> regions_;
+  caf::actor local_sink_;
 };
 
 } // namespace mercato::runtime::cluster

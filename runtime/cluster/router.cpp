@@ -328,6 +328,10 @@ caf::behavior gateway(gateway_ptr self, std::shared_ptr<state> cluster) {
     [self](atom::route_new, const std::string& kind, std::string& key, caf::message& msg) {
       serve(self, kind, key, msg, true);
     },
+    [self](atom::publish, std::vector<committed_event>& events) {
+      if (auto sink = self->state.cluster->local_sink())
+        self->send(caf::actor_cast<event_sink_actor>(sink), atom::publish_v, std::move(events));
+    },
     [self](atom::list) { return local_load(self); },
     [self](atom::get) { return cluster_overview(self); },
   };
@@ -338,6 +342,20 @@ caf::behavior gateway(gateway_ptr self, std::shared_ptr<state> cluster) {
 caf::actor spawn_router(caf::actor_system& sys, router_settings cfg, caf::actor local_region,
                         std::shared_ptr<state> cluster) {
   return sys.spawn(router, std::move(cfg), std::move(local_region), std::move(cluster));
+}
+
+event_sink_actor spawn_cluster_sink(caf::actor_system& sys, event_sink_actor local,
+                                    std::shared_ptr<state> cluster) {
+  return sys.spawn([local = std::move(local), cluster = std::move(cluster)](
+                     event_sink_actor::pointer self) -> event_sink_actor::behavior_type {
+    return {
+      [self, local, cluster](atom::publish, std::vector<committed_event>& events) {
+        for (const auto& peer : cluster->peers())
+          caf::anon_send(peer, atom::publish_v, events);
+        self->send(local, atom::publish_v, std::move(events));
+      },
+    };
+  });
 }
 
 caf::actor spawn_gateway(caf::actor_system& sys, std::shared_ptr<state> cluster) {

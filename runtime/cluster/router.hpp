@@ -10,6 +10,7 @@
 // owns their shard (`moved` otherwise, and the sender re-routes), and answers the admin's
 // cluster questions.
 
+#include "actors/protocol/interfaces.hpp"
 #include "runtime/cluster/cluster_state.hpp"
 
 #include <caf/actor.hpp>
@@ -35,9 +36,18 @@ struct router_settings {
 caf::actor spawn_router(caf::actor_system& sys, router_settings cfg, caf::actor local_region,
                         std::shared_ptr<state> cluster);
 
+/// Spawns the sink that the journal and the projection runners tell of what committed: it passes
+/// each batch to this node's hub (`local`) and to every connected peer's gateway, whose hub
+/// serves the WebSocket subscribers connected there. Every peer gets every batch; its hub keeps
+/// what its subscribers asked for.
+event_sink_actor spawn_cluster_sink(caf::actor_system& sys, event_sink_actor local,
+                                    std::shared_ptr<state> cluster);
+
 /// Spawns the gateway. Messages:
 /// - `(atom::route | atom::route_new, std::string kind, std::string key, caf::message msg)`:
 ///   delivers to the local region of `kind` if this node owns the key's shard, else `moved`.
+/// - `(atom::publish, std::vector<committed_event>)`: a peer's commits, for this node's hub
+///   (`state::set_local_sink`).
 /// - `(atom::list)` -> `cluster_member_info`: this node and its live entities per kind.
 /// - `(atom::get)` -> `cluster_info`: every member of the view, with each up member's live
 ///   entities (asked with a 1 s deadline; -1 when it did not answer).

@@ -227,11 +227,15 @@ private:
 
 ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_registry& metrics,
                   const std::shared_ptr<topic_hub>& hub, const pg::journal_fence& fence,
-                  stop_list& stops) {
+                  const std::shared_ptr<cluster::state>& cl, stop_list& stops) {
   ports p;
   // The hub learns of every commit from the journal, once per batch, and fans it out to the
-  // node's WebSocket subscribers.
+  // node's WebSocket subscribers; in a cluster, every node's hub learns of every commit.
   p.hub_actor = stops.add(spawn_hub_actor(sys, hub));
+  if (cl) {
+    cl->set_local_sink(caf::actor_cast<caf::actor>(p.hub_actor));
+    p.hub_actor = stops.add(cluster::spawn_cluster_sink(sys, p.hub_actor, cl));
+  }
   // The read models follow the journal; it pings their runners after each commit. The
   // customer feed announces its rows to the hub itself.
   std::vector<pg::projection_wakeup> wake;
@@ -493,7 +497,7 @@ int run_server(const config::settings& cfg) {
       log->info("node {} joins the cluster as incarnation {} (remoting on {}:{})",
                 identity->node_id, *inc, cfg.cluster.host, *port);
     }
-    auto p = spawn_ports(sys, cfg, metrics, hub, fence, stops);
+    auto p = spawn_ports(sys, cfg, metrics, hub, fence, cl, stops);
     auto r = spawn_regions(sys, cfg, p, metrics, cl, stops);
     if (cl) {
       cl->set_regions(r.local);

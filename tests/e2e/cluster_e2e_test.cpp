@@ -3,6 +3,7 @@
 
 #include "tests/support/e2e_env.hpp"
 #include "tests/support/shop_fixture.hpp"
+#include "tests/support/ws_client.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -388,6 +389,64 @@ TEST_F(ClusterE2E, CheckoutsWhoseEntitiesLiveOnDifferentNodesSellEachUnitOnce) {
     auto r = http(i % 3).get("/v1/orders/" + orders[i], ada);
     ASSERT_EQ(r.status, 200) << r.describe();
   }
+}
+
+TEST_F(ClusterE2E, ASubscriberOnOneNodeSeesEverySeqOfAnEntityOnAnotherOnceInOrder) {
+  for (int i = 0; i < 3; ++i)
+    start_node();
+  ASSERT_TRUE(wait_for_balance(3)) << cluster_view(0).dump();
+  // A SKU that node-2 owns, watched through node-0.
+  std::string sku;
+  for (int k = 0; k < 200 && sku.empty(); ++k) {
+    auto candidate = "ws-" + std::to_string(k);
+    add_product(0, candidate);
+    ASSERT_EQ(http(0).put("/v1/stock/" + candidate, {{"on_hand", 100}}, admin_).status, 200);
+    if (live_stock(2).count(candidate) > 0)
+      sku = candidate;
+  }
+  ASSERT_FALSE(sku.empty());
+  mt::ws_client::options o;
+  o.token = admin_;
+  mt::ws_client ws{nodes_[0]->port(), o};
+  auto snap = ws.subscribe("stock:" + sku);
+  ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
+  auto last = snap.at("seq").get<uint64_t>();
+  // Changes made on the owner, node-2, through node-1; then node-2 dies and the changes go on
+  // at the survivor that takes the SKU over.
+  auto set = [&](int on_hand) {
+    return mt::eventually(
+      [&] {
+        auto r = http(1).try_request(
+          mt::json_request("PUT", "/v1/stock/" + sku, {{"on_hand", on_hand}}, admin_));
+        return r.status == 200;
+      },
+      20s, 50ms);
+  };
+  std::vector<int> sent;
+  for (int v = 1; v <= 5; ++v) {
+    ASSERT_TRUE(set(v));
+    sent.push_back(v);
+  }
+  nodes_[2]->kill9();
+  for (int v = 6; v <= 10; ++v) {
+    ASSERT_TRUE(set(v));
+    sent.push_back(v);
+  }
+  // Each set is an event carrying its change of on_hand.
+  std::vector<int> deltas;
+  for (size_t i = 0; i < sent.size(); ++i)
+    deltas.push_back(sent[i] - (i == 0 ? 100 : sent[i - 1]));
+  std::vector<int> seen;
+  while (seen.size() < deltas.size()) {
+    auto f = ws.next(15s);
+    ASSERT_EQ(f.at("type"), "event") << f.dump();
+    auto seq = f.at("seq").get<uint64_t>();
+    ASSERT_EQ(seq, last + 1) << "every seq once, in order: " << f.dump();
+    last = seq;
+    seen.push_back(f.at("data").value("delta", 0));
+  }
+  EXPECT_EQ(seen, deltas);
+  nodes_[2].reset(); // killed: nothing to stop
 }
 
 } // namespace
