@@ -2,12 +2,25 @@
 
 #include "adapters/pg/connection.hpp"
 
+#include <utility>
+
 namespace mercato::pg {
 
 namespace {
 
 void bump_view(pqxx::work& txn) {
   txn.exec("UPDATE cluster_settings SET view_version = view_version + 1");
+}
+
+// Runs one UPDATE in `txn`; if it changed a row, bumps the view version and commits. True if it
+// changed one (else the transaction ends without effect).
+template <class... Args>
+bool update_view(pqxx::work& txn, const char* sql, Args&&... args) {
+  if (txn.exec_params(sql, std::forward<Args>(args)...).affected_rows() == 0)
+    return false;
+  bump_view(txn);
+  txn.commit();
+  return true;
 }
 
 cluster_owner_row owner_of(const pqxx::row& r) {
@@ -63,15 +76,10 @@ caf::expected<bool> cluster_store::set_status(const std::string& node_id, int64_
                                               const std::string& status) {
   return db_->run<bool>([&](pqxx::connection& conn) {
     pqxx::work txn{conn, "cluster-status"};
-    auto r = txn.exec_params("UPDATE cluster_members SET status = $3, changed_at = now() "
-                             "WHERE node_id = $1 AND incarnation = $2 "
-                             "AND status IN ('joining', 'up')",
-                             node_id, incarnation, status);
-    if (r.affected_rows() == 0)
-      return false;
-    bump_view(txn);
-    txn.commit();
-    return true;
+    return update_view(txn,
+                       "UPDATE cluster_members SET status = $3, changed_at = now() "
+                       "WHERE node_id = $1 AND incarnation = $2 AND status IN ('joining', 'up')",
+                       node_id, incarnation, status);
   });
 }
 
@@ -79,14 +87,10 @@ caf::expected<bool> cluster_store::set_http_address(const std::string& node_id, 
                                                     const std::string& address) {
   return db_->run<bool>([&](pqxx::connection& conn) {
     pqxx::work txn{conn, "cluster-address"};
-    auto r = txn.exec_params("UPDATE cluster_members SET http_address = $3 "
-                             "WHERE node_id = $1 AND incarnation = $2",
-                             node_id, incarnation, address);
-    if (r.affected_rows() == 0)
-      return false;
-    bump_view(txn);
-    txn.commit();
-    return true;
+    return update_view(txn,
+                       "UPDATE cluster_members SET http_address = $3 "
+                       "WHERE node_id = $1 AND incarnation = $2",
+                       node_id, incarnation, address);
   });
 }
 
@@ -169,14 +173,10 @@ caf::expected<bool> cluster_store::move_shard(int32_t shard, int64_t expected_ep
   return db_->run<bool>(
     [&](pqxx::connection& conn) {
       pqxx::work txn{conn, "cluster-move-shard"};
-      auto r = txn.exec_params("UPDATE cluster_shards SET node_id = $3, incarnation = $4, "
-                               "epoch = epoch + 1 WHERE shard = $1 AND epoch = $2",
-                               shard, expected_epoch, node_id, incarnation);
-      if (r.affected_rows() == 0)
-        return false;
-      bump_view(txn);
-      txn.commit();
-      return true;
+      return update_view(txn,
+                         "UPDATE cluster_shards SET node_id = $3, incarnation = $4, "
+                         "epoch = epoch + 1 WHERE shard = $1 AND epoch = $2",
+                         shard, expected_epoch, node_id, incarnation);
     },
     retry_policy::before_write_only);
 }
@@ -188,14 +188,10 @@ caf::expected<bool> cluster_store::move_singleton(const std::string& name, int64
       pqxx::work txn{conn, "cluster-move-singleton"};
       txn.exec_params("INSERT INTO cluster_singletons (name) VALUES ($1) ON CONFLICT DO NOTHING",
                       name);
-      auto r = txn.exec_params("UPDATE cluster_singletons SET node_id = $3, incarnation = $4, "
-                               "epoch = epoch + 1 WHERE name = $1 AND epoch = $2",
-                               name, expected_epoch, node_id, incarnation);
-      if (r.affected_rows() == 0)
-        return false;
-      bump_view(txn);
-      txn.commit();
-      return true;
+      return update_view(txn,
+                         "UPDATE cluster_singletons SET node_id = $3, incarnation = $4, "
+                         "epoch = epoch + 1 WHERE name = $1 AND epoch = $2",
+                         name, expected_epoch, node_id, incarnation);
     },
     retry_policy::before_write_only);
 }

@@ -5,6 +5,8 @@
 // singleton owners. Blocking calls on one connection of their own: for the cluster agent, which
 // is a detached actor.
 
+#include "runtime/cluster/member.hpp"
+
 #include <caf/expected.hpp>
 
 #include <cstdint>
@@ -16,15 +18,7 @@ namespace mercato::pg {
 
 class session;
 
-struct cluster_member_row {
-  std::string node_id;
-  int64_t incarnation = 0;
-  std::string http_address;
-  std::string caf_host;
-  int32_t caf_port = 0;
-  int32_t protocol_version = 0;
-  std::string status; ///< joining, up, left, dead
-};
+using cluster_member_row = runtime::cluster::member;
 
 struct cluster_owner_row {
   std::string name;    ///< the shard number in decimal, or the singleton's name

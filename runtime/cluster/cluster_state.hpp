@@ -4,6 +4,8 @@
 // routers and the gateway (which read it on every message). The truth is in PostgreSQL
 // (pg::cluster_store); this is the node's latest reading of it.
 
+#include "runtime/cluster/member.hpp"
+
 #include <caf/actor.hpp>
 
 #include <atomic>
@@ -21,15 +23,6 @@ namespace mercato::runtime::cluster {
 /// Raised whenever the messages between nodes change; a node with another one is refused at
 /// join (CAF 0.17 puts type names on the wire and drops what it cannot read without a word).
 inline constexpr int32_t protocol_version = 1;
-
-struct member {
-  std::string node_id;
-  int64_t incarnation = 0;
-  std::string http_address;
-  std::string caf_host;
-  int32_t caf_port = 0;
-  std::string status; ///< joining, up, left, dead
-};
 
 /// One reading of the membership and shard tables.
 struct view {

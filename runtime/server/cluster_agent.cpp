@@ -106,8 +106,7 @@ void publish_view(agent_ptr self) {
   for (const auto& m : s.members) {
     if (is_me(st, m.node_id, m.incarnation))
       v->self = static_cast<int>(v->members.size());
-    v->members.push_back(
-      cluster::member{m.node_id, m.incarnation, m.http_address, m.caf_host, m.caf_port, m.status});
+    v->members.push_back(m);
   }
   v->owner.assign(static_cast<size_t>(v->shard_count), -1);
   v->releasing.assign(static_cast<size_t>(v->shard_count), false);
