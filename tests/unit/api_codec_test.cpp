@@ -1,5 +1,6 @@
 #include "api/json/codec.hpp"
 #include "api/json/commerce_codec.hpp"
+#include "api/json/problem.hpp"
 #include "runtime/util/time.hpp"
 
 #include <gtest/gtest.h>
@@ -224,6 +225,17 @@ TEST(ProductBody, CountsCodePointsNotBytes) {
   EXPECT_TRUE(
     parse_product("{\"name\":\"" + name + "\",\"price_minor\":1,\"currency\":\"EUR\"}", "S", p)
       .ok());
+}
+
+TEST(ProblemBody, StaysJsonWhenTheRequestIsNotUtf8) {
+  // The parser's message quotes the bytes it stopped at; the problem must still be UTF-8 JSON.
+  int64_t quantity = 0;
+  auto v = parse_cart_line("{\"quantity\":\"exam\x9fple\"}", quantity);
+  ASSERT_FALSE(v.ok());
+  auto res = v.to_response();
+  auto body = render_problem(res.prob, res.status, "rid-1");
+  ASSERT_TRUE(json::accept(body)) << body;
+  EXPECT_EQ(json::parse(body)["status"], 400);
 }
 
 TEST(ProductQuery, ParsesAndDecodes) {
