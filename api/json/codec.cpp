@@ -98,6 +98,10 @@ std::optional<njson> parse_object(std::string_view body, validation& v) {
     auto pos = what.find("] ");
     v.add("body", "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
     return std::nullopt;
+  } catch (const njson::out_of_range&) {
+    // A number beyond what a double holds (1e400): the lexer gives up with out_of_range.
+    v.add("body", "malformed JSON: a number is out of range");
+    return std::nullopt;
   }
   if (!doc.is_object()) {
     v.add("body", "must be a JSON object");

@@ -238,6 +238,18 @@ TEST(ProblemBody, StaysJsonWhenTheRequestIsNotUtf8) {
   EXPECT_EQ(json::parse(body)["status"], 400);
 }
 
+TEST(ProblemBody, RefusesNumbersBeyondADouble) {
+  // nlohmann throws out_of_range, not parse_error, for these: still a 400 on "body".
+  int64_t quantity = 0;
+  for (auto body : {R"({"quantity":1e400})", R"({"quantity":-1e999,"x":1})", "1E400"}) {
+    auto v = parse_cart_line(body, quantity);
+    ASSERT_FALSE(v.ok()) << body;
+    EXPECT_EQ(v.errors.front().field, "body") << body;
+  }
+  stock_set_cmd set;
+  EXPECT_FALSE(parse_stock_set(R"({"on_hand":1e400})", set).ok());
+}
+
 TEST(ProductQuery, ParsesAndDecodes) {
   product_query q;
   ASSERT_TRUE(
