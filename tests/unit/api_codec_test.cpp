@@ -185,6 +185,19 @@ TEST(ProductBody, AcceptsFullAndMinimalProducts) {
   EXPECT_TRUE(parse_product(R"({"name":"x","price_minor":0,"currency":"EUR"})", "X", q).ok());
 }
 
+TEST(ProductBody, AcceptsItsOwnJson) {
+  // What GET answers can be PUT back: a product without a seller renders "seller_id":"".
+  product p;
+  ASSERT_TRUE(
+    parse_product(R"({"name":"Mug","price_minor":1250,"currency":"USD"})", "MUG", p).ok());
+  product again;
+  auto v = parse_product(to_json(p), "MUG", again);
+  ASSERT_TRUE(v.ok()) << v.errors.front().field << ": " << v.errors.front().message;
+  EXPECT_EQ(again.seller_id, "");
+  EXPECT_EQ(again.name, "Mug");
+  EXPECT_EQ(again.price_minor, 1250);
+}
+
 TEST(ProductBody, RejectsBadFields) {
   struct c {
     std::string body;
