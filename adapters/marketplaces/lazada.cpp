@@ -140,8 +140,10 @@ mapping_error map_lazada(const nlohmann::json& rec, const import_options& opts,
       return mapping_error{err.code, "items[0]." + err.detail};
   if (out.currency.empty())
     out.currency = opts.lazada_currency;
-  if (out.currency.size() != 3)
+  if (out.currency.empty())
     return invalid("currency: unknown (not in the order or its items, and no shop currency)");
+  if (!is_currency_code(out.currency))
+    return invalid("currency: must be an ISO 4217 code");
   const int digits = minor_digits(out.currency);
 
   int64_t voucher = -1;
