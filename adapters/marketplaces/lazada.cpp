@@ -67,6 +67,11 @@ bool read_time(const nlohmann::json& obj, const char* key, int64_t& ms, int32_t&
     err = invalid(std::string{key} + ": must be \"YYYY-MM-DD hh:mm:ss +hhmm\"");
     return false;
   }
+  // As the other platforms' Unix seconds: no order predates 1970 (0 means "not yet" there).
+  if (ms <= 0) {
+    err = invalid(std::string{key} + ": must be after 1970-01-01");
+    return false;
+  }
   return true;
 }
 

@@ -376,6 +376,16 @@ TEST(MarketplaceBatch, RejectsACurrencyThatIsNotAnIsoCode) {
   EXPECT_NE(lazada.batch.rejected[0].detail.find("currency"), std::string::npos);
 }
 
+TEST(LazadaImporter, RejectsTimesBefore1970) {
+  // TikTok and Shopee send Unix seconds, which cannot be negative; Lazada's dates must not be
+  // either, or an order would land on a day of year 1012 in the statistics.
+  auto r = import_orders(sales_platform::lazada, R"([{"order_id": 1, "currency": "MYR",
+    "created_at": "1012-11-11 10:00:00 +0800", "updated_at": "2024-11-11 10:00:00 +0800",
+    "price": "10.00", "statuses": ["pending"]}])");
+  ASSERT_EQ(r.batch.rejected.size(), 1u);
+  EXPECT_NE(r.batch.rejected[0].detail.find("created_at"), std::string::npos);
+}
+
 // No input crashes an importer: every prefix of every fixture, and every field of every record
 // replaced by a value of each other JSON type, either maps or is rejected, index by index.
 TEST(MarketplaceBatch, AnswersEveryMangledInputWithoutThrowing) {
