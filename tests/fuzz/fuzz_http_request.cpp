@@ -113,8 +113,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     in.remove_prefix(n);
   }
-  if (!ec && !parser.is_done())
+  if (!ec && !parser.is_done()) {
+    if (!parser.got_some())
+      return 0; // the connection ended before a request began: nothing to answer
     parser.put_eof(ec);
+  }
   if (ec) {
     if (auto res = read_error_response(ec, max_body, header_limit))
       fuzz::check_refusal(*res);
