@@ -4,6 +4,7 @@
 #include "runtime/util/crypto.hpp"
 #include "runtime/util/text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 
@@ -218,6 +219,11 @@ bool read_count(const nlohmann::json& obj, const char* key, int64_t& out, mappin
     return false;
   }
   return true;
+}
+
+bool is_currency_code(std::string_view s) noexcept {
+  return s.size() == 3
+         && std::all_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
 void add_line(std::vector<cart_line>& lines, const std::string& sku, const std::string& name,

@@ -67,6 +67,11 @@ bool read_time(const nlohmann::json& obj, const char* key, int64_t& ms, int32_t&
     err = invalid(std::string{key} + ": must be \"YYYY-MM-DD hh:mm:ss +hhmm\"");
     return false;
   }
+  // As the other platforms' Unix seconds: no order predates 1970 (0 means "not yet" there).
+  if (ms <= 0) {
+    err = invalid(std::string{key} + ": must be after 1970-01-01");
+    return false;
+  }
   return true;
 }
 
@@ -140,8 +145,10 @@ mapping_error map_lazada(const nlohmann::json& rec, const import_options& opts,
       return mapping_error{err.code, "items[0]." + err.detail};
   if (out.currency.empty())
     out.currency = opts.lazada_currency;
-  if (out.currency.size() != 3)
+  if (out.currency.empty())
     return invalid("currency: unknown (not in the order or its items, and no shop currency)");
+  if (!is_currency_code(out.currency))
+    return invalid("currency: must be an ISO 4217 code");
   const int digits = minor_digits(out.currency);
 
   int64_t voucher = -1;

@@ -48,6 +48,9 @@ bool read_unix_seconds(const nlohmann::json& obj, const char* key, int64_t& out_
 /// A positive count (integer, or integer text) of at most 1,000,000.
 bool read_count(const nlohmann::json& obj, const char* key, int64_t& out, mapping_error& err);
 
+/// True for three upper-case ASCII letters (the form of an ISO 4217 code).
+bool is_currency_code(std::string_view s) noexcept;
+
 /// Adds `qty` units of `sku` at `unit_price` to `lines`, merging repeated SKUs of the same price.
 void add_line(std::vector<cart_line>& lines, const std::string& sku, const std::string& name,
               int64_t qty, int64_t unit_price);

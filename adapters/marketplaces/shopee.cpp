@@ -42,7 +42,7 @@ mapping_error map_shopee(const nlohmann::json& rec, imported_order& out) {
     return {"unknown_status",
             "order_status: " + out.native_status + " is not a Shopee order status"};
 
-  if (!read_text(rec, "currency", out.currency, err) || out.currency.size() != 3)
+  if (!read_text(rec, "currency", out.currency, err) || !is_currency_code(out.currency))
     return err.ok() ? invalid("currency: must be an ISO 4217 code") : err;
   const int digits = minor_digits(out.currency);
   int64_t estimated_shipping = 0;

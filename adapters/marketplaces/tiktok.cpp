@@ -47,7 +47,7 @@ mapping_error map_tiktok(const nlohmann::json& rec, imported_order& out) {
   auto pay = rec.find("payment");
   if (pay == rec.end() || !pay->is_object())
     return invalid("payment: required object");
-  if (!read_text(*pay, "currency", out.currency, err) || out.currency.size() != 3)
+  if (!read_text(*pay, "currency", out.currency, err) || !is_currency_code(out.currency))
     return err.ok() ? invalid("payment.currency: must be an ISO 4217 code") : err;
   const int digits = minor_digits(out.currency);
   int64_t original_total = 0;

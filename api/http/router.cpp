@@ -193,4 +193,28 @@ std::vector<std::pair<http_method, std::string_view>> router::routes() const {
   return out;
 }
 
+response unrouted_response(router::match_result&& m, http_method method,
+                           std::string_view method_name, std::string_view path) {
+  if (m.result == router::outcome::method_not_allowed) {
+    if (method == http_method::options) {
+      response res;
+      res.status = 204;
+      res.allow = std::move(m.allow);
+      return res;
+    }
+    std::string detail = "method ";
+    detail += method_name.substr(0, 32);
+    detail += " is not allowed on ";
+    detail += m.pattern;
+    auto res = problem_response(405, "invalid_request", std::move(detail));
+    res.allow = std::move(m.allow);
+    return res;
+  }
+  std::string detail = "no route for ";
+  detail += to_string(method);
+  detail += ' ';
+  detail += path.substr(0, 256);
+  return problem_response(404, "not_found", std::move(detail));
+}
+
 } // namespace mercato::api

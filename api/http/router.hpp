@@ -73,4 +73,10 @@ private:
   std::deque<entry> entries_; // deque: views into `pattern` stay valid
 };
 
+/// The answer to a request that no handler takes, from its match: 404 `not_found`, or for a
+/// pattern without the method 405 `invalid_request` with Allow (204 with Allow to OPTIONS).
+/// `method_name` and `path` are the request's own, quoted (cut short) in the detail.
+response unrouted_response(router::match_result&& m, http_method method,
+                           std::string_view method_name, std::string_view path);
+
 } // namespace mercato::api

@@ -49,6 +49,22 @@ bool is_http_parse_error(const beast::error_code& ec) {
 
 } // namespace
 
+std::optional<response> read_error_response(const beast::error_code& ec, uint64_t max_body,
+                                            uint32_t header_limit) {
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message)
+    return std::nullopt;
+  if (ec == http::error::body_limit)
+    return problem_response(413, "payload_too_large",
+                            "the request body exceeds " + std::to_string(max_body) + " bytes");
+  if (ec == http::error::header_limit)
+    return problem_response(431, "invalid_request",
+                            "the request header exceeds " + std::to_string(header_limit)
+                              + " bytes");
+  if (is_http_parse_error(ec))
+    return problem_response(400, "invalid_request", "malformed HTTP request: " + ec.message());
+  return std::nullopt;
+}
+
 // -- session_shared ----------------------------------------------------------------------------
 
 void session_shared::add(const std::shared_ptr<closable>& s) {
@@ -138,22 +154,9 @@ void http_session::on_read_error(beast::error_code ec) {
     // Idle keep-alive connection closed by the client, or by our read timeout.
     return do_close();
   }
-  if (ec == http::error::body_limit) {
+  if (auto res = read_error_response(ec, shared_->max_body, shared_->header_limit)) {
     begin_request_without_route();
-    return do_write(
-      problem_response(413, "payload_too_large",
-                       "the request body exceeds " + std::to_string(shared_->max_body) + " bytes"));
-  }
-  if (ec == http::error::header_limit) {
-    begin_request_without_route();
-    return do_write(problem_response(431, "invalid_request",
-                                     "the request header exceeds "
-                                       + std::to_string(shared_->header_limit) + " bytes"));
-  }
-  if (is_http_parse_error(ec) && ec != http::error::partial_message) {
-    begin_request_without_route();
-    return do_write(
-      problem_response(400, "invalid_request", "malformed HTTP request: " + ec.message()));
+    return do_write(std::move(*res));
   }
   // Reset by peer, half-read message at EOF, ...: nothing to answer.
   shared_->log->debug("http connection ends on read error: {}", ec.message());
@@ -225,32 +228,9 @@ void http_session::dispatch() {
     res.retry_after_s = static_cast<uint32_t>(wait);
     return on_response(seq, std::move(res));
   }
-  switch (m.result) {
-  case router::outcome::not_found: {
-    std::string detail = "no route for ";
-    detail += to_string(method_);
-    detail += ' ';
-    detail += req.path.substr(0, 256);
-    return on_response(seq, problem_response(404, "not_found", std::move(detail)));
-  }
-  case router::outcome::method_not_allowed: {
-    if (method_ == http_method::options) {
-      response res;
-      res.status = 204;
-      res.allow = std::move(m.allow);
-      return on_response(seq, std::move(res));
-    }
-    std::string detail = "method ";
-    detail += msg.method_string().substr(0, 32);
-    detail += " is not allowed on ";
-    detail += m.pattern;
-    auto res = problem_response(405, "invalid_request", std::move(detail));
-    res.allow = std::move(m.allow);
-    return on_response(seq, std::move(res));
-  }
-  case router::outcome::found:
-    break;
-  }
+  if (m.result != router::outcome::found)
+    return on_response(seq,
+                       unrouted_response(std::move(m), method_, msg.method_string(), req.path));
   self_keepalive_ = shared_from_this();
   deadline_.expires_after(m.deadline.count() > 0 ? m.deadline : shared_->request_timeout);
   deadline_.async_wait([weak = weak_from_this(), seq](beast::error_code ec) {

@@ -45,6 +45,11 @@ using ws_upgrade_fn = std::function<bool(asio::ip::tcp::socket& socket,
                                          beast::http::request<beast::http::string_body>& msg,
                                          const std::string& request_id, response& refusal)>;
 
+/// The answer to a request that could not be read: 413 over `max_body`, 431 over `header_limit`,
+/// 400 for malformed HTTP; none (close quietly) for a connection that ended, timed out or broke.
+std::optional<response> read_error_response(const beast::error_code& ec, uint64_t max_body,
+                                            uint32_t header_limit);
+
 /// What all sessions of one server share. Outlives every session (each holds a shared_ptr).
 struct session_shared {
   std::shared_ptr<asio::io_context> ioc; // sessions keep it alive (CAF threads may post late)

@@ -98,6 +98,10 @@ std::optional<njson> parse_object(std::string_view body, validation& v) {
     auto pos = what.find("] ");
     v.add("body", "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
     return std::nullopt;
+  } catch (const njson::out_of_range&) {
+    // A number beyond what a double holds (1e400): the lexer gives up with out_of_range.
+    v.add("body", "malformed JSON: a number is out of range");
+    return std::nullopt;
   }
   if (!doc.is_object()) {
     v.add("body", "must be a JSON object");
@@ -393,7 +397,10 @@ validation parse_product(std::string_view body, std::string_view sku, product& o
              v);
   get_string(*doc, "category", 0, limits::max_category, charset::no_control, false, out.category,
              v);
-  if (auto it = doc->find("seller_id"); it != doc->end() && !it->is_null())
+  // "" is no seller, as GET renders a product without one: its JSON can be PUT back as it is.
+  if (auto it = doc->find("seller_id");
+      it != doc->end() && !it->is_null()
+      && !(it->is_string() && it->get_ref<const std::string&>().empty()))
     get_string(*doc, "seller_id", 1, limits::max_seller_id, charset::id_colon, false, out.seller_id,
                v);
   get_int(*doc, "price_minor", 0, limits::max_price_minor, true, out.price_minor, v);

@@ -10,7 +10,7 @@
 namespace mercato::api::json {
 
 /// Appends `s` as a JSON string literal (quotes included), escaping '"', '\\' and control
-/// characters. Bytes >= 0x80 pass through (the protocol carries UTF-8).
+/// characters. Valid UTF-8 passes through; any other byte becomes U+FFFD.
 void append_string(std::string& out, std::string_view s);
 
 /// Appends a signed/unsigned integer.

@@ -4,6 +4,8 @@
 #include "api/json/commerce_codec.hpp"
 #include "api/json/writer.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 namespace mercato::api::ws {
@@ -136,6 +138,65 @@ std::string authenticated_frame(int64_t expires_at_s) {
     .time_field("expires_at", std::min(expires_at_s, year_9999_s) * 1000);
   w.close();
   return out;
+}
+
+bool parse_client_message(std::string_view text, client_message& out, std::string& error) {
+  nlohmann::json msg;
+  try {
+    msg = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    error = error_frame("invalid_request", {}, "malformed JSON");
+    return false;
+  }
+  if (!msg.is_object() || !msg.contains("op") || !msg["op"].is_string()) {
+    error = error_frame("invalid_request", {}, "expected an object with a string op");
+    return false;
+  }
+  const auto& op = msg["op"].get_ref<const std::string&>();
+  if (op == "ping") {
+    out.op = client_message::kind::ping;
+    return true;
+  }
+  if (op == "auth") {
+    auto it = msg.find("token");
+    if (it == msg.end() || !it->is_string()) {
+      error = error_frame("invalid_request", {}, "token must be a string");
+      return false;
+    }
+    out.op = client_message::kind::auth;
+    out.token = it->get_ref<const std::string&>();
+    return true;
+  }
+  if (op != "subscribe" && op != "unsubscribe") {
+    error = error_frame("invalid_request", {}, "unknown op");
+    return false;
+  }
+  auto it = msg.find("topic");
+  if (it == msg.end() || !it->is_string()) {
+    error = error_frame("invalid_request", {}, "topic must be a string");
+    return false;
+  }
+  const auto& topic = it->get_ref<const std::string&>();
+  std::string code;
+  std::string detail;
+  if (!parse_topic(topic, out.topic, code, detail)) {
+    error = error_frame(code, topic.substr(0, 256), detail);
+    return false;
+  }
+  if (op == "unsubscribe") {
+    out.op = client_message::kind::unsubscribe;
+    return true;
+  }
+  out.op = client_message::kind::subscribe;
+  if (auto ls = msg.find("last_seq"); ls != msg.end()) {
+    if (!ls->is_number_unsigned()) {
+      error = error_frame("invalid_request", out.topic.topic,
+                          "last_seq must be a non-negative integer");
+      return false;
+    }
+    out.last_seq = ls->get<uint64_t>();
+  }
+  return true;
 }
 
 } // namespace mercato::api::ws

@@ -3,9 +3,11 @@
 // The text frames of /v1/ws (API.md, WebSocket). Free of Beast and CAF behaviour code.
 
 #include "actors/protocol/messages.hpp"
+#include "api/ws/ws_env.hpp"
 #include "runtime/topic_hub.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,5 +37,19 @@ std::string pong_frame();
 
 /// {"type":"authenticated","expires_at":T}: a fresh token was taken; the session now ends at T.
 std::string authenticated_frame(int64_t expires_at_s);
+
+/// What a client's text frame asks for.
+struct client_message {
+  enum class kind : uint8_t { ping, auth, subscribe, unsubscribe };
+  kind op = kind::ping;
+  std::string token;                ///< auth: the fresh token (not yet verified)
+  topic_ref topic;                  ///< subscribe, unsubscribe: a valid topic
+  std::optional<uint64_t> last_seq; ///< subscribe: resume after this seq
+};
+
+/// Reads a client's text frame: {"op":"ping"}, {"op":"auth","token":T}, {"op":"subscribe",
+/// "topic":T,"last_seq"?:N} or {"op":"unsubscribe","topic":T}; unknown members are ignored. On
+/// failure returns false with the error frame to answer in `error`.
+bool parse_client_message(std::string_view text, client_message& out, std::string& error);
 
 } // namespace mercato::api::ws

@@ -17,7 +17,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/websocket.hpp>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <deque>
@@ -162,40 +161,20 @@ private:
   }
 
   void handle(const std::string& text) {
-    nlohmann::json msg;
-    try {
-      msg = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception&) {
-      return send_own(error_frame("invalid_request", {}, "malformed JSON"));
-    }
-    if (!msg.is_object() || !msg.contains("op") || !msg["op"].is_string())
-      return send_own(error_frame("invalid_request", {}, "expected an object with a string op"));
-    const auto& op = msg["op"].get_ref<const std::string&>();
-    if (op == "ping")
+    client_message msg;
+    std::string error;
+    if (!parse_client_message(text, msg, error))
+      return send_own(std::move(error));
+    switch (msg.op) {
+    case client_message::kind::ping:
       return send_own(pong_frame());
-    if (op == "auth")
-      return renew(msg);
-    if (op != "subscribe" && op != "unsubscribe")
-      return send_own(error_frame("invalid_request", {}, "unknown op"));
-    auto it = msg.find("topic");
-    if (it == msg.end() || !it->is_string())
-      return send_own(error_frame("invalid_request", {}, "topic must be a string"));
-    const auto& topic = it->get_ref<const std::string&>();
-    topic_ref ref;
-    std::string code;
-    std::string detail;
-    if (!parse_topic(topic, ref, code, detail))
-      return send_own(error_frame(code, topic.substr(0, 256), detail));
-    if (op == "unsubscribe")
-      return unsubscribe(ref.topic);
-    std::optional<uint64_t> last_seq;
-    if (auto ls = msg.find("last_seq"); ls != msg.end()) {
-      if (!ls->is_number_unsigned())
-        return send_own(
-          error_frame("invalid_request", ref.topic, "last_seq must be a non-negative integer"));
-      last_seq = ls->get<uint64_t>();
+    case client_message::kind::auth:
+      return renew(msg.token);
+    case client_message::kind::unsubscribe:
+      return unsubscribe(msg.topic.topic);
+    case client_message::kind::subscribe:
+      return subscribe(std::move(msg.topic), msg.last_seq);
     }
-    subscribe(std::move(ref), last_seq);
   }
 
   // -- the token's lifetime --------------------------------------------------------------------
@@ -222,11 +201,8 @@ private:
 
   // A fresh token for the same subject and role extends the session; an anonymous session may
   // authenticate this way. A refused token changes nothing.
-  void renew(const nlohmann::json& msg) {
-    auto it = msg.find("token");
-    if (it == msg.end() || !it->is_string())
-      return send_own(error_frame("invalid_request", {}, "token must be a string"));
-    auto res = env_->jwt->verify(it->get_ref<const std::string&>(), jwt_verifier::now());
+  void renew(const std::string& token) {
+    auto res = env_->jwt->verify(token, jwt_verifier::now());
     if (!res.ok())
       return send_own(error_frame("unauthorized", {}, to_string(res.error)));
     if (who_ && (who_->sub != res.who.sub || who_->who != res.who.who))

@@ -1,5 +1,6 @@
 #include "runtime/util/json_text.hpp"
 
+#include "runtime/util/text.hpp"
 #include "runtime/util/time.hpp"
 
 #include <cassert>
@@ -13,8 +14,14 @@ void append_json_escaped(std::string& out, std::string_view s) {
   size_t run = 0; // start of the current run of bytes that need no escaping
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\')
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
       continue;
+    if (c >= 0x80) {
+      if (auto n = utf8_sequence_length(s, i); n > 0) {
+        i += n - 1;
+        continue;
+      }
+    }
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
@@ -33,10 +40,13 @@ void append_json_escaped(std::string& out, std::string_view s) {
     case '\t':
       out += "\\t";
       break;
-    default: {
-      char buf[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-      out.append(buf, 6);
-    }
+    default:
+      if (c >= 0x80) {
+        out += "\\ufffd"; // JSON text is UTF-8: a byte that is not becomes U+FFFD
+      } else {
+        char buf[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+        out.append(buf, 6);
+      }
     }
   }
   out.append(s.data() + run, s.size() - run);

@@ -12,7 +12,9 @@
 namespace mercato::util {
 
 /// Appends `s` to `out` escaped for the inside of a JSON string (no quotes added). Copies runs
-/// that need no escaping in one go: it serves log lines and response bodies too.
+/// that need no escaping in one go: it serves log lines and response bodies too. JSON text is
+/// UTF-8: each byte of `s` that is not part of valid UTF-8 (a request's raw bytes quoted in an
+/// error, a sequence cut short) is written as U+FFFD.
 void append_json_escaped(std::string& out, std::string_view s);
 
 /// Appends values, arrays and objects to one string, inserting commas itself:

@@ -1,5 +1,6 @@
 #include "api/json/codec.hpp"
 #include "api/json/commerce_codec.hpp"
+#include "api/json/problem.hpp"
 #include "runtime/util/time.hpp"
 
 #include <gtest/gtest.h>
@@ -184,6 +185,19 @@ TEST(ProductBody, AcceptsFullAndMinimalProducts) {
   EXPECT_TRUE(parse_product(R"({"name":"x","price_minor":0,"currency":"EUR"})", "X", q).ok());
 }
 
+TEST(ProductBody, AcceptsItsOwnJson) {
+  // What GET answers can be PUT back: a product without a seller renders "seller_id":"".
+  product p;
+  ASSERT_TRUE(
+    parse_product(R"({"name":"Mug","price_minor":1250,"currency":"USD"})", "MUG", p).ok());
+  product again;
+  auto v = parse_product(to_json(p), "MUG", again);
+  ASSERT_TRUE(v.ok()) << v.errors.front().field << ": " << v.errors.front().message;
+  EXPECT_EQ(again.seller_id, "");
+  EXPECT_EQ(again.name, "Mug");
+  EXPECT_EQ(again.price_minor, 1250);
+}
+
 TEST(ProductBody, RejectsBadFields) {
   struct c {
     std::string body;
@@ -224,6 +238,29 @@ TEST(ProductBody, CountsCodePointsNotBytes) {
   EXPECT_TRUE(
     parse_product("{\"name\":\"" + name + "\",\"price_minor\":1,\"currency\":\"EUR\"}", "S", p)
       .ok());
+}
+
+TEST(ProblemBody, StaysJsonWhenTheRequestIsNotUtf8) {
+  // The parser's message quotes the bytes it stopped at; the problem must still be UTF-8 JSON.
+  int64_t quantity = 0;
+  auto v = parse_cart_line("{\"quantity\":\"exam\x9fple\"}", quantity);
+  ASSERT_FALSE(v.ok());
+  auto res = v.to_response();
+  auto body = render_problem(res.prob, res.status, "rid-1");
+  ASSERT_TRUE(json::accept(body)) << body;
+  EXPECT_EQ(json::parse(body)["status"], 400);
+}
+
+TEST(ProblemBody, RefusesNumbersBeyondADouble) {
+  // nlohmann throws out_of_range, not parse_error, for these: still a 400 on "body".
+  int64_t quantity = 0;
+  for (auto body : {R"({"quantity":1e400})", R"({"quantity":-1e999,"x":1})", "1E400"}) {
+    auto v = parse_cart_line(body, quantity);
+    ASSERT_FALSE(v.ok()) << body;
+    EXPECT_EQ(v.errors.front().field, "body") << body;
+  }
+  stock_set_cmd set;
+  EXPECT_FALSE(parse_stock_set(R"({"on_hand":1e400})", set).ok());
 }
 
 TEST(ProductQuery, ParsesAndDecodes) {

@@ -356,6 +356,36 @@ TEST(LazadaImporter, RejectsAVoucherThatDisagreesWithItsSplit) {
   EXPECT_NE(r.batch.rejected[0].detail.find("voucher"), std::string::npos);
 }
 
+TEST(MarketplaceBatch, RejectsACurrencyThatIsNotAnIsoCode) {
+  // Three bytes are not a currency: "MY$" or "myr" would reach the totals and statistics as is.
+  auto tiktok = import_orders(sales_platform::tiktok, R"([{"id": "1", "status": "COMPLETED",
+    "create_time": 1733040000, "update_time": 1733040000, "payment": {"currency": "us$",
+    "total_amount": "1.00"}, "line_items": [{"sku_id": "A", "original_price": "1.00"}]}])");
+  ASSERT_EQ(tiktok.batch.rejected.size(), 1u);
+  EXPECT_NE(tiktok.batch.rejected[0].detail.find("currency"), std::string::npos);
+  auto shopee = import_orders(sales_platform::shopee, R"([{"order_sn": "S1", "currency": "myr",
+    "order_status": "COMPLETED", "create_time": 1733040000, "update_time": 1733040000,
+    "total_amount": 1, "item_list": [{"item_sku": "A", "model_quantity_purchased": 1,
+    "model_original_price": 1}]}])");
+  ASSERT_EQ(shopee.batch.rejected.size(), 1u);
+  EXPECT_NE(shopee.batch.rejected[0].detail.find("currency"), std::string::npos);
+  auto lazada = import_orders(sales_platform::lazada, R"([{"order_id": 1, "currency": "MY$",
+    "created_at": "2024-11-11 10:00:00 +0800", "updated_at": "2024-11-11 10:00:00 +0800",
+    "price": "10.00", "statuses": ["pending"]}])");
+  ASSERT_EQ(lazada.batch.rejected.size(), 1u);
+  EXPECT_NE(lazada.batch.rejected[0].detail.find("currency"), std::string::npos);
+}
+
+TEST(LazadaImporter, RejectsTimesBefore1970) {
+  // TikTok and Shopee send Unix seconds, which cannot be negative; Lazada's dates must not be
+  // either, or an order would land on a day of year 1012 in the statistics.
+  auto r = import_orders(sales_platform::lazada, R"([{"order_id": 1, "currency": "MYR",
+    "created_at": "1012-11-11 10:00:00 +0800", "updated_at": "2024-11-11 10:00:00 +0800",
+    "price": "10.00", "statuses": ["pending"]}])");
+  ASSERT_EQ(r.batch.rejected.size(), 1u);
+  EXPECT_NE(r.batch.rejected[0].detail.find("created_at"), std::string::npos);
+}
+
 // No input crashes an importer: every prefix of every fixture, and every field of every record
 // replaced by a value of each other JSON type, either maps or is rejected, index by index.
 TEST(MarketplaceBatch, AnswersEveryMangledInputWithoutThrowing) {

@@ -146,6 +146,18 @@ TEST(JsonText, BuildsEscapedObjectsWithTimes) {
                                 R"("at":"1970-01-01T00:00:00.000Z","list":[true,null]})");
 }
 
+TEST(JsonText, WritesBytesThatAreNotUtf8AsReplacementCharacters) {
+  std::string out;
+  append_json_escaped(out, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+  EXPECT_EQ(out, "caf\xc3\xa9 \xf0\x9f\x98\x80") << "valid UTF-8 passes through";
+  out.clear();
+  // A stray byte, a sequence cut short (as a prefix of 256 bytes can cut one) and an overlong
+  // form: each byte becomes U+FFFD, so that the JSON text stays UTF-8.
+  append_json_escaped(out, "exam\x9fple \xe2\x9c \xc0\xaf\"");
+  EXPECT_EQ(out, "exam\\ufffdple \\ufffd\\ufffd \\ufffd\\ufffd\\\"");
+  EXPECT_TRUE(is_storable_text(out));
+}
+
 TEST(Cursor, RoundTripsAndRefusesWhatNoCursorIs) {
   std::string key;
   ASSERT_TRUE(decode_cursor(encode_cursor("sku/42 \xc3\xa9"), key));
