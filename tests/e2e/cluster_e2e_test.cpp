@@ -108,6 +108,20 @@ protected:
     ASSERT_TRUE(r.status == 200 || r.status == 201) << r.describe();
   }
 
+  /// A stock item (product and `on_hand` units, set through node 0) that node `owner` serves:
+  /// the first of "<prefix>0", "<prefix>1", ... whose shard it owns; "" if none of 200.
+  std::string stock_owned_by(size_t owner, const std::string& prefix, int on_hand) {
+    for (int k = 0; k < 200; ++k) {
+      auto sku = prefix + std::to_string(k);
+      add_product(0, sku);
+      auto r = http(0).put("/v1/stock/" + sku, {{"on_hand", on_hand}}, admin_);
+      EXPECT_EQ(r.status, 200) << r.describe();
+      if (live_stock(owner).count(sku) > 0)
+        return sku;
+    }
+    return "";
+  }
+
   /// The stock keys node `i` has live.
   std::set<std::string> live_stock(size_t i) {
     std::set<std::string> keys;
@@ -224,15 +238,7 @@ TEST_F(ClusterE2E, AFrozenOwnerIsTakenOverAndFencedAndExitsOnWaking) {
   for (int i = 0; i < 2; ++i)
     start_node();
   ASSERT_TRUE(wait_for_balance(2)) << cluster_view(0).dump();
-  // A key node-1 owns.
-  std::string sku;
-  for (int k = 0; k < 200 && sku.empty(); ++k) {
-    auto candidate = "frozen-" + std::to_string(k);
-    add_product(0, candidate);
-    ASSERT_EQ(http(0).put("/v1/stock/" + candidate, {{"on_hand", 5}}, admin_).status, 200);
-    if (live_stock(1).count(candidate) > 0)
-      sku = candidate;
-  }
+  auto sku = stock_owned_by(1, "frozen-", 5);
   ASSERT_FALSE(sku.empty()) << "node-1 owns none of 200 keys";
   nodes_[1]->signal(SIGSTOP);
   auto frozen_at = std::chrono::steady_clock::now();
@@ -396,15 +402,8 @@ TEST_F(ClusterE2E, ASubscriberOnOneNodeSeesEverySeqOfAnEntityOnAnotherOnceInOrde
     start_node();
   ASSERT_TRUE(wait_for_balance(3)) << cluster_view(0).dump();
   // A SKU that node-2 owns, watched through node-0.
-  std::string sku;
-  for (int k = 0; k < 200 && sku.empty(); ++k) {
-    auto candidate = "ws-" + std::to_string(k);
-    add_product(0, candidate);
-    ASSERT_EQ(http(0).put("/v1/stock/" + candidate, {{"on_hand", 100}}, admin_).status, 200);
-    if (live_stock(2).count(candidate) > 0)
-      sku = candidate;
-  }
-  ASSERT_FALSE(sku.empty());
+  auto sku = stock_owned_by(2, "ws-", 100);
+  ASSERT_FALSE(sku.empty()) << "node-2 owns none of 200 keys";
   mt::ws_client::options o;
   o.token = admin_;
   mt::ws_client ws{nodes_[0]->port(), o};
