@@ -49,6 +49,21 @@ bool is_http_parse_error(const beast::error_code& ec) {
 
 } // namespace
 
+request request_of(const http::request<http::string_body>& msg, http_method method) {
+  request req;
+  req.method = method;
+  req.target = msg.target();
+  auto qpos = req.target.find('?');
+  req.path = req.target.substr(0, qpos);
+  req.query = qpos == std::string_view::npos ? std::string_view{} : req.target.substr(qpos + 1);
+  req.authorization = msg[http::field::authorization];
+  req.idempotency_key = msg["Idempotency-Key"];
+  req.signature = msg["X-Signature"];
+  req.if_none_match = msg[http::field::if_none_match];
+  req.body = msg.body();
+  return req;
+}
+
 std::optional<response> read_error_response(const beast::error_code& ec, uint64_t max_body,
                                             uint32_t header_limit) {
   if (ec == http::error::end_of_stream || ec == http::error::partial_message)
@@ -203,17 +218,7 @@ void http_session::dispatch() {
     if (parse_traceparent(tp, tc))
       trace_id_.assign(tc.trace_id);
   }
-  request req;
-  req.method = method_;
-  req.target = msg.target();
-  auto qpos = req.target.find('?');
-  req.path = req.target.substr(0, qpos);
-  req.query = qpos == std::string_view::npos ? std::string_view{} : req.target.substr(qpos + 1);
-  req.authorization = msg[http::field::authorization];
-  req.idempotency_key = msg["Idempotency-Key"];
-  req.signature = msg["X-Signature"];
-  req.if_none_match = msg[http::field::if_none_match];
-  req.body = msg.body();
+  auto req = request_of(msg, method_);
   req.request_id = request_id_;
   if (req.path == "/v1/ws" && shared_->ws_upgrade && try_upgrade())
     return;

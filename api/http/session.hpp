@@ -50,6 +50,10 @@ using ws_upgrade_fn = std::function<bool(asio::ip::tcp::socket& socket,
 std::optional<response> read_error_response(const beast::error_code& ec, uint64_t max_body,
                                             uint32_t header_limit);
 
+/// The route handlers' view of `msg` (which must outlive it): path and query split from the
+/// target, and the headers the handlers read. `request_id` and `params` are left to the caller.
+request request_of(const beast::http::request<beast::http::string_body>& msg, http_method method);
+
 /// What all sessions of one server share. Outlives every session (each holds a shared_ptr).
 struct session_shared {
   std::shared_ptr<asio::io_context> ioc; // sessions keep it alive (CAF threads may post late)

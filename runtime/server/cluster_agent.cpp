@@ -78,23 +78,29 @@ bool serves(const pg::cluster_snapshot& s, const pg::cluster_owner_row& o) {
   return m != nullptr && m->status == "up";
 }
 
-// Copies: a refresh replaces the snapshot they come from.
-std::vector<pg::cluster_member_row> up_members(const pg::cluster_snapshot& s) {
-  std::vector<pg::cluster_member_row> out;
-  for (const auto& m : s.members)
-    if (m.status == "up")
-      out.push_back(m);
-  return out;
-}
-
-const pg::cluster_member_row* target_of(int32_t slot,
-                                        const std::vector<pg::cluster_member_row>& up) {
+// The up members, as candidates for shards: copies (a refresh replaces the snapshot) with their
+// rendezvous names, built once per round rather than once per shard.
+struct candidates {
+  std::vector<pg::cluster_member_row> members;
   std::vector<std::string> names;
-  names.reserve(up.size());
-  for (const auto& m : up)
-    names.push_back(m.node_id + "#" + std::to_string(m.incarnation));
-  auto i = cluster::rendezvous_owner(slot, names);
-  return i < 0 ? nullptr : &up[static_cast<size_t>(i)];
+
+  const pg::cluster_member_row* target_of(int32_t slot) const {
+    auto i = cluster::rendezvous_owner(slot, names);
+    return i < 0 ? nullptr : &members[static_cast<size_t>(i)];
+  }
+};
+
+// Every up member of `s`, but `except` (node, incarnation) if given.
+candidates up_members(const pg::cluster_snapshot& s, const peer_key* except = nullptr) {
+  candidates out;
+  for (const auto& m : s.members) {
+    if (m.status != "up"
+        || (except && m.node_id == except->first && m.incarnation == except->second))
+      continue;
+    out.members.push_back(m);
+    out.names.push_back(m.node_id + "#" + std::to_string(m.incarnation));
+  }
+  return out;
 }
 
 void publish_view(agent_ptr self) {
@@ -231,20 +237,17 @@ void start_release(agent_ptr self, std::vector<handover> moves) {
 // Leaving (SIGTERM): every shard of this node goes to its target among the other up members.
 void start_leave(agent_ptr self) {
   auto& st = self->state;
-  auto up = up_members(st.last);
-  up.erase(std::remove_if(
-             up.begin(), up.end(),
-             [&](const pg::cluster_member_row& m) { return is_me(st, m.node_id, m.incarnation); }),
-           up.end());
+  peer_key me{st.cl->node_id(), st.cl->incarnation()};
+  auto up = up_members(st.last, &me);
   std::vector<handover> moves;
   for (size_t i = 0; i < st.last.shards.size(); ++i) {
     const auto& o = st.last.shards[i];
     if (!is_me(st, o.node_id, o.incarnation))
       continue;
-    if (auto t = target_of(static_cast<int32_t>(i), up))
+    if (auto t = up.target_of(static_cast<int32_t>(i)))
       moves.push_back(handover{static_cast<int32_t>(i), o.epoch, t->node_id, t->incarnation});
   }
-  log()->info("cluster: leaving; handing {} shards to {} members", moves.size(), up.size());
+  log()->info("cluster: leaving; handing {} shards to {} members", moves.size(), up.members.size());
   if (moves.empty()) {
     st.leave_rp.deliver(true);
     st.leave_rp = caf::response_promise{};
@@ -265,7 +268,7 @@ void manage_ownership(agent_ptr self) {
     const auto& o = s.shards[i];
     if (serves(s, o))
       continue;
-    auto t = target_of(static_cast<int32_t>(i), up);
+    auto t = up.target_of(static_cast<int32_t>(i));
     if (t == nullptr || !is_me(st, t->node_id, t->incarnation))
       continue;
     auto ok = st.store->move_shard(static_cast<int32_t>(i), o.epoch, me_node, me_inc);
@@ -280,7 +283,7 @@ void manage_ownership(agent_ptr self) {
     if (x.name == singleton_name)
       single = x;
   if (!serves(s, single)) {
-    auto t = target_of(singleton_slot, up);
+    auto t = up.target_of(singleton_slot);
     if (t != nullptr && is_me(st, t->node_id, t->incarnation)) {
       auto ok = st.store->move_singleton(singleton_name, single.epoch, me_node, me_inc);
       if (ok && *ok && st.cfg.start_singletons && st.singleton_workers.empty()) {
@@ -304,7 +307,7 @@ void manage_ownership(agent_ptr self) {
     const auto& o = st.last.shards[i];
     if (!is_me(st, o.node_id, o.incarnation))
       continue;
-    auto t = target_of(static_cast<int32_t>(i), up);
+    auto t = up.target_of(static_cast<int32_t>(i));
     if (t == nullptr || is_me(st, t->node_id, t->incarnation))
       continue;
     // One target per round keeps the log and the test of a join simple to follow.
@@ -359,7 +362,7 @@ void tick(agent_ptr self) {
   }
   if (!st.cl->is_up()) {
     // Up once connected to every up peer, so that nothing routed here waits for a connection.
-    for (const auto& m : up_members(st.last))
+    for (const auto& m : up_members(st.last).members)
       if (!is_me(st, m.node_id, m.incarnation) && !st.cl->peer(m.node_id, m.incarnation))
         return;
     auto ok = st.store->set_status(st.cl->node_id(), st.cl->incarnation(), "up");

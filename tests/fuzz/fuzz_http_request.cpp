@@ -64,14 +64,7 @@ void route(const http::request<http::string_body>& msg) {
       check(tc.trace_id.size() == 32 && tc.parent_id.size() == 16 && tc.flags.size() == 2,
             "a trace context has its sizes");
   }
-  request req;
-  req.method = method;
-  req.target = msg.target();
-  auto qpos = req.target.find('?');
-  req.path = req.target.substr(0, qpos);
-  req.query = qpos == std::string_view::npos ? std::string_view{} : req.target.substr(qpos + 1);
-  req.authorization = msg[http::field::authorization];
-  req.body = msg.body();
+  auto req = request_of(msg, method);
   auto m = routes().match(method, req.path, req.params);
   if (m.result != router::outcome::found) {
     check(m.fn == nullptr, "no handler without a match");
