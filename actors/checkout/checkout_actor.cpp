@@ -260,6 +260,42 @@ void compensate_again(self_ptr self) {
   });
 }
 
+void begin_attempt(self_ptr self, const checkout_cmd& cmd);
+
+void fail_deferred_retry(checkout_state& st, const caf::error& err) {
+  st.retry_after_failure.reset();
+  auto waiters = std::move(st.retry_waiters);
+  st.retry_waiters.clear();
+  for (auto& rp : waiters)
+    rp.deliver(err);
+}
+
+// A retry held back while the failure it follows was being made durable: a new attempt now, as
+// if it had come a moment later.
+void start_deferred_retry(self_ptr self) {
+  auto& st = self->state;
+  if (!st.retry_after_failure)
+    return;
+  auto cmd = std::move(*st.retry_after_failure);
+  st.retry_after_failure.reset();
+  auto waiters = std::move(st.retry_waiters);
+  st.retry_waiters.clear();
+  if (!st.data.retryable) {
+    for (auto& rp : waiters)
+      rp.deliver(view_of(st));
+    return;
+  }
+  if (!st.data.finished) {
+    for (auto& rp : waiters)
+      rp.deliver(caf::make_error(mercato_errc::entity_unavailable,
+                                 "the previous attempt is still being compensated; retry"));
+    return;
+  }
+  for (auto& rp : waiters)
+    st.waiters.push_back(std::move(rp));
+  begin_attempt(self, cmd);
+}
+
 // Compensates, records the failure (with what is still owed), and answers everyone waiting.
 void fail(self_ptr self, std::string code, std::string detail, std::vector<std::string> skus = {},
           bool retryable = false) {
@@ -278,8 +314,12 @@ void fail(self_ptr self, std::string code, std::string detail, std::vector<std::
                    self->state.running = false;
                    answer_waiters(self);
                    after_round(self, std::move(owed), std::move(last_error));
+                   start_deferred_retry(self);
                  },
-                 [self](const caf::error& err) { fail_waiters(self->state, err); });
+                 [self](const caf::error& err) {
+                   fail_waiters(self->state, err);
+                   fail_deferred_retry(self->state, err);
+                 });
              });
 }
 
@@ -739,7 +779,10 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
         self->send(self, atom::resume_v);
     },
     // The requests waiting for the outcome must hear of a crash too.
-    [self](const caf::error& err) { fail_waiters(self->state, err); });
+    [self](const caf::error& err) {
+      fail_waiters(self->state, err);
+      fail_deferred_retry(self->state, err);
+    });
   return {
     [self](atom::start, const checkout_cmd& cmd) -> caf::result<checkout_view> {
       auto& st = self->state;
@@ -752,6 +795,14 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
         if (st.data.status == "failed" && !st.data.finished)
           return caf::make_error(mercato_errc::entity_unavailable,
                                  "the previous attempt is still being compensated; retry");
+        if (st.data.status == "failed" && st.running) {
+          // The failure shows already but is not durable yet: retry once it is.
+          auto rp = self->make_response_promise<checkout_view>();
+          if (!st.retry_after_failure)
+            st.retry_after_failure = cmd;
+          st.retry_waiters.push_back(rp);
+          return rp;
+        }
       }
       auto rp = self->make_response_promise<checkout_view>();
       st.waiters.push_back(rp);

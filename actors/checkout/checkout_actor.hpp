@@ -8,6 +8,7 @@
 #include <caf/actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <optional>
 #include <vector>
 
 namespace mercato {
@@ -51,6 +52,10 @@ struct checkout_state {
   bool may_have_authorised = true;
   /// Requests that wait for the outcome (the first one and concurrent replays).
   std::vector<caf::typed_response_promise<checkout_view>> waiters;
+  /// A retry that came while the failure it retries was not yet durable (the state shows a
+  /// failure at once, the journal a moment later): the next attempt starts once it is.
+  std::optional<checkout_cmd> retry_after_failure;
+  std::vector<caf::typed_response_promise<checkout_view>> retry_waiters;
   std::vector<checkout_step> steps; ///< of the attempt under way
 };
 
