@@ -95,17 +95,31 @@ caf::expected<bool> cluster_store::set_http_address(const std::string& node_id, 
 }
 
 caf::expected<bool> cluster_store::renew(const std::string& node_id, int64_t incarnation,
-                                         int64_t lease_ms) {
+                                         int64_t lease_ms, int64_t seen_version) {
   return db_->run<bool>([&](pqxx::connection& conn) {
     pqxx::work txn{conn, "cluster-renew"};
     auto r = txn.exec_params(
-      "UPDATE cluster_heartbeats h SET expires_at = now() + $3 * interval '1 millisecond' "
+      "UPDATE cluster_heartbeats h SET expires_at = now() + $3 * interval '1 millisecond', "
+      "seen_version = $4 "
       "FROM cluster_members m WHERE h.node_id = $1 AND h.incarnation = $2 "
       "AND m.node_id = h.node_id AND m.incarnation = h.incarnation "
       "AND m.status IN ('joining', 'up')",
-      node_id, incarnation, lease_ms);
+      node_id, incarnation, lease_ms, seen_version);
     txn.commit();
     return r.affected_rows() > 0;
+  });
+}
+
+caf::expected<int64_t> cluster_store::least_seen_version(const std::string& node_id,
+                                                         int64_t incarnation) {
+  return db_->run<int64_t>([&](pqxx::connection& conn) {
+    pqxx::nontransaction txn{conn};
+    auto r = txn.exec_params(
+      "SELECT coalesce(min(h.seen_version), 9223372036854775807) FROM cluster_heartbeats h "
+      "JOIN cluster_members m USING (node_id, incarnation) "
+      "WHERE m.status = 'up' AND NOT (m.node_id = $1 AND m.incarnation = $2)",
+      node_id, incarnation);
+    return r[0][0].as<int64_t>();
   });
 }
 

@@ -66,9 +66,14 @@ public:
   caf::expected<bool> set_http_address(const std::string& node_id, int64_t incarnation,
                                        const std::string& address);
 
-  /// Moves this incarnation's heartbeat to now + lease. False: the row is gone or the member is
-  /// no longer joining or up, i.e. the cluster declared it dead.
-  caf::expected<bool> renew(const std::string& node_id, int64_t incarnation, int64_t lease_ms);
+  /// Moves this incarnation's heartbeat to now + lease and records the view version its routers
+  /// use. False: the row is gone or the member is no longer joining or up, i.e. the cluster
+  /// declared it dead.
+  caf::expected<bool> renew(const std::string& node_id, int64_t incarnation, int64_t lease_ms,
+                            int64_t seen_version);
+
+  /// The oldest view version any other up member routes by (INT64_MAX when there is none).
+  caf::expected<int64_t> least_seen_version(const std::string& node_id, int64_t incarnation);
 
   /// Marks dead every joining or up member whose heartbeat expired; waits for their journal
   /// batches in flight (the row lock). Returns how many.

@@ -113,8 +113,11 @@ void forward(router_ptr self, const member& owner, caf::actor gateway, waiting_m
                 st.flying.erase(i);
                 if (is_system_error(err, caf::sec::unexpected_response)) {
                   m.rp.deliver(err.context());
-                } else if (errc_of(err) == mercato_errc::moved) {
-                  wait_for_view(self, std::move(m)); // the peer's view is newer: read ours again
+                } else if (errc_of(err) == mercato_errc::moved
+                           || is_system_error(err, caf::sec::request_receiver_down)) {
+                  // The peer's view is newer, or the peer was gone before the message reached
+                  // it (never handled): read ours again.
+                  wait_for_view(self, std::move(m));
                 } else if (is_system_error(err, caf::sec::request_timeout)) {
                   m.rp.deliver(caf::make_error(mercato_errc::entity_unavailable,
                                                "the node serving " + st.cfg.kind + " " + m.key

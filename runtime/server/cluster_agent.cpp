@@ -28,6 +28,7 @@ constexpr int32_t singleton_slot = -1;
 constexpr auto connect_timeout = std::chrono::seconds{2};
 constexpr auto release_timeout = std::chrono::seconds{7};
 constexpr auto release_cooldown = std::chrono::seconds{5};
+constexpr auto drain_poll = std::chrono::milliseconds{100};
 
 struct handover {
   int32_t shard = 0;
@@ -52,6 +53,10 @@ struct agent_state {
   bool address_recorded = false;
   bool leaving = false;           // SIGTERM: hand everything over, take nothing
   caf::response_promise leave_rp; // answered once the leaving handover ended
+  bool draining = false;          // leaving: handed over, waiting until nobody routes here
+  bool handed_all = true;
+  int64_t drain_version = 0;
+  steady::time_point drain_until{};
 };
 
 using agent_ptr = caf::stateful_actor<agent_state>*;
@@ -183,6 +188,38 @@ bool refresh(agent_ptr self) {
 
 void start_leave(agent_ptr self);
 
+// Leaving, with the shards handed over: a member that has not read their new owners yet still
+// routes here, and this node's gateway answers it `moved` only while it lives. So it stops once
+// every other up member routes by a view at least as new (each records its own with its
+// heartbeat), or after a few heartbeats at most.
+void check_drain(agent_ptr self) {
+  auto& st = self->state;
+  if (!st.draining || !st.leave_rp.pending())
+    return;
+  auto least = st.store->least_seen_version(st.cl->node_id(), st.cl->incarnation());
+  bool seen = least && *least >= st.drain_version;
+  if (!seen && steady::now() < st.drain_until) {
+    self->delayed_send(self, drain_poll, atom::check_v);
+    return;
+  }
+  if (!seen)
+    log()->warn("cluster: leaving before every member read view {}", st.drain_version);
+  st.leave_rp.deliver(st.handed_all);
+  st.leave_rp = caf::response_promise{};
+}
+
+void start_drain(agent_ptr self, bool handed_all) {
+  auto& st = self->state;
+  st.draining = true;
+  st.handed_all = handed_all;
+  st.drain_version = st.last.version;
+  st.drain_until = steady::now()
+                   + std::max<std::chrono::milliseconds>(
+                     3 * std::chrono::milliseconds{st.cfg.cluster.heartbeat_ms},
+                     std::chrono::milliseconds{1500});
+  check_drain(self);
+}
+
 // The end of a handover: moves the shards whose entities all stopped, by a compare-and-swap on
 // the epoch read when the handover began; the others stay here (and, while leaving, routed
 // nowhere until this node has left).
@@ -202,10 +239,8 @@ void finish_release(agent_ptr self, const std::set<int32_t>& still_live) {
   // Keeps the releasing flags on (old view) until the new owners are read.
   if (!refresh(self))
     publish_view(self);
-  if (st.leave_rp.pending()) {
-    st.leave_rp.deliver(moved == moves.size());
-    st.leave_rp = caf::response_promise{};
-  }
+  if (st.leaving && st.leave_rp.pending())
+    start_drain(self, moved == moves.size());
 }
 
 void start_release(agent_ptr self, std::vector<handover> moves) {
@@ -324,7 +359,8 @@ void manage_ownership(agent_ptr self) {
 void tick(agent_ptr self) {
   auto& st = self->state;
   const auto& c = st.cfg.cluster;
-  auto renewed = st.store->renew(st.cl->node_id(), st.cl->incarnation(), c.lease_ms);
+  auto renewed = st.store->renew(st.cl->node_id(), st.cl->incarnation(), c.lease_ms,
+                                 st.cl->current()->version);
   if (!renewed) {
     if (!st.db_down_logged)
       log()->warn("cluster: cannot renew the heartbeat: {}",
@@ -373,7 +409,7 @@ void tick(agent_ptr self) {
     refresh(self);
   }
   if (st.leaving) {
-    if (st.leave_rp.pending() && st.releasing.empty())
+    if (st.leave_rp.pending() && st.releasing.empty() && !st.draining)
       start_leave(self);
     return;
   }
@@ -431,6 +467,7 @@ caf::behavior agent(agent_ptr self, cluster_agent_settings cfg,
         start_leave(self); // else the handover in progress ends first, then the next tick
       return rp;
     },
+    [self](atom::check) { check_drain(self); },
     [self](atom::sweep) {
       tick(self);
       self->delayed_send(self, std::chrono::milliseconds{self->state.cfg.cluster.heartbeat_ms},

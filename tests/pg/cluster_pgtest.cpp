@@ -80,9 +80,27 @@ TEST_F(ClusterStore, AnExpiredMemberIsMarkedDeadAndItsRenewalFindsNothing) {
   EXPECT_EQ(
     query("SELECT status FROM cluster_members WHERE node_id = 'gone'")[0][0].as<std::string>(),
     "dead");
-  EXPECT_FALSE(*store.renew("gone", *g, 3000));
-  EXPECT_TRUE(*store.renew("live", *l, 3000));
+  EXPECT_FALSE(*store.renew("gone", *g, 3000, 0));
+  EXPECT_TRUE(*store.renew("live", *l, 3000, 0));
   EXPECT_EQ(*store.mark_expired_dead(), 0);
+}
+
+TEST_F(ClusterStore, ALeavingNodeLearnsTheOldestViewTheOthersRouteBy) {
+  pg::cluster_store store{url()};
+  auto a = store.join(member("a"));
+  auto b = store.join(member("b"));
+  auto c = store.join(member("c"));
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(*store.least_seen_version("a", *a), INT64_MAX) << "nobody else is up";
+  for (auto [id, inc] : {std::pair{"a", *a}, {"b", *b}, {"c", *c}})
+    ASSERT_TRUE(*store.set_status(id, inc, "up"));
+  ASSERT_TRUE(*store.renew("a", *a, 3000, 3));
+  ASSERT_TRUE(*store.renew("b", *b, 3000, 7));
+  ASSERT_TRUE(*store.renew("c", *c, 3000, 9));
+  EXPECT_EQ(*store.least_seen_version("a", *a), 7) << "a's own version does not count";
+  EXPECT_EQ(*store.least_seen_version("c", *c), 3);
+  ASSERT_TRUE(*store.set_status("b", *b, "left"));
+  EXPECT_EQ(*store.least_seen_version("a", *a), 9) << "only up members count";
 }
 
 TEST_F(ClusterStore, AShardMovesOnlyFromTheEpochItWasReadAt) {
