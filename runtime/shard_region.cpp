@@ -21,10 +21,11 @@ namespace {
 using time_point = caf::actor_clock::time_point;
 
 enum class slot_status {
-  running,     ///< child alive and routed to
-  stopping,    ///< asked to passivate; messages wait for its answer or its exit
-  backing_off, ///< crashed; respawns after a delay, messages wait
-  failed,      ///< over the restart budget; messages are refused until the window passes
+  running,      ///< child alive and routed to
+  stopping,     ///< asked to passivate; messages wait for its answer or its exit
+  backing_off,  ///< crashed; respawns after a delay, messages wait
+  storage_wait, ///< stopped by a storage failure; respawns after a delay, messages refused
+  failed,       ///< over the restart budget; messages are refused until the window passes
 };
 
 struct pending_message {
@@ -40,6 +41,8 @@ struct slot {
   std::deque<time_point> restarts; // within the window
   uint64_t restarts_total = 0;     // since the key became live
   int64_t mailbox = -1;            // last sampled depth of the child's mailbox; -1 = none yet
+  uint64_t writes = 0;             // messages routed that are not reads (`is_read`)
+  bool absent_on_stop = false;     // stopping because it answered a read `not_found`
 };
 
 const char* to_string(slot_status x) {
@@ -50,6 +53,8 @@ const char* to_string(slot_status x) {
     return "stopping";
   case slot_status::backing_off:
     return "restarting";
+  case slot_status::storage_wait:
+    return "waiting_for_storage";
   case slot_status::failed:
     return "failed";
   }
@@ -90,6 +95,12 @@ struct region_state {
   std::vector<std::string> probe_round; // keys still to sample in this round of sweeps
   uint64_t next_release = 0;
   std::unordered_map<uint64_t, release_job> releases;
+  // Keys known not to exist, until when; `absent_order` evicts the oldest first.
+  std::unordered_map<std::string, time_point> absent;
+  std::deque<std::pair<std::string, time_point>> absent_order;
+  caf::error absent_answer; // the entities' own answer to a read of an absent key
+  counter* absent_hits = nullptr;
+  counter* storage_waits = nullptr;
 };
 
 using self_ptr = caf::stateful_actor<region_state>*;
@@ -97,6 +108,36 @@ using self_ptr = caf::stateful_actor<region_state>*;
 caf::error unavailable(const std::string& key) {
   return caf::make_error(mercato_errc::entity_unavailable,
                          "entity " + key + " is over its restart budget; retry later");
+}
+
+caf::error storage_down(const region_state& st, const std::string& key) {
+  return caf::make_error(mercato_errc::storage_unavailable,
+                         st.cfg.kind + " " + key + " waits for the database; retry");
+}
+
+bool is_system_error(const caf::error& err, caf::sec code) {
+  return err.category() == caf::atom("system") && err.code() == static_cast<uint8_t>(code);
+}
+
+void remember_absent(self_ptr self, const std::string& key) {
+  auto& st = self->state;
+  if (st.cfg.absent_max == 0)
+    return;
+  auto until = self->clock().now() + st.cfg.absent_ttl;
+  st.absent[key] = until;
+  st.absent_order.emplace_back(key, until);
+  while (st.absent_order.size() > st.cfg.absent_max) {
+    auto& [k, t] = st.absent_order.front();
+    auto i = st.absent.find(k);
+    if (i != st.absent.end() && i->second == t)
+      st.absent.erase(i);
+    st.absent_order.pop_front();
+  }
+}
+
+void forget_absent(region_state& st) {
+  st.absent.clear();
+  st.absent_order.clear();
 }
 
 void start_child(self_ptr self, const std::string& key, slot& s, bool known_new = false) {
@@ -163,10 +204,33 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   if (!dm.reason) { // passivated
     if (st.passivations)
       st.passivations->inc();
-    if (s.waiting.empty())
+    if (s.waiting.empty()) {
+      if (s.absent_on_stop)
+        remember_absent(self, key);
       st.slots.erase(i);
-    else
+    } else {
+      s.absent_on_stop = false;
       start_child(self, key, s);
+    }
+    return;
+  }
+  s.absent_on_stop = false;
+  if (errc_of(dm.reason) == mercato_errc::storage_unavailable) {
+    // The database failed, not the entity: a short outage must not spend the restart budget
+    // (it would refuse the key long after the database is back), and nobody should wait.
+    if (st.restarts)
+      st.restarts->inc();
+    if (st.storage_waits)
+      st.storage_waits->inc();
+    ++s.restarts_total;
+    s.mailbox = -1;
+    s.status = slot_status::storage_wait;
+    for (auto& w : s.waiting)
+      w.rp.deliver(storage_down(st, key));
+    s.waiting.clear();
+    logger("runtime")->debug("{} {} stopped ({}); restart in {} ms", st.cfg.kind, key,
+                             render(dm.reason), st.cfg.storage_retry.count());
+    self->delayed_send(self, st.cfg.storage_retry, atom::respawn_v, key);
     return;
   }
   if (st.restarts)
@@ -300,13 +364,67 @@ std::chrono::milliseconds sweep_interval(const region_settings& cfg) {
   return std::clamp(d, std::chrono::milliseconds{20}, std::chrono::milliseconds{10000});
 }
 
+// The first message of an entity just started is a read: asked rather than delegated, so that
+// a `not_found` (the key does not exist) stops the entity and remembers the key, unless a write
+// came meanwhile. CAF 0.17 has no catch-all response handler: any other answer arrives as
+// `unexpected_response`, holding it as its context.
+void check_absence(self_ptr self, const std::string& key, slot& s, caf::message msg) {
+  auto rp = self->make_response_promise();
+  auto child = s.child;
+  auto writes = s.writes;
+  s.last_active = self->clock().now();
+  self->request(child, caf::infinite, std::move(msg))
+    .then([](atom::respawn) {},
+          [self, rp, key, child, writes](caf::error& err) mutable {
+            if (is_system_error(err, caf::sec::unexpected_response)) {
+              rp.deliver(err.context());
+              return;
+            }
+            rp.deliver(err);
+            auto& st = self->state;
+            auto i = st.slots.find(key);
+            if (errc_of(err) != mercato_errc::not_found || i == st.slots.end()
+                || i->second.child != child || i->second.writes != writes
+                || i->second.status != slot_status::running)
+              return;
+            st.absent_answer = err;
+            i->second.absent_on_stop = true;
+            ask_to_passivate(self, key, i->second);
+          });
+}
+
 // Delivers `msg` to entity `key`, spawning it on first use (`known_new`: without recovery).
 void route(self_ptr self, const std::string& key, caf::message& msg, bool known_new) {
   auto& st = self->state;
+  bool read = st.cfg.is_read && st.cfg.is_read(msg);
+  if (auto a = st.absent.find(key); a != st.absent.end()) {
+    bool fresh = self->clock().now() < a->second;
+    if (fresh && read) {
+      if (st.absent_hits)
+        st.absent_hits->inc();
+      auto rp = self->make_response_promise();
+      rp.deliver(st.absent_answer);
+      return;
+    }
+    // A write may create it: known empty, it starts without a query (its first append would
+    // be fenced, and the entity recovered, had it come to exist elsewhere after all).
+    known_new = known_new || fresh;
+    st.absent.erase(a);
+  }
   auto [i, added] = st.slots.try_emplace(key);
   auto& s = i->second;
+  if (!read)
+    ++s.writes;
   if (added) {
     start_child(self, key, s, known_new);
+    if (read && !known_new) {
+      check_absence(self, key, s, std::move(msg));
+      return;
+    }
+  } else if (s.status == slot_status::storage_wait) {
+    auto rp = self->make_response_promise();
+    rp.deliver(storage_down(st, key));
+    return;
   } else if (s.status == slot_status::failed) {
     if (s.restarts.empty() || self->clock().now() - s.restarts.back() > st.cfg.restart_window) {
       s.restarts.clear();
@@ -367,6 +485,12 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
                                             "Entities stopped after being idle", lbl);
     st.refused = &metrics->get_counter("mercato_entity_refused_total",
                                        "Messages refused: entity over its restart budget", lbl);
+    st.absent_hits
+      = &metrics->get_counter("mercato_entity_absent_hits_total",
+                              "Reads of keys known not to exist, answered without an entity", lbl);
+    st.storage_waits = &metrics->get_counter(
+      "mercato_entity_storage_waits_total",
+      "Entities stopped by a storage failure, restarted without spending their budget", lbl);
     st.mailbox_depth = &metrics->get_gauge(
       "mercato_entity_mailbox_depth",
       "Messages waiting for live entities by kind (sampled; includes those held by the region)",
@@ -394,7 +518,9 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
     },
     [self](atom::respawn, const std::string& key) {
       auto i = self->state.slots.find(key);
-      if (i != self->state.slots.end() && i->second.status == slot_status::backing_off)
+      if (i != self->state.slots.end()
+          && (i->second.status == slot_status::backing_off
+              || i->second.status == slot_status::storage_wait))
         start_child(self, key, i->second);
     },
     [self](atom::sweep) {
@@ -424,6 +550,7 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
     },
     [self](atom::release, const std::vector<int32_t>& shards, int32_t shard_count) {
       auto& st = self->state;
+      forget_absent(st); // the shards may come back after another node created their keys
       release_job job;
       job.shards.insert(shards.begin(), shards.end());
       job.shard_count = shard_count;
@@ -468,6 +595,12 @@ void answer_mailbox_probes(caf::scheduled_actor* self) {
         return caf::make_message(static_cast<uint64_t>(ptr->mailbox().size()));
       return caf::print_and_drop(ptr, xs);
     });
+}
+
+caf::error recovery_failure(caf::error err) {
+  if (is_system_error(err, caf::sec::request_timeout))
+    return caf::make_error(mercato_errc::storage_unavailable, "recovery timed out");
+  return err;
 }
 
 caf::actor spawn_region(caf::actor_system& sys, region_settings cfg, entity_spawner spawner,

@@ -36,12 +36,25 @@ struct region_settings {
   std::chrono::milliseconds backoff_min{20};
   std::chrono::milliseconds backoff_max{5000};
   size_t max_buffered = 10000; ///< messages held per entity while it restarts or stops
+  /// After a storage failure (the database, not the entity, failed): the delay before the
+  /// entity is started again. Such restarts spend no restart budget; meanwhile its messages are
+  /// refused at once with `storage_unavailable`.
+  std::chrono::milliseconds storage_retry{500};
+  /// Messages that only read and whose `not_found` answer means the entity does not exist
+  /// (empty: none). An entity that answers such a message `not_found` when it has just started
+  /// is stopped and its key remembered as absent, so that reading keys that do not exist costs
+  /// neither an actor nor a query each.
+  std::function<bool(const caf::message&)> is_read;
+  size_t absent_max = 100000;                  ///< absent keys remembered at most
+  std::chrono::milliseconds absent_ttl{60000}; ///< and for how long each
 };
 
 /// Spawns a region. Messages:
 /// - `(atom::route, std::string key, caf::message msg)`: delivers `msg` to the entity, which
 ///   answers the original sender. While the entity restarts, the message waits; over the
-///   restart budget the sender gets `entity_unavailable`.
+///   restart budget the sender gets `entity_unavailable`; while the entity waits for the database
+///   after a storage failure, `storage_unavailable` at once. A read (`is_read`) of a key
+///   remembered as absent is answered by the region itself, as the entity answered it.
 /// - `(atom::route_new, std::string key, caf::message msg)`: the same, for a key the sender has
 ///   just minted (a checkout attempt's order and payment): an entity not live yet is spawned
 ///   `known_new`, without a recovery query. Restarts always recover.
@@ -67,6 +80,10 @@ struct region_settings {
 /// plus the messages the region holds back) stays cheap with many live entities.
 caf::actor spawn_region(caf::actor_system& sys, region_settings cfg, entity_spawner spawner,
                         metrics_registry* metrics);
+
+/// What an entity whose recovery failed stops with: a recovery that timed out waited for the
+/// database, so the region treats it as the storage failure it is (see `storage_retry`).
+caf::error recovery_failure(caf::error err);
 
 /// Makes `self` answer the region's mailbox probe `(atom::mailbox)` with its own mailbox depth
 /// (`uint64_t`), as a high-priority message, so the answer counts the normal messages waiting

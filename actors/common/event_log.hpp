@@ -232,7 +232,7 @@ void start_entity(
           recover_into<Snapshot, Event>(self->state, data);
           on_recovered();
         },
-        [self](caf::error& err) { self->quit(std::move(err)); });
+        [self](caf::error& err) { self->quit(runtime::recovery_failure(std::move(err))); });
   runtime::answer_mailbox_probes(self); // the region samples mailbox depths for the admin API
   self->monitor(st.env.journal);
   self->set_down_handler([self](caf::down_msg& dm) {

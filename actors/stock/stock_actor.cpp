@@ -283,7 +283,7 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
            [self](caf::error& err) {
              runtime::logger("actors")->warn("stock {} recovery failed: {}", self->state.sku,
                                              render(err));
-             self->quit(std::move(err));
+             self->quit(runtime::recovery_failure(std::move(err)));
            });
   runtime::answer_mailbox_probes(self);
   self->monitor(st.cfg.journal);
@@ -376,6 +376,10 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
     },
     [self](atom::inspect) -> std::string { return inspect_json(self->state); },
   };
+}
+
+bool is_stock_read(const caf::message& msg) {
+  return msg.match_elements<atom::get>();
 }
 
 runtime::entity_spawner make_stock_spawner(stock_settings cfg) {

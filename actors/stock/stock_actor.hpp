@@ -81,4 +81,8 @@ stock_actor::behavior_type stock_item(stock_actor::stateful_pointer<stock_state>
 /// Spawner for the stock region.
 runtime::entity_spawner make_stock_spawner(stock_settings cfg);
 
+/// The stock region's `is_read`: `(atom::get)` only reads, and its `not_found` means that the
+/// SKU's stock was never set.
+bool is_stock_read(const caf::message& msg);
+
 } // namespace mercato

@@ -26,6 +26,10 @@ std::string redact_dsn(const std::string& url);
 /// host fails a connection attempt in seconds rather than the TCP timeout of minutes.
 std::string with_connect_timeout(const std::string& url, int seconds);
 
+/// `url` plus TCP keepalives and a user timeout (unless it sets them), so that a database host
+/// that died or hangs is noticed within seconds; `session` adds them to every connection.
+std::string with_liveness_checks(const std::string& url);
+
 /// For connections that run only key lookups and index-backed searches, with prepared
 /// statements. PostgreSQL fixes a prepared statement's generic plan after a few executions; if
 /// that happens while a table is still (nearly) empty, the plan scans it sequentially and keeps
@@ -53,7 +57,7 @@ enum class retry_policy {
 };
 
 /// Owns one connection of a detached actor. While the database is down, `run` fails at once with
-/// `storage_unavailable` until a back-off (100 ms doubling to 2 s) has passed, so callers are
+/// `storage_unavailable` until a back-off (100 ms doubling to 500 ms) has passed, so callers are
 /// never blocked for long by repeated connection attempts.
 class session {
 public:

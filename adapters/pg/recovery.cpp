@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <map>
 
 namespace mercato::pg {
 
@@ -41,7 +42,22 @@ constexpr const char* read_sql
 struct reader_state {
   static inline const char* name = "pg.recovery";
   std::unique_ptr<session> db;
+  runtime::metrics_registry* metrics = nullptr;
+  std::map<std::string, runtime::counter*, std::less<>> loads; // by kind
 };
+
+void count_load(reader_state& st, const std::string& kind) {
+  if (!st.metrics)
+    return;
+  auto i = st.loads.find(kind);
+  if (i == st.loads.end())
+    i = st.loads
+          .emplace(kind, &st.metrics->get_counter("mercato_recovery_loads_total",
+                                                  "Entities read back from the journal",
+                                                  {{"kind", kind}}))
+          .first;
+  i->second->inc();
+}
 
 caf::expected<recovery_data> load(pqxx::connection& conn, const std::string& kind,
                                   const std::string& id) {
@@ -108,7 +124,9 @@ caf::expected<recovery_data> read_after(pqxx::connection& conn, const std::strin
 }
 
 recovery_actor::behavior_type reader(recovery_actor::stateful_pointer<reader_state> self,
-                                     std::string url, int index) {
+                                     std::string url, runtime::metrics_registry* metrics,
+                                     int index) {
+  self->state.metrics = metrics;
   self->state.db = std::make_unique<session>(std::move(url), "recovery-" + std::to_string(index),
                                              [](pqxx::connection& conn) {
                                                prefer_index_scans(conn);
@@ -118,6 +136,7 @@ recovery_actor::behavior_type reader(recovery_actor::stateful_pointer<reader_sta
   return {
     [self](atom::load, const std::string& kind,
            const std::string& id) -> caf::result<recovery_data> {
+      count_load(self->state, kind);
       auto res = self->state.db->run<recovery_data>(
         [&](pqxx::connection& conn) { return load(conn, kind, id); });
       if (!res)
@@ -138,8 +157,9 @@ recovery_actor::behavior_type reader(recovery_actor::stateful_pointer<reader_sta
 
 } // namespace
 
-recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers) {
-  return spawn_pool<recovery_actor>(sys, "pg.recovery", readers, reader, std::move(url));
+recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers,
+                              runtime::metrics_registry* metrics) {
+  return spawn_pool<recovery_actor>(sys, "pg.recovery", readers, reader, std::move(url), metrics);
 }
 
 } // namespace mercato::pg

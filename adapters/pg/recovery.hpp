@@ -3,6 +3,7 @@
 // Reads entities back from the journal: latest snapshot plus the events after it.
 
 #include "actors/protocol/interfaces.hpp"
+#include "runtime/metrics.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -20,7 +21,9 @@ namespace mercato::pg {
 /// decoded or a gap in the seqs.
 /// `read(kind, id, after, limit)` replays the events after a seq (for live subscribers that
 /// resume or missed an announcement), with the entity's newest seq as `last_seq`.
-recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers);
+/// Each load counts in `mercato_recovery_loads_total{kind}` when `metrics` is set.
+recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int readers,
+                              runtime::metrics_registry* metrics = nullptr);
 
 /// The checkouts started and not yet completed or failed (the `checkouts_open` projection,
 /// open_checkouts_projection.cpp): after a crash, the sagas that still have steps to take. The

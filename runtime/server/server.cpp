@@ -253,7 +253,7 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   }
   p.journal = stops.add(
     pg::spawn_journal(sys, cfg.db.url, cfg.journal, &metrics, p.hub_actor, std::move(wake), fence));
-  p.recovery = stops.add(pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers));
+  p.recovery = stops.add(pg::spawn_recovery(sys, cfg.db.url, cfg.db.readers, &metrics));
   p.products = stops.add(pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers));
   // Admin reads and the few letters sagas set aside: one connection is plenty.
   p.dead_letters = stops.add(pg::spawn_dead_letter_store(sys, cfg.db.url, 1));
@@ -286,17 +286,19 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
                       metrics_registry& metrics, const std::shared_ptr<cluster::state>& cl,
                       stop_list& stops) {
   regions r;
-  auto region = [&](const char* kind, runtime::entity_spawner spawner) {
-    auto local
-      = stops.add(spawn_region(sys, region_settings_of(cfg, kind), std::move(spawner), &metrics));
+  auto region = [&](const char* kind, runtime::entity_spawner spawner,
+                    std::function<bool(const caf::message&)> is_read = {}) {
+    auto rs = region_settings_of(cfg, kind);
+    rs.is_read = std::move(is_read);
+    auto local = stops.add(spawn_region(sys, std::move(rs), std::move(spawner), &metrics));
     r.local[kind] = local;
     if (!cl)
       return local;
-    cluster::router_settings rs;
-    rs.kind = kind;
-    rs.wait_for_owner = std::chrono::milliseconds{cfg.cluster.wait_for_owner_ms};
-    rs.forward_timeout = std::chrono::milliseconds{cfg.cluster.forward_timeout_ms};
-    return stops.add(cluster::spawn_router(sys, std::move(rs), local, cl));
+    cluster::router_settings router_cfg;
+    router_cfg.kind = kind;
+    router_cfg.wait_for_owner = std::chrono::milliseconds{cfg.cluster.wait_for_owner_ms};
+    router_cfg.forward_timeout = std::chrono::milliseconds{cfg.cluster.forward_timeout_ms};
+    return stops.add(cluster::spawn_router(sys, std::move(router_cfg), local, cl));
   };
   stock_settings stock_cfg;
   stock_cfg.journal = p.journal;
@@ -305,7 +307,8 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
   stock_cfg.max_ttl_ms = cfg.entity.max_hold_ttl_ms;
   stock_cfg.snapshot_every = cfg.journal.snapshot_every;
   stock_cfg.fault_injection = cfg.testing.fault_injection;
-  r.stock = region("stock", make_stock_spawner(stock_cfg));
+  // Reads of SKUs that do not exist (bots guessing) cost neither an actor nor a query each.
+  r.stock = region("stock", make_stock_spawner(stock_cfg), is_stock_read);
 
   entity_env env;
   env.journal = p.journal;

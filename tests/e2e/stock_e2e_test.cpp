@@ -591,6 +591,47 @@ TEST_F(StockE2E, PassivationStopsIdleActorAndRecoversState) {
   EXPECT_GT(after->version, before->version);
 }
 
+// Bots guessing SKUs: 100,000 reads of 1,000 SKUs that do not exist are each answered 404,
+// cost at most one journal query per SKU, and leave no stock actor behind. (The service token
+// keeps the per-client rate limit out of the way; it is tested in limits_e2e_test.cpp.)
+TEST_F(StockE2E, HundredThousandReadsOfUnknownSkusLeaveNoActorAndOneQueryPerSku) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  constexpr int distinct = 1000;
+  constexpr int reads = 100000;
+  auto loads_before = metric("mercato_recovery_loads_total", {{"kind", "stock"}}).value_or(0);
+  const auto prefix = unique_sku("ghost");
+  std::vector<mt::http_request> reqs;
+  reqs.reserve(reads);
+  for (int i = 0; i < reads; ++i)
+    reqs.push_back(
+      mt::http_request{"GET", stock_path(prefix + "-" + std::to_string(i % distinct))}.bearer(
+        service_));
+  auto responses = mt::run_concurrently(server().host(), server().port(), reqs,
+                                        {.connections = 8, .timeout = 30s});
+  int not_found = 0;
+  std::string first_other;
+  for (const auto& r : responses) {
+    if (r.status == 404)
+      ++not_found;
+    else if (first_other.empty())
+      first_other = r.describe();
+  }
+  EXPECT_EQ(not_found, reads) << first_other;
+  auto loads = metric("mercato_recovery_loads_total", {{"kind", "stock"}}).value_or(0);
+  EXPECT_LE(loads - loads_before, distinct) << "more than one query per unknown SKU";
+  EXPECT_GE(metric("mercato_entity_absent_hits_total", {{"kind", "stock"}}).value_or(0),
+            reads - 10 * distinct);
+  std::optional<double> live;
+  EXPECT_TRUE(eventually(
+    [&] {
+      live = metric("mercato_entities_live", {{"kind", "stock"}});
+      return live && *live == 0;
+    },
+    10s, 50ms))
+    << "stock actors still live: " << (live ? std::to_string(*live) : "absent");
+  RecordProperty("journal_queries", static_cast<int>(loads - loads_before));
+}
+
 // -- request ids --------------------------------------------------------------------------------
 
 TEST_F(StockE2E, RequestIdEchoed) {

@@ -27,6 +27,7 @@ struct fake_db {
   int fail_appends = 0;      ///< fail this many next appends with storage_unavailable
   size_t appends = 0;
   std::map<std::string, size_t> loads; ///< recovery queries, by entity kind
+  int fail_loads = 0;                  ///< fail this many next loads with storage_unavailable
   std::vector<std::pair<persist_request, caf::response_promise>> held;
 
   caf::result<uint64_t> write(const persist_request& req) {
@@ -80,8 +81,12 @@ inline caf::behavior fake_journal_impl(caf::event_based_actor* self, std::shared
 
 inline recovery_actor::behavior_type fake_recovery(std::shared_ptr<fake_db> db) {
   return {
-    [db](atom::load, const std::string& kind, const std::string& id) {
+    [db](atom::load, const std::string& kind, const std::string& id) -> caf::result<recovery_data> {
       ++db->loads[kind];
+      if (db->fail_loads > 0) {
+        --db->fail_loads;
+        return caf::make_error(mercato_errc::storage_unavailable, "fake database down");
+      }
       recovery_data out;
       auto i = db->entities.find({kind, id});
       if (i == db->entities.end())

@@ -105,7 +105,7 @@ TEST_F(StockActor, AppendFailureFailsPendingAndRestartsFromJournal) {
   auto r = ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 60000, ""});
   ASSERT_FALSE(r);
   EXPECT_EQ(code_of(r.error()), mercato_errc::storage_unavailable);
-  sched.advance_time(10ms); // restart backoff
+  sched.advance_time(500ms); // storage_retry
   sched.run();
   auto g = ask<stock_view>("s1", atom::get_v);
   ASSERT_TRUE(g) << render(g.error());
@@ -379,4 +379,115 @@ TEST_F(StockActor, ListShowsRestartsAndPassivationOnRequest) {
   ASSERT_TRUE(page);
   EXPECT_EQ(page->total, 0u);
   EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->on_hand, 2) << "it recovers on next use";
+}
+
+// -- storage outages and absent keys ------------------------------------------------------------
+
+TEST_F(StockActor, StorageFailuresSpendNoRestartBudgetAndRefuseAtOnceMeanwhile) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{50, ""})));
+  for (int i = 0; i < 8; ++i) { // more than the budget of 5 restarts
+    db->fail_appends = 1;
+    auto r = ask<reservation_view>("s1", atom::reserve_v,
+                                   reserve_cmd{"a" + std::to_string(i), 1, 60000, ""});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(code_of(r.error()), mercato_errc::storage_unavailable);
+    auto during = ask<stock_view>("s1", atom::get_v);
+    ASSERT_FALSE(during) << "answered at once while the entity waits for the database";
+    EXPECT_EQ(code_of(during.error()), mercato_errc::storage_unavailable);
+    sched.advance_time(500ms); // storage_retry
+    sched.run();
+  }
+  auto g = ask<stock_view>("s1", atom::get_v);
+  ASSERT_TRUE(g) << render(g.error());
+  EXPECT_EQ(g->reserved, 0);
+  EXPECT_EQ(
+    metrics.get_counter("mercato_entity_storage_waits_total", "", {{"kind", "stock"}}).value(), 8u);
+}
+
+TEST_F(StockActor, ARecoveryThatFailsForStorageIsRetriedUntilTheDatabaseIsBack) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{4, ""})));
+  auto stopped = ask_region<bool>(atom::passivate_v, std::string{"s1"});
+  ASSERT_TRUE(stopped && *stopped);
+  db->fail_loads = 10; // two restart budgets' worth
+  auto first = ask<stock_view>("s1", atom::get_v);
+  ASSERT_FALSE(first);
+  for (int i = 0; i < 10; ++i) {
+    sched.advance_time(500ms);
+    sched.run();
+  }
+  EXPECT_EQ(db->fail_loads, 0) << "retried while the database was away";
+  auto g = ask<stock_view>("s1", atom::get_v);
+  ASSERT_TRUE(g) << render(g.error());
+  EXPECT_EQ(g->on_hand, 4);
+}
+
+class StockRegionWithReads : public StockActor {
+protected:
+  StockRegionWithReads() {
+    caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+    runtime::region_settings rs;
+    rs.kind = "stock";
+    rs.passivate_after = 3600s;
+    rs.is_read = is_stock_read;
+    rs.absent_ttl = 60s;
+    region = runtime::spawn_region(sys, rs, make_stock_spawner(cfg), &metrics);
+    sched.run();
+  }
+
+  uint64_t live() {
+    return ask_region<entity_page>(atom::list_v, std::string{}, int32_t{0})->total;
+  }
+};
+
+TEST_F(StockRegionWithReads, ReadsOfAnUnknownSkuCostOneQueryAndLeaveNoActor) {
+  for (int i = 0; i < 100; ++i) {
+    auto g = ask<stock_view>("ghost", atom::get_v);
+    ASSERT_FALSE(g);
+    EXPECT_EQ(code_of(g.error()), mercato_errc::not_found);
+  }
+  EXPECT_EQ(db->loads["stock"], 1u);
+  EXPECT_EQ(live(), 0u);
+  EXPECT_EQ(
+    metrics.get_counter("mercato_entity_absent_hits_total", "", {{"kind", "stock"}}).value(), 99u);
+  // A write creates it, and reads see it from then on.
+  auto set = ask<stock_view>("ghost", atom::set_v, stock_set_cmd{3, ""});
+  ASSERT_TRUE(set) << render(set.error());
+  auto g = ask<stock_view>("ghost", atom::get_v);
+  ASSERT_TRUE(g) << render(g.error());
+  EXPECT_EQ(g->on_hand, 3);
+  EXPECT_EQ(live(), 1u);
+}
+
+TEST_F(StockRegionWithReads, AWriteRoutedBeforeTheReadsAnswerKeepsTheEntity) {
+  auto read = send<stock_view>("k", atom::get_v);
+  auto write = send<stock_view>("k", atom::set_v, stock_set_cmd{2, ""});
+  sched.run();
+  ASSERT_TRUE(*write) << render(write->error());
+  EXPECT_FALSE(*read);
+  EXPECT_EQ(live(), 1u) << "the set came after the read: k exists";
+  auto g = ask<stock_view>("k", atom::get_v);
+  ASSERT_TRUE(g) << render(g.error());
+  EXPECT_EQ(g->on_hand, 2);
+}
+
+TEST_F(StockRegionWithReads, AnAbsentKeyIsForgottenAfterItsTtlAndOnAHandover) {
+  EXPECT_FALSE((ask<stock_view>("gone", atom::get_v)));
+  EXPECT_FALSE((ask<stock_view>("gone", atom::get_v)));
+  EXPECT_EQ(db->loads["stock"], 1u);
+  sched.advance_time(61s);
+  EXPECT_FALSE((ask<stock_view>("gone", atom::get_v)));
+  EXPECT_EQ(db->loads["stock"], 2u) << "read again after the ttl";
+  // Another node may create the key while its shard is away: a release forgets every key.
+  auto released = std::make_shared<caf::expected<std::vector<int32_t>>>(caf::sec::request_timeout);
+  sys.spawn([released, region = region](caf::event_based_actor* self) {
+    self->request(region, 60s, atom::release_v, std::vector<int32_t>{0}, int32_t{1})
+      .then([released](std::vector<int32_t> v) { *released = std::move(v); },
+            [released](caf::error& e) { *released = std::move(e); });
+  });
+  sched.run();
+  sched.advance_time(20ms); // the region checks its handovers on a timer
+  sched.run();
+  ASSERT_TRUE(*released) << render(released->error());
+  EXPECT_FALSE((ask<stock_view>("gone", atom::get_v)));
+  EXPECT_EQ(db->loads["stock"], 3u);
 }
