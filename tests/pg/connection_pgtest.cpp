@@ -25,6 +25,15 @@ TEST(Dsn, AddsAConnectTimeoutUnlessPresent) {
             "postgres://db/m?sslmode=disable&connect_timeout=5");
 }
 
+TEST(Dsn, AddsKeepalivesAndAUserTimeoutUnlessPresent) {
+  EXPECT_EQ(pg::with_liveness_checks("host=db"),
+            "host=db keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=2 "
+            "tcp_user_timeout=10000");
+  EXPECT_EQ(pg::with_liveness_checks("postgres://db/m?tcp_user_timeout=500&keepalives=0"),
+            "postgres://db/m?tcp_user_timeout=500&keepalives=0&keepalives_idle=5"
+            "&keepalives_interval=2&keepalives_count=2");
+}
+
 TEST(Dsn, FixtureReplacesTheDatabaseName) {
   EXPECT_EQ(dsn_with_dbname("host=/tmp dbname=postgres user=pg", "t1"),
             "host=/tmp dbname=t1 user=pg");
