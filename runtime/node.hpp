@@ -17,6 +17,7 @@
 namespace mercato::runtime {
 
 class topic_hub;
+class circuit_registry;
 
 namespace cluster {
 class state;
@@ -57,6 +58,8 @@ struct node_handles {
   /// gateway, which answers `(atom::get)` with `cluster_info`.
   std::shared_ptr<cluster::state> cluster;
   caf::actor cluster_gateway;
+  /// The node's circuit breakers (the payment provider's), for `GET /v1/admin/circuits`.
+  std::shared_ptr<circuit_registry> circuits;
 };
 
 } // namespace mercato::runtime

@@ -10,12 +10,15 @@
 //
 // Every call carries `Authorization: Bearer <psp_api_key>` and `Idempotency-Key`; network
 // errors, timeouts and 5xx are retried (3 attempts, 100 ms then 200 ms apart) and then fail with
-// `storage_unavailable`; other answers are `conflict` with the PSP's text.
+// `storage_unavailable`; other answers are `conflict` with the PSP's text. A call that ends
+// without an answer counts as a failure of the circuit breaker the workers share; while it is
+// open, calls fail at once instead of each spending its timeouts and retries.
 
 #include "actors/protocol/errors.hpp"
 #include "adapters/net/http_post.hpp"
 #include "adapters/payments/provider.hpp"
 #include "config/settings.hpp"
+#include "runtime/circuit_breaker.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/util/encoding.hpp"
 
@@ -60,8 +63,9 @@ struct answer {
 
 class http_provider : public provider {
 public:
-  explicit http_provider(const config::payment_settings& cfg)
-      : where_(parse_url(cfg.psp_url)), api_key_(cfg.psp_api_key) {
+  http_provider(const config::payment_settings& cfg,
+                std::shared_ptr<runtime::circuit_breaker> breaker)
+      : where_(parse_url(cfg.psp_url)), api_key_(cfg.psp_api_key), breaker_(std::move(breaker)) {
     if (!where_.error.empty())
       runtime::logger("payments")->error("{}", where_.error);
   }
@@ -119,6 +123,25 @@ private:
                            bool not_found_ok = false) {
     if (!where_.error.empty())
       return caf::make_error(mercato_errc::storage_unavailable, where_.error);
+    if (breaker_ && !breaker_->allow())
+      return caf::make_error(mercato_errc::storage_unavailable,
+                             "payment provider failing: calls fail fast for another "
+                               + std::to_string((breaker_->retry_after().count() + 999) / 1000)
+                               + " s");
+    auto res = attempt_all(path, body, idempotency_key, request_id, not_found_ok);
+    if (breaker_) {
+      // Answered at all (2xx or a refusal) means reachable; only no answer or 5xx fails.
+      if (res || errc_of(res.error()) == mercato_errc::conflict)
+        breaker_->succeeded();
+      else
+        breaker_->failed();
+    }
+    return res;
+  }
+
+  caf::expected<json> attempt_all(const std::string& path, const std::string& body,
+                                  const std::string& idempotency_key, const std::string& request_id,
+                                  bool not_found_ok) {
     auto log = runtime::logger("payments");
     auto wait = first_backoff;
     answer last;
@@ -165,12 +188,14 @@ private:
 
   endpoint where_;
   std::string api_key_;
+  std::shared_ptr<runtime::circuit_breaker> breaker_;
 };
 
 } // namespace
 
-std::unique_ptr<provider> make_http_provider(const config::payment_settings& cfg) {
-  return std::make_unique<http_provider>(cfg);
+std::unique_ptr<provider> make_http_provider(const config::payment_settings& cfg,
+                                             std::shared_ptr<runtime::circuit_breaker> breaker) {
+  return std::make_unique<http_provider>(cfg, std::move(breaker));
 }
 
 } // namespace mercato::payments

@@ -83,7 +83,8 @@ provider_pool(payment_provider_actor::stateful_pointer<pool_state> self,
 } // namespace
 
 payment_provider_actor spawn_payment_provider(caf::actor_system& sys,
-                                              const config::payment_settings& cfg, int workers) {
+                                              const config::payment_settings& cfg, int workers,
+                                              std::shared_ptr<runtime::circuit_breaker> breaker) {
   if (cfg.provider != "http") {
     auto slow = cfg.sandbox_slow_ms;
     auto make = std::make_shared<std::function<std::unique_ptr<provider>()>>(
@@ -91,7 +92,7 @@ payment_provider_actor spawn_payment_provider(caf::actor_system& sys,
     return sys.spawn(provider_calls, make);
   }
   auto make = std::make_shared<std::function<std::unique_ptr<provider>()>>(
-    [cfg] { return make_http_provider(cfg); });
+    [cfg, breaker] { return make_http_provider(cfg, breaker); });
   std::vector<payment_provider_actor> pool;
   for (int i = 0; i < std::max(workers, 1); ++i)
     pool.push_back(sys.spawn<caf::detached>(provider_calls, make));

@@ -53,9 +53,15 @@ namespace mercato::config {
 struct payment_settings;
 } // namespace mercato::config
 
+namespace mercato::runtime {
+class circuit_breaker;
+} // namespace mercato::runtime
+
 namespace mercato::payments {
 
 /// The http provider of `cfg` (psp_url, psp_api_key): see http_provider.cpp for the PSP contract.
-std::unique_ptr<provider> make_http_provider(const config::payment_settings& cfg);
+/// Its calls fail fast while `breaker` (if any) is open.
+std::unique_ptr<provider> make_http_provider(const config::payment_settings& cfg,
+                                             std::shared_ptr<runtime::circuit_breaker> breaker);
 
 } // namespace mercato::payments

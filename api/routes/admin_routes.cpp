@@ -7,6 +7,7 @@
 #include "api/json/fields.hpp"
 #include "api/json/problem.hpp"
 #include "api/routes/common.hpp"
+#include "runtime/circuit_breaker.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/util/cursor.hpp"
 #include "runtime/util/time.hpp"
@@ -298,6 +299,20 @@ void answer_cluster(const route_env& env, const request& req, const responder& r
 } // namespace
 
 void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
+  // GET /v1/admin/circuits
+  r.add(http_method::get, "/v1/admin/circuits", [env](const request& req, const responder& reply) {
+    if (!authorize(*env, req, reply, allow_admin))
+      return;
+    json items = json::array();
+    if (env->handles.circuits)
+      for (const auto& c : env->handles.circuits->describe())
+        items.push_back({{"name", c.name},
+                         {"state", runtime::to_string(c.status)},
+                         {"consecutive_failures", c.consecutive_failures},
+                         {"retry_after_ms", c.retry_after_ms},
+                         {"rejected", c.rejected}});
+    reply(json_response(200, json{{"items", std::move(items)}}.dump()));
+  });
   // GET /v1/admin/cluster
   r.add(http_method::get, "/v1/admin/cluster", [env](const request& req, const responder& reply) {
     if (!authorize(*env, req, reply, allow_admin))

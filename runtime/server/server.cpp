@@ -185,6 +185,7 @@ struct ports {
   stats_store_actor stats;
   pg::projection_actor stats_projection;
   notification_store_actor notifications;
+  std::shared_ptr<circuit_registry> circuits;
 };
 
 // The entity regions, as everything else addresses them: in a cluster, each kind's router.
@@ -259,7 +260,11 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   p.dead_letters = stops.add(pg::spawn_dead_letter_store(sys, cfg.db.url, 1));
   // Only provider calls may block (the http provider's detached workers); payments are
   // entities in their region.
-  p.provider = stops.add(payments::spawn_payment_provider(sys, cfg.payments));
+  p.circuits = std::make_shared<circuit_registry>();
+  std::shared_ptr<circuit_breaker> psp_breaker;
+  if (cfg.payments.provider == "http")
+    psp_breaker = p.circuits->add("payment_provider", {}, &metrics);
+  p.provider = stops.add(payments::spawn_payment_provider(sys, cfg.payments, 2, psp_breaker));
   p.notifications = stops.add(pg::spawn_notification_store(sys, cfg.db.url, 1));
   auto list_wait = std::chrono::milliseconds{cfg.projections.list_wait_ms};
   p.orders = stops.add(
@@ -420,6 +425,7 @@ node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, con
   h.identity = std::move(identity);
   h.metrics = &metrics;
   h.cfg = cfg;
+  h.circuits = p.circuits;
   return h;
 }
 

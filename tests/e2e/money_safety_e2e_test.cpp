@@ -359,6 +359,52 @@ TEST_F(MoneySafetyE2E, AVoidThePspNeverTakesEndsAsADeadLetter) {
     eventually([&] { return scalar("SELECT count(*) FROM checkouts_open") == "0"; }, 10s));
 }
 
+// The PSP stops answering: after five calls that each spent their retries (authorisations and
+// the voids of the failed checkouts), its circuit opens and checkouts fail at once with 503
+// without calling it (nothing charged, their holds given back); once it answers again, the first
+// call after the cool-down probes it, the circuit closes and checkouts succeed.
+TEST_F(MoneySafetyE2E, WhileThePspFailsCheckoutsFailFastAndTheProbeAfterItsCoolDownClosesIt) {
+  ASSERT_NO_FATAL_FAILURE(start_with({}, true));
+  auto sku = stocked_product("breaker", 1000, 50);
+  auto circuit = [&] {
+    auto res = http().get("/v1/admin/circuits", admin_);
+    EXPECT_EQ(res.status, 200) << res.describe();
+    for (const auto& c : res.json().value("items", json::array()))
+      if (c.value("name", "") == "payment_provider")
+        return c;
+    return json::object();
+  };
+  EXPECT_EQ(circuit().value("state", ""), "closed");
+  psp_.fail_next(1000000);
+  for (int i = 0; i < 5; ++i) {
+    auto cart = filled_cart(ada_, {{sku, 1}});
+    auto res
+      = http().request(checkout_request("down-" + std::to_string(i), checkout_body(cart), ada_));
+    expect_problem(res, 503, "unavailable");
+  }
+  auto open = circuit();
+  EXPECT_EQ(open.value("state", ""), "open") << open.dump();
+  auto calls = psp_.count("/v1/payments");
+  auto fast = http().request(
+    checkout_request("down-fast", checkout_body(filled_cart(ada_, {{sku, 1}})), ada_));
+  expect_problem(fast, 503, "unavailable");
+  EXPECT_EQ(psp_.count("/v1/payments"), calls) << "an open circuit does not call the PSP";
+  EXPECT_GE(circuit().value("rejected", 0), 1);
+  auto metrics = http().get("/metrics").body;
+  EXPECT_EQ(mt::metric_value(metrics, "mercato_circuit_state", {{"circuit", "payment_provider"}}),
+            1.0);
+  EXPECT_TRUE(eventually([&] { return stock(sku).value("reserved", -1) == 0; }, 10s))
+    << "the failed checkouts gave their holds back";
+
+  psp_.fail_next(0);
+  EXPECT_TRUE(eventually([&] { return circuit().value("state", "") != "open"; }, 15s))
+    << circuit().dump();
+  auto probe
+    = http().request(checkout_request("back", checkout_body(filled_cart(ada_, {{sku, 1}})), ada_));
+  EXPECT_EQ(probe.status, 201) << probe.describe();
+  EXPECT_EQ(circuit().value("state", ""), "closed") << circuit().dump();
+}
+
 // Everything published (webhooks) and everything a partner's WebSocket sees leaves out the card
 // token, the idempotency key, the email and the address: searched for the exact values used.
 TEST_F(MoneySafetyE2E, NoTokenKeyEmailOrAddressReachesAWebhook) {
