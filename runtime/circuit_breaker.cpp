@@ -120,8 +120,11 @@ const char* to_string(circuit_breaker::state s) {
 
 std::shared_ptr<circuit_breaker>
 circuit_registry::add(std::string name, circuit_breaker::settings cfg, metrics_registry* metrics) {
-  auto b = std::make_shared<circuit_breaker>(std::move(name), cfg, metrics);
   std::lock_guard<std::mutex> guard{mtx_};
+  for (const auto& b : all_)
+    if (b->name() == name)
+      return b;
+  auto b = std::make_shared<circuit_breaker>(std::move(name), cfg, metrics);
   all_.push_back(b);
   return b;
 }

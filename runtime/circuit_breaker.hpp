@@ -87,6 +87,8 @@ const char* to_string(circuit_breaker::state s);
 /// Every breaker of a node, for the admin API (`GET /v1/admin/circuits`).
 class circuit_registry {
 public:
+  /// The breaker named `name`, made with `cfg` if there is none yet (workers that start again,
+  /// as a cluster's singletons may, find theirs).
   std::shared_ptr<circuit_breaker> add(std::string name, circuit_breaker::settings cfg,
                                        metrics_registry* metrics = nullptr);
   std::vector<circuit_breaker::info> describe() const;

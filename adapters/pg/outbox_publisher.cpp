@@ -206,17 +206,29 @@ milliseconds step(publisher_state& st) {
       return st.cfg.poll;
   }
   const auto& head = st.queue.front();
+  auto& breaker = st.cfg.breaker;
+  bool probing = breaker && breaker->current() == runtime::circuit_breaker::state::half_open;
+  if (breaker && !breaker->allow())
+    return std::max(breaker->retry_after(), st.cfg.poll);
   auto res = net::post_json(st.where, head.body,
                             {{"X-Mercato-Event-Id", head.id},
                              {"X-Signature", util::hmac_sha256_hex(st.cfg.secret, head.body)}},
                             st.cfg.request_timeout);
+  if (breaker) {
+    // Any answer but a server error means the endpoint is there.
+    if (res.status != 0 && res.status < 500)
+      breaker->succeeded();
+    else
+      breaker->failed();
+  }
   if (res.is_success()) {
     st.log->debug("webhook {} delivers {} ({} {})", st.cfg.endpoint, head.id, head.aggregate_type,
                   head.aggregate_id);
     st.unsaved = pending::delivered;
     return milliseconds{0}; // the next step makes it durable first
   }
-  ++st.attempts;
+  if (!probing)
+    ++st.attempts; // an endpoint known to be down defers its events rather than failing them
   st.last_error = res.status == 0
                     ? res.error
                     : "HTTP " + std::to_string(res.status) + ": " + res.body.substr(0, 200);
@@ -228,6 +240,8 @@ milliseconds step(publisher_state& st) {
     st.unsaved = pending::dead;
     return milliseconds{0};
   }
+  if (breaker && breaker->current() == runtime::circuit_breaker::state::open)
+    return std::max(breaker->retry_after(), st.cfg.poll);
   auto wait = backoff(st.cfg, st.attempts);
   st.log->warn("webhook {} attempt {}/{} of {} failed: {}; retries in {} ms", st.cfg.endpoint,
                st.attempts, st.cfg.max_attempts, head.id, st.last_error, wait.count());

@@ -6,11 +6,13 @@
 // deliveries that keep failing.
 
 #include "config/settings.hpp"
+#include "runtime/circuit_breaker.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,9 @@ struct publisher_settings {
   int batch = 100;                                  ///< rows read per query
   std::chrono::milliseconds poll{200};              ///< wait when nothing new was found
   std::chrono::milliseconds request_timeout{10000}; ///< one POST, connect to answer
+  /// Opened by POSTs without an answer or with a 5xx: while it is open, events wait (deferred,
+  /// not dead-lettered) and a probe after its cool-down finds out whether the endpoint is back.
+  std::shared_ptr<runtime::circuit_breaker> breaker;
 };
 
 /// The settings of each endpoint of `cfg` (none when `cfg.endpoints` is empty).
@@ -34,7 +39,8 @@ std::vector<publisher_settings> publisher_settings_of(const config::webhook_sett
 /// Spawns one detached publisher for `cfg.endpoint`. It runs until it gets an exit message:
 /// reads published journal rows after its cursor in commit position order, POSTs each (JSON
 /// envelope, headers X-Mercato-Event-Id and X-Signature) until a 2xx, retrying with capped
-/// exponential backoff, and dead-letters an event after `max_attempts` failures. The cursor moves
+/// exponential backoff, and dead-letters an event after `max_attempts` failures while the
+/// endpoint is believed up (failed probes of an open breaker do not count). The cursor moves
 /// durably after each delivered or dead-lettered event, before the next one is sent.
 caf::actor spawn_outbox_publisher(caf::actor_system& sys, std::string db_url,
                                   publisher_settings cfg);

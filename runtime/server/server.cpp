@@ -372,7 +372,8 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
 // The node's background workers: the delay sweeper and one outbox publisher per endpoint. In a
 // cluster they run once, on the node that holds their lease (cluster_agent.hpp).
 std::vector<caf::actor> spawn_workers(caf::actor_system& sys, const config::settings& cfg,
-                                      const regions& r, metrics_registry& metrics) {
+                                      const regions& r, metrics_registry& metrics,
+                                      circuit_registry& circuits) {
   std::vector<caf::actor> out;
   auto add = [&out](caf::actor a) { out.push_back(std::move(a)); };
   // Orders check their delays on their own timers, which passivation and restarts end: the
@@ -382,8 +383,10 @@ std::vector<caf::actor> spawn_workers(caf::actor_system& sys, const config::sett
   add(pg::spawn_delay_sweeper(sys, cfg.db.url, sweeper_cfg, r.order));
   // One detached publisher per webhook endpoint, so that a slow endpoint delays only itself.
   // The outbox is durable: what a stopped publisher has not sent goes out on the next start.
-  for (auto& settings : pg::publisher_settings_of(cfg.webhooks))
+  for (auto& settings : pg::publisher_settings_of(cfg.webhooks)) {
+    settings.breaker = circuits.add("webhook " + settings.endpoint, {}, &metrics);
     add(pg::spawn_outbox_publisher(sys, cfg.db.url, std::move(settings)));
+  }
   // Notification emails leave from here; without a server they wait as pending.
   if (!cfg.notifications.smtp_url.empty()) {
     pg::dispatcher_settings email;
@@ -522,10 +525,12 @@ int run_server(const config::settings& cfg) {
       a.on_takeover = [url = cfg.db.url, checkouts = r.checkout] {
         resume_unfinished_checkouts(url, checkouts);
       };
-      a.start_singletons = [&sys, cfg, r, &metrics] { return spawn_workers(sys, cfg, r, metrics); };
+      a.start_singletons = [&sys, cfg, r, &metrics, circuits = p.circuits] {
+        return spawn_workers(sys, cfg, r, metrics, *circuits);
+      };
       agent = stops.add_last_to_stop(spawn_cluster_agent(sys, std::move(a), cl));
     } else {
-      for (auto& w : spawn_workers(sys, cfg, r, metrics))
+      for (auto& w : spawn_workers(sys, cfg, r, metrics, *p.circuits))
         stops.add(std::move(w));
     }
     auto handles = handles_of(sys, cfg, p, r, hub, metrics, identity);

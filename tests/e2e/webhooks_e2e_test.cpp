@@ -135,4 +135,34 @@ TEST_F(WebhooksE2E, AFailingEndpointEndsInTheAdminDeadLetters) {
   EXPECT_EQ(receiver_.delivered_count(), 0u);
 }
 
+// An endpoint that is down does not lose its events to the dead letters: after five failed
+// POSTs its circuit opens and the events wait; once it answers again, a probe after the
+// cool-down closes the circuit and every event arrives, in order, none dead-lettered.
+TEST_F(WebhooksE2E, ADownEndpointDefersItsEventsUntilItAnswersAgain) {
+  receiver_.fail_always(true);
+  start(8);
+  create_stock("hook-down");
+  auto circuit = [&] {
+    auto res = env_->http().get("/v1/admin/circuits", admin_);
+    for (const auto& c : res.json().value("items", json::array()))
+      if (c.value("name", "") == "webhook " + receiver_.url())
+        return c;
+    return json::object();
+  };
+  ASSERT_TRUE(mt::eventually([&] { return circuit().value("state", "") == "open"; }, 30s))
+    << circuit().dump();
+  auto tried = receiver_.requests().size();
+  EXPECT_EQ(tried, 5u) << "the circuit opens after five failed POSTs";
+  receiver_.clear_failures();
+  ASSERT_TRUE(mt::eventually([&] { return events_of("hook-down").size() >= 2; }, 30s))
+    << receiver_.requests().size() << " requests; circuit " << circuit().dump();
+  auto events = events_of("hook-down");
+  for (size_t i = 0; i < events.size(); ++i)
+    EXPECT_EQ(events[i]["seq"], static_cast<int64_t>(i + 1)) << events[i];
+  EXPECT_EQ(circuit().value("state", ""), "closed");
+  auto letters = env_->http().get("/v1/admin/dead-letters?kind=webhook", admin_);
+  ASSERT_EQ(letters.status, 200) << letters.describe();
+  EXPECT_TRUE(letters.json()["items"].empty()) << letters.body;
+}
+
 } // namespace

@@ -106,4 +106,6 @@ TEST(CircuitRegistry, DescribesEveryBreaker) {
   EXPECT_EQ(all[0].status, circuit_breaker::state::open);
   EXPECT_GT(all[0].retry_after_ms, 0);
   EXPECT_EQ(all[1].status, circuit_breaker::state::closed);
+  EXPECT_EQ(r.add("a", {}), a) << "a worker that starts again finds its breaker";
+  EXPECT_EQ(r.describe().size(), 2u);
 }
