@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <utility>
 
 namespace mercato::api::ws {
 
@@ -68,7 +69,10 @@ void ws_lane::leave(const std::string& topic, const lane_member* member) {
 void ws_lane::deliver(const runtime::frame_ptr& frame) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    inbox_.push_back(frame);
+    if (inbox_.size() >= max_inbox)
+      overflowed_ = true;
+    else
+      inbox_.push_back(frame);
     if (posted_)
       return;
     posted_ = true;
@@ -76,14 +80,43 @@ void ws_lane::deliver(const runtime::frame_ptr& frame) {
   asio::post(ioc_, [self = shared_from_this()] { self->drain(); });
 }
 
+size_t ws_lane::queued() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return inbox_.size();
+}
+
+void ws_lane::close_all_lagging() {
+  std::vector<std::shared_ptr<lane_member>> members;
+  for (const auto& [topic, entries] : topics_)
+    for (const auto& e : entries)
+      members.push_back(e.member);
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  runtime::logger("ws")->warn("ws lane {} fell {} frames behind: closing its {} sessions", index_,
+                              max_inbox, members.size());
+  for (const auto& m : members) // each leaves its topics as it closes
+    m->lagging();
+}
+
 void ws_lane::drain() {
   if (next_ == draining_.size()) {
     draining_.clear();
     next_ = 0;
-    std::lock_guard<std::mutex> guard{mtx_};
-    draining_.swap(inbox_);
-    if (draining_.empty()) {
-      posted_ = false;
+    bool overflowed = false;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      draining_.swap(inbox_);
+      overflowed = std::exchange(overflowed_, false);
+      if (draining_.empty() && !overflowed) {
+        posted_ = false;
+        return;
+      }
+    }
+    if (overflowed) {
+      // Frames were dropped: nobody on this lane may go on as if its stream were whole.
+      draining_.clear();
+      close_all_lagging();
+      asio::post(ioc_, [self = shared_from_this()] { self->drain(); });
       return;
     }
   }

@@ -30,6 +30,9 @@ class lane_member {
 public:
   virtual ~lane_member() = default;
   virtual void offer(const runtime::frame_ptr& frame, void* tag) = 0;
+  /// The lane fell so far behind that it dropped frames: the member must end its session (the
+  /// client resumes with `last_seq`, replayed from the journal).
+  virtual void lagging() = 0;
 };
 
 class ws_lane final : public runtime::topic_subscriber,
@@ -60,12 +63,20 @@ public:
   /// Lane thread: `member` no longer follows `topic`; harmless if it did not.
   void leave(const std::string& topic, const lane_member* member);
 
-  /// Hub thread: queues the frame and wakes the lane once per batch.
+  /// Hub thread: queues the frame and wakes the lane once per batch. Past `max_inbox` waiting
+  /// frames the lane drops them and, on its thread, closes every member as lagging: a lane that
+  /// cannot keep up must not grow without bound.
   void deliver(const runtime::frame_ptr& frame) override;
+
+  static constexpr size_t max_inbox = 65536;
+
+  /// Frames waiting for the lane's thread.
+  size_t queued();
 
 private:
   void drain();
   void offer(const runtime::frame_ptr& frame);
+  void close_all_lagging();
 
   std::shared_ptr<runtime::topic_hub> hub_;
   size_t index_;
@@ -76,6 +87,7 @@ private:
   std::mutex mtx_;
   std::vector<runtime::frame_ptr> inbox_;
   bool posted_ = false;
+  bool overflowed_ = false;
 
   // Lane thread only.
   struct entry {

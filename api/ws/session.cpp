@@ -97,6 +97,14 @@ public:
     apply(sub, sub.cursor.offer(frame));
   }
 
+  // The lane's thread: its inbox overflowed and frames of this session's topics were dropped.
+  void lagging() override {
+    if (closing_)
+      return;
+    env_->log->warn("ws session closed: its lane fell behind request_id={}", request_id_);
+    close_with(websocket::close_code::try_again_later, "lagging");
+  }
+
   void shutdown(bool force) override {
     asio::post(ws_.get_executor(), [self = shared_from_this(), force] {
       if (force)

@@ -2,7 +2,9 @@
 
 #include "actors/protocol/commerce.hpp"
 #include "api/ws/frames.hpp"
+#include "api/ws/lane.hpp"
 #include "api/ws/topic_cursor.hpp"
+#include "runtime/topic_hub.hpp"
 
 #include <caf/make_message.hpp>
 
@@ -10,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <random>
 
 namespace {
@@ -180,3 +184,54 @@ TEST(WsFrames, KindsWithoutTopicsAreNotRendered) {
 }
 
 } // namespace
+
+namespace {
+
+struct counting_member : mercato::api::ws::lane_member {
+  std::atomic<int> offered{0};
+  std::atomic<int> lagged{0};
+  void offer(const frame_ptr&, void*) override {
+    ++offered;
+  }
+  void lagging() override {
+    ++lagged;
+  }
+};
+
+} // namespace
+
+// A lane whose thread cannot keep up holds at most max_inbox frames; past that it drops them and
+// closes its sessions as lagging (they resume with last_seq), rather than growing.
+TEST(WsLane, AnInboxOverItsBoundClosesItsMembersAsLaggingInsteadOfGrowing) {
+  using mercato::api::ws::ws_lane;
+  auto hub = std::make_shared<mercato::runtime::topic_hub>(
+    [](const std::string&, const mercato::committed_event&) { return frame_ptr{}; });
+  auto lane = std::make_shared<ws_lane>(hub, 0);
+  auto member = std::make_shared<counting_member>();
+  lane->join("stock:a", member, nullptr); // before its thread runs: nothing drains yet
+  auto frame = std::make_shared<topic_frame>(topic_frame{"stock:a", 1, "{}"});
+  for (size_t i = 0; i < ws_lane::max_inbox + 100; ++i)
+    lane->deliver(frame);
+  EXPECT_EQ(lane->queued(), ws_lane::max_inbox);
+  lane->start();
+  lane->stop(); // runs what was posted, then joins
+  EXPECT_EQ(member->lagged.load(), 1);
+  EXPECT_EQ(member->offered.load(), 0) << "frames of a stream with a hole are not offered";
+  EXPECT_EQ(lane->queued(), 0u);
+}
+
+TEST(WsLane, ABacklogUnderTheBoundIsDeliveredWhole) {
+  using mercato::api::ws::ws_lane;
+  auto hub = std::make_shared<mercato::runtime::topic_hub>(
+    [](const std::string&, const mercato::committed_event&) { return frame_ptr{}; });
+  auto lane = std::make_shared<ws_lane>(hub, 0);
+  auto member = std::make_shared<counting_member>();
+  lane->join("stock:a", member, nullptr);
+  auto frame = std::make_shared<topic_frame>(topic_frame{"stock:a", 1, "{}"});
+  for (int i = 0; i < 1000; ++i)
+    lane->deliver(frame);
+  lane->start();
+  lane->stop();
+  EXPECT_EQ(member->offered.load(), 1000);
+  EXPECT_EQ(member->lagged.load(), 0);
+}
