@@ -198,40 +198,45 @@ struct counting_member : mercato::api::ws::lane_member {
   }
 };
 
+// A lane whose thread does not run yet, with one member following `stock:a`, and `n` frames of
+// that topic delivered to it.
+struct stalled_lane {
+  std::shared_ptr<mercato::api::ws::ws_lane> lane;
+  std::shared_ptr<counting_member> member = std::make_shared<counting_member>();
+
+  explicit stalled_lane(size_t n) {
+    auto hub = std::make_shared<mercato::runtime::topic_hub>(
+      [](const std::string&, const mercato::committed_event&) { return frame_ptr{}; });
+    lane = std::make_shared<mercato::api::ws::ws_lane>(hub, 0);
+    lane->join("stock:a", member, nullptr);
+    auto frame = std::make_shared<topic_frame>(topic_frame{"stock:a", 1, "{}"});
+    for (size_t i = 0; i < n; ++i)
+      lane->deliver(frame);
+  }
+
+  void run() {
+    lane->start();
+    lane->stop(); // runs what was posted, then joins
+  }
+};
+
 } // namespace
 
 // A lane whose thread cannot keep up holds at most max_inbox frames; past that it drops them and
 // closes its sessions as lagging (they resume with last_seq), rather than growing.
 TEST(WsLane, AnInboxOverItsBoundClosesItsMembersAsLaggingInsteadOfGrowing) {
   using mercato::api::ws::ws_lane;
-  auto hub = std::make_shared<mercato::runtime::topic_hub>(
-    [](const std::string&, const mercato::committed_event&) { return frame_ptr{}; });
-  auto lane = std::make_shared<ws_lane>(hub, 0);
-  auto member = std::make_shared<counting_member>();
-  lane->join("stock:a", member, nullptr); // before its thread runs: nothing drains yet
-  auto frame = std::make_shared<topic_frame>(topic_frame{"stock:a", 1, "{}"});
-  for (size_t i = 0; i < ws_lane::max_inbox + 100; ++i)
-    lane->deliver(frame);
-  EXPECT_EQ(lane->queued(), ws_lane::max_inbox);
-  lane->start();
-  lane->stop(); // runs what was posted, then joins
-  EXPECT_EQ(member->lagged.load(), 1);
-  EXPECT_EQ(member->offered.load(), 0) << "frames of a stream with a hole are not offered";
-  EXPECT_EQ(lane->queued(), 0u);
+  stalled_lane s{ws_lane::max_inbox + 100};
+  EXPECT_EQ(s.lane->queued(), ws_lane::max_inbox);
+  s.run();
+  EXPECT_EQ(s.member->lagged.load(), 1);
+  EXPECT_EQ(s.member->offered.load(), 0) << "frames of a stream with a hole are not offered";
+  EXPECT_EQ(s.lane->queued(), 0u);
 }
 
 TEST(WsLane, ABacklogUnderTheBoundIsDeliveredWhole) {
-  using mercato::api::ws::ws_lane;
-  auto hub = std::make_shared<mercato::runtime::topic_hub>(
-    [](const std::string&, const mercato::committed_event&) { return frame_ptr{}; });
-  auto lane = std::make_shared<ws_lane>(hub, 0);
-  auto member = std::make_shared<counting_member>();
-  lane->join("stock:a", member, nullptr);
-  auto frame = std::make_shared<topic_frame>(topic_frame{"stock:a", 1, "{}"});
-  for (int i = 0; i < 1000; ++i)
-    lane->deliver(frame);
-  lane->start();
-  lane->stop();
-  EXPECT_EQ(member->offered.load(), 1000);
-  EXPECT_EQ(member->lagged.load(), 0);
+  stalled_lane s{1000};
+  s.run();
+  EXPECT_EQ(s.member->offered.load(), 1000);
+  EXPECT_EQ(s.member->lagged.load(), 0);
 }
