@@ -36,8 +36,16 @@ struct due_delivery {
 
 // Claims due email deliveries by moving their due time past the lease, in its own committed
 // transaction: another sender (or this one after a crash) takes them again only once it ends.
+// First, what falls due inside its customer's quiet hours is deferred to their end (migration
+// 0016), unless its rule made it urgent; it stays pending meanwhile.
 std::vector<due_delivery> claim(pqxx::connection& conn, const dispatcher_settings& cfg) {
   pqxx::work txn{conn, "notify-claim"};
+  txn.exec("UPDATE notifications n SET next_attempt_at = q.until, updated_at = now() FROM ("
+           "SELECT d.id, mercato_quiet_until(p.time_zone, p.quiet_start_min, p.quiet_end_min, "
+           "now()) AS until FROM notifications d JOIN notification_preferences p "
+           "ON p.customer_id = d.customer_id WHERE d.status = 'pending' AND d.channel = 'email' "
+           "AND d.priority = 'normal' AND d.next_attempt_at <= now() AND p.quiet_enabled) q "
+           "WHERE n.id = q.id AND q.until IS NOT NULL");
   auto rows = txn.exec_params(
     "UPDATE notifications n SET next_attempt_at = now() + $1 * interval '1 millisecond', "
     "updated_at = now() WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND "

@@ -244,6 +244,54 @@ TEST_F(Notifications, EmailRetriesThenFallsBackToSmsAndLogsEachAttempt) {
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM dead_letters"), 0);
 }
 
+TEST_F(Notifications, QuietHoursEndWhereTheCustomersClockSaysAndAnUnknownZoneIsUtc) {
+  auto until = [&](const std::string& tz, int start, int end, const std::string& at) {
+    return scalar<std::string>("SELECT COALESCE(to_char(mercato_quiet_until('" + tz + "', "
+                               + std::to_string(start) + ", " + std::to_string(end) + ", '" + at
+                               + "') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), 'none')");
+  };
+  constexpr int ten_pm = 22 * 60, seven_am = 7 * 60, nine_am = 9 * 60, five_pm = 17 * 60;
+  EXPECT_EQ(until("UTC", ten_pm, seven_am, "2026-01-01 23:30+00"), "2026-01-02 07:00");
+  EXPECT_EQ(until("UTC", ten_pm, seven_am, "2026-01-02 06:59+00"), "2026-01-02 07:00");
+  EXPECT_EQ(until("UTC", ten_pm, seven_am, "2026-01-02 07:00+00"), "none");
+  EXPECT_EQ(until("UTC", ten_pm, seven_am, "2026-01-01 12:00+00"), "none");
+  EXPECT_EQ(until("UTC", nine_am, five_pm, "2026-01-01 09:00+00"), "2026-01-01 17:00");
+  EXPECT_EQ(until("UTC", nine_am, five_pm, "2026-01-01 08:59+00"), "none");
+  // 23:00 in Ho Chi Minh City (UTC+7) is quiet until 07:00 there, midnight UTC.
+  EXPECT_EQ(until("Asia/Ho_Chi_Minh", ten_pm, seven_am, "2026-01-01 16:00+00"), "2026-01-02 00:00");
+  EXPECT_EQ(until("Asia/Ho_Chi_Minh", ten_pm, seven_am, "2026-01-01 12:00+00"), "none");
+  EXPECT_EQ(until("Not/A_Zone", ten_pm, seven_am, "2026-01-01 23:30+00"), "2026-01-02 07:00");
+  EXPECT_EQ(until("UTC", ten_pm, ten_pm, "2026-01-01 22:30+00"), "none") << "an empty window";
+}
+
+TEST_F(Notifications, AnEmailDueInQuietHoursWaitsForTheirEndAndAnUrgentOneDoesNot) {
+  // Quiet from an hour ago to an hour from now, on the customer's clock.
+  auto now_min
+    = scalar<int>("SELECT (extract(hour FROM now() AT TIME ZONE 'Asia/Ho_Chi_Minh') * "
+                  "60 + extract(minute FROM now() AT TIME ZONE 'Asia/Ho_Chi_Minh'))::int");
+  notification_preferences p;
+  p.customer_id = "ivy";
+  p.channels = {true, true, false, false};
+  p.email = "ivy@example.com";
+  p.quiet = {true, (now_min + 1440 - 60) % 1440, (now_min + 60) % 1440, "Asia/Ho_Chi_Minh"};
+  put_prefs(p);
+  append("order", "o-8", 1, {caf::make_message(confirmed_placement("o-8", "ivy"))});
+  ASSERT_TRUE(synced());
+  EXPECT_EQ(pg::dispatch_once(url(), email_settings(3)), 0);
+  EXPECT_TRUE(sink.messages().empty());
+  EXPECT_EQ(deliveries("o-8"), "order_confirmed/email/pending order_confirmed/in_app/delivered")
+    << "the inbox is not interrupted by quiet hours";
+  auto wait_s = scalar<double>("SELECT extract(epoch FROM next_attempt_at - now()) FROM "
+                               "notifications WHERE order_id = 'o-8' AND channel = 'email'");
+  EXPECT_GT(wait_s, 58 * 60) << "deferred to the end of the quiet hours";
+  EXPECT_LE(wait_s, 60 * 60);
+  // An urgent delivery (as a rule may make it) is sent through the quiet hours.
+  query("UPDATE notifications SET priority = 'urgent', next_attempt_at = now() WHERE order_id = "
+        "'o-8' AND channel = 'email'");
+  ASSERT_EQ(email_status_after_rounds("o-8", 3), "delivered");
+  EXPECT_EQ(sink.messages().size(), 1u);
+}
+
 TEST_F(Notifications, EmailRefusedForGoodWithNoOtherChannelIsDeadLettered) {
   notification_preferences p;
   p.customer_id = "hal";
