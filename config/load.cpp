@@ -198,6 +198,16 @@ const std::vector<field>& fields() {
      "SMTP password"},
     {MERCATO_FIELD(notifications, smtp_timeout_ms), "", "--smtp-timeout-ms", "MS",
      "longest submission of one email"},
+    {MERCATO_FIELD(notifications, sms_url), "MERCATO_SMS_URL", "--sms-url", "URL",
+     "http:// base URL of the SMS provider's API; none = no SMS"},
+    {MERCATO_FIELD(notifications, sms_api_key), "MERCATO_SMS_API_KEY", "", "KEY",
+     "bearer token of the SMS provider"},
+    {MERCATO_FIELD(notifications, push_url), "MERCATO_PUSH_URL", "--push-url", "URL",
+     "http:// base URL of the push provider's API; none = no push"},
+    {MERCATO_FIELD(notifications, push_api_key), "MERCATO_PUSH_API_KEY", "", "KEY",
+     "bearer token of the push provider"},
+    {MERCATO_FIELD(notifications, provider_timeout_ms), "", "--notification-provider-timeout-ms",
+     "MS", "longest SMS or push call, connect to answer"},
     {MERCATO_FIELD(notifications, max_attempts), "", "--notification-max-attempts", "N",
      "attempts on one channel before the next allowed channel"},
     {MERCATO_FIELD(notifications, backoff_min_ms), "", "--notification-backoff-min-ms", "MS",
@@ -697,6 +707,11 @@ void validate(const settings& s, report& rep) {
       rep.add("notifications.smtp_from", "must be an email address when smtp_url is set");
   }
   between("notifications.smtp_timeout_ms", s.notifications.smtp_timeout_ms, 100, 600000);
+  for (auto [name, url] : {std::pair{"notifications.sms_url", &s.notifications.sms_url},
+                           std::pair{"notifications.push_url", &s.notifications.push_url}})
+    if (!url->empty() && url->rfind("http://", 0) != 0)
+      rep.add(name, "expected http://HOST[:PORT][/PATH], got " + shown_as(*url));
+  between("notifications.provider_timeout_ms", s.notifications.provider_timeout_ms, 100, 600000);
   between("notifications.max_attempts", s.notifications.max_attempts, 1, 100);
   at_least("notifications.backoff_min_ms", s.notifications.backoff_min_ms, 1);
   if (s.notifications.backoff_max_ms < s.notifications.backoff_min_ms)

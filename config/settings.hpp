@@ -129,8 +129,15 @@ struct notification_settings {
   std::string smtp_username; ///< empty: no authentication
   std::string smtp_password;
   int64_t smtp_timeout_ms = 15000; ///< one submission, connect to answer
-  int max_attempts = 4;            ///< attempts on one channel before its fallback
-  int64_t backoff_min_ms = 1000;   ///< delay before the second attempt, doubled, jittered
+  /// SMS and push: http:// base URL of each provider's API (see
+  /// adapters/notify/http_channels.hpp); empty = that channel is not sent.
+  std::string sms_url;
+  std::string sms_api_key;
+  std::string push_url;
+  std::string push_api_key;
+  int64_t provider_timeout_ms = 10000; ///< one SMS or push call, connect to answer
+  int max_attempts = 4;                ///< attempts on one channel before its fallback
+  int64_t backoff_min_ms = 1000;       ///< delay before the second attempt, doubled, jittered
   int64_t backoff_max_ms = 300000;
 };
 

@@ -1,8 +1,10 @@
 #pragma once
 
-// The email sender of notifications: takes the pending email deliveries that are due, submits
-// each over SMTP with the delivery's idempotency key as Message-ID, and records every attempt in
-// notification_attempts (migration 0013). A failed attempt is retried with capped, jittered
+// The sender of notifications: takes the pending deliveries that are due on the channels it has
+// a provider for, submits each (email over SMTP with the delivery's idempotency key as
+// Message-ID; SMS and push over their providers' HTTP APIs with it as Idempotency-Key, see
+// adapters/notify/http_channels.hpp), and records every attempt in notification_attempts
+// (migration 0013). A failed attempt is retried with capped, jittered
 // exponential backoff; once the channel's attempts are spent (or it refuses for good) the next
 // channel the customer allows gets the message, and with none left it is dead-lettered (kind
 // `notification`).
@@ -13,6 +15,7 @@
 // repeat until the lease ends.
 
 #include "actors/protocol/notification_rules.hpp"
+#include "adapters/notify/http_channels.hpp"
 #include "adapters/notify/smtp_email.hpp"
 #include "runtime/metrics.hpp"
 
@@ -24,24 +27,27 @@
 
 namespace mercato::pg {
 
-/// What the email sender needs.
+/// What the sender needs. A channel whose provider has no URL is not sent: its deliveries wait
+/// as pending.
 struct dispatcher_settings {
   channels::smtp_settings smtp;
+  channels::http_provider_settings sms;
+  channels::http_provider_settings push;
   notify::retry_policy retry;
   std::chrono::milliseconds poll{200};    ///< wait when nothing was due
   std::chrono::milliseconds lease{60000}; ///< a claimed delivery is not claimed again before
   int batch = 20;                         ///< deliveries claimed per round
-  /// May be null; otherwise it keeps mercato_notification_delivery_seconds{channel="email"}: the
-  /// time from the order event becoming durable to the server accepting the message.
+  /// May be null; otherwise it keeps mercato_notification_delivery_seconds{channel}: the time
+  /// from the order event becoming durable to the provider accepting the message.
   runtime::metrics_registry* metrics = nullptr;
 };
 
-/// Spawns the detached email sender; it runs until it gets an exit message.
+/// Spawns the detached sender; it runs until it gets an exit message.
 caf::actor spawn_notification_dispatcher(caf::actor_system& sys, std::string db_url,
                                          dispatcher_settings cfg);
 
-/// One round, for tests and tools: claims the due email deliveries and sends them; returns how
-/// many were attempted. Blocking.
+/// One round, for tests and tools: claims the due deliveries and sends them; returns how many
+/// were attempted. Blocking.
 int dispatch_once(const std::string& db_url, const dispatcher_settings& cfg);
 
 } // namespace mercato::pg

@@ -387,18 +387,21 @@ std::vector<caf::actor> spawn_workers(caf::actor_system& sys, const config::sett
     settings.breaker = circuits.add("webhook " + settings.endpoint, {}, &metrics);
     add(pg::spawn_outbox_publisher(sys, cfg.db.url, std::move(settings)));
   }
-  // Notification emails leave from here; without a server they wait as pending.
-  if (!cfg.notifications.smtp_url.empty()) {
-    pg::dispatcher_settings email;
-    const auto& n = cfg.notifications;
-    email.smtp.url = n.smtp_url;
-    email.smtp.from = n.smtp_from;
-    email.smtp.username = n.smtp_username;
-    email.smtp.password = n.smtp_password;
-    email.smtp.timeout = std::chrono::milliseconds{n.smtp_timeout_ms};
-    email.retry = {n.max_attempts, n.backoff_min_ms, n.backoff_max_ms};
-    email.metrics = &metrics;
-    add(pg::spawn_notification_dispatcher(sys, cfg.db.url, std::move(email)));
+  // Notifications leave from here; a channel without a provider keeps its deliveries pending.
+  const auto& n = cfg.notifications;
+  if (!n.smtp_url.empty() || !n.sms_url.empty() || !n.push_url.empty()) {
+    pg::dispatcher_settings sender;
+    sender.smtp.url = n.smtp_url;
+    sender.smtp.from = n.smtp_from;
+    sender.smtp.username = n.smtp_username;
+    sender.smtp.password = n.smtp_password;
+    sender.smtp.timeout = std::chrono::milliseconds{n.smtp_timeout_ms};
+    auto provider_timeout = std::chrono::milliseconds{n.provider_timeout_ms};
+    sender.sms = {n.sms_url, n.sms_api_key, provider_timeout};
+    sender.push = {n.push_url, n.push_api_key, provider_timeout};
+    sender.retry = {n.max_attempts, n.backoff_min_ms, n.backoff_max_ms};
+    sender.metrics = &metrics;
+    add(pg::spawn_notification_dispatcher(sys, cfg.db.url, std::move(sender)));
   }
   return out;
 }

@@ -5,11 +5,67 @@
 
 #include "adapters/pg/notification_dispatcher.hpp"
 #include "adapters/pg/notification_store.hpp"
+#include "tests/support/loopback_http_server.hpp"
 #include "tests/support/projection_fixture.hpp"
 #include "tests/support/smtp_sink.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 namespace mercato::test {
 namespace {
+
+// An SMS or push provider on loopback: records every call and answers as told (a status, after
+// an optional delay).
+class fake_provider {
+public:
+  struct call {
+    std::string target;
+    std::string authorization;
+    std::string idempotency_key;
+    nlohmann::json body;
+  };
+
+  void answer_with(int status, std::chrono::milliseconds delay = {}) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    status_ = status;
+    delay_ = delay;
+  }
+
+  std::vector<call> calls() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return calls_;
+  }
+
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server_.port());
+  }
+
+private:
+  loopback_http_server::answer handle(const loopback_http_server::request& req) {
+    int status = 200;
+    std::chrono::milliseconds delay{};
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      calls_.push_back(
+        {std::string{req.target()}, std::string{req[boost::beast::http::field::authorization]},
+         std::string{req["Idempotency-Key"]}, nlohmann::json::parse(req.body(), nullptr, false)});
+      status = status_;
+      delay = delay_;
+    }
+    std::this_thread::sleep_for(delay);
+    return {static_cast<boost::beast::http::status>(status), "application/json", "{}"};
+  }
+
+  mutable std::mutex mtx_;
+  int status_ = 200;
+  std::chrono::milliseconds delay_{};
+  std::vector<call> calls_;
+  loopback_http_server server_{[this](const auto& req) { return handle(req); }};
+};
 
 class Notifications : public projection_test {
 protected:
@@ -83,8 +139,41 @@ protected:
     return status;
   }
 
+  // Sends rounds with `cfg` until the `channel` delivery of `order` is no longer pending
+  // (deadline 10 s).
+  std::string status_after_rounds(const std::string& order, const std::string& channel,
+                                  const pg::dispatcher_settings& cfg) {
+    std::string status;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+    do {
+      pg::dispatch_once(url(), cfg);
+      status = scalar<std::string>("SELECT COALESCE(max(status), 'none') FROM notifications "
+                                   "WHERE order_id = '"
+                                   + order + "' AND channel = '" + channel + "'");
+    } while ((status == "pending" || status == "none")
+             && std::chrono::steady_clock::now() < deadline);
+    return status;
+  }
+
+  pg::dispatcher_settings provider_settings(int max_attempts) const {
+    auto cfg = email_settings(max_attempts);
+    cfg.sms = {sms.url(), "sms-key", std::chrono::milliseconds{300}};
+    cfg.push = {push.url(), "push-key", std::chrono::milliseconds{300}};
+    return cfg;
+  }
+
+  void text_only_customer(const std::string& id) {
+    notification_preferences p;
+    p.customer_id = id;
+    p.channels = {true, false, true, true}; // in-app, SMS, push; no email
+    p.phone = "+84901230000";
+    put_prefs(p);
+  }
+
   notification_store_actor store;
   smtp_sink sink;
+  fake_provider sms;
+  fake_provider push;
 };
 
 TEST_F(Notifications, EachMilestoneOncePerChannelDespiteDuplicatesAndLateFacts) {
@@ -290,6 +379,55 @@ TEST_F(Notifications, AnEmailDueInQuietHoursWaitsForTheirEndAndAnUrgentOneDoesNo
         "'o-8' AND channel = 'email'");
   ASSERT_EQ(email_status_after_rounds("o-8", 3), "delivered");
   EXPECT_EQ(sink.messages().size(), 1u);
+}
+
+TEST_F(Notifications, AnSmsThatKeepsFailingFallsBackToPushEachWithItsIdempotencyKey) {
+  text_only_customer("jo");
+  append("order", "o-9", 1, {caf::make_message(confirmed_placement("o-9", "jo"))});
+  ASSERT_TRUE(synced());
+  sms.answer_with(503);
+  ASSERT_EQ(status_after_rounds("o-9", "sms", provider_settings(2)), "failed");
+  ASSERT_EQ(status_after_rounds("o-9", "push", provider_settings(2)), "delivered");
+  auto texts = sms.calls();
+  ASSERT_EQ(texts.size(), 2u) << "two attempts on SMS";
+  for (const auto& c : texts) {
+    EXPECT_EQ(c.target, "/v1/messages");
+    EXPECT_EQ(c.authorization, "Bearer sms-key");
+    EXPECT_EQ(c.idempotency_key, notify::idempotency_key("o-9/order_confirmed/sms"));
+    EXPECT_EQ(c.body.value("to", ""), "+84901230000");
+    EXPECT_EQ(c.body.value("body", "").find("o-9") != std::string::npos, true) << c.body;
+  }
+  auto pushed = push.calls();
+  ASSERT_EQ(pushed.size(), 1u);
+  EXPECT_EQ(pushed[0].target, "/v1/push");
+  EXPECT_EQ(pushed[0].authorization, "Bearer push-key");
+  EXPECT_EQ(pushed[0].body.value("customer_id", ""), "jo");
+  EXPECT_EQ(pushed[0].idempotency_key, notify::idempotency_key("o-9/order_confirmed/push"));
+  EXPECT_EQ(deliveries("o-9"), "order_confirmed/in_app/delivered order_confirmed/push/delivered "
+                               "order_confirmed/sms/failed");
+  EXPECT_EQ(scalar<std::string>("SELECT string_agg(channel || ':' || outcome, ',' ORDER BY id) "
+                                "FROM notification_attempts"),
+            "sms:failed,sms:failed,push:accepted");
+}
+
+TEST_F(Notifications, ARefusedSmsFallsBackAtOnceAndASlowProviderIsAskedAgainWithTheSameKey) {
+  text_only_customer("kim");
+  append("order", "o-10", 1, {caf::make_message(confirmed_placement("o-10", "kim"))});
+  ASSERT_TRUE(synced());
+  sms.answer_with(400);                                  // refused for good: not repeated
+  push.answer_with(200, std::chrono::milliseconds{400}); // past the 300 ms timeout
+  EXPECT_EQ(status_after_rounds("o-10", "sms", provider_settings(3)), "failed");
+  EXPECT_EQ(sms.calls().size(), 1u);
+  pg::dispatch_once(url(), provider_settings(3)); // the push times out: outcome unknown
+  EXPECT_EQ(scalar<std::string>("SELECT outcome FROM notification_attempts WHERE channel = "
+                                "'push'"),
+            "unknown");
+  push.answer_with(200);
+  ASSERT_EQ(status_after_rounds("o-10", "push", provider_settings(3)), "delivered");
+  auto pushed = push.calls();
+  ASSERT_EQ(pushed.size(), 2u);
+  EXPECT_EQ(pushed[0].idempotency_key, pushed[1].idempotency_key)
+    << "a repeat carries the same key, so that the provider sends it once";
 }
 
 TEST_F(Notifications, EmailRefusedForGoodWithNoOtherChannelIsDeadLettered) {

@@ -320,6 +320,18 @@ TEST(ConfigLoad, ClusterTimingsThatCouldLetTwoNodesServeTheSameShardAreRefused) 
   EXPECT_EQ(r.values.cluster.port, 7000);
 }
 
+TEST(ConfigLoad, NotificationProvidersNeedHttpUrls) {
+  auto r = run({"--sms-url=smtp://sms.example", "--push-url=https://push.example"}, required);
+  EXPECT_TRUE(has_error_for(r, "notifications.sms_url")) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "notifications.push_url")) << all_errors(r);
+  r = run({"--sms-url=http://127.0.0.1:9000/api", "--notification-provider-timeout-ms=50"},
+          required);
+  EXPECT_TRUE(has_error_for(r, "notifications.provider_timeout_ms")) << all_errors(r);
+  r = run({"--sms-url=http://127.0.0.1:9000/api", "--push-url=http://127.0.0.1:9001"}, required);
+  EXPECT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_EQ(r.values.notifications.sms_url, "http://127.0.0.1:9000/api");
+}
+
 TEST(ConfigLoad, WrongTypeInFileNamesItsPath) {
   temp_file file{R"({"server": {"io_threads": "four", "http_addr": 8080},
                      "db": {"migrate": "no"}, "journal": {"batch_max": 1.5},
