@@ -30,5 +30,14 @@ int main(int argc, char** argv) {
   }
   if (loaded.values.server.pages_dir.empty())
     loaded.values.server.pages_dir = default_pages_dir();
-  return mercato::runtime::run_server(loaded.values);
+  auto reload
+    = [argc, argv](std::vector<std::string>& errors) -> std::optional<mercato::config::settings> {
+    auto again = mercato::config::load(argc, argv, mercato::config::process_environment());
+    if (!again.errors.empty()) {
+      errors = std::move(again.errors);
+      return std::nullopt;
+    }
+    return std::move(again.values);
+  };
+  return mercato::runtime::run_server(loaded.values, reload);
 }

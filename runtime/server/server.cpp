@@ -47,13 +47,14 @@ namespace mercato::runtime {
 
 namespace {
 
-// Blocks SIGINT/SIGTERM in every thread (threads inherit the mask) so that sigwait() in
-// main is the only place that sees them.
+// Blocks SIGINT/SIGTERM (and SIGHUP, which reloads) in every thread (threads inherit the mask)
+// so that sigwait() in serve() is the only place that sees them.
 sigset_t block_shutdown_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
@@ -436,7 +437,29 @@ node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, con
 }
 
 // Serves HTTP and WebSocket until SIGINT or SIGTERM; the process exit code.
-int serve(const node_handles& handles, sigset_t& signals) {
+// SIGHUP: the notification rules change without a restart; a configuration that no longer
+// loads changes nothing.
+void reload(const settings_reloader& read_again) {
+  auto log = logger("runtime");
+  if (!read_again) {
+    log->warn("SIGHUP ignored: this node cannot read its configuration again");
+    return;
+  }
+  std::vector<std::string> errors;
+  auto cfg = read_again(errors);
+  if (!cfg) {
+    for (const auto& e : errors)
+      log->error("configuration not reloaded: {}", e);
+    return;
+  }
+  if (auto err = pg::set_notification_rules(cfg->notifications.rules); !err.empty()) {
+    log->error("notification rules not reloaded: {}", err);
+    return;
+  }
+  log->info("notification rules reloaded");
+}
+
+int serve(const node_handles& handles, sigset_t& signals, const settings_reloader& read_again) {
   auto log = logger("runtime");
   const auto& cfg = handles.cfg;
   api::http_server http{handles};
@@ -454,7 +477,8 @@ int serve(const node_handles& handles, sigset_t& signals) {
   log->info("mercato serves http://127.0.0.1:{} (scheduler threads {}, io threads {})", http.port(),
             handles.sys->scheduler().num_workers(), cfg.server.io_threads);
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
+    reload(read_again);
   log->info("signal {} received; shutting down", sig);
   http.stop();
   return 0;
@@ -462,7 +486,7 @@ int serve(const node_handles& handles, sigset_t& signals) {
 
 } // namespace
 
-int run_server(const config::settings& cfg) {
+int run_server(const config::settings& cfg, settings_reloader read_again) {
   init_logging(cfg.log.level, cfg.log.format);
   auto log = logger("runtime");
   auto signals = block_shutdown_signals();
@@ -539,7 +563,7 @@ int run_server(const config::settings& cfg) {
     auto handles = handles_of(sys, cfg, p, r, hub, metrics, identity);
     handles.cluster = cl;
     handles.cluster_gateway = gateway;
-    exit_code = serve(handles, signals);
+    exit_code = serve(handles, signals, read_again);
     if (agent) {
       // Hand the shards over while everything still runs, so that no request fails.
       caf::scoped_actor self{sys};

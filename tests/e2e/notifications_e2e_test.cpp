@@ -11,8 +11,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
 #include <ctime>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -265,4 +269,58 @@ TEST_F(NotificationsE2E, EmailIsSubmittedToTheSmtpServerOnceWithRetries) {
                       {{"MERCATO_URL", env_->server().base_url()}, {"MERCATO_TOKEN", admin_}},
                       {"MERCATO_URL", "MERCATO_TOKEN"});
   EXPECT_NE(bad.exit_code, 0) << bad.describe();
+}
+
+// The rules change without a restart: SIGHUP reads the configuration file again. An order
+// confirmed before goes to the inbox only; one confirmed after is also emailed.
+TEST_F(NotificationsE2E, SighupReloadsTheRulesFromTheConfigurationFile) {
+  auto path = ::testing::TempDir() + "mercato-rules-" + std::to_string(::getpid()) + ".json";
+  auto write_rules = [&](const std::string& rules) {
+    std::ofstream{path} << json{{"notifications", {{"rules", rules}}}}.dump();
+  };
+  write_rules("order_confirmed=in_app");
+  // At info, the node logs each reload: the test waits for that line.
+  ASSERT_NO_FATAL_FAILURE(start_server({"--config", path, "--log-level", "info"}));
+  ASSERT_EQ(
+    http()
+      .put("/v1/customers/ada/preferences",
+           {{"channels", {{"in_app", true}, {"email", true}}}, {"email", "ada@example.com"}}, ada_)
+      .status,
+    200);
+  auto channels_of = [&](const std::string& order_id) {
+    std::set<std::string> out;
+    auto items = http().get("/v1/customers/ada/notifications", ada_).json()["items"];
+    for (const auto& n : items)
+      if (n.value("order_id", "") == order_id)
+        out.insert(n.value("channel", ""));
+    return out;
+  };
+  auto before = place_order(ada_, "rules-a");
+  ASSERT_TRUE(eventually([&] { return channels_of(before).count("in_app") == 1; }, 10s));
+
+  write_rules("order_confirmed=in_app,email");
+  env_->server().signal(SIGHUP);
+  ASSERT_TRUE(eventually(
+    [&] {
+      return env_->server().log_tail(1 << 20).find("notification rules reloaded")
+             != std::string::npos;
+    },
+    10s));
+  auto after = place_order(ada_, "rules-b");
+  ASSERT_TRUE(eventually([&] { return channels_of(after).size() == 2; }, 10s))
+    << "channels of the later order";
+  EXPECT_EQ(channels_of(before), std::set<std::string>{"in_app"}) << "nothing told twice";
+  EXPECT_TRUE(env_->server().is_running());
+
+  // A file that no longer loads changes nothing and stops nothing.
+  std::ofstream{path} << "{not json";
+  env_->server().signal(SIGHUP);
+  ASSERT_TRUE(eventually(
+    [&] {
+      return env_->server().log_tail(1 << 20).find("configuration not reloaded")
+             != std::string::npos;
+    },
+    10s));
+  EXPECT_TRUE(env_->server().is_running());
+  ::unlink(path.c_str());
 }
