@@ -298,14 +298,14 @@ TEST_F(NotificationsE2E, SighupReloadsTheRulesFromTheConfigurationFile) {
   auto before = place_order(ada_, "rules-a");
   ASSERT_TRUE(eventually([&] { return channels_of(before).count("in_app") == 1; }, 10s));
 
+  // SIGHUP, then true once the node logged `line` about it.
+  auto hang_up_until_logged = [&](const std::string& line) {
+    env_->server().signal(SIGHUP);
+    return eventually(
+      [&] { return env_->server().log_tail(1 << 20).find(line) != std::string::npos; }, 10s);
+  };
   write_rules("order_confirmed=in_app,email");
-  env_->server().signal(SIGHUP);
-  ASSERT_TRUE(eventually(
-    [&] {
-      return env_->server().log_tail(1 << 20).find("notification rules reloaded")
-             != std::string::npos;
-    },
-    10s));
+  ASSERT_TRUE(hang_up_until_logged("notification rules reloaded"));
   auto after = place_order(ada_, "rules-b");
   ASSERT_TRUE(eventually([&] { return channels_of(after).size() == 2; }, 10s))
     << "channels of the later order";
@@ -314,13 +314,7 @@ TEST_F(NotificationsE2E, SighupReloadsTheRulesFromTheConfigurationFile) {
 
   // A file that no longer loads changes nothing and stops nothing.
   std::ofstream{path} << "{not json";
-  env_->server().signal(SIGHUP);
-  ASSERT_TRUE(eventually(
-    [&] {
-      return env_->server().log_tail(1 << 20).find("configuration not reloaded")
-             != std::string::npos;
-    },
-    10s));
+  ASSERT_TRUE(hang_up_until_logged("configuration not reloaded"));
   EXPECT_TRUE(env_->server().is_running());
   ::unlink(path.c_str());
 }
