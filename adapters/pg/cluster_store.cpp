@@ -83,6 +83,16 @@ caf::expected<bool> cluster_store::set_status(const std::string& node_id, int64_
   });
 }
 
+caf::expected<bool> cluster_store::set_leaving(const std::string& node_id, int64_t incarnation) {
+  return db_->run<bool>([&](pqxx::connection& conn) {
+    pqxx::work txn{conn, "cluster-leaving"};
+    return update_view(txn,
+                       "UPDATE cluster_members SET leaving = true, changed_at = now() "
+                       "WHERE node_id = $1 AND incarnation = $2 AND NOT leaving",
+                       node_id, incarnation);
+  });
+}
+
 caf::expected<bool> cluster_store::set_http_address(const std::string& node_id, int64_t incarnation,
                                                     const std::string& address) {
   return db_->run<bool>([&](pqxx::connection& conn) {
@@ -156,7 +166,7 @@ caf::expected<cluster_snapshot> cluster_store::read(int64_t known_version) {
       return s;
     for (const auto& r : txn.exec(
            "SELECT node_id, incarnation, http_address, caf_host, caf_port, protocol_version, "
-           "status FROM cluster_members m WHERE status IN ('joining', 'up') "
+           "status, leaving FROM cluster_members m WHERE status IN ('joining', 'up') "
            "OR EXISTS (SELECT 1 FROM cluster_shards s WHERE s.node_id = m.node_id "
            "AND s.incarnation = m.incarnation) "
            "OR EXISTS (SELECT 1 FROM cluster_singletons s WHERE s.node_id = m.node_id "
@@ -169,6 +179,7 @@ caf::expected<cluster_snapshot> cluster_store::read(int64_t known_version) {
       m.caf_port = r[4].as<int32_t>();
       m.protocol_version = r[5].as<int32_t>();
       m.status = r[6].as<std::string>();
+      m.leaving = r[7].as<bool>();
       s.members.push_back(std::move(m));
     }
     for (const auto& r :
@@ -189,7 +200,9 @@ caf::expected<bool> cluster_store::move_shard(int32_t shard, int64_t expected_ep
       pqxx::work txn{conn, "cluster-move-shard"};
       return update_view(txn,
                          "UPDATE cluster_shards SET node_id = $3, incarnation = $4, "
-                         "epoch = epoch + 1 WHERE shard = $1 AND epoch = $2",
+                         "epoch = epoch + 1 WHERE shard = $1 AND epoch = $2 AND NOT EXISTS "
+                         "(SELECT 1 FROM cluster_members m WHERE m.node_id = $3 AND "
+                         "m.incarnation = $4 AND m.leaving)",
                          shard, expected_epoch, node_id, incarnation);
     },
     retry_policy::before_write_only);

@@ -62,6 +62,10 @@ public:
   caf::expected<bool> set_status(const std::string& node_id, int64_t incarnation,
                                  const std::string& status);
 
+  /// Marks this member as leaving: it stays up (and keeps its fence) while it hands its shards
+  /// over, but no shard moves to it any more (`move_shard` refuses it as a target).
+  caf::expected<bool> set_leaving(const std::string& node_id, int64_t incarnation);
+
   /// Records where this member serves HTTP (known only once it listens).
   caf::expected<bool> set_http_address(const std::string& node_id, int64_t incarnation,
                                        const std::string& address);
@@ -83,7 +87,8 @@ public:
   /// version == known_version).
   caf::expected<cluster_snapshot> read(int64_t known_version);
 
-  /// Compare-and-swap of a shard's owner on its epoch. True if it moved.
+  /// Compare-and-swap of a shard's owner on its epoch. True if it moved; false also when the
+  /// target is leaving.
   caf::expected<bool> move_shard(int32_t shard, int64_t expected_epoch, const std::string& node_id,
                                  int64_t incarnation);
 

@@ -45,7 +45,9 @@ error_mapping map_error(const caf::error& err) {
     case mercato_errc::storage_unavailable:
       return unavailable("storage is unavailable, retry later");
     case mercato_errc::entity_unavailable:
-      return unavailable("the entity is restarting, retry later");
+      // The entity layer says why (restarting, over its budget, its node went down, no owner
+      // yet): nothing private, and it tells a client and an operator what to expect.
+      return unavailable(detail.empty() ? "the entity is restarting, retry later" : detail);
     case mercato_errc::stale_writer:
       return unavailable("the entity is recovering after a concurrent write, retry later");
     case mercato_errc::moved:

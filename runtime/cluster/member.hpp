@@ -15,6 +15,7 @@ struct member {
   int32_t caf_port = 0;
   std::string status; ///< joining, up, left, dead
   int32_t protocol_version = 0;
+  bool leaving = false; ///< up and handing its shards over: nobody hands it any
 };
 
 } // namespace mercato::runtime::cluster

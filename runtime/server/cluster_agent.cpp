@@ -29,6 +29,9 @@ constexpr auto connect_timeout = std::chrono::seconds{2};
 constexpr auto release_timeout = std::chrono::seconds{7};
 constexpr auto release_cooldown = std::chrono::seconds{5};
 constexpr auto drain_poll = std::chrono::milliseconds{100};
+// Leaving: how long it keeps asking busy entities (an append in flight) to stop, and how often.
+constexpr auto leave_limit = std::chrono::seconds{6};
+constexpr auto leave_retry = std::chrono::milliseconds{50};
 
 struct handover {
   int32_t shard = 0;
@@ -51,9 +54,10 @@ struct agent_state {
   std::vector<caf::actor> singleton_workers;
   bool db_down_logged = false;
   bool address_recorded = false;
-  bool leaving = false;           // SIGTERM: hand everything over, take nothing
-  caf::response_promise leave_rp; // answered once the leaving handover ended
-  bool draining = false;          // leaving: handed over, waiting until nobody routes here
+  bool leaving = false;             // SIGTERM: hand everything over, take nothing
+  caf::response_promise leave_rp;   // answered once the leaving handover ended
+  steady::time_point leave_until{}; // leaving: the last moment to hand more shards over
+  bool draining = false;            // leaving: handed over, waiting until nobody routes here
   bool handed_all = true;
   int64_t drain_version = 0;
   steady::time_point drain_until{};
@@ -95,11 +99,11 @@ struct candidates {
   }
 };
 
-// Every up member of `s`, but `except` (node, incarnation) if given.
+// Every up member of `s` that is not leaving, but `except` (node, incarnation) if given.
 candidates up_members(const pg::cluster_snapshot& s, const peer_key* except = nullptr) {
   candidates out;
   for (const auto& m : s.members) {
-    if (m.status != "up"
+    if (m.status != "up" || m.leaving
         || (except && m.node_id == except->first && m.incarnation == except->second))
       continue;
     out.members.push_back(m);
@@ -196,6 +200,18 @@ void check_drain(agent_ptr self) {
   auto& st = self->state;
   if (!st.draining || !st.leave_rp.pending())
     return;
+  // A handover to this node that began before it was marked leaving may have landed since:
+  // hand that over too, while there is anyone to take it.
+  peer_key me{st.cl->node_id(), st.cl->incarnation()};
+  if (refresh(self) && steady::now() < st.leave_until
+      && !up_members(st.last, &me).members.empty()) {
+    for (const auto& o : st.last.shards)
+      if (is_me(st, o.node_id, o.incarnation)) {
+        st.draining = false;
+        self->delayed_send(self, leave_retry, atom::retry_v);
+        return;
+      }
+  }
   auto least = st.store->least_seen_version(st.cl->node_id(), st.cl->incarnation());
   bool seen = least && *least >= st.drain_version;
   if (!seen && steady::now() < st.drain_until) {
@@ -239,8 +255,14 @@ void finish_release(agent_ptr self, const std::set<int32_t>& still_live) {
   // Keeps the releasing flags on (old view) until the new owners are read.
   if (!refresh(self))
     publish_view(self);
-  if (st.leaving && st.leave_rp.pending())
-    start_drain(self, moved == moves.size());
+  if (st.leaving && st.leave_rp.pending()) {
+    // A shard whose entities were busy stays here until they stop: a request for it would fail
+    // when this node does. Asked again shortly, for a while.
+    if (moved < moves.size() && steady::now() < st.leave_until)
+      self->delayed_send(self, leave_retry, atom::retry_v);
+    else
+      start_drain(self, moved == moves.size());
+  }
 }
 
 void start_release(agent_ptr self, std::vector<handover> moves) {
@@ -283,11 +305,8 @@ void start_leave(agent_ptr self) {
       moves.push_back(handover{static_cast<int32_t>(i), o.epoch, t->node_id, t->incarnation});
   }
   log()->info("cluster: leaving; handing {} shards to {} members", moves.size(), up.members.size());
-  if (moves.empty()) {
-    st.leave_rp.deliver(true);
-    st.leave_rp = caf::response_promise{};
-    return;
-  }
+  if (moves.empty())
+    return start_drain(self, true);
   start_release(self, std::move(moves));
 }
 
@@ -461,13 +480,24 @@ caf::behavior agent(agent_ptr self, cluster_agent_settings cfg,
       if (st.leaving)
         return false;
       st.leaving = true;
+      st.leave_until = steady::now() + leave_limit;
       st.leave_rp = self->make_response_promise();
+      // From now on nobody hands this node a shard; the view read next shows what it owns.
+      if (auto marked = st.store->set_leaving(st.cl->node_id(), st.cl->incarnation()); !marked)
+        log()->warn("cluster: cannot mark this node as leaving: {}",
+                    self->system().render(marked.error()));
+      refresh(self);
       auto rp = st.leave_rp;
       if (st.releasing.empty())
         start_leave(self); // else the handover in progress ends first, then the next tick
       return rp;
     },
     [self](atom::check) { check_drain(self); },
+    [self](atom::retry) {
+      auto& st = self->state;
+      if (st.leaving && st.leave_rp.pending() && st.releasing.empty() && !st.draining)
+        start_leave(self);
+    },
     [self](atom::sweep) {
       tick(self);
       self->delayed_send(self, std::chrono::milliseconds{self->state.cfg.cluster.heartbeat_ms},

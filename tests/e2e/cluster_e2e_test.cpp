@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,6 +53,9 @@ protected:
     opts.database_url = db_->dsn();
     opts.jwt_secret = secret_;
     opts.extra_args = {"--cluster", "--node-id=node-" + std::to_string(nodes_.size())};
+    // MERCATO_CLUSTER_TEST_LOG_LEVEL=debug keeps every node's full story for a failure.
+    if (const char* level = std::getenv("MERCATO_CLUSTER_TEST_LOG_LEVEL"))
+      opts.log_level = level;
     nodes_.push_back(std::make_unique<mt::server_process>(std::move(opts)));
     clients_.push_back(
       std::make_unique<mt::http_client>(nodes_.back()->host(), nodes_.back()->port()));

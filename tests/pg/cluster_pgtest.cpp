@@ -101,6 +101,15 @@ TEST_F(ClusterStore, ALeavingNodeLearnsTheOldestViewTheOthersRouteBy) {
   EXPECT_EQ(*store.least_seen_version("c", *c), 3);
   ASSERT_TRUE(*store.set_status("b", *b, "left"));
   EXPECT_EQ(*store.least_seen_version("a", *a), 9) << "only up members count";
+  // A member that is leaving is no target for a shard any more, and the view says so.
+  auto epoch = store.read(0)->shards[5].epoch;
+  ASSERT_TRUE(*store.set_leaving("c", *c));
+  EXPECT_FALSE(*store.move_shard(5, epoch, "c", *c));
+  EXPECT_TRUE(*store.move_shard(5, epoch, "a", *a));
+  auto view = store.read(0);
+  ASSERT_TRUE(view);
+  for (const auto& m : view->members)
+    EXPECT_EQ(m.leaving, m.node_id == "c") << m.node_id;
 }
 
 TEST_F(ClusterStore, AShardMovesOnlyFromTheEpochItWasReadAt) {
