@@ -397,7 +397,7 @@ void check_absence(self_ptr self, const std::string& key, slot& s, caf::message 
 void route(self_ptr self, const std::string& key, caf::message& msg, bool known_new) {
   auto& st = self->state;
   bool read = st.cfg.is_read && st.cfg.is_read(msg);
-  if (auto a = st.absent.find(key); a != st.absent.end()) {
+  if (auto a = st.absent.empty() ? st.absent.end() : st.absent.find(key); a != st.absent.end()) {
     bool fresh = self->clock().now() < a->second;
     if (fresh && read) {
       if (st.absent_hits)

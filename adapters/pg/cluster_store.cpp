@@ -23,6 +23,16 @@ bool update_view(pqxx::work& txn, const char* sql, Args&&... args) {
   return true;
 }
 
+// One statement on a member row in its own transaction, bumping the view if it changed a row.
+template <class... Args>
+caf::expected<bool> change_member(session& db, const char* txn_name, const char* sql,
+                                  Args&&... args) {
+  return db.run<bool>([&](pqxx::connection& conn) {
+    pqxx::work txn{conn, txn_name};
+    return update_view(txn, sql, std::forward<Args>(args)...);
+  });
+}
+
 cluster_owner_row owner_of(const pqxx::row& r) {
   cluster_owner_row x;
   x.name = r[0].as<std::string>();
@@ -74,34 +84,25 @@ caf::expected<int64_t> cluster_store::join(const cluster_join& me) {
 
 caf::expected<bool> cluster_store::set_status(const std::string& node_id, int64_t incarnation,
                                               const std::string& status) {
-  return db_->run<bool>([&](pqxx::connection& conn) {
-    pqxx::work txn{conn, "cluster-status"};
-    return update_view(txn,
+  return change_member(*db_, "cluster-status",
                        "UPDATE cluster_members SET status = $3, changed_at = now() "
                        "WHERE node_id = $1 AND incarnation = $2 AND status IN ('joining', 'up')",
                        node_id, incarnation, status);
-  });
 }
 
 caf::expected<bool> cluster_store::set_leaving(const std::string& node_id, int64_t incarnation) {
-  return db_->run<bool>([&](pqxx::connection& conn) {
-    pqxx::work txn{conn, "cluster-leaving"};
-    return update_view(txn,
+  return change_member(*db_, "cluster-leaving",
                        "UPDATE cluster_members SET leaving = true, changed_at = now() "
                        "WHERE node_id = $1 AND incarnation = $2 AND NOT leaving",
                        node_id, incarnation);
-  });
 }
 
 caf::expected<bool> cluster_store::set_http_address(const std::string& node_id, int64_t incarnation,
                                                     const std::string& address) {
-  return db_->run<bool>([&](pqxx::connection& conn) {
-    pqxx::work txn{conn, "cluster-address"};
-    return update_view(txn,
+  return change_member(*db_, "cluster-address",
                        "UPDATE cluster_members SET http_address = $3 "
                        "WHERE node_id = $1 AND incarnation = $2",
                        node_id, incarnation, address);
-  });
 }
 
 caf::expected<bool> cluster_store::renew(const std::string& node_id, int64_t incarnation,

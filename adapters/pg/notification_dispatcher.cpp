@@ -1,5 +1,6 @@
 #include "adapters/pg/notification_dispatcher.hpp"
 
+#include "adapters/pg/array_literal.hpp"
 #include "adapters/pg/connection.hpp"
 #include "adapters/pg/notification_store.hpp"
 #include "adapters/pg/projections.hpp"
@@ -37,18 +38,14 @@ struct due_delivery {
 
 // The channels this sender has a provider for, as a PostgreSQL array literal.
 std::string sent_channels(const dispatcher_settings& cfg) {
-  std::string out = "{";
-  auto add = [&out](const char* c) {
-    out += out.size() > 1 ? "," : "";
-    out += c;
-  };
+  array_literal out;
   if (!cfg.smtp.url.empty())
-    add("email");
+    out.add_raw("email");
   if (!cfg.sms.url.empty())
-    add("sms");
+    out.add_raw("sms");
   if (!cfg.push.url.empty())
-    add("push");
-  return out + "}";
+    out.add_raw("push");
+  return out.done();
 }
 
 // Claims due deliveries of the channels it sends by moving their due time past the lease, in its
