@@ -58,6 +58,8 @@ struct node_handles {
   /// gateway, which answers `(atom::get)` with `cluster_info`.
   std::shared_ptr<cluster::state> cluster;
   caf::actor cluster_gateway;
+  /// The admin:cluster topic's source (api/ws/admin_feed.hpp); null: the topic is not served.
+  caf::actor admin_feed;
   /// The node's circuit breakers (the payment provider's), for `GET /v1/admin/circuits`.
   std::shared_ptr<circuit_registry> circuits;
 };

@@ -68,16 +68,25 @@ void topic_hub::publish(const std::vector<committed_event>& events) {
     auto it = subs_.find(topic);
     if (it == subs_.end())
       continue;
-    auto frame = encode_(topic, e);
-    if (!frame)
-      continue;
-    for (const auto& s : it->second)
-      s->deliver(frame);
-    if (published_) {
-      published_->inc();
-      delivered_->inc(it->second.size());
-    }
+    if (auto frame = encode_(topic, e))
+      deliver_locked(it->second, frame);
   }
+}
+
+void topic_hub::deliver_locked(const std::vector<std::shared_ptr<topic_subscriber>>& subs,
+                               const frame_ptr& frame) {
+  for (const auto& s : subs)
+    s->deliver(frame);
+  if (published_) {
+    published_->inc();
+    delivered_->inc(subs.size());
+  }
+}
+
+void topic_hub::publish_frame(const frame_ptr& frame) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto it = subs_.find(frame->topic); it != subs_.end())
+    deliver_locked(it->second, frame);
 }
 
 size_t topic_hub::subscribers(const std::string& topic) const {

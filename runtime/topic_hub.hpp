@@ -58,6 +58,10 @@ public:
   /// Renders each event whose topic has subscribers once, and delivers it to all of them.
   void publish(const std::vector<committed_event>& events);
 
+  /// Delivers a frame rendered elsewhere (a topic that is not an entity's, e.g. admin:cluster)
+  /// to the subscribers of its topic.
+  void publish_frame(const frame_ptr& frame);
+
   /// Renders one event for `topic` with the hub's encoder (replays use the same frames).
   frame_ptr encode(const std::string& topic, const committed_event& event) const;
 
@@ -65,6 +69,9 @@ public:
   size_t topics() const;
 
 private:
+  void deliver_locked(const std::vector<std::shared_ptr<topic_subscriber>>& subs,
+                      const frame_ptr& frame);
+
   frame_encoder encode_;
   counter* published_ = nullptr; // frames rendered
   counter* delivered_ = nullptr; // frames handed to subscribers

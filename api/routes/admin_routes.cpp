@@ -6,6 +6,7 @@
 #include "api/json/codec.hpp"
 #include "api/json/fields.hpp"
 #include "api/json/problem.hpp"
+#include "api/routes/cluster_view.hpp"
 #include "api/routes/common.hpp"
 #include "runtime/circuit_breaker.hpp"
 #include "runtime/logging.hpp"
@@ -38,46 +39,11 @@ constexpr int32_t max_actor_page = 1000;
 constexpr int32_t default_dead_letter_page = 50;
 constexpr int32_t max_dead_letter_page = 500;
 
-// Every entity kind the API names, in the order listings walk them (sorted, so that the
-// cursor "after kind/key" is a plain comparison).
-constexpr std::array<std::string_view, 7> known_kinds{"cart",  "checkout", "coupon", "customer",
-                                                      "order", "payment",  "stock"};
-
 bool is_known_kind(std::string_view kind) {
   for (auto k : known_kinds)
     if (k == kind)
       return true;
   return false;
-}
-
-// The region of `kind`, null while that kind has none on this node (a customer's feed is a read
-// model, not a live entity).
-caf::actor region_of(const runtime::node_handles& h, std::string_view kind) {
-  if (kind == "stock")
-    return h.stock_region;
-  if (kind == "cart")
-    return h.cart_region;
-  if (kind == "coupon")
-    return h.coupon_region;
-  if (kind == "checkout")
-    return h.checkout_region;
-  if (kind == "order")
-    return h.order_region;
-  if (kind == "payment")
-    return h.payment_region;
-  return nullptr;
-}
-
-std::string node_id_of(const route_env& env) {
-  return env.handles.identity ? env.handles.identity->node_id : std::string{"local"};
-}
-
-std::string address_of(const route_env& env) {
-  const auto* id = env.handles.identity.get();
-  if (id == nullptr)
-    return env.handles.cfg.server.http_addr;
-  auto port = id->http_port.load();
-  return port == 0 ? env.handles.cfg.server.http_addr : id->http_host + ":" + std::to_string(port);
 }
 
 // -- cursors: base64url (runtime/util/cursor.hpp) of "kind/key" ------------------------------
@@ -265,37 +231,6 @@ void list_step(caf::event_based_actor* self, std::shared_ptr<listing> l) {
       [l](const caf::error& err) { l->reply(error_response(err, l->request_id)); });
 }
 
-// GET /v1/admin/cluster on a cluster member: every member of the node's view, each up member's
-// live entities asked of it.
-void answer_cluster(const route_env& env, const request& req, const responder& reply) {
-  env.handles.sys->spawn([gateway = env.handles.cluster_gateway, timeout = env.timeout, reply,
-                          rid = std::string{req.request_id}](caf::event_based_actor* self) {
-    self->request(gateway, timeout, atom::get_v)
-      .then(
-        [reply](const cluster_info& info) {
-          json members = json::array();
-          for (const auto& m : info.members) {
-            json kinds = json::object();
-            for (size_t i = 0; i < m.kinds.size() && i < m.counts.size(); ++i)
-              kinds[m.kinds[i]] = m.counts[i];
-            json x
-              = {{"node_id", m.node_id},     {"incarnation", m.incarnation}, {"address", m.address},
-                 {"status", m.status},       {"shards", m.shards},           {"entities", nullptr},
-                 {"entities_by_kind", kinds}};
-            if (m.entities >= 0)
-              x["entities"] = m.entities;
-            members.push_back(std::move(x));
-          }
-          json out = {{"self", info.self},
-                      {"view_version", info.view_version},
-                      {"shard_count", info.shard_count},
-                      {"members", std::move(members)}};
-          reply(json_response(200, out.dump()));
-        },
-        [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
-  });
-}
-
 } // namespace
 
 void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
@@ -317,55 +252,16 @@ void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
   r.add(http_method::get, "/v1/admin/cluster", [env](const request& req, const responder& reply) {
     if (!authorize(*env, req, reply, allow_admin))
       return;
-    if (env->handles.cluster_gateway)
-      return answer_cluster(*env, req, reply);
-    std::vector<std::pair<std::string, caf::actor>> regions;
-    for (auto kind : known_kinds)
-      if (auto region = region_of(env->handles, kind))
-        regions.emplace_back(std::string{kind}, region);
-    struct counting {
-      json kinds = json::object();
-      uint64_t entities = 0;
-      size_t left = 0;
-      bool failed = false;
-    };
-    auto c = std::make_shared<counting>();
-    c->left = regions.size();
-    auto answer = [env, reply, c] {
-      auto node = node_id_of(*env);
-      json member = {{"node_id", node},
-                     {"address", address_of(*env)},
-                     {"status", "up"},
-                     // No shard table yet: each region owns every key of its kind.
-                     {"shards", c->kinds.size()},
-                     {"entities", c->entities},
-                     {"entities_by_kind", c->kinds}};
-      if (env->handles.identity)
-        member["started_at"] = util::format_rfc3339_ms(env->handles.identity->started_at_ms);
-      json out = {{"self", node}, {"members", json::array({member})}};
-      reply(json_response(200, out.dump()));
-    };
-    if (regions.empty())
-      return answer();
-    env->handles.sys->spawn([regions = std::move(regions), c, answer, reply, timeout = env->timeout,
-                             rid = std::string{req.request_id}](caf::event_based_actor* self) {
-      for (const auto& [kind, region] : regions) {
-        self->request(region, timeout, atom::list_v, std::string{}, int32_t{0})
-          .then(
-            [c, answer, kind = kind](const entity_page& page) {
-              c->kinds[kind] = page.total;
-              c->entities += page.total;
-              if (--c->left == 0 && !c->failed)
-                answer();
-            },
-            [c, reply, rid](const caf::error& err) {
-              if (!c->failed) {
-                c->failed = true;
-                reply(error_response(err, rid));
-              }
-            });
-      }
-    });
+    env->handles.sys->spawn(
+      [env, reply, rid = std::string{req.request_id}](caf::event_based_actor* self) {
+        describe_cluster(self, env->handles, env->timeout,
+                         [reply, rid](caf::expected<std::string> body) {
+                           if (body)
+                             reply(json_response(200, std::move(*body)));
+                           else
+                             reply(error_response(body.error(), rid));
+                         });
+      });
   });
 
   // GET /v1/admin/actors?kind=&node=&limit=&cursor=
@@ -376,7 +272,7 @@ void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
     if (auto v = parse_actors_query(req.query, q); !v.ok())
       return reply(v.to_response());
     auto l = std::make_shared<listing>();
-    l->node = node_id_of(*env);
+    l->node = node_id_of(env->handles);
     l->limit = q.limit;
     l->timeout = env->timeout;
     l->reply = reply;
@@ -413,7 +309,7 @@ void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
       auto region = region_of(env->handles, kind);
       if (!region)
         return reply(problem_response(404, "not_found", kind + " " + key + " is not live"));
-      env->handles.sys->spawn([region, kind, key, node = node_id_of(*env), reply,
+      env->handles.sys->spawn([region, kind, key, node = node_id_of(env->handles), reply,
                                rid = std::string{req.request_id}](caf::event_based_actor* self) {
         self->request(region, inspect_timeout, atom::inspect_v, key)
           .then(

@@ -6,6 +6,7 @@
 #include "actors/protocol/errors.hpp"
 #include "api/json/codec.hpp"
 #include "api/json/commerce_codec.hpp"
+#include "api/ws/admin_feed.hpp"
 #include "api/ws/ws_env.hpp"
 #include "runtime/shard_region.hpp"
 
@@ -139,22 +140,56 @@ auto via_region(const caf::actor& region, const std::string& id, caf::message ge
   };
 }
 
+// admin:cluster starts from the feed's current description; a client that already has it
+// (`last_seq` equal to its seq) gets nothing more, any other a snapshot, since each event is
+// whole.
+void fetch_admin(const ws_env& env, std::optional<uint64_t> last_seq,
+                 std::function<void(start_point)> done) {
+  if (!env.handles.admin_feed)
+    return done(failure("not_found", "this node does not serve admin:cluster"));
+  env.handles.sys->spawn([feed = env.handles.admin_feed, last_seq,
+                          done = std::move(done)](caf::event_based_actor* self) {
+    self->request(feed, ask_timeout, atom::get_v)
+      .then(
+        [done, last_seq](uint64_t seq, std::string& data) {
+          start_point p;
+          p.seq = seq;
+          if (last_seq != seq)
+            p.snapshot = std::move(data);
+          done(std::move(p));
+        },
+        [done](caf::error&) {
+          done(failure("unavailable", "the cluster cannot be described now; retry"));
+        });
+  });
+}
+
 } // namespace
 
 bool parse_topic(std::string_view text, topic_ref& out, std::string& error, std::string& detail) {
   auto colon = text.find(':');
   if (text.size() > 256 || colon == std::string_view::npos) {
     error = "invalid_request";
-    detail = "topic must be kind:id (order, customer, stock, cart)";
+    detail = "topic must be kind:id (order, customer, stock, cart) or admin:cluster";
     return false;
   }
   auto kind = text.substr(0, colon);
   auto id = text.substr(colon + 1);
+  if (kind == "admin") {
+    if (text != admin_cluster_topic) {
+      error = "not_found";
+      detail = "the admin topic is admin:cluster";
+      return false;
+    }
+    out.topic.assign(text);
+    out.kind.assign(kind);
+    out.id.assign(id);
+    return true;
+  }
   bool valid_id = kind == "stock" ? is_valid_sku(id) : is_valid_entity_id(id);
   if (kind != "order" && kind != "stock" && kind != "cart" && kind != "customer") {
-    error = kind == "admin" ? "not_found" : "invalid_request";
-    detail = kind == "admin" ? "topics admin:* are not served by this node yet"
-                             : "unknown topic kind '" + std::string{kind.substr(0, 32)} + "'";
+    error = "invalid_request";
+    detail = "unknown topic kind '" + std::string{kind.substr(0, 32)} + "'";
     return false;
   }
   if (!valid_id) {
@@ -173,6 +208,8 @@ bool may_subscribe(const std::optional<principal>& who, const std::string& kind)
     return true; // public availability
   if (!who)
     return false;
+  if (kind == "admin")
+    return who->who == role::admin;
   if (kind == "cart" || kind == "customer")
     return who->who != role::service;
   return true; // orders: their customer, service (partners), admin
@@ -180,6 +217,8 @@ bool may_subscribe(const std::optional<principal>& who, const std::string& kind)
 
 void fetch_start(const ws_env& env, const std::optional<principal>& who, const topic_ref& t,
                  std::optional<uint64_t> last_seq, std::function<void(start_point)> done) {
+  if (t.kind == "admin")
+    return fetch_admin(env, last_seq, std::move(done));
   // The entity sees an admin caller: the ownership check is ours, so that another customer's
   // topic is answered `forbidden` (API.md) rather than REST's `not_found`.
   caller as_admin{who ? who->sub : std::string{}, true, {}};
@@ -217,6 +256,8 @@ void fetch_start(const ws_env& env, const std::optional<principal>& who, const t
 
 void fetch_range(const ws_env& env, const topic_ref& t, uint64_t after, uint64_t upto,
                  std::function<void(bool, std::vector<runtime::frame_ptr>)> done) {
+  if (t.kind == "admin") // nothing to replay: the next event carries the whole description
+    return done(false, {});
   auto hub = env.handles.hub;
   env.handles.sys->spawn([events = events_of(env, t.kind), hub, t, after, upto,
                           done = std::move(done)](caf::event_based_actor* self) {

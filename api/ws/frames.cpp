@@ -108,11 +108,24 @@ runtime::frame_ptr encode_event(const std::string& topic, const committed_event&
     runtime::topic_frame{topic, e.seq, std::move(out)});
 }
 
-std::string snapshot_frame(std::string_view topic, uint64_t seq, std::string_view data) {
-  auto out = frame_head("snapshot", topic, seq);
+namespace {
+
+std::string frame_of(std::string_view type, std::string_view topic, uint64_t seq,
+                     std::string_view data) {
+  auto out = frame_head(type, topic, seq);
   out += data;
   out.push_back('}');
   return out;
+}
+
+} // namespace
+
+std::string snapshot_frame(std::string_view topic, uint64_t seq, std::string_view data) {
+  return frame_of("snapshot", topic, seq, data);
+}
+
+std::string event_frame(std::string_view topic, uint64_t seq, std::string_view data) {
+  return frame_of("event", topic, seq, data);
 }
 
 std::string error_frame(std::string_view code, std::string_view topic, std::string_view detail) {

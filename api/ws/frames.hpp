@@ -29,6 +29,10 @@ runtime::frame_ptr encode_event(const std::string& topic, const committed_event&
 /// {"type":"snapshot","topic":T,"seq":N,"data":DATA}; `data` is a JSON object.
 std::string snapshot_frame(std::string_view topic, uint64_t seq, std::string_view data);
 
+/// {"type":"event","topic":T,"seq":N,"data":DATA} for a topic that is not an entity's (each of
+/// admin:cluster's events is the whole description); `data` is a JSON object.
+std::string event_frame(std::string_view topic, uint64_t seq, std::string_view data);
+
 /// {"type":"error","code":C,"topic"?:T,"detail":D}
 std::string error_frame(std::string_view code, std::string_view topic, std::string_view detail);
 

@@ -28,10 +28,10 @@ struct ws_env {
   runtime::counter* frames_sent = nullptr; ///< mercato_ws_frames_sent_total
 };
 
-/// A parsed topic: "order:{id}", "stock:{sku}", "cart:{id}".
+/// A parsed topic: "order:{id}", "customer:{id}", "stock:{sku}", "cart:{id}" or "admin:cluster".
 struct topic_ref {
   std::string topic; ///< as the client wrote it (and as frames name it)
-  std::string kind;  ///< the entity kind: order, stock, cart
+  std::string kind;  ///< the entity kind (order, customer, stock, cart), or admin
   std::string id;
 };
 

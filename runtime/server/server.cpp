@@ -24,6 +24,7 @@
 #include "adapters/pg/recovery.hpp"
 #include "adapters/pg/stats_store.hpp"
 #include "api/http/server.hpp"
+#include "api/ws/admin_feed.hpp"
 #include "api/ws/frames.hpp"
 #include "runtime/cluster/router.hpp"
 #include "runtime/logging.hpp"
@@ -563,6 +564,7 @@ int run_server(const config::settings& cfg, settings_reloader read_again) {
     auto handles = handles_of(sys, cfg, p, r, hub, metrics, identity);
     handles.cluster = cl;
     handles.cluster_gateway = gateway;
+    handles.admin_feed = stops.add(api::ws::spawn_admin_feed(handles));
     exit_code = serve(handles, signals, read_again);
     if (agent) {
       // Hand the shards over while everything still runs, so that no request fails.

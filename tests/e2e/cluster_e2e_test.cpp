@@ -30,6 +30,14 @@ namespace mt = mercato::test;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+// The up members of an admin:cluster description.
+int up_members(const json& description) {
+  int n = 0;
+  for (const auto& m : description.at("members"))
+    n += m.at("status") == "up" ? 1 : 0;
+  return n;
+}
+
 class ClusterE2E : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -205,6 +213,13 @@ TEST_F(ClusterE2E, AKilledNodesKeysAnswerFromTheSurvivorsWithNothingLost) {
   // Make the victim's entities live (and acknowledged writes of its own) before it dies.
   std::set<std::string> victims = live_stock(2);
   ASSERT_FALSE(victims.empty());
+  // An operator follows the cluster on node-0.
+  mt::ws_client::options o;
+  o.token = admin_;
+  mt::ws_client watch{nodes_[0]->port(), o};
+  auto snap = watch.subscribe("admin:cluster");
+  ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
+  EXPECT_EQ(up_members(snap.at("data")), 3) << snap.dump();
   nodes_[2]->kill9();
   auto killed_at = std::chrono::steady_clock::now();
   bool all_back = mt::eventually(
@@ -235,6 +250,21 @@ TEST_F(ClusterE2E, AKilledNodesKeysAnswerFromTheSurvivorsWithNothingLost) {
     shards += n;
   EXPECT_EQ(shards, 256) << v.dump();
   EXPECT_EQ(shards_by_node(1).count("node-2"), 0u) << v.dump();
+  // ... and sees, frame after frame with no gap, node-2 leave the up members and its shards
+  // land on the survivors.
+  auto last = snap.at("seq").get<uint64_t>();
+  for (;;) {
+    auto f = watch.next();
+    ASSERT_EQ(f.at("type"), "event") << f.dump();
+    ASSERT_EQ(f.at("seq").get<uint64_t>(), ++last) << f.dump();
+    const auto& d = f.at("data");
+    int survivors_shards = 0;
+    for (const auto& m : d.at("members"))
+      if (m.at("status") == "up")
+        survivors_shards += m.at("shards").get<int>();
+    if (up_members(d) == 2 && survivors_shards == 256)
+      break;
+  }
   nodes_[2].reset(); // killed: nothing to stop
 }
 

@@ -352,6 +352,56 @@ TEST_F(WebSocketE2E, TopicsAreAuthorisedPerCallerAndStockIsPublic) {
   EXPECT_EQ(anon->next().at("type"), "pong") << "no stock event after unsubscribe";
 }
 
+// The cart count of the only member of a single node's admin:cluster description (0 when no
+// cart is live).
+int64_t live_carts(const json& description) {
+  const auto& kinds = description.at("members").at(0).at("entities_by_kind");
+  return kinds.contains("cart") ? kinds.at("cart").get<int64_t>() : 0;
+}
+
+TEST_F(WebSocketE2E, AdminClusterIsForAdminsAndFollowsTheNodesLiveEntities) {
+  start_server();
+  EXPECT_EQ(connect(ada_)->subscribe("admin:cluster").at("code"), "forbidden");
+  EXPECT_EQ(connect(service_)->subscribe("admin:cluster").at("code"), "forbidden");
+  EXPECT_EQ(connect("")->subscribe("admin:cluster").at("code"), "unauthorized");
+  EXPECT_EQ(connect(admin_)->subscribe("admin:nodes").at("code"), "not_found");
+
+  auto a = connect(admin_);
+  auto snap = a->subscribe("admin:cluster");
+  ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
+  const auto& data = snap.at("data");
+  auto rest = http().get("/v1/admin/cluster", admin_);
+  ASSERT_EQ(rest.status, 200) << rest.describe();
+  EXPECT_EQ(data.at("self"), rest.json().at("self"));
+  ASSERT_EQ(data.at("members").size(), 1u) << data.dump();
+  EXPECT_EQ(data.at("members").at(0).at("status"), "up");
+  auto carts = live_carts(data);
+
+  // A new cart is a new live entity: the next description counts it.
+  auto c = http().post("/v1/carts", json::object(), ada_);
+  ASSERT_EQ(c.status, 201) << c.describe();
+  auto last = snap.at("seq").get<uint64_t>();
+  auto seen = events_until(*a, last, [&](const json& d) { return live_carts(d) > carts; });
+  EXPECT_EQ(live_carts(seen.back().at("data")), carts + 1);
+
+  // A client that resumes from the seq it has gets no snapshot; one from an older seq gets the
+  // whole description again, since each event is whole.
+  auto b = connect(admin_);
+  b->send(R"({"op":"subscribe","topic":"admin:cluster","last_seq":)" + std::to_string(last) + "}");
+  b->send(R"({"op":"ping"})");
+  auto first = b->next();
+  // Unless the description changed meanwhile (then a newer snapshot, or the next event), the
+  // pong comes first.
+  if (first.at("type") == "snapshot")
+    EXPECT_GT(first.at("seq").get<uint64_t>(), last) << first.dump();
+  else if (first.at("type") == "event")
+    EXPECT_EQ(first.at("seq").get<uint64_t>(), last + 1) << first.dump();
+  else
+    EXPECT_EQ(first.at("type"), "pong") << first.dump();
+  auto older = connect(admin_)->subscribe("admin:cluster", last - 1);
+  EXPECT_EQ(older.at("type"), "snapshot") << older.dump();
+}
+
 // Sends `{"op":"subscribe",...}` and appends the text of every frame to `bytes` until one (parsed)
 // satisfies `done`; returns that frame.
 template <class Done>
