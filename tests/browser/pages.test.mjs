@@ -552,6 +552,28 @@ async function scenarios(browser) {
     await small.close();
   });
 
+  await test('the dashboard follows the cluster live over admin:cluster', async () => {
+    const context = await browser.newContext({ viewport: desktop });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/admin#t=${admin}`);
+    await page.waitForSelector('#cluster[data-conn=live] #members tbody tr', { timeout: 10000 });
+    // Coupons: a kind no earlier step made live, so no passivation can change its count meanwhile.
+    const liveCoupons = () => page.evaluate(() => {
+      const cell = document.querySelector('#entities tr[data-kind=coupon] td');
+      return cell ? Number(cell.textContent) : 0;
+    });
+    const before = await liveCoupons();
+    // A new coupon is a new live entity; the cluster section is never polled, so only the topic
+    // can bring it (within the feed's 1 s look plus delivery).
+    await must('PUT', '/v1/coupons/LIVE-DASH', admin, { kind: 'percent', value: 10 });
+    await page.waitForFunction((n) => {
+      const cell = document.querySelector('#entities tr[data-kind=coupon] td');
+      return cell && Number(cell.textContent) > n;
+    }, before, { timeout: 5000 });
+    expectEqual(await liveCoupons(), before + 1, 'one more live coupon');
+    await context.close();
+  });
+
   await test('the dashboard sends a dead notification again', async () => {
     // Email that cannot leave (nothing listens on port 1), one attempt, no other channel allowed.
     await stopServer();

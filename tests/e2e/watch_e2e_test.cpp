@@ -91,6 +91,28 @@ protected:
   std::string service_;
 };
 
+TEST_F(WatchE2E, FollowsTheClusterAsALinePerMember) {
+  auto watch = start_watch(env_->server().base_url(), admin_, {"watch", "admin:cluster"});
+  auto node = http().get("/v1/admin/cluster", admin_).json().at("self").get<std::string>();
+  // "admin:cluster #1 snapshot NODE=up/7 shards/N live"
+  auto line_start = "admin:cluster #";
+  ASSERT_TRUE(mt::eventually(
+    [&] { return watch->out().find(" snapshot " + node + "=up/") != std::string::npos; }, 10s))
+    << "stdout: " << watch->out() << "; stderr: " << watch->err();
+  EXPECT_EQ(watch->out().rfind(line_start, 0), 0u) << watch->out();
+  // A new live entity is the next line, an event.
+  ASSERT_EQ(
+    http().put("/v1/coupons/WATCH-CLUSTER", {{"kind", "percent"}, {"value", 5}}, admin_).status,
+    201);
+  ASSERT_TRUE(mt::eventually(
+    [&] { return watch->out().find(" event " + node + "=up/") != std::string::npos; }, 10s))
+    << "stdout: " << watch->out() << "; stderr: " << watch->err();
+  watch->signal(SIGINT);
+  auto done = watch->wait(10s);
+  ASSERT_TRUE(done) << "still running after SIGINT; stderr: " << watch->err();
+  EXPECT_EQ(done->exit_code, 0) << done->describe();
+}
+
 TEST_F(WatchE2E, PrintsTheSnapshotThenTheEventOfAPartnerFact) {
   auto order = confirmed_order("watch-ada");
   ASSERT_FALSE(order.empty());

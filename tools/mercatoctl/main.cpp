@@ -770,6 +770,13 @@ std::string human_line(const json& f) {
   if (const auto& totals = data.value("totals", json()); totals.is_object())
     add("total=" + cell(totals.value("total_minor", json())) + " "
         + cell(totals.value("currency", json())));
+  // admin:cluster: a member a word, "node=status/shards/entities".
+  if (const auto& members = data.value("members", json()); members.is_array())
+    for (const auto& m : members)
+      if (m.is_object())
+        add(cell(m.value("node_id", json())) + "=" + cell(m.value("status", json())) + "/"
+            + cell(m.value("shards", json())) + " shards/" + cell(m.value("entities", json()))
+            + " live");
   if (data.contains("version"))
     add("version=" + cell(data["version"]));
   if (data.contains("at"))

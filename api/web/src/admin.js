@@ -1,14 +1,15 @@
-// /admin: the operator's dashboard (issue 19). The daily statistics as charts, each with its
-// figures in a table under it (GET /v1/stats/daily), the cluster's members and live entities
-// per kind (GET /v1/admin/cluster), dead letters, and notification deliveries with retry.
-// No WebSocket topic serves these yet (admin:cluster is not served), so they are polled.
+// /admin: the operator's dashboard. The daily statistics as charts, each with its figures in a
+// table under it (GET /v1/stats/daily), the cluster's members, shards and live entities per kind
+// (live over the admin:cluster topic), dead letters, and notification deliveries with retry.
+// The statistics, dead letters and deliveries have no topic, so they are polled.
 
 import { h, render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import htm from 'htm';
 
 import { Chart } from './chart.js';
-import { api, forgetToken, takeToken } from './session.js';
+import { follow } from './live.js';
+import { api, forgetToken, takeToken, tokenExpiry } from './session.js';
 import './base.css';
 import './admin.css';
 
@@ -135,15 +136,33 @@ function usePolled(token, path, tick, onAuthError) {
   return state;
 }
 
-function Cluster({ token, tick, onAuthError }) {
-  const { data, error } = usePolled(token, '/v1/admin/cluster', tick, onAuthError);
-  if (error) return html`<p class="problem" role="alert">Cluster: ${error}</p>`;
+// Follows admin:cluster: the same description as GET /v1/admin/cluster, pushed on every change.
+function useCluster(token, onAuthError) {
+  const [state, setState] = useState({ data: null, conn: 'connecting' });
+  useEffect(() => {
+    const live = follow({
+      token,
+      topic: 'admin:cluster',
+      expiresAt: tokenExpiry(token),
+      onState: (conn) => setState((s) => ({ ...s, conn })),
+      onSnapshot: (data) => setState((s) => ({ ...s, data })),
+      onEvent: (data) => setState((s) => ({ ...s, data })),
+      onFatal: (code) => onAuthError({ code }),
+    });
+    return () => live.stop();
+  }, [token]);
+  return state;
+}
+
+function Cluster({ token, onAuthError }) {
+  const { data, conn } = useCluster(token, onAuthError);
   if (!data) return html`<p>Loading the cluster…</p>`;
   const kinds = new Map();
   for (const m of data.members)
     for (const [k, n] of Object.entries(m.entities_by_kind || {})) kinds.set(k, (kinds.get(k) || 0) + n);
-  return html`<section aria-labelledby="cluster-h">
+  return html`<section aria-labelledby="cluster-h" id="cluster" data-conn=${conn}>
     <h2 id="cluster-h">Cluster</h2>
+    <p class="live" role="status">${conn === 'live' ? 'Live' : 'Reconnecting…'}</p>
     <div class="scroll"><table id="members">
       <caption class="visually-hidden">Members</caption>
       <thead><tr><th scope="col">Node</th><th scope="col">Address</th><th scope="col">Status</th>
@@ -278,10 +297,10 @@ function App() {
     <main id="main" tabindex="-1" class="wide">
       <h1>Dashboard</h1>
       ${token
-        ? html`<p class="updated" role="status">Updated ${updated ? updated.toISOString().slice(11, 19) : ''} UTC; refreshes every ${refreshMs / 1000} s.</p>
+        ? html`<p class="updated" role="status">Updated ${updated ? updated.toISOString().slice(11, 19) : ''} UTC; statistics, dead letters and deliveries refresh every ${refreshMs / 1000} s; the cluster is live.</p>
           <${Stats} token=${token} tick=${tick} onAuthError=${onAuthError} />
           <div class="grid two">
-            <${Cluster} token=${token} tick=${tick} onAuthError=${onAuthError} />
+            <${Cluster} token=${token} onAuthError=${onAuthError} />
             <${DeadLetters} token=${token} tick=${tick} onAuthError=${onAuthError} />
           </div>
           <${Notifications} token=${token} tick=${tick} onAuthError=${onAuthError} />`
