@@ -52,6 +52,7 @@ struct node_handles {
   recovery_actor recovery;                 ///< journal reads (WebSocket replays)
   std::shared_ptr<topic_hub> hub;          ///< live subscriptions; null: no /v1/ws
   dead_letter_store_actor dead_letters;    ///< deliveries and messages set aside
+  webhook_redeliverer_actor webhooks;      ///< sends a dead-lettered webhook again
   notification_store_actor notifications;  ///< preferences, inbox and delivery log
   std::shared_ptr<node_identity> identity; ///< this node, for the admin API (may be null)
   /// In a cluster: the node's view and lease (null: a single node owning every entity) and its

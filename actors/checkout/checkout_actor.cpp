@@ -765,6 +765,37 @@ void resume(self_ptr self) {
 
 } // namespace
 
+// An operator's retry of what a failed attempt's compensation set aside: one more round, then
+// `compensated` with what is still owed (nothing, once it all went). Only the checkout's last
+// attempt, and only once it failed: an old letter must never give back what a later attempt
+// took.
+caf::result<std::vector<std::string>> retry_compensation(self_ptr self,
+                                                         const std::string& attempt) {
+  auto& st = self->state;
+  if (!st.data.exists)
+    return caf::make_error(mercato_errc::not_found, "no checkout " + st.data.checkout_id);
+  if (st.data.status != "failed" || attempt_key(st) != attempt)
+    return caf::make_error(mercato_errc::conflict,
+                           "attempt " + attempt + " is not this checkout's failed attempt");
+  if (st.running || st.compensating)
+    return caf::make_error(mercato_errc::entity_unavailable,
+                           "the checkout is compensating already; retry");
+  auto rp = self->make_response_promise<std::vector<std::string>>();
+  st.compensating = true;
+  st.steps = st.data.steps;
+  compensate(self, [self, rp](std::vector<std::string> owed, std::string last_error) mutable {
+    auto& st = self->state;
+    st.compensating = false;
+    log()->info("checkout {}: an operator's compensation round leaves {} step(s) owed{}{}",
+                st.log.id, owed.size(), last_error.empty() ? "" : ": ", last_error);
+    persist(
+      self, std::vector<checkout_event>{checkout::compensated(owed, st.env.now())},
+      [rp, owed]() mutable { rp.deliver(owed); },
+      [rp](const caf::error& err) mutable { rp.deliver(err); });
+  });
+  return rp;
+}
+
 checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkout_id,
                                               checkout_settings cfg) {
   self->state.cfg = std::move(cfg);
@@ -817,6 +848,9 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
       return view_of(st);
     },
     [self](atom::resume) { resume(self); },
+    [self](atom::retry, const std::string& attempt) -> caf::result<std::vector<std::string>> {
+      return retry_compensation(self, attempt);
+    },
     [self](atom::inspect) -> std::string {
       const auto& st = self->state;
       const auto& d = st.data;

@@ -89,7 +89,18 @@ using dead_letter_store_actor
   = caf::typed_actor<caf::replies_to<atom::list, dead_letter_query>::with<dead_letter_page>,
                      // Sets a letter aside (kind webhook, notification or message) and answers
                      // its id; the same (kind, target, event_id) again answers the first id.
-                     caf::replies_to<atom::put, dead_letter>::with<std::string>>;
+                     caf::replies_to<atom::put, dead_letter>::with<std::string>,
+                     // One letter by id; `not_found` (also for an id that is no UUID).
+                     caf::replies_to<atom::get, std::string>::with<dead_letter>,
+                     // Records an operator's retry of letter `id`: an empty error resolves it,
+                     // another counts a retry that failed. Answers the letter as it is now.
+                     caf::replies_to<atom::confirm, std::string, std::string>::with<dead_letter>>;
+
+/// WEBHOOKS AGAIN (port, adapters/pg): sends a dead-lettered webhook event (kind `webhook`) once
+/// more to its endpoint, signed as the publisher signs; true on a 2xx. `conflict` when the
+/// endpoint is no longer configured, `unavailable` (with the answer) when it did not take it.
+using webhook_redeliverer_actor
+  = caf::typed_actor<caf::replies_to<atom::publish, dead_letter>::with<bool>>;
 
 /// PAYMENT: the single writer of one payment (key: payment id, the checkout attempt's id), in
 /// the payment region; callers reach it with `runtime::request_entity`. Every command is
@@ -224,6 +235,10 @@ using checkout_actor = caf::typed_actor<
   caf::replies_to<atom::get, caller>::with<checkout_view>,
   // Continues a saga found unfinished after a restart.
   caf::reacts_to<atom::resume>,
+  // An operator's retry of a dead-lettered compensation (kind `message`): one more round of
+  // the failed attempt's compensation (its id, as the letter names it), answering what is still
+  // owed. `conflict` unless that attempt is the checkout's last and failed.
+  caf::replies_to<atom::retry, std::string>::with<std::vector<std::string>>,
   // Test-only fault hook: throws inside the saga when fault injection is enabled.
   caf::replies_to<atom::fault>::with<bool>, // Admin inspection: a JSON object {state, version,
                                             // pending, recent_events}.

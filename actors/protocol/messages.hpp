@@ -343,13 +343,15 @@ struct dead_letter {
   int32_t attempts = 0;
   int64_t first_failed_at_ms = 0;
   int64_t dead_at_ms = 0;
+  int32_t retries = 0;        ///< an operator's retries that did not succeed
+  int64_t resolved_at_ms = 0; ///< when a retry succeeded; 0: still open
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dead_letter& x) {
   return f(caf::meta::type_name("dead_letter"), x.id, x.kind, x.target, x.aggregate_type,
            x.aggregate_id, x.event_id, x.payload, x.last_error, x.attempts, x.first_failed_at_ms,
-           x.dead_at_ms);
+           x.dead_at_ms, x.retries, x.resolved_at_ms);
 }
 
 /// A page request of dead letters, newest first; `cursor` is opaque to clients.

@@ -22,7 +22,26 @@ constexpr const char* columns
     "floor(extract(epoch FROM dead_at) * 1000)::bigint, "
     // The cursor keeps dead_at in microseconds: milliseconds would skip or repeat rows that
     // died within the same millisecond.
-    "(extract(epoch FROM dead_at) * 1000000)::bigint";
+    "(extract(epoch FROM dead_at) * 1000000)::bigint, retries, "
+    "coalesce(floor(extract(epoch FROM resolved_at) * 1000)::bigint, 0)";
+
+dead_letter letter_of(const pqxx::row& row) {
+  dead_letter x;
+  x.id = row[0].as<std::string>();
+  x.kind = row[1].as<std::string>();
+  x.target = row[2].as<std::string>();
+  x.aggregate_type = row[3].as<std::string>();
+  x.aggregate_id = row[4].as<std::string>();
+  x.event_id = row[5].as<std::string>();
+  x.payload = row[6].as<std::string>();
+  x.last_error = row[7].as<std::string>();
+  x.attempts = row[8].as<int32_t>();
+  x.first_failed_at_ms = row[9].as<int64_t>();
+  x.dead_at_ms = row[10].as<int64_t>();
+  x.retries = row[12].as<int32_t>();
+  x.resolved_at_ms = row[13].as<int64_t>();
+  return x;
+}
 
 // -- cursor: "<dead_at µs>.<uuid>" of the last row of a page ----------------------------------
 
@@ -79,20 +98,8 @@ caf::expected<dead_letter_page> list(pqxx::connection& conn, const dead_letter_q
       page.next_cursor = std::to_string(last_us) + "." + page.items.back().id;
       break;
     }
-    dead_letter x;
-    x.id = row[0].as<std::string>();
-    x.kind = row[1].as<std::string>();
-    x.target = row[2].as<std::string>();
-    x.aggregate_type = row[3].as<std::string>();
-    x.aggregate_id = row[4].as<std::string>();
-    x.event_id = row[5].as<std::string>();
-    x.payload = row[6].as<std::string>();
-    x.last_error = row[7].as<std::string>();
-    x.attempts = row[8].as<int32_t>();
-    x.first_failed_at_ms = row[9].as<int64_t>();
-    x.dead_at_ms = row[10].as<int64_t>();
     last_us = row[11].as<int64_t>();
-    page.items.push_back(std::move(x));
+    page.items.push_back(letter_of(row));
   }
   return page;
 }
@@ -121,6 +128,42 @@ caf::expected<std::string> put(pqxx::connection& conn, const dead_letter& x) {
   return row[0].as<std::string>();
 }
 
+caf::expected<dead_letter> get(pqxx::connection& conn, const std::string& id) {
+  if (!is_uuid(id))
+    return caf::make_error(mercato_errc::not_found, "no dead letter " + id.substr(0, 64));
+  pqxx::read_transaction txn{conn};
+  auto rows = txn.exec_params(
+    std::string{"SELECT "} + columns + " FROM dead_letters WHERE id = $1::uuid", id);
+  txn.commit();
+  if (rows.empty())
+    return caf::make_error(mercato_errc::not_found, "no dead letter " + id);
+  return letter_of(rows[0]);
+}
+
+// A resolved letter stays resolved: a late outcome of a second retry changes nothing.
+caf::expected<dead_letter> confirm(pqxx::connection& conn, const std::string& id,
+                                   const std::string& error) {
+  if (!is_uuid(id))
+    return caf::make_error(mercato_errc::not_found, "no dead letter " + id.substr(0, 64));
+  if (!is_storable_text(error))
+    return caf::make_error(mercato_errc::invalid_request, "the error must be UTF-8 without NUL");
+  pqxx::work txn{conn};
+  if (error.empty())
+    txn.exec_params("UPDATE dead_letters SET resolved_at = now() WHERE id = $1::uuid AND "
+                    "resolved_at IS NULL",
+                    id);
+  else
+    txn.exec_params("UPDATE dead_letters SET retries = retries + 1, last_error = $2 WHERE id = "
+                    "$1::uuid AND resolved_at IS NULL",
+                    id, error.substr(0, 1000));
+  auto rows = txn.exec_params(
+    std::string{"SELECT "} + columns + " FROM dead_letters WHERE id = $1::uuid", id);
+  txn.commit();
+  if (rows.empty())
+    return caf::make_error(mercato_errc::not_found, "no dead letter " + id);
+  return letter_of(rows[0]);
+}
+
 struct worker_state {
   static inline const char* name = "pg.dead_letters";
   std::unique_ptr<session> db;
@@ -137,6 +180,15 @@ worker(dead_letter_store_actor::stateful_pointer<worker_state> self, std::string
     },
     [self](atom::put, const dead_letter& x) -> caf::result<std::string> {
       return self->state.db->run<std::string>([&](pqxx::connection& conn) { return put(conn, x); });
+    },
+    [self](atom::get, const std::string& id) -> caf::result<dead_letter> {
+      return self->state.db->run<dead_letter>(
+        [&](pqxx::connection& conn) { return get(conn, id); });
+    },
+    [self](atom::confirm, const std::string& id,
+           const std::string& error) -> caf::result<dead_letter> {
+      return self->state.db->run<dead_letter>(
+        [&](pqxx::connection& conn) { return confirm(conn, id, error); });
     },
   };
 }

@@ -113,6 +113,15 @@ fetched fetch(pqxx::connection& conn, const journal_position& after, int batch) 
   return out;
 }
 
+// One signed POST of an event's envelope, as every receiver verifies it.
+net::post_result post_event(const net::http_url& where, const publisher_settings& cfg,
+                            const std::string& event_id, const std::string& body) {
+  return net::post_json(
+    where, body,
+    {{"X-Mercato-Event-Id", event_id}, {"X-Signature", util::hmac_sha256_hex(cfg.secret, body)}},
+    cfg.request_timeout);
+}
+
 // Moves the cursor to `row` (and records its dead letter) in one transaction. Only a forward
 // move takes effect, so a retry after a commit whose answer was lost changes nothing twice.
 void advance(pqxx::connection& conn, const std::string& endpoint, const outbox_row& row,
@@ -210,10 +219,7 @@ milliseconds step(publisher_state& st) {
   bool probing = breaker && breaker->current() == runtime::circuit_breaker::state::half_open;
   if (breaker && !breaker->allow())
     return std::max(breaker->retry_after(), st.cfg.poll);
-  auto res = net::post_json(st.where, head.body,
-                            {{"X-Mercato-Event-Id", head.id},
-                             {"X-Signature", util::hmac_sha256_hex(st.cfg.secret, head.body)}},
-                            st.cfg.request_timeout);
+  auto res = post_event(st.where, st.cfg, head.id, head.body);
   if (breaker) {
     // Any answer but a server error means the endpoint is there.
     if (res.status != 0 && res.status < 500)
@@ -302,6 +308,34 @@ std::vector<publisher_settings> publisher_settings_of(const config::webhook_sett
 caf::actor spawn_outbox_publisher(caf::actor_system& sys, std::string db_url,
                                   publisher_settings cfg) {
   return sys.spawn<caf::detached>(publisher, std::move(db_url), std::move(cfg));
+}
+
+webhook_redeliverer_actor spawn_webhook_redeliverer(caf::actor_system& sys,
+                                                    std::vector<publisher_settings> endpoints) {
+  return sys.spawn<caf::detached>(
+    [endpoints = std::move(endpoints)]() -> webhook_redeliverer_actor::behavior_type {
+      return {
+        [endpoints](atom::publish, const dead_letter& x) -> caf::result<bool> {
+          auto cfg
+            = std::find_if(endpoints.begin(), endpoints.end(),
+                           [&](const publisher_settings& p) { return p.endpoint == x.target; });
+          if (x.kind != "webhook" || cfg == endpoints.end())
+            return caf::make_error(mercato_errc::conflict,
+                                   "webhook endpoint " + x.target + " is no longer configured");
+          auto res = post_event(net::parse_http_url(cfg->endpoint), *cfg, x.event_id, x.payload);
+          if (res.is_success()) {
+            runtime::logger("pg")->info("webhook {} takes dead letter {} ({} {}) on retry",
+                                        x.target, x.id, x.aggregate_type, x.aggregate_id);
+            return true;
+          }
+          return caf::make_error(mercato_errc::entity_unavailable,
+                                 "the endpoint did not take it: "
+                                   + (res.status == 0 ? res.error
+                                                      : "HTTP " + std::to_string(res.status) + ": "
+                                                          + res.body.substr(0, 200)));
+        },
+      };
+    });
 }
 
 } // namespace mercato::pg

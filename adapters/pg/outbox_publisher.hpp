@@ -5,6 +5,7 @@
 // durable per-endpoint cursor (migrations 0005, 0009) and dead letters (migration 0003) for
 // deliveries that keep failing.
 
+#include "actors/protocol/interfaces.hpp"
 #include "config/settings.hpp"
 #include "runtime/circuit_breaker.hpp"
 
@@ -44,5 +45,10 @@ std::vector<publisher_settings> publisher_settings_of(const config::webhook_sett
 /// durably after each delivered or dead-lettered event, before the next one is sent.
 caf::actor spawn_outbox_publisher(caf::actor_system& sys, std::string db_url,
                                   publisher_settings cfg);
+
+/// Spawns the detached actor that sends a dead-lettered webhook event again (`webhook_redeliverer
+/// _actor`) to whichever of `endpoints` it names, signed as the publishers sign.
+webhook_redeliverer_actor spawn_webhook_redeliverer(caf::actor_system& sys,
+                                                    std::vector<publisher_settings> endpoints);
 
 } // namespace mercato::pg

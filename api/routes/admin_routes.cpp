@@ -10,6 +10,7 @@
 #include "api/routes/common.hpp"
 #include "runtime/circuit_breaker.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/shard_region.hpp"
 #include "runtime/util/cursor.hpp"
 #include "runtime/util/time.hpp"
 
@@ -180,7 +181,92 @@ json to_json(const dead_letter& x) {
   out["payload"] = json::parse(x.payload, nullptr, false);
   if (out["payload"].is_discarded())
     out["payload"] = x.payload;
+  out["retries"] = x.retries;
+  out["resolved_at"]
+    = x.resolved_at_ms != 0 ? json(util::format_rfc3339_ms(x.resolved_at_ms)) : json(nullptr);
   return out;
+}
+
+// -- retry of a dead letter ----------------------------------------------------------------------
+
+using retry_outcome = std::function<void(caf::error)>;
+
+// A text member of a letter's payload ("" when absent).
+std::string payload_text(const dead_letter& x, const char* key) {
+  auto j = json::parse(x.payload, nullptr, false);
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string())
+    return {};
+  return j[key].get<std::string>();
+}
+
+// Sends `x` again the way its kind goes: a webhook to its endpoint, a notification's delivery
+// back to its queue, a checkout's owed compensation as one more round. `done` gets no error
+// once it went.
+void send_again(caf::event_based_actor* self, const runtime::node_handles& h, const dead_letter& x,
+                std::chrono::milliseconds timeout, retry_outcome done) {
+  auto fail = [done](caf::error& err) { done(std::move(err)); };
+  if (x.kind == "webhook") {
+    if (!h.webhooks)
+      return done(caf::make_error(mercato_errc::conflict, "this node sends no webhooks"));
+    self->request(h.webhooks, timeout, atom::publish_v, x).then([done](bool) { done({}); }, fail);
+  } else if (x.kind == "notification") {
+    auto delivery = payload_text(x, "notification_id");
+    if (delivery.empty() || !h.notifications)
+      return done(caf::make_error(mercato_errc::conflict, "the letter names no delivery"));
+    self->request(h.notifications, timeout, atom::retry_v, delivery)
+      .then([done](const notification_record&) { done({}); }, fail);
+  } else if (x.kind == "message" && x.aggregate_type == "checkout") {
+    auto attempt = payload_text(x, "compensation_of");
+    if (attempt.empty())
+      return done(caf::make_error(mercato_errc::conflict, "the letter names no attempt"));
+    runtime::request_entity(self, h.checkout_region, x.aggregate_id, timeout, atom::retry_v,
+                            attempt)
+      .then(
+        [done](const std::vector<std::string>& owed) {
+          if (owed.empty())
+            return done({});
+          std::string still;
+          for (const auto& o : owed)
+            still += (still.empty() ? "" : ", ") + o;
+          done(caf::make_error(mercato_errc::entity_unavailable,
+                               "the compensation still owes " + still));
+        },
+        fail);
+  } else {
+    done(caf::make_error(mercato_errc::conflict, "a " + x.kind + " letter cannot be sent again"));
+  }
+}
+
+// POST /v1/admin/dead-letters/{id}/retry: the letter goes again, and its outcome is recorded on
+// it (resolved, or one more failed retry with the reason). A resolved letter is not sent again.
+void retry_dead_letter(const route_env& env, std::string id, const request& req,
+                       const responder& reply) {
+  env.handles.sys->spawn([h = env.handles, id = std::move(id), timeout = env.timeout, reply,
+                          rid = std::string{req.request_id}](caf::event_based_actor* self) {
+    self->request(h.dead_letters, timeout, atom::get_v, id)
+      .then(
+        [self, h, timeout, reply, rid](const dead_letter& x) {
+          if (x.resolved_at_ms != 0)
+            return reply(problem_response(409, "conflict",
+                                          "dead letter " + x.id + " was resolved at "
+                                            + util::format_rfc3339_ms(x.resolved_at_ms)));
+          send_again(self, h, x, timeout,
+                     [self, h, timeout, reply, rid, id = x.id](caf::error err) {
+                       auto error = err ? detail_of(err) : std::string{};
+                       if (err && error.empty())
+                         error = render(err);
+                       self->request(h.dead_letters, timeout, atom::confirm_v, id, error)
+                         .then(
+                           [reply, rid, err](const dead_letter& now) {
+                             if (err)
+                               return reply(error_response(err, rid));
+                             reply(json_response(200, to_json(now).dump()));
+                           },
+                           [reply, rid](const caf::error& e) { reply(error_response(e, rid)); });
+                     });
+        },
+        [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
+  });
 }
 
 // -- GET /v1/admin/actors: walk the kinds in order, one region request at a time -------------
@@ -366,6 +452,16 @@ void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
                   },
                   [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
             });
+        });
+
+  // POST /v1/admin/dead-letters/{id}/retry
+  r.add(http_method::post, "/v1/admin/dead-letters/{id}/retry",
+        [env](const request& req, const responder& reply) {
+          if (!authorize(*env, req, reply, allow_admin))
+            return;
+          if (!env->handles.dead_letters)
+            return reply(problem_response(503, "unavailable", "no dead-letter store"));
+          retry_dead_letter(*env, std::string{req.params.get("id")}, req, reply);
         });
 
   // GET /v1/admin/dead-letters?kind=&limit=&cursor=

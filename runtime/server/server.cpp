@@ -179,6 +179,7 @@ struct ports {
   recovery_actor recovery;
   product_store_actor products;
   dead_letter_store_actor dead_letters;
+  webhook_redeliverer_actor webhooks;
   payment_provider_actor provider;
   order_index_actor orders;
   customer_feed_actor customer_feed;
@@ -260,6 +261,8 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   p.products = stops.add(pg::spawn_product_store(sys, cfg.db.url, cfg.db.readers));
   // Admin reads and the few letters sagas set aside: one connection is plenty.
   p.dead_letters = stops.add(pg::spawn_dead_letter_store(sys, cfg.db.url, 1));
+  p.webhooks
+    = stops.add(pg::spawn_webhook_redeliverer(sys, pg::publisher_settings_of(cfg.webhooks)));
   // Only provider calls may block (the http provider's detached workers); payments are
   // entities in their region.
   p.circuits = std::make_shared<circuit_registry>();
@@ -427,6 +430,7 @@ node_handles handles_of(caf::actor_system& sys, const config::settings& cfg, con
   };
   h.products = p.products;
   h.dead_letters = p.dead_letters;
+  h.webhooks = p.webhooks;
   h.notifications = p.notifications;
   h.recovery = p.recovery;
   h.hub = hub;

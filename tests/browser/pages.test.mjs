@@ -598,9 +598,14 @@ async function scenarios(browser) {
     const button = page.locator(`#dead-letters tr[data-id="${letter.id}"] button`);
     await button.waitFor({ timeout: 10000 });
     await button.click();
-    await page.waitForSelector(`#dead-note:has-text("Notification ${id} is queued again.")`, { timeout: 5000 });
-    // Sent again, it fails again: a second letter for the same delivery.
+    await page.waitForSelector(`#dead-note:has-text("Dead letter ${letter.id} was sent again.")`, { timeout: 5000 });
+    // The delivery is queued again, so this letter is resolved; sent again, it fails again: a
+    // second letter for the same delivery, open.
+    await page.waitForSelector(`#dead-letters tr[data-id="${letter.id}"][data-state=resolved]`, { timeout: 5000 });
     await until('the retried delivery to fail again', 30000, async () => (await lettersOf()).length >= 2);
+    const letters = await lettersOf();
+    expectEqual(letters.filter((d) => d.resolved_at === null).length, 1, 'one open letter after the retry');
+    expect(letters.every((d) => d.payload.notification_id === id), 'both letters name the delivery');
     await context.close();
   });
 

@@ -313,6 +313,7 @@ TEST_F(AdminE2E, AdminEndpointsRefuseMissingAndNonAdminTokens) {
     {"GET", "/v1/admin/actors/stock/" + sku},
     {"POST", "/v1/admin/actors/stock/" + sku + "/passivate"},
     {"GET", "/v1/admin/dead-letters"},
+    {"POST", "/v1/admin/dead-letters/00000000-0000-4000-8000-000000000000/retry"},
   };
   const std::vector<std::pair<std::string, int>> callers{
     {"", 401},
@@ -434,6 +435,20 @@ TEST_F(AdminE2E, DeadLettersArePagedNewestFirst) {
   r = ctl({"dead-letters"});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_NE(r.out.find("https://hooks.example/a"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("open"), std::string::npos) << r.out;
+
+  // A webhook letter of an endpoint this server does not send to cannot go again: refused,
+  // and the refusal counted on the letter with its reason.
+  auto gone = all["items"][0]["id"].get<std::string>();
+  r = ctl({"dead-letters", "--retry", gone});
+  EXPECT_NE(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.err.find("no longer configured"), std::string::npos) << r.describe();
+  auto after = http().get("/v1/admin/dead-letters?kind=webhook&limit=1", admin_).json();
+  EXPECT_EQ(after["items"][0]["retries"], 1) << after;
+  EXPECT_TRUE(after["items"][0]["resolved_at"].is_null()) << after;
+  EXPECT_NE(after["items"][0]["last_error"].get<std::string>().find("no longer configured"),
+            std::string::npos)
+    << after;
 }
 
 // -- metrics ------------------------------------------------------------------------------------

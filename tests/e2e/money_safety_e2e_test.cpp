@@ -357,6 +357,60 @@ TEST_F(MoneySafetyE2E, AVoidThePspNeverTakesEndsAsADeadLetter) {
   // The saga is done with it: nothing is retried any more, and a restart wakes nothing.
   EXPECT_TRUE(
     eventually([&] { return scalar("SELECT count(*) FROM checkouts_open") == "0"; }, 10s));
+
+  // An operator sends it again: while the PSP still refuses, the retry fails and is counted;
+  // once it takes voids, the payment is voided and the letter resolved, once.
+  auto id = letter.value("id", "");
+  auto retry = [&](const std::string& token) {
+    return http().post("/v1/admin/dead-letters/" + id + "/retry", json::object(), token);
+  };
+  expect_problem(retry(ada_), 403, "forbidden");
+  expect_problem(http().post("/v1/admin/dead-letters/00000000-0000-4000-8000-000000000000/retry",
+                             json::object(), admin_),
+                 404, "not_found");
+  expect_problem(retry(admin_), 503, "unavailable");
+  auto counted = http().get("/v1/admin/dead-letters?kind=message", admin_).json()["items"][0];
+  EXPECT_EQ(counted.value("retries", 0), 1) << counted.dump();
+  EXPECT_TRUE(counted["resolved_at"].is_null()) << counted.dump();
+  psp_.fail_next(0);
+  auto payment_id = letter.value("target", "").substr(std::string{"payment:"}.size());
+  auto done = retry(admin_);
+  ASSERT_EQ(done.status, 200) << done.describe();
+  EXPECT_TRUE(done.json()["resolved_at"].is_string()) << done.describe();
+  EXPECT_EQ(psp_.status_of(payment_id), "voided");
+  expect_problem(retry(admin_), 409, "conflict");
+}
+
+// A compensation letter may only ever act on its checkout's failed attempt: one that names a
+// checkout which did not fail (forged here, as an operator's mistake or a stale copy would) gives
+// nothing back: no void, no released unit.
+TEST_F(MoneySafetyE2E, ACompensationLetterOfACheckoutThatDidNotFailGivesNothingBack) {
+  ASSERT_NO_FATAL_FAILURE(start_with({}, true));
+  auto sku = stocked_product("letter-guard", 1000, 5);
+  auto res = http().request(
+    checkout_request("letter-guard", checkout_body(filled_cart(ada_, {{sku, 2}})), ada_));
+  ASSERT_EQ(res.status, 201) << res.describe();
+  auto checkout_id = res.json().value("checkout_id", ""); // also the payment's id
+  ASSERT_TRUE(eventually([&] { return psp_.status_of(checkout_id) == "captured"; }, 20s))
+    << psp_.status_of(checkout_id);
+  ASSERT_TRUE(eventually([&] { return stock(sku).value("on_hand", -1) == 3; }, 10s))
+    << "the two units are sold";
+  auto voids = psp_.count("/void");
+  auto target = "payment:" + checkout_id;
+  auto id
+    = scalar("INSERT INTO dead_letters (kind, target, aggregate_type, aggregate_id, event_id, "
+             "payload, last_error, attempts) VALUES ('message', '"
+             + target + "', 'checkout', '" + checkout_id + "', '" + checkout_id + "/" + target
+             + "', jsonb_build_object('compensation_of', '" + checkout_id + "', 'checkout_id', '"
+             + checkout_id + "', 'target', '" + target + "'), 'forged', 3) RETURNING id::text");
+  ASSERT_FALSE(id.empty());
+  expect_problem(http().post("/v1/admin/dead-letters/" + id + "/retry", json::object(), admin_),
+                 409, "conflict");
+  EXPECT_EQ(psp_.count("/void"), voids);
+  EXPECT_EQ(psp_.status_of(checkout_id), "captured");
+  auto after = stock(sku);
+  EXPECT_EQ(after.value("on_hand", -1), 3) << after.dump();
+  EXPECT_EQ(after.value("reserved", -1), 0) << after.dump();
 }
 
 // The PSP stops answering: after five calls that each spent their retries (authorisations and

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -133,6 +134,24 @@ TEST_F(WebhooksE2E, AFailingEndpointEndsInTheAdminDeadLetters) {
     EXPECT_EQ(item["attempts"], 2) << item;
   }
   EXPECT_EQ(receiver_.delivered_count(), 0u);
+
+  // Back up, the endpoint takes a letter an operator sends again, signed like the rest, once.
+  receiver_.fail_always(false);
+  auto letter = items[0];
+  auto target = "/v1/admin/dead-letters/" + letter["id"].get<std::string>() + "/retry";
+  auto res = env_->http().post(target, json::object(), admin_);
+  ASSERT_EQ(res.status, 200) << res.describe();
+  EXPECT_TRUE(res.json()["resolved_at"].is_string()) << res.describe();
+  ASSERT_TRUE(mt::eventually([&] { return receiver_.delivered_count() >= 1; }, 10s));
+  auto got = receiver_.deduped();
+  auto again = std::find_if(got.begin(), got.end(),
+                            [&](const auto& r) { return r.event_id == letter["event_id"]; });
+  ASSERT_NE(again, got.end());
+  EXPECT_EQ(again->signature, mercato::util::hmac_sha256_hex(webhook_secret, again->body));
+  EXPECT_EQ(json::parse(again->body)["aggregate_id"], "hook-dead");
+  auto second = env_->http().post(target, json::object(), admin_);
+  EXPECT_EQ(second.status, 409) << second.describe();
+  EXPECT_EQ(second.json().value("code", ""), "conflict");
 }
 
 // An endpoint that is down does not lose its events to the dead letters: after five failed

@@ -3,6 +3,7 @@
 
 #include "adapters/pg/outbox_publisher.hpp"
 
+#include "adapters/pg/dead_letter_store.hpp"
 #include "runtime/util/crypto.hpp"
 #include "tests/support/e2e_env.hpp"
 #include "tests/support/pg_fixture.hpp"
@@ -182,6 +183,61 @@ TEST_F(OutboxPublisher, DeadLettersAnEventAfterMaxAttemptsAndDeliversTheRest) {
   EXPECT_EQ(rows[0][7].as<std::string>(), ids[1]);
   EXPECT_EQ(scalar<int>("SELECT dead FROM outbox_delivery"), 1);
   EXPECT_EQ(scalar<int>("SELECT delivered FROM outbox_delivery"), 3);
+}
+
+TEST_F(OutboxPublisher, ADeadLetterSentAgainReachesTheEndpointSignedAndIsResolvedOnce) {
+  auto ids = insert({{"sku-a", 1}, {"sku-a", 2}});
+  receiver.fail_event(ids[0]);
+  start(2);
+  ASSERT_TRUE(eventually([&] { return cursor() == ids.back(); }, 10s, 5ms));
+  auto store = pg::spawn_dead_letter_store(sys(), url(), 1);
+  auto again = pg::spawn_webhook_redeliverer(sys(), {settings()});
+  auto letter_id = scalar<std::string>("SELECT id::text FROM dead_letters");
+  auto letter = ask<dead_letter>(store, atom::get_v, letter_id);
+  ASSERT_TRUE(letter) << render(letter.error());
+  EXPECT_EQ(letter->event_id, ids[0]);
+  EXPECT_EQ(letter->resolved_at_ms, 0);
+
+  // Still refused: the retry fails, is counted and says why; the letter stays open.
+  auto refused = ask<bool>(again, atom::publish_v, *letter);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(render(refused.error()).find("HTTP 500"), std::string::npos);
+  auto counted = ask<dead_letter>(store, atom::confirm_v, letter_id, std::string{"HTTP 500"});
+  ASSERT_TRUE(counted);
+  EXPECT_EQ(counted->retries, 1);
+  EXPECT_EQ(counted->resolved_at_ms, 0);
+
+  // Taken: the endpoint gets the event once more, signed, and the letter is resolved.
+  receiver.clear_failures();
+  auto before = receiver.requests().size();
+  auto sent = ask<bool>(again, atom::publish_v, *letter);
+  ASSERT_TRUE(sent) << render(sent.error());
+  auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), before + 1);
+  EXPECT_EQ(requests.back().event_id, ids[0]);
+  EXPECT_EQ(requests.back().signature,
+            mercato::util::hmac_sha256_hex(secret, requests.back().body));
+  EXPECT_EQ(json::parse(requests.back().body)["id"], ids[0]);
+  auto resolved = ask<dead_letter>(store, atom::confirm_v, letter_id, std::string{});
+  ASSERT_TRUE(resolved);
+  EXPECT_GT(resolved->resolved_at_ms, 0);
+  // A late failure of another retry changes a resolved letter no more.
+  auto late = ask<dead_letter>(store, atom::confirm_v, letter_id, std::string{"late"});
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->retries, 1);
+  EXPECT_EQ(late->resolved_at_ms, resolved->resolved_at_ms);
+
+  // An endpoint no longer configured, and an unknown letter.
+  auto elsewhere = *letter;
+  elsewhere.target = "http://127.0.0.1:1/gone";
+  auto gone = ask<bool>(again, atom::publish_v, elsewhere);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(errc_of(gone.error()), mercato_errc::conflict);
+  auto unknown = ask<dead_letter>(store, atom::get_v, std::string{"not-a-uuid"});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(errc_of(unknown.error()), mercato_errc::not_found);
+  caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(again, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(OutboxPublisher, AlwaysFailingReceiverDeadLettersEachEventInTurn) {

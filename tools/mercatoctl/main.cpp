@@ -452,9 +452,20 @@ struct dead_letter_options {
   std::string kind;
   int limit = 50;
   std::string cursor;
+  std::string retry; ///< a letter to send again instead of listing
 };
 
 void run_dead_letters(const global_options& g, const dead_letter_options& o) {
+  if (!o.retry.empty()) {
+    auto body
+      = admin_call(g, http::verb::post,
+                   "/v1/admin/dead-letters/" + mercato::util::percent_encode(o.retry) + "/retry");
+    if (g.json)
+      return print_json(body);
+    std::cout << "dead letter " << cell(body.value("id", json())) << " went again; resolved at "
+              << cell(body.value("resolved_at", json())) << "\n";
+    return;
+  }
   auto body = admin_call(
     g, http::verb::get,
     "/v1/admin/dead-letters"
@@ -468,21 +479,25 @@ void run_dead_letters(const global_options& g, const dead_letter_options& o) {
       error = error.substr(0, 57) + "...";
     rows.push_back({cell(x.value("id", json())), cell(x.value("kind", json())),
                     cell(x.value("target", json())), cell(x.value("attempts", json())),
-                    cell(x.value("dead_at", json())), error});
+                    cell(x.value("dead_at", json())),
+                    x.value("resolved_at", json()).is_string() ? "resolved" : "open", error});
   }
-  print_table({"ID", "KIND", "TARGET", "ATTEMPTS", "DEAD_AT", "LAST_ERROR"}, rows);
+  print_table({"ID", "KIND", "TARGET", "ATTEMPTS", "DEAD_AT", "STATE", "LAST_ERROR"}, rows);
   print_next(body, "mercatoctl dead-letters");
 }
 
 void add_dead_letters_command(CLI::App& app, const global_options& g, int& exit_code) {
   auto opts = std::make_shared<dead_letter_options>();
-  auto* cmd = app.add_subcommand("dead-letters",
-                                 "List deliveries and messages that could not be processed");
+  auto* cmd = app.add_subcommand(
+    "dead-letters", "List deliveries and messages that could not be processed, or retry one");
   cmd->add_option("--kind", opts->kind, "Only this kind: webhook, notification, message");
   cmd->add_option("--limit", opts->limit, "Page size")
     ->capture_default_str()
     ->check(CLI::Range(1, 500));
   cmd->add_option("--cursor", opts->cursor, "Continue after a previous page (its next_cursor)");
+  cmd->add_option("--retry", opts->retry,
+                  "Send this letter again (a webhook to its endpoint, a notification to its "
+                  "queue, a compensation as one more round)");
   cmd->callback([&g, &exit_code, opts] {
     exit_code = guarded("dead-letters", [&] { run_dead_letters(g, *opts); });
   });

@@ -181,21 +181,22 @@ function Cluster({ token, onAuthError }) {
   </section>`;
 }
 
-// A dead notification names its delivery, which the notification API sends again; the other
-// kinds (webhook, message) have no retry in the API yet.
-const retryableId = (d) => (d.kind === 'notification' && d.payload && d.payload.notification_id) || null;
-
 function DeadLetters({ token, tick, onAuthError }) {
   const [note, setNote] = useState('');
   const [own, setOwn] = useState(0);
   const { data, error } = usePolled(token, '/v1/admin/dead-letters?limit=20', tick + own, onAuthError);
+  // Every kind goes again its own way (a webhook to its endpoint, a notification back to its
+  // queue, a checkout's owed compensation as one more round); the letter records the outcome.
   const retry = (id) =>
-    api(token, `/v1/admin/notifications/${encodeURIComponent(id)}/retry`, { method: 'POST' })
+    api(token, `/v1/admin/dead-letters/${encodeURIComponent(id)}/retry`, { method: 'POST' })
       .then(() => {
-        setNote(`Notification ${id} is queued again.`);
+        setNote(`Dead letter ${id} was sent again.`);
         setOwn((n) => n + 1);
       })
-      .catch((err) => setNote(`Retry of notification ${id} failed: ${err.message}`));
+      .catch((err) => {
+        setNote(`Retry of dead letter ${id} failed: ${err.message}`);
+        setOwn((n) => n + 1);
+      });
   return html`<section aria-labelledby="dead-h">
     <h2 id="dead-h">Dead letters</h2>
     <p role="status" id="dead-note">${note}</p>
@@ -204,11 +205,11 @@ function DeadLetters({ token, tick, onAuthError }) {
     ${data && data.items.length > 0
       ? html`<div class="scroll"><table id="dead-letters">
           <thead><tr><th scope="col">Kind</th><th scope="col">Target</th><th scope="col">Last error</th>
-            <th scope="col">Attempts</th><th scope="col">Dead since</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+            <th scope="col">Attempts</th><th scope="col">Dead since</th><th scope="col">State</th></tr></thead>
           <tbody>${data.items.map(
-            (d) => html`<tr data-id=${d.id}><td>${d.kind}</td><td class="wrap">${d.target}</td>
-              <td class="wrap">${d.last_error}</td><td>${d.attempts}</td><td>${d.dead_at}</td>
-              <td>${retryableId(d) ? html`<button type="button" onClick=${() => retry(retryableId(d))}>Retry</button>` : null}</td></tr>`,
+            (d) => html`<tr data-id=${d.id} data-state=${d.resolved_at ? 'resolved' : 'open'}><td>${d.kind}</td><td class="wrap">${d.target}</td>
+              <td class="wrap">${d.last_error}</td><td>${d.attempts}${d.retries ? ` + ${d.retries} retried` : ''}</td><td>${d.dead_at}</td>
+              <td>${d.resolved_at ? `resolved ${d.resolved_at}` : html`<button type="button" onClick=${() => retry(d.id)}>Retry</button>`}</td></tr>`,
           )}</tbody></table></div>`
       : null}
   </section>`;
