@@ -88,7 +88,8 @@ caf::expected<dead_letter_page> list(pqxx::connection& conn, const dead_letter_q
     // Interval arithmetic is exact in microseconds, unlike to_timestamp(double precision).
     sql += " AND (dead_at, id) < ('epoch'::timestamptz + " + std::to_string(after_us)
            + " * interval '1 microsecond', " + txn.quote(after_id) + "::uuid)";
-  sql += " ORDER BY dead_at DESC, id DESC LIMIT " + std::to_string(query.limit + 1);
+  // The table's uuid, as the cursor compares it, not the output column's text.
+  sql += " ORDER BY dead_at DESC, dead_letters.id DESC LIMIT " + std::to_string(query.limit + 1);
   auto rows = txn.exec(sql);
   txn.commit();
   dead_letter_page page;

@@ -10,6 +10,7 @@
 
 #include <pqxx/pqxx>
 
+#include <cstdio>
 #include <random>
 
 namespace mercato::pg {
@@ -52,7 +53,8 @@ std::string sent_channels(const dispatcher_settings& cfg) {
 // own committed transaction: another sender (or this one after a crash) takes them again only once
 // it ends. First, what falls due inside its customer's quiet hours is deferred to their end
 // (migration 0016), unless its rule made it urgent; it stays pending meanwhile.
-std::vector<due_delivery> claim(pqxx::connection& conn, const dispatcher_settings& cfg) {
+std::vector<due_delivery> claim(pqxx::connection& conn, const dispatcher_settings& cfg,
+                                const std::string& sender) {
   pqxx::work txn{conn, "notify-claim"};
   txn.exec("UPDATE notifications n SET next_attempt_at = q.until, updated_at = now() FROM ("
            "SELECT d.id, mercato_quiet_until(p.time_zone, p.quiet_start_min, p.quiet_end_min, "
@@ -62,12 +64,13 @@ std::vector<due_delivery> claim(pqxx::connection& conn, const dispatcher_setting
            "p.quiet_enabled) q WHERE n.id = q.id AND q.until IS NOT NULL");
   auto rows = txn.exec_params(
     "UPDATE notifications n SET next_attempt_at = now() + $1 * interval '1 millisecond', "
-    "updated_at = now() WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND "
+    "claimed_by = $4, updated_at = now() WHERE id IN (SELECT id FROM notifications WHERE status = "
+    "'pending' AND "
     "channel = ANY($3::text[]) AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT "
     "$2 FOR UPDATE SKIP LOCKED) RETURNING id::text, delivery_key, customer_id, order_id, kind, "
     "milestone, address, subject, body, priority, locale, template_id, template_version, "
     "attempts, channel",
-    static_cast<int64_t>(cfg.lease.count()), cfg.batch, sent_channels(cfg));
+    static_cast<int64_t>(cfg.lease.count()), cfg.batch, sent_channels(cfg), sender);
   txn.commit();
   std::vector<due_delivery> out;
   for (const auto& r : rows) {
@@ -149,6 +152,7 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
   if (res.result == channels::send_result::outcome::accepted) {
     auto row = txn.exec_params1(
       "UPDATE notifications SET status = 'delivered', attempts = $2, last_error = '', "
+      "claimed_by = NULL, "
       "delivered_at = now(), updated_at = now() WHERE id = $1::bigint "
       "RETURNING extract(epoch FROM now() - event_recorded_at)::double precision",
       d.id, attempts);
@@ -170,7 +174,8 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
   if (action == notify::failure_action::retry) {
     std::uniform_real_distribution<double> jitter{0.0, 1.0};
     auto wait = notify::backoff_ms(cfg.retry, attempts, jitter(rng));
-    txn.exec_params("UPDATE notifications SET attempts = $2, last_error = $3, next_attempt_at = "
+    txn.exec_params("UPDATE notifications SET attempts = $2, last_error = $3, claimed_by = NULL, "
+                    "next_attempt_at = "
                     "now() + $4 * interval '1 millisecond', updated_at = now() WHERE id = "
                     "$1::bigint",
                     d.id, attempts, error.substr(0, 1000), wait);
@@ -181,6 +186,7 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
   }
   if (action == notify::failure_action::fallback) {
     txn.exec_params("UPDATE notifications SET status = 'failed', attempts = $2, last_error = $3, "
+                    "claimed_by = NULL, "
                     "updated_at = now() WHERE id = $1::bigint",
                     d.id, attempts, error.substr(0, 1000));
     auto channel = to_string(next);
@@ -199,6 +205,7 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
     return;
   }
   txn.exec_params("UPDATE notifications SET status = 'dead', attempts = $2, last_error = $3, "
+                  "claimed_by = NULL, "
                   "updated_at = now() WHERE id = $1::bigint",
                   d.id, attempts, error.substr(0, 1000));
   // The address is personal: the letter names the delivery, not where it was going.
@@ -221,8 +228,22 @@ channels::send_result send(const dispatcher_settings& cfg, const due_delivery& d
   return d.channel == "sms" ? channels::send_sms(cfg.sms, m) : channels::send_push(cfg.push, m);
 }
 
-int round(pqxx::connection& conn, const dispatcher_settings& cfg, std::mt19937_64& rng) {
-  auto due = claim(conn, cfg);
+// Hands back, due now, what an earlier sender claimed and never recorded (it died while
+// sending): the sender is the only one, so whoever else holds a claim is gone.
+int64_t release_claims_of_others(pqxx::connection& conn, const std::string& sender) {
+  pqxx::work txn{conn, "notify-release"};
+  auto rows
+    = txn.exec_params("UPDATE notifications SET next_attempt_at = now(), claimed_by = NULL, "
+                      "updated_at = now() WHERE status = 'pending' AND claimed_by IS NOT "
+                      "NULL AND claimed_by <> $1 RETURNING 1",
+                      sender);
+  txn.commit();
+  return static_cast<int64_t>(rows.size());
+}
+
+int round(pqxx::connection& conn, const dispatcher_settings& cfg, const std::string& sender,
+          std::mt19937_64& rng) {
+  auto due = claim(conn, cfg, sender);
   for (const auto& d : due) {
     auto started = std::chrono::duration_cast<milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
@@ -237,17 +258,32 @@ struct dispatcher_state {
   std::unique_ptr<session> db;
   dispatcher_settings cfg;
   std::mt19937_64 rng{std::random_device{}()};
+  std::string sender;    ///< this sender's name on its claims, new per start
+  bool released = false; ///< the claims of earlier senders are handed back
 };
 
 caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::string db_url,
                          dispatcher_settings cfg) {
   self->state.db = std::make_unique<session>(std::move(db_url), "notify-sender");
   self->state.cfg = std::move(cfg);
+  char sender[17];
+  std::snprintf(sender, sizeof sender, "%016llx",
+                static_cast<unsigned long long>(self->state.rng()));
+  self->state.sender = sender;
   self->send(self, caf::tick_atom_v);
   return {
     [self](caf::tick_atom) {
       auto& st = self->state;
-      auto n = st.db->run<int>([&](pqxx::connection& conn) { return round(conn, st.cfg, st.rng); });
+      auto n = st.db->run<int>([&](pqxx::connection& conn) {
+        if (!st.released) {
+          if (auto n = release_claims_of_others(conn, st.sender); n > 0)
+            runtime::logger("pg")->warn("notifications: {} deliveries an earlier sender claimed "
+                                        "and never recorded go again",
+                                        n);
+          st.released = true;
+        }
+        return round(conn, st.cfg, st.sender, st.rng);
+      });
       if (!n)
         runtime::logger("pg")->warn("notification round fails: {}", to_string(n.error()));
       // A full batch may have more behind it; otherwise wait (an exit message gets in between).
@@ -269,7 +305,7 @@ caf::actor spawn_notification_dispatcher(caf::actor_system& sys, std::string db_
 int dispatch_once(const std::string& db_url, const dispatcher_settings& cfg) {
   pqxx::connection conn{db_url};
   std::mt19937_64 rng{42};
-  return round(conn, cfg, rng);
+  return round(conn, cfg, "once", rng);
 }
 
 } // namespace mercato::pg

@@ -172,7 +172,8 @@ caf::expected<notification_page> list(pqxx::connection& conn, const notification
     sql += " AND status = " + txn.quote(q.status);
   if (before > 0)
     sql += " AND id < " + std::to_string(before);
-  sql += " ORDER BY id DESC LIMIT " + std::to_string(q.limit + 1);
+  // By the table's bigint id: the output column "id" is its text, which sorts "99" after "500".
+  sql += " ORDER BY notifications.id DESC LIMIT " + std::to_string(q.limit + 1);
   auto rows = txn.exec(sql);
   txn.commit();
   notification_page page;
@@ -200,7 +201,8 @@ caf::expected<notification_record> retry(pqxx::connection& conn, const std::stri
     return caf::make_error(mercato_errc::conflict,
                            "notification " + id + " is " + status + ", not failed or dead");
   auto row = txn.exec1(std::string{"UPDATE notifications SET status = 'pending', "
-                                   "next_attempt_at = now(), updated_at = now() WHERE id = "}
+                                   "next_attempt_at = now(), claimed_by = NULL, "
+                                   "updated_at = now() WHERE id = "}
                        + id + " RETURNING " + record_columns);
   txn.commit();
   return to_record(row);

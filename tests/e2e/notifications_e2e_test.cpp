@@ -2,6 +2,7 @@
 // Preferences are validated and kept per customer; an order walked through its milestones with
 // duplicated and late facts fills the customer's inbox once per milestone, in their locale.
 
+#include "tests/support/fake_provider.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/jwt_mint.hpp"
 #include "tests/support/server_process.hpp"
@@ -17,6 +18,7 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -317,4 +319,88 @@ TEST_F(NotificationsE2E, SighupReloadsTheRulesFromTheConfigurationFile) {
   ASSERT_TRUE(hang_up_until_logged("configuration not reloaded"));
   EXPECT_TRUE(env_->server().is_running());
   ::unlink(path.c_str());
+}
+
+// kill -9 while 500 milestones are being sent by SMS: after the restart each goes out once at the
+// provider (which honours idempotency keys, as SMS APIs do); a message whose send was cut off
+// before it was recorded is repeated with its own key, so the provider sends it once anyway.
+TEST_F(NotificationsE2E, AKillNineDuringABurstOfFiveHundredMilestonesSendsEachOnce) {
+  mt::fake_provider sms;
+  sms.answer_with(200, 10ms); // a burst of several seconds, so that the kill lands inside it
+  // One customer places 100 orders in a few seconds: past the per-client write limit.
+  ASSERT_NO_FATAL_FAILURE(start_server({"--sms-url", sms.url(), "--rate-write-rps", "0"}));
+  auto kim = mt::mint_token(env_->secret(), "kim", "customer");
+  auto prefs = http().put(
+    "/v1/customers/kim/preferences",
+    {{"channels", {{"in_app", false}, {"email", false}, {"sms", true}}}, {"phone", "+15550100"}},
+    kim);
+  ASSERT_EQ(prefs.status, 200) << prefs.describe();
+  constexpr int orders = 100;
+  auto sku = stocked_product("burst", 1000, orders);
+  std::vector<std::string> order_ids;
+  for (int i = 0; i < orders; ++i) {
+    auto cart = filled_cart(kim, {{sku, 1}});
+    auto res = http().request(mt::checkout_request("burst-" + cart, mt::checkout_body(cart), kim));
+    ASSERT_EQ(res.status, 201) << res.describe();
+    order_ids.push_back(res.json().at("order_id").get<std::string>());
+  }
+  // Four more milestones each: 100 confirmations + 400 facts = 500 messages.
+  const std::vector<std::pair<std::string, std::string>> facts{
+    {"manufacturing", "production_started"},
+    {"manufacturing", "production_completed"},
+    {"logistics", "handed_to_carrier"},
+    {"logistics", "delivered"}};
+  for (const auto& order_id : order_ids) {
+    json batch = json::array();
+    int k = 0;
+    for (const auto& [source, type] : facts)
+      batch.push_back({{"order_id", order_id},
+                       {"source", source},
+                       {"type", type},
+                       {"external_id", type},
+                       {"occurred_at", rfc3339_from_now(std::chrono::seconds{-60 + 10 * k++})}});
+    auto res = http().post("/v1/events", batch, env_->token("service"));
+    ASSERT_EQ(res.status, 207) << res.describe();
+  }
+  ASSERT_TRUE(eventually([&] { return sms.calls().size() >= 150; }, 60s)) << sms.calls().size();
+  env_->server().kill9();
+  auto before_restart = sms.calls().size();
+  ASSERT_LT(before_restart, 500u) << "the burst ended before the kill";
+  ASSERT_NO_FATAL_FAILURE(env_->restart());
+
+  // What the killed sender had claimed goes again at once, not when its lease (60 s) runs out.
+  ASSERT_TRUE(eventually([&] { return sms.sent().size() >= 500; }, 90s)) << sms.sent().size();
+  EXPECT_NE(env_->server().log_tail(1 << 20).find("an earlier sender claimed and never recorded"),
+            std::string::npos);
+  // Each (order, milestone) once at the provider, and the log agrees: nothing left to send.
+  std::map<std::string, int> per_order;
+  std::set<std::string> keys;
+  for (const auto& c : sms.sent()) {
+    EXPECT_EQ(c.body.value("to", ""), "+15550100") << c.body;
+    keys.insert(c.idempotency_key);
+  }
+  EXPECT_EQ(keys.size(), 500u);
+  auto repeated = sms.calls().size() - sms.sent().size();
+  std::cout << "[ notifications ] kill -9 after " << before_restart << " of 500 SMS calls; "
+            << repeated << " repeated with their key after the restart\n";
+  EXPECT_LE(repeated, 1u) << "the sender sends one message at a time";
+  ASSERT_TRUE(eventually(
+    [&] {
+      auto pending = http().get("/v1/admin/notifications?status=pending", admin_);
+      return pending.status == 200 && pending.json()["items"].empty();
+    },
+    30s));
+  // The log agrees: 500 SMS deliveries, each delivered.
+  std::map<std::string, int> by_status;
+  std::string target = "/v1/customers/kim/notifications?limit=100";
+  for (int page = 0; page < 20; ++page) {
+    auto body = http().get(target, admin_).json();
+    for (const auto& n : body["items"])
+      ++by_status[n["channel"].get<std::string>() + "/" + n["status"].get<std::string>()];
+    if (!body["next_cursor"].is_string())
+      break;
+    target = "/v1/customers/kim/notifications?limit=100&cursor="
+             + body["next_cursor"].get<std::string>();
+  }
+  EXPECT_EQ(by_status, (std::map<std::string, int>{{"sms/delivered", 500}}));
 }

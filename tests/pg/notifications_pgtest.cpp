@@ -5,7 +5,7 @@
 
 #include "adapters/pg/notification_dispatcher.hpp"
 #include "adapters/pg/notification_store.hpp"
-#include "tests/support/loopback_http_server.hpp"
+#include "tests/support/fake_provider.hpp"
 #include "tests/support/projection_fixture.hpp"
 #include "tests/support/smtp_sink.hpp"
 
@@ -17,55 +17,6 @@
 
 namespace mercato::test {
 namespace {
-
-// An SMS or push provider on loopback: records every call and answers as told (a status, after
-// an optional delay).
-class fake_provider {
-public:
-  struct call {
-    std::string target;
-    std::string authorization;
-    std::string idempotency_key;
-    nlohmann::json body;
-  };
-
-  void answer_with(int status, std::chrono::milliseconds delay = {}) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    status_ = status;
-    delay_ = delay;
-  }
-
-  std::vector<call> calls() const {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return calls_;
-  }
-
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(server_.port());
-  }
-
-private:
-  loopback_http_server::answer handle(const loopback_http_server::request& req) {
-    int status = 200;
-    std::chrono::milliseconds delay{};
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      calls_.push_back(
-        {std::string{req.target()}, std::string{req[boost::beast::http::field::authorization]},
-         std::string{req["Idempotency-Key"]}, nlohmann::json::parse(req.body(), nullptr, false)});
-      status = status_;
-      delay = delay_;
-    }
-    std::this_thread::sleep_for(delay);
-    return {static_cast<boost::beast::http::status>(status), "application/json", "{}"};
-  }
-
-  mutable std::mutex mtx_;
-  int status_ = 200;
-  std::chrono::milliseconds delay_{};
-  std::vector<call> calls_;
-  loopback_http_server server_{[this](const auto& req) { return handle(req); }};
-};
 
 class Notifications : public projection_test {
 protected:
