@@ -180,6 +180,8 @@ bool may_subscribe(const std::optional<principal>& who, const std::string& kind)
 
 void fetch_start(const ws_env& env, const std::optional<principal>& who, const topic_ref& t,
                  std::optional<uint64_t> last_seq, std::function<void(start_point)> done) {
+  if (who && who->is_scoped() && (t.kind != "order" || t.id != who->order_scope))
+    return done(failure("forbidden", "a tracking token only reads its own order"));
   // The entity sees an admin caller: the ownership check is ours, so that another customer's
   // topic is answered `forbidden` (API.md) rather than REST's `not_found`.
   caller as_admin{who ? who->sub : std::string{}, true, {}};
