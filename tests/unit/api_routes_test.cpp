@@ -567,7 +567,12 @@ TEST(TrackingToken, AuthorizeAdmitsItOnlyWhereTheRouteOptsInForItsOrder) {
 // that checks a token answers 403 to a tracking token whose order is in its path, except the two
 // order reads (which get one for another order).
 TEST(TrackingToken, EveryRouteThatTakesATokenRefusesItUnlessItOptsIn) {
+  // A real actor system, so that a handler that lets the token through fails this test by
+  // answering later (its actors find no entity) instead of crashing it.
+  actor_config cfg;
+  caf::actor_system sys{cfg};
   runtime::node_handles h;
+  h.sys = &sys;
   h.cfg.testing.fault_injection = true;
   h.cfg.auth.jwt_secret = secret;
   auto routes = make_router(h);
@@ -595,7 +600,10 @@ TEST(TrackingToken, EveryRouteThatTakesATokenRefusesItUnlessItOptsIn) {
     auto m = routes->match(method, path, params);
     ASSERT_EQ(m.result, router::outcome::found) << path;
     auto res = answer(*m.fn, token, params);
-    ASSERT_TRUE(res.has_value()) << "answered before asking any actor";
+    if (!res) {
+      ADD_FAILURE() << "let the token through to its actors";
+      continue;
+    }
     EXPECT_EQ(res->status, 403);
     EXPECT_EQ(res->prob.detail, "a tracking token only reads its own order");
     ++refusing;
