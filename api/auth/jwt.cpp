@@ -1,5 +1,6 @@
 #include "api/auth/jwt.hpp"
 
+#include "api/json/commerce_codec.hpp"
 #include "runtime/util/crypto.hpp"
 #include "runtime/util/encoding.hpp"
 #include "runtime/util/text.hpp"
@@ -127,6 +128,8 @@ std::string_view to_string(jwt_error e) noexcept {
     return "the token's issuer is not trusted";
   case jwt_error::wrong_audience:
     return "the token is meant for another audience";
+  case jwt_error::invalid_scope:
+    return "the token's order claim is invalid (an order id, on a customer token only)";
   }
   return "invalid token";
 }
@@ -263,6 +266,14 @@ verify_result jwt_verifier::verify_uncached(std::string_view token, int64_t& exp
   if (auto it = claims.find("nbf"); it != claims.end())
     if (!numeric_date(*it, nbf))
       return {jwt_error::invalid_claims, {}};
+  // A tracking link's token: only a customer can own an order, and an id the routes would refuse
+  // could never match one.
+  if (auto it = claims.find("order"); it != claims.end()) {
+    if (!it->is_string() || !is_valid_entity_id(it->get_ref<const std::string&>())
+        || res.who.who != role::customer)
+      return {jwt_error::invalid_scope, {}};
+    res.who.order_scope = it->get<std::string>();
+  }
   if (!policy_.issuer.empty()) {
     auto iss = claims.find("iss");
     if (iss == claims.end() || !iss->is_string()

@@ -29,6 +29,13 @@ bool parse_role(std::string_view name, role& out) noexcept;
 struct principal {
   std::string sub; ///< claim `sub`: customer, service or admin id
   role who = role::customer;
+  /// Claim `order`: a tracking token, which only reads this one order of its customer (empty:
+  /// not scoped). Routes refuse such a principal unless they opt in (routes/common.hpp).
+  std::string order_scope{}; // `{}`: principal{sub, role} may leave it out without a warning
+
+  bool is_scoped() const noexcept {
+    return !order_scope.empty();
+  }
 };
 
 /// Why a token was refused. Every value is answered 401 (the role check, 403, happens later).
@@ -44,6 +51,7 @@ enum class jwt_error : uint8_t {
   no_expiry,       ///< no `exp`: every token must end
   wrong_issuer,    ///< `iss` is not the configured issuer
   wrong_audience,  ///< `aud` does not name the configured audience
+  invalid_scope,   ///< `order` is not an order id, or is on a token whose role is not customer
 };
 
 /// Short English reason, safe to return to clients.
@@ -69,8 +77,9 @@ struct jwt_policy {
 /// Verifies HS256 tokens with one secret. Rules: header `alg` must be exactly "HS256" (anything
 /// else, "none" included, is refused); `crit` is refused; claims `sub` (non-empty string), `role`
 /// (customer | service | admin) and `exp` (later than now) are required; `nbf`, when present,
-/// must not be later than now; `iss` and `aud` as the policy says. Both time checks allow the
-/// policy's leeway of clock skew. An empty secret refuses every token.
+/// must not be later than now; `iss` and `aud` as the policy says; `order`, when present, must be
+/// an order id (1 to 64 of [A-Za-z0-9._-]) on a customer's token, and scopes the principal. Both
+/// time checks allow the policy's leeway of clock skew. An empty secret refuses every token.
 ///
 /// Thread-safe and lock-free: successful verifications are cached per thread (keyed by verifier
 /// and token; time claims are re-checked on every hit), so a hot token costs no HMAC.

@@ -24,6 +24,11 @@ bool authorize(const route_env& env, const request& req, const responder& reply,
     reply(unauthorized_response(res.error));
     return false;
   }
+  if (res.who.is_scoped()
+      && ((allowed & allow_tracking) == 0 || req.params.get("id") != res.who.order_scope)) {
+    reply(problem_response(403, "forbidden", "a tracking token only reads its own order"));
+    return false;
+  }
   if ((allowed & (1u << static_cast<unsigned>(res.who.who))) == 0) {
     std::string detail = "role '";
     detail += to_string(res.who.who);

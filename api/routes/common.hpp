@@ -27,10 +27,15 @@ enum role_mask : uint8_t {
   allow_customer = 1 << static_cast<int>(role::customer),
   allow_service = 1 << static_cast<int>(role::service),
   allow_admin = 1 << static_cast<int>(role::admin),
+  /// A tracking token (a customer's, scoped to one order by claim `order`) may call the route
+  /// when the path parameter `id` is that order. Without this bit a route refuses it: a route
+  /// added later is closed to tracking links until it says otherwise.
+  allow_tracking = 1 << 3,
 };
 
-/// Checks the bearer token and its role. On failure answers 401 (with WWW-Authenticate) or 403
-/// through `reply` and returns false.
+/// Checks the bearer token and its role, and refuses a tracking token unless the route allows it
+/// for the order in its path. On failure answers 401 (with WWW-Authenticate) or 403 through
+/// `reply` and returns false.
 bool authorize(const route_env& env, const request& req, const responder& reply, uint8_t allowed,
                principal* who = nullptr);
 

@@ -1,4 +1,5 @@
-// Order routes: a customer sees and cancels only their own orders (404 for anyone else's).
+// Order routes: a customer sees and cancels only their own orders (404 for anyone else's); a
+// tracking token only reads the one order it names, which must still be its customer's.
 
 #include "actors/protocol/interfaces.hpp"
 #include "api/json/commerce_codec.hpp"
@@ -70,23 +71,25 @@ void add_order_routes(router& r, const std::shared_ptr<const route_env>& env) {
     });
   });
 
-  // GET /v1/orders/{id}
+  // GET /v1/orders/{id} (also a tracking token of this order)
   r.add(http_method::get, "/v1/orders/{id}", [env](const request& req, const responder& reply) {
     principal p;
     std::string id;
-    if (!authorize(*env, req, reply, allow_customer | allow_admin, &p)
+    if (!authorize(*env, req, reply, allow_customer | allow_admin | allow_tracking, &p)
         || !id_param(req, reply, "id", id))
       return;
     ask_entity<order_view>(*env, env->handles.order_region, std::move(id), req, reply, order_ok,
                            atom::get_v, caller_of(p, req));
   });
 
-  // GET /v1/orders/{id}/timeline: the merged timeline (the order's customer, service or admin)
+  // GET /v1/orders/{id}/timeline: the merged timeline (the order's customer, also through a
+  // tracking token of this order; service or admin)
   r.add(http_method::get, "/v1/orders/{id}/timeline",
         [env](const request& req, const responder& reply) {
           principal p;
           std::string id;
-          if (!authorize(*env, req, reply, allow_customer | allow_service | allow_admin, &p)
+          if (!authorize(*env, req, reply,
+                         allow_customer | allow_service | allow_admin | allow_tracking, &p)
               || !id_param(req, reply, "id", id))
             return;
           auto who = caller_of(p, req);

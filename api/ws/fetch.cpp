@@ -217,6 +217,8 @@ bool may_subscribe(const std::optional<principal>& who, const std::string& kind)
 
 void fetch_start(const ws_env& env, const std::optional<principal>& who, const topic_ref& t,
                  std::optional<uint64_t> last_seq, std::function<void(start_point)> done) {
+  if (who && who->is_scoped() && (t.kind != "order" || t.id != who->order_scope))
+    return done(failure("forbidden", "a tracking token only reads its own order"));
   if (t.kind == "admin")
     return fetch_admin(env, last_seq, std::move(done));
   // The entity sees an admin caller: the ownership check is ours, so that another customer's

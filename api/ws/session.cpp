@@ -207,15 +207,18 @@ private:
     });
   }
 
-  // A fresh token for the same subject and role extends the session; an anonymous session may
-  // authenticate this way. A refused token changes nothing.
+  // A fresh token for the same subject, role and order scope extends the session (the session's
+  // subscriptions were checked against the old one); an anonymous session may authenticate this
+  // way. A refused token changes nothing.
   void renew(const std::string& token) {
     auto res = env_->jwt->verify(token, jwt_verifier::now());
     if (!res.ok())
       return send_own(error_frame("unauthorized", {}, to_string(res.error)));
-    if (who_ && (who_->sub != res.who.sub || who_->who != res.who.who))
+    if (who_
+        && (who_->sub != res.who.sub || who_->who != res.who.who
+            || who_->order_scope != res.who.order_scope))
       return send_own(
-        error_frame("forbidden", {}, "a fresh token must be for the same subject and role"));
+        error_frame("forbidden", {}, "a fresh token must be for the same subject, role and order"));
     who_ = std::move(res.who);
     expires_at_s_ = res.expires_at_s;
     arm_expiry();

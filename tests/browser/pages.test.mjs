@@ -149,8 +149,10 @@ async function stopServer() {
 // ---------------------------------------------------------------------------------------------
 // Tokens: mercatoctl mints the good ones, as an operator would; the bad ones are made here.
 
-async function token(sub, role, ttl = 900) {
-  const { stdout } = await run(ctlBin, ['token', '--sub', sub, '--role', role, '--ttl', String(ttl)], {
+// With `order`: a tracking token, which reads only that order of its customer.
+async function token(sub, role, ttl = 900, order = '') {
+  const scope = order ? ['--order', order] : [];
+  const { stdout } = await run(ctlBin, ['token', '--sub', sub, '--role', role, '--ttl', String(ttl), ...scope], {
     env: { ...process.env, MERCATO_JWT_SECRET: secret },
   });
   return stdout.trim();
@@ -306,6 +308,8 @@ async function scenarios(browser) {
   }, { 'Idempotency-Key': `browser-${cart.cart_id}` });
   const order = checkout.order_id;
   expect(order, 'the checkout placed an order');
+  // The link's token, as an email would carry it: Ada's, for this order only.
+  const link = await token('ada', 'customer', 600, order);
   const fact = (type, extra = {}) =>
     must('POST', `/v1/orders/${order}/events`, partner, {
       source: type.startsWith('production') ? 'manufacturing' : 'logistics',
@@ -322,7 +326,7 @@ async function scenarios(browser) {
     const context = await browser.newContext({ viewport: phone, locale: 'en-GB' });
     const page = await context.newPage();
     const problems = watchPage(page);
-    await page.goto(`${server.url}/track/${order}#t=${ada}`);
+    await page.goto(`${server.url}/track/${order}#t=${link}`);
     await page.waitForSelector('#status[data-status="in_production"]', { timeout: 5000 });
     // The page marks when the order's status is first on the screen (from navigation start).
     const firstRenderMs = await page.evaluate(() => performance.getEntriesByName('mercato:first-render')[0].startTime);
@@ -360,7 +364,7 @@ async function scenarios(browser) {
   await test('the tracking page shows a newly ingested partner event within 1 s, live', async () => {
     const context = await browser.newContext({ viewport: desktop, locale: 'en-GB' });
     const page = await context.newPage();
-    await page.goto(`${server.url}/track/${order}#t=${ada}`);
+    await page.goto(`${server.url}/track/${order}#t=${link}`);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 5000 });
     await page.waitForSelector('#status[data-status="in_production"]', { timeout: 5000 });
     const before = await page.locator('#timeline li').count();
@@ -378,7 +382,7 @@ async function scenarios(browser) {
   await test('the tracking page is in Vietnamese when asked', async () => {
     const context = await browser.newContext({ viewport: phone, locale: 'vi-VN' });
     const page = await context.newPage();
-    await page.goto(`${server.url}/track/${order}?lang=vi#t=${ada}`);
+    await page.goto(`${server.url}/track/${order}?lang=vi#t=${link}`);
     await page.waitForSelector('#status[data-status="produced"]', { timeout: 5000 });
     expectEqual(await page.textContent('#status'), 'Đã sản xuất', 'the status in Vietnamese');
     expectEqual(await page.getAttribute('html', 'lang'), 'vi', 'the document language');
@@ -388,7 +392,7 @@ async function scenarios(browser) {
   await test('the tracking page works from the keyboard', async () => {
     const context = await browser.newContext({ viewport: phone, locale: 'en-GB' });
     const page = await context.newPage();
-    await page.goto(`${server.url}/track/${order}#t=${ada}`);
+    await page.goto(`${server.url}/track/${order}#t=${link}`);
     await page.waitForSelector('#status[data-status="produced"]', { timeout: 5000 });
     const focused = () => page.evaluate(() => {
       const e = document.activeElement;
@@ -418,17 +422,17 @@ async function scenarios(browser) {
   };
   await test('the tracking page refuses a token signed with another key', async () => {
     const now = Math.floor(Date.now() / 1000);
-    await refused(signed({ sub: 'ada', role: 'customer', iat: now, exp: now + 600 }, 'not-the-secret-not-the-secret-xx'), 'badLink');
+    await refused(signed({ sub: 'ada', role: 'customer', order, iat: now, exp: now + 600 }, 'not-the-secret-not-the-secret-xx'), 'badLink');
   });
   await test('the tracking page refuses an expired token', async () => {
     const now = Math.floor(Date.now() / 1000);
-    await refused(signed({ sub: 'ada', role: 'customer', iat: now - 1200, exp: now - 600 }, secret), 'badLink');
+    await refused(signed({ sub: 'ada', role: 'customer', order, iat: now - 1200, exp: now - 600 }, secret), 'badLink');
   });
   await test('the tracking page closes when its token expires while it is open', async () => {
     const now = Math.floor(Date.now() / 1000);
     const context = await browser.newContext({ viewport: phone });
     const page = await context.newPage();
-    await page.goto(`${server.url}/track/${order}#t=${signed({ sub: 'ada', role: 'customer', iat: now, exp: now + 3 }, secret)}`);
+    await page.goto(`${server.url}/track/${order}#t=${signed({ sub: 'ada', role: 'customer', order, iat: now, exp: now + 3 }, secret)}`);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 5000 });
     await page.waitForSelector('#problem[data-problem="badLink"]', { timeout: 10000 });
     expectEqual(await page.locator('#status').count(), 0, 'no status shown once expired');
@@ -437,13 +441,16 @@ async function scenarios(browser) {
   await test('the tracking page shows no order of another customer', async () => {
     await refused(bob, 'notFound');
   });
+  await test('the tracking page shows nothing with the tracking link of another order', async () => {
+    await refused(await token('ada', 'customer', 600, `${order}-other`), 'notFound');
+  });
 
   await test('the tracking page reconnects after a server restart and shows the missed events once', async () => {
     const context = await browser.newContext({ viewport: phone });
     const page = await context.newPage();
     const sent = [];
     page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
-    await page.goto(`${server.url}/track/${order}#t=${ada}`);
+    await page.goto(`${server.url}/track/${order}#t=${link}`);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 5000 });
     const port = server.port;
     await stopServer();
@@ -468,7 +475,7 @@ async function scenarios(browser) {
     await startServer(0, ['--order-expected-out-for-delivery-ms', '1000']);
     const context = await browser.newContext({ viewport: phone });
     const page = await context.newPage();
-    await page.goto(`${server.url}/track/${order}#t=${ada}`);
+    await page.goto(`${server.url}/track/${order}#t=${link}`);
     await page.waitForSelector('#status[data-status="out_for_delivery"]', { timeout: 5000 });
     await page.waitForSelector('#delay[role=alert]', { timeout: 10000 });
     await page.waitForSelector('#timeline li[data-type="delay_warning"]', { timeout: 5000 });

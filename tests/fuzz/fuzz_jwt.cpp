@@ -2,10 +2,12 @@
 //   0: a whole token (or Authorization header value), as a client sends it;
 //   1: the claims of a token signed with the right secret, so that every claim rule is reached;
 //   2: header and claims (split at the first newline), signed with the right secret.
-// A verified token must name a subject and an unexpired `exp`; verification must not depend on
-// the per-thread cache or on the header's form; a token with a changed signature must be refused.
+// A verified token must name a subject and an unexpired `exp` (and, when it tracks an order, be a
+// customer's naming an order id); verification must not depend on the per-thread cache or on the
+// header's form; a token with a changed signature must be refused.
 
 #include "api/auth/jwt.hpp"
+#include "api/json/commerce_codec.hpp"
 #include "api/routes/common.hpp"
 #include "runtime/util/crypto.hpp"
 #include "runtime/util/encoding.hpp"
@@ -47,11 +49,14 @@ void check_result(const verify_result& r) {
   check(!r.who.sub.empty() && r.who.sub.size() <= 256 && util::is_storable_text(r.who.sub),
         "a verified subject is 1 to 256 bytes of storable text");
   check(r.expires_at_s > now_s - 30, "a verified token has not expired");
+  check(!r.who.is_scoped()
+          || (r.who.who == role::customer && is_valid_entity_id(r.who.order_scope)),
+        "a tracking token is a customer's and names an order id");
 }
 
 bool same(const verify_result& a, const verify_result& b) {
   return a.error == b.error && a.who.sub == b.who.sub && a.who.who == b.who.who
-         && a.expires_at_s == b.expires_at_s;
+         && a.who.order_scope == b.who.order_scope && a.expires_at_s == b.expires_at_s;
 }
 
 void verify_token(const std::string& token) {

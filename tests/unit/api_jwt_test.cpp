@@ -225,6 +225,52 @@ TEST(Jwt, RequiresSubThatIsStorableText) {
     v.verify(mint({{"sub", "caf\xc3\xa9"}, {"role", "customer"}, {"exp", now + 60}}), now).ok());
 }
 
+// A tracking link's token (claim `order`) reads one order of its customer; see routes/common.
+TEST(Jwt, OrderClaimScopesACustomerToken) {
+  jwt_verifier v{secret};
+  auto c = claims("customer");
+  auto unscoped = v.verify(mint(c), now);
+  ASSERT_TRUE(unscoped.ok());
+  EXPECT_FALSE(unscoped.who.is_scoped());
+  c["order"] = "ord_01H.x-9";
+  auto token = mint(c);
+  auto res = v.verify(token, now);
+  ASSERT_TRUE(res.ok()) << to_string(res.error);
+  EXPECT_TRUE(res.who.is_scoped());
+  EXPECT_EQ(res.who.order_scope, "ord_01H.x-9");
+  EXPECT_EQ(res.who.sub, "u-1");
+  EXPECT_EQ(res.who.who, role::customer);
+  EXPECT_EQ(v.verify(token, now).who.order_scope, "ord_01H.x-9") << "from the cache too";
+}
+
+TEST(Jwt, OrderClaimIsForCustomersOnly) {
+  jwt_verifier v{secret};
+  for (auto r : {"service", "admin"}) {
+    auto c = claims(r);
+    c["order"] = "ord_1";
+    auto res = v.verify(mint(c), now);
+    EXPECT_EQ(res.error, jwt_error::invalid_scope) << r;
+    EXPECT_FALSE(res.who.is_scoped()) << r;
+  }
+  EXPECT_EQ(to_string(jwt_error::invalid_scope),
+            "the token's order claim is invalid (an order id, on a customer token only)");
+}
+
+TEST(Jwt, OrderClaimMustBeAnOrderId) {
+  jwt_verifier v{secret};
+  for (const json& bad :
+       {json(""), json("ord 1"), json("ord/1"), json("ord:1"), json(std::string(65, 'a')),
+        json(std::string{"o\0", 2}), json("caf\xc3\xa9"), json(7), json(nullptr),
+        json::array({"ord_1"}), json::object()}) {
+    auto c = claims("customer");
+    c["order"] = bad;
+    EXPECT_EQ(v.verify(mint(c), now).error, jwt_error::invalid_scope) << bad.dump();
+  }
+  auto c = claims("customer");
+  c["order"] = std::string(64, 'a');
+  EXPECT_TRUE(v.verify(mint(c), now).ok()) << "64 characters is an order id";
+}
+
 TEST(Jwt, RejectsMalformedTokens) {
   jwt_verifier v{secret};
   EXPECT_EQ(v.verify("", now).error, jwt_error::missing);

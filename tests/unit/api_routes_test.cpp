@@ -497,3 +497,116 @@ TEST(OpenApi, DescribesEveryRoute) {
   EXPECT_TRUE(doc["components"]["schemas"].contains("Problem"));
   EXPECT_TRUE(doc["components"]["securitySchemes"].contains("bearer"));
 }
+
+// -- tracking tokens (claim `order`): refused by every route that does not opt in ----------------
+
+namespace {
+
+struct captured : response_sink {
+  std::optional<response> last;
+  void post_response(uint64_t, response&& res) override {
+    last = std::move(res);
+  }
+};
+
+std::string tracking_token(const std::string& order) {
+  return mint_hs256(
+    {{"sub", "ada"}, {"role", "customer"}, {"order", order}, {"exp", jwt_verifier::now() + 3600}},
+    secret);
+}
+
+// Calls `fn` with a request carrying `token` and path parameters `params`; the synchronous answer.
+std::optional<response> answer(const router::handler& fn, const std::string& token,
+                               const path_params& params) {
+  auto sink = std::make_shared<captured>();
+  std::string header = "Bearer " + token;
+  request req;
+  req.authorization = header;
+  req.params = params;
+  fn(req, responder{sink, 1});
+  return std::move(sink->last);
+}
+
+} // namespace
+
+TEST(TrackingToken, AuthorizeAdmitsItOnlyWhereTheRouteOptsInForItsOrder) {
+  route_env env;
+  env.jwt = std::make_shared<const jwt_verifier>(secret);
+  auto token = tracking_token("ord_1");
+  auto check = [&](uint8_t allowed, std::string_view id, principal* who = nullptr) {
+    auto sink = std::make_shared<captured>();
+    std::string header = "Bearer " + token;
+    request req;
+    req.authorization = header;
+    if (!id.empty())
+      req.params.push("id", std::string{id});
+    auto ok = authorize(env, req, responder{sink, 1}, allowed, who);
+    EXPECT_EQ(ok, !sink->last.has_value());
+    if (!ok) {
+      EXPECT_EQ(sink->last->status, 403);
+      EXPECT_EQ(sink->last->prob.code, "forbidden");
+      EXPECT_EQ(sink->last->prob.detail, "a tracking token only reads its own order");
+    }
+    return ok;
+  };
+  principal who;
+  EXPECT_TRUE(check(allow_customer | allow_tracking, "ord_1", &who));
+  EXPECT_EQ(who.sub, "ada");
+  EXPECT_EQ(who.order_scope, "ord_1");
+  EXPECT_FALSE(check(allow_customer | allow_tracking, "ord_2")) << "another order";
+  EXPECT_FALSE(check(allow_customer | allow_tracking, "")) << "no order in the path";
+  EXPECT_FALSE(check(allow_customer | allow_admin, "ord_1")) << "a route that does not opt in";
+  EXPECT_FALSE(check(allow_customer, ""));
+  // The same customer's own token is not scoped, and passes where customers may.
+  token = mint_hs256({{"sub", "ada"}, {"role", "customer"}, {"exp", jwt_verifier::now() + 3600}},
+                     secret);
+  EXPECT_TRUE(check(allow_customer, ""));
+}
+
+// A route added without thought for tracking tokens must refuse them: every route of the API
+// that checks a token answers 403 to a tracking token whose order is in its path, except the two
+// order reads (which get one for another order).
+TEST(TrackingToken, EveryRouteThatTakesATokenRefusesItUnlessItOptsIn) {
+  // A real actor system, so that a handler that lets the token through fails this test by
+  // answering later (its actors find no entity) instead of crashing it.
+  actor_config cfg;
+  caf::actor_system sys{cfg};
+  runtime::node_handles h;
+  h.sys = &sys;
+  h.cfg.testing.fault_injection = true;
+  h.cfg.auth.jwt_secret = secret;
+  auto routes = make_router(h);
+  // Public: they read no token (API.md), so a tracking token neither opens nor closes them.
+  const std::set<std::string> public_routes{
+    "GET /healthz",           "GET /readyz",         "GET /metrics",
+    "GET /openapi.json",      "GET /v1/ws",          "GET /v1/products",
+    "GET /v1/products/{sku}", "GET /v1/stock/{sku}", "POST /v1/payments/webhook",
+    "GET /track/{order_id}",  "GET /admin",          "GET /assets/{file}"};
+  const std::set<std::string> open_to_tracking{"GET /v1/orders/{id}",
+                                               "GET /v1/orders/{id}/timeline"};
+  auto token = tracking_token("ord_1");
+  size_t refusing = 0;
+  for (auto& [method, pattern] : routes->routes()) {
+    auto name = std::string{to_string(method)} + " " + std::string{pattern};
+    if (public_routes.count(name) > 0)
+      continue;
+    SCOPED_TRACE(name);
+    // Every parameter names the token's order, or another one for the routes that opt in.
+    std::string path{pattern};
+    auto value = open_to_tracking.count(name) > 0 ? "ord_2" : "ord_1";
+    for (auto open = path.find('{'); open != std::string::npos; open = path.find('{'))
+      path.replace(open, path.find('}', open) - open + 1, value);
+    path_params params;
+    auto m = routes->match(method, path, params);
+    ASSERT_EQ(m.result, router::outcome::found) << path;
+    auto res = answer(*m.fn, token, params);
+    if (!res) {
+      ADD_FAILURE() << "let the token through to its actors";
+      continue;
+    }
+    EXPECT_EQ(res->status, 403);
+    EXPECT_EQ(res->prob.detail, "a tracking token only reads its own order");
+    ++refusing;
+  }
+  EXPECT_GT(refusing, 30u);
+}
