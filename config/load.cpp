@@ -98,6 +98,8 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(db, readers), "", "--db-readers", "N",
      "detached recovery/catalogue readers (1..32)"},
     {MERCATO_FIELD(db, migrate), "", "--no-migrate", "", "do not apply migrations at start", false},
+    {MERCATO_FIELD(db, stall_timeout_ms), "", "--db-stall-timeout-ms", "MS",
+     "a database round trip that takes longer is cut and answered 503 (0 = never; 1000..600000)"},
     {MERCATO_FIELD(db, rebuild_projection), "", "--rebuild-projection", "NAME",
      "rebuild projection NAME (orders, payments, checkouts_open, customer_feed, daily_stats) from "
      "the journal, "
@@ -612,6 +614,8 @@ void validate(const settings& s, report& rep) {
   if (s.db.url.empty())
     rep.add("db.url", "required (set MERCATO_DATABASE_URL or --database-url)");
   between("db.readers", s.db.readers, 1, 32);
+  if (s.db.stall_timeout_ms != 0)
+    between("db.stall_timeout_ms", s.db.stall_timeout_ms, 1000, 600000);
 
   at_least("journal.batch_max", s.journal.batch_max, 1);
   between("journal.batch_delay_us", s.journal.batch_delay_us, 0, 1'000'000);

@@ -37,6 +37,10 @@ struct db_settings {
   std::string url;     ///< MERCATO_DATABASE_URL (libpq URI or key=value string)
   int readers = 2;     ///< detached recovery/catalogue readers
   bool migrate = true; ///< apply migrations at start
+  /// A round trip to the database that takes longer is cut (its connection dropped, the work
+  /// answered 503): a server that stopped answering cannot enforce its own statement_timeout
+  /// (15 s), so this is the last bound on every wait for it. 0 = none.
+  int64_t stall_timeout_ms = 20000;
   /// Set: rebuild this projection (orders, payments, checkouts_open, customer_feed, daily_stats)
   /// from the journal and exit.
   std::string rebuild_projection;

@@ -4,8 +4,15 @@
 
 #include <caf/sec.hpp>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <regex>
+#include <thread>
 
 namespace mercato::pg {
 
@@ -29,6 +36,93 @@ std::string first_line(const std::string& text) {
 }
 
 } // namespace
+
+// -- stall watchdog -------------------------------------------------------------------------
+
+namespace {
+
+std::atomic<int64_t> stall_limit_ms{0};
+
+// One thread for the process: it looks at the armed guards four times a second (a limit is
+// seconds long, so that precision is plenty) and shuts the sockets of those past their deadline.
+class stall_watchdog {
+public:
+  static stall_watchdog& instance() {
+    // Never destroyed: guards may still be armed while static destructors run.
+    static auto* w = [] {
+      auto* p = new stall_watchdog;
+      std::thread{[p] { p->loop(); }}.detach();
+      return p;
+    }();
+    return *w;
+  }
+
+  uint64_t arm(int fd, std::chrono::steady_clock::time_point deadline, const std::string& role) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto id = ++next_;
+    armed_.emplace(id, item{fd, deadline, role});
+    return id;
+  }
+
+  void disarm(uint64_t id) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    armed_.erase(id);
+  }
+
+private:
+  struct item {
+    int fd;
+    std::chrono::steady_clock::time_point deadline;
+    std::string role;
+  };
+
+  [[noreturn]] void loop() {
+    std::unique_lock<std::mutex> lock{mtx_};
+    for (;;) {
+      auto now = std::chrono::steady_clock::now();
+      for (auto it = armed_.begin(); it != armed_.end();) {
+        if (it->second.deadline > now) {
+          ++it;
+          continue;
+        }
+        // The owner is still inside its call (it disarms under this lock before it goes on), so
+        // the descriptor is still its connection's.
+        ::shutdown(it->second.fd, SHUT_RDWR);
+        runtime::logger("pg")->warn("{}: the database did not answer within {} ms; connection cut",
+                                    it->second.role, stall_limit_ms.load());
+        it = armed_.erase(it);
+      }
+      wake_.wait_for(lock, std::chrono::milliseconds{250});
+    }
+  }
+
+  std::mutex mtx_;
+  std::condition_variable wake_;
+  std::map<uint64_t, item> armed_;
+  uint64_t next_ = 0;
+};
+
+} // namespace
+
+void set_stall_timeout(std::chrono::milliseconds limit) {
+  stall_limit_ms = limit.count();
+}
+
+std::chrono::milliseconds stall_timeout() {
+  return std::chrono::milliseconds{stall_limit_ms.load()};
+}
+
+stall_guard::stall_guard(pqxx::connection& conn, std::chrono::milliseconds limit,
+                         const std::string& role) {
+  if (limit.count() <= 0 || !conn.is_open())
+    return;
+  id_ = stall_watchdog::instance().arm(conn.sock(), std::chrono::steady_clock::now() + limit, role);
+}
+
+stall_guard::~stall_guard() {
+  if (id_ != 0)
+    stall_watchdog::instance().disarm(id_);
+}
 
 void prefer_index_scans(pqxx::connection& conn) {
   conn.set_variable("enable_seqscan", "off");
@@ -95,6 +189,7 @@ caf::error session::ensure_open() {
                            "database unavailable (" + role_ + " retries shortly)");
   try {
     auto conn = std::make_unique<pqxx::connection>(url_);
+    stall_guard guard{*conn, stall_timeout(), role_};
     // Bounded statements: a stuck lock or a hung server costs a request, never the actor.
     pqxx::nontransaction setup_txn{*conn};
     setup_txn.exec("SET application_name = " + setup_txn.quote("mercato-" + role_)

@@ -48,6 +48,27 @@ struct broken_before_write : std::exception {
   }
 };
 
+/// The longest a database round trip of any session may take before its connection is cut
+/// (`db.stall_timeout_ms`; 0 = no limit). Set once at start, before sessions run.
+void set_stall_timeout(std::chrono::milliseconds limit);
+std::chrono::milliseconds stall_timeout();
+
+/// While alive, cuts `conn`'s socket (shutdown, so that libpq's blocked call returns and the
+/// work fails as a broken connection) once `limit` has passed: a database that stopped answering
+/// (frozen, or a disk that hangs) cannot enforce its own statement_timeout. One thread watches
+/// every guard of the process. `limit` 0: no guard.
+class stall_guard {
+public:
+  stall_guard(pqxx::connection& conn, std::chrono::milliseconds limit, const std::string& role);
+  ~stall_guard();
+
+  stall_guard(const stall_guard&) = delete;
+  stall_guard& operator=(const stall_guard&) = delete;
+
+private:
+  uint64_t id_ = 0;
+};
+
 /// How `session::run` treats a broken connection.
 enum class retry_policy {
   /// Reconnect and run once more (idempotent reads).
@@ -81,7 +102,10 @@ public:
       if (auto err = ensure_open())
         return err;
       try {
-        caf::expected<T> result = f(*conn_);
+        caf::expected<T> result = [&] {
+          stall_guard guard{*conn_, stall_timeout(), role_};
+          return caf::expected<T>{f(*conn_)};
+        }();
         on_success();
         return result;
       } catch (...) {

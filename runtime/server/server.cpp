@@ -10,6 +10,7 @@
 #include "actors/stock/stock_actor.hpp"
 #include "adapters/marketplaces/importer.hpp"
 #include "adapters/payments/payments.hpp"
+#include "adapters/pg/connection.hpp"
 #include "adapters/pg/customer_feed.hpp"
 #include "adapters/pg/dead_letter_store.hpp"
 #include "adapters/pg/delay_sweeper.hpp"
@@ -499,6 +500,7 @@ int run_server(const config::settings& cfg, settings_reloader read_again) {
     return 1;
   if (!cfg.db.rebuild_projection.empty())
     return rebuild_projection(cfg.db.url, cfg.db.rebuild_projection);
+  pg::set_stall_timeout(std::chrono::milliseconds{cfg.db.stall_timeout_ms});
   if (auto err = pg::set_notification_rules(cfg.notifications.rules); !err.empty()) {
     log->error("notifications.rules: {}", err);
     return 1;
