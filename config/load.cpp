@@ -175,6 +175,8 @@ const std::vector<field>& fields() {
     {MERCATO_FIELD(projections, poll_ms), "", "--projection-poll-ms", "MS",
      "how often projections look for rows other nodes wrote"},
     {MERCATO_FIELD(projections, batch), "", "", "N", "events a projection applies per transaction"},
+    {MERCATO_FIELD(projections, stats_time_zone), "MERCATO_STATS_TIME_ZONE", "--stats-time-zone",
+     "ZONE", "IANA time zone of the shop's days in the daily statistics (default UTC)"},
     {MERCATO_FIELD(webhooks, endpoints), "MERCATO_WEBHOOK_ENDPOINTS", "--webhook-endpoints", "URLS",
      "comma-separated http:// URLs the outbox is delivered to"},
     {MERCATO_FIELD(webhooks, secret), "MERCATO_WEBHOOK_SECRET", "", "SECRET",

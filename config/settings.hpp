@@ -98,6 +98,10 @@ struct projection_settings {
   int64_t list_wait_ms = 1000; ///< longest wait of a list read for the caller's own writes
   int64_t poll_ms = 1000;      ///< look for rows of other nodes this often (own commits ping)
   int batch = 500;             ///< events applied per transaction at most
+  /// The shop's IANA time zone: the daily statistics count an order on its day there (API.md:
+  /// UTC unless configured). Changing it rebuilds the statistics at the next start; every node
+  /// of a cluster must name the same.
+  std::string stats_time_zone = "UTC";
 };
 
 /// The payment provider.

@@ -1,13 +1,13 @@
 // The daily statistics (tables `daily_stats` and `order_stat_contributions`, migration 0012),
-// projected from order events. An order contributes to one bucket (its creation day in UTC, its
-// platform and currency) according to its latest status; each event that changes the contribution
-// takes it out of the old bucket and adds it to the new one, in the same transaction as the
-// projection's offset. Marketplace orders follow their imports (the `market` of an event); web
-// orders their placement and the status each event leaves them in.
+// projected from order events. An order contributes to one bucket (its creation day in the shop's
+// time zone, table stats_settings, UTC when unset; its platform and currency) according to its
+// latest status; each event that changes the contribution takes it out of the old bucket and adds
+// it to the new one, in the same transaction as the projection's offset. Marketplace orders follow
+// their imports (the `market` of an event); web orders their placement and the status each event
+// leaves them in.
 
 #include "adapters/pg/array_literal.hpp"
 #include "adapters/pg/projection.hpp"
-#include "runtime/util/time.hpp"
 
 #include <map>
 #include <optional>
@@ -67,10 +67,6 @@ struct bucket_delta {
   }
 };
 
-std::string day_of(int64_t epoch_ms) {
-  return util::format_rfc3339_ms(epoch_ms).substr(0, 10);
-}
-
 int64_t int_of(const json& obj, const char* key) {
   auto i = obj.find(key);
   return i != obj.end() && i->is_number_integer() ? i->get<int64_t>() : 0;
@@ -92,12 +88,16 @@ std::string bucket_of_status(const std::string& status) {
   return "pending";
 }
 
-// Folds one order event into the order's contribution (absent: none yet).
-void fold(std::optional<contribution>& c, const projection_event& ev) {
+// The instant whose day (in the shop's zone) is an order's bucket, by order id; filled by fold().
+using instants = std::map<std::string, int64_t>;
+
+// Folds one order event into the order's contribution (absent: none yet). A contribution that
+// starts anew leaves its day to `days`, named in one query per batch.
+void fold(std::optional<contribution>& c, const projection_event& ev, instants& days) {
   const auto& p = ev.payload;
   if (auto m = p.find("market"); m != p.end() && m->is_object()) {
     contribution next;
-    next.stat_date = day_of(int_of(*m, "order_date_ms"));
+    days[ev.entity_id] = int_of(*m, "order_date_ms");
     next.platform = text_of(*m, "platform");
     next.currency = text_of(*m, "currency");
     next.status = text_of(*m, "status");
@@ -116,8 +116,7 @@ void fold(std::optional<contribution>& c, const projection_event& ev) {
     const auto& placement = p.contains("placement") ? p["placement"] : none;
     auto sums = placement.value("sums", json::object());
     contribution next;
-    auto at = p.contains("at_ms") ? int_of(p, "at_ms") : ev.recorded_ms;
-    next.stat_date = day_of(at);
+    days[ev.entity_id] = p.contains("at_ms") ? int_of(p, "at_ms") : ev.recorded_ms;
     next.platform = "web";
     next.currency = text_of(sums, "currency");
     next.status = bucket_of_status(text_of(p, "status_after"));
@@ -173,6 +172,11 @@ constexpr const char* drop_empty_sql
   = "DELETE FROM daily_stats WHERE stat_date = $1::date AND platform = $2 AND currency = $3 "
     "AND total_orders = 0";
 
+constexpr const char* local_days_sql
+  = "SELECT ms, (to_timestamp(ms / 1000.0) AT TIME ZONE z.tz)::date::text "
+    "FROM unnest($1::bigint[]) AS ms, "
+    "(SELECT coalesce((SELECT time_zone FROM stats_settings), 'UTC') AS tz) AS z";
+
 void apply(pqxx::work& txn, const std::vector<projection_event>& events,
            std::vector<committed_event>& /*published: no topics*/) {
   std::map<std::string, std::optional<contribution>> before; // by order id (lock order)
@@ -188,8 +192,21 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
     before[row[0].as<std::string>()] = std::move(c);
   }
   auto after = before;
+  instants days;
   for (const auto& ev : events)
-    fold(after[ev.entity_id], ev);
+    fold(after[ev.entity_id], ev, days);
+  if (!days.empty()) {
+    // Each instant's date in the shop's zone, by PostgreSQL's time zone database.
+    array_literal ms;
+    for (const auto& [_, at] : days)
+      ms.add_raw(std::to_string(at));
+    std::map<int64_t, std::string> date_of;
+    for (const auto& row : txn.exec_params(local_days_sql, ms.done()))
+      date_of[row[0].as<int64_t>()] = row[1].as<std::string>();
+    for (const auto& [id, at] : days)
+      if (auto& c = after[id])
+        c->stat_date = date_of[at];
+  }
 
   std::map<bucket_key, bucket_delta> deltas; // in key order (lock order)
   for (const auto& [id, now] : after) {

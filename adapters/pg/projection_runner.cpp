@@ -149,8 +149,8 @@ round_result run_round(pqxx::connection& conn, const projection& p, const journa
   return out;
 }
 
-size_t rebuild(pqxx::connection& conn, const projection& p, int batch) {
-  pqxx::work txn{conn, "projection-rebuild"};
+// Empties `p`'s tables and replays the journal into them inside `txn`.
+size_t rebuild_in(pqxx::work& txn, const projection& p, int batch) {
   lock(txn, p);
   // DELETE rather than TRUNCATE: readers keep seeing the old rows until the new ones commit.
   for (const auto& table : p.tables)
@@ -169,6 +169,12 @@ size_t rebuild(pqxx::connection& conn, const projection& p, int batch) {
   }
   txn.exec("DELETE FROM projection_offsets WHERE name = " + txn.quote(p.name));
   store_offset(txn, p, at, total);
+  return total;
+}
+
+size_t rebuild(pqxx::connection& conn, const projection& p, int batch) {
+  pqxx::work txn{conn, "projection-rebuild"};
+  auto total = rebuild_in(txn, p, batch);
   txn.commit();
   return total;
 }
@@ -390,6 +396,32 @@ size_t rebuild_projection(const std::string& url, const std::string& name) {
   auto n = rebuild(conn, p, 1000);
   runtime::logger("pg")->info("projection {} rebuilt from {} journal events", p.name, n);
   return n;
+}
+
+std::string use_stats_time_zone(const std::string& url, const std::string& zone) {
+  pqxx::connection conn{with_connect_timeout(url, 5)};
+  try {
+    pqxx::nontransaction check{conn};
+    check.exec_params("SELECT now() AT TIME ZONE $1", zone);
+  } catch (const pqxx::data_exception&) {
+    return "projections.stats_time_zone: PostgreSQL knows no time zone \"" + zone + "\"";
+  }
+  pqxx::work txn{conn, "stats-time-zone"};
+  auto was = txn.exec1("SELECT coalesce((SELECT time_zone FROM stats_settings), 'UTC')")[0]
+               .as<std::string>();
+  if (was == zone)
+    return {};
+  // The days move with the zone: every bucket is counted again, in the same transaction, so
+  // that nobody reads statistics of two zones at once.
+  txn.exec_params("INSERT INTO stats_settings (time_zone) VALUES ($1) ON CONFLICT (only_row) DO "
+                  "UPDATE SET time_zone = EXCLUDED.time_zone",
+                  zone);
+  auto n = rebuild_in(txn, named("daily_stats"), 1000);
+  txn.commit();
+  runtime::logger("pg")->info("daily statistics counted again on the days of {} (were {}): {} "
+                              "journal events",
+                              zone, was, n);
+  return {};
 }
 
 void catch_up_projection(const std::string& url, const std::string& name,

@@ -60,6 +60,12 @@ projection_actor spawn_projection(caf::actor_system& sys, std::string url, const
 /// transaction; returns the events applied. Blocking; throws std::exception on failure.
 size_t rebuild_projection(const std::string& url, const std::string& name);
 
+/// Makes `zone` (IANA) the shop's time zone of the daily statistics (table stats_settings); when
+/// it differs from the one they were counted in, rebuilds them on its days in the same
+/// transaction. Returns "" or why not (a zone PostgreSQL does not know). Blocking; throws
+/// std::exception when the database fails.
+std::string use_stats_time_zone(const std::string& url, const std::string& zone);
+
 /// Replaces the notification feeder's rules by the defaults with `overrides` applied
 /// (notify::apply_rule_overrides syntax); the next batch uses them. Returns "" or what is wrong
 /// (the rules in use are then unchanged).

@@ -39,7 +39,8 @@ caf::expected<std::vector<daily_stat>> search(pqxx::connection& conn, const dail
     "SELECT stat_date::text, platform, currency, total_orders, completed_orders, "
     "cancelled_orders, returned_orders, pending_orders, gross_merchandise_value_minor, "
     "total_revenue_minor, total_discount_minor, "
-    "stat_date + 1 + $4::int <= (now() AT TIME ZONE 'UTC')::date "
+    "stat_date + 1 + $4::int <= (now() AT TIME ZONE coalesce((SELECT time_zone FROM "
+    "stats_settings), 'UTC'))::date "
     "FROM daily_stats WHERE stat_date BETWEEN $1::date AND $2::date "
     "AND ($3 = '' OR platform = $3) ORDER BY stat_date, platform, currency",
     q.from, q.to, q.platform, stats_final_after_days);

@@ -500,6 +500,16 @@ int run_server(const config::settings& cfg, settings_reloader read_again) {
     return 1;
   if (!cfg.db.rebuild_projection.empty())
     return rebuild_projection(cfg.db.url, cfg.db.rebuild_projection);
+  try {
+    if (auto err = pg::use_stats_time_zone(cfg.db.url, cfg.projections.stats_time_zone);
+        !err.empty()) {
+      log->error("{}", err);
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    log->error("cannot set the time zone of the daily statistics: {}", e.what());
+    return 1;
+  }
   pg::set_stall_timeout(std::chrono::milliseconds{cfg.db.stall_timeout_ms});
   if (auto err = pg::set_notification_rules(cfg.notifications.rules); !err.empty()) {
     log->error("notifications.rules: {}", err);

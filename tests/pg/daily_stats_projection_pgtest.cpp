@@ -243,5 +243,47 @@ TEST_F(DailyStatsProjection, AWebOrderCountsOnItsPlacementDayUntilDelivered) {
   EXPECT_EQ(table(), expected());
 }
 
+// The shop's time zone names the days: 20:30 UTC on 1 December is already 2 December in Ho Chi
+// Minh City (UTC+7) and still 1 December in New York. A new zone recounts every bucket at once;
+// the same zone again changes nothing; a zone PostgreSQL does not know is refused.
+TEST_F(DailyStatsProjection, OrdersCountOnTheirDayInTheShopsTimeZone) {
+  auto evening = t0 + 20 * 3600000 + 30 * 60000; // 2024-12-01T20:30:00Z
+  import(market(sales_platform::tiktok, "tz", imported_status::pending, evening, evening, 3000, 0),
+         evening);
+  web_order("ord-tz", evening, 1000, 0);
+  ASSERT_TRUE(synced());
+  EXPECT_EQ(table(), "(2024-12-01,tiktok,USD,1,0,0,0,1,3000,0,0)\n"
+                     "(2024-12-01,web,EUR,1,0,0,0,1,1000,0,0)");
+
+  stop_runner(); // a node changes its zone at start, before its projections run
+  EXPECT_EQ(pg::use_stats_time_zone(url(), "Asia/Ho_Chi_Minh"), "");
+  EXPECT_EQ(table(), "(2024-12-02,tiktok,USD,1,0,0,0,1,3000,0,0)\n"
+                     "(2024-12-02,web,EUR,1,0,0,0,1,1000,0,0)");
+  EXPECT_EQ(aggregated(), table());
+  start_runner();
+  // Kept incrementally in the new zone too: a second order that evening joins the 2nd.
+  web_order("ord-tz2", evening + 60000, 500, 0);
+  ASSERT_TRUE(synced());
+  EXPECT_EQ(table(), "(2024-12-02,tiktok,USD,1,0,0,0,1,3000,0,0)\n"
+                     "(2024-12-02,web,EUR,2,0,0,0,2,1500,0,0)");
+
+  stop_runner();
+  EXPECT_EQ(pg::use_stats_time_zone(url(), "America/New_York"), "");
+  EXPECT_EQ(table(), "(2024-12-01,tiktok,USD,1,0,0,0,1,3000,0,0)\n"
+                     "(2024-12-01,web,EUR,2,0,0,0,2,1500,0,0)");
+  // The same zone again recounts nothing: the offset row is not written again.
+  auto offset_version = [&] {
+    return scalar<std::string>(
+      "SELECT xmin::text FROM projection_offsets WHERE name = 'daily_stats'");
+  };
+  auto before = offset_version();
+  EXPECT_EQ(pg::use_stats_time_zone(url(), "America/New_York"), "");
+  EXPECT_EQ(offset_version(), before);
+  auto refused = pg::use_stats_time_zone(url(), "Mars/Olympus_Mons");
+  EXPECT_NE(refused.find("Mars/Olympus_Mons"), std::string::npos) << refused;
+  EXPECT_EQ(scalar<std::string>("SELECT time_zone FROM stats_settings"), "America/New_York");
+  start_runner();
+}
+
 } // namespace
 } // namespace mercato::test
