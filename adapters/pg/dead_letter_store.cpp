@@ -129,16 +129,22 @@ caf::expected<std::string> put(pqxx::connection& conn, const dead_letter& x) {
   return row[0].as<std::string>();
 }
 
+// The letter `id` as `txn` sees it (committing it is the caller's part).
+caf::expected<dead_letter> read_letter(pqxx::transaction_base& txn, const std::string& id) {
+  auto rows = txn.exec_params(
+    std::string{"SELECT "} + columns + " FROM dead_letters WHERE id = $1::uuid", id);
+  if (rows.empty())
+    return caf::make_error(mercato_errc::not_found, "no dead letter " + id);
+  return letter_of(rows[0]);
+}
+
 caf::expected<dead_letter> get(pqxx::connection& conn, const std::string& id) {
   if (!is_uuid(id))
     return caf::make_error(mercato_errc::not_found, "no dead letter " + id.substr(0, 64));
   pqxx::read_transaction txn{conn};
-  auto rows = txn.exec_params(
-    std::string{"SELECT "} + columns + " FROM dead_letters WHERE id = $1::uuid", id);
+  auto letter = read_letter(txn, id);
   txn.commit();
-  if (rows.empty())
-    return caf::make_error(mercato_errc::not_found, "no dead letter " + id);
-  return letter_of(rows[0]);
+  return letter;
 }
 
 // A resolved letter stays resolved: a late outcome of a second retry changes nothing.
@@ -157,12 +163,9 @@ caf::expected<dead_letter> confirm(pqxx::connection& conn, const std::string& id
     txn.exec_params("UPDATE dead_letters SET retries = retries + 1, last_error = $2 WHERE id = "
                     "$1::uuid AND resolved_at IS NULL",
                     id, error.substr(0, 1000));
-  auto rows = txn.exec_params(
-    std::string{"SELECT "} + columns + " FROM dead_letters WHERE id = $1::uuid", id);
+  auto letter = read_letter(txn, id);
   txn.commit();
-  if (rows.empty())
-    return caf::make_error(mercato_errc::not_found, "no dead letter " + id);
-  return letter_of(rows[0]);
+  return letter;
 }
 
 struct worker_state {
