@@ -11,7 +11,11 @@
 #include <pqxx/pqxx>
 
 #include <cstdio>
+#include <deque>
+#include <functional>
+#include <map>
 #include <random>
+#include <set>
 
 namespace mercato::pg {
 
@@ -37,6 +41,24 @@ struct due_delivery {
   int32_t attempts = 0;
 };
 
+// What came back from one attempt at the provider.
+struct answered {
+  due_delivery delivery;
+  channels::send_result result;
+  int64_t started_ms = 0;
+};
+
+} // namespace
+} // namespace mercato::pg
+
+// Messages between the sender, the notifiers and the channel port; they never leave the node.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mercato::pg::due_delivery)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mercato::pg::answered)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mercato::channels::send_result)
+
+namespace mercato::pg {
+namespace {
+
 // The channels this sender has a provider for, as a PostgreSQL array literal.
 std::string sent_channels(const dispatcher_settings& cfg) {
   array_literal out;
@@ -54,7 +76,7 @@ std::string sent_channels(const dispatcher_settings& cfg) {
 // it ends. First, what falls due inside its customer's quiet hours is deferred to their end
 // (migration 0016), unless its rule made it urgent; it stays pending meanwhile.
 std::vector<due_delivery> claim(pqxx::connection& conn, const dispatcher_settings& cfg,
-                                const std::string& sender) {
+                                const std::string& sender, int limit) {
   pqxx::work txn{conn, "notify-claim"};
   txn.exec("UPDATE notifications n SET next_attempt_at = q.until, updated_at = now() FROM ("
            "SELECT d.id, mercato_quiet_until(p.time_zone, p.quiet_start_min, p.quiet_end_min, "
@@ -63,14 +85,18 @@ std::vector<due_delivery> claim(pqxx::connection& conn, const dispatcher_setting
            "'in_app' AND d.priority = 'normal' AND d.next_attempt_at <= now() AND "
            "p.quiet_enabled) q WHERE n.id = q.id AND q.until IS NOT NULL");
   auto rows = txn.exec_params(
-    "UPDATE notifications n SET next_attempt_at = now() + $1 * interval '1 millisecond', "
-    "claimed_by = $4, updated_at = now() WHERE id IN (SELECT id FROM notifications WHERE status = "
-    "'pending' AND "
-    "channel = ANY($3::text[]) AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT "
-    "$2 FOR UPDATE SKIP LOCKED) RETURNING id::text, delivery_key, customer_id, order_id, kind, "
-    "milestone, address, subject, body, priority, locale, template_id, template_version, "
-    "attempts, channel",
-    static_cast<int64_t>(cfg.lease.count()), cfg.batch, sent_channels(cfg), sender);
+    "WITH due AS (SELECT id, next_attempt_at AS due_at FROM notifications WHERE status = "
+    "'pending' AND channel = ANY($3::text[]) AND next_attempt_at <= now() ORDER BY "
+    "next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), claimed AS (UPDATE notifications n "
+    "SET next_attempt_at = now() + $1 * interval '1 millisecond', claimed_by = $4, updated_at = "
+    "now() FROM due WHERE n.id = due.id RETURNING n.id, due.due_at, delivery_key, customer_id, "
+    "order_id, kind, milestone, address, subject, body, priority, locale, template_id, "
+    "template_version, attempts, channel) "
+    // In the order they fell due: a customer's notifier sends them in the order it gets them.
+    "SELECT id::text, delivery_key, customer_id, order_id, kind, milestone, address, subject, "
+    "body, priority, locale, template_id, template_version, attempts, channel FROM claimed "
+    "ORDER BY due_at, id",
+    static_cast<int64_t>(cfg.lease.count()), limit, sent_channels(cfg), sender);
   txn.commit();
   std::vector<due_delivery> out;
   for (const auto& r : rows) {
@@ -139,10 +165,12 @@ runtime::histogram* delivery_histogram(runtime::metrics_registry* metrics,
     {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}, {{"channel", channel}});
 }
 
-void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_delivery& d,
-            const channels::send_result& res, int64_t started_ms, std::mt19937_64& rng) {
-  auto log = runtime::logger("pg");
-  pqxx::work txn{conn, "notify-record"};
+// Writes the outcome of one attempt into `txn`; returns what to log once it is committed.
+std::function<void()> record_one(pqxx::work& txn, const dispatcher_settings& cfg, const answered& a,
+                                 std::mt19937_64& rng) {
+  const auto& d = a.delivery;
+  const auto& res = a.result;
+  auto started_ms = a.started_ms;
   auto attempts = d.attempts + 1;
   txn.exec_params("INSERT INTO notification_attempts (notification_id, attempt, channel, outcome, "
                   "detail, idempotency_key, started_at) VALUES ($1::bigint, $2, $7, $3, $4, "
@@ -156,12 +184,13 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
       "delivered_at = now(), updated_at = now() WHERE id = $1::bigint "
       "RETURNING extract(epoch FROM now() - event_recorded_at)::double precision",
       d.id, attempts);
-    txn.commit();
-    if (auto latency = delivery_histogram(cfg.metrics, d.channel))
-      latency->observe(std::max(0.0, row[0].as<double>()));
-    log->info("notification {} ({} of order {}) delivered by {}", d.id, d.kind, d.order_id,
-              d.channel);
-    return;
+    auto seconds = std::max(0.0, row[0].as<double>());
+    return [&cfg, d, seconds] {
+      if (auto latency = delivery_histogram(cfg.metrics, d.channel))
+        latency->observe(seconds);
+      runtime::logger("pg")->info("notification {} ({} of order {}) delivered by {}", d.id, d.kind,
+                                  d.order_id, d.channel);
+    };
   }
   auto error = res.detail.empty() ? std::string{"refused"} : res.detail;
   notification_channel next{};
@@ -179,10 +208,10 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
                     "now() + $4 * interval '1 millisecond', updated_at = now() WHERE id = "
                     "$1::bigint",
                     d.id, attempts, error.substr(0, 1000), wait);
-    txn.commit();
-    log->warn("notification {} {} attempt {}/{} failed: {}; retries in {} ms", d.id, d.channel,
-              attempts, cfg.retry.max_attempts, error, wait);
-    return;
+    return [d, attempts, max = cfg.retry.max_attempts, error, wait] {
+      runtime::logger("pg")->warn("notification {} {} attempt {}/{} failed: {}; retries in {} ms",
+                                  d.id, d.channel, attempts, max, error, wait);
+    };
   }
   if (action == notify::failure_action::fallback) {
     txn.exec_params("UPDATE notifications SET status = 'failed', attempts = $2, last_error = $3, "
@@ -199,10 +228,11 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
       "subject, body, event_recorded_at FROM notifications WHERE id = $4::bigint "
       "ON CONFLICT (delivery_key) DO NOTHING",
       d.order_id + "/" + d.milestone + "/" + channel, channel, address, d.id, d.channel);
-    txn.commit();
-    log->warn("notification {} gives up on {} after {} attempts ({}); falls back to {}", d.id,
-              d.channel, attempts, error, channel);
-    return;
+    return [d, attempts, error, channel] {
+      runtime::logger("pg")->warn(
+        "notification {} gives up on {} after {} attempts ({}); falls back to {}", d.id, d.channel,
+        attempts, error, channel);
+    };
   }
   txn.exec_params("UPDATE notifications SET status = 'dead', attempts = $2, last_error = $3, "
                   "claimed_by = NULL, "
@@ -215,9 +245,11 @@ void record(pqxx::connection& conn, const dispatcher_settings& cfg, const due_de
                   "'channel', $8::text), $6, $7)",
                   "customer:" + d.customer_id, d.order_id, d.delivery_key, d.id, d.kind,
                   error.substr(0, 1000), attempts, d.channel);
-  txn.commit();
-  log->error("notification {} ({} of order {}) is dead after {} {} attempts: {}", d.id, d.kind,
-             d.order_id, attempts, d.channel, error);
+  return [d, attempts, error] {
+    runtime::logger("pg")->error(
+      "notification {} ({} of order {}) is dead after {} {} attempts: {}", d.id, d.kind, d.order_id,
+      attempts, d.channel, error);
+  };
 }
 
 channels::send_result send(const dispatcher_settings& cfg, const due_delivery& d) {
@@ -226,6 +258,41 @@ channels::send_result send(const dispatcher_settings& cfg, const due_delivery& d
     return channels::send_email(cfg.smtp, {d.address, d.subject, d.body, key});
   channels::text_message m{d.address, d.customer_id, d.subject, d.body, key};
   return d.channel == "sms" ? channels::send_sms(cfg.sms, m) : channels::send_push(cfg.push, m);
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// Records the outcomes in one transaction (one commit for a whole round of answers). When that
+// fails, each is tried on its own so that one the database refuses holds up no other; what is
+// still not recorded is sent again once its lease ends, with the same idempotency key.
+void record_all(session& db, const dispatcher_settings& cfg, const std::vector<answered>& batch,
+                std::mt19937_64& rng) {
+  auto write = [&](auto first, auto last) {
+    return db.run<bool>(
+      [&](pqxx::connection& conn) {
+        pqxx::work txn{conn, "notify-record"};
+        std::vector<std::function<void()>> after;
+        for (auto i = first; i != last; ++i)
+          after.push_back(record_one(txn, cfg, *i, rng));
+        txn.commit();
+        for (auto& f : after)
+          f();
+        return true;
+      },
+      retry_policy::before_write_only);
+  };
+  if (batch.empty() || write(batch.begin(), batch.end()))
+    return;
+  for (auto i = batch.begin(); i != batch.end(); ++i)
+    if (auto ok = write(i, i + 1); !ok)
+      runtime::logger("pg")->warn("notification {}: its {} outcome is not recorded ({}); it goes "
+                                  "again when its claim ends",
+                                  i->delivery.id, outcome_name(i->result.result),
+                                  to_string(ok.error()));
 }
 
 // Hands back, due now, what an earlier sender claimed and never recorded (it died while
@@ -241,57 +308,270 @@ int64_t release_claims_of_others(pqxx::connection& conn, const std::string& send
   return static_cast<int64_t>(rows.size());
 }
 
-int round(pqxx::connection& conn, const dispatcher_settings& cfg, const std::string& sender,
-          std::mt19937_64& rng) {
-  auto due = claim(conn, cfg, sender);
-  for (const auto& d : due) {
-    auto started = std::chrono::duration_cast<milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
-    record(conn, cfg, d, send(cfg, d), started, rng);
-  }
-  return static_cast<int>(due.size());
+// Keeps the claims of deliveries still queued or at a provider from running out while they wait.
+void renew_claims(pqxx::connection& conn, const dispatcher_settings& cfg, const std::string& sender,
+                  const std::vector<std::string>& ids) {
+  array_literal list;
+  for (const auto& id : ids)
+    list.add_raw(id);
+  pqxx::work txn{conn, "notify-renew"};
+  txn.exec_params("UPDATE notifications SET next_attempt_at = now() + $1 * interval '1 "
+                  "millisecond' WHERE id = ANY($2::bigint[]) AND claimed_by = $3 AND status = "
+                  "'pending'",
+                  static_cast<int64_t>(cfg.lease.count()), list.done(), sender);
+  txn.commit();
 }
 
-struct dispatcher_state {
+// ---- the channel port: blocking provider calls on a few detached workers ----
+
+// One worker: sends what it is given, one at a time.
+caf::behavior channel_worker(caf::event_based_actor*, dispatcher_settings cfg) {
+  return {
+    [cfg](const due_delivery& d) { return send(cfg, d); },
+  };
+}
+
+struct port_state {
+  static inline const char* name = "notify.channel-port";
+  std::deque<std::pair<due_delivery, caf::response_promise>> waiting;
+  std::vector<caf::actor> idle;
+};
+
+// Hands each call to an idle worker, so that a worker stuck at a slow provider holds up only the
+// call it has: the next ones go to the others.
+void pump(caf::stateful_actor<port_state>* self) {
+  auto& st = self->state;
+  while (!st.waiting.empty() && !st.idle.empty()) {
+    auto worker = st.idle.back();
+    st.idle.pop_back();
+    auto d = std::move(st.waiting.front().first);
+    auto rp = std::move(st.waiting.front().second);
+    st.waiting.pop_front();
+    self->request(worker, caf::infinite, d)
+      .then(
+        [self, worker, rp](const channels::send_result& res) mutable {
+          rp.deliver(res);
+          self->state.idle.push_back(worker);
+          pump(self);
+        },
+        [self, rp](caf::error& err) mutable {
+          // The worker is gone: the message may or may not have left.
+          channels::send_result res;
+          res.result = channels::send_result::outcome::unknown;
+          res.detail = "channel worker failed: " + to_string(err);
+          rp.deliver(res);
+          pump(self);
+        });
+  }
+}
+
+caf::behavior channel_port(caf::stateful_actor<port_state>* self, dispatcher_settings cfg) {
+  for (int i = 0; i < std::max(cfg.senders, 1); ++i)
+    self->state.idle.push_back(self->spawn<caf::detached + caf::linked>(channel_worker, cfg));
+  return {
+    [self](due_delivery& d) {
+      auto rp = self->make_response_promise();
+      self->state.waiting.emplace_back(std::move(d), rp);
+      pump(self);
+      return rp;
+    },
+  };
+}
+
+// ---- one notifier per customer ----
+
+// A customer's messages go out one at a time, in the order they fell due, whatever channel each
+// takes: "shipped" never overtakes "paid", and a provider hanging on one customer's message
+// holds up nobody else's.
+struct notifier_state {
+  static inline const char* name = "notify.customer";
+  std::deque<due_delivery> queue;
+  bool busy = false;
+};
+
+void send_next(caf::stateful_actor<notifier_state>* self, const caf::actor& port,
+               const caf::actor& sender, milliseconds deadline) {
+  auto& st = self->state;
+  if (st.busy || st.queue.empty())
+    return;
+  st.busy = true;
+  auto d = std::move(st.queue.front());
+  st.queue.pop_front();
+  auto started = now_ms();
+  auto done = [self, port, sender, deadline, d, started](channels::send_result res) {
+    self->send(sender, answered{d, std::move(res), started});
+    self->state.busy = false;
+    send_next(self, port, sender, deadline);
+  };
+  self->request(port, deadline, d)
+    .then([done](const channels::send_result& res) { done(res); },
+          [done](caf::error& err) {
+            channels::send_result res;
+            res.result = channels::send_result::outcome::unknown;
+            res.detail = "no answer from the channel: " + to_string(err);
+            done(std::move(res));
+          });
+}
+
+caf::behavior notifier(caf::stateful_actor<notifier_state>* self, caf::actor port,
+                       caf::actor sender, milliseconds deadline) {
+  return {
+    [=](due_delivery& d) {
+      self->state.queue.push_back(std::move(d));
+      send_next(self, port, sender, deadline);
+    },
+  };
+}
+
+// ---- the sender: claims, hands out, records ----
+
+struct sender_state {
   static inline const char* name = "pg.notify-sender";
+  struct lane {
+    caf::actor notifier;
+    std::set<std::string> in_flight; ///< delivery ids handed to it and not answered yet
+    std::chrono::steady_clock::time_point last_used;
+  };
   std::unique_ptr<session> db;
   dispatcher_settings cfg;
   std::mt19937_64 rng{std::random_device{}()};
   std::string sender;    ///< this sender's name on its claims, new per start
   bool released = false; ///< the claims of earlier senders are handed back
+  caf::actor port;
+  std::map<std::string, lane> lanes;              ///< by customer
+  std::map<caf::actor_addr, std::string> by_addr; ///< notifier -> customer
+  size_t in_flight = 0;
+  std::vector<answered> answers; ///< not recorded yet
+  std::chrono::steady_clock::time_point last_renewal = std::chrono::steady_clock::now();
 };
 
-caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::string db_url,
-                         dispatcher_settings cfg) {
-  self->state.db = std::make_unique<session>(std::move(db_url), "notify-sender");
-  self->state.cfg = std::move(cfg);
+using sender_actor = caf::stateful_actor<sender_state>;
+
+void hand_out(sender_actor* self, std::vector<due_delivery> due) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  for (auto& d : due) {
+    auto& l = st.lanes[d.customer_id];
+    if (!l.notifier) {
+      l.notifier = self->spawn<caf::linked>(notifier, st.port, caf::actor{self}, st.cfg.lease);
+      st.by_addr[l.notifier.address()] = d.customer_id;
+    }
+    l.last_used = now;
+    if (l.in_flight.insert(d.id).second)
+      ++st.in_flight;
+    self->send(l.notifier, std::move(d));
+  }
+}
+
+// Renews the claims of what waits, every quarter lease, and ends notifiers idle for long.
+void housekeeping(sender_actor* self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> waiting;
+  for (auto i = st.lanes.begin(); i != st.lanes.end();) {
+    auto& l = i->second;
+    waiting.insert(waiting.end(), l.in_flight.begin(), l.in_flight.end());
+    if (l.in_flight.empty() && now - l.last_used > st.cfg.notifier_idle) {
+      // Nothing of it is queued anywhere: only the sender feeds it.
+      st.by_addr.erase(l.notifier.address());
+      self->unlink_from(l.notifier);
+      self->send_exit(l.notifier, caf::exit_reason::normal);
+      i = st.lanes.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (waiting.empty() || now - st.last_renewal < st.cfg.lease / 4)
+    return;
+  st.last_renewal = now;
+  auto ok = st.db->run<bool>([&](pqxx::connection& conn) {
+    renew_claims(conn, st.cfg, st.sender, waiting);
+    return true;
+  });
+  if (!ok)
+    runtime::logger("pg")->warn("notifications: claims not renewed: {}", to_string(ok.error()));
+}
+
+// Claims as much as fits under max_in_flight; returns whether a full batch came back.
+bool claim_round(sender_actor* self) {
+  auto& st = self->state;
+  auto room = static_cast<int64_t>(st.cfg.max_in_flight) - static_cast<int64_t>(st.in_flight);
+  if (room <= 0)
+    return false;
+  auto limit = static_cast<int>(std::min<int64_t>(room, st.cfg.batch));
+  auto due = st.db->run<std::vector<due_delivery>>([&](pqxx::connection& conn) {
+    if (!st.released) {
+      if (auto n = release_claims_of_others(conn, st.sender); n > 0)
+        runtime::logger("pg")->warn("notifications: {} deliveries an earlier sender claimed "
+                                    "and never recorded go again",
+                                    n);
+      st.released = true;
+    }
+    return claim(conn, st.cfg, st.sender, limit);
+  });
+  if (!due) {
+    runtime::logger("pg")->warn("notification round fails: {}", to_string(due.error()));
+    return false;
+  }
+  auto full = static_cast<int>(due->size()) == limit;
+  hand_out(self, std::move(*due));
+  return full;
+}
+
+void flush_answers(sender_actor* self) {
+  auto& st = self->state;
+  auto batch = std::move(st.answers);
+  st.answers.clear();
+  record_all(*st.db, st.cfg, batch, st.rng);
+}
+
+caf::behavior dispatcher(sender_actor* self, std::string db_url, dispatcher_settings cfg) {
+  auto& st = self->state;
+  st.db = std::make_unique<session>(std::move(db_url), "notify-sender");
+  st.cfg = std::move(cfg);
   char sender[17];
-  std::snprintf(sender, sizeof sender, "%016llx",
-                static_cast<unsigned long long>(self->state.rng()));
-  self->state.sender = sender;
+  std::snprintf(sender, sizeof sender, "%016llx", static_cast<unsigned long long>(st.rng()));
+  st.sender = sender;
+  st.port = self->spawn<caf::linked>(channel_port, st.cfg);
+  // A notifier that fails drops what it had: those claims go again when their lease ends. Any
+  // other exit ends the sender and, through their links, the notifiers and the port.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    auto i = st.by_addr.find(msg.source);
+    if (i == st.by_addr.end()) {
+      self->quit(msg.reason);
+      return;
+    }
+    if (auto l = st.lanes.find(i->second); l != st.lanes.end()) {
+      runtime::logger("pg")->warn("notifications: the notifier of customer {} failed ({}); its {} "
+                                  "deliveries go again when their claims end",
+                                  i->second, to_string(msg.reason), l->second.in_flight.size());
+      st.in_flight -= l->second.in_flight.size();
+      st.lanes.erase(l);
+    }
+    st.by_addr.erase(i);
+  });
   self->send(self, caf::tick_atom_v);
   return {
     [self](caf::tick_atom) {
-      auto& st = self->state;
-      auto n = st.db->run<int>([&](pqxx::connection& conn) {
-        if (!st.released) {
-          if (auto n = release_claims_of_others(conn, st.sender); n > 0)
-            runtime::logger("pg")->warn("notifications: {} deliveries an earlier sender claimed "
-                                        "and never recorded go again",
-                                        n);
-          st.released = true;
-        }
-        return round(conn, st.cfg, st.sender, st.rng);
-      });
-      if (!n)
-        runtime::logger("pg")->warn("notification round fails: {}", to_string(n.error()));
+      housekeeping(self);
       // A full batch may have more behind it; otherwise wait (an exit message gets in between).
-      if (n && *n >= st.cfg.batch)
+      if (claim_round(self))
         self->send(self, caf::tick_atom_v);
       else
-        self->delayed_send(self, st.cfg.poll, caf::tick_atom_v);
+        self->delayed_send(self, self->state.cfg.poll, caf::tick_atom_v);
     },
+    [self](answered& a) {
+      auto& st = self->state;
+      if (auto l = st.lanes.find(a.delivery.customer_id); l != st.lanes.end())
+        if (l->second.in_flight.erase(a.delivery.id) > 0)
+          --st.in_flight;
+      // The first answer of a round asks for a flush behind whatever else already arrived.
+      if (st.answers.empty())
+        self->send(self, atom::flush_v);
+      st.answers.push_back(std::move(a));
+    },
+    [self](atom::flush) { flush_answers(self); },
   };
 }
 
@@ -303,9 +583,19 @@ caf::actor spawn_notification_dispatcher(caf::actor_system& sys, std::string db_
 }
 
 int dispatch_once(const std::string& db_url, const dispatcher_settings& cfg) {
-  pqxx::connection conn{db_url};
+  session db{db_url, "notify-once"};
   std::mt19937_64 rng{42};
-  return round(conn, cfg, "once", rng);
+  auto due = db.run<std::vector<due_delivery>>(
+    [&](pqxx::connection& conn) { return claim(conn, cfg, "once", cfg.batch); });
+  if (!due)
+    return 0;
+  std::vector<answered> batch;
+  for (const auto& d : *due) {
+    auto started = now_ms();
+    batch.push_back({d, send(cfg, d), started});
+  }
+  record_all(db, cfg, batch, rng);
+  return static_cast<int>(batch.size());
 }
 
 } // namespace mercato::pg

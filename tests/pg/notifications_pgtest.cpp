@@ -5,6 +5,7 @@
 
 #include "adapters/pg/notification_dispatcher.hpp"
 #include "adapters/pg/notification_store.hpp"
+#include "tests/support/e2e_env.hpp"
 #include "tests/support/fake_provider.hpp"
 #include "tests/support/projection_fixture.hpp"
 #include "tests/support/smtp_sink.hpp"
@@ -401,6 +402,70 @@ TEST_F(Notifications, EmailRefusedForGoodWithNoOtherChannelIsDeadLettered) {
   ASSERT_TRUE(dead);
   ASSERT_EQ(dead->items.size(), 1u);
   EXPECT_EQ(dead->items[0].order_id, "o-7");
+}
+
+TEST_F(Notifications, OneCustomersHangingProviderHoldsUpNoOneElseAndTheirOwnMessagesKeepOrder) {
+  // hana: push, but the carrier hand-over by SMS; ivo: SMS.
+  notification_preferences hana;
+  hana.customer_id = "hana";
+  hana.channels = {false, false, false, true};
+  hana.kinds.push_back({"handed_to_carrier", {false, false, true, false}});
+  hana.phone = "+84900000001";
+  put_prefs(hana);
+  notification_preferences ivo;
+  ivo.customer_id = "ivo";
+  ivo.channels = {false, false, true, false};
+  ivo.phone = "+84900000002";
+  put_prefs(ivo);
+  append("order", "o-h", 1, {caf::make_message(confirmed_placement("o-h", "hana"))});
+  append("order", "o-h", 2,
+         {caf::make_message(fact("handed_to_carrier", "shipped", "lg-1")),
+          caf::make_message(fact("delivered", "delivered", "lg-2"))});
+  append("order", "o-i", 1, {caf::make_message(confirmed_placement("o-i", "ivo"))});
+  ASSERT_TRUE(synced());
+
+  push.hold(); // hana's first message hangs at the push provider
+  auto cfg = provider_settings(3);
+  cfg.push.timeout = cfg.sms.timeout = std::chrono::seconds{30};
+  cfg.poll = std::chrono::milliseconds{20};
+  auto sender = pg::spawn_notification_dispatcher(sys(), url(), cfg);
+  auto status_of = [&](const std::string& order, const std::string& kind) {
+    return scalar<std::string>("SELECT status FROM notifications WHERE order_id = '" + order
+                               + "' AND kind = '" + kind + "'");
+  };
+  ASSERT_TRUE(eventually([&] { return status_of("o-i", "order_confirmed") == "delivered"; },
+                         std::chrono::seconds{10}))
+    << "ivo is told while hana's provider hangs";
+  ASSERT_TRUE(eventually([&] { return push.calls().size() == 1; }, std::chrono::seconds{10}));
+  for (const auto& c : sms.calls())
+    EXPECT_EQ(c.body.value("to", ""), "+84900000002") << "hana's SMS waits for her push";
+  EXPECT_EQ(status_of("o-h", "handed_to_carrier"), "pending");
+
+  auto released_at = std::chrono::steady_clock::now();
+  push.release();
+  ASSERT_TRUE(eventually(
+    [&] {
+      return scalar<int>("SELECT count(*) FROM notifications WHERE order_id = 'o-h' AND status = "
+                         "'delivered'")
+             == 3;
+    },
+    std::chrono::seconds{10}));
+  caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
+
+  // Her messages left one at a time, in the order they fell due, each once.
+  auto pushed = push.calls();
+  ASSERT_EQ(pushed.size(), 2u);
+  EXPECT_EQ(pushed[0].idempotency_key, notify::idempotency_key("o-h/order_confirmed/push"));
+  EXPECT_EQ(pushed[1].idempotency_key, notify::idempotency_key("o-h/delivered/push"));
+  std::vector<fake_provider::call> hers;
+  for (const auto& c : sms.calls())
+    if (c.body.value("to", "") == "+84900000001")
+      hers.push_back(c);
+  ASSERT_EQ(hers.size(), 1u);
+  EXPECT_EQ(hers[0].idempotency_key, notify::idempotency_key("o-h/handed_to_carrier/sms"));
+  EXPECT_GT(hers[0].at, released_at) << "sent only once the message before it was answered";
+  EXPECT_GT(pushed[1].at, hers[0].at);
+  EXPECT_EQ(sms.calls().size(), 2u);
 }
 
 TEST_F(Notifications, RebuildIsRefusedBecauseItWouldNotifyAgain) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <string>
@@ -25,7 +26,27 @@ public:
     std::string authorization;
     std::string idempotency_key;
     nlohmann::json body;
+    std::chrono::steady_clock::time_point at; ///< when it arrived
   };
+
+  ~fake_provider() {
+    release(); // a held call would keep the server's thread from ending
+  }
+
+  /// Calls that arrive from now on are recorded and then held, unanswered, until release():
+  /// a provider that hangs.
+  void hold() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    held_ = true;
+  }
+
+  void release() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      held_ = false;
+    }
+    released_.notify_all();
+  }
 
   void answer_with(int status, std::chrono::milliseconds delay = {}) {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -58,10 +79,12 @@ private:
     int status = 200;
     std::chrono::milliseconds delay{};
     {
-      std::lock_guard<std::mutex> guard{mtx_};
+      std::unique_lock<std::mutex> guard{mtx_};
       calls_.push_back(
         {std::string{req.target()}, std::string{req[boost::beast::http::field::authorization]},
-         std::string{req["Idempotency-Key"]}, nlohmann::json::parse(req.body(), nullptr, false)});
+         std::string{req["Idempotency-Key"]}, nlohmann::json::parse(req.body(), nullptr, false),
+         std::chrono::steady_clock::now()});
+      released_.wait(guard, [this] { return !held_; });
       status = status_;
       delay = delay_;
     }
@@ -70,6 +93,8 @@ private:
   }
 
   mutable std::mutex mtx_;
+  std::condition_variable released_;
+  bool held_ = false;
   int status_ = 200;
   std::chrono::milliseconds delay_{};
   std::vector<call> calls_;
