@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -40,10 +41,18 @@ public:
     held_ = true;
   }
 
+  /// The first `n` calls are answered; the ones after them are recorded and held until
+  /// release().
+  void hold_after(size_t n) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    hold_after_ = n;
+  }
+
   void release() {
     {
       std::lock_guard<std::mutex> guard{mtx_};
       held_ = false;
+      hold_after_.reset();
     }
     released_.notify_all();
   }
@@ -84,7 +93,8 @@ private:
         {std::string{req.target()}, std::string{req[boost::beast::http::field::authorization]},
          std::string{req["Idempotency-Key"]}, nlohmann::json::parse(req.body(), nullptr, false),
          std::chrono::steady_clock::now()});
-      released_.wait(guard, [this] { return !held_; });
+      auto index = calls_.size();
+      released_.wait(guard, [&] { return !held_ && !(hold_after_ && index > *hold_after_); });
       status = status_;
       delay = delay_;
     }
@@ -95,6 +105,7 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable released_;
   bool held_ = false;
+  std::optional<size_t> hold_after_;
   int status_ = 200;
   std::chrono::milliseconds delay_{};
   std::vector<call> calls_;
