@@ -579,29 +579,51 @@ typename Inspector::result_type inspect(Inspector& f, customer_order& x) {
            x.updated_at_ms);
 }
 
-/// An event of a customer's feed (topic customer:{id}): `order_updated`.
+/// A message of the customer's in-app inbox (a notification on channel in_app).
+struct inbox_item {
+  std::string id; ///< the notification's id
+  std::string order_id;
+  std::string kind; ///< the milestone, e.g. order_confirmed
+  std::string locale;
+  std::string subject;
+  std::string body;
+  int64_t created_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, inbox_item& x) {
+  return f(caf::meta::type_name("inbox_item"), x.id, x.order_id, x.kind, x.locale, x.subject,
+           x.body, x.created_at_ms);
+}
+
+/// An event of a customer's feed (topic customer:{id}): `order_updated`, or `notification` (a
+/// new inbox message; `order` then names its order only).
 struct customer_event {
   std::string type;
   customer_order order;  ///< the order after the change
   std::string change;    ///< the order event's type
   std::string fact_type; ///< the partner fact's type, if any
   int64_t at_ms = 0;
+  inbox_item notification; ///< type `notification`: the message
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, customer_event& x) {
-  return f(caf::meta::type_name("customer_event"), x.type, x.order, x.change, x.fact_type, x.at_ms);
+  return f(caf::meta::type_name("customer_event"), x.type, x.order, x.change, x.fact_type, x.at_ms,
+           x.notification);
 }
 
-/// State of a customer's feed: their most recently updated orders, newest first.
+/// State of a customer's feed: their most recently updated orders, newest first, and the newest
+/// messages of their inbox.
 struct customer_snapshot {
   std::string customer_id;
   std::vector<customer_order> orders;
+  std::vector<inbox_item> inbox; ///< newest first
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, customer_snapshot& x) {
-  return f(caf::meta::type_name("customer_snapshot"), x.customer_id, x.orders);
+  return f(caf::meta::type_name("customer_snapshot"), x.customer_id, x.orders, x.inbox);
 }
 
 struct customer_view {

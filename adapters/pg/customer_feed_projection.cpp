@@ -6,6 +6,7 @@
 
 #include "actors/protocol/commerce.hpp"
 #include "adapters/pg/array_literal.hpp"
+#include "adapters/pg/customer_feed.hpp"
 #include "adapters/pg/projection.hpp"
 
 #include <caf/make_message.hpp>
@@ -82,24 +83,6 @@ std::map<std::string, feed_order> known_orders(pqxx::work& txn,
   return out;
 }
 
-// The newest feed seq of each customer (0: none yet).
-std::map<std::string, int64_t> heads(pqxx::work& txn, const std::vector<feed_change>& changes) {
-  std::map<std::string, int64_t> out;
-  array_literal ids;
-  for (const auto& c : changes)
-    if (out.emplace(c.customer_id, 0).second)
-      ids.add_quoted(c.customer_id);
-  if (out.empty())
-    return out;
-  auto rows = txn.exec_params("SELECT c, (SELECT max(seq) FROM customer_feed f WHERE "
-                              "f.customer_id = c) FROM unnest($1::text[]) AS c",
-                              ids.done());
-  for (const auto& row : rows)
-    if (!row[1].is_null())
-      out[row[0].as<std::string>()] = row[1].as<int64_t>();
-  return out;
-}
-
 constexpr const char* insert_feed_sql
   = "INSERT INTO customer_feed (customer_id, seq, order_id, order_seq, change, status, "
     "fact_type, at_ms) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], "
@@ -136,7 +119,10 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
   }
   if (changes.empty())
     return;
-  auto head = heads(txn, changes);
+  std::set<std::string> customers;
+  for (const auto& c : changes)
+    customers.insert(c.customer_id);
+  auto head = lock_feed_heads(txn, customers);
   array_literal f_customer, f_seq, f_order, f_order_seq, f_change, f_status, f_fact, f_at;
   for (auto& c : changes) {
     auto seq = ++head[c.customer_id];
@@ -153,7 +139,8 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
                      {c.order_id, c.status, static_cast<uint64_t>(c.order_seq), c.at_ms},
                      std::move(c.change),
                      std::move(c.fact_type),
-                     c.at_ms};
+                     c.at_ms,
+                     {}};
     published.push_back(
       {"customer", c.customer_id, static_cast<uint64_t>(seq), caf::make_message(std::move(e))});
   }

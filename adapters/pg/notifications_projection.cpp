@@ -2,19 +2,26 @@
 // transaction that moves its offset, inserts one delivery per (order, milestone, channel) with
 // ON CONFLICT DO NOTHING on that key. So an event is turned into deliveries exactly once, and a
 // replay (a lost commit, a duplicated or repeated fact) never plans a message twice. In-app
-// deliveries are the customer's inbox and are delivered by that insert; the other channels are
-// left pending for their senders.
+// deliveries are the customer's inbox and are delivered by that insert, which also appends them
+// to the customer's feed and announces them on customer:{id} once the round commits; the other
+// channels are left pending for their senders.
 
+#include "actors/protocol/commerce.hpp"
 #include "actors/protocol/notification_rules.hpp"
+#include "adapters/pg/array_literal.hpp"
+#include "adapters/pg/customer_feed.hpp"
 #include "adapters/pg/notification_store.hpp"
 #include "adapters/pg/projection.hpp"
 #include "adapters/pg/projections.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/util/time.hpp"
 
+#include <caf/make_message.hpp>
+
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace mercato::pg {
 
@@ -130,9 +137,18 @@ std::map<std::string, std::string> variables_of(const std::string& order_id, con
   return vars;
 }
 
+// An inbox message planned by this round, on its way into the customer's feed.
+struct new_message {
+  std::string customer_id;
+  int64_t order_seq = 0; ///< the order event's seq
+  int64_t at_ms = 0;     ///< when that event became durable
+  inbox_item item;
+};
+
 void feed(pqxx::work& txn, const projection_event& ev, const feeder_config& cfg,
           std::map<std::string, order_info>& orders,
-          std::map<std::string, notification_preferences>& prefs) {
+          std::map<std::string, notification_preferences>& prefs,
+          std::vector<new_message>& messages) {
   auto& o = orders[ev.entity_id];
   if (ev.type == "placed")
     remember_order(txn, ev.entity_id, ev.payload.value("placement", json::object()), o);
@@ -175,26 +191,71 @@ void feed(pqxx::work& txn, const projection_event& ev, const feeder_config& cfg,
                    : ch == notification_channel::sms ? prefs_now.phone
                                                      : std::string{};
     bool inbox = ch == notification_channel::in_app;
-    txn.exec_params(
+    auto inserted = txn.exec_params(
       "INSERT INTO notifications (delivery_key, customer_id, order_id, kind, milestone, channel, "
       "status, priority, address, locale, template_id, template_version, render_note, subject, "
       "body, event_recorded_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
       "$11, $12, $13, $14, $15, to_timestamp($16::double precision / 1000), "
-      "CASE WHEN $7 = 'delivered' THEN now() END) ON CONFLICT (delivery_key) DO NOTHING",
+      "CASE WHEN $7 = 'delivered' THEN now() END) ON CONFLICT (delivery_key) DO NOTHING "
+      "RETURNING id::text, (extract(epoch FROM created_at) * 1000)::bigint",
       ev.entity_id + "/" + m.key + "/" + channel, o.customer_id, ev.entity_id, m.kind, m.key,
       channel, inbox ? "delivered" : "pending", r->second.urgent ? "urgent" : "normal", address,
       text.locale, text.template_id, text.version, text.fallback, text.subject, text.body,
       ev.recorded_ms);
+    // A new inbox message joins the customer's feed (pushed on customer:{id}); a replayed event
+    // inserted nothing and adds nothing.
+    if (inbox && !inserted.empty())
+      messages.push_back({o.customer_id,
+                          ev.seq,
+                          ev.recorded_ms,
+                          {inserted[0][0].as<std::string>(), ev.entity_id, m.kind, text.locale,
+                           text.subject, text.body, inserted[0][1].as<int64_t>()}});
   }
 }
 
+// Appends the new inbox messages to their customers' feeds, numbered after what is there, and
+// announces them once the round commits.
+void append_to_feeds(pqxx::work& txn, std::vector<new_message>& messages,
+                     std::vector<committed_event>& published) {
+  if (messages.empty())
+    return;
+  std::set<std::string> customers;
+  for (const auto& m : messages)
+    customers.insert(m.customer_id);
+  auto head = lock_feed_heads(txn, customers);
+  array_literal f_customer, f_seq, f_order, f_order_seq, f_at, f_id;
+  for (auto& m : messages) {
+    auto seq = ++head[m.customer_id];
+    f_customer.add_quoted(m.customer_id);
+    f_seq.add_raw(std::to_string(seq));
+    f_order.add_quoted(m.item.order_id);
+    f_order_seq.add_raw(std::to_string(m.order_seq));
+    f_at.add_raw(std::to_string(m.at_ms));
+    f_id.add_raw(m.item.id);
+    customer_event e{
+      "notification", {m.item.order_id, "", static_cast<uint64_t>(m.order_seq), m.at_ms},
+      "notification", "",
+      m.at_ms,        std::move(m.item)};
+    published.push_back(
+      {"customer", m.customer_id, static_cast<uint64_t>(seq), caf::make_message(std::move(e))});
+  }
+  txn.exec_params("INSERT INTO customer_feed (customer_id, seq, order_id, order_seq, change, "
+                  "status, at_ms, notification_id) SELECT c, s, o, os, 'notification', '', a, n "
+                  "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], "
+                  "$6::bigint[]) AS t(c, s, o, os, a, n)",
+                  f_customer.done(), f_seq.done(), f_order.done(), f_order_seq.done(), f_at.done(),
+                  f_id.done());
+}
+
 void apply(pqxx::work& txn, const std::vector<projection_event>& events,
-           std::vector<committed_event>& /*published: no topics*/) {
+           std::vector<committed_event>& published) {
   auto cfg = config_now();
   std::map<std::string, order_info> orders;
   std::map<std::string, notification_preferences> prefs; // read once per batch
+  std::vector<new_message> messages;
   for (const auto& ev : events)
-    feed(txn, ev, *cfg, orders, prefs);
+    feed(txn, ev, *cfg, orders, prefs, messages);
+  append_to_feeds(txn, messages, published);
 }
 
 } // namespace

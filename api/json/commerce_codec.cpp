@@ -276,9 +276,29 @@ std::string to_json(const customer_view& x) {
       .close();
   }
   out.push_back(']');
+  w.raw_key("inbox");
+  out.push_back('[');
+  for (size_t i = 0; i < x.customer.inbox.size(); ++i) {
+    if (i > 0)
+      out.push_back(',');
+    append_json(out, x.customer.inbox[i]);
+  }
+  out.push_back(']');
   w.field("version", x.version);
   w.close();
   return out;
+}
+
+void append_json(std::string& out, const inbox_item& x) {
+  jw::object_writer w{out};
+  w.field("id", x.id)
+    .field("order_id", x.order_id)
+    .field("kind", x.kind)
+    .field("locale", x.locale)
+    .field("subject", x.subject)
+    .field("body", x.body)
+    .time_field("created_at", x.created_at_ms)
+    .close();
 }
 
 std::string timeline_json(const order_view& x) {

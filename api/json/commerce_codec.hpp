@@ -55,9 +55,12 @@ std::string to_json(const order_view& x, order_audience audience = order_audienc
 /// created_at, updated_at, version}], next_cursor}
 std::string to_json(const order_page& x);
 
-/// {customer_id, orders:[{order_id, status, order_seq, updated_at}], version}: the feed of
-/// customer:{id}, newest update first.
+/// {customer_id, orders:[{order_id, status, order_seq, updated_at}], inbox:[...], version}: the
+/// feed of customer:{id}, newest update first, and the newest inbox messages (append_json below).
 std::string to_json(const customer_view& x);
+
+/// {id, order_id, kind, locale, subject, body, created_at}: one message of a customer's inbox.
+void append_json(std::string& out, const inbox_item& x);
 
 /// {order_id, status, eta, events:[{seq, type, source, external_id, occurred_at, recorded_at,
 /// label, data}]} in the order the facts occurred.

@@ -64,6 +64,15 @@ void cart_data(std::string& out, const std::string& id, const cart_event& e) {
 
 void customer_data(std::string& out, const std::string& id, const customer_event& e) {
   jw::object_writer w{out};
+  if (e.type == "notification") {
+    // A new message of their inbox: its text, never where else it was sent.
+    w.field("customer_id", id).field("type", e.type).field("order_id", e.order.order_id);
+    w.raw_key("notification");
+    append_json(out, e.notification);
+    w.time_field("at", e.at_ms);
+    w.close();
+    return;
+  }
   w.field("customer_id", id)
     .field("type", e.type)
     .field("order_id", e.order.order_id)

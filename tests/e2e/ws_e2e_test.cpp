@@ -162,6 +162,12 @@ std::vector<json> feed_until(ws_client& c, uint64_t& last, const std::string& or
 
 TEST_F(WebSocketE2E, CustomerTopicMergesAllTheirOrdersWithItsOwnSeq) {
   start_server();
+  // Order changes only here: with no channel, no inbox message joins the feed (the next test
+  // has them).
+  auto prefs = http().put(
+    "/v1/customers/ada/preferences",
+    {{"channels", {{"in_app", false}, {"email", false}, {"sms", false}, {"push", false}}}}, ada_);
+  ASSERT_EQ(prefs.status, 200) << prefs.describe();
   auto c = connect(ada_);
   auto snap = c->subscribe("customer:ada");
   ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
@@ -198,6 +204,97 @@ TEST_F(WebSocketE2E, CustomerTopicMergesAllTheirOrdersWithItsOwnSeq) {
   auto bob = mt::mint_token(env_->secret(), "bob", "customer");
   EXPECT_EQ(connect(bob)->subscribe("customer:ada").at("code"), "forbidden");
   EXPECT_EQ(connect(service_)->subscribe("customer:ada").at("code"), "forbidden");
+}
+
+// The in-app inbox rides on customer:{id}: each message is a frame in the same gapless sequence
+// as the order changes, with the same text as GET /v1/customers/{id}/notifications; a resume
+// replays missed messages with their text, and a snapshot lists the newest ones.
+TEST_F(WebSocketE2E, CustomerTopicPushesTheirInboxInTheSameSequenceAsTheirOrders) {
+  start_server();
+  auto c = connect(ada_);
+  auto snap = c->subscribe("customer:ada");
+  ASSERT_EQ(snap.at("type"), "snapshot") << snap.dump();
+  EXPECT_TRUE(snap.at("data").at("inbox").empty());
+  auto last = snap.at("seq").get<uint64_t>();
+
+  auto is_message = [](const std::string& kind) {
+    return [kind](const json& d) {
+      return d.at("type") == "notification" && d.at("notification").at("kind") == kind;
+    };
+  };
+  auto first = place_order(ada_);
+  auto frames = events_until(*c, last, is_message("order_confirmed"));
+  const auto message = frames.back().at("data");
+  EXPECT_EQ(message.at("order_id"), first);
+  EXPECT_EQ(message.at("notification").at("order_id"), first);
+  EXPECT_EQ(message.at("notification").at("locale"), "en");
+  EXPECT_NE(message.at("notification").at("body").get<std::string>().find(first), std::string::npos)
+    << message.dump();
+  // The same message as the inbox lists, and nothing about other channels.
+  auto inbox = http().get("/v1/customers/ada/notifications", ada_);
+  ASSERT_EQ(inbox.status, 200) << inbox.describe();
+  const auto listed = inbox.json();
+  bool found = false;
+  for (const auto& item : listed.at("items"))
+    if (item.at("id") == message.at("notification").at("id")) {
+      found = true;
+      EXPECT_EQ(item.at("channel"), "in_app");
+      EXPECT_EQ(item.at("subject"), message.at("notification").at("subject"));
+      EXPECT_EQ(item.at("body"), message.at("notification").at("body"));
+    }
+  EXPECT_TRUE(found) << listed.dump();
+  EXPECT_EQ(message.at("notification").count("address"), 0u);
+  auto seen = last;
+  c->close();
+
+  // Missed while away: the order change and its message, replayed with their text, in one
+  // gapless sequence whichever of the two committed first.
+  post_fact(first, fact("manufacturing", "production_started", 1));
+  ASSERT_TRUE(mt::eventually(
+    [&] {
+      auto page = http().get("/v1/customers/ada/notifications", ada_).json();
+      for (const auto& item : page.at("items"))
+        if (item.at("kind") == "production_started" && item.at("channel") == "in_app")
+          return true;
+      return false;
+    },
+    10s));
+  auto again = connect(ada_);
+  auto resumed = again->subscribe("customer:ada", seen);
+  ASSERT_EQ(resumed.at("type"), "event") << resumed.dump();
+  EXPECT_EQ(resumed.at("seq").get<uint64_t>(), seen + 1);
+  std::vector<json> replayed{resumed.at("data")};
+  last = resumed.at("seq").get<uint64_t>();
+  while (replayed.size() < 2) {
+    auto f = again->next();
+    EXPECT_EQ(f.at("seq").get<uint64_t>(), last + 1) << f.dump();
+    last = f.at("seq").get<uint64_t>();
+    replayed.push_back(f.at("data"));
+  }
+  int messages = 0;
+  int changes = 0;
+  for (const auto& d : replayed) {
+    if (d.at("type") == "notification") {
+      ++messages;
+      EXPECT_EQ(d.at("notification").at("kind"), "production_started");
+      EXPECT_FALSE(d.at("notification").at("body").get<std::string>().empty());
+    } else {
+      ++changes;
+      EXPECT_EQ(d.at("status"), "in_production");
+    }
+  }
+  EXPECT_EQ(messages, 1);
+  EXPECT_EQ(changes, 1);
+
+  // A snapshot lists the newest messages first, at the seq the feed is at.
+  auto fresh = connect(admin_)->subscribe("customer:ada");
+  ASSERT_EQ(fresh.at("type"), "snapshot");
+  EXPECT_EQ(fresh.at("seq").get<uint64_t>(), last);
+  const auto listed_now = fresh.at("data").at("inbox");
+  ASSERT_EQ(listed_now.size(), 2u) << fresh.dump();
+  EXPECT_EQ(listed_now[0].at("kind"), "production_started");
+  EXPECT_EQ(listed_now[1].at("kind"), "order_confirmed");
+  EXPECT_EQ(listed_now[1].at("id"), message.at("notification").at("id"));
 }
 
 TEST_F(WebSocketE2E, ThousandSubscribersGetEveryEventAndASlowOneIsClosedWithoutDelayingThem) {

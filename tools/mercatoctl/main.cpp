@@ -797,6 +797,9 @@ std::string human_line(const json& f) {
     add(cell(data["type"]));
   if (data.contains("status"))
     add("status=" + cell(data["status"]));
+  // customer:ID: a message of the inbox, by its kind and subject.
+  if (const auto& n = data.value("notification", json()); n.is_object())
+    add(cell(n.value("kind", json())) + " \"" + cell(n.value("subject", json())) + "\"");
   if (const auto& ev = data.value("event", json()); ev.is_object()) {
     add(cell(ev.value("source", json())) + "/" + cell(ev.value("type", json())));
     if (ev.contains("label"))
