@@ -11,6 +11,9 @@
 //                       --jwt-secret S] [--rate R] [--posters 2] [--window 2] [--json]
 //                       events pushed over GET /v1/ws: from a partner fact posted over REST to
 //                       its receipt by every subscriber of the order (push.cpp).
+//   mercato-bench fake-provider --port-file F
+//                       a fake SMS or push provider answering 200 at once (fake_provider.cpp),
+//                       for the notification benchmark (notify.sh).
 //
 // Each connection keeps one request in flight (keep-alive). flash and checkout count only 201
 // answers, which Mercato sends once the hold (the order) is durable. Prints one JSON line of
@@ -30,6 +33,7 @@
 // cart, beside lines drawn from the other SKUs.
 
 #include "tests/support/jwt_mint.hpp"
+#include "tools/bench/fake_provider.hpp"
 #include "tools/bench/push.hpp"
 #include "tools/bench/setup.hpp"
 
@@ -337,9 +341,15 @@ int main(int argc, char** argv) {
   push->add_option("--label", push_opts.label, "name printed with the results")
     ->capture_default_str();
   push->add_flag("--json", push_opts.json, "print the result as one JSON line (human on stderr)");
+  auto* provider = app.add_subcommand("fake-provider", "a fake SMS or push provider (notify.sh)");
+  std::string port_file;
+  provider->add_option("--port-file", port_file, "where to write the port it listens on")
+    ->required();
   CLI11_PARSE(app, argc, argv);
   if (push->parsed())
     return run_push(push_opts);
+  if (provider->parsed())
+    return run_fake_provider(port_file);
 
   auto t = parse_url(url);
   if (do_seed && !seed(t, token, skus, prefix, on_hand)) {
