@@ -492,12 +492,14 @@ void housekeeping(sender_actor* self) {
     runtime::logger("pg")->warn("notifications: claims not renewed: {}", to_string(ok.error()));
 }
 
-// Claims as much as fits under max_in_flight; returns whether a full batch came back.
-bool claim_round(sender_actor* self) {
+// Claims as much as fits under max_in_flight; returns how long to wait before the next round:
+// nothing after a full batch (more may be due), a little after some (more are coming: the time
+// to notify stays short under load), the poll interval after none.
+milliseconds claim_round(sender_actor* self) {
   auto& st = self->state;
   auto room = static_cast<int64_t>(st.cfg.max_in_flight) - static_cast<int64_t>(st.in_flight);
   if (room <= 0)
-    return false;
+    return st.cfg.busy_poll;
   auto limit = static_cast<int>(std::min<int64_t>(room, st.cfg.batch));
   auto due = st.db->run<std::vector<due_delivery>>([&](pqxx::connection& conn) {
     if (!st.released) {
@@ -511,11 +513,11 @@ bool claim_round(sender_actor* self) {
   });
   if (!due) {
     runtime::logger("pg")->warn("notification round fails: {}", to_string(due.error()));
-    return false;
+    return st.cfg.poll;
   }
-  auto full = static_cast<int>(due->size()) == limit;
+  auto found = static_cast<int>(due->size());
   hand_out(self, std::move(*due));
-  return full;
+  return found == limit ? milliseconds{0} : found > 0 ? st.cfg.busy_poll : st.cfg.poll;
 }
 
 void flush_answers(sender_actor* self) {
@@ -555,11 +557,12 @@ caf::behavior dispatcher(sender_actor* self, std::string db_url, dispatcher_sett
   return {
     [self](caf::tick_atom) {
       housekeeping(self);
-      // A full batch may have more behind it; otherwise wait (an exit message gets in between).
-      if (claim_round(self))
+      // Even without a wait, the next round queues behind what arrived meanwhile (answers, an
+      // exit message).
+      if (auto wait = claim_round(self); wait.count() == 0)
         self->send(self, caf::tick_atom_v);
       else
-        self->delayed_send(self, self->state.cfg.poll, caf::tick_atom_v);
+        self->delayed_send(self, wait, caf::tick_atom_v);
     },
     [self](answered& a) {
       auto& st = self->state;

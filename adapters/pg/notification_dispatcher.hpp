@@ -39,10 +39,11 @@ struct dispatcher_settings {
   channels::http_provider_settings sms;
   channels::http_provider_settings push;
   notify::retry_policy retry;
-  std::chrono::milliseconds poll{200};    ///< wait when nothing was due
-  std::chrono::milliseconds lease{60000}; ///< a claimed delivery is not claimed again before
-  int batch = 64;                         ///< deliveries claimed per round, at most
-  int max_in_flight = 256;                ///< claimed and not yet recorded, over all customers
+  std::chrono::milliseconds poll{200};     ///< wait when nothing was due
+  std::chrono::milliseconds busy_poll{50}; ///< wait after a round that found some, not a batch
+  std::chrono::milliseconds lease{60000};  ///< a claimed delivery is not claimed again before
+  int batch = 64;                          ///< deliveries claimed per round, at most
+  int max_in_flight = 256;                 ///< claimed and not yet recorded, over all customers
   int senders = 8; ///< provider calls at once (detached workers of the channel port)
   std::chrono::milliseconds notifier_idle{30000}; ///< a customer's notifier ends after this idle
   /// May be null; otherwise it keeps mercato_notification_delivery_seconds{channel}: the time
