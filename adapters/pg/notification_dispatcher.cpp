@@ -74,29 +74,29 @@ std::string sent_channels(const dispatcher_settings& cfg) {
 
 // Claims due deliveries of the channels it sends by moving their due time past the lease, in its
 // own committed transaction: another sender (or this one after a crash) takes them again only once
-// it ends. First, what falls due inside its customer's quiet hours is deferred to their end
-// (migration 0016), unless its rule made it urgent; it stays pending meanwhile.
+// it ends. Of those at the front of the queue, what falls due inside its customer's quiet hours is
+// deferred to their end instead (migration 0016), unless its rule made it urgent; it stays
+// pending meanwhile. One statement, whose cost follows the claimed rows, not the queue's length.
 std::vector<due_delivery> claim(pqxx::connection& conn, const dispatcher_settings& cfg,
                                 const std::string& sender, int limit) {
   pqxx::work txn{conn, "notify-claim"};
-  txn.exec("UPDATE notifications n SET next_attempt_at = q.until, updated_at = now() FROM ("
-           "SELECT d.id, mercato_quiet_until(p.time_zone, p.quiet_start_min, p.quiet_end_min, "
-           "now()) AS until FROM notifications d JOIN notification_preferences p "
-           "ON p.customer_id = d.customer_id WHERE d.status = 'pending' AND d.channel <> "
-           "'in_app' AND d.priority = 'normal' AND d.next_attempt_at <= now() AND "
-           "p.quiet_enabled) q WHERE n.id = q.id AND q.until IS NOT NULL");
   auto rows = txn.exec_params(
-    "WITH due AS (SELECT id, next_attempt_at AS due_at FROM notifications WHERE status = "
-    "'pending' AND channel = ANY($3::text[]) AND next_attempt_at <= now() ORDER BY "
-    "next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), claimed AS (UPDATE notifications n "
-    "SET next_attempt_at = now() + $1 * interval '1 millisecond', claimed_by = $4, updated_at = "
-    "now() FROM due WHERE n.id = due.id RETURNING n.id, due.due_at, delivery_key, customer_id, "
-    "order_id, kind, milestone, address, subject, body, priority, locale, template_id, "
-    "template_version, attempts, channel) "
+    "WITH due AS (SELECT id, customer_id, priority, next_attempt_at AS due_at FROM notifications "
+    "WHERE status = 'pending' AND channel = ANY($3::text[]) AND next_attempt_at <= now() ORDER "
+    "BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), "
+    "quiet AS (SELECT d.id, mercato_quiet_until(p.time_zone, p.quiet_start_min, "
+    "p.quiet_end_min, now()) AS until FROM due d JOIN notification_preferences p ON "
+    "p.customer_id = d.customer_id WHERE d.priority = 'normal' AND p.quiet_enabled), "
+    "claimed AS (UPDATE notifications n SET next_attempt_at = COALESCE(q.until, now() + $1 * "
+    "interval '1 millisecond'), claimed_by = CASE WHEN q.until IS NULL THEN $4 END, updated_at "
+    "= now() FROM due LEFT JOIN quiet q ON q.id = due.id WHERE n.id = due.id RETURNING n.id, "
+    "due.due_at, q.until IS NOT NULL AS deferred, delivery_key, n.customer_id, order_id, kind, "
+    "milestone, address, subject, body, n.priority, locale, template_id, template_version, "
+    "attempts, channel) "
     // In the order they fell due: a customer's notifier sends them in the order it gets them.
     "SELECT id::text, delivery_key, customer_id, order_id, kind, milestone, address, subject, "
     "body, priority, locale, template_id, template_version, attempts, channel FROM claimed "
-    "ORDER BY due_at, id",
+    "WHERE NOT deferred ORDER BY due_at, id",
     static_cast<int64_t>(cfg.lease.count()), limit, sent_channels(cfg), sender);
   txn.commit();
   std::vector<due_delivery> out;

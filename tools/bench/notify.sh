@@ -92,9 +92,13 @@ for ((round = 1; round <= rounds; round++)); do
   sms=$(run_checkouts sms)
   t1=$(psql_m -tAc "SELECT now()")
   echo "$sms"
-  # Everything planned goes out before the figures are read (a minute at most).
-  for _ in $(seq 600); do
-    left=$(psql_m -tAc "SELECT count(*) FROM notifications WHERE channel = 'sms' AND status = 'pending'")
+  # Everything goes out before the figures are read (two minutes at most): the feeder has planned
+  # every order event, and no SMS is left pending.
+  for _ in $(seq 1200); do
+    left=$(psql_m -tAc "SELECT (SELECT count(*) FROM notifications WHERE channel = 'sms' AND
+        status = 'pending') + (SELECT count(*) FROM projection_offsets o JOIN journal j ON
+        (j.tx, j.pos) > (o.last_tx, o.last_pos) WHERE o.name = 'notifications' AND
+        j.entity_kind = 'order')")
     ((left == 0)) && break
     sleep 0.1
   done
