@@ -84,7 +84,7 @@ std::vector<due_delivery> claim(pqxx::connection& conn, const dispatcher_setting
     "WITH due AS (SELECT id, customer_id, priority, next_attempt_at AS due_at FROM notifications "
     "WHERE status = 'pending' AND channel = ANY($3::text[]) AND next_attempt_at <= now() ORDER "
     "BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), "
-    "quiet AS (SELECT d.id, mercato_quiet_until(p.time_zone, p.quiet_start_min, "
+    "quiet AS MATERIALIZED (SELECT d.id, mercato_quiet_until(p.time_zone, p.quiet_start_min, "
     "p.quiet_end_min, now()) AS until FROM due d JOIN notification_preferences p ON "
     "p.customer_id = d.customer_id WHERE d.priority = 'normal' AND p.quiet_enabled), "
     "claimed AS (UPDATE notifications n SET next_attempt_at = COALESCE(q.until, now() + $1 * "
