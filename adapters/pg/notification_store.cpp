@@ -1,5 +1,6 @@
 #include "adapters/pg/notification_store.hpp"
 
+#include "adapters/pg/array_literal.hpp"
 #include "adapters/pg/connection.hpp"
 #include "adapters/pg/pool.hpp"
 #include "runtime/util/cursor.hpp"
@@ -257,6 +258,27 @@ notification_preferences load_preferences(pqxx::transaction_base& txn,
     return p;
   }
   return to_preferences(rows[0]);
+}
+
+std::map<std::string, notification_preferences>
+load_preferences(pqxx::transaction_base& txn, const std::set<std::string>& customer_ids) {
+  std::map<std::string, notification_preferences> out;
+  if (customer_ids.empty())
+    return out;
+  array_literal ids;
+  for (const auto& id : customer_ids) {
+    ids.add_quoted(id);
+    out[id].customer_id = id;
+  }
+  auto rows = txn.exec_params(std::string{"SELECT "} + pref_columns
+                                + " FROM notification_preferences WHERE customer_id = "
+                                  "ANY($1::text[])",
+                              ids.done());
+  for (const auto& row : rows) {
+    auto p = to_preferences(row);
+    out[p.customer_id] = std::move(p);
+  }
+  return out;
 }
 
 notification_store_actor spawn_notification_store(caf::actor_system& sys, std::string url,

@@ -8,6 +8,8 @@
 
 #include <caf/actor_system.hpp>
 
+#include <map>
+#include <set>
 #include <string>
 
 namespace pqxx {
@@ -29,5 +31,9 @@ notification_store_actor spawn_notification_store(caf::actor_system& sys, std::s
 /// feeder, which reads them in its own transaction.
 notification_preferences load_preferences(pqxx::transaction_base& txn,
                                           const std::string& customer_id);
+
+/// The same for several customers in one query: every one of `customer_ids` is in the answer.
+std::map<std::string, notification_preferences>
+load_preferences(pqxx::transaction_base& txn, const std::set<std::string>& customer_ids);
 
 } // namespace mercato::pg

@@ -81,34 +81,39 @@ std::string eta_text(int64_t ms) {
   return s.size() >= 16 ? s.substr(0, 10) + " " + s.substr(11, 5) + " UTC" : s;
 }
 
-order_info load_order(pqxx::work& txn, const std::string& order_id) {
-  order_info o;
-  auto rows = txn.exec_params(
-    "SELECT customer_id, email, total_minor, currency FROM notification_orders WHERE order_id = $1",
-    order_id);
-  if (rows.empty())
-    return o;
-  o.customer_id = rows[0][0].as<std::string>();
-  o.email = rows[0][1].as<std::string>();
-  o.total_minor = rows[0][2].as<int64_t>();
-  o.currency = rows[0][3].as<std::string>();
-  o.known = true;
-  return o;
+// What the feeder remembers of the orders of `events` placed in earlier rounds, in one query.
+void load_orders(pqxx::work& txn, const std::vector<projection_event>& events,
+                 std::map<std::string, order_info>& orders) {
+  std::set<std::string> placed_here;
+  array_literal wanted;
+  bool any = false;
+  for (const auto& ev : events)
+    if (ev.type == "placed")
+      placed_here.insert(ev.entity_id);
+    else if (placed_here.count(ev.entity_id) == 0 && orders.count(ev.entity_id) == 0) {
+      orders[ev.entity_id]; // looked up once
+      wanted.add_quoted(ev.entity_id);
+      any = true;
+    }
+  if (!any)
+    return;
+  auto rows = txn.exec_params("SELECT order_id, customer_id, email, total_minor, currency FROM "
+                              "notification_orders WHERE order_id = ANY($1::text[])",
+                              wanted.done());
+  for (const auto& row : rows)
+    orders[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<std::string>(),
+                                        row[3].as<int64_t>(), row[4].as<std::string>(), true};
 }
 
-void remember_order(pqxx::work& txn, const std::string& order_id, const json& placement,
-                    order_info& o) {
+order_info order_of_placement(const json& placement) {
+  order_info o;
   o.customer_id = text_of(placement, "customer_id");
   o.email = text_of(placement, "email");
   auto sums = placement.value("sums", json::object());
   o.total_minor = sums.value("total_minor", int64_t{0});
   o.currency = sums.value("currency", std::string{});
   o.known = !o.customer_id.empty();
-  if (!o.known)
-    return;
-  txn.exec_params("INSERT INTO notification_orders (order_id, customer_id, email, total_minor, "
-                  "currency) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id) DO NOTHING",
-                  order_id, o.customer_id, o.email, o.total_minor, o.currency);
+  return o;
 }
 
 // Variables of the templates, from the order and the event.
@@ -145,15 +150,37 @@ struct new_message {
   inbox_item item;
 };
 
-void feed(pqxx::work& txn, const projection_event& ev, const feeder_config& cfg,
+// One delivery planned by this round, inserted with the others in one statement.
+struct planned {
+  std::string key; ///< order_id '/' milestone '/' channel
+  std::string customer_id;
+  std::string order_id;
+  std::string kind;
+  std::string milestone;
+  std::string channel;
+  std::string priority;
+  std::string address;
+  notify::rendered text;
+  int64_t order_seq = 0;
+  int64_t recorded_ms = 0;
+};
+
+// What the round writes, gathered so that each table gets one statement.
+struct round_writes {
+  std::map<std::string, order_info> placed; ///< new rows of notification_orders
+  std::vector<planned> deliveries;
+  std::set<std::string> keys; ///< of `deliveries`: a repeat within the round plans nothing
+};
+
+void feed(const projection_event& ev, const feeder_config& cfg,
           std::map<std::string, order_info>& orders,
-          std::map<std::string, notification_preferences>& prefs,
-          std::vector<new_message>& messages) {
+          const std::map<std::string, notification_preferences>& prefs, round_writes& out) {
   auto& o = orders[ev.entity_id];
-  if (ev.type == "placed")
-    remember_order(txn, ev.entity_id, ev.payload.value("placement", json::object()), o);
-  else if (!o.known)
-    o = load_order(txn, ev.entity_id);
+  if (ev.type == "placed") {
+    o = order_of_placement(ev.payload.value("placement", json::object()));
+    if (o.known)
+      out.placed.emplace(ev.entity_id, o);
+  }
   notify::order_change c;
   c.type = ev.type;
   c.status = text_of(ev.payload, "status");
@@ -174,9 +201,8 @@ void feed(pqxx::work& txn, const projection_event& ev, const feeder_config& cfg,
   if (r == cfg.rules.end())
     return;
   auto p = prefs.find(o.customer_id);
-  if (p == prefs.end())
-    p = prefs.emplace(o.customer_id, load_preferences(txn, o.customer_id)).first;
-  auto prefs_now = p->second;
+  auto prefs_now = p != prefs.end() ? p->second : notification_preferences{};
+  prefs_now.customer_id = o.customer_id;
   if (prefs_now.version == 0 && prefs_now.email.empty() && !o.email.empty()) {
     // Never set: the checkout's address gets the transactional email it expects.
     prefs_now.email = o.email;
@@ -187,30 +213,90 @@ void feed(pqxx::work& txn, const projection_event& ev, const feeder_config& cfg,
   auto text = notify::render(cfg.templates, r->second.template_id, prefs_now.locale, vars);
   for (auto ch : plan.now) {
     auto channel = to_string(ch);
+    auto key = ev.entity_id + "/" + m.key + "/" + channel;
+    if (!out.keys.insert(key).second)
+      continue;
     auto address = ch == notification_channel::email ? prefs_now.email
                    : ch == notification_channel::sms ? prefs_now.phone
                                                      : std::string{};
-    bool inbox = ch == notification_channel::in_app;
-    auto inserted = txn.exec_params(
-      "INSERT INTO notifications (delivery_key, customer_id, order_id, kind, milestone, channel, "
-      "status, priority, address, locale, template_id, template_version, render_note, subject, "
-      "body, event_recorded_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-      "$11, $12, $13, $14, $15, to_timestamp($16::double precision / 1000), "
-      "CASE WHEN $7 = 'delivered' THEN now() END) ON CONFLICT (delivery_key) DO NOTHING "
-      "RETURNING id::text, (extract(epoch FROM created_at) * 1000)::bigint",
-      ev.entity_id + "/" + m.key + "/" + channel, o.customer_id, ev.entity_id, m.kind, m.key,
-      channel, inbox ? "delivered" : "pending", r->second.urgent ? "urgent" : "normal", address,
-      text.locale, text.template_id, text.version, text.fallback, text.subject, text.body,
-      ev.recorded_ms);
-    // A new inbox message joins the customer's feed (pushed on customer:{id}); a replayed event
-    // inserted nothing and adds nothing.
-    if (inbox && !inserted.empty())
-      messages.push_back({o.customer_id,
-                          ev.seq,
-                          ev.recorded_ms,
-                          {inserted[0][0].as<std::string>(), ev.entity_id, m.kind, text.locale,
-                           text.subject, text.body, inserted[0][1].as<int64_t>()}});
+    out.deliveries.push_back({std::move(key), o.customer_id, ev.entity_id, m.kind, m.key, channel,
+                              r->second.urgent ? "urgent" : "normal", std::move(address), text,
+                              static_cast<int64_t>(ev.seq), ev.recorded_ms});
   }
+}
+
+void insert_orders(pqxx::work& txn, const std::map<std::string, order_info>& placed) {
+  if (placed.empty())
+    return;
+  array_literal id, customer, email, total, currency;
+  for (const auto& [order_id, o] : placed) {
+    id.add_quoted(order_id);
+    customer.add_quoted(o.customer_id);
+    email.add_quoted(o.email);
+    total.add_raw(std::to_string(o.total_minor));
+    currency.add_quoted(o.currency);
+  }
+  txn.exec_params("INSERT INTO notification_orders (order_id, customer_id, email, total_minor, "
+                  "currency) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+                  "$4::bigint[], $5::text[]) ON CONFLICT (order_id) DO NOTHING",
+                  id.done(), customer.done(), email.done(), total.done(), currency.done());
+}
+
+// Inserts the round's deliveries, each keyed so that a replayed event inserts nothing; returns
+// the new inbox messages, in the order their events came.
+std::vector<new_message> insert_deliveries(pqxx::work& txn, const std::vector<planned>& rows) {
+  std::vector<new_message> out;
+  if (rows.empty())
+    return out;
+  array_literal key, customer, order, kind, milestone, channel, priority, address, locale,
+    template_id, version, note, subject, body, recorded;
+  for (const auto& d : rows) {
+    key.add_quoted(d.key);
+    customer.add_quoted(d.customer_id);
+    order.add_quoted(d.order_id);
+    kind.add_quoted(d.kind);
+    milestone.add_quoted(d.milestone);
+    channel.add_quoted(d.channel);
+    priority.add_quoted(d.priority);
+    address.add_quoted(d.address);
+    locale.add_quoted(d.text.locale);
+    template_id.add_quoted(d.text.template_id);
+    version.add_raw(std::to_string(d.text.version));
+    note.add_quoted(d.text.fallback);
+    subject.add_quoted(d.text.subject);
+    body.add_quoted(d.text.body);
+    recorded.add_raw(std::to_string(d.recorded_ms));
+  }
+  // In-app deliveries are the inbox: delivered by this insert.
+  auto inserted = txn.exec_params(
+    "INSERT INTO notifications (delivery_key, customer_id, order_id, kind, milestone, channel, "
+    "status, priority, address, locale, template_id, template_version, render_note, subject, "
+    "body, event_recorded_at, delivered_at) SELECT k, c, o, kd, m, ch, CASE WHEN ch = 'in_app' "
+    "THEN 'delivered' ELSE 'pending' END, pr, a, l, t, v, n, s, b, to_timestamp(r::double "
+    "precision / 1000), CASE WHEN ch = 'in_app' THEN now() END FROM unnest($1::text[], "
+    "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
+    "$9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::text[], $15::bigint[]) "
+    "AS u(k, c, o, kd, m, ch, pr, a, l, t, v, n, s, b, r) ON CONFLICT (delivery_key) DO NOTHING "
+    "RETURNING delivery_key, id::text, (extract(epoch FROM created_at) * 1000)::bigint",
+    key.done(), customer.done(), order.done(), kind.done(), milestone.done(), channel.done(),
+    priority.done(), address.done(), locale.done(), template_id.done(), version.done(), note.done(),
+    subject.done(), body.done(), recorded.done());
+  std::map<std::string, std::pair<std::string, int64_t>> new_ids;
+  for (const auto& row : inserted)
+    new_ids[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<int64_t>()};
+  // A new inbox message joins the customer's feed (pushed on customer:{id}); a replayed event
+  // inserted nothing and adds nothing.
+  for (const auto& d : rows) {
+    auto i = new_ids.find(d.key);
+    if (d.channel != "in_app" || i == new_ids.end())
+      continue;
+    out.push_back({d.customer_id,
+                   d.order_seq,
+                   d.recorded_ms,
+                   {i->second.first, d.order_id, d.kind, d.text.locale, d.text.subject, d.text.body,
+                    i->second.second}});
+  }
+  return out;
 }
 
 // Appends the new inbox messages to their customers' feeds, numbered after what is there, and
@@ -250,11 +336,24 @@ void append_to_feeds(pqxx::work& txn, std::vector<new_message>& messages,
 void apply(pqxx::work& txn, const std::vector<projection_event>& events,
            std::vector<committed_event>& published) {
   auto cfg = config_now();
+  // Reads first (the orders, then their customers' preferences), one query each; then every
+  // event is planned in memory; then each table gets one statement.
   std::map<std::string, order_info> orders;
-  std::map<std::string, notification_preferences> prefs; // read once per batch
-  std::vector<new_message> messages;
+  load_orders(txn, events, orders);
+  std::set<std::string> customers;
+  for (const auto& [id, o] : orders)
+    if (o.known)
+      customers.insert(o.customer_id);
   for (const auto& ev : events)
-    feed(txn, ev, *cfg, orders, prefs, messages);
+    if (ev.type == "placed")
+      if (auto c = order_of_placement(ev.payload.value("placement", json::object())); c.known)
+        customers.insert(c.customer_id);
+  auto prefs = load_preferences(txn, customers);
+  round_writes writes;
+  for (const auto& ev : events)
+    feed(ev, *cfg, orders, prefs, writes);
+  insert_orders(txn, writes.placed);
+  auto messages = insert_deliveries(txn, writes.deliveries);
   append_to_feeds(txn, messages, published);
 }
 
