@@ -499,10 +499,12 @@ void hand_out(sender_actor* self, std::vector<due_delivery> due) {
 void housekeeping(sender_actor* self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
+  bool renew = st.in_flight > 0 && now - st.last_renewal >= st.cfg.lease / 4;
   std::vector<std::string> waiting;
   for (auto i = st.lanes.begin(); i != st.lanes.end();) {
     auto& l = i->second;
-    waiting.insert(waiting.end(), l.in_flight.begin(), l.in_flight.end());
+    if (renew)
+      waiting.insert(waiting.end(), l.in_flight.begin(), l.in_flight.end());
     if (l.in_flight.empty() && now - l.last_used > st.cfg.notifier_idle) {
       // Nothing of it is queued anywhere: only the sender feeds it.
       st.by_addr.erase(l.notifier.address());
@@ -513,7 +515,7 @@ void housekeeping(sender_actor* self) {
       ++i;
     }
   }
-  if (waiting.empty() || now - st.last_renewal < st.cfg.lease / 4)
+  if (waiting.empty())
     return;
   st.last_renewal = now;
   auto ok = st.db->run<bool>([&](pqxx::connection& conn) {

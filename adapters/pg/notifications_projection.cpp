@@ -175,12 +175,10 @@ struct round_writes {
 void feed(const projection_event& ev, const feeder_config& cfg,
           std::map<std::string, order_info>& orders,
           const std::map<std::string, notification_preferences>& prefs, round_writes& out) {
-  auto& o = orders[ev.entity_id];
-  if (ev.type == "placed") {
-    o = order_of_placement(ev.payload.value("placement", json::object()));
-    if (o.known)
-      out.placed.emplace(ev.entity_id, o);
-  }
+  // apply() read every order of the round, from its placement or from notification_orders.
+  const auto& o = orders[ev.entity_id];
+  if (ev.type == "placed" && o.known)
+    out.placed.emplace(ev.entity_id, o);
   notify::order_change c;
   c.type = ev.type;
   c.status = text_of(ev.payload, "status");
@@ -340,14 +338,13 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
   // event is planned in memory; then each table gets one statement.
   std::map<std::string, order_info> orders;
   load_orders(txn, events, orders);
+  for (const auto& ev : events)
+    if (ev.type == "placed")
+      orders[ev.entity_id] = order_of_placement(ev.payload.value("placement", json::object()));
   std::set<std::string> customers;
   for (const auto& [id, o] : orders)
     if (o.known)
       customers.insert(o.customer_id);
-  for (const auto& ev : events)
-    if (ev.type == "placed")
-      if (auto c = order_of_placement(ev.payload.value("placement", json::object())); c.known)
-        customers.insert(c.customer_id);
   auto prefs = load_preferences(txn, customers);
   round_writes writes;
   for (const auto& ev : events)
