@@ -8,9 +8,16 @@
 #include "api/json/writer.hpp"
 #include "api/routes/ask.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/util/time.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
+#include <set>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace mercato::api {
@@ -64,30 +71,46 @@ int64_t rounded_div(int64_t num, int64_t den) {
   return den <= 0 ? 0 : (num * 2 + den) / (2 * den);
 }
 
-std::string stats_json(const std::vector<daily_stat>& rows) {
+// Writes what every statistics row has after its key: platform, currency, the sums and what
+// derives from them (recomputed from the sums, never averaged), is_final.
+void stat_fields(jw::object_writer& w, std::string& out, const daily_stat& s) {
+  w.field("platform", s.platform)
+    .field("currency", s.currency)
+    .field("total_orders", s.total_orders)
+    .field("completed_orders", s.completed_orders)
+    .field("cancelled_orders", s.cancelled_orders)
+    .field("returned_orders", s.returned_orders)
+    .field("pending_orders", s.pending_orders)
+    .field("gross_merchandise_value_minor", s.gross_merchandise_value_minor)
+    .field("total_revenue_minor", s.total_revenue_minor)
+    .field("total_discount_minor", s.total_discount_minor)
+    .field("avg_order_value_minor", rounded_div(s.total_revenue_minor, s.completed_orders))
+    .raw_key("cancellation_rate");
+  out += ratio_text(s.cancelled_orders, s.total_orders);
+  w.field("is_final", s.is_final);
+}
+
+// A JSON array of `rows`, each written by `write(out, row)`.
+template <class Row, class Write>
+std::string rows_json(const std::vector<Row>& rows, Write write) {
   std::string out = "[";
-  for (const auto& s : rows) {
+  for (const auto& row : rows) {
     if (out.size() > 1)
       out.push_back(',');
-    jw::object_writer w{out};
-    w.field("stat_date", s.stat_date)
-      .field("platform", s.platform)
-      .field("currency", s.currency)
-      .field("total_orders", s.total_orders)
-      .field("completed_orders", s.completed_orders)
-      .field("cancelled_orders", s.cancelled_orders)
-      .field("returned_orders", s.returned_orders)
-      .field("pending_orders", s.pending_orders)
-      .field("gross_merchandise_value_minor", s.gross_merchandise_value_minor)
-      .field("total_revenue_minor", s.total_revenue_minor)
-      .field("total_discount_minor", s.total_discount_minor)
-      .field("avg_order_value_minor", rounded_div(s.total_revenue_minor, s.completed_orders))
-      .raw_key("cancellation_rate");
-    out += ratio_text(s.cancelled_orders, s.total_orders);
-    w.field("is_final", s.is_final).close();
+    write(out, row);
   }
   out += "]";
   return out;
+}
+
+// Rows of GET /v1/stats/daily and /v1/stats/summary.
+std::string stats_json(const std::vector<daily_stat>& rows) {
+  return rows_json(rows, [](std::string& out, const daily_stat& s) {
+    jw::object_writer w{out};
+    w.field("stat_date", s.stat_date);
+    stat_fields(w, out, s);
+    w.close();
+  });
 }
 
 bool is_currency(const std::string& s) {
@@ -103,6 +126,213 @@ bool is_day(const std::string& s) {
       return false;
   return true;
 }
+
+// -- the statistics' aggregates --------------------------------------------------------------
+
+using sys_day = std::chrono::sys_days;
+
+// The longest range an aggregate reads: 366 days, or 36 months.
+constexpr int max_range_days = 366;
+constexpr int max_range_months = 36;
+
+// "YYYY-MM-DD" (a real calendar day) -> `out`.
+bool parse_day(const std::string& text, sys_day& out) {
+  if (!is_day(text))
+    return false;
+  std::chrono::year_month_day ymd{
+    std::chrono::year{std::stoi(text.substr(0, 4))},
+    std::chrono::month{static_cast<unsigned>(std::stoi(text.substr(5, 2)))},
+    std::chrono::day{static_cast<unsigned>(std::stoi(text.substr(8, 2)))}};
+  if (!ymd.ok())
+    return false;
+  out = sys_day{ymd};
+  return true;
+}
+
+// "YYYY-MM" -> the month's first day.
+bool parse_month(const std::string& text, sys_day& out) {
+  return text.size() == 7 && parse_day(text + "-01", out);
+}
+
+std::string day_text(sys_day d) {
+  return util::format_rfc3339_ms(
+           std::chrono::duration_cast<std::chrono::milliseconds>(d.time_since_epoch()).count())
+    .substr(0, 10);
+}
+
+sys_day utc_today() {
+  return std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+}
+
+sys_day last_day_of_month(sys_day first) {
+  std::chrono::year_month_day ymd{first};
+  return sys_day{
+    std::chrono::year_month_day_last{ymd.year(), std::chrono::month_day_last{ymd.month()}}};
+}
+
+// The query parameters of the statistics routes, as given (platform checked).
+struct stats_params {
+  std::string from;
+  std::string to;
+  std::string days;
+  std::string platform;
+};
+
+stats_params read_stats_params(const request& req, validation& v) {
+  stats_params p;
+  detail::for_each_query_param(req.query, v, [&](const std::string& key, const std::string& value) {
+    if (key == "from")
+      p.from = value;
+    else if (key == "to")
+      p.to = value;
+    else if (key == "days")
+      p.days = value;
+    else if (key == "platform") {
+      sales_platform x;
+      if (!from_string(value, x))
+        v.add("platform", "must be web, tiktok, shopee or lazada");
+      else
+        p.platform = value;
+    }
+  });
+  return p;
+}
+
+// Reads the day (or month, `by_month`) parameter `key` into `out`; records a missing or bad one.
+void day_param(validation& v, const char* key, const std::string& text, bool by_month,
+               sys_day& out) {
+  if (text.empty())
+    v.add(key, "required");
+  else if (!(by_month ? parse_month(text, out) : parse_day(text, out)))
+    v.add(key, by_month ? "must be a month YYYY-MM" : "must be a date YYYY-MM-DD");
+}
+
+// Checks `from` <= `to` and the range's length (in days, or months `by_month`).
+void range_check(validation& v, sys_day from, sys_day to, bool by_month) {
+  if (to < from) {
+    v.add("to", "must not be before from");
+  } else if (by_month) {
+    std::chrono::year_month_day a{from}, b{to};
+    if ((b.year() - a.year()).count() * 12
+          + (static_cast<int>(static_cast<unsigned>(b.month()))
+             - static_cast<int>(static_cast<unsigned>(a.month())))
+        >= max_range_months)
+      v.add("to", "must be within " + std::to_string(max_range_months)
+                    + " months of from (both included)");
+  } else if ((to - from).count() >= max_range_days) {
+    v.add("to",
+          "must be within " + std::to_string(max_range_days) + " days of from (both included)");
+  }
+}
+
+// Asks the statistics store for the days `from` to `to` in pieces it accepts (a year each), then
+// hands `done` every row in date order; a failure answers the request instead.
+void search_days(const route_env& env, sys_day from, sys_day to, std::string platform,
+                 std::string rid, responder reply,
+                 std::function<void(std::vector<daily_stat>)> done) {
+  std::vector<daily_stats_query> pieces;
+  for (auto first = from; first <= to; first += std::chrono::days{max_range_days}) {
+    auto last = std::min(to, first + std::chrono::days{max_range_days - 1});
+    pieces.push_back({day_text(first), day_text(last), platform});
+  }
+  env.handles.sys->spawn([stats = env.handles.stats, timeout = env.timeout,
+                          pieces = std::move(pieces), rid = std::move(rid),
+                          reply = std::move(reply),
+                          done = std::move(done)](caf::event_based_actor* self) {
+    struct gather {
+      std::vector<std::vector<daily_stat>> parts;
+      size_t pending = 0;
+      bool failed = false;
+    };
+    auto g = std::make_shared<gather>();
+    g->parts.resize(pieces.size());
+    g->pending = pieces.size();
+    for (size_t i = 0; i < pieces.size(); ++i)
+      self->request(stats, timeout, atom::search_v, pieces[i])
+        .then(
+          [g, i, done](std::vector<daily_stat> rows) {
+            g->parts[i] = std::move(rows);
+            if (--g->pending > 0 || g->failed)
+              return;
+            std::vector<daily_stat> all;
+            for (auto& part : g->parts)
+              all.insert(all.end(), std::make_move_iterator(part.begin()),
+                         std::make_move_iterator(part.end()));
+            done(std::move(all));
+          },
+          [g, reply, rid](const caf::error& err) {
+            if (std::exchange(g->failed, true))
+              return;
+            reply(error_response(err, rid));
+          });
+  });
+}
+
+// One aggregate row: the sums of its daily rows under `stat_date` = the row's label (a day, a
+// month, or "" over the whole range), with the days that had orders.
+struct stat_sum {
+  daily_stat s;
+  int64_t days = 0;
+  std::string counted; // the last day counted in `days`
+};
+
+using stat_key = std::tuple<std::string, std::string, std::string>; // label, platform, currency
+
+// A day is final once it ended stats_final_after_days (30, adapters/pg/stats_store.hpp; API.md's
+// is_final) ago in the shop's zone, which is at most a day away from UTC.
+constexpr int final_after_days = 30;
+
+// The last day known to be final, every earlier one being final too: the latest final day of
+// `rows`, or the last day final in any time zone by the clock, whichever is later.
+std::string final_through(const std::vector<daily_stat>& rows) {
+  auto last = day_text(utc_today() - std::chrono::days{final_after_days + 2});
+  for (const auto& r : rows)
+    if (r.is_final && r.stat_date > last)
+      last = r.stat_date;
+  return last;
+}
+
+// Sums `rows` by (label_of(row), `platform` or, when empty, the row's platform, currency); with
+// `fill_labels`, every label of it appears for every currency seen, with zeros where no day had
+// orders. A row is final when its last day (`last_of(label)`) is.
+template <class LabelOf, class LastOf>
+std::vector<stat_sum> sum_stats(const std::vector<daily_stat>& rows, LabelOf label_of,
+                                const std::string& platform,
+                                const std::vector<std::string>& fill_labels, LastOf last_of) {
+  std::map<stat_key, stat_sum> sums;
+  std::set<std::string> currencies;
+  for (const auto& r : rows) {
+    auto& x = sums[{label_of(r), platform.empty() ? r.platform : platform, r.currency}];
+    x.s.total_orders += r.total_orders;
+    x.s.completed_orders += r.completed_orders;
+    x.s.cancelled_orders += r.cancelled_orders;
+    x.s.returned_orders += r.returned_orders;
+    x.s.pending_orders += r.pending_orders;
+    x.s.gross_merchandise_value_minor += r.gross_merchandise_value_minor;
+    x.s.total_revenue_minor += r.total_revenue_minor;
+    x.s.total_discount_minor += r.total_discount_minor;
+    if (x.counted != r.stat_date) { // the rows come in date order
+      ++x.days;
+      x.counted = r.stat_date;
+    }
+    currencies.insert(r.currency);
+  }
+  for (const auto& label : fill_labels)
+    for (const auto& c : currencies)
+      sums.try_emplace({label, platform, c});
+  auto final_day = final_through(rows);
+  std::vector<stat_sum> out;
+  out.reserve(sums.size());
+  for (auto& [key, x] : sums) {
+    std::tie(x.s.stat_date, x.s.platform, x.s.currency) = key;
+    x.s.is_final = last_of(x.s.stat_date) <= final_day;
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+// Orders summed over platforms are reported as platform "all".
+constexpr const char* all_platforms = "all";
 
 } // namespace
 
@@ -192,41 +422,137 @@ void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& e
   r.add(http_method::get, "/v1/stats/daily", [env](const request& req, const responder& reply) {
     if (!authorize(*env, req, reply, allow_admin))
       return;
-    daily_stats_query q;
     validation v;
-    detail::for_each_query_param(req.query, v,
-                                 [&](const std::string& key, const std::string& value) {
-                                   if (key == "from" || key == "to") {
-                                     if (!is_day(value))
-                                       v.add(key, "must be a date YYYY-MM-DD");
-                                     else
-                                       (key == "from" ? q.from : q.to) = value;
-                                   } else if (key == "platform") {
-                                     sales_platform p;
-                                     if (!from_string(value, p))
-                                       v.add("platform", "must be web, tiktok, shopee or lazada");
-                                     else
-                                       q.platform = value;
-                                   }
-                                 });
-    if (v.ok() && q.from.empty())
-      v.add("from", "required");
-    if (v.ok() && q.to.empty())
-      v.add("to", "required");
+    auto p = read_stats_params(req, v);
+    sys_day from, to;
+    day_param(v, "from", p.from, false, from);
+    day_param(v, "to", p.to, false, to);
     if (!v.ok())
       return reply(v.to_response());
     if (!env->handles.stats)
       return reply(problem_response(503, "unavailable", "statistics are not configured"));
-    env->handles.sys->spawn([stats = env->handles.stats, q = std::move(q), reply,
-                             timeout = env->timeout,
-                             rid = std::string{req.request_id}](caf::event_based_actor* self) {
-      self->request(stats, timeout, atom::search_v, q)
-        .then(
-          [reply](const std::vector<daily_stat>& rows) {
-            reply(json_response(200, stats_json(rows)));
-          },
-          [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
-    });
+    // The store checks the range (it allows a little more than the aggregates' year).
+    env->handles.sys->spawn(
+      [stats = env->handles.stats, q = daily_stats_query{p.from, p.to, p.platform}, reply,
+       timeout = env->timeout, rid = std::string{req.request_id}](caf::event_based_actor* self) {
+        self->request(stats, timeout, atom::search_v, q)
+          .then(
+            [reply](const std::vector<daily_stat>& rows) {
+              reply(json_response(200, stats_json(rows)));
+            },
+            [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
+      });
+  });
+
+  // GET /v1/stats/summary?days=N&to=&platform= (admin): the N days (1..366, default 7) ending
+  // `to` (default: today's date in UTC), one row per day and currency summed over the platforms
+  // (platform "all") or for one; a day without orders is a row of zeros for each currency of the
+  // range.
+  r.add(http_method::get, "/v1/stats/summary", [env](const request& req, const responder& reply) {
+    if (!authorize(*env, req, reply, allow_admin))
+      return;
+    validation v;
+    auto p = read_stats_params(req, v);
+    int64_t n = 7;
+    if (!p.days.empty()) {
+      n = 0;
+      if (p.days.size() > 3
+          || !std::all_of(p.days.begin(), p.days.end(), [](char c) { return c >= '0' && c <= '9'; })
+          || (n = std::stoi(p.days)) < 1 || n > max_range_days)
+        v.add("days", "must be an integer 1.." + std::to_string(max_range_days));
+    }
+    auto to = utc_today();
+    if (!p.to.empty())
+      day_param(v, "to", p.to, false, to);
+    if (!v.ok())
+      return reply(v.to_response());
+    if (!env->handles.stats)
+      return reply(problem_response(503, "unavailable", "statistics are not configured"));
+    auto from = to - std::chrono::days{n - 1};
+    std::vector<std::string> labels;
+    for (auto d = from; d <= to; d += std::chrono::days{1})
+      labels.push_back(day_text(d));
+    auto platform = p.platform.empty() ? std::string{all_platforms} : p.platform;
+    search_days(*env, from, to, p.platform, std::string{req.request_id}, reply,
+                [reply, labels = std::move(labels), platform](std::vector<daily_stat> rows) {
+                  auto sums = sum_stats(
+                    rows, [](const daily_stat& r) { return r.stat_date; }, platform, labels,
+                    [](const std::string& day) { return day; });
+                  std::vector<daily_stat> out;
+                  out.reserve(sums.size());
+                  for (auto& x : sums)
+                    out.push_back(std::move(x.s));
+                  reply(json_response(200, stats_json(out)));
+                });
+  });
+
+  // GET /v1/stats/platforms?from=&to= (admin): one row per platform and currency over the days
+  // `from` to `to` (at most 366), with the days that had orders.
+  r.add(http_method::get, "/v1/stats/platforms", [env](const request& req, const responder& reply) {
+    if (!authorize(*env, req, reply, allow_admin))
+      return;
+    validation v;
+    auto p = read_stats_params(req, v);
+    sys_day from, to;
+    day_param(v, "from", p.from, false, from);
+    day_param(v, "to", p.to, false, to);
+    if (v.ok())
+      range_check(v, from, to, false);
+    if (!v.ok())
+      return reply(v.to_response());
+    if (!env->handles.stats)
+      return reply(problem_response(503, "unavailable", "statistics are not configured"));
+    search_days(*env, from, to, "", std::string{req.request_id}, reply,
+                [reply, last = p.to](std::vector<daily_stat> rows) {
+                  auto sums = sum_stats(
+                    rows, [](const daily_stat&) { return std::string{}; }, "", {},
+                    [&last](const std::string&) { return last; });
+                  reply(json_response(200, rows_json(sums, [](std::string& out, const stat_sum& x) {
+                                        jw::object_writer w{out};
+                                        stat_fields(w, out, x.s);
+                                        w.field("days", x.days).close();
+                                      })));
+                });
+  });
+
+  // GET /v1/stats/monthly?from=YYYY-MM&to=YYYY-MM&platform= (admin): one row per month and
+  // currency (at most 36 months) summed over the platforms (platform "all") or for one; a month
+  // without orders is a row of zeros for each currency of the range.
+  r.add(http_method::get, "/v1/stats/monthly", [env](const request& req, const responder& reply) {
+    if (!authorize(*env, req, reply, allow_admin))
+      return;
+    validation v;
+    auto p = read_stats_params(req, v);
+    sys_day from, to;
+    day_param(v, "from", p.from, true, from);
+    day_param(v, "to", p.to, true, to);
+    if (v.ok())
+      range_check(v, from, to, true);
+    if (!v.ok())
+      return reply(v.to_response());
+    if (!env->handles.stats)
+      return reply(problem_response(503, "unavailable", "statistics are not configured"));
+    std::vector<std::string> labels;
+    for (auto m = from; m <= to; m = last_day_of_month(m) + std::chrono::days{1})
+      labels.push_back(day_text(m).substr(0, 7));
+    auto platform = p.platform.empty() ? std::string{all_platforms} : p.platform;
+    search_days(*env, from, last_day_of_month(to), p.platform, std::string{req.request_id}, reply,
+                [reply, labels = std::move(labels), platform](std::vector<daily_stat> rows) {
+                  auto sums = sum_stats(
+                    rows, [](const daily_stat& r) { return r.stat_date.substr(0, 7); }, platform,
+                    labels,
+                    [](const std::string& month) {
+                      sys_day first;
+                      parse_month(month, first);
+                      return day_text(last_day_of_month(first));
+                    });
+                  reply(json_response(200, rows_json(sums, [](std::string& out, const stat_sum& x) {
+                                        jw::object_writer w{out};
+                                        w.field("month", x.s.stat_date);
+                                        stat_fields(w, out, x.s);
+                                        w.field("days", x.days).close();
+                                      })));
+                });
   });
 }
 

@@ -41,21 +41,16 @@ protected:
     return dump("daily_stats", "stat_date, platform, currency");
   }
 
-  // The statistics of API.md, aggregated from scratch over the orders' contributions.
+  // The statistics of API.md, aggregated from scratch over the orders' contributions (the query
+  // `tools/dev stats-check` runs).
   std::string aggregated() {
+    static const std::string query =
+#include "tools/stats/daily_stats_aggregate.sql"
+      ;
     return scalar<std::string>(
       "SELECT COALESCE(string_agg(t::text, E'\\n' ORDER BY stat_date, platform, currency), '') "
-      "FROM (SELECT stat_date, platform, currency, count(*) AS total_orders, "
-      "count(*) FILTER (WHERE status = 'completed') AS completed_orders, "
-      "count(*) FILTER (WHERE status = 'cancelled') AS cancelled_orders, "
-      "count(*) FILTER (WHERE status = 'returned') AS returned_orders, "
-      "count(*) FILTER (WHERE status = 'pending') AS pending_orders, "
-      "COALESCE(sum(gross_minor) FILTER (WHERE status IN ('pending', 'completed')), 0) "
-      "  AS gross_merchandise_value_minor, "
-      "COALESCE(sum(final_minor) FILTER (WHERE status = 'completed'), 0) AS total_revenue_minor, "
-      "COALESCE(sum(discount_minor) FILTER (WHERE status IN ('pending', 'completed')), 0) "
-      "  AS total_discount_minor "
-      "FROM order_stat_contributions GROUP BY stat_date, platform, currency) t");
+      "FROM ("
+      + query + ") t");
   }
 
   // The same statistics from what the test wrote, in the text form of daily_stats rows.

@@ -646,37 +646,90 @@ struct stats_options {
   std::string from;
   std::string to;
   std::string platform;
+  int summary = 0;        ///< --summary DAYS: the last DAYS days, summed over the platforms
+  bool platforms = false; ///< --platforms: one row per platform over --from..--to
+  bool monthly = false;   ///< --monthly: one row per month over --from..--to (YYYY-MM)
 };
 
+// The request of the chosen view: GET /v1/stats/daily, summary, platforms or monthly.
+std::string stats_target(const stats_options& o) {
+  auto need_range = [&](const char* format) {
+    if (o.from.empty() || o.to.empty())
+      throw command_error(exit_usage, std::string{"--from and --to ("} + format + ") are required");
+  };
+  if (o.summary > 0)
+    return "/v1/stats/summary"
+           + query_string(
+             {{"days", std::to_string(o.summary)}, {"to", o.to}, {"platform", o.platform}});
+  if (o.platforms) {
+    need_range("YYYY-MM-DD");
+    return "/v1/stats/platforms" + query_string({{"from", o.from}, {"to", o.to}});
+  }
+  auto path = o.monthly ? "/v1/stats/monthly" : "/v1/stats/daily";
+  need_range(o.monthly ? "YYYY-MM" : "YYYY-MM-DD");
+  return path + query_string({{"from", o.from}, {"to", o.to}, {"platform", o.platform}});
+}
+
 void run_stats(const global_options& g, const stats_options& o) {
-  auto body = admin_call(
-    g, http::verb::get,
-    "/v1/stats/daily" + query_string({{"from", o.from}, {"to", o.to}, {"platform", o.platform}}));
+  auto body = admin_call(g, http::verb::get, stats_target(o));
   if (g.json)
     return print_json(body);
+  // The row's key columns (the day, the month, or none), then what every view has.
+  std::vector<std::string> header;
+  std::vector<std::string> keys;
+  if (o.platforms) {
+    keys = {"platform", "currency", "days"};
+    header = {"PLATFORM", "CUR", "DAYS"};
+  } else if (o.monthly) {
+    keys = {"month", "platform", "currency", "days"};
+    header = {"MONTH", "PLATFORM", "CUR", "DAYS"};
+  } else {
+    keys = {"stat_date", "platform", "currency"};
+    header = {"DATE", "PLATFORM", "CUR"};
+  }
+  for (const char* h : {"ORDERS", "DONE", "CANCELLED", "RETURNED", "PENDING", "GMV", "REVENUE",
+                        "DISCOUNT", "CANCEL_RATE", "AOV", "FINAL"})
+    header.emplace_back(h);
+  for (const char* k :
+       {"total_orders", "completed_orders", "cancelled_orders", "returned_orders", "pending_orders",
+        "gross_merchandise_value_minor", "total_revenue_minor", "total_discount_minor",
+        "cancellation_rate", "avg_order_value_minor", "is_final"})
+    keys.emplace_back(k);
   std::vector<std::vector<std::string>> rows;
-  for (const auto& x : body)
-    rows.push_back(
-      {cell(x.value("stat_date", json())), cell(x.value("platform", json())),
-       cell(x.value("currency", json())), cell(x.value("total_orders", json())),
-       cell(x.value("completed_orders", json())), cell(x.value("cancelled_orders", json())),
-       cell(x.value("returned_orders", json())), cell(x.value("pending_orders", json())),
-       cell(x.value("gross_merchandise_value_minor", json())),
-       cell(x.value("total_revenue_minor", json())), cell(x.value("total_discount_minor", json())),
-       cell(x.value("cancellation_rate", json())), cell(x.value("avg_order_value_minor", json())),
-       cell(x.value("is_final", json()))});
-  print_table({"DATE", "PLATFORM", "CUR", "ORDERS", "DONE", "CANCELLED", "RETURNED", "PENDING",
-               "GMV", "REVENUE", "DISCOUNT", "CANCEL_RATE", "AOV", "FINAL"},
-              rows);
+  for (const auto& x : body) {
+    std::vector<std::string> row;
+    for (const auto& k : keys)
+      row.push_back(cell(x.value(k, json())));
+    rows.push_back(std::move(row));
+  }
+  print_table(header, rows);
 }
 
 void add_stats_command(CLI::App& app, const global_options& g, int& exit_code) {
   auto opts = std::make_shared<stats_options>();
-  auto* cmd = app.add_subcommand("stats", "Daily statistics per day, platform and currency "
-                                          "(amounts in minor units)");
-  cmd->add_option("--from", opts->from, "First day, YYYY-MM-DD")->required();
-  cmd->add_option("--to", opts->to, "Last day, YYYY-MM-DD")->required();
-  cmd->add_option("--platform", opts->platform, "Only web, tiktok, shopee or lazada");
+  auto* cmd = app.add_subcommand(
+    "stats", "Statistics per day, platform and currency (amounts in minor units); --summary, "
+             "--platforms or --monthly for the dashboard's views");
+  cmd->add_option("--from", opts->from,
+                  "First day, YYYY-MM-DD (--monthly: first month, YYYY-MM); not with --summary");
+  cmd->add_option("--to", opts->to,
+                  "Last day, YYYY-MM-DD (--monthly: YYYY-MM; --summary: default today in UTC)");
+  cmd->add_option("--platform", opts->platform,
+                  "Only web, tiktok, shopee or lazada (not with --platforms)");
+  auto* summary = cmd
+                    ->add_option("--summary", opts->summary,
+                                 "The last DAYS days, one row per day and currency summed "
+                                 "over the platforms (or for --platform)")
+                    ->check(CLI::Range(1, 366));
+  auto* platforms = cmd->add_flag("--platforms", opts->platforms,
+                                  "One row per platform and currency over --from..--to");
+  auto* monthly = cmd->add_flag("--monthly", opts->monthly,
+                                "One row per month and currency over --from..--to (YYYY-MM), "
+                                "summed over the platforms (or for --platform)");
+  summary->excludes(platforms)->excludes(monthly);
+  platforms->excludes(monthly);
+  cmd->get_option("--from")->excludes(summary);
+  cmd->get_option("--platform")->excludes(platforms);
   cmd->callback(
     [&g, &exit_code, opts] { exit_code = guarded("stats", [&] { run_stats(g, *opts); }); });
 }
