@@ -14,6 +14,7 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -218,6 +219,22 @@ const std::vector<field>& fields() {
      "delay before a notification's second attempt, doubled per attempt and jittered"},
     {MERCATO_FIELD(notifications, backoff_max_ms), "", "--notification-backoff-max-ms", "MS",
      "longest delay between attempts of a notification"},
+    {MERCATO_FIELD(marketplace_sync, shops_file), "MERCATO_MARKETPLACE_SHOPS_FILE",
+     "--marketplace-shops-file", "FILE",
+     "JSON array of marketplace shops whose orders are pulled; empty = no pull sync"},
+    {MERCATO_FIELD(marketplace_sync, initial_lookback_ms), "", "--marketplace-lookback-ms", "MS",
+     "how far back the first sync of a shop without `since` reaches"},
+    {MERCATO_FIELD(marketplace_sync, settle_ms), "", "--marketplace-settle-ms", "MS",
+     "orders updated this recently wait for the next sync"},
+    {MERCATO_FIELD(marketplace_sync, request_timeout_ms), "", "--marketplace-request-timeout-ms",
+     "MS", "one marketplace API call, connect to answer"},
+    {MERCATO_FIELD(marketplace_sync, max_attempts), "", "--marketplace-max-attempts", "N",
+     "failed calls of one page before a sync ends until its next interval"},
+    {MERCATO_FIELD(marketplace_sync, backoff_min_ms), "", "--marketplace-backoff-min-ms", "MS",
+     "wait after a failed marketplace call, doubled per failure"},
+    {MERCATO_FIELD(marketplace_sync, backoff_max_ms), "", "--marketplace-backoff-max-ms", "MS",
+     "longest wait between failed marketplace calls"},
+    {MERCATO_FIELD(marketplace_sync, max_retry_after_ms), "", "", "MS", ""},
     {MERCATO_FIELD(ws, max_subscriptions), "", "--ws-max-subscriptions", "N",
      "topics one WebSocket session may follow"},
     {MERCATO_FIELD(ws, max_queued_frames), "", "--ws-max-queued-frames", "N",
@@ -724,6 +741,16 @@ void validate(const settings& s, report& rep) {
     rep.add("notifications.backoff_max_ms", "must not be below notifications.backoff_min_ms");
   between("webhooks.poll_ms", s.webhooks.poll_ms, 1, 600000);
 
+  const auto& ms = s.marketplace_sync;
+  at_least("marketplace_sync.initial_lookback_ms", ms.initial_lookback_ms, 0);
+  between("marketplace_sync.settle_ms", ms.settle_ms, 0, 86400000);
+  between("marketplace_sync.request_timeout_ms", ms.request_timeout_ms, 100, 600000);
+  between("marketplace_sync.max_attempts", ms.max_attempts, 1, 100);
+  at_least("marketplace_sync.backoff_min_ms", ms.backoff_min_ms, 1);
+  if (ms.backoff_max_ms < ms.backoff_min_ms)
+    rep.add("marketplace_sync.backoff_max_ms", "must not be below marketplace_sync.backoff_min_ms");
+  at_least("marketplace_sync.max_retry_after_ms", ms.max_retry_after_ms, 1000);
+
   between("ws.max_subscriptions", s.ws.max_subscriptions, 1, 10000);
   between("ws.max_queued_frames", s.ws.max_queued_frames, 1, 1000000);
   between("ws.max_queued_bytes", s.ws.max_queued_bytes, 1024, int64_t{1} << 32);
@@ -764,6 +791,91 @@ void validate(const settings& s, report& rep) {
     rep.add("cluster.heartbeat_ms", "must be at most half of cluster.self_fence_ms");
   if (s.cluster.peer_timeout_ms < 4 * s.cluster.peer_heartbeat_ms)
     rep.add("cluster.peer_timeout_ms", "must be at least 4 times cluster.peer_heartbeat_ms");
+}
+
+// Reads the shops of `marketplace_sync.shops_file`; each problem names the entry and its key.
+void read_shops_file(marketplace_sync_settings& ms, report& rep) {
+  constexpr std::string_view path = "marketplace_sync.shops_file";
+  if (ms.shops_file.empty())
+    return;
+  std::ifstream in{ms.shops_file, std::ios::binary};
+  if (!in) {
+    rep.add(path, "cannot read " + shown_as(ms.shops_file));
+    return;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text.str(), nullptr, true, true);
+  } catch (const nlohmann::json::parse_error& e) {
+    rep.add(path, strip_json_exception_prefix(e.what()));
+    return;
+  }
+  if (!doc.is_array()) {
+    rep.add(path, "expected a JSON array of shops");
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < doc.size(); ++i) {
+    const auto& entry = doc[i];
+    const std::string where = std::string{path} + "[" + std::to_string(i) + "]";
+    if (!entry.is_object()) {
+      rep.add(where, "expected an object");
+      continue;
+    }
+    marketplace_shop shop;
+    const std::vector<std::pair<std::string_view, value_ref>> keys{
+      {"name", &shop.name},
+      {"platform", &shop.platform},
+      {"base_url", &shop.base_url},
+      {"app_key", &shop.app_key},
+      {"app_secret", &shop.app_secret},
+      {"access_token", &shop.access_token},
+      {"shop_id", &shop.shop_id},
+      {"currency", &shop.currency},
+      {"interval_ms", &shop.interval_ms},
+      {"page_size", &shop.page_size},
+      {"since", &shop.since_s}};
+    for (const auto& [key, value] : entry.items()) {
+      auto k
+        = std::find_if(keys.begin(), keys.end(), [&](const auto& p) { return p.first == key; });
+      if (k == keys.end()) {
+        rep.add(where + "." + key, "unknown key");
+        continue;
+      }
+      auto err = assign(k->second, json_source{value});
+      if (err)
+        rep.add(where + "." + key, *err);
+    }
+    const bool lazada = shop.platform == "lazada";
+    if (shop.platform != "tiktok" && shop.platform != "shopee" && !lazada)
+      rep.add(where + ".platform",
+              "expected tiktok, shopee or lazada, got " + shown_as(shop.platform));
+    if (shop.name.empty() || shop.name.size() > 64)
+      rep.add(where + ".name", "must be 1 to 64 characters");
+    else if (!names.insert(shop.name).second)
+      rep.add(where + ".name", "names another shop too: " + shown_as(shop.name));
+    if (shop.base_url.rfind("http://", 0) != 0 && shop.base_url.rfind("https://", 0) != 0)
+      rep.add(where + ".base_url",
+              "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(shop.base_url));
+    for (auto [key, v] :
+         {std::pair{"app_key", &shop.app_key}, std::pair{"app_secret", &shop.app_secret},
+          std::pair{"access_token", &shop.access_token}})
+      if (v->empty())
+        rep.add(where + "." + key, "is required");
+    if ((shop.platform == "tiktok" || shop.platform == "shopee") && shop.shop_id.empty())
+      rep.add(where + ".shop_id", "is required for " + shop.platform);
+    if (lazada && shop.currency.size() != 3)
+      rep.add(where + ".currency", "is required for lazada: an ISO 4217 code such as MYR");
+    if (shop.interval_ms < 1000 || shop.interval_ms > 7 * 86400000LL)
+      rep.add(where + ".interval_ms", "must be between 1000 and 604800000");
+    if (shop.page_size < 1 || shop.page_size > 100)
+      rep.add(where + ".page_size", "must be between 1 and 100");
+    if (shop.since_s < 0)
+      rep.add(where + ".since", "must be unix seconds");
+    ms.shops.push_back(std::move(shop));
+  }
 }
 
 std::string environment_footer() {
@@ -854,6 +966,7 @@ load_result load(int argc, const char* const* argv, const std::map<std::string, 
     rep.origin[path] = std::string{b.f->flag};
   }
 
+  read_shops_file(result.values.marketplace_sync, rep);
   validate(result.values, rep);
   return result;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mercato::config {
 
@@ -149,6 +150,37 @@ struct notification_settings {
   int64_t backoff_max_ms = 300000;
 };
 
+/// One marketplace shop whose orders are pulled (adapters/marketplaces/pull_sync.hpp); one entry
+/// of the JSON array in `marketplace_sync.shops_file`.
+struct marketplace_shop {
+  std::string name;             ///< unique; names its durable cursor and its log lines
+  std::string platform;         ///< tiktok, shopee or lazada
+  std::string base_url;         ///< the platform's API root (http:// or https://)
+  std::string app_key;          ///< TikTok app_key, Shopee partner_id, Lazada app_key
+  std::string app_secret;       ///< HMAC-SHA256 key of the request signature (Shopee: partner key)
+  std::string access_token;     ///< the shop's OAuth access token
+  std::string shop_id;          ///< TikTok shop_cipher, Shopee shop_id; unused by Lazada
+  std::string currency;         ///< Lazada: the shop's ISO 4217 currency (its orders carry none)
+  int64_t interval_ms = 900000; ///< time between the ends of two syncs (15 min)
+  int page_size = 50;           ///< orders per list page (1..100)
+  int64_t since_s = 0;          ///< first sync starts at this update time (unix s); 0 = lookback
+};
+
+/// Pulling marketplace orders: each shop is synced by its own worker, one per cluster.
+struct marketplace_sync_settings {
+  std::string shops_file; ///< JSON array of shops (marketplace_shop); empty = no pull sync
+  int64_t initial_lookback_ms = 7LL * 24 * 3600 * 1000; ///< first sync of a shop without since
+  /// Orders updated this recently wait for the next sync: platforms index changes with a lag,
+  /// and a window is closed for good once its cursor passes it.
+  int64_t settle_ms = 60000;
+  int64_t request_timeout_ms = 30000; ///< one platform call, connect to answer
+  int max_attempts = 5;               ///< failed calls of one page before the sync ends
+  int64_t backoff_min_ms = 1000;      ///< wait after the first failure, doubled per failure
+  int64_t backoff_max_ms = 60000;
+  int64_t max_retry_after_ms = 300000; ///< longest Retry-After a 429 may impose
+  std::vector<marketplace_shop> shops; ///< read from shops_file at start
+};
+
 /// Authentication.
 struct auth_settings {
   std::string jwt_secret;   ///< MERCATO_JWT_SECRET, HS256; required, at least 32 bytes
@@ -222,6 +254,7 @@ struct settings {
   payment_settings payments;
   webhook_settings webhooks;
   notification_settings notifications;
+  marketplace_sync_settings marketplace_sync;
   ws_settings ws;
   auth_settings auth;
   log_settings log;

@@ -9,6 +9,7 @@
 #include "actors/protocol/errors.hpp"
 #include "actors/stock/stock_actor.hpp"
 #include "adapters/marketplaces/importer.hpp"
+#include "adapters/marketplaces/pull_sync.hpp"
 #include "adapters/payments/payments.hpp"
 #include "adapters/pg/connection.hpp"
 #include "adapters/pg/customer_feed.hpp"
@@ -409,6 +410,10 @@ std::vector<caf::actor> spawn_workers(caf::actor_system& sys, const config::sett
     sender.metrics = &metrics;
     add(pg::spawn_notification_dispatcher(sys, cfg.db.url, std::move(sender)));
   }
+  // Marketplace orders are pulled from here, one worker per shop so that a slow platform
+  // delays only its own shops; each resumes at its durable cursor.
+  for (const auto& shop : cfg.marketplace_sync.shops)
+    add(marketplaces::spawn_pull_sync(sys, cfg.db.url, cfg.marketplace_sync, shop, r.order));
   return out;
 }
 

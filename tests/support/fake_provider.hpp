@@ -99,7 +99,7 @@ private:
       delay = delay_;
     }
     std::this_thread::sleep_for(delay);
-    return {static_cast<boost::beast::http::status>(status), "application/json", "{}"};
+    return {static_cast<boost::beast::http::status>(status), "application/json", "{}", {}};
   }
 
   mutable std::mutex mtx_;

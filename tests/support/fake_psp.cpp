@@ -93,7 +93,7 @@ struct fake_psp::impl {
 fake_psp::fake_psp() : impl_(std::make_unique<impl>()) {
   impl_->server = std::make_unique<loopback_http_server>([this](const auto& req) {
     auto [status, body] = impl_->handle(req);
-    return loopback_http_server::answer{status, "application/json", std::move(body)};
+    return loopback_http_server::answer{status, "application/json", std::move(body), {}};
   });
 }
 

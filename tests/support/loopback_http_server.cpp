@@ -49,6 +49,8 @@ struct loopback_http_server::impl {
     auto a = handler(req);
     http::response<http::string_body> res{a.status, req.version()};
     res.set(http::field::content_type, a.content_type);
+    for (const auto& [name, value] : a.headers)
+      res.set(name, value);
     res.body() = std::move(a.body);
     res.prepare_payload();
     http::write(socket, res, ec);

@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mercato::test {
 
@@ -21,6 +23,7 @@ public:
     boost::beast::http::status status = boost::beast::http::status::ok;
     std::string content_type = "application/json";
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers; ///< e.g. Retry-After
   };
 
   /// Listens and serves until destroyed. The handler runs on the server's thread, one request at

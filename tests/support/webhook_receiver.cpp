@@ -36,8 +36,8 @@ struct webhook_receiver::impl {
 webhook_receiver::webhook_receiver() : impl_(std::make_unique<impl>()) {
   impl_->server = std::make_unique<loopback_http_server>([this](const auto& req) {
     auto status = impl_->record(req);
-    return loopback_http_server::answer{status, "text/plain",
-                                        status == http::status::ok ? "ok" : "injected failure"};
+    return loopback_http_server::answer{
+      status, "text/plain", status == http::status::ok ? "ok" : "injected failure", {}};
   });
 }
 

@@ -654,3 +654,53 @@ TEST(ConfigLoad, NegativeOrderDurationsAreRejected) {
     << all_errors(r);
   EXPECT_EQ(r.errors.size(), 4u) << all_errors(r);
 }
+
+TEST(ConfigLoad, ShopsFileNamesEachShopToPull) {
+  temp_file shops{R"([
+    // Comments are allowed, as in the config file.
+    {"name": "tt-my", "platform": "tiktok", "base_url": "https://open-api.tiktokglobalshop.com",
+     "app_key": "k", "app_secret": "s", "access_token": "t", "shop_id": "cipher"},
+    {"name": "lz-my", "platform": "lazada", "base_url": "https://api.lazada.com.my/rest",
+     "app_key": "k2", "app_secret": "s2", "access_token": "t2", "currency": "MYR",
+     "interval_ms": 1800000, "page_size": 100, "since": 1733000000}
+  ])"};
+  auto r = run({"--marketplace-shops-file", shops.path()}, required);
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  const auto& s = r.values.marketplace_sync.shops;
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].name, "tt-my");
+  EXPECT_EQ(s[0].shop_id, "cipher");
+  EXPECT_EQ(s[0].interval_ms, 900000); // 15 minutes unless told
+  EXPECT_EQ(s[0].page_size, 50);
+  EXPECT_EQ(s[1].platform, "lazada");
+  EXPECT_EQ(s[1].currency, "MYR");
+  EXPECT_EQ(s[1].interval_ms, 1800000);
+  EXPECT_EQ(s[1].page_size, 100);
+  EXPECT_EQ(s[1].since_s, 1733000000);
+}
+
+TEST(ConfigLoad, ABadShopsFileNamesEachProblemWithItsEntry) {
+  temp_file shops{R"([
+    {"name": "a", "platform": "amazon", "base_url": "ftp://x", "app_key": "k",
+     "app_secret": "s", "access_token": "", "page_size": 500, "colour": "red"},
+    {"name": "a", "platform": "lazada", "base_url": "http://x", "app_key": "k",
+     "app_secret": "s", "access_token": "t", "interval_ms": "often"},
+    {"name": "b", "platform": "shopee", "base_url": "http://x", "app_key": "k",
+     "app_secret": "s", "access_token": "t"}
+  ])"};
+  auto r = run({"--marketplace-shops-file", shops.path()}, required);
+  const std::string at = "marketplace_sync.shops_file";
+  for (const auto& path : {at + "[0].platform", at + "[0].base_url", at + "[0].access_token",
+                           at + "[0].page_size", at + "[0].colour", at + "[1].name",
+                           at + "[1].interval_ms", at + "[1].currency", at + "[2].shop_id"})
+    EXPECT_TRUE(has_error_for(r, path)) << path << "\n" << all_errors(r);
+  EXPECT_EQ(r.errors.size(), 9u) << all_errors(r);
+}
+
+TEST(ConfigLoad, AShopsFileMustBeAReadableArray) {
+  temp_file object{R"({"name": "a"})"};
+  EXPECT_TRUE(has_error_for(run({"--marketplace-shops-file", object.path()}, required),
+                            "marketplace_sync.shops_file"));
+  EXPECT_TRUE(has_error_for(run({"--marketplace-shops-file", "/nonexistent/shops.json"}, required),
+                            "marketplace_sync.shops_file"));
+}

@@ -1,0 +1,385 @@
+#include "adapters/marketplaces/platform_api.hpp"
+
+#include "adapters/marketplaces/native.hpp"
+#include "runtime/util/crypto.hpp"
+#include "runtime/util/encoding.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+
+namespace mercato::marketplaces {
+
+namespace {
+
+using json = nlohmann::json;
+using params = std::vector<std::pair<std::string, std::string>>;
+using outcome = page_result::outcome;
+
+// Shopee's detail and escrow calls take at most 50 orders.
+constexpr size_t shopee_detail_max = 50;
+
+std::string query_string(const params& q) {
+  std::string out;
+  for (const auto& [k, v] : q) {
+    if (!out.empty())
+      out.push_back('&');
+    out += util::percent_encode(k);
+    out.push_back('=');
+    out += util::percent_encode(v);
+  }
+  return out;
+}
+
+std::string sorted_concat(params q, std::initializer_list<std::string_view> skip) {
+  std::sort(q.begin(), q.end());
+  std::string out;
+  for (const auto& [k, v] : q)
+    if (std::find(skip.begin(), skip.end(), k) == skip.end())
+      out += k + v;
+  return out;
+}
+
+page_result ok_page() {
+  page_result r;
+  r.result = outcome::ok;
+  return r;
+}
+
+page_result failure(std::string why) {
+  page_result r;
+  r.result = outcome::failed;
+  r.error = std::move(why);
+  return r;
+}
+
+// The parsed body of a 200 answer, or the page_result that ends the attempt.
+struct answer {
+  std::optional<json> doc;
+  page_result stop;
+};
+
+answer read_answer(const net::http_call_result& res, const std::string& path) {
+  answer a;
+  if (res.status == 429) {
+    a.stop.result = outcome::rate_limited;
+    a.stop.retry_after = res.retry_after;
+    a.stop.error = "429 from " + path;
+    return a;
+  }
+  if (res.status == 0) {
+    a.stop = failure(path + ": " + res.error);
+    return a;
+  }
+  if (res.status != 200) {
+    a.stop = failure("HTTP " + std::to_string(res.status) + " from " + path);
+    return a;
+  }
+  try {
+    a.doc = parse_exact(res.body);
+  } catch (const json::exception&) {
+    a.stop = failure("not JSON from " + path);
+  }
+  if (a.doc && !a.doc->is_object()) {
+    a.doc.reset();
+    a.stop = failure("not a JSON object from " + path);
+  }
+  return a;
+}
+
+std::string text_of(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string iso8601_utc(int64_t unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  return buf;
+}
+
+// -- TikTok Shop: one search call returns whole orders --
+
+page_result tiktok_page(const api_shop& shop, const update_window& w, const std::string& token,
+                        const http_fn& http, int64_t now_ms, std::chrono::milliseconds timeout) {
+  const std::string path = "/order/202309/orders/search";
+  params q{{"app_key", shop.app_key},     {"page_size", std::to_string(shop.page_size)},
+           {"shop_cipher", shop.shop_id}, {"sort_field", "update_time"},
+           {"sort_order", "ASC"},         {"timestamp", std::to_string(now_ms / 1000)}};
+  if (!token.empty())
+    q.emplace_back("page_token", token);
+  json filter{{"update_time_ge", w.from_s}, {"update_time_lt", w.to_s}};
+  net::http_call_request req;
+  req.method = "POST";
+  req.body = filter.dump();
+  req.url = shop.base_url + path + "?" + query_string(q)
+            + "&sign=" + tiktok_sign(shop.app_secret, path, q, req.body);
+  req.headers = {{"Content-Type", "application/json"}, {"x-tts-access-token", shop.access_token}};
+  req.timeout = timeout;
+  auto a = read_answer(http(req), path);
+  if (!a.doc)
+    return a.stop;
+  const auto& doc = *a.doc;
+  if (text_of(doc.value("code", json(0))) != "0")
+    return failure("TikTok Shop error " + text_of(doc.value("code", json())) + ": "
+                   + doc.value("message", std::string{}));
+  auto data = doc.find("data");
+  if (data == doc.end() || !data->is_object())
+    return failure("no data in the answer of " + path);
+  auto r = ok_page();
+  auto orders = data->find("orders");
+  json list = orders != data->end() && orders->is_array() ? *orders : json::array();
+  r.count = list.size();
+  r.orders = list.dump();
+  r.next_token = data->value("next_page_token", std::string{});
+  r.more = !r.next_token.empty() && r.count > 0;
+  return r;
+}
+
+// -- Shopee: a list of order numbers, then their details and their escrow (voucher split) --
+
+params shopee_common(const api_shop& shop, const std::string& path, int64_t now_s) {
+  return {{"partner_id", shop.app_key},
+          {"timestamp", std::to_string(now_s)},
+          {"access_token", shop.access_token},
+          {"shop_id", shop.shop_id},
+          {"sign", shopee_sign(shop.app_secret, shop.app_key, path, now_s, shop.access_token,
+                               shop.shop_id)}};
+}
+
+page_result shopee_error(const json& doc, const std::string& path) {
+  auto err = doc.value("error", std::string{});
+  if (err.empty())
+    return ok_page();
+  if (err == "error_busi_rate_limit" || err.find("too_many") != std::string::npos) {
+    page_result r;
+    r.result = outcome::rate_limited;
+    r.error = "Shopee " + err + " from " + path;
+    return r;
+  }
+  return failure("Shopee error " + err + " from " + path + ": "
+                 + doc.value("message", std::string{}));
+}
+
+page_result shopee_page(const api_shop& shop, const update_window& w, const std::string& token,
+                        const http_fn& http, int64_t now_ms, std::chrono::milliseconds timeout) {
+  const int64_t now_s = now_ms / 1000;
+  const std::string list_path = "/api/v2/order/get_order_list";
+  auto q = shopee_common(shop, list_path, now_s);
+  q.insert(q.end(), {{"time_range_field", "update_time"},
+                     {"time_from", std::to_string(w.from_s)},
+                     {"time_to", std::to_string(w.to_s - 1)}, // Shopee's range is inclusive
+                     {"page_size", std::to_string(shop.page_size)},
+                     {"cursor", token}});
+  net::http_call_request req;
+  req.url = shop.base_url + list_path + "?" + query_string(q);
+  req.timeout = timeout;
+  auto a = read_answer(http(req), list_path);
+  if (!a.doc)
+    return a.stop;
+  if (auto e = shopee_error(*a.doc, list_path); e.result != outcome::ok)
+    return e;
+  auto resp = a.doc->value("response", json::object());
+  std::vector<std::string> numbers;
+  for (const auto& o : resp.value("order_list", json::array()))
+    if (o.is_object() && o.contains("order_sn"))
+      numbers.push_back(text_of(o["order_sn"]));
+  auto r = ok_page();
+  r.more = resp.value("more", false);
+  r.next_token = text_of(resp.value("next_cursor", json("")));
+  json orders = json::array();
+  for (size_t at = 0; at < numbers.size(); at += shopee_detail_max) {
+    std::vector<std::string> chunk(
+      numbers.begin() + static_cast<ptrdiff_t>(at),
+      numbers.begin() + static_cast<ptrdiff_t>(std::min(numbers.size(), at + shopee_detail_max)));
+    std::string joined;
+    for (const auto& n : chunk)
+      joined += (joined.empty() ? "" : ",") + n;
+    const std::string detail_path = "/api/v2/order/get_order_detail";
+    auto dq = shopee_common(shop, detail_path, now_s);
+    dq.insert(dq.end(), {{"order_sn_list", joined},
+                         {"response_optional_fields",
+                          "buyer_user_id,buyer_username,estimated_shipping_fee,"
+                          "actual_shipping_fee,item_list,total_amount,cancel_reason,currency"}});
+    net::http_call_request dreq;
+    dreq.url = shop.base_url + detail_path + "?" + query_string(dq);
+    dreq.timeout = timeout;
+    auto d = read_answer(http(dreq), detail_path);
+    if (!d.doc)
+      return d.stop;
+    if (auto e = shopee_error(*d.doc, detail_path); e.result != outcome::ok)
+      return e;
+    auto details = d.doc->value("response", json::object()).value("order_list", json::array());
+    // The escrow detail splits vouchers between seller and Shopee (README's mapping).
+    const std::string escrow_path = "/api/v2/payment/get_escrow_detail_batch";
+    net::http_call_request ereq;
+    ereq.method = "POST";
+    ereq.url
+      = shop.base_url + escrow_path + "?" + query_string(shopee_common(shop, escrow_path, now_s));
+    ereq.body = json{{"order_sn_list", chunk}}.dump();
+    ereq.headers = {{"Content-Type", "application/json"}};
+    ereq.timeout = timeout;
+    auto e = read_answer(http(ereq), escrow_path);
+    if (!e.doc)
+      return e.stop;
+    if (auto err = shopee_error(*e.doc, escrow_path); err.result != outcome::ok)
+      return err;
+    std::map<std::string, json> income;
+    for (const auto& x : e.doc->value("response", json::array()))
+      if (x.is_object() && x.contains("escrow_detail")) {
+        const auto& ed = x["escrow_detail"];
+        if (ed.is_object() && ed.contains("order_sn") && ed.contains("order_income"))
+          income[text_of(ed["order_sn"])] = ed["order_income"];
+      }
+    for (auto& o : details) {
+      if (o.is_object() && o.contains("order_sn"))
+        if (auto i = income.find(text_of(o["order_sn"])); i != income.end())
+          o["order_income"] = i->second;
+      orders.push_back(std::move(o));
+    }
+  }
+  if (orders.size() != numbers.size())
+    return failure("Shopee listed " + std::to_string(numbers.size()) + " orders but detailed "
+                   + std::to_string(orders.size()));
+  r.count = orders.size();
+  r.orders = orders.dump();
+  r.more = r.more && r.count > 0;
+  return r;
+}
+
+// -- Lazada: a list of orders, then their items --
+
+params lazada_common(const api_shop& shop, int64_t now_ms) {
+  return {{"app_key", shop.app_key},
+          {"timestamp", std::to_string(now_ms)},
+          {"sign_method", "sha256"},
+          {"access_token", shop.access_token}};
+}
+
+std::string lazada_url(const api_shop& shop, const std::string& path, params q) {
+  auto sign = lazada_sign(shop.app_secret, path, q);
+  q.emplace_back("sign", sign);
+  return shop.base_url + path + "?" + query_string(q);
+}
+
+page_result lazada_error(const json& doc, const std::string& path) {
+  auto code = text_of(doc.value("code", json("0")));
+  if (code == "0")
+    return ok_page();
+  if (code == "ApiCallLimit" || code == "AppCallLimit" || code == "SellerCallLimit") {
+    page_result r;
+    r.result = outcome::rate_limited;
+    r.error = "Lazada " + code + " from " + path;
+    return r;
+  }
+  return failure("Lazada error " + code + " from " + path + ": "
+                 + doc.value("message", std::string{}));
+}
+
+page_result lazada_page(const api_shop& shop, const update_window& w, const std::string& token,
+                        const http_fn& http, int64_t now_ms, std::chrono::milliseconds timeout) {
+  int64_t offset = 0;
+  if (!token.empty()) {
+    try {
+      offset = std::stoll(token);
+    } catch (const std::exception&) {
+      return failure("bad Lazada offset " + token);
+    }
+  }
+  const std::string list_path = "/orders/get";
+  auto q = lazada_common(shop, now_ms);
+  q.insert(q.end(), {{"update_after", iso8601_utc(w.from_s)},
+                     {"update_before", iso8601_utc(w.to_s)},
+                     {"sort_by", "updated_at"},
+                     {"sort_direction", "ASC"},
+                     {"offset", std::to_string(offset)},
+                     {"limit", std::to_string(shop.page_size)}});
+  net::http_call_request req;
+  req.url = lazada_url(shop, list_path, q);
+  req.timeout = timeout;
+  auto a = read_answer(http(req), list_path);
+  if (!a.doc)
+    return a.stop;
+  if (auto e = lazada_error(*a.doc, list_path); e.result != outcome::ok)
+    return e;
+  auto data = a.doc->value("data", json::object());
+  json orders = data.value("orders", json::array());
+  auto r = ok_page();
+  r.count = orders.size();
+  r.next_token = std::to_string(offset + static_cast<int64_t>(r.count));
+  r.more = r.count > 0 && r.count >= static_cast<size_t>(shop.page_size);
+  if (orders.empty()) {
+    r.orders = "[]";
+    return r;
+  }
+  std::string ids;
+  for (const auto& o : orders)
+    ids += (ids.empty() ? "" : ",") + text_of(o.value("order_id", json()));
+  const std::string items_path = "/orders/items/get";
+  auto iq = lazada_common(shop, now_ms);
+  iq.emplace_back("order_ids", "[" + ids + "]");
+  net::http_call_request ireq;
+  ireq.url = lazada_url(shop, items_path, iq);
+  ireq.timeout = timeout;
+  auto i = read_answer(http(ireq), items_path);
+  if (!i.doc)
+    return i.stop;
+  if (auto e = lazada_error(*i.doc, items_path); e.result != outcome::ok)
+    return e;
+  std::map<std::string, json> items;
+  for (const auto& x : i.doc->value("data", json::array()))
+    if (x.is_object() && x.contains("order_id"))
+      items[text_of(x["order_id"])] = x.value("order_items", json::array());
+  for (auto& o : orders)
+    if (auto it = items.find(text_of(o.value("order_id", json()))); it != items.end())
+      o["items"] = it->second;
+  r.orders = orders.dump();
+  return r;
+}
+
+} // namespace
+
+std::string tiktok_sign(const std::string& secret, const std::string& path, const params& query,
+                        const std::string& body) {
+  return util::hmac_sha256_hex(
+    secret, secret + path + sorted_concat(query, {"sign", "access_token"}) + body + secret);
+}
+
+std::string shopee_sign(const std::string& partner_key, const std::string& partner_id,
+                        const std::string& path, int64_t timestamp_s,
+                        const std::string& access_token, const std::string& shop_id) {
+  return util::hmac_sha256_hex(partner_key, partner_id + path + std::to_string(timestamp_s)
+                                              + access_token + shop_id);
+}
+
+std::string lazada_sign(const std::string& secret, const std::string& path, const params& q) {
+  auto hex = util::hmac_sha256_hex(secret, path + sorted_concat(q, {"sign"}));
+  std::transform(hex.begin(), hex.end(), hex.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return hex;
+}
+
+page_result fetch_page(const api_shop& shop, const update_window& window,
+                       const std::string& page_token, const http_fn& http, int64_t now_ms,
+                       std::chrono::milliseconds timeout) {
+  try {
+    switch (shop.platform) {
+    case sales_platform::tiktok:
+      return tiktok_page(shop, window, page_token, http, now_ms, timeout);
+    case sales_platform::shopee:
+      return shopee_page(shop, window, page_token, http, now_ms, timeout);
+    case sales_platform::lazada:
+      return lazada_page(shop, window, page_token, http, now_ms, timeout);
+    default:
+      return failure("no pull sync for " + to_string(shop.platform));
+    }
+  } catch (const std::exception& e) {
+    // A field of an unexpected type (nlohmann type_error): the answer is not what we know.
+    return failure(std::string{"unexpected answer: "} + e.what());
+  }
+}
+
+} // namespace mercato::marketplaces

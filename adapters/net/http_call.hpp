@@ -1,0 +1,36 @@
+#pragma once
+
+// A blocking HTTP(S) call through libcurl, for the adapters that read other services' APIs (the
+// marketplace pull sync); they run it in detached actors, so blocking holds up only their own
+// work. Unlike post_json it speaks TLS and returns the headers a caller must obey (Retry-After).
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mercato::net {
+
+struct http_call_request {
+  std::string method = "GET"; ///< GET or POST
+  std::string url;            ///< http:// or https://, query included
+  std::string body;           ///< sent with POST
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds timeout{30000};      ///< connect to last byte
+  std::size_t max_body_bytes = 32 * 1024 * 1024; ///< a longer answer fails the call
+};
+
+struct http_call_result {
+  int status = 0;    ///< 0: no HTTP answer (`error` says why)
+  std::string error; ///< transport failure, or empty
+  std::string body;
+  /// Retry-After of the answer in seconds (the delta form; an HTTP date is ignored).
+  std::optional<std::chrono::seconds> retry_after;
+};
+
+/// Performs `req` on a fresh handle. Never throws.
+http_call_result http_call(const http_call_request& req);
+
+} // namespace mercato::net
