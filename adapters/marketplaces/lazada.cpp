@@ -11,6 +11,26 @@
 
 namespace mercato::marketplaces {
 
+bool parse_lazada_time(std::string_view s, int64_t& ms, int32_t& offset_min) {
+  if (s.size() != 25 || s[10] != ' ' || s[19] != ' ' || (s[20] != '+' && s[20] != '-'))
+    return false;
+  for (size_t i = 21; i < 25; ++i)
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+  std::string rfc{s.substr(0, 10)};
+  rfc += 'T';
+  rfc += s.substr(11, 8);
+  rfc += s.substr(20, 3);
+  rfc += ':';
+  rfc += s.substr(23, 2);
+  int hh = (s[21] - '0') * 10 + (s[22] - '0');
+  int mm = (s[23] - '0') * 10 + (s[24] - '0');
+  if (hh > 14 || mm > 59 || !util::parse_rfc3339_ms(rfc, ms))
+    return false;
+  offset_min = (s[20] == '-' ? -1 : 1) * (hh * 60 + mm);
+  return true;
+}
+
 namespace {
 
 constexpr std::array<status_meaning, 22> vocabulary{{
@@ -37,27 +57,6 @@ constexpr std::array<status_meaning, 22> vocabulary{{
   {"shipped_back", imported_status::returned},
   {"shipped_back_success", imported_status::returned},
 }};
-
-// "YYYY-MM-DD hh:mm:ss +hhmm" (Lazada's form) -> epoch ms and the offset in minutes.
-bool parse_lazada_time(std::string_view s, int64_t& ms, int32_t& offset_min) {
-  if (s.size() != 25 || s[10] != ' ' || s[19] != ' ' || (s[20] != '+' && s[20] != '-'))
-    return false;
-  for (size_t i = 21; i < 25; ++i)
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-  std::string rfc{s.substr(0, 10)};
-  rfc += 'T';
-  rfc += s.substr(11, 8);
-  rfc += s.substr(20, 3);
-  rfc += ':';
-  rfc += s.substr(23, 2);
-  int hh = (s[21] - '0') * 10 + (s[22] - '0');
-  int mm = (s[23] - '0') * 10 + (s[24] - '0');
-  if (hh > 14 || mm > 59 || !util::parse_rfc3339_ms(rfc, ms))
-    return false;
-  offset_min = (s[20] == '-' ? -1 : 1) * (hh * 60 + mm);
-  return true;
-}
 
 bool read_time(const nlohmann::json& obj, const char* key, int64_t& ms, int32_t& offset,
                mapping_error& err) {

@@ -55,6 +55,9 @@ bool is_currency_code(std::string_view s) noexcept;
 void add_line(std::vector<cart_line>& lines, const std::string& sku, const std::string& name,
               int64_t qty, int64_t unit_price);
 
+/// Lazada's "YYYY-MM-DD hh:mm:ss +hhmm" -> epoch ms and the offset in minutes; false if malformed.
+bool parse_lazada_time(std::string_view s, int64_t& ms, int32_t& offset_min);
+
 /// Checked arithmetic for money sums; false on overflow.
 bool add_money(int64_t& acc, int64_t x);
 bool mul_money(int64_t x, int64_t n, int64_t& out);

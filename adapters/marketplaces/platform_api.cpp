@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <ctime>
 #include <map>
 
@@ -279,23 +280,45 @@ page_result lazada_error(const json& doc, const std::string& path) {
                  + doc.value("message", std::string{}));
 }
 
+// Where a Lazada page starts: orders updated at or after `after` (Lazada's `update_after` is
+// inclusive), less the first `skip` of them, which earlier pages had. Offsets alone would move
+// under our feet: an order updated while its window is paged leaves the window, and every order
+// after it would shift one place towards pages already read. Keyed on the update time, a page
+// after such a change starts where the last one ended.
+struct lazada_position {
+  int64_t after = 0;
+  int64_t skip = 0;
+};
+
+// "t<unix s>:<skip>", as lazada_page writes it; "" is the window's start.
+std::optional<lazada_position> lazada_token(const std::string& token, int64_t window_from) {
+  if (token.empty())
+    return lazada_position{window_from, 0};
+  lazada_position p;
+  const char* end = token.data() + token.size();
+  auto colon = token.find(':');
+  if (token[0] != 't' || colon == std::string::npos)
+    return std::nullopt;
+  auto a = std::from_chars(token.data() + 1, token.data() + colon, p.after);
+  auto b = std::from_chars(token.data() + colon + 1, end, p.skip);
+  if (a.ec != std::errc{} || a.ptr != token.data() + colon || b.ec != std::errc{} || b.ptr != end
+      || p.after < window_from || p.skip < 0)
+    return std::nullopt;
+  return p;
+}
+
 page_result lazada_page(const api_shop& shop, const update_window& w, const std::string& token,
                         const http_fn& http, int64_t now_ms, std::chrono::milliseconds timeout) {
-  int64_t offset = 0;
-  if (!token.empty()) {
-    try {
-      offset = std::stoll(token);
-    } catch (const std::exception&) {
-      return failure("bad Lazada offset " + token);
-    }
-  }
+  auto at = lazada_token(token, w.from_s);
+  if (!at)
+    return failure("bad Lazada page token " + token);
   const std::string list_path = "/orders/get";
   auto q = lazada_common(shop, now_ms);
-  q.insert(q.end(), {{"update_after", iso8601_utc(w.from_s)},
+  q.insert(q.end(), {{"update_after", iso8601_utc(at->after)},
                      {"update_before", iso8601_utc(w.to_s)},
                      {"sort_by", "updated_at"},
                      {"sort_direction", "ASC"},
-                     {"offset", std::to_string(offset)},
+                     {"offset", std::to_string(at->skip)},
                      {"limit", std::to_string(shop.page_size)}});
   net::http_call_request req;
   req.url = lazada_url(shop, list_path, q);
@@ -309,12 +332,28 @@ page_result lazada_page(const api_shop& shop, const update_window& w, const std:
   json orders = data.value("orders", json::array());
   auto r = ok_page();
   r.count = orders.size();
-  r.next_token = std::to_string(offset + static_cast<int64_t>(r.count));
   r.more = r.count > 0 && r.count >= static_cast<size_t>(shop.page_size);
   if (orders.empty()) {
     r.orders = "[]";
     return r;
   }
+  // The next page starts at the newest update time of this one, past its orders of that time.
+  int64_t last_ms = 0;
+  int64_t ties = 0;
+  for (const auto& o : orders) {
+    int64_t ms = 0;
+    int32_t offset = 0;
+    if (!o.is_object() || !o.contains("updated_at") || !o["updated_at"].is_string()
+        || !parse_lazada_time(o["updated_at"].get<std::string>(), ms, offset))
+      return failure("an order without a readable updated_at from " + list_path);
+    if (ms < last_ms)
+      return failure("orders not sorted by updated_at from " + list_path);
+    ties = ms == last_ms ? ties + 1 : 1;
+    last_ms = ms;
+  }
+  const int64_t last_s = last_ms / 1000;
+  r.next_token = "t" + std::to_string(last_s) + ":"
+                 + std::to_string((last_s == at->after ? at->skip : 0) + ties);
   std::string ids;
   for (const auto& o : orders)
     ids += (ids.empty() ? "" : ",") + text_of(o.value("order_id", json()));

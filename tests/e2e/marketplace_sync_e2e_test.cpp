@@ -51,6 +51,16 @@ std::string lazada_time(int64_t unix_s) {
   return buf;
 }
 
+// What the pull sends Lazada as update_after.
+std::string iso8601(int64_t unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  return buf;
+}
+
 json fixture_record(const std::string& platform, size_t index) {
   std::ifstream in{std::string{MERCATO_FIXTURES_DIR} + "/marketplaces/" + platform + ".json"};
   return json::parse(in).at(index);
@@ -218,9 +228,13 @@ TEST_F(MarketplaceSyncE2E, PullsEveryOrderOnceThroughPagesARateLimitAndAFailure)
   ASSERT_GE(ll.size(), 5u);
   EXPECT_EQ(ll[0].status, 503);
   EXPECT_EQ(ll[1].status, 503);
+  // Lazada pages by update time: each starts at the last page's newest order, past it.
+  EXPECT_EQ(ll[2].query["update_after"], iso8601(first - 60));
   EXPECT_EQ(ll[2].query["offset"], "0");
-  EXPECT_EQ(ll[3].query["offset"], "10");
-  EXPECT_EQ(ll[4].query["offset"], "20");
+  EXPECT_EQ(ll[3].query["update_after"], iso8601(first + 9));
+  EXPECT_EQ(ll[3].query["offset"], "1");
+  EXPECT_EQ(ll[4].query["update_after"], iso8601(first + 19));
+  EXPECT_EQ(ll[4].query["offset"], "1");
   // Shopee's vouchers come from the escrow call: the discount of the fixture's order counts.
   EXPECT_EQ(stat("shopee", "total_discount_minor", first) % n, 0);
   EXPECT_GT(stat("shopee", "total_discount_minor", first), 0);
@@ -270,6 +284,30 @@ TEST_F(MarketplaceSyncE2E, AKilledSyncResumesAtItsCursorAndImportsEveryOrderOnce
       return !c.is_null() && c["synced_to"].get<int64_t>() >= first + n;
     },
     30s));
+}
+
+TEST_F(MarketplaceSyncE2E, AnOrderChangedWhileItsWindowIsPagedSkipsNoOtherOrder) {
+  // Offsets would shift under a change: order 3 leaves the window after page one was read, and
+  // page two at offset 10 would start at order 11, skipping order 10 for good.
+  const int64_t first = now_s() - 7200;
+  const int n = 30;
+  auto& lazada = fake("lazada", n, first);
+  lazada.hold_lists_after(1);
+  start_syncing(10, first - 60);
+  if (HasFatalFailure())
+    return;
+  ASSERT_TRUE(eventually([&] { return lazada.list_calls().size() == 2; }, 30s));
+  auto changed = native_order("lazada", 3, now_s());
+  changed["statuses"] = json::array({"canceled"});
+  lazada.put(changed, now_s());
+  lazada.release();
+
+  EXPECT_TRUE(eventually([&] { return journaled("lazada").second == n + 1; }, 30s))
+    << journaled("lazada").first << " orders, " << journaled("lazada").second << " events";
+  EXPECT_EQ(journaled("lazada"), std::make_pair(int64_t{n}, int64_t{n + 1}));
+  auto res = http().get("/v1/orders/" + order_id("lazada", changed), admin_);
+  ASSERT_EQ(res.status, 200) << res.describe();
+  EXPECT_EQ(res.json()["status"], "cancelled");
 }
 
 } // namespace
