@@ -837,7 +837,9 @@ void read_shops_file(marketplace_sync_settings& ms, report& rep) {
       {"interval_ms", &shop.interval_ms},
       {"page_size", &shop.page_size},
       {"since", &shop.since_s}};
-    for (const auto& [key, value] : entry.items()) {
+    for (const auto& item : entry.items()) {
+      const auto& key = item.key();
+      const auto& value = item.value();
       auto k
         = std::find_if(keys.begin(), keys.end(), [&](const auto& p) { return p.first == key; });
       if (k == keys.end()) {

@@ -3,11 +3,11 @@
 #include "adapters/marketplaces/native.hpp"
 #include "runtime/util/crypto.hpp"
 #include "runtime/util/encoding.hpp"
+#include "runtime/util/time.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <ctime>
 #include <map>
 
 namespace mercato::marketplaces {
@@ -94,12 +94,7 @@ std::string text_of(const json& v) {
 }
 
 std::string iso8601_utc(int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
-  return buf;
+  return util::format_utc(unix_s, "%Y-%m-%dT%H:%M:%S+00:00");
 }
 
 // -- TikTok Shop: one search call returns whole orders --

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 namespace mercato::util {
 
@@ -137,6 +138,15 @@ bool parse_rfc3339_ms(std::string_view s, int64_t& epoch_ms) {
   epoch_ms = ((static_cast<int64_t>(days) * 24 + h) * 60 + mi - offset_min) * 60000
              + static_cast<int64_t>(std::min(sec, 59)) * 1000 + ms;
   return true;
+}
+
+std::string format_utc(int64_t epoch_s, const char* strftime_format) {
+  std::time_t t = static_cast<std::time_t>(epoch_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  auto n = std::strftime(buf, sizeof buf, strftime_format, &tm);
+  return std::string(buf, n);
 }
 
 } // namespace mercato::util

@@ -18,7 +18,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <future>
 #include <map>
@@ -85,21 +84,11 @@ std::string decimal(int64_t minor) {
 }
 
 std::string lazada_time(int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000", &tm);
-  return buf;
+  return mercato::util::format_utc(unix_s, "%Y-%m-%d %H:%M:%S +0000");
 }
 
 std::string day_of(int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
+  return mercato::util::format_utc(unix_s, "%Y-%m-%d");
 }
 
 // The platform's own payload of `o` as of `v` (README "Marketplace order mapping").

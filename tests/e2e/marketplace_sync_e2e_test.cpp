@@ -2,6 +2,7 @@
 // shops file, pulls from fake TikTok Shop, Shopee and Lazada seller APIs on loopback
 // (tests/support/fake_marketplace.*) that page, rate-limit, fail and hang when told to.
 
+#include "runtime/util/time.hpp"
 #include "tests/support/e2e_env.hpp"
 #include "tests/support/fake_marketplace.hpp"
 #include "tests/support/shop_fixture.hpp"
@@ -14,7 +15,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -34,31 +34,16 @@ int64_t now_s() {
 }
 
 std::string day_of(int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
+  return mercato::util::format_utc(unix_s, "%Y-%m-%d");
 }
 
 std::string lazada_time(int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000", &tm);
-  return buf;
+  return mercato::util::format_utc(unix_s, "%Y-%m-%d %H:%M:%S +0000");
 }
 
 // What the pull sends Lazada as update_after.
 std::string iso8601(int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
-  return buf;
+  return mercato::util::format_utc(unix_s, "%Y-%m-%dT%H:%M:%S+00:00");
 }
 
 json fixture_record(const std::string& platform, size_t index) {

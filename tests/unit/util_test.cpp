@@ -108,6 +108,12 @@ TEST(Crypto, SignsJwtsThatSplitIntoHeaderClaimsAndMac) {
   EXPECT_EQ(mac, hmac_sha256("secret", token.substr(0, dot2)));
 }
 
+TEST(FormatUtc, FormatsEpochSecondsInUtcWithTheGivenFormat) {
+  EXPECT_EQ(format_utc(951782400, "%Y-%m-%d"), "2000-02-29");
+  EXPECT_EQ(format_utc(1733040000, "%Y-%m-%dT%H:%M:%S+00:00"), "2024-12-01T08:00:00+00:00");
+  EXPECT_EQ(format_utc(0, "%Y-%m-%d %H:%M:%S +0000"), "1970-01-01 00:00:00 +0000");
+}
+
 TEST(Rfc3339, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_rfc3339_ms(951782400000), "2000-02-29T00:00:00.000Z");
