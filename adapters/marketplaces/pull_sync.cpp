@@ -86,6 +86,10 @@ void retry(self_ptr self, const std::string& why) {
 void commit_page(self_ptr self, const page_result& page) {
   auto& st = self->state;
   auto next = *st.cursor;
+  if (page.more && (page.next_token.empty() || page.next_token == next.page_token))
+    // A platform that names this page as the next would hold the sync on it for ever.
+    return retry(self,
+                 "the platform's next page is the page just read ('" + page.next_token + "')");
   if (page.more) {
     next.page_token = page.next_token;
   } else {
