@@ -160,24 +160,40 @@ page_result shopee_error(const json& doc, const std::string& path) {
                  + doc.value("message", std::string{}));
 }
 
+// One signed Shopee call: its answer, or what ends the attempt.
+answer shopee_call(const api_shop& shop, const std::string& method, const std::string& path,
+                   const params& extra, std::string body, int64_t now_s, const http_fn& http,
+                   std::chrono::milliseconds timeout) {
+  auto q = shopee_common(shop, path, now_s);
+  q.insert(q.end(), extra.begin(), extra.end());
+  net::http_call_request req;
+  req.method = method;
+  req.url = shop.base_url + path + "?" + query_string(q);
+  req.body = std::move(body);
+  if (!req.body.empty())
+    req.headers = {{"Content-Type", "application/json"}};
+  req.timeout = timeout;
+  auto a = read_answer(http(req), path);
+  if (a.doc)
+    if (auto e = shopee_error(*a.doc, path); e.result != outcome::ok) {
+      a.doc.reset();
+      a.stop = std::move(e);
+    }
+  return a;
+}
+
 page_result shopee_page(const api_shop& shop, const update_window& w, const std::string& token,
                         const http_fn& http, int64_t now_ms, std::chrono::milliseconds timeout) {
   const int64_t now_s = now_ms / 1000;
-  const std::string list_path = "/api/v2/order/get_order_list";
-  auto q = shopee_common(shop, list_path, now_s);
-  q.insert(q.end(), {{"time_range_field", "update_time"},
-                     {"time_from", std::to_string(w.from_s)},
-                     {"time_to", std::to_string(w.to_s - 1)}, // Shopee's range is inclusive
-                     {"page_size", std::to_string(shop.page_size)},
-                     {"cursor", token}});
-  net::http_call_request req;
-  req.url = shop.base_url + list_path + "?" + query_string(q);
-  req.timeout = timeout;
-  auto a = read_answer(http(req), list_path);
+  auto a = shopee_call(shop, "GET", "/api/v2/order/get_order_list",
+                       {{"time_range_field", "update_time"},
+                        {"time_from", std::to_string(w.from_s)},
+                        {"time_to", std::to_string(w.to_s - 1)}, // Shopee's range is inclusive
+                        {"page_size", std::to_string(shop.page_size)},
+                        {"cursor", token}},
+                       "", now_s, http, timeout);
   if (!a.doc)
     return a.stop;
-  if (auto e = shopee_error(*a.doc, list_path); e.result != outcome::ok)
-    return e;
   auto resp = a.doc->value("response", json::object());
   std::vector<std::string> numbers;
   for (const auto& o : resp.value("order_list", json::array()))
@@ -194,35 +210,20 @@ page_result shopee_page(const api_shop& shop, const update_window& w, const std:
     std::string joined;
     for (const auto& n : chunk)
       joined += (joined.empty() ? "" : ",") + n;
-    const std::string detail_path = "/api/v2/order/get_order_detail";
-    auto dq = shopee_common(shop, detail_path, now_s);
-    dq.insert(dq.end(), {{"order_sn_list", joined},
-                         {"response_optional_fields",
-                          "buyer_user_id,buyer_username,estimated_shipping_fee,"
-                          "actual_shipping_fee,item_list,total_amount,cancel_reason,currency"}});
-    net::http_call_request dreq;
-    dreq.url = shop.base_url + detail_path + "?" + query_string(dq);
-    dreq.timeout = timeout;
-    auto d = read_answer(http(dreq), detail_path);
+    auto d = shopee_call(shop, "GET", "/api/v2/order/get_order_detail",
+                         {{"order_sn_list", joined},
+                          {"response_optional_fields",
+                           "buyer_user_id,buyer_username,estimated_shipping_fee,"
+                           "actual_shipping_fee,item_list,total_amount,cancel_reason,currency"}},
+                         "", now_s, http, timeout);
     if (!d.doc)
       return d.stop;
-    if (auto e = shopee_error(*d.doc, detail_path); e.result != outcome::ok)
-      return e;
     auto details = d.doc->value("response", json::object()).value("order_list", json::array());
     // The escrow detail splits vouchers between seller and Shopee (README's mapping).
-    const std::string escrow_path = "/api/v2/payment/get_escrow_detail_batch";
-    net::http_call_request ereq;
-    ereq.method = "POST";
-    ereq.url
-      = shop.base_url + escrow_path + "?" + query_string(shopee_common(shop, escrow_path, now_s));
-    ereq.body = json{{"order_sn_list", chunk}}.dump();
-    ereq.headers = {{"Content-Type", "application/json"}};
-    ereq.timeout = timeout;
-    auto e = read_answer(http(ereq), escrow_path);
+    auto e = shopee_call(shop, "POST", "/api/v2/payment/get_escrow_detail_batch", {},
+                         json{{"order_sn_list", chunk}}.dump(), now_s, http, timeout);
     if (!e.doc)
       return e.stop;
-    if (auto err = shopee_error(*e.doc, escrow_path); err.result != outcome::ok)
-      return err;
     std::map<std::string, json> income;
     for (const auto& x : e.doc->value("response", json::array()))
       if (x.is_object() && x.contains("escrow_detail")) {
@@ -275,6 +276,23 @@ page_result lazada_error(const json& doc, const std::string& path) {
                  + doc.value("message", std::string{}));
 }
 
+// One signed Lazada call: its answer, or what ends the attempt.
+answer lazada_call(const api_shop& shop, const std::string& path, const params& extra,
+                   int64_t now_ms, const http_fn& http, std::chrono::milliseconds timeout) {
+  auto q = lazada_common(shop, now_ms);
+  q.insert(q.end(), extra.begin(), extra.end());
+  net::http_call_request req;
+  req.url = lazada_url(shop, path, q);
+  req.timeout = timeout;
+  auto a = read_answer(http(req), path);
+  if (a.doc)
+    if (auto e = lazada_error(*a.doc, path); e.result != outcome::ok) {
+      a.doc.reset();
+      a.stop = std::move(e);
+    }
+  return a;
+}
+
 // Where a Lazada page starts: orders updated at or after `after` (Lazada's `update_after` is
 // inclusive), less the first `skip` of them, which earlier pages had. Offsets alone would move
 // under our feet: an order updated while its window is paged leaves the window, and every order
@@ -308,21 +326,16 @@ page_result lazada_page(const api_shop& shop, const update_window& w, const std:
   if (!at)
     return failure("bad Lazada page token " + token);
   const std::string list_path = "/orders/get";
-  auto q = lazada_common(shop, now_ms);
-  q.insert(q.end(), {{"update_after", iso8601_utc(at->after)},
-                     {"update_before", iso8601_utc(w.to_s)},
-                     {"sort_by", "updated_at"},
-                     {"sort_direction", "ASC"},
-                     {"offset", std::to_string(at->skip)},
-                     {"limit", std::to_string(shop.page_size)}});
-  net::http_call_request req;
-  req.url = lazada_url(shop, list_path, q);
-  req.timeout = timeout;
-  auto a = read_answer(http(req), list_path);
+  auto a = lazada_call(shop, list_path,
+                       {{"update_after", iso8601_utc(at->after)},
+                        {"update_before", iso8601_utc(w.to_s)},
+                        {"sort_by", "updated_at"},
+                        {"sort_direction", "ASC"},
+                        {"offset", std::to_string(at->skip)},
+                        {"limit", std::to_string(shop.page_size)}},
+                       now_ms, http, timeout);
   if (!a.doc)
     return a.stop;
-  if (auto e = lazada_error(*a.doc, list_path); e.result != outcome::ok)
-    return e;
   auto data = a.doc->value("data", json::object());
   json orders = data.value("orders", json::array());
   auto r = ok_page();
@@ -352,17 +365,10 @@ page_result lazada_page(const api_shop& shop, const update_window& w, const std:
   std::string ids;
   for (const auto& o : orders)
     ids += (ids.empty() ? "" : ",") + text_of(o.value("order_id", json()));
-  const std::string items_path = "/orders/items/get";
-  auto iq = lazada_common(shop, now_ms);
-  iq.emplace_back("order_ids", "[" + ids + "]");
-  net::http_call_request ireq;
-  ireq.url = lazada_url(shop, items_path, iq);
-  ireq.timeout = timeout;
-  auto i = read_answer(http(ireq), items_path);
+  auto i = lazada_call(shop, "/orders/items/get", {{"order_ids", "[" + ids + "]"}}, now_ms, http,
+                       timeout);
   if (!i.doc)
     return i.stop;
-  if (auto e = lazada_error(*i.doc, items_path); e.result != outcome::ok)
-    return e;
   std::map<std::string, json> items;
   for (const auto& x : i.doc->value("data", json::array()))
     if (x.is_object() && x.contains("order_id"))

@@ -334,6 +334,27 @@ std::vector<stat_sum> sum_stats(const std::vector<daily_stat>& rows, LabelOf lab
 // Orders summed over platforms are reported as platform "all".
 constexpr const char* all_platforms = "all";
 
+// The parameters and the from..to range (days, or months with `by_month`) of a statistics read;
+// false once it has answered (a problem, or 503 without statistics).
+bool read_range(const route_env& env, const request& req, const responder& reply, bool by_month,
+                stats_params& p, sys_day& from, sys_day& to) {
+  validation v;
+  p = read_stats_params(req, v);
+  day_param(v, "from", p.from, by_month, from);
+  day_param(v, "to", p.to, by_month, to);
+  if (v.ok())
+    range_check(v, from, to, by_month);
+  if (!v.ok()) {
+    reply(v.to_response());
+    return false;
+  }
+  if (!env.handles.stats) {
+    reply(problem_response(503, "unavailable", "statistics are not configured"));
+    return false;
+  }
+  return true;
+}
+
 } // namespace
 
 void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& env) {
@@ -491,17 +512,10 @@ void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& e
   r.add(http_method::get, "/v1/stats/platforms", [env](const request& req, const responder& reply) {
     if (!authorize(*env, req, reply, allow_admin))
       return;
-    validation v;
-    auto p = read_stats_params(req, v);
+    stats_params p;
     sys_day from, to;
-    day_param(v, "from", p.from, false, from);
-    day_param(v, "to", p.to, false, to);
-    if (v.ok())
-      range_check(v, from, to, false);
-    if (!v.ok())
-      return reply(v.to_response());
-    if (!env->handles.stats)
-      return reply(problem_response(503, "unavailable", "statistics are not configured"));
+    if (!read_range(*env, req, reply, false, p, from, to))
+      return;
     search_days(*env, from, to, "", std::string{req.request_id}, reply,
                 [reply, last = p.to](std::vector<daily_stat> rows) {
                   auto sums = sum_stats(
@@ -521,17 +535,10 @@ void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& e
   r.add(http_method::get, "/v1/stats/monthly", [env](const request& req, const responder& reply) {
     if (!authorize(*env, req, reply, allow_admin))
       return;
-    validation v;
-    auto p = read_stats_params(req, v);
+    stats_params p;
     sys_day from, to;
-    day_param(v, "from", p.from, true, from);
-    day_param(v, "to", p.to, true, to);
-    if (v.ok())
-      range_check(v, from, to, true);
-    if (!v.ok())
-      return reply(v.to_response());
-    if (!env->handles.stats)
-      return reply(problem_response(503, "unavailable", "statistics are not configured"));
+    if (!read_range(*env, req, reply, true, p, from, to))
+      return;
     std::vector<std::string> labels;
     for (auto m = from; m <= to; m = last_day_of_month(m) + std::chrono::days{1})
       labels.push_back(day_text(m).substr(0, 7));
