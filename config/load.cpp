@@ -846,9 +846,11 @@ void read_shops_file(marketplace_sync_settings& ms, report& rep) {
         rep.add(where + "." + key, "unknown key");
         continue;
       }
-      auto err = assign(k->second, json_source{value});
-      if (err)
-        rep.add(where + "." + key, *err);
+      if (auto err = assign(k->second, json_source{value}))
+        // A credential of the wrong type is not echoed.
+        rep.add(where + "." + key, key == "app_secret" || key == "access_token"
+                                     ? std::string{"expected a string"}
+                                     : *err);
     }
     const bool lazada = shop.platform == "lazada";
     if (shop.platform != "tiktok" && shop.platform != "shopee" && !lazada)

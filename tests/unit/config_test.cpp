@@ -697,6 +697,16 @@ TEST(ConfigLoad, ABadShopsFileNamesEachProblemWithItsEntry) {
   EXPECT_EQ(r.errors.size(), 9u) << all_errors(r);
 }
 
+TEST(ConfigLoad, AShopsFileNeverEchoesACredential) {
+  temp_file shops{R"([{"name": "a", "platform": "lazada", "base_url": "http://x", "app_key": "k",
+    "app_secret": 987654321, "access_token": ["tok-1234567"], "currency": "MYR"}])"};
+  auto r = run({"--marketplace-shops-file", shops.path()}, required);
+  EXPECT_TRUE(has_error_for(r, "marketplace_sync.shops_file[0].app_secret")) << all_errors(r);
+  EXPECT_TRUE(has_error_for(r, "marketplace_sync.shops_file[0].access_token")) << all_errors(r);
+  EXPECT_EQ(all_errors(r).find("987654321"), std::string::npos) << all_errors(r);
+  EXPECT_EQ(all_errors(r).find("tok-1234567"), std::string::npos) << all_errors(r);
+}
+
 TEST(ConfigLoad, AShopsFileMustBeAReadableArray) {
   temp_file object{R"({"name": "a"})"};
   EXPECT_TRUE(has_error_for(run({"--marketplace-shops-file", object.path()}, required),
