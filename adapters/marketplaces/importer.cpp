@@ -262,8 +262,15 @@ import_result import_orders(sales_platform platform, std::string_view body,
     res.error = "must be an array of 1 to " + std::to_string(max_batch) + " orders";
     return res;
   }
-  for (size_t i = 0; i < doc.size(); ++i) {
-    const auto& rec = doc[i];
+  res.batch = map_records(platform, doc, opts);
+  return res;
+}
+
+import_batch map_records(sales_platform platform, const nlohmann::json& records,
+                         const import_options& opts) {
+  import_batch res;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& rec = records[i];
     imported_order out;
     mapping_error err;
     if (!rec.is_object()) {
@@ -287,9 +294,9 @@ import_result import_orders(sales_platform platform, std::string_view body,
     if (err.ok()) {
       out.platform = platform;
       out.order_id = marketplace_order_id(platform, out.order_code);
-      res.batch.orders.push_back({i, std::move(out)});
+      res.orders.push_back({i, std::move(out)});
     } else {
-      res.batch.rejected.push_back({i, std::move(err.code), std::move(err.detail)});
+      res.rejected.push_back({i, std::move(err.code), std::move(err.detail)});
     }
   }
   return res;

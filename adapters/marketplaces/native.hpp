@@ -25,6 +25,10 @@ struct mapping_error {
 /// never passes through a double. Throws nlohmann::json::exception on malformed text.
 nlohmann::json parse_exact(std::string_view text);
 
+/// Maps an array of native records (parsed by parse_exact) as import_orders does after parsing.
+import_batch map_records(sales_platform platform, const nlohmann::json& records,
+                         const import_options& opts);
+
 /// One platform's mapper: fills `out` from one native record, or says why not.
 mapping_error map_tiktok(const nlohmann::json& rec, imported_order& out);
 mapping_error map_shopee(const nlohmann::json& rec, imported_order& out);

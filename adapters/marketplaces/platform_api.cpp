@@ -118,7 +118,7 @@ page_result tiktok_page(const api_shop& shop, const update_window& w, const std:
   auto a = read_answer(http(req), path);
   if (!a.doc)
     return a.stop;
-  const auto& doc = *a.doc;
+  auto& doc = *a.doc;
   if (text_of(doc.value("code", json(0))) != "0")
     return failure("TikTok Shop error " + text_of(doc.value("code", json())) + ": "
                    + doc.value("message", std::string{}));
@@ -127,11 +127,10 @@ page_result tiktok_page(const api_shop& shop, const update_window& w, const std:
     return failure("no data in the answer of " + path);
   auto r = ok_page();
   auto orders = data->find("orders");
-  json list = orders != data->end() && orders->is_array() ? *orders : json::array();
-  r.count = list.size();
-  r.orders = list.dump();
+  if (orders != data->end() && orders->is_array())
+    r.orders = std::move(*orders);
   r.next_token = data->value("next_page_token", std::string{});
-  r.more = !r.next_token.empty() && r.count > 0;
+  r.more = !r.next_token.empty() && !r.orders.empty();
   return r;
 }
 
@@ -241,9 +240,8 @@ page_result shopee_page(const api_shop& shop, const update_window& w, const std:
   if (orders.size() != numbers.size())
     return failure("Shopee listed " + std::to_string(numbers.size()) + " orders but detailed "
                    + std::to_string(orders.size()));
-  r.count = orders.size();
-  r.orders = orders.dump();
-  r.more = r.more && r.count > 0;
+  r.more = r.more && !orders.empty();
+  r.orders = std::move(orders);
   return r;
 }
 
@@ -339,12 +337,9 @@ page_result lazada_page(const api_shop& shop, const update_window& w, const std:
   auto data = a.doc->value("data", json::object());
   json orders = data.value("orders", json::array());
   auto r = ok_page();
-  r.count = orders.size();
-  r.more = r.count > 0 && r.count >= static_cast<size_t>(shop.page_size);
-  if (orders.empty()) {
-    r.orders = "[]";
+  r.more = !orders.empty() && orders.size() >= static_cast<size_t>(shop.page_size);
+  if (orders.empty())
     return r;
-  }
   // The next page starts at the newest update time of this one, past its orders of that time.
   int64_t last_ms = 0;
   int64_t ties = 0;
@@ -376,7 +371,7 @@ page_result lazada_page(const api_shop& shop, const update_window& w, const std:
   for (auto& o : orders)
     if (auto it = items.find(text_of(o.value("order_id", json()))); it != items.end())
       o["items"] = it->second;
-  r.orders = orders.dump();
+  r.orders = std::move(orders);
   return r;
 }
 

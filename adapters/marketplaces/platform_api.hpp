@@ -9,6 +9,8 @@
 #include "actors/protocol/commerce.hpp"
 #include "adapters/net/http_call.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -44,8 +46,7 @@ struct page_result {
   outcome result = outcome::failed;
   std::string error;                               ///< failed: what went wrong (no secrets)
   std::optional<std::chrono::seconds> retry_after; ///< rate_limited: the platform's wait
-  std::string orders;                              ///< ok: JSON array of native orders
-  size_t count = 0;                                ///< ok: orders on the page
+  nlohmann::json orders = nlohmann::json::array(); ///< ok: the page's native orders
   std::string next_token;                          ///< ok: where the next page starts
   bool more = false;                               ///< ok: another page follows
 };

@@ -3,7 +3,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/marketplace.hpp"
-#include "adapters/marketplaces/importer.hpp"
+#include "adapters/marketplaces/native.hpp"
 #include "adapters/marketplaces/platform_api.hpp"
 #include "adapters/pg/sync_cursor_store.hpp"
 #include "runtime/logging.hpp"
@@ -97,11 +97,11 @@ void commit_page(self_ptr self, const page_result& page) {
     next.window_to = 0;
     next.page_token.clear();
   }
-  if (auto err = st.store->save(next, static_cast<int64_t>(page.count)))
+  if (auto err = st.store->save(next, static_cast<int64_t>(page.orders.size())))
     return retry(self, "cannot record the cursor: " + render(err));
   st.cursor = next;
   st.failures = 0;
-  st.run_orders += static_cast<int64_t>(page.count);
+  st.run_orders += static_cast<int64_t>(page.orders.size());
   ++st.run_pages;
   self->send(self, caf::tick_atom_v);
 }
@@ -110,22 +110,20 @@ void commit_page(self_ptr self, const page_result& page) {
 // entity could not take its order now.
 void import_page(self_ptr self, page_result page) {
   auto& st = self->state;
-  if (page.count == 0) // an empty window
+  if (page.orders.empty()) // an empty window
     return commit_page(self, page);
-  auto res = import_orders(st.api.platform, page.orders, st.opts);
-  if (!res.error.empty())
-    return retry(self, "page not readable: " + res.error);
-  for (const auto& r : res.batch.rejected) // the platform's data, not ours: skip, but say so
+  auto batch = map_records(st.api.platform, page.orders, st.opts);
+  for (const auto& r : batch.rejected) // the platform's data, not ours: skip, but say so
     st.log->warn("marketplace sync {}: order {} of the page rejected: {} ({})", st.shop.name,
                  r.index, r.detail, r.code);
-  if (res.batch.orders.empty())
+  if (batch.orders.empty())
     return commit_page(self, page);
   struct tally {
     size_t pending = 0;
     std::string transient; // the first error worth a retry of the page
   };
   auto t = std::make_shared<tally>();
-  t->pending = res.batch.orders.size();
+  t->pending = batch.orders.size();
   auto shared_page = std::make_shared<page_result>(std::move(page));
   st.busy = true;
   auto done = [self, t, shared_page] {
@@ -137,7 +135,7 @@ void import_page(self_ptr self, page_result page) {
     commit_page(self, *shared_page);
   };
   auto timeout = std::chrono::seconds{30};
-  for (auto& rec : res.batch.orders) {
+  for (auto& rec : batch.orders) {
     auto key = rec.order.order_id;
     runtime::request_entity(self, st.order_region, key, timeout, atom::upsert_v,
                             std::move(rec.order))

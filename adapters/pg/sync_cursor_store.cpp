@@ -24,18 +24,17 @@ caf::expected<sync_cursor> sync_cursor_store::load(const std::string& platform, 
 }
 
 caf::error sync_cursor_store::save(const sync_cursor& c, int64_t orders) {
-  auto res = db_->run<bool>(
-    [&](pqxx::connection& conn) {
-      pqxx::work txn{conn, "sync-cursor-save"};
-      txn.exec_params("UPDATE marketplace_sync_cursors SET synced_to = $2, "
-                      "window_to = NULLIF($3, 0::bigint), page_token = $4, pages = pages + 1, "
-                      "orders = orders + $5, last_error = NULL, updated_at = now() "
-                      "WHERE shop = $1",
-                      shop_, c.synced_to, c.window_to, c.page_token, orders);
-      txn.commit();
-      return true;
-    },
-    retry_policy::once_if_broken); // idempotent: the same values again
+  // The same values again are harmless, so a broken connection is retried (the default).
+  auto res = db_->run<bool>([&](pqxx::connection& conn) {
+    pqxx::work txn{conn, "sync-cursor-save"};
+    txn.exec_params("UPDATE marketplace_sync_cursors SET synced_to = $2, "
+                    "window_to = NULLIF($3, 0::bigint), page_token = $4, pages = pages + 1, "
+                    "orders = orders + $5, last_error = NULL, updated_at = now() "
+                    "WHERE shop = $1",
+                    shop_, c.synced_to, c.window_to, c.page_token, orders);
+    txn.commit();
+    return true;
+  });
   return res ? caf::error{} : res.error();
 }
 
