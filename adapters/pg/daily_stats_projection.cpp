@@ -142,20 +142,25 @@ constexpr const char* select_sql
     "final_minor, version FROM order_stat_contributions WHERE order_id = ANY($1::text[]) "
     "ORDER BY order_id FOR UPDATE";
 
-constexpr const char* upsert_contribution_sql
+// One statement per table and round, rows as arrays (in key order: lock order).
+constexpr const char* upsert_contributions_sql
   = "INSERT INTO order_stat_contributions (order_id, stat_date, platform, currency, status, "
     "gross_minor, discount_minor, final_minor, version) "
-    "VALUES ($1, $2::date, $3, $4, $5, $6, $7, $8, $9) "
+    "SELECT o, d::date, p, c, s, g, di, f, v FROM unnest($1::text[], $2::text[], $3::text[], "
+    "$4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[]) "
+    "AS t(o, d, p, c, s, g, di, f, v) "
     "ON CONFLICT (order_id) DO UPDATE SET stat_date = EXCLUDED.stat_date, "
     "platform = EXCLUDED.platform, currency = EXCLUDED.currency, status = EXCLUDED.status, "
     "gross_minor = EXCLUDED.gross_minor, discount_minor = EXCLUDED.discount_minor, "
     "final_minor = EXCLUDED.final_minor, version = EXCLUDED.version";
 
-constexpr const char* add_bucket_sql
+constexpr const char* add_buckets_sql
   = "INSERT INTO daily_stats AS d (stat_date, platform, currency, total_orders, completed_orders, "
     "cancelled_orders, returned_orders, pending_orders, gross_merchandise_value_minor, "
     "total_revenue_minor, total_discount_minor) "
-    "VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+    "SELECT sd::date, p, c, t, co, ca, r, pe, g, rv, di FROM unnest($1::text[], $2::text[], "
+    "$3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], "
+    "$9::bigint[], $10::bigint[], $11::bigint[]) AS x(sd, p, c, t, co, ca, r, pe, g, rv, di) "
     "ON CONFLICT (stat_date, platform, currency) DO UPDATE SET "
     "total_orders = d.total_orders + EXCLUDED.total_orders, "
     "completed_orders = d.completed_orders + EXCLUDED.completed_orders, "
@@ -169,8 +174,9 @@ constexpr const char* add_bucket_sql
 
 // A bucket every order left holds nothing: it goes, as a rebuild would never write it.
 constexpr const char* drop_empty_sql
-  = "DELETE FROM daily_stats WHERE stat_date = $1::date AND platform = $2 AND currency = $3 "
-    "AND total_orders = 0";
+  = "DELETE FROM daily_stats d USING unnest($1::text[], $2::text[], $3::text[]) AS x(sd, p, c) "
+    "WHERE d.stat_date = x.sd::date AND d.platform = x.p AND d.currency = x.c "
+    "AND d.total_orders = 0";
 
 constexpr const char* local_days_sql
   = "SELECT ms, (to_timestamp(ms / 1000.0) AT TIME ZONE z.tz)::date::text "
@@ -209,6 +215,8 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
   }
 
   std::map<bucket_key, bucket_delta> deltas; // in key order (lock order)
+  array_literal o_id, o_date, o_platform, o_currency, o_status, o_gross, o_discount, o_final,
+    o_version;
   for (const auto& [id, now] : after) {
     const auto& was = before[id];
     if (!now || was == now)
@@ -216,17 +224,50 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
     if (was)
       deltas[{was->stat_date, was->platform, was->currency}].add(*was, -1);
     deltas[{now->stat_date, now->platform, now->currency}].add(*now, 1);
-    txn.exec_params(upsert_contribution_sql, id, now->stat_date, now->platform, now->currency,
-                    now->status, now->gross_minor, now->discount_minor, now->final_minor,
-                    now->version);
+    o_id.add_quoted(id);
+    o_date.add_quoted(now->stat_date);
+    o_platform.add_quoted(now->platform);
+    o_currency.add_quoted(now->currency);
+    o_status.add_quoted(now->status);
+    o_gross.add_raw(std::to_string(now->gross_minor));
+    o_discount.add_raw(std::to_string(now->discount_minor));
+    o_final.add_raw(std::to_string(now->final_minor));
+    o_version.add_raw(std::to_string(now->version));
   }
+  if (deltas.empty())
+    return;
+  txn.exec_params(upsert_contributions_sql, o_id.done(), o_date.done(), o_platform.done(),
+                  o_currency.done(), o_status.done(), o_gross.done(), o_discount.done(),
+                  o_final.done(), o_version.done());
+  array_literal b_date, b_platform, b_currency, total, completed, cancelled, returned, pending, gmv,
+    revenue, discount;
+  array_literal e_date, e_platform, e_currency; // buckets that may have emptied
+  bool emptied = false;
   for (const auto& [key, d] : deltas) {
     const auto& [date, platform, currency] = key;
-    txn.exec_params(add_bucket_sql, date, platform, currency, d.total, d.completed, d.cancelled,
-                    d.returned, d.pending, d.gmv, d.revenue, d.discount);
-    if (d.total < 0)
-      txn.exec_params(drop_empty_sql, date, platform, currency);
+    b_date.add_quoted(date);
+    b_platform.add_quoted(platform);
+    b_currency.add_quoted(currency);
+    total.add_raw(std::to_string(d.total));
+    completed.add_raw(std::to_string(d.completed));
+    cancelled.add_raw(std::to_string(d.cancelled));
+    returned.add_raw(std::to_string(d.returned));
+    pending.add_raw(std::to_string(d.pending));
+    gmv.add_raw(std::to_string(d.gmv));
+    revenue.add_raw(std::to_string(d.revenue));
+    discount.add_raw(std::to_string(d.discount));
+    if (d.total < 0) {
+      emptied = true;
+      e_date.add_quoted(date);
+      e_platform.add_quoted(platform);
+      e_currency.add_quoted(currency);
+    }
   }
+  txn.exec_params(add_buckets_sql, b_date.done(), b_platform.done(), b_currency.done(),
+                  total.done(), completed.done(), cancelled.done(), returned.done(), pending.done(),
+                  gmv.done(), revenue.done(), discount.done());
+  if (emptied)
+    txn.exec_params(drop_empty_sql, e_date.done(), e_platform.done(), e_currency.done());
 }
 
 } // namespace

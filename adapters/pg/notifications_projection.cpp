@@ -358,7 +358,8 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
 
 const projection& notifications_projection() {
   // No tables to empty: a rebuild would tell customers again (rebuild_projection refuses it).
-  static const projection p{"notifications", {"order"}, {}, apply};
+  // Imported orders have no Mercato customer to tell: the marketplace tells its buyers.
+  static const projection p{"notifications", {"order"}, {}, apply, true};
   return p;
 }
 

@@ -44,6 +44,9 @@ struct projection {
   std::function<void(pqxx::work& txn, const std::vector<projection_event>& events,
                      std::vector<committed_event>& published)>
     apply;
+  /// True when events of marketplace orders (an order event with a `market`) can change nothing
+  /// here: the runner then leaves them in the database rather than reading and decoding them.
+  bool skips_imports = false;
 };
 
 /// Handlers per event type, for projections that fold a batch into rows first. `fallback`
@@ -76,8 +79,10 @@ struct round_result {
   uint64_t xmin = 0;       ///< of the reading snapshot: every transaction below has ended
   uint64_t xmax = 0;       ///< of the reading snapshot: the next transaction id then
   journal_position cursor; ///< where the next round goes on from
-  int64_t behind = 0;      ///< events of its kinds committed after the cursor (capped)
-  double oldest_age_s = 0; ///< age of the oldest event applied, at commit (0: none)
+  /// Events of its kinds committed after the new cursor (capped): 0 when the round read all
+  /// there was, -1 when more wait and the round did not count them.
+  int64_t behind = -1;
+  double oldest_age_s = 0;                ///< age of the oldest event applied, at commit (0: none)
   std::vector<committed_event> published; ///< of the read model's topics, once committed
 };
 
@@ -85,9 +90,10 @@ struct round_result {
 /// whichever node), reads at most `batch` events of its kinds after max(stored offset, `from`)
 /// below the snapshot's xmin, applies them and stores the new offset, then commits (without
 /// waiting for the flush: a lost commit is replayed). `from` may be ahead of the stored offset
-/// when rounds found nothing to apply.
+/// when rounds found nothing to apply. `count_behind` counts the events left after a full batch
+/// (a walk along the journal that costs what lies ahead: the runner asks at most once a second).
 round_result run_round(pqxx::connection& conn, const projection& p, const journal_position& from,
-                       int batch);
+                       int batch, bool count_behind = false);
 
 /// Empties `p`'s tables and replays the whole journal into them in one transaction (readers see
 /// the old rows until it commits). Returns the events applied.

@@ -63,28 +63,41 @@ struct batch_read {
   std::vector<projection_event> events;
   uint64_t xmin = 0;
   uint64_t xmax = 0;
-  int64_t behind = 0;
+  int64_t behind = -1; // not counted
 };
 
+// The rows of `p`'s kinds, as a condition on journal row `alias`. `by_position` for a walk along
+// the position index: with a plain `entity_kind =` the planner ANDs in a bitmap of every event of
+// the kinds in the primary key, a cost that grows with the whole journal.
+std::string rows_of(pqxx::transaction_base& txn, const projection& p, const std::string& alias,
+                    bool by_position = false) {
+  auto out = alias + ".entity_kind" + (by_position ? " || ''" : "") + " = ANY("
+             + kinds_literal(txn, p) + ")";
+  if (p.skips_imports)
+    out += " AND NOT (" + alias + ".payload ? 'market')";
+  return out;
+}
+
 // The events of `p`'s kinds after `from` whose transactions (and all before) have ended, in
-// commit position order, with the snapshot's bounds. One statement: one snapshot.
+// commit position order, with the snapshot's bounds. One statement: one snapshot. With
+// `count_behind`, also how many of its kinds lie after `from` (capped), counted along the position
+// index so that it costs what lies ahead of the cursor.
 batch_read read_batch(pqxx::transaction_base& txn, const projection& p,
-                      const journal_position& from, int batch) {
-  auto kinds = kinds_literal(txn, p);
+                      const journal_position& from, int batch, bool count_behind) {
+  auto behind = count_behind
+                  ? "(SELECT count(*) FROM (SELECT 1 FROM journal b WHERE (b.tx, b.pos) > ("
+                      + from.tx_literal() + ", " + from.pos_literal() + ") AND "
+                      + rows_of(txn, p, "b", true) + " ORDER BY b.tx, b.pos LIMIT "
+                      + std::to_string(behind_cap) + ") c)"
+                  : std::string{"-1"};
   auto rows = txn.exec(
     "SELECT h.xmin::text, h.xmax::text, j.entity_kind, j.entity_id, j.seq, j.event_type, "
     "j.payload::text, (extract(epoch FROM j.recorded_at) * 1000)::bigint, j.tx::text, j.pos, "
-    // How far behind, counted along the position index from the cursor, so that it costs what
-    // lies ahead of it: with a plain `entity_kind =` the planner ANDs in a bitmap of every event
-    // of the kinds in the primary key, a cost that grows with the whole journal.
-    "(SELECT count(*) FROM (SELECT 1 FROM journal b WHERE (b.tx, b.pos) > ("
-    + from.tx_literal() + ", " + from.pos_literal() + ") AND b.entity_kind || '' = ANY(" + kinds
-    + ") ORDER BY b.tx, b.pos LIMIT " + std::to_string(behind_cap)
-    + ") c) "
-      "FROM (SELECT pg_snapshot_xmin(s) AS xmin, pg_snapshot_xmax(s) AS xmax "
+    + behind
+    + " FROM (SELECT pg_snapshot_xmin(s) AS xmin, pg_snapshot_xmax(s) AS xmax "
       "FROM pg_current_snapshot() s) h LEFT JOIN LATERAL (SELECT * FROM journal j WHERE "
-    + journal_readable_sql(from, "h.xmin") + " AND j.entity_kind = ANY(" + kinds
-    + ") ORDER BY j.tx, j.pos LIMIT " + std::to_string(batch) + ") j ON true");
+    + journal_readable_sql(from, "h.xmin") + " AND " + rows_of(txn, p, "j")
+    + " ORDER BY j.tx, j.pos LIMIT " + std::to_string(batch) + ") j ON true");
   batch_read out;
   out.events.reserve(rows.size());
   for (const auto& row : rows) {
@@ -117,7 +130,7 @@ journal_position next_cursor(const batch_read& b, const journal_position& from, 
 } // namespace
 
 round_result run_round(pqxx::connection& conn, const projection& p, const journal_position& from,
-                       int batch) {
+                       int batch, bool count_behind) {
   pqxx::work txn{conn, "projection"};
   // The read model is derived: a commit lost in a crash is replayed from the stored offset,
   // which it carries. Waiting for the flush would only slow the round. One round trip for the
@@ -129,13 +142,16 @@ round_result run_round(pqxx::connection& conn, const projection& p, const journa
   if (!offset.empty())
     stored = {offset[0][0].as<uint64_t>(), offset[0][1].as<int64_t>()};
   auto start = std::max(stored, from);
-  auto read = read_batch(txn, p, start, batch);
+  auto read = read_batch(txn, p, start, batch, count_behind);
   round_result out;
   out.xmin = read.xmin;
   out.xmax = read.xmax;
   out.more = read.events.size() >= static_cast<size_t>(batch);
   out.cursor = next_cursor(read, start, batch);
-  out.behind = read.behind;
+  if (!out.more)
+    out.behind = 0;
+  else if (read.behind >= 0)
+    out.behind = std::max<int64_t>(0, read.behind - static_cast<int64_t>(read.events.size()));
   if (read.events.empty()) {
     txn.abort(); // nothing to write: the cursor moves in memory only
     return out;
@@ -161,7 +177,7 @@ size_t rebuild_in(pqxx::work& txn, const projection& p, int batch) {
   journal_position at;
   size_t total = 0;
   for (;;) {
-    auto read = read_batch(txn, p, at, batch);
+    auto read = read_batch(txn, p, at, batch, false);
     std::vector<committed_event> unannounced; // a rebuild renumbers nothing: subscribers have it
     if (!read.events.empty())
       p.apply(txn, read.events, unannounced);
@@ -211,6 +227,8 @@ using runner_impl
 // Waiting for the next round when a reader waits on a transaction still open, or the database.
 constexpr milliseconds open_transaction_retry{2};
 constexpr milliseconds storage_retry{200};
+// The lag gauge's count walks the journal ahead of the cursor: at most this often.
+constexpr milliseconds count_interval{1000};
 
 struct waiter {
   caf::typed_response_promise<bool> rp;
@@ -229,6 +247,7 @@ struct runner_state {
   std::vector<waiter> waiters;
   bool round_queued = false;
   bool storage_down = false;
+  steady_clock::time_point next_count; // when a round may count the events left again
   runtime::gauge* lag = nullptr;
   runtime::histogram* delay = nullptr;
   runtime::counter* applied = nullptr;
@@ -268,8 +287,11 @@ void answer_waiters(runner_state& st) {
 void round(runner_self self) {
   auto& st = self->state;
   st.round_queued = false;
-  auto res = st.db->run<round_result>(
-    [&](pqxx::connection& conn) { return run_round(conn, *st.proj, st.cursor, st.cfg.batch); });
+  auto now = steady_clock::now();
+  bool count = st.lag != nullptr && now >= st.next_count;
+  auto res = st.db->run<round_result>([&](pqxx::connection& conn) {
+    return run_round(conn, *st.proj, st.cursor, st.cfg.batch, count);
+  });
   if (!res) {
     if (!st.storage_down)
       st.log->warn("projection {} cannot apply the journal: {}", st.proj->name,
@@ -290,8 +312,10 @@ void round(runner_self self) {
       w.target = res->xmax;
   if (!res->more)
     st.horizon = std::max(st.horizon, res->xmin);
-  if (st.lag)
-    st.lag->set(std::max<int64_t>(0, res->behind - static_cast<int64_t>(res->applied)));
+  if (count && res->more)
+    st.next_count = now + count_interval;
+  if (st.lag && res->behind >= 0)
+    st.lag->set(res->behind);
   if (res->applied > 0) {
     if (st.applied)
       st.applied->inc(res->applied);

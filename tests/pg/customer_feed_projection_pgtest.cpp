@@ -87,6 +87,23 @@ TEST_F(CustomerFeedProjection, EachOrderChangeIsOneGaplessRowAndARebuildGivesThe
 
 // The port reads right after writes made by another node's journal (the runner is never pinged):
 // the snapshot waits for them; a replay gives the rows after a seq.
+// A marketplace buyer is no Mercato customer: the feed (like the payments read model and the
+// notification feeder) leaves imported orders' events in the journal instead of reading them.
+TEST_F(CustomerFeedProjection, MarketplaceOrdersAreLeftInTheJournal) {
+  auto imported = placed("tiktok-1", "", 500, t0);
+  imported.market.platform = sales_platform::tiktok;
+  imported.market.order_code = "1";
+  imported.market.order_id = "tiktok-1";
+  append("order", "tiktok-1", 1, {caf::make_message(imported)});
+  append("order", "ord-1", 1, {caf::make_message(placed("ord-1", "ada", 100, t0 + 1))});
+  append("order", "tiktok-1", 2, {caf::make_message(order_ev("status_changed", "paid", t0 + 2))});
+  ASSERT_TRUE(synced());
+  EXPECT_EQ(journaled("order"), 3);
+  EXPECT_EQ(applied(), 2) << "the imported order's placement was read";
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM customer_feed"), 1);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM customer_feed_orders WHERE order_id = 'ord-1'"), 1);
+}
+
 TEST_F(CustomerFeedProjection, TheSnapshotShowsTheCallersOwnOrdersAndReplaysGoOnFromASeq) {
   auto other_node = pg::spawn_journal(sys(), url(), config::journal_settings{}, nullptr);
   auto port = pg::spawn_customer_feed(sys(), url(), 1, runner, 5s);
