@@ -166,8 +166,8 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
 
 const projection& customer_feed_projection() {
   // A marketplace buyer is no Mercato customer: imported orders have no feed.
-  static const projection p{
-    "customer_feed", {"order"}, {"customer_feed", "customer_feed_orders"}, apply, true};
+  static const projection p{"customer_feed", {"order"}, {"customer_feed", "customer_feed_orders"},
+                            apply,           true,      {}};
   return p;
 }
 

@@ -273,8 +273,9 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
 } // namespace
 
 const projection& daily_stats_projection() {
-  static const projection p{
-    "daily_stats", {"order"}, {"daily_stats", "order_stat_contributions"}, apply};
+  // Orders count by their sums, never by their lines.
+  static const projection p{"daily_stats", {"order"}, {"daily_stats", "order_stat_contributions"},
+                            apply,         false,     {"{market,lines}", "{placement,lines}"}};
   return p;
 }
 

@@ -137,7 +137,8 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
 } // namespace
 
 const projection& orders_projection() {
-  static const projection p{"orders", {"order"}, {"orders"}, apply};
+  // The import behind a marketplace order's event shows in the order's own view, not in lists.
+  static const projection p{"orders", {"order"}, {"orders"}, apply, false, {"{market}"}};
   return p;
 }
 

@@ -47,6 +47,9 @@ struct projection {
   /// True when events of marketplace orders (an order event with a `market`) can change nothing
   /// here: the runner then leaves them in the database rather than reading and decoding them.
   bool skips_imports = false;
+  /// Parts of each event it never reads (PostgreSQL text[] paths such as "{market,lines}"):
+  /// removed in the database, so that neither the wire nor the JSON decoder carry them.
+  std::vector<std::string> unread;
 };
 
 /// Handlers per event type, for projections that fold a batch into rows first. `fallback`

@@ -90,14 +90,23 @@ batch_read read_batch(pqxx::transaction_base& txn, const projection& p,
                       + rows_of(txn, p, "b", true) + " ORDER BY b.tx, b.pos LIMIT "
                       + std::to_string(behind_cap) + ") c)"
                   : std::string{"-1"};
+  std::string payload = "j.payload";
+  for (const auto& path : p.unread)
+    payload = "(" + payload + " #- " + txn.quote(path) + ")";
+  // The read must walk the position index from the cursor and stop at its batch. Right after a
+  // burst, with statistics that do not know it yet, the planner would rather gather every row
+  // after the cursor and sort them: 40 ms instead of 5 ms per round 20,000 events behind. The
+  // two settings pin the walk for this statement only.
   auto rows = txn.exec(
+    "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off; "
     "SELECT h.xmin::text, h.xmax::text, j.entity_kind, j.entity_id, j.seq, j.event_type, "
-    "j.payload::text, (extract(epoch FROM j.recorded_at) * 1000)::bigint, j.tx::text, j.pos, "
+    + payload + "::text, (extract(epoch FROM j.recorded_at) * 1000)::bigint, j.tx::text, j.pos, "
     + behind
     + " FROM (SELECT pg_snapshot_xmin(s) AS xmin, pg_snapshot_xmax(s) AS xmax "
       "FROM pg_current_snapshot() s) h LEFT JOIN LATERAL (SELECT * FROM journal j WHERE "
     + journal_readable_sql(from, "h.xmin") + " AND " + rows_of(txn, p, "j")
     + " ORDER BY j.tx, j.pos LIMIT " + std::to_string(batch) + ") j ON true");
+  txn.exec("RESET enable_bitmapscan; RESET enable_sort");
   batch_read out;
   out.events.reserve(rows.size());
   for (const auto& row : rows) {
