@@ -265,7 +265,7 @@ using order_index_actor
 
 /// DAILY STATISTICS (port, adapters/pg): the statistics read model, projected from order events;
 /// rows in (stat_date, platform, currency) order.
-using stats_store_actor = caf::typed_actor<
-  caf::replies_to<atom::search, daily_stats_query>::with<std::vector<daily_stat>>>;
+using stats_store_actor
+  = caf::typed_actor<caf::replies_to<atom::search, daily_stats_query>::with<daily_stats_page>>;
 
 } // namespace mercato

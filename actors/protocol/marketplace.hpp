@@ -55,11 +55,14 @@ struct daily_stats_query {
   std::string from;
   std::string to;
   std::string platform;
+  /// The version of the rows the caller already holds, if any: while the rows still have it, the
+  /// answer is `unchanged` and carries none.
+  std::string unless_version;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, daily_stats_query& x) {
-  return f(caf::meta::type_name("daily_stats_query"), x.from, x.to, x.platform);
+  return f(caf::meta::type_name("daily_stats_query"), x.from, x.to, x.platform, x.unless_version);
 }
 
 /// One day of one platform in one currency (the statistics read model).
@@ -84,6 +87,19 @@ typename Inspector::result_type inspect(Inspector& f, daily_stat& x) {
            x.completed_orders, x.cancelled_orders, x.returned_orders, x.pending_orders,
            x.gross_merchandise_value_minor, x.total_revenue_minor, x.total_discount_minor,
            x.is_final);
+}
+
+/// The rows of a daily_stats_query (in date, platform, currency order) and their version: a token
+/// that changes whenever a row may have changed, or a day may have become final.
+struct daily_stats_page {
+  std::string version;
+  bool unchanged = false; ///< the rows still have the query's `unless_version`: none sent
+  std::vector<daily_stat> rows;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, daily_stats_page& x) {
+  return f(caf::meta::type_name("daily_stats_page"), x.version, x.unchanged, x.rows);
 }
 
 } // namespace mercato

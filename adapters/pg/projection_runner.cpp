@@ -106,7 +106,8 @@ batch_read read_batch(pqxx::transaction_base& txn, const projection& p,
       "FROM pg_current_snapshot() s) h LEFT JOIN LATERAL (SELECT * FROM journal j WHERE "
     + journal_readable_sql(from, "h.xmin") + " AND " + rows_of(txn, p, "j")
     + " ORDER BY j.tx, j.pos LIMIT " + std::to_string(batch) + ") j ON true");
-  txn.exec("RESET enable_bitmapscan; RESET enable_sort");
+  if (rows.size() > 1 || !rows[0][2].is_null()) // events to apply, with the planner's defaults
+    txn.exec("RESET enable_bitmapscan; RESET enable_sort");
   batch_read out;
   out.events.reserve(rows.size());
   for (const auto& row : rows) {

@@ -3,6 +3,7 @@
 #include "actors/protocol/errors.hpp"
 #include "adapters/pg/connection.hpp"
 #include "adapters/pg/pool.hpp"
+#include "adapters/pg/read_your_writes.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/util/time.hpp"
 
@@ -25,7 +26,22 @@ bool day_number(const std::string& text, int64_t& days) {
   return true;
 }
 
-caf::expected<std::vector<daily_stat>> search(pqxx::connection& conn, const daily_stats_query& q) {
+// The rows' version: the counter every statement on daily_stats bumps (migration 0024), and the
+// shop's date, which decides `is_final`.
+constexpr const char* version_sql
+  = "SELECT v.n::text || '/' || (now() AT TIME ZONE coalesce((SELECT time_zone FROM "
+    "stats_settings), 'UTC'))::date::text FROM daily_stats_version v";
+
+constexpr const char* rows_sql
+  = "SELECT stat_date::text, platform, currency, total_orders, completed_orders, "
+    "cancelled_orders, returned_orders, pending_orders, gross_merchandise_value_minor, "
+    "total_revenue_minor, total_discount_minor, "
+    "stat_date + 1 + $4::int <= (now() AT TIME ZONE coalesce((SELECT time_zone FROM "
+    "stats_settings), 'UTC'))::date "
+    "FROM daily_stats WHERE stat_date BETWEEN $1::date AND $2::date "
+    "AND ($3 = '' OR platform = $3) ORDER BY stat_date, platform, currency";
+
+caf::expected<daily_stats_page> search(pqxx::connection& conn, const daily_stats_query& q) {
   int64_t from = 0;
   int64_t to = 0;
   if (!day_number(q.from, from) || !day_number(q.to, to))
@@ -34,19 +50,17 @@ caf::expected<std::vector<daily_stat>> search(pqxx::connection& conn, const dail
     return caf::make_error(mercato_errc::invalid_request,
                            "to must not be before from, and the range at most "
                              + std::to_string(max_days) + " days");
-  pqxx::read_transaction txn{conn};
-  auto rows = txn.exec_params(
-    "SELECT stat_date::text, platform, currency, total_orders, completed_orders, "
-    "cancelled_orders, returned_orders, pending_orders, gross_merchandise_value_minor, "
-    "total_revenue_minor, total_discount_minor, "
-    "stat_date + 1 + $4::int <= (now() AT TIME ZONE coalesce((SELECT time_zone FROM "
-    "stats_settings), 'UTC'))::date "
-    "FROM daily_stats WHERE stat_date BETWEEN $1::date AND $2::date "
-    "AND ($3 = '' OR platform = $3) ORDER BY stat_date, platform, currency",
-    q.from, q.to, q.platform, stats_final_after_days);
-  txn.commit();
-  std::vector<daily_stat> out;
-  out.reserve(rows.size());
+  // The version first, then the rows (each statement sees what committed before it): rows newer
+  // than their version only make the next read fetch them again.
+  pqxx::nontransaction txn{conn};
+  daily_stats_page out;
+  out.version = txn.exec1(version_sql)[0].as<std::string>();
+  if (!q.unless_version.empty() && q.unless_version == out.version) {
+    out.unchanged = true;
+    return out;
+  }
+  auto rows = txn.exec_params(rows_sql, q.from, q.to, q.platform, stats_final_after_days);
+  out.rows.reserve(rows.size());
   for (const auto& row : rows) {
     daily_stat s;
     s.stat_date = row[0].as<std::string>();
@@ -61,7 +75,7 @@ caf::expected<std::vector<daily_stat>> search(pqxx::connection& conn, const dail
     s.total_revenue_minor = row[9].as<int64_t>();
     s.total_discount_minor = row[10].as<int64_t>();
     s.is_final = row[11].as<bool>();
-    out.push_back(std::move(s));
+    out.rows.push_back(std::move(s));
   }
   return out;
 }
@@ -74,15 +88,6 @@ struct worker_state {
 };
 
 using worker_self = stats_store_actor::stateful_pointer<worker_state>;
-using rows = std::vector<daily_stat>;
-
-void answer(worker_self self, caf::typed_response_promise<rows>& rp, const daily_stats_query& q) {
-  auto res = self->state.db->run<rows>([&](pqxx::connection& conn) { return search(conn, q); });
-  if (res)
-    rp.deliver(std::move(*res));
-  else
-    rp.deliver(std::move(res.error()));
-}
 
 stats_store_actor::behavior_type worker(worker_self self, std::string url,
                                         projection_actor projection, std::chrono::milliseconds wait,
@@ -92,29 +97,19 @@ stats_store_actor::behavior_type worker(worker_self self, std::string url,
   self->state.projection = std::move(projection);
   self->state.wait = wait;
   return {
-    [self](atom::search, const daily_stats_query& q) -> caf::result<rows> {
-      auto rp = self->make_response_promise<rows>();
-      auto& st = self->state;
-      if (!st.projection || st.wait.count() <= 0) {
-        answer(self, rp, q);
-        return rp;
-      }
+    [self](atom::search, const daily_stats_query& q) -> caf::result<daily_stats_page> {
+      auto rp = self->make_response_promise<daily_stats_page>();
       // The statistics follow every order change: a read waits (bounded) for the changes
       // committed before it arrived; past the bound it is served as it is.
-      self
-        ->request(st.projection, st.wait + std::chrono::milliseconds{500}, atom::check_v,
-                  static_cast<int64_t>(st.wait.count()))
-        .then(
-          [self, rp, q](bool reached) mutable {
-            if (!reached)
-              runtime::logger("pg")->debug("statistics served before the projection caught up");
-            answer(self, rp, q);
-          },
-          [self, rp, q](caf::error& err) mutable {
-            runtime::logger("pg")->debug("statistics served without waiting: {}",
-                                         caf::to_string(err));
-            answer(self, rp, q);
-          });
+      after_projection(self, self->state.projection, self->state.wait, "statistics",
+                       [self, rp, q]() mutable {
+                         auto res = self->state.db->run<daily_stats_page>(
+                           [&](pqxx::connection& conn) { return search(conn, q); });
+                         if (res)
+                           rp.deliver(std::move(*res));
+                         else
+                           rp.deliver(std::move(res.error()));
+                       });
       return rp;
     },
   };

@@ -15,6 +15,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -102,6 +104,43 @@ std::string rows_json(const std::vector<Row>& rows, Write write) {
   out += "]";
   return out;
 }
+
+// The bodies of recent GET /v1/stats/daily answers, by query, with the version of their rows: a
+// dashboard that polls a year that has not changed gets the same bytes again, without the rows
+// being read and rendered again. Shared by the HTTP threads; a few entries, least recently used
+// out first.
+class stats_body_cache {
+public:
+  struct entry {
+    std::string version;
+    std::shared_ptr<const std::string> body;
+    uint64_t used = 0;
+  };
+
+  std::optional<entry> find(const std::string& key) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    auto i = entries_.find(key);
+    if (i == entries_.end())
+      return std::nullopt;
+    i->second.used = ++clock_;
+    return i->second;
+  }
+
+  void put(const std::string& key, std::string version, std::shared_ptr<const std::string> body) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (entries_.size() >= capacity && entries_.count(key) == 0)
+      entries_.erase(std::min_element(entries_.begin(), entries_.end(), [](auto& a, auto& b) {
+        return a.second.used < b.second.used;
+      }));
+    entries_[key] = {std::move(version), std::move(body), ++clock_};
+  }
+
+private:
+  static constexpr size_t capacity = 16; // a year of every platform is about 0.5 MB
+  std::mutex mutex_;
+  std::map<std::string, entry> entries_;
+  uint64_t clock_ = 0;
+};
 
 // Rows of GET /v1/stats/daily and /v1/stats/summary.
 std::string stats_json(const std::vector<daily_stat>& rows) {
@@ -233,7 +272,7 @@ void search_days(const route_env& env, sys_day from, sys_day to, std::string pla
   std::vector<daily_stats_query> pieces;
   for (auto first = from; first <= to; first += std::chrono::days{max_range_days}) {
     auto last = std::min(to, first + std::chrono::days{max_range_days - 1});
-    pieces.push_back({day_text(first), day_text(last), platform});
+    pieces.push_back({day_text(first), day_text(last), platform, {}});
   }
   env.handles.sys->spawn([stats = env.handles.stats, timeout = env.timeout,
                           pieces = std::move(pieces), rid = std::move(rid),
@@ -250,8 +289,8 @@ void search_days(const route_env& env, sys_day from, sys_day to, std::string pla
     for (size_t i = 0; i < pieces.size(); ++i)
       self->request(stats, timeout, atom::search_v, pieces[i])
         .then(
-          [g, i, done](std::vector<daily_stat> rows) {
-            g->parts[i] = std::move(rows);
+          [g, i, done](daily_stats_page page) {
+            g->parts[i] = std::move(page.rows);
             if (--g->pending > 0 || g->failed)
               return;
             std::vector<daily_stat> all;
@@ -358,6 +397,7 @@ bool read_range(const route_env& env, const request& req, const responder& reply
 } // namespace
 
 void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& env) {
+  auto cache = std::make_shared<stats_body_cache>();
   // POST /v1/marketplaces/{platform}/orders (service, admin): a JSON array of the platform's own
   // order payloads -> 200 {imported, updated, unchanged, rejected:[{index, code, detail}]}.
   r.add(http_method::post, "/v1/marketplaces/{platform}/orders",
@@ -440,30 +480,39 @@ void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& e
 
   // GET /v1/stats/daily?from=&to=&platform= (admin): the statistics per day, platform and
   // currency.
-  r.add(http_method::get, "/v1/stats/daily", [env](const request& req, const responder& reply) {
-    if (!authorize(*env, req, reply, allow_admin))
-      return;
-    validation v;
-    auto p = read_stats_params(req, v);
-    sys_day from, to;
-    day_param(v, "from", p.from, false, from);
-    day_param(v, "to", p.to, false, to);
-    if (!v.ok())
-      return reply(v.to_response());
-    if (!env->handles.stats)
-      return reply(problem_response(503, "unavailable", "statistics are not configured"));
-    // The store checks the range (it allows a little more than the aggregates' year).
-    env->handles.sys->spawn(
-      [stats = env->handles.stats, q = daily_stats_query{p.from, p.to, p.platform}, reply,
-       timeout = env->timeout, rid = std::string{req.request_id}](caf::event_based_actor* self) {
-        self->request(stats, timeout, atom::search_v, q)
-          .then(
-            [reply](const std::vector<daily_stat>& rows) {
-              reply(json_response(200, stats_json(rows)));
-            },
-            [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
-      });
-  });
+  r.add(http_method::get, "/v1/stats/daily",
+        [env, cache](const request& req, const responder& reply) {
+          if (!authorize(*env, req, reply, allow_admin))
+            return;
+          validation v;
+          auto p = read_stats_params(req, v);
+          sys_day from, to;
+          day_param(v, "from", p.from, false, from);
+          day_param(v, "to", p.to, false, to);
+          if (!v.ok())
+            return reply(v.to_response());
+          if (!env->handles.stats)
+            return reply(problem_response(503, "unavailable", "statistics are not configured"));
+          // The store checks the range (it allows a little more than the aggregates' year).
+          auto key = p.from + "/" + p.to + "/" + p.platform;
+          auto cached = cache->find(key);
+          daily_stats_query q{p.from, p.to, p.platform, cached ? cached->version : std::string{}};
+          env->handles.sys->spawn(
+            [stats = env->handles.stats, q = std::move(q), reply, cache, key = std::move(key),
+             cached = std::move(cached), timeout = env->timeout,
+             rid = std::string{req.request_id}](caf::event_based_actor* self) {
+              self->request(stats, timeout, atom::search_v, q)
+                .then(
+                  [reply, cache, key, cached](daily_stats_page& page) {
+                    if (page.unchanged && cached) // asked with its version: the rows still have it
+                      return reply(json_response(200, *cached->body));
+                    auto body = std::make_shared<const std::string>(stats_json(page.rows));
+                    cache->put(key, std::move(page.version), body);
+                    reply(json_response(200, *body));
+                  },
+                  [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
+            });
+        });
 
   // GET /v1/stats/summary?days=N&to=&platform= (admin): the N days (1..366, default 7) ending
   // `to` (default: today's date in UTC), one row per day and currency summed over the platforms

@@ -153,6 +153,9 @@ TEST_F(MarketplaceE2E, DailyStatisticsFollowEveryImportAndALateCancellationResta
   EXPECT_EQ(may["completed_orders"], 1);
   EXPECT_EQ(may["total_revenue_minor"], 129900 + 500 - 1000);
 
+  // Asked again unchanged, the same rows (the server answers from the body it kept).
+  EXPECT_EQ(stats(), rows);
+
   // Days later the completed TikTok order is cancelled: its own day is restated.
   auto doc = json::parse(fixture("tiktok.json"));
   auto late = doc[0];
@@ -168,6 +171,8 @@ TEST_F(MarketplaceE2E, DailyStatisticsFollowEveryImportAndALateCancellationResta
              && r["2024-12-01 tiktok USD"]["cancelled_orders"] == 1;
     },
     10s));
+  // The same query as before the change: not the body kept from then.
+  EXPECT_EQ(stats()["2024-12-01 tiktok USD"]["cancelled_orders"], 1);
   auto after = stats("&platform=tiktok");
   usd = after["2024-12-01 tiktok USD"];
   EXPECT_EQ(usd["total_orders"], 2);

@@ -4,6 +4,7 @@
 // computes itself from the orders it wrote; a late cancellation restates the order's own day.
 
 #include "actors/order/order_rules.hpp"
+#include "adapters/pg/stats_store.hpp"
 #include "tests/support/projection_fixture.hpp"
 
 #include <array>
@@ -236,6 +237,44 @@ TEST_F(DailyStatsProjection, AWebOrderCountsOnItsPlacementDayUntilDelivered) {
   ASSERT_TRUE(synced());
   EXPECT_EQ(table(), "(2024-12-02,web,EUR,1,1,0,0,0,1200,1000,200)");
   EXPECT_EQ(table(), expected());
+}
+
+// A reader that holds rows asks whether they are still current: the store answers `unchanged`
+// (without rows) until an order change reaches the statistics, or anyone writes the table.
+TEST_F(DailyStatsProjection, TheStoreTellsAReaderWhoseRowsAreStillCurrent) {
+  auto store = pg::spawn_stats_store(sys(), url(), 1, runner, std::chrono::seconds{5});
+  auto search = [&](std::string unless) {
+    auto page = ask<daily_stats_page>(
+      store, atom::search_v, daily_stats_query{"2024-12-01", "2024-12-31", "", std::move(unless)});
+    EXPECT_TRUE(page) << render(page.error());
+    return page ? *page : daily_stats_page{};
+  };
+  web_order("ord-v", t0 + 5, 1200, 0);
+  auto first = search("");
+  ASSERT_FALSE(first.unchanged);
+  ASSERT_EQ(first.rows.size(), 1u);
+  EXPECT_FALSE(first.version.empty());
+
+  auto again = search(first.version);
+  EXPECT_TRUE(again.unchanged);
+  EXPECT_TRUE(again.rows.empty());
+  EXPECT_EQ(again.version, first.version);
+
+  // A change waits for the projection, then comes with a new version.
+  web_change("ord-v", "fact_recorded", "delivered", t0 + day_ms, "completed");
+  auto changed = search(first.version);
+  EXPECT_FALSE(changed.unchanged);
+  EXPECT_NE(changed.version, first.version);
+  ASSERT_EQ(changed.rows.size(), 1u);
+  EXPECT_EQ(changed.rows[0].completed_orders, 1);
+
+  // A write that bypasses the projection changes the version too.
+  query("UPDATE daily_stats SET total_orders = total_orders + 1");
+  auto patched = search(changed.version);
+  EXPECT_FALSE(patched.unchanged);
+  ASSERT_EQ(patched.rows.size(), 1u);
+  EXPECT_EQ(patched.rows[0].total_orders, 2);
+  caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
 }
 
 // The shop's time zone names the days: 20:30 UTC on 1 December is already 2 December in Ho Chi
