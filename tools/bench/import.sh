@@ -5,8 +5,10 @@
 # sync job's upserts into an orders table whose trigger queues the touched days, then the hourly
 # job that deletes and re-aggregates each queued day (tools/bench/import_baseline.sql). Also: the
 # time from an order change to GET /v1/stats/daily showing it, and GET /v1/stats/daily over a
-# year of four platforms. Machine CPU per order beside each rate (client, server and database
-# share the machine).
+# year of four platforms. Then the floor: the database work of Mercato's design alone, replayed
+# in bulk from what the run wrote (tools/bench/import_floor.sql), whose CPU per order bounds the
+# rate any implementation of the design can reach on this machine. Machine CPU per order beside
+# each rate (client, server and database share the machine).
 #
 #   tools/bench/import.sh [--orders 60000] [--days 365] [--clients 4] [--changes 200]
 #                         [--reads 1000]
@@ -93,8 +95,24 @@ psql_m -c "INSERT INTO daily_stats (stat_date, platform, currency, total_orders,
   SELECT d::date, 'web', 'USD', 3, 3 FROM generate_series('2024-01-01'::date, '2024-12-31', '1 day') d
   ON CONFLICT DO NOTHING"
 $gen reads "$url" "$admin" 2024-01-01 2024-12-31 "$reads"
-python3 - "$baseline" "$mercato" <<'PY'
+
+# -- the floor: the database work of Mercato's design alone (tools/bench/import_floor.sql), on
+# copies of what this run wrote; its CPU per order bounds the rate any implementation of the
+# design can reach here, with every core busy and nothing spent outside PostgreSQL --
+stop_server
+psql_m -f "$root/tools/bench/import_floor.sql" 2>/dev/null
+checkpoint
+read -r b0 _ < <(cpu_busy_idle)
+t0=$(date +%s.%N)
+psql_m -c "CALL floor_run(1000)"
+t1=$(date +%s.%N)
+read -r b1 _ < <(cpu_busy_idle)
+floor=$(report floor "$orders" "$(echo "$t1 - $t0" | bc)" "$((b1 - b0))")
+echo "$floor"
+python3 - "$baseline" "$mercato" "$floor" "$(nproc)" <<'PY'
 import json, sys
-b, m = (json.loads(x) for x in sys.argv[1:3])
-print(json.dumps({"label": "ratio", "mercato_to_baseline": round(m["per_s"] / b["per_s"], 2)}))
+b, m, f = (json.loads(x) for x in sys.argv[1:4])
+cores = int(sys.argv[4])
+print(json.dumps({"label": "ratio", "mercato_to_baseline": round(m["per_s"] / b["per_s"], 2),
+                  "floor_ceiling_per_s": round(cores * 1e6 / f["cpu_us_per_op"])}))
 PY
