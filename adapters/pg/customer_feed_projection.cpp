@@ -162,12 +162,47 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
                   o_at.done(), o_feed.done());
 }
 
+// A rebuild replays order events only; the inbox messages of the feed (rows the notification
+// feeder adds, migration 0020) are kept aside with their seqs, and the replayed order changes,
+// numbered 1..n per customer, take the seqs the messages leave free, in order. A feed rebuilt
+// from the same events is then the feed it was, row for row and seq for seq.
+void keep_inbox(pqxx::work& txn) {
+  txn.exec("CREATE TEMP TABLE feed_inbox ON COMMIT DROP AS SELECT * FROM customer_feed "
+           "WHERE notification_id IS NOT NULL");
+}
+
+void restore_inbox(pqxx::work& txn) {
+  // The k-th seq of each customer that no message holds.
+  txn.exec(
+    "CREATE TEMP TABLE feed_free ON COMMIT DROP AS "
+    "SELECT c.customer_id, s AS seq, row_number() OVER (PARTITION BY c.customer_id "
+    "ORDER BY s) AS k FROM (SELECT customer_id, count(*) AS n FROM customer_feed GROUP BY 1) "
+    "c LEFT JOIN (SELECT customer_id, count(*) AS m FROM feed_inbox GROUP BY 1) i USING "
+    "(customer_id) CROSS JOIN LATERAL generate_series(1, c.n + coalesce(i.m, 0)) s "
+    "WHERE NOT EXISTS (SELECT 1 FROM feed_inbox b WHERE b.customer_id = c.customer_id AND "
+    "b.seq = s)");
+  txn.exec("CREATE TEMP TABLE feed_replayed ON COMMIT DROP AS SELECT * FROM customer_feed; "
+           "DELETE FROM customer_feed; "
+           "INSERT INTO customer_feed (customer_id, seq, order_id, order_seq, change, status, "
+           "fact_type, at_ms, notification_id) SELECT r.customer_id, f.seq, r.order_id, "
+           "r.order_seq, r.change, r.status, r.fact_type, r.at_ms, NULL FROM feed_replayed r JOIN "
+           "feed_free f ON f.customer_id = r.customer_id AND f.k = r.seq; "
+           "INSERT INTO customer_feed SELECT * FROM feed_inbox; "
+           "UPDATE customer_feed_orders o SET feed_seq = f.seq FROM feed_free f "
+           "WHERE f.customer_id = o.customer_id AND f.k = o.feed_seq");
+}
+
 } // namespace
 
 const projection& customer_feed_projection() {
   // A marketplace buyer is no Mercato customer: imported orders have no feed.
-  static const projection p{"customer_feed", {"order"}, {"customer_feed", "customer_feed_orders"},
-                            apply,           true,      {}};
+  static const projection p{"customer_feed",
+                            {"order"},
+                            {"customer_feed", "customer_feed_orders"},
+                            apply,
+                            true,
+                            {},
+                            {keep_inbox, restore_inbox}};
   return p;
 }
 

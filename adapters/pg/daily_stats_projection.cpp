@@ -274,8 +274,13 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
 
 const projection& daily_stats_projection() {
   // Orders count by their sums, never by their lines.
-  static const projection p{"daily_stats", {"order"}, {"daily_stats", "order_stat_contributions"},
-                            apply,         false,     {"{market,lines}", "{placement,lines}"}};
+  static const projection p{"daily_stats",
+                            {"order"},
+                            {"daily_stats", "order_stat_contributions"},
+                            apply,
+                            false,
+                            {"{market,lines}", "{placement,lines}"},
+                            {}};
   return p;
 }
 

@@ -359,7 +359,7 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
 const projection& notifications_projection() {
   // No tables to empty: a rebuild would tell customers again (rebuild_projection refuses it).
   // Imported orders have no Mercato customer to tell: the marketplace tells its buyers.
-  static const projection p{"notifications", {"order"}, {}, apply, true, {}};
+  static const projection p{"notifications", {"order"}, {}, apply, true, {}, {}};
   return p;
 }
 

@@ -88,7 +88,8 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
 } // namespace
 
 const projection& open_checkouts_projection() {
-  static const projection p{"checkouts_open", {"checkout"}, {"checkouts_open"}, apply, false, {}};
+  static const projection p{
+    "checkouts_open", {"checkout"}, {"checkouts_open"}, apply, false, {}, {}};
   return p;
 }
 

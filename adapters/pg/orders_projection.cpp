@@ -138,7 +138,7 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
 
 const projection& orders_projection() {
   // The import behind a marketplace order's event shows in the order's own view, not in lists.
-  static const projection p{"orders", {"order"}, {"orders"}, apply, false, {"{market}"}};
+  static const projection p{"orders", {"order"}, {"orders"}, apply, false, {"{market}"}, {}};
   return p;
 }
 

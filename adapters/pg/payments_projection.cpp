@@ -130,7 +130,7 @@ void apply(pqxx::work& txn, const std::vector<projection_event>& events,
 
 const projection& payments_projection() {
   // The marketplace takes an imported order's payment: its events record none.
-  static const projection p{"payments", {"payment", "order"}, {"payments"}, apply, true, {}};
+  static const projection p{"payments", {"payment", "order"}, {"payments"}, apply, true, {}, {}};
   return p;
 }
 

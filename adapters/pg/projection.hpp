@@ -50,6 +50,13 @@ struct projection {
   /// Parts of each event it never reads (PostgreSQL text[] paths such as "{market,lines}"):
   /// removed in the database, so that neither the wire nor the JSON decoder carry them.
   std::vector<std::string> unread;
+  /// For a read model that also holds rows no journal event gives (the customer feed's inbox
+  /// messages, which the notification feeder writes): run in a rebuild's transaction before its
+  /// tables are emptied (`keep`) and after the journal was replayed into them (`restore`).
+  struct rows_kept {
+    std::function<void(pqxx::work&)> keep;
+    std::function<void(pqxx::work&)> restore;
+  } kept;
 };
 
 /// Handlers per event type, for projections that fold a batch into rows first. `fallback`

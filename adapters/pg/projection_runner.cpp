@@ -197,6 +197,8 @@ round_result run_round(pqxx::connection& conn, const projection& p, const journa
 // Empties `p`'s tables and replays the journal into them inside `txn`.
 size_t rebuild_in(pqxx::work& txn, const projection& p, int batch) {
   lock(txn, p);
+  if (p.kept.keep)
+    p.kept.keep(txn);
   // DELETE rather than TRUNCATE: readers keep seeing the old rows until the new ones commit.
   for (const auto& table : p.tables)
     txn.exec("DELETE FROM " + txn.quote_name(table));
@@ -212,6 +214,8 @@ size_t rebuild_in(pqxx::work& txn, const projection& p, int batch) {
     if (read.events.size() < static_cast<size_t>(batch))
       break;
   }
+  if (p.kept.restore)
+    p.kept.restore(txn);
   txn.exec("DELETE FROM projection_offsets WHERE name = " + txn.quote(p.name));
   store_offset(txn, p, at, total);
   return total;

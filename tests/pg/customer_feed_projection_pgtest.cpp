@@ -87,6 +87,37 @@ TEST_F(CustomerFeedProjection, EachOrderChangeIsOneGaplessRowAndARebuildGivesThe
 
 // The port reads right after writes made by another node's journal (the runner is never pinged):
 // the snapshot waits for them; a replay gives the rows after a seq.
+// Inbox messages are rows of the feed that no order event gives (the notification feeder writes
+// them): a rebuild keeps them at their seqs, and the replayed order changes take the seqs between.
+TEST_F(CustomerFeedProjection, ARebuildKeepsTheInboxMessagesAtTheirSeqs) {
+  auto message = [&](const std::string& customer, const std::string& order, int id) {
+    query(
+      "INSERT INTO customer_feed (customer_id, seq, order_id, order_seq, change, status, at_ms, "
+      "notification_id) SELECT '"
+      + customer + "', coalesce(max(seq), 0) + 1, '" + order + "', 1, 'notification', '', "
+      + std::to_string(t0 + id) + ", " + std::to_string(id)
+      + " FROM customer_feed WHERE customer_id = '" + customer + "'");
+  };
+  append("order", "ord-a", 1, {caf::make_message(placed("ord-a", "ada", 100, t0))});
+  append("order", "ord-b", 1, {caf::make_message(placed("ord-b", "bob", 200, t0 + 1))});
+  ASSERT_TRUE(synced());
+  message("ada", "ord-a", 1);
+  append("order", "ord-a", 2, {caf::make_message(order_ev("status_changed", "paid", t0 + 2))});
+  append("order", "ord-c", 1, {caf::make_message(placed("ord-c", "ada", 300, t0 + 3))});
+  ASSERT_TRUE(synced());
+  message("ada", "ord-a", 2);
+  message("bob", "ord-b", 3);
+  append("order", "ord-a", 3, {caf::make_message(order_ev("cancelled", "cancelled", t0 + 4))});
+  ASSERT_TRUE(synced());
+  // ada: placed, message, paid, placed (ord-c), message, cancelled; bob: placed, message.
+  EXPECT_EQ(scalar<std::string>("SELECT string_agg(seq || ':' || change, ' ' ORDER BY seq) FROM "
+                                "customer_feed WHERE customer_id = 'ada'"),
+            "1:placed 2:notification 3:status_changed 4:placed 5:notification 6:cancelled");
+  auto kept = feed();
+  pg::rebuild_projection(url(), "customer_feed");
+  EXPECT_EQ(feed(), kept);
+}
+
 // A marketplace buyer is no Mercato customer: the feed (like the payments read model and the
 // notification feeder) leaves imported orders' events in the journal instead of reading them.
 TEST_F(CustomerFeedProjection, MarketplaceOrdersAreLeftInTheJournal) {
