@@ -266,6 +266,9 @@ using order_index_actor
 /// DAILY STATISTICS (port, adapters/pg): the statistics read model, projected from order events;
 /// rows in (stat_date, platform, currency) order.
 using stats_store_actor
-  = caf::typed_actor<caf::replies_to<atom::search, daily_stats_query>::with<daily_stats_page>>;
+  = caf::typed_actor<caf::replies_to<atom::search, daily_stats_query>::with<daily_stats_page>,
+                     // The shop's date today (YYYY-MM-DD in the statistics' time zone): the day a
+                     // view that ends "today" ends on.
+                     caf::replies_to<atom::get>::with<std::string>>;
 
 } // namespace mercato

@@ -26,20 +26,25 @@ bool day_number(const std::string& text, int64_t& days) {
   return true;
 }
 
+// The shop's date today: in the time zone the statistics count days in (stats_settings).
+const std::string shop_today
+  = "(now() AT TIME ZONE coalesce((SELECT time_zone FROM stats_settings), 'UTC'))::date";
+
+const std::string today_sql = "SELECT " + shop_today + "::text";
+
 // The rows' version: the counter every statement on daily_stats bumps (migration 0024), and the
 // shop's date, which decides `is_final`.
-constexpr const char* version_sql
-  = "SELECT v.n::text || '/' || (now() AT TIME ZONE coalesce((SELECT time_zone FROM "
-    "stats_settings), 'UTC'))::date::text FROM daily_stats_version v";
+const std::string version_sql
+  = "SELECT v.n::text || '/' || " + shop_today + "::text FROM daily_stats_version v";
 
-constexpr const char* rows_sql
+const std::string rows_sql
   = "SELECT stat_date::text, platform, currency, total_orders, completed_orders, "
     "cancelled_orders, returned_orders, pending_orders, gross_merchandise_value_minor, "
-    "total_revenue_minor, total_discount_minor, "
-    "stat_date + 1 + $4::int <= (now() AT TIME ZONE coalesce((SELECT time_zone FROM "
-    "stats_settings), 'UTC'))::date "
-    "FROM daily_stats WHERE stat_date BETWEEN $1::date AND $2::date "
-    "AND ($3 = '' OR platform = $3) ORDER BY stat_date, platform, currency";
+    "total_revenue_minor, total_discount_minor, stat_date + 1 + $4::int <= "
+    + shop_today
+    + " "
+      "FROM daily_stats WHERE stat_date BETWEEN $1::date AND $2::date "
+      "AND ($3 = '' OR platform = $3) ORDER BY stat_date, platform, currency";
 
 caf::expected<daily_stats_page> search(pqxx::connection& conn, const daily_stats_query& q) {
   int64_t from = 0;
@@ -111,6 +116,16 @@ stats_store_actor::behavior_type worker(worker_self self, std::string url,
                            rp.deliver(std::move(res.error()));
                        });
       return rp;
+    },
+    [self](atom::get) -> caf::result<std::string> {
+      auto res = self->state.db->run<std::string>(
+        [](pqxx::connection& conn) -> caf::expected<std::string> {
+          pqxx::nontransaction txn{conn};
+          return txn.exec1(today_sql)[0].as<std::string>();
+        });
+      if (res)
+        return std::move(*res);
+      return std::move(res.error());
     },
   };
 }

@@ -515,9 +515,9 @@ void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& e
         });
 
   // GET /v1/stats/summary?days=N&to=&platform= (admin): the N days (1..366, default 7) ending
-  // `to` (default: today's date in UTC), one row per day and currency summed over the platforms
-  // (platform "all") or for one; a day without orders is a row of zeros for each currency of the
-  // range.
+  // `to` (default: the shop's date today, in the statistics' time zone), one row per day and
+  // currency summed over the platforms (platform "all") or for one; a day without orders is a
+  // row of zeros for each currency of the range.
   r.add(http_method::get, "/v1/stats/summary", [env](const request& req, const responder& reply) {
     if (!authorize(*env, req, reply, allow_admin))
       return;
@@ -531,29 +531,50 @@ void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& e
           || (n = std::stoi(p.days)) < 1 || n > max_range_days)
         v.add("days", "must be an integer 1.." + std::to_string(max_range_days));
     }
-    auto to = utc_today();
+    sys_day to{};
     if (!p.to.empty())
       day_param(v, "to", p.to, false, to);
     if (!v.ok())
       return reply(v.to_response());
     if (!env->handles.stats)
       return reply(problem_response(503, "unavailable", "statistics are not configured"));
-    auto from = to - std::chrono::days{n - 1};
-    std::vector<std::string> labels;
-    for (auto d = from; d <= to; d += std::chrono::days{1})
-      labels.push_back(day_text(d));
-    auto platform = p.platform.empty() ? std::string{all_platforms} : p.platform;
-    search_days(*env, from, to, p.platform, std::string{req.request_id}, reply,
-                [reply, labels = std::move(labels), platform](std::vector<daily_stat> rows) {
-                  auto sums = sum_stats(
-                    rows, [](const daily_stat& r) { return r.stat_date; }, platform, labels,
-                    [](const std::string& day) { return day; });
-                  std::vector<daily_stat> out;
-                  out.reserve(sums.size());
-                  for (auto& x : sums)
-                    out.push_back(std::move(x.s));
-                  reply(json_response(200, stats_json(out)));
-                });
+    auto rid = std::string{req.request_id};
+    auto summary = [env, n, platform = p.platform, rid, reply](sys_day last) {
+      auto from = last - std::chrono::days{n - 1};
+      std::vector<std::string> labels;
+      for (auto d = from; d <= last; d += std::chrono::days{1})
+        labels.push_back(day_text(d));
+      auto label = platform.empty() ? std::string{all_platforms} : platform;
+      search_days(*env, from, last, platform, rid, reply,
+                  [reply, labels = std::move(labels), label](std::vector<daily_stat> rows) {
+                    auto sums = sum_stats(
+                      rows, [](const daily_stat& r) { return r.stat_date; }, label, labels,
+                      [](const std::string& day) { return day; });
+                    std::vector<daily_stat> out;
+                    out.reserve(sums.size());
+                    for (auto& x : sums)
+                      out.push_back(std::move(x.s));
+                    reply(json_response(200, stats_json(out)));
+                  });
+    };
+    if (!p.to.empty())
+      return summary(to);
+    // Today is the shop's: the store knows the zone its days are counted in.
+    env->handles.sys->spawn([stats = env->handles.stats, timeout = env->timeout, summary, rid,
+                             reply](caf::event_based_actor* self) {
+      self->request(stats, timeout, atom::get_v)
+        .then(
+          [summary, rid, reply](const std::string& today) {
+            validation check;
+            sys_day day{};
+            day_param(check, "today", today, false, day);
+            if (!check.ok())
+              return reply(error_response(
+                caf::make_error(caf::sec::runtime_error, "the store's date is " + today), rid));
+            summary(day);
+          },
+          [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
+    });
   });
 
   // GET /v1/stats/platforms?from=&to= (admin): one row per platform and currency over the days

@@ -244,6 +244,53 @@ TEST_F(MarketplaceE2E, CtlImportsAFileInBatchesAndShowsTheStatistics) {
   EXPECT_EQ(ctl({"import", "shopee", "/nonexistent.json"}, service_).exit_code, 2);
 }
 
+// The shop's date: a summary without `to` ends on the day the statistics count in the shop's
+// time zone, not on UTC's. The zone is chosen so that its date differs from UTC's whenever the
+// test runs: 12 h behind UTC before 11:00 UTC, 14 h ahead (Kiritimati, no daylight saving) after.
+class StatsTodayE2E : public mt::shop_test {
+protected:
+  void SetUp() override {
+    shop_test::SetUp();
+    if (IsSkipped() || HasFatalFailure())
+      return;
+    auto hour = std::chrono::duration_cast<std::chrono::hours>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count()
+                % 24;
+    ahead_ = hour >= 11;
+    start_server({"--stats-time-zone", ahead_ ? "Pacific/Kiritimati" : "Etc/GMT+12"});
+  }
+
+  // The zone's date now.
+  std::string shop_date() const {
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    return mercato::util::format_rfc3339_ms(now_ms + (ahead_ ? 14 : -12) * 3600000).substr(0, 10);
+  }
+
+  bool ahead_ = false;
+};
+
+TEST_F(StatsTodayE2E, ASummaryWithoutToEndsOnTheShopsDate) {
+  ASSERT_FALSE(place_order(ada_, "stats-today").empty());
+  // The date may turn between two readings of the clock: the answer must be one of them.
+  auto before = shop_date();
+  auto res = http().get("/v1/stats/summary?days=1", admin_);
+  auto after = shop_date();
+  ASSERT_EQ(res.status, 200) << res.describe();
+  auto rows = res.json();
+  ASSERT_EQ(rows.size(), 1u) << rows.dump();
+  auto day = rows[0]["stat_date"].get<std::string>();
+  EXPECT_TRUE(day == before || day == after) << day << " is not " << before;
+  auto utc = mercato::util::format_rfc3339_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count())
+               .substr(0, 10);
+  EXPECT_NE(day, utc) << "the summary ended on UTC's date";
+  EXPECT_EQ(rows[0]["total_orders"], 1) << rows.dump();
+}
+
 // Mercato's own checkouts count too, as platform `web`, on the day they were placed.
 class WebOrderStatsE2E : public mt::shop_test {};
 
