@@ -127,6 +127,55 @@ TEST_F(Recovery, SnapshotAtTheLastSeqLeavesNoEvents) {
   EXPECT_TRUE(res->events.empty());
 }
 
+// Entities that start at once are read in one statement per reader; each gets its own rows, and
+// one whose journal does not decode fails alone.
+TEST_F(Recovery, EntitiesLoadedTogetherGetTheirOwnRowsAndFailAlone) {
+  for (int i = 0; i < 20; ++i) {
+    auto req = stock_request("sku-m" + std::to_string(i), 1, 1 + i % 3);
+    if (i % 4 == 0)
+      req.snapshot = caf::make_message(sample_snapshot());
+    append(req);
+  }
+  // A journal with a hole at seq 2.
+  query("INSERT INTO journal (entity_kind, entity_id, seq, event_type, payload) SELECT 'stock', "
+        "'sku-hole', v.s, j.event_type, j.payload FROM journal j, (VALUES (1), (3)) v (s) WHERE "
+        "j.entity_kind = 'stock' AND j.entity_id = 'sku-m0' AND j.seq = 1");
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (int i = 0; i < 20; ++i)
+    keys.emplace_back("stock", "sku-m" + std::to_string(i));
+  keys.emplace_back("stock", "sku-hole");
+  keys.emplace_back("stock", "never-seen");
+  keys.emplace_back("spaceship", "x");
+  caf::scoped_actor self{sys()};
+  std::vector<caf::expected<recovery_data>> got;
+  {
+    std::vector<decltype(self->request(recovery, std::chrono::seconds{5}, atom::load_v,
+                                       std::string{}, std::string{}))>
+      pending;
+    for (const auto& [kind, id] : keys) // all sent before any answer is awaited
+      pending.push_back(self->request(recovery, std::chrono::seconds{5}, atom::load_v, kind, id));
+    for (auto& p : pending)
+      p.receive([&](recovery_data& d) { got.emplace_back(std::move(d)); },
+                [&](caf::error& e) { got.emplace_back(std::move(e)); });
+  }
+  ASSERT_EQ(got.size(), keys.size());
+  for (int i = 0; i < 20; ++i) {
+    SCOPED_TRACE(keys[i].second);
+    ASSERT_TRUE(got[i]) << render(got[i].error());
+    auto events = static_cast<size_t>(1 + i % 3);
+    EXPECT_EQ(got[i]->last_seq, events);
+    EXPECT_EQ(got[i]->snapshot.empty(), i % 4 != 0);
+    EXPECT_EQ(got[i]->events.size(), i % 4 == 0 ? 0u : events);
+  }
+  ASSERT_FALSE(got[20]);
+  EXPECT_NE(caf::to_string(got[20].error()).find("misses seq 2"), std::string::npos)
+    << caf::to_string(got[20].error());
+  ASSERT_TRUE(got[21]) << render(got[21].error());
+  EXPECT_EQ(got[21]->last_seq, 0u);
+  ASSERT_FALSE(got[22]);
+  EXPECT_EQ(errc_of(got[22].error()), mercato_errc::invalid_request);
+}
+
 TEST_F(Recovery, UnknownKindIsAnInvalidRequest) {
   auto res = ask<recovery_data>(recovery, atom::load_v, std::string{"spaceship"}, std::string{"x"});
   ASSERT_FALSE(res);
