@@ -96,7 +96,7 @@ batch_read read_batch(pqxx::transaction_base& txn, const projection& p,
   // The read must walk the position index from the cursor and stop at its batch. Right after a
   // burst, with statistics that do not know it yet, the planner would rather gather every row
   // after the cursor and sort them: 40 ms instead of 5 ms per round 20,000 events behind. The
-  // two settings pin the walk for this statement only.
+  // two settings pin the walk; apply() restores the defaults for the read model's own statements.
   auto rows = txn.exec(
     "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off; "
     "SELECT h.xmin::text, h.xmax::text, j.entity_kind, j.entity_id, j.seq, j.event_type, "
@@ -106,8 +106,6 @@ batch_read read_batch(pqxx::transaction_base& txn, const projection& p,
       "FROM pg_current_snapshot() s) h LEFT JOIN LATERAL (SELECT * FROM journal j WHERE "
     + journal_readable_sql(from, "h.xmin") + " AND " + rows_of(txn, p, "j")
     + " ORDER BY j.tx, j.pos LIMIT " + std::to_string(batch) + ") j ON true");
-  if (rows.size() > 1 || !rows[0][2].is_null()) // events to apply, with the planner's defaults
-    txn.exec("RESET enable_bitmapscan; RESET enable_sort");
   batch_read out;
   out.events.reserve(rows.size());
   for (const auto& row : rows) {
@@ -127,6 +125,14 @@ batch_read read_batch(pqxx::transaction_base& txn, const projection& p,
     out.events.push_back(std::move(ev));
   }
   return out;
+}
+
+// Applies `events` with the planner's defaults back (read_batch pins its own walk in the
+// transaction): a round that applies nothing, and the probe, never pay for the reset.
+void apply(pqxx::work& txn, const projection& p, const std::vector<projection_event>& events,
+           std::vector<committed_event>& published) {
+  txn.exec("RESET enable_bitmapscan; RESET enable_sort");
+  p.apply(txn, events, published);
 }
 
 // Where the next read goes on from: after the last event of a full batch; otherwise every row of
@@ -182,7 +188,7 @@ round_result run_round(pqxx::connection& conn, const projection& p, const journa
     txn.abort(); // nothing to write: the cursor moves in memory only
     return out;
   }
-  p.apply(txn, read.events, out.published);
+  apply(txn, p, read.events, out.published);
   store_offset(txn, p, out.cursor, read.events.size());
   auto now_ms
     = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -208,7 +214,7 @@ size_t rebuild_in(pqxx::work& txn, const projection& p, int batch) {
     auto read = read_batch(txn, p, at, batch, false);
     std::vector<committed_event> unannounced; // a rebuild renumbers nothing: subscribers have it
     if (!read.events.empty())
-      p.apply(txn, read.events, unannounced);
+      apply(txn, p, read.events, unannounced);
     total += read.events.size();
     at = next_cursor(read, at, batch);
     if (read.events.size() < static_cast<size_t>(batch))
