@@ -81,6 +81,7 @@ const projection& open_checkouts_projection();
 const projection& customer_feed_projection();
 const projection& daily_stats_projection();
 const projection& notifications_projection();
+const projection& stock_holds_projection();
 
 /// What one round did.
 struct round_result {

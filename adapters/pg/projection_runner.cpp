@@ -22,7 +22,8 @@ constexpr int64_t behind_cap = 100000;
 
 std::vector<const projection*> all_projections() {
   return {&orders_projection(),        &payments_projection(),    &open_checkouts_projection(),
-          &customer_feed_projection(), &daily_stats_projection(), &notifications_projection()};
+          &customer_feed_projection(), &daily_stats_projection(), &notifications_projection(),
+          &stock_holds_projection()};
 }
 
 const projection* find_projection(const std::string& name) {

@@ -40,7 +40,7 @@ struct projection_wakeup {
 
 /// The projections, by name: "orders", "payments", "checkouts_open", "customer_feed",
 /// "daily_stats", "notifications" (the notification feeder, which plans deliveries rather than
-/// keeping a read model).
+/// keeping a read model), "stock_holds" (the open holds a new owner wakes).
 std::vector<std::string> projection_names();
 
 /// The entity kinds projection `name` reads (throws std::invalid_argument for an unknown name).

@@ -32,4 +32,10 @@ recovery_actor spawn_recovery(caf::actor_system& sys, std::string url, int reade
 /// std::exception when the database fails.
 std::vector<std::string> open_checkouts(const std::string& url);
 
+/// The stock items with an open hold (the `stock_holds_open` projection,
+/// stock_holds_projection.cpp), brought up to every event committed before the call: after a
+/// crash or a takeover, the items whose expiry timers must be armed again. Blocking; throws
+/// std::exception when the database fails.
+std::vector<std::string> skus_with_holds(const std::string& url);
+
 } // namespace mercato::pg

@@ -317,7 +317,7 @@ void manage_ownership(agent_ptr self) {
   const auto& me_node = st.cl->node_id();
   auto me_inc = st.cl->incarnation();
   bool claimed = false;
-  bool took_over = false;
+  std::vector<int32_t> taken;
   for (size_t i = 0; i < s.shards.size(); ++i) {
     const auto& o = s.shards[i];
     if (serves(s, o))
@@ -328,7 +328,7 @@ void manage_ownership(agent_ptr self) {
     auto ok = st.store->move_shard(static_cast<int32_t>(i), o.epoch, me_node, me_inc);
     if (ok && *ok) {
       claimed = true;
-      took_over = took_over || !o.node_id.empty();
+      taken.push_back(static_cast<int32_t>(i));
     }
   }
   // The singleton work: its lease moves only when its holder no longer serves.
@@ -351,8 +351,8 @@ void manage_ownership(agent_ptr self) {
     refresh(self);
     up = up_members(st.last);
   }
-  if (took_over && st.cfg.on_takeover)
-    st.cfg.on_takeover();
+  if (!taken.empty() && st.cfg.on_takeover)
+    st.cfg.on_takeover(taken, static_cast<int32_t>(s.shards.size()));
   // Hand over what a newer member is the target of, a few shards at a time.
   if (!st.releasing.empty() || steady::now() < st.release_after)
     return;

@@ -34,9 +34,10 @@ struct cluster_agent_settings {
   std::function<std::string()> http_address;
   /// The local regions (not the routers), asked to drain shards before they move.
   std::vector<caf::actor> regions;
-  /// Called (on the agent's thread) after this node took over shards that a dead member owned:
-  /// wakes what must stay live there (its open checkouts).
-  std::function<void()> on_takeover;
+  /// Called (on the agent's thread) after this node claimed `shards` (of `shard_count`), from a
+  /// dead member or unowned: wakes what must stay live there (open checkouts, stock items with
+  /// open holds), since their actors died with their owner.
+  std::function<void(const std::vector<int32_t>& shards, int32_t shard_count)> on_takeover;
   /// Called once this node holds the lease of the cluster's singleton work (the delay sweeper and
   /// the webhook publishers); returns what it spawned, which the agent stops when it stops.
   std::function<std::vector<caf::actor>()> start_singletons;

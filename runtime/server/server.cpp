@@ -29,6 +29,7 @@
 #include "api/ws/admin_feed.hpp"
 #include "api/ws/frames.hpp"
 #include "runtime/cluster/router.hpp"
+#include "runtime/cluster/shard_map.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/node.hpp"
@@ -43,7 +44,10 @@
 
 #include <algorithm>
 #include <csignal>
+#include <functional>
 #include <random>
+#include <set>
+#include <string_view>
 #include <thread>
 
 namespace mercato::runtime {
@@ -130,20 +134,43 @@ struct node_config : caf::actor_system_config {
   }
 };
 
-// Sagas cut short by a crash hold stock and perhaps an authorisation: wake each one, so that it
-// finishes (its order exists) or compensates, without waiting for its customer to come back.
-// open_checkouts brings the open checkouts projection up to the journal's head first, so that a
-// checkout started just before the crash is not missed.
-void resume_unfinished_checkouts(const std::string& url, const caf::actor& checkout_region) {
+// What a crash leaves without a live actor, woken among the keys `mine` accepts (in a cluster,
+// those of the shards just taken): sagas cut short hold stock and perhaps an authorisation, so
+// each resumes, finishing (its order exists) or compensating, without waiting for its customer;
+// a hold's expiry timer lived in its stock item's actor, so each item with an open hold is read
+// once, which recovers it, re-arms its timers and expires its overdue holds at once. Both lists
+// are brought up to the journal's head first, so that what committed just before the crash is
+// not missed.
+using key_filter = std::function<bool(std::string_view kind, const std::string& key)>;
+
+void wake_after_crash(const std::string& url, const caf::actor& checkouts, const caf::actor& stock,
+                      const key_filter& mine) {
   auto log = logger("runtime");
   try {
-    auto ids = pg::open_checkouts(url);
-    for (const auto& id : ids)
-      caf::anon_send(checkout_region, atom::route_v, id, caf::make_message(atom::resume_v));
-    if (!ids.empty())
-      log->info("resuming {} unfinished checkouts", ids.size());
+    size_t n = 0;
+    for (const auto& id : pg::open_checkouts(url)) {
+      if (!mine("checkout", id))
+        continue;
+      caf::anon_send(checkouts, atom::route_v, id, caf::make_message(atom::resume_v));
+      ++n;
+    }
+    if (n > 0)
+      log->info("resuming {} unfinished checkouts", n);
   } catch (const std::exception& e) {
     log->error("cannot list unfinished checkouts: {}", e.what());
+  }
+  try {
+    size_t n = 0;
+    for (const auto& sku : pg::skus_with_holds(url)) {
+      if (!mine("stock", sku))
+        continue;
+      caf::anon_send(stock, atom::route_v, sku, caf::make_message(atom::get_v));
+      ++n;
+    }
+    if (n > 0)
+      log->info("waking {} stock items with open holds", n);
+  } catch (const std::exception& e) {
+    log->error("cannot list stock items with open holds: {}", e.what());
   }
 }
 
@@ -484,7 +511,8 @@ int serve(const node_handles& handles, sigset_t& signals, const settings_reloade
   log->info("node {} starts", handles.identity->node_id);
   // In a cluster, the agent does this for each shard it takes over.
   if (!handles.cluster)
-    resume_unfinished_checkouts(cfg.db.url, handles.checkout_region);
+    wake_after_crash(cfg.db.url, handles.checkout_region, handles.stock_region,
+                     [](std::string_view, const std::string&) { return true; });
   log->info("mercato serves http://127.0.0.1:{} (scheduler threads {}, io threads {})", http.port(),
             handles.sys->scheduler().num_workers(), cfg.server.io_threads);
   int sig = 0;
@@ -571,8 +599,12 @@ int run_server(const config::settings& cfg, settings_reloader read_again) {
       };
       for (const auto& [kind, region] : r.local)
         a.regions.push_back(region);
-      a.on_takeover = [url = cfg.db.url, checkouts = r.checkout] {
-        resume_unfinished_checkouts(url, checkouts);
+      a.on_takeover = [url = cfg.db.url, checkouts = r.checkout,
+                       stock = r.stock](const std::vector<int32_t>& shards, int32_t shard_count) {
+        std::set<int32_t> taken(shards.begin(), shards.end());
+        wake_after_crash(url, checkouts, stock, [&](std::string_view kind, const std::string& key) {
+          return taken.count(cluster::shard_of(kind, key, shard_count)) > 0;
+        });
       };
       a.start_singletons = [&sys, cfg, r, &metrics, circuits = p.circuits] {
         return spawn_workers(sys, cfg, r, metrics, *circuits);

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -134,6 +135,16 @@ protected:
     return "";
   }
 
+  /// The first column of the first row of `sql` (one text parameter), if any row.
+  std::optional<int64_t> journal_ms(const std::string& sql, const std::string& param) {
+    pqxx::connection conn{db_->dsn()};
+    pqxx::nontransaction txn{conn};
+    auto rows = txn.exec_params(sql, param);
+    if (rows.empty() || rows[0][0].is_null())
+      return std::nullopt;
+    return rows[0][0].as<int64_t>();
+  }
+
   /// The stock keys node `i` has live.
   std::set<std::string> live_stock(size_t i) {
     std::set<std::string> keys;
@@ -213,6 +224,17 @@ TEST_F(ClusterE2E, AKilledNodesKeysAnswerFromTheSurvivorsWithNothingLost) {
   // Make the victim's entities live (and acknowledged writes of its own) before it dies.
   std::set<std::string> victims = live_stock(2);
   ASSERT_FALSE(victims.empty());
+  // A hold of 2 s on the victim, on an item nobody asks for again: its timer dies with the node.
+  auto held = stock_owned_by(2, "kill-held-", 10);
+  ASSERT_FALSE(held.empty());
+  auto hold = http(0).post("/v1/stock/" + held + "/reservations",
+                           {{"reservation_id", "h-kill"}, {"quantity", 3}, {"ttl_s", 2}}, admin_);
+  ASSERT_EQ(hold.status, 201) << hold.describe();
+  auto hold_due = journal_ms("SELECT (payload->>'expires_at_ms')::bigint FROM journal WHERE "
+                             "entity_kind = 'stock' AND entity_id = $1 AND event_type = "
+                             "'reserved'",
+                             held);
+  ASSERT_TRUE(hold_due.has_value());
   // An operator follows the cluster on node-0.
   mt::ws_client::options o;
   o.token = admin_;
@@ -222,6 +244,9 @@ TEST_F(ClusterE2E, AKilledNodesKeysAnswerFromTheSurvivorsWithNothingLost) {
   EXPECT_EQ(up_members(snap.at("data")), 3) << snap.dump();
   nodes_[2]->kill9();
   auto killed_at = std::chrono::steady_clock::now();
+  auto killed_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
   bool all_back = mt::eventually(
     [&] {
       for (const auto& sku : victims) {
@@ -238,6 +263,23 @@ TEST_F(ClusterE2E, AKilledNodesKeysAnswerFromTheSurvivorsWithNothingLost) {
   std::cout << "[ cluster ] " << victims.size() << " keys of the killed node answered from the "
             << "survivors " << failover.count() << " ms after kill -9\n";
   EXPECT_LT(failover, 10s);
+  // The survivor that took the held item's shard woke it: the hold expires when it is due, or
+  // at once if it was overdue by the takeover, although nobody asked for the item.
+  std::optional<int64_t> expired_at;
+  ASSERT_TRUE(mt::eventually(
+    [&] {
+      expired_at = journal_ms("SELECT (payload->>'at_ms')::bigint FROM journal WHERE "
+                              "entity_kind = 'stock' AND entity_id = $1 AND event_type = "
+                              "'expired'",
+                              held);
+      return expired_at.has_value();
+    },
+    20s, 50ms))
+    << "the hold on the killed node never expired";
+  EXPECT_GE(*expired_at, *hold_due) << "expired early";
+  EXPECT_LE(*expired_at, std::max(*hold_due, killed_at_ms + failover.count()) + 2000);
+  std::cout << "[ cluster ] a 2 s hold on the killed node expired " << (*expired_at - *hold_due)
+            << " ms after it was due\n";
   for (int k = 0; k < keys; ++k) {
     auto sku = "kill-" + std::to_string(k);
     auto r = http(1).get("/v1/stock/" + sku, admin_);

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include <unistd.h>
 
@@ -589,6 +590,46 @@ TEST_F(StockE2E, PassivationStopsIdleActorAndRecoversState) {
   EXPECT_EQ(after->on_hand, 52);
   EXPECT_EQ(after->reserved, 0);
   EXPECT_GT(after->version, before->version);
+}
+
+// A hold's timer lives in its item's actor and dies with the node. After kill -9 the restarted
+// node wakes every item with an open hold, so the hold expires on time, or at once if it is
+// overdue, although nobody asks for its item again (the journal, not the API, is watched).
+TEST_F(StockE2E, AHoldExpiresAfterAKillNineWithoutItsItemBeingAskedFor) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  const auto sku = unique_sku("wake");
+  ASSERT_NO_FATAL_FAILURE(stock_item(sku, 5));
+  auto held = reserve(sku, "h-wake", 2, 2);
+  ASSERT_EQ(held.status, 201) << held.describe();
+  auto due = parse_rfc3339_ms(held.json().value("expires_at", ""));
+  ASSERT_TRUE(due.has_value()) << held.describe();
+  const int64_t expires_ms = *due;
+  server().kill9();
+  ASSERT_NO_FATAL_FAILURE(restart_server());
+  auto serving_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  pqxx::connection conn{env_->dsn()};
+  auto expired_at = [&]() -> std::optional<int64_t> {
+    pqxx::nontransaction tx{conn};
+    auto rows = tx.exec_params("SELECT (payload->>'at_ms')::bigint FROM journal WHERE "
+                               "entity_kind = 'stock' AND entity_id = $1 AND event_type = "
+                               "'expired' AND payload->>'reservation_id' = 'h-wake'",
+                               sku);
+    if (rows.empty())
+      return std::nullopt;
+    return rows[0][0].as<int64_t>();
+  };
+  std::optional<int64_t> at;
+  ASSERT_TRUE(eventually([&] { return (at = expired_at()).has_value(); }, 15s, 50ms))
+    << "the hold never expired";
+  EXPECT_GE(*at, expires_ms) << "expired early";
+  // On time: when it was due, or, overdue when the node came back, as soon as it serves.
+  EXPECT_LE(*at, std::max(expires_ms, serving_ms) + 2000);
+  auto after = stock(sku);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->reserved, 0);
+  EXPECT_EQ(after->on_hand, 5);
 }
 
 // Bots guessing SKUs: 100,000 reads of 1,000 SKUs that do not exist are each answered 404,
