@@ -272,7 +272,9 @@ void retry_dead_letter(const route_env& env, std::string id, const request& req,
 // -- GET /v1/admin/actors: walk the kinds in order, one region request at a time -------------
 
 struct listing {
-  std::vector<std::pair<std::string, caf::actor>> regions; ///< (kind, region) still to visit
+  /// (kind, region) still to visit; for another node's entities, (kind, that node's gateway).
+  std::vector<std::pair<std::string, caf::actor>> regions;
+  bool remote = false;
   size_t next = 0;
   std::string after; ///< key to start after, in regions[next] only
   int32_t limit = 0;
@@ -301,7 +303,9 @@ void list_step(caf::event_based_actor* self, std::shared_ptr<listing> l) {
   // A full page only asks whether the remaining regions hold anything (limit 0 counts).
   auto [kind, region] = l->regions[l->next];
   auto after = std::exchange(l->after, std::string{});
-  self->request(region, l->timeout, atom::list_v, after, std::max(want, 0))
+  auto ask = l->remote ? caf::make_message(atom::list_v, kind, after, std::max(want, 0))
+                       : caf::make_message(atom::list_v, after, std::max(want, 0));
+  self->request(region, l->timeout, std::move(ask))
     .then(
       [self, l](entity_page& page) {
         if (static_cast<int32_t>(l->items.size()) >= l->limit) {
@@ -363,16 +367,25 @@ void add_admin_routes(router& r, const std::shared_ptr<const route_env>& env) {
     l->timeout = env->timeout;
     l->reply = reply;
     l->request_id = std::string{req.request_id};
-    // Only this node's entities exist here; another node's list is empty (a cluster layer
-    // would ask that node).
-    if (!q.node.empty() && q.node != l->node)
-      return answer_listing(*l);
+    // Another member's entities: asked of its gateway, kind by kind. A node that is not an up
+    // member has no live entities.
+    caf::actor remote;
+    if (!q.node.empty() && q.node != l->node) {
+      auto gw = member_gateway(env->handles, q.node);
+      if (!gw)
+        return reply(error_response(gw.error(), l->request_id));
+      if (!*gw)
+        return answer_listing(*l);
+      remote = *gw;
+      l->node = q.node;
+      l->remote = true;
+    }
     for (auto kind : known_kinds) {
       if (!q.kind.empty() && kind != q.kind)
         continue;
       if (q.cursor && kind < q.cursor->kind)
         continue;
-      if (auto region = region_of(env->handles, kind))
+      if (auto region = remote ? remote : region_of(env->handles, kind))
         l->regions.emplace_back(std::string{kind}, region);
     }
     if (q.cursor && !l->regions.empty() && l->regions.front().first == q.cursor->kind)

@@ -1,6 +1,8 @@
 #include "api/routes/cluster_view.hpp"
 
+#include "actors/protocol/errors.hpp"
 #include "actors/protocol/interfaces.hpp"
+#include "runtime/cluster/cluster_state.hpp"
 #include "runtime/util/time.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -121,6 +123,22 @@ caf::actor region_of(const runtime::node_handles& h, std::string_view kind) {
 
 std::string node_id_of(const runtime::node_handles& h) {
   return h.identity ? h.identity->node_id : std::string{"local"};
+}
+
+caf::expected<caf::actor> member_gateway(const runtime::node_handles& h,
+                                         const std::string& node_id) {
+  if (!h.cluster)
+    return caf::actor{};
+  auto v = h.cluster->current();
+  for (const auto& m : v->members) {
+    if (m.node_id != node_id || m.status != "up")
+      continue;
+    if (auto gw = h.cluster->peer(m.node_id, m.incarnation))
+      return gw;
+    return caf::make_error(mercato_errc::entity_unavailable,
+                           "node " + node_id + " is up but not connected to this node; retry");
+  }
+  return caf::actor{};
 }
 
 void describe_cluster(caf::event_based_actor* self, const runtime::node_handles& h,

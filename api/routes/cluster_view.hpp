@@ -28,6 +28,11 @@ caf::actor region_of(const runtime::node_handles& h, std::string_view kind);
 /// This node's id ("local" without an identity).
 std::string node_id_of(const runtime::node_handles& h);
 
+/// The gateway of up member `node_id` (another node): an invalid handle when no up member has
+/// that id (or this node is alone), `entity_unavailable` when it is up but not connected.
+caf::expected<caf::actor> member_gateway(const runtime::node_handles& h,
+                                         const std::string& node_id);
+
 /// Asks, from `self`, for the JSON body of GET /v1/admin/cluster: in a cluster, every member of
 /// the node's view with each up member's live entities (the gateway asks them); on a single node,
 /// this node with its regions' counts. `done` runs in `self`'s context.

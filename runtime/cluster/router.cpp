@@ -336,6 +336,13 @@ caf::behavior gateway(gateway_ptr self, std::shared_ptr<state> cluster) {
         self->send(caf::actor_cast<event_sink_actor>(sink), atom::publish_v, std::move(events));
     },
     [self](atom::list) { return local_load(self); },
+    [self](atom::list, const std::string& kind, std::string& after, int32_t limit) {
+      auto rp = self->make_response_promise();
+      if (auto region = self->state.cluster->region(kind))
+        rp.delegate(region, atom::list_v, std::move(after), limit);
+      else
+        rp.deliver(caf::make_error(mercato_errc::not_found, "no entities of kind " + kind));
+    },
     [self](atom::get) { return cluster_overview(self); },
   };
 }

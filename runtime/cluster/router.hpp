@@ -49,6 +49,8 @@ event_sink_actor spawn_cluster_sink(caf::actor_system& sys, event_sink_actor loc
 /// - `(atom::publish, std::vector<committed_event>)`: a peer's commits, for this node's hub
 ///   (`state::set_local_sink`).
 /// - `(atom::list)` -> `cluster_member_info`: this node and its live entities per kind.
+/// - `(atom::list, std::string kind, std::string after, int32_t limit)` -> `entity_page`: a page
+///   of this node's live entities of `kind` (the region's `list`), for the admin of another node.
 /// - `(atom::get)` -> `cluster_info`: every member of the view, with each up member's live
 ///   entities (asked with a 1 s deadline; -1 when it did not answer).
 caf::actor spawn_gateway(caf::actor_system& sys, std::shared_ptr<state> cluster);

@@ -148,20 +148,26 @@ protected:
     return rows[0][0].as<int64_t>();
   }
 
-  /// The stock keys node `i` has live.
-  std::set<std::string> live_stock(size_t i) {
+  /// The stock keys node `i` has live; with `node`, the keys that node has, as node `i` lists
+  /// them (`limit` a page).
+  std::set<std::string> live_stock(size_t i, const std::string& node = {}, int limit = 1000) {
     std::set<std::string> keys;
     std::string cursor;
     for (int pages = 0; pages < 50; ++pages) {
-      auto target = "/v1/admin/actors?kind=stock&limit=1000"
+      auto target = "/v1/admin/actors?kind=stock&limit=" + std::to_string(limit)
+                    + (node.empty() ? std::string{} : "&node=" + node)
                     + (cursor.empty() ? std::string{} : "&cursor=" + cursor);
       auto r = http(i).get(target, admin_);
       EXPECT_EQ(r.status, 200) << r.describe();
       if (r.status != 200)
         return keys;
       auto body = r.json();
-      for (const auto& item : body["items"])
+      for (const auto& item : body["items"]) {
         keys.insert(item.value("key", ""));
+        if (!node.empty()) {
+          EXPECT_EQ(item.value("node", ""), node) << item.dump();
+        }
+      }
       if (!body["next_cursor"].is_string())
         return keys;
       cursor = body["next_cursor"].get<std::string>();
@@ -232,6 +238,14 @@ TEST_F(ClusterE2E, ThreeNodesServeEveryKeyFromExactlyOneNode) {
   EXPECT_EQ(total, static_cast<size_t>(keys)) << "a key is live on two nodes";
   for (const auto& [key, n] : where)
     EXPECT_EQ(n, 1) << key;
+  // Any node lists any member's entities (`?node=`), in pages, as that member lists its own.
+  for (size_t j = 0; j < 3; ++j) {
+    auto own = live_stock(j);
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_EQ(live_stock(i, "node-" + std::to_string(j), 97), own)
+        << "node-" << j << " as node-" << i << " lists it";
+  }
+  EXPECT_TRUE(live_stock(0, "node-9").empty()) << "not a member";
 }
 
 TEST_F(ClusterE2E, AKilledNodesKeysAnswerFromTheSurvivorsWithNothingLost) {
