@@ -117,6 +117,8 @@ const std::vector<field>& fields() {
      "hold TTL when a reservation names none"},
     {MERCATO_FIELD(entity, max_hold_ttl_ms), "", "--max-hold-ttl-ms", "MS",
      "longest hold TTL a reservation may ask for"},
+    {MERCATO_FIELD(entity, max_waiting_reservations), "", "--max-waiting-reservations", "N",
+     "reservations of one stock item waiting for the journal, at most; more get 503 at once"},
     {MERCATO_FIELD(entity, request_timeout_ms), "", "--request-timeout-ms", "MS",
      "timeout of API -> entity requests"},
     {MERCATO_FIELD(entity, restart_budget), "", "--restart-budget", "N",
@@ -642,6 +644,7 @@ void validate(const settings& s, report& rep) {
 
   at_least("entity.passivate_after_ms", s.entity.passivate_after_ms, 1);
   at_least("entity.max_hold_ttl_ms", s.entity.max_hold_ttl_ms, 1000);
+  between("entity.max_waiting_reservations", s.entity.max_waiting_reservations, 1, 1'000'000);
   if (s.entity.default_hold_ttl_ms < 1000)
     at_least("entity.default_hold_ttl_ms", s.entity.default_hold_ttl_ms, 1000);
   else if (s.entity.default_hold_ttl_ms > s.entity.max_hold_ttl_ms)

@@ -59,6 +59,8 @@ struct entity_settings {
   int64_t passivate_after_ms = 120000;  ///< idle time before an entity stops
   int64_t default_hold_ttl_ms = 900000; ///< hold TTL when a reservation names none
   int64_t max_hold_ttl_ms = 7 * 86400000LL;
+  /// Reservations of one stock item waiting for the journal, at most; more are refused at once.
+  int64_t max_waiting_reservations = 512;
   int64_t request_timeout_ms = 5000; ///< API -> entity requests
   int restart_budget = 5;            ///< restarts allowed per window before 503
   int64_t restart_window_ms = 60000;

@@ -318,6 +318,11 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
       auto ttl = cmd.ttl_ms > 0 ? cmd.ttl_ms : st.cfg.default_ttl_ms;
       if (ttl > st.cfg.max_ttl_ms)
         return caf::make_error(mercato_errc::invalid_request, "ttl exceeds the maximum");
+      if (st.buffer.on_durable.size() >= st.cfg.max_waiting_reservations)
+        return caf::make_error(mercato_errc::entity_unavailable,
+                               "stock " + st.sku
+                                 + " is busy: " + std::to_string(st.buffer.on_durable.size())
+                                 + " changes wait for the journal; retry");
       auto d = stock::decide_reserve(st.decided, cmd.reservation_id, cmd.quantity, ttl, now_of(st));
       if (!d)
         return std::move(d.error());

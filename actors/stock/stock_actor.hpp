@@ -24,6 +24,11 @@ struct stock_settings {
   /// More than one pays off only when the journal's round trip, not CPU, is the limit (a remote
   /// database): on a 2-core box with a local PostgreSQL, 2 measured ~5 % slower than 1.
   size_t max_appends_in_flight = 1;
+  /// Decisions gathering behind the append under way, at most, before a reservation is refused
+  /// at once (`entity_unavailable`): under more load than the journal takes, a queue would only
+  /// make every answer late. Commits and releases finish work already admitted, and free units:
+  /// they always wait.
+  size_t max_waiting_reservations = 512;
   bool fault_injection = false;
   std::chrono::milliseconds recovery_timeout{10000};
   std::function<int64_t()> now_ms; ///< wall clock, epoch ms; injected for tests

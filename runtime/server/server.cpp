@@ -344,6 +344,7 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
   stock_cfg.recovery = p.recovery;
   stock_cfg.default_ttl_ms = cfg.entity.default_hold_ttl_ms;
   stock_cfg.max_ttl_ms = cfg.entity.max_hold_ttl_ms;
+  stock_cfg.max_waiting_reservations = static_cast<size_t>(cfg.entity.max_waiting_reservations);
   stock_cfg.snapshot_every = cfg.journal.snapshot_every;
   stock_cfg.fault_injection = cfg.testing.fault_injection;
   // Reads of SKUs that do not exist (bots guessing) cost neither an actor nor a query each.

@@ -260,6 +260,52 @@ TEST_F(StockActor, TwoAppendsInFlightStayInOrder) {
   caf::anon_send_exit(deep_region, caf::exit_reason::user_shutdown);
 }
 
+// A hot item under more load than the journal takes: past the bound, a reservation is refused
+// at once instead of queueing; commits and releases (admitted work that frees units) still wait;
+// once the journal catches up, reservations are taken again.
+TEST_F(StockActor, ReservationsPastTheWaitingBoundAreRefusedAtOnce) {
+  auto bounded = cfg;
+  bounded.max_waiting_reservations = 2;
+  runtime::region_settings rs;
+  rs.kind = "stock";
+  auto bounded_region = runtime::spawn_region(sys, rs, make_stock_spawner(bounded), nullptr);
+  std::swap(region, bounded_region);
+  ASSERT_TRUE((ask<stock_view>("b1", atom::set_v, stock_set_cmd{10, ""})));
+  ASSERT_TRUE((ask<reservation_view>("b1", atom::reserve_v, reserve_cmd{"old", 1, 60000, ""})));
+  db->hold_appends = true;
+  auto r1 = send<reservation_view>("b1", atom::reserve_v, reserve_cmd{"a", 1, 60000, ""});
+  sched.run(); // in flight: the buffer behind it is empty again
+  auto r2 = send<reservation_view>("b1", atom::reserve_v, reserve_cmd{"b", 1, 60000, ""});
+  auto r3 = send<reservation_view>("b1", atom::reserve_v, reserve_cmd{"c", 1, 60000, ""});
+  auto r4 = send<reservation_view>("b1", atom::reserve_v, reserve_cmd{"d", 1, 60000, ""});
+  auto done = send<stock_view>("b1", atom::release_v, hold_cmd{"old", "", false});
+  sched.run();
+  // Requests 0 and 1 were the set and the first hold.
+  EXPECT_FALSE(answered(2)) << "in flight";
+  EXPECT_FALSE(answered(3)) << "waits behind it";
+  EXPECT_FALSE(answered(4)) << "waits behind it";
+  ASSERT_TRUE(answered(5)) << "refused at once";
+  ASSERT_FALSE(*r4);
+  EXPECT_EQ(code_of(r4->error()), mercato_errc::entity_unavailable);
+  EXPECT_FALSE(answered(6)) << "a release always waits";
+  caf::anon_send(raw_journal, atom::flush_v);
+  sched.run();
+  caf::anon_send(raw_journal, atom::flush_v);
+  sched.run();
+  ASSERT_TRUE(*r1);
+  ASSERT_TRUE(*r2);
+  ASSERT_TRUE(*r3);
+  ASSERT_TRUE(*done);
+  db->hold_appends = false;
+  EXPECT_TRUE((ask<reservation_view>("b1", atom::reserve_v, reserve_cmd{"d", 1, 60000, ""})))
+    << "taken again once the journal caught up";
+  auto g = ask<stock_view>("b1", atom::get_v);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->reserved, 4);
+  std::swap(region, bounded_region);
+  caf::anon_send_exit(bounded_region, caf::exit_reason::user_shutdown);
+}
+
 TEST_F(StockActor, JournalThatStopsFailsPendingRequests) {
   ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
   db->hold_appends = true;

@@ -15,6 +15,9 @@
 //                       a fake SMS or push provider answering 200 at once (fake_provider.cpp),
 //                       for the notification benchmark (notify.sh).
 //
+// With --shed-ok, 503 answers (the server refusing load it cannot take) are counted apart, with
+// their own latencies, instead of failing the run (overload.sh).
+//
 // Each connection keeps one request in flight (keep-alive). flash and checkout count only 201
 // answers, which Mercato sends once the hold (the order) is durable. Prints one JSON line of
 // results: the rate and latencies, and over the measured window only (warm-up excluded) the
@@ -66,7 +69,9 @@ namespace {
 struct results {
   std::vector<uint32_t> latencies_us; // of counted answers
   uint64_t ok = 0;
-  uint64_t rejected = 0;     // 409
+  uint64_t rejected = 0; // 409
+  uint64_t shed = 0;     // 503 with --shed-ok: refused by the server's load shedding
+  std::vector<uint32_t> shed_latencies_us;
   uint64_t failed = 0;       // anything else, incl. transport errors
   std::string first_failure; // status and body of the first failed answer, for diagnosis
   double window_s = 0;       // measured seconds (shorter than asked if the work ran out)
@@ -107,12 +112,13 @@ struct window_hooks {
 
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  /// `ok_status` 0 counts every 2xx answer, another value only that status.
+  /// `ok_status` 0 counts every 2xx answer, another value only that status; `shed_ok` counts
+  /// 503 answers as shed load rather than failures.
   connection(asio::io_context& ioc, const tcp::resolver::results_type& ep, request_factory make,
              clock_type::time_point measure_from, clock_type::time_point stop_at, int ok_status,
-             exhaustion& ran_out, results& out)
+             bool shed_ok, exhaustion& ran_out, results& out)
       : stream_(ioc), endpoints_(ep), make_(std::move(make)), measure_from_(measure_from),
-        stop_at_(stop_at), ok_status_(ok_status), ran_out_(ran_out), out_(out) {}
+        stop_at_(stop_at), ok_status_(ok_status), shed_ok_(shed_ok), ran_out_(ran_out), out_(out) {}
 
   void start() {
     stream_.async_connect(endpoints_,
@@ -157,10 +163,14 @@ private:
     auto now = clock_type::now();
     if (sent_at_ >= measure_from_) {
       auto status = static_cast<int>(res_.result_int());
+      auto took = static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at_).count());
       if (ok_status_ == 0 ? status >= 200 && status < 300 : status == ok_status_) {
         ++out_.ok;
-        out_.latencies_us.push_back(static_cast<uint32_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at_).count()));
+        out_.latencies_us.push_back(took);
+      } else if (status == 503 && shed_ok_) {
+        ++out_.shed;
+        out_.shed_latencies_us.push_back(took);
       } else if (status == 409) {
         ++out_.rejected;
       } else {
@@ -177,6 +187,7 @@ private:
   clock_type::time_point measure_from_;
   clock_type::time_point stop_at_;
   int ok_status_;
+  bool shed_ok_;
   exhaustion& ran_out_;
   results& out_;
   uint64_t n_ = 0;
@@ -188,7 +199,7 @@ private:
 
 /// Runs `connections` closed-loop clients for warmup + duration seconds on `threads` threads.
 results run_load(const target& t, int connections, int threads, double warmup_s, double duration_s,
-                 int ok_status, const window_hooks& hooks,
+                 int ok_status, bool shed_ok, const window_hooks& hooks,
                  const std::function<request_factory(int conn)>& factory) {
   asio::io_context ioc;
   auto endpoints = tcp::resolver{ioc}.resolve(t.host, t.port);
@@ -203,7 +214,7 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
   exhaustion ran_out;
   for (int i = 0; i < connections; ++i)
     std::make_shared<connection>(ioc, endpoints, factory(i), measure_from, stop_at, ok_status,
-                                 ran_out, per_conn[static_cast<size_t>(i)])
+                                 shed_ok, ran_out, per_conn[static_cast<size_t>(i)])
       ->start();
   // Sampling blocks (a GET /metrics), so it runs beside the clients, not on their threads.
   std::thread sampler{[&] {
@@ -224,6 +235,9 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
   for (auto& r : per_conn) {
     all.ok += r.ok;
     all.rejected += r.rejected;
+    all.shed += r.shed;
+    all.shed_latencies_us.insert(all.shed_latencies_us.end(), r.shed_latencies_us.begin(),
+                                 r.shed_latencies_us.end());
     all.failed += r.failed;
     if (all.first_failure.empty())
       all.first_failure = r.first_failure;
@@ -249,6 +263,7 @@ int main(int argc, char** argv) {
   double duration = 20;
   double warmup = 3;
   bool do_seed = false;
+  bool shed_ok = false;
   int64_t on_hand = 1'000'000'000;
   std::string label = "mercato";
   std::string jwt_secret;
@@ -273,6 +288,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
     sub->add_option("--prefix", prefix, "SKU name prefix")->capture_default_str();
     sub->add_flag("--seed", do_seed, "create products and stock first (admin token)");
+    sub->add_flag("--shed-ok", shed_ok,
+                  "count 503 answers as shed load (with their latencies), not as failures");
     sub->add_option("--on-hand", on_hand, "units per SKU when seeding")->capture_default_str();
   }
   checkout->add_option("--jwt-secret", jwt_secret, "the server's HS256 secret (customer tokens)")
@@ -405,7 +422,7 @@ int main(int argc, char** argv) {
         return req;
       };
     };
-    r = run_load(t, connections, threads, warmup, duration, 201, hooks, checkouts);
+    r = run_load(t, connections, threads, warmup, duration, 201, shed_ok, hooks, checkouts);
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   ",\"mix\":\"%s\",\"carts\":%zu,\"carts_used\":%zu,\"exhausted\":%s,"
@@ -415,7 +432,7 @@ int main(int argc, char** argv) {
     extra = buf;
   } else {
     r = run_load(
-      t, connections, threads, warmup, duration, read->parsed() ? 200 : 201, hooks,
+      t, connections, threads, warmup, duration, read->parsed() ? 200 : 201, shed_ok, hooks,
       [&](int conn) -> request_factory {
         auto rng = std::make_shared<std::mt19937_64>(static_cast<uint64_t>(conn) * 7919 + 17);
         return [&, conn, rng](uint64_t n) {
@@ -452,6 +469,17 @@ int main(int argc, char** argv) {
     auto idle = static_cast<double>(cpu_after.idle - cpu_before.idle);
     std::snprintf(buf, sizeof buf, ",\"machine_busy\":%.2f,\"cpu_us_per_op\":%.1f",
                   busy / (busy + idle), ops > 0 ? 1e6 * busy / clock_ticks_per_s() / ops : 0.0);
+    extra += buf;
+  }
+  if (shed_ok) {
+    char buf[160];
+    auto answered = r.ok + r.rejected + r.shed + r.failed;
+    std::snprintf(
+      buf, sizeof buf,
+      ",\"shed\":%llu,\"shed_p50_ms\":%.2f,\"shed_p99_ms\":%.2f,\"answered_per_s\":%.0f",
+      static_cast<unsigned long long>(r.shed), percentile_ms(r.shed_latencies_us, 0.50),
+      percentile_ms(r.shed_latencies_us, 0.99),
+      r.window_s > 0 ? static_cast<double>(answered) / r.window_s : 0.0);
     extra += buf;
   }
   if (r.failed > 0)
