@@ -140,6 +140,9 @@ const std::vector<field>& fields() {
      "rounds of a failing compensation before it is dead-lettered"},
     {MERCATO_FIELD(checkout, compensation_backoff_ms), "", "--compensation-backoff-ms", "MS",
      "delay before a compensation's second round, doubled up to a minute"},
+    {MERCATO_FIELD(checkout, idempotency_retention_ms), "MERCATO_IDEMPOTENCY_RETENTION_MS",
+     "--idempotency-retention-ms", "MS",
+     "how long an Idempotency-Key answers its first checkout; 0 = for ever"},
     {MERCATO_FIELD(orders, expected_paid_ms), "MERCATO_ORDER_EXPECTED_PAID_MS",
      "--order-expected-paid-ms", "MS", "stay in paid before a delay warning; 0 = none"},
     {MERCATO_FIELD(orders, expected_confirmed_ms), "MERCATO_ORDER_EXPECTED_CONFIRMED_MS",
@@ -667,6 +670,9 @@ void validate(const settings& s, report& rep) {
   at_least("checkout.shipping_flat_minor", s.checkout.shipping_flat_minor, 0);
   between("checkout.compensation_attempts", s.checkout.compensation_attempts, 1, 1000);
   between("checkout.compensation_backoff_ms", s.checkout.compensation_backoff_ms, 1, 60000);
+  if (s.checkout.idempotency_retention_ms != 0)
+    between("checkout.idempotency_retention_ms", s.checkout.idempotency_retention_ms, 1000,
+            366LL * 86400000);
   // A checkout's holds must outlive its slowest path to the order (reserve, coupon, payment,
   // placement), with room to spare: a hold that expires before the order is placed would sell
   // the same units twice or leave the order without them.

@@ -79,6 +79,9 @@ struct checkout_settings {
   /// that was down) before what is still owed goes to the dead letters (kind `message`).
   int compensation_attempts = 10;
   int64_t compensation_backoff_ms = 500; ///< before the second round, doubled up to a minute
+  /// How long an Idempotency-Key answers its first checkout (0: for ever); after it, a request
+  /// under the key is a new checkout, as payment APIs do after 24 hours.
+  int64_t idempotency_retention_ms = 86400000;
 };
 
 /// Delay detection of orders: how long an order may stay in each status before it records a

@@ -165,7 +165,7 @@ void compensate(self_ptr self, Then then) {
                             id)
       .then([ok](const payment_view& v) { ok(v); }, step("payment:" + id));
   runtime::request_entity(self, st.cfg.cart_region, st.data.cmd.cart_id, st.cfg.step_timeout,
-                          atom::release_v, as_system(st), st.data.checkout_id)
+                          atom::release_v, as_system(st), checkout::use_id(st.data))
     .then([ok](const cart_view& v) { ok(v); }, step("cart:" + st.data.cmd.cart_id));
 }
 
@@ -260,7 +260,7 @@ void compensate_again(self_ptr self) {
   });
 }
 
-void begin_attempt(self_ptr self, const checkout_cmd& cmd);
+void begin_attempt(self_ptr self, const checkout_cmd& cmd, bool renews = false);
 
 void fail_deferred_retry(checkout_state& st, const caf::error& err) {
   st.retry_after_failure.reset();
@@ -601,15 +601,15 @@ void give_back_unrecorded(checkout_state& st, const cart_view& cart, uint32_t at
       st.cfg.coupon_region, atom::route_v, cart.coupon_code,
       caf::make_message(atom::release_v, coupon_use_cmd{id, st.data.cmd.who.sub, 0, rid}));
   caf::anon_send(st.cfg.cart_region, atom::route_v, st.data.cmd.cart_id,
-                 caf::make_message(atom::release_v, as_system(st), st.log.id));
+                 caf::make_message(atom::release_v, as_system(st), checkout::use_id(st.data)));
 }
 
 // The first steps, sent together so that their appends share one group commit: `started`, a
 // hold per line, the coupon use, and the cart's claim made durable (the cart answered the claim
 // before its append; its `get` answers once durable). The provider is asked only after all of
 // them, so that a restarted saga always knows an attempt that may have reached it.
-void take_first_steps(self_ptr self, checkout_cmd recorded, uint32_t attempt,
-                      const cart_view& cart) {
+void take_first_steps(self_ptr self, checkout_cmd recorded, uint32_t attempt, const cart_view& cart,
+                      bool renews) {
   auto& st = self->state;
   st.may_have_authorised = false; // until authorize() asks the provider
   st.authorisation = {};
@@ -645,7 +645,8 @@ void take_first_steps(self_ptr self, checkout_cmd recorded, uint32_t attempt,
   };
   persist(
     self,
-    std::vector<checkout_event>{checkout::started(recorded, attempt, cart, self->state.env.now())},
+    std::vector<checkout_event>{
+      checkout::started(recorded, attempt, cart, self->state.env.now(), renews)},
     [fan] { fan->finish(); },
     [self, cart, attempt](const caf::error& err) {
       auto& st = self->state;
@@ -695,7 +696,7 @@ void take_first_steps(self_ptr self, checkout_cmd recorded, uint32_t attempt,
     .then(
       [self, fan](const cart_view& durable) {
         // A lost claim restarted the cart, which then answers without it.
-        if (durable.checkout_id != self->state.log.id && !fan->other)
+        if (durable.checkout_id != checkout::use_id(self->state.data) && !fan->other)
           fan->other = caf::make_error(mercato_errc::storage_unavailable,
                                        "the cart's claim was not made durable");
         fan->finish();
@@ -705,25 +706,31 @@ void take_first_steps(self_ptr self, checkout_cmd recorded, uint32_t attempt,
 
 // Claims the cart (as its owner) for this checkout, then takes the first steps. The claim comes
 // first: a second checkout of the same cart, under any key, is refused before it can reserve or
-// charge anything. The card token stays in memory: `started` never holds it.
-void begin_attempt(self_ptr self, const checkout_cmd& cmd) {
+// charge anything. The card token stays in memory: `started` never holds it. A renewal (the
+// key's next use, `checkout::renews`) claims under the new attempt's id: a cart its last use
+// checked out stays refused.
+void begin_attempt(self_ptr self, const checkout_cmd& cmd, bool renews) {
   auto& st = self->state;
   st.running = true;
+  auto claimant = renews ? checkout::attempt_id(st.log.id, st.data.attempt + 1)
+                         : checkout::attempt_id(st.log.id, st.data.first_attempt);
   runtime::request_entity(self, st.cfg.cart_region, cmd.cart_id, st.cfg.step_timeout,
-                          atom::commit_v, cmd.who, st.log.id)
+                          atom::commit_v, cmd.who, claimant)
     .then(
-      [self, cmd](const cart_view& cart) {
+      [self, cmd, renews](const cart_view& cart) {
         auto& st = self->state;
+        st.renewing.reset(); // `started` now records the new use
         st.steps.clear();
         st.payment_token = cmd.payment_token;
         auto recorded = cmd;
         recorded.payment_token.clear();
-        take_first_steps(self, std::move(recorded), st.data.attempt + 1, cart);
+        take_first_steps(self, std::move(recorded), st.data.attempt + 1, cart, renews);
       },
       [self](const caf::error& err) {
         // Nothing was taken: the error is answered, not recorded, so the key stays usable.
         auto& st = self->state;
         st.running = false;
+        st.renewing.reset();
         if (errc_of(err) == mercato_errc::not_found)
           fail_waiters(st, caf::make_error(mercato_errc::invalid_request, "no such cart"));
         else
@@ -817,6 +824,23 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
   return {
     [self](atom::start, const checkout_cmd& cmd) -> caf::result<checkout_view> {
       auto& st = self->state;
+      if (!st.running && !st.settling && !st.compensating
+          && checkout::renews(st.data, st.cfg.idempotency_retention_ms, st.env.now())) {
+        // The key's last use ended longer ago than its retention: this request is a new one.
+        auto rp = self->make_response_promise<checkout_view>();
+        st.waiters.push_back(rp);
+        st.renewing = cmd;
+        begin_attempt(self, cmd, true);
+        return rp;
+      }
+      if (st.renewing) { // the same request again answers with the renewal, another is refused
+        if (st.renewing->who.sub != cmd.who.sub || st.renewing->body_digest != cmd.body_digest)
+          return caf::make_error(mercato_errc::idempotency_mismatch,
+                                 "this Idempotency-Key was used with another request body");
+        auto rp = self->make_response_promise<checkout_view>();
+        st.waiters.push_back(rp);
+        return rp;
+      }
       if (st.data.exists) {
         if (auto err = checkout::check_same_request(st.data, cmd))
           return err;

@@ -29,6 +29,9 @@ struct checkout_settings {
   int compensation_attempts = 10;              ///< rounds before what is owed is dead-lettered
   std::chrono::milliseconds compensation_backoff{500}; ///< doubled per round, up to a minute
   std::chrono::milliseconds settle_delay{0};           ///< tests only: answer, wait, then settle
+  /// How long an Idempotency-Key answers its first request, from that request on (0: for ever);
+  /// afterwards a request under it begins a new checkout (`checkout::renews`).
+  int64_t idempotency_retention_ms = 86400000;
 };
 
 /// State of the checkout actor.
@@ -44,6 +47,8 @@ struct checkout_state {
   int64_t settle_not_before_ms = 0; ///< with the test-only settle delay: when it ends
   int compensation_rounds = 0;
   std::string payment_token; ///< of the attempt under way; in memory only, never journaled
+  /// A renewal of the key whose cart claim is under way (until `started` records it).
+  std::optional<checkout_cmd> renewing;
   /// The attempt's authorisation as the provider answered it; the order records it, and a
   /// resumed saga takes it from there.
   payment_view authorisation;

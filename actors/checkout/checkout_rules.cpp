@@ -14,6 +14,16 @@ std::string attempt_id(const std::string& checkout_id, uint32_t attempt) {
   return attempt <= 1 ? checkout_id : checkout_id + "-" + std::to_string(attempt);
 }
 
+std::string use_id(const state& s) {
+  return attempt_id(s.checkout_id, s.first_attempt);
+}
+
+bool renews(const state& s, int64_t retention_ms, int64_t now_ms) {
+  return s.exists && retention_ms > 0 && s.finished
+         && (s.status == "completed" || s.status == "failed")
+         && now_ms - s.created_at_ms >= retention_ms;
+}
+
 caf::error check_access(const state& s, const caller& who) {
   if (!s.exists || (!who.admin && who.sub != s.cmd.who.sub))
     return caf::make_error(mercato_errc::not_found, "no such checkout");
@@ -28,11 +38,12 @@ caf::error check_same_request(const state& s, const checkout_cmd& cmd) {
 }
 
 checkout_event started(const checkout_cmd& cmd, uint32_t attempt, const cart_view& cart,
-                       int64_t now_ms) {
+                       int64_t now_ms, bool renews) {
   checkout_event e;
   e.type = "started";
   e.cmd = cmd;
   e.attempt = attempt;
+  e.renews = renews;
   e.cart = cart;
   e.at_ms = now_ms;
   return e;
@@ -81,13 +92,15 @@ checkout_event compensated(std::vector<std::string> dead_lettered, int64_t now_m
 void apply(state& s, const checkout_event& e) {
   s.updated_at_ms = e.at_ms;
   if (e.type == "started") {
-    if (!s.exists)
+    if (!s.exists || e.renews)
       s.created_at_ms = e.at_ms;
+    if (e.renews)
+      s.first_attempt = e.attempt;
     s.exists = true;
     s.cmd = e.cmd;
     s.attempt = e.attempt;
     s.cart = e.cart;
-    s.order_id = order_id_of(s.checkout_id);
+    s.order_id = order_id_of(use_id(s));
     s.status = "processing";
     s.steps.clear();
     s.code.clear();

@@ -23,6 +23,16 @@ std::string order_id_of(const std::string& checkout_id);
 /// needs fresh ids: the previous ones were released, voided and fenced.
 std::string attempt_id(const std::string& checkout_id, uint32_t attempt);
 
+/// The id of the key's current use: the checkout id, or after a renewal the id of the attempt
+/// that renewed it. The use's cart claim and its order (`order_id_of(use_id)`) carry it, so that
+/// a renewed key can neither claim a cart its last use checked out nor place that use's order.
+std::string use_id(const state& s);
+
+/// True when a request under the key begins a new use of it: the last use has ended (completed,
+/// or failed with everything given back) and its retention (`retention_ms` > 0) has passed since
+/// it began. Payment APIs keep idempotency keys for 24 hours the same way.
+bool renews(const state& s, int64_t retention_ms, int64_t now_ms);
+
 /// `not_found` unless the checkout exists and `who` started it (or is an admin).
 caf::error check_access(const state& s, const caller& who);
 
@@ -30,7 +40,7 @@ caf::error check_access(const state& s, const caller& who);
 caf::error check_same_request(const state& s, const checkout_cmd& cmd);
 
 checkout_event started(const checkout_cmd& cmd, uint32_t attempt, const cart_view& cart,
-                       int64_t now_ms);
+                       int64_t now_ms, bool renews = false);
 /// The attempt's order exists: the checkout is answered `completed` and settles. Derived, not
 /// journaled (the order's own `placed` proves it, and a resumed saga asks the order); journals
 /// written before that still hold it as an `order_placed` event, which `apply` replays.

@@ -510,8 +510,11 @@ typename Inspector::result_type inspect(Inspector& f, checkout_step& x) {
 /// order's existence was derived instead)
 struct checkout_event {
   std::string type;
-  checkout_cmd cmd;                 ///< started
-  uint32_t attempt = 0;             ///< started: 1, 2, ... (a retryable failure may be retried)
+  checkout_cmd cmd;     ///< started
+  uint32_t attempt = 0; ///< started: 1, 2, ... (a retryable failure may be retried)
+  /// started: a new use of the Idempotency-Key, once the last one's retention had passed; this
+  /// attempt's id then names the use's cart claim and order (see checkout::use_id)
+  bool renews = false;
   cart_view cart;                   ///< started: what is bought
   int64_t discount_minor = 0;       ///< completed (order_placed)
   std::vector<checkout_step> steps; ///< completed, failed (order_placed)
@@ -528,7 +531,7 @@ struct checkout_event {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkout_event& x) {
-  return f(caf::meta::type_name("checkout_event"), x.type, x.cmd, x.attempt, x.cart,
+  return f(caf::meta::type_name("checkout_event"), x.type, x.cmd, x.attempt, x.renews, x.cart,
            x.discount_minor, x.steps, x.code, x.detail, x.skus, x.retryable, x.owed, x.at_ms);
 }
 
@@ -540,6 +543,7 @@ struct checkout_view {
   std::string status; ///< processing, completed, failed
   checkout_cmd cmd;
   uint32_t attempt = 0;
+  uint32_t first_attempt = 1; ///< the attempt that began the key's current use (a renewal)
   cart_view cart;
   int64_t discount_minor = 0;
   std::vector<checkout_step> steps;
@@ -551,7 +555,7 @@ struct checkout_view {
   /// completed: every hold, the coupon and the payment are settled; failed: every step taken
   /// was compensated (or dead-lettered)
   bool finished = false;
-  int64_t created_at_ms = 0;
+  int64_t created_at_ms = 0; ///< of the key's current use: its retention counts from here
   int64_t updated_at_ms = 0;
   uint64_t version = 0;
 };
@@ -559,8 +563,8 @@ struct checkout_view {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkout_view& x) {
   return f(caf::meta::type_name("checkout_view"), x.exists, x.checkout_id, x.order_id, x.status,
-           x.cmd, x.attempt, x.cart, x.discount_minor, x.steps, x.code, x.detail, x.skus,
-           x.retryable, x.owed, x.finished, x.created_at_ms, x.updated_at_ms, x.version);
+           x.cmd, x.attempt, x.first_attempt, x.cart, x.discount_minor, x.steps, x.code, x.detail,
+           x.skus, x.retryable, x.owed, x.finished, x.created_at_ms, x.updated_at_ms, x.version);
 }
 
 // -- customers --------------------------------------------------------------------------------

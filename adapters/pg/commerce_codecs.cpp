@@ -81,13 +81,14 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(order_snapshot, exists, placemen
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_cmd, who, idempotency_key, body_digest,
                                                 cart_id, ship_to, email)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_step, name, status, detail, at_ms)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_event, type, cmd, attempt, cart,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_event, type, cmd, attempt, renews, cart,
                                                 discount_minor, steps, code, detail, skus,
                                                 retryable, owed, at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(checkout_view, exists, checkout_id, order_id,
-                                                status, cmd, attempt, cart, discount_minor, steps,
-                                                code, detail, skus, retryable, owed, finished,
-                                                created_at_ms, updated_at_ms, version)
+                                                status, cmd, attempt, first_attempt, cart,
+                                                discount_minor, steps, code, detail, skus,
+                                                retryable, owed, finished, created_at_ms,
+                                                updated_at_ms, version)
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(payment_event, type, status, amount_minor, currency,
                                                 provider, provider_ref, detail, customer_id, source,
@@ -133,6 +134,7 @@ template <>
 void omit_defaults<checkout_event>(json& j) {
   omit_if_default<checkout_cmd>(j, "cmd");
   omit_if_default<cart_view>(j, "cart");
+  omit_if_default<bool>(j, "renews");
 }
 
 template <class Event>

@@ -398,6 +398,7 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
   checkout_cfg.compensation_attempts = cfg.checkout.compensation_attempts;
   checkout_cfg.compensation_backoff
     = std::chrono::milliseconds{cfg.checkout.compensation_backoff_ms};
+  checkout_cfg.idempotency_retention_ms = cfg.checkout.idempotency_retention_ms;
   if (cfg.testing.fault_injection)
     checkout_cfg.settle_delay = std::chrono::milliseconds{cfg.testing.settle_delay_ms};
   r.checkout = region("checkout", make_checkout_spawner(checkout_cfg));

@@ -356,6 +356,53 @@ TEST_F(CheckoutE2E, SameKeyTwentyTimesConcurrentlyMakesOneOrder) {
   EXPECT_TRUE(settles_to(sku, 8));
 }
 
+// An Idempotency-Key answers its first checkout for the server's retention (1 s here); after
+// it, a request under the key is a new checkout with an order of its own, and the cart the key
+// bought first cannot be bought again under it.
+TEST_F(CheckoutE2E, AKeyPastItsRetentionStartsANewCheckoutButNeverSellsItsCartTwice) {
+  ASSERT_NO_FATAL_FAILURE(start_server({"--idempotency-retention-ms", "1000"}));
+  auto sku = stocked_product("renew", 1000, 10);
+  auto first_cart = filled_cart(ada_, {{sku, 1}});
+  auto second_cart = filled_cart(ada_, {{sku, 2}});
+  auto first = http().request(checkout_request("renew-1", checkout_body(first_cart), ada_));
+  ASSERT_EQ(first.status, 201) << first.describe();
+  auto checkout_id = first.json().at("checkout_id").get<std::string>();
+  auto first_order = first.json().at("order_id").get<std::string>();
+  expect_problem(http().request(checkout_request("renew-1", checkout_body(second_cart), ada_)), 409,
+                 "idempotency_mismatch");
+  ASSERT_TRUE(settles_to(sku, 9));
+  // Past the retention, by the server's clock (which alone decides): the first cart again under
+  // the key is a new checkout, refused because that cart was bought. Until the first checkout
+  // has settled entirely, the same request is still answered with the first result.
+  std::this_thread::sleep_for(1100ms);
+  mt::http_response again;
+  ASSERT_TRUE(eventually(
+    [&] {
+      again = http().request(checkout_request("renew-1", checkout_body(first_cart), ada_));
+      return again.status != 201;
+    },
+    10s, 50ms))
+    << again.describe();
+  expect_problem(again, 409, "conflict");
+  // The second cart under the key: a new checkout and a new order.
+  auto second = http().request(checkout_request("renew-1", checkout_body(second_cart), ada_));
+  ASSERT_EQ(second.status, 201) << second.describe();
+  EXPECT_EQ(second.json().at("checkout_id"), checkout_id);
+  auto second_order = second.json().at("order_id").get<std::string>();
+  EXPECT_NE(second_order, first_order);
+  // Within the new use the key answers its result again, and refuses the first cart's body.
+  auto replay = http().request(checkout_request("renew-1", checkout_body(second_cart), ada_));
+  ASSERT_EQ(replay.status, 201) << replay.describe();
+  EXPECT_EQ(replay.json().at("order_id"), second_order);
+  expect_problem(http().request(checkout_request("renew-1", checkout_body(first_cart), ada_)), 409,
+                 "idempotency_mismatch");
+  EXPECT_TRUE(settles_to(sku, 7)) << "1 + 2 units sold, each once";
+  for (const auto& order : {first_order, second_order})
+    EXPECT_EQ(http().get("/v1/orders/" + order, ada_).status, 200) << order;
+  auto paid = payments(checkout_id);
+  EXPECT_EQ(paid.size(), 2u) << "one payment per checkout, none for the refused cart";
+}
+
 TEST_F(CheckoutE2E, CancelReturnsStockAndMoneyOnce) {
   ASSERT_NO_FATAL_FAILURE(start_server());
   auto sku = stocked_product("cancel", 1000, 10);

@@ -328,6 +328,48 @@ TEST(CheckoutRules, RecordsAndReplays) {
   EXPECT_EQ(s.discount_minor, 50);
 }
 
+// An Idempotency-Key answers its first checkout for its retention; after it, a request under
+// the key begins a new use whose cart claim and order carry the renewing attempt's id. A retry
+// within a use keeps the use's order.
+TEST(CheckoutRules, AKeyPastItsRetentionBeginsANewUseWithAnOrderOfItsOwn) {
+  checkout::state s;
+  s.checkout_id = "co_key";
+  checkout_cmd cmd;
+  cmd.who = ada();
+  cmd.body_digest = "d1";
+  cart_view cart;
+  cart.lines.push_back(cart_line{"a", "A", 1, 100});
+  constexpr int64_t day = 86400000;
+  EXPECT_FALSE(checkout::renews(s, day, 0)) << "nothing to renew";
+  checkout::apply(s, checkout::started(cmd, 1, cart, 1000));
+  EXPECT_EQ(checkout::use_id(s), "co_key");
+  EXPECT_FALSE(checkout::renews(s, day, 1000 + 2 * day)) << "still processing";
+  checkout::order_exists(s, 0, {}, 1001);
+  EXPECT_FALSE(checkout::renews(s, day, 1000 + 2 * day)) << "completed but not settled";
+  checkout::apply(s, checkout::completed(0, {}, 1002));
+  EXPECT_FALSE(checkout::renews(s, day, 1000 + day - 1)) << "within the retention";
+  EXPECT_FALSE(checkout::renews(s, 0, 1000 + 100 * day)) << "0 keeps keys for ever";
+  ASSERT_TRUE(checkout::renews(s, day, 1000 + day));
+  auto next = cmd;
+  next.body_digest = "d2";
+  checkout::apply(s, checkout::started(next, 2, cart, 1000 + day, true));
+  EXPECT_EQ(s.status, "processing");
+  EXPECT_EQ(s.first_attempt, 2u);
+  EXPECT_EQ(checkout::use_id(s), "co_key-2");
+  EXPECT_EQ(s.order_id, "ord_key-2");
+  EXPECT_EQ(s.created_at_ms, 1000 + day) << "the new use's retention counts from its start";
+  EXPECT_FALSE(checkout::check_same_request(s, next));
+  EXPECT_TRUE(checkout::check_same_request(s, cmd)) << "the last use's body is another body now";
+  // A retryable failure of the new use is retried under the same use and order.
+  checkout::apply(s, checkout::failed("unavailable", "x", {}, true, {}, {}, 1000 + day + 1));
+  EXPECT_FALSE(checkout::renews(s, day, 1000 + day + 2));
+  checkout::apply(s, checkout::started(next, 3, cart, 1000 + day + 2));
+  EXPECT_EQ(s.first_attempt, 2u);
+  EXPECT_EQ(s.order_id, "ord_key-2");
+  EXPECT_EQ(checkout::attempt_id(s.checkout_id, s.attempt), "co_key-3");
+  EXPECT_EQ(s.created_at_ms, 1000 + day);
+}
+
 // A restarted node replays `started` then `completed`, with nothing in between: the completed
 // record alone says the checkout completed, and with what discount.
 TEST(CheckoutRules, CompletedAloneRecordsTheOutcome) {
