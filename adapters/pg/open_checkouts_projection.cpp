@@ -7,7 +7,6 @@
 #include "adapters/pg/projection.hpp"
 #include "adapters/pg/projections.hpp"
 #include "adapters/pg/recovery.hpp"
-#include "runtime/logging.hpp"
 
 #include <map>
 
@@ -94,21 +93,8 @@ const projection& open_checkouts_projection() {
 }
 
 std::vector<std::string> open_checkouts(const std::string& url) {
-  try {
-    catch_up_projection(url, open_checkouts_projection().name);
-  } catch (const catch_up_timeout& e) {
-    // Better the sagas found so far than none: the rest are found at the next start.
-    runtime::logger("pg")->warn("open checkouts read before their projection caught up: {}",
-                                e.what());
-  }
-  pqxx::connection conn{url};
-  pqxx::nontransaction txn{conn};
-  auto rows = txn.exec("SELECT checkout_id FROM checkouts_open ORDER BY since, checkout_id");
-  std::vector<std::string> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows)
-    out.push_back(row[0].as<std::string>());
-  return out;
+  return caught_up_column(url, open_checkouts_projection().name,
+                          "SELECT checkout_id FROM checkouts_open ORDER BY since, checkout_id");
 }
 
 } // namespace mercato::pg

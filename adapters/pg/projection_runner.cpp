@@ -494,4 +494,22 @@ void catch_up_projection(const std::string& url, const std::string& name,
   catch_up(conn, named(name), 1000, timeout);
 }
 
+std::vector<std::string> caught_up_column(const std::string& url, const std::string& name,
+                                          const std::string& sql) {
+  try {
+    catch_up_projection(url, name);
+  } catch (const catch_up_timeout& e) {
+    // Better the rows found so far than none: what is missed now is found at the next start.
+    runtime::logger("pg")->warn("projection {} read before it caught up: {}", name, e.what());
+  }
+  pqxx::connection conn{url};
+  pqxx::nontransaction txn{conn};
+  auto rows = txn.exec(sql);
+  std::vector<std::string> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows)
+    out.push_back(row[0].as<std::string>());
+  return out;
+}
+
 } // namespace mercato::pg

@@ -85,4 +85,11 @@ struct catch_up_timeout : std::runtime_error {
 void catch_up_projection(const std::string& url, const std::string& name,
                          std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
+/// The first column of `sql`'s rows, read once projection `name` has every event committed before
+/// the call (or, when open transactions keep it from that for 30 s, as far as it got, with a
+/// warning): the lists a node wakes after a crash. Blocking; throws std::exception when the
+/// database fails.
+std::vector<std::string> caught_up_column(const std::string& url, const std::string& name,
+                                          const std::string& sql);
+
 } // namespace mercato::pg

@@ -8,7 +8,6 @@
 #include "adapters/pg/projection.hpp"
 #include "adapters/pg/projections.hpp"
 #include "adapters/pg/recovery.hpp"
-#include "runtime/logging.hpp"
 
 #include <map>
 #include <utility>
@@ -100,21 +99,8 @@ const projection& stock_holds_projection() {
 }
 
 std::vector<std::string> skus_with_holds(const std::string& url) {
-  try {
-    catch_up_projection(url, stock_holds_projection().name);
-  } catch (const catch_up_timeout& e) {
-    // Better the items found so far than none: an item not woken expires its holds when it is
-    // next touched.
-    runtime::logger("pg")->warn("stock holds read before their projection caught up: {}", e.what());
-  }
-  pqxx::connection conn{url};
-  pqxx::nontransaction txn{conn};
-  auto rows = txn.exec("SELECT DISTINCT sku FROM stock_holds_open ORDER BY sku");
-  std::vector<std::string> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows)
-    out.push_back(row[0].as<std::string>());
-  return out;
+  return caught_up_column(url, stock_holds_projection().name,
+                          "SELECT DISTINCT sku FROM stock_holds_open ORDER BY sku");
 }
 
 } // namespace mercato::pg

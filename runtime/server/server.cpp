@@ -143,35 +143,35 @@ struct node_config : caf::actor_system_config {
 // not missed.
 using key_filter = std::function<bool(std::string_view kind, const std::string& key)>;
 
-void wake_after_crash(const std::string& url, const caf::actor& checkouts, const caf::actor& stock,
-                      const key_filter& mine) {
+// Sends `msg` through `region` to each key of `kind` in `keys` (read by `list`) that `mine`
+// accepts; says how many as `what`.
+void wake_each(std::string_view kind, const std::function<std::vector<std::string>()>& list,
+               const caf::actor& region, const caf::message& msg, const key_filter& mine,
+               const char* what) {
   auto log = logger("runtime");
   try {
     size_t n = 0;
-    for (const auto& id : pg::open_checkouts(url)) {
-      if (!mine("checkout", id))
+    for (const auto& key : list()) {
+      if (!mine(kind, key))
         continue;
-      caf::anon_send(checkouts, atom::route_v, id, caf::make_message(atom::resume_v));
+      caf::anon_send(region, atom::route_v, key, msg);
       ++n;
     }
     if (n > 0)
-      log->info("resuming {} unfinished checkouts", n);
+      log->info("waking {} {}", n, what);
   } catch (const std::exception& e) {
-    log->error("cannot list unfinished checkouts: {}", e.what());
+    log->error("cannot list the {}: {}", what, e.what());
   }
-  try {
-    size_t n = 0;
-    for (const auto& sku : pg::skus_with_holds(url)) {
-      if (!mine("stock", sku))
-        continue;
-      caf::anon_send(stock, atom::route_v, sku, caf::make_message(atom::get_v));
-      ++n;
-    }
-    if (n > 0)
-      log->info("waking {} stock items with open holds", n);
-  } catch (const std::exception& e) {
-    log->error("cannot list stock items with open holds: {}", e.what());
-  }
+}
+
+void wake_after_crash(const std::string& url, const caf::actor& checkouts, const caf::actor& stock,
+                      const key_filter& mine) {
+  wake_each(
+    "checkout", [&] { return pg::open_checkouts(url); }, checkouts,
+    caf::make_message(atom::resume_v), mine, "unfinished checkouts");
+  wake_each(
+    "stock", [&] { return pg::skus_with_holds(url); }, stock, caf::make_message(atom::get_v), mine,
+    "stock items with open holds");
 }
 
 // `mercato --rebuild-projection NAME`: replays the journal into one read model, then exits. Safe
