@@ -46,7 +46,24 @@ protected:
     return *out;
   }
 
+  // From here on, entities live behind a region of their own with `other` settings; the fixture's
+  // region stops with the test.
+  void use_settings(const stock_settings& other) {
+    runtime::region_settings rs;
+    rs.kind = "stock";
+    replaced.push_back(region);
+    region = runtime::spawn_region(sys, rs, make_stock_spawner(other), nullptr);
+  }
+
+  void TearDown() override {
+    for (auto& r : replaced)
+      caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+    replaced.clear();
+    entity_fixture::TearDown();
+  }
+
   stock_settings cfg;
+  std::vector<caf::actor> replaced;
 };
 
 mercato_errc code_of(const caf::error& e) {
@@ -239,10 +256,7 @@ TEST_F(StockActor, DueHoldsExpireTogetherInOneAppend) {
 TEST_F(StockActor, TwoAppendsInFlightStayInOrder) {
   auto deep = cfg;
   deep.max_appends_in_flight = 2;
-  runtime::region_settings rs;
-  rs.kind = "stock";
-  auto deep_region = runtime::spawn_region(sys, rs, make_stock_spawner(deep), nullptr);
-  std::swap(region, deep_region);
+  use_settings(deep);
   ASSERT_TRUE((ask<stock_view>("d1", atom::set_v, stock_set_cmd{5, ""})));
   db->hold_appends = true;
   auto r1 = send<reservation_view>("d1", atom::reserve_v, reserve_cmd{"a", 1, 60000, ""});
@@ -256,8 +270,6 @@ TEST_F(StockActor, TwoAppendsInFlightStayInOrder) {
   auto g = ask<stock_view>("d1", atom::get_v);
   EXPECT_EQ(g->reserved, 3);
   EXPECT_EQ(g->version, 3u);
-  std::swap(region, deep_region);
-  caf::anon_send_exit(deep_region, caf::exit_reason::user_shutdown);
 }
 
 // A hot item under more load than the journal takes: past the bound, a reservation is refused
@@ -266,10 +278,7 @@ TEST_F(StockActor, TwoAppendsInFlightStayInOrder) {
 TEST_F(StockActor, ReservationsPastTheWaitingBoundAreRefusedAtOnce) {
   auto bounded = cfg;
   bounded.max_waiting_reservations = 2;
-  runtime::region_settings rs;
-  rs.kind = "stock";
-  auto bounded_region = runtime::spawn_region(sys, rs, make_stock_spawner(bounded), nullptr);
-  std::swap(region, bounded_region);
+  use_settings(bounded);
   ASSERT_TRUE((ask<stock_view>("b1", atom::set_v, stock_set_cmd{10, ""})));
   ASSERT_TRUE((ask<reservation_view>("b1", atom::reserve_v, reserve_cmd{"old", 1, 60000, ""})));
   db->hold_appends = true;
@@ -302,8 +311,6 @@ TEST_F(StockActor, ReservationsPastTheWaitingBoundAreRefusedAtOnce) {
   auto g = ask<stock_view>("b1", atom::get_v);
   ASSERT_TRUE(g);
   EXPECT_EQ(g->reserved, 4);
-  std::swap(region, bounded_region);
-  caf::anon_send_exit(bounded_region, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(StockActor, JournalThatStopsFailsPendingRequests) {
