@@ -834,9 +834,8 @@ checkout_actor::behavior_type checkout_entity(self_ptr self, std::string checkou
         return rp;
       }
       if (st.renewing) { // the same request again answers with the renewal, another is refused
-        if (st.renewing->who.sub != cmd.who.sub || st.renewing->body_digest != cmd.body_digest)
-          return caf::make_error(mercato_errc::idempotency_mismatch,
-                                 "this Idempotency-Key was used with another request body");
+        if (auto err = checkout::check_same_request(*st.renewing, cmd))
+          return err;
         auto rp = self->make_response_promise<checkout_view>();
         st.waiters.push_back(rp);
         return rp;

@@ -30,11 +30,15 @@ caf::error check_access(const state& s, const caller& who) {
   return {};
 }
 
-caf::error check_same_request(const state& s, const checkout_cmd& cmd) {
-  if (s.cmd.who.sub != cmd.who.sub || s.cmd.body_digest != cmd.body_digest)
+caf::error check_same_request(const checkout_cmd& first, const checkout_cmd& cmd) {
+  if (first.who.sub != cmd.who.sub || first.body_digest != cmd.body_digest)
     return caf::make_error(mercato_errc::idempotency_mismatch,
                            "this Idempotency-Key was used with another request body");
   return {};
+}
+
+caf::error check_same_request(const state& s, const checkout_cmd& cmd) {
+  return check_same_request(s.cmd, cmd);
 }
 
 checkout_event started(const checkout_cmd& cmd, uint32_t attempt, const cart_view& cart,

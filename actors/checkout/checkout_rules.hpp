@@ -36,6 +36,9 @@ bool renews(const state& s, int64_t retention_ms, int64_t now_ms);
 /// `not_found` unless the checkout exists and `who` started it (or is an admin).
 caf::error check_access(const state& s, const caller& who);
 
+/// `idempotency_mismatch` when `cmd` is not `first` (the same caller and body).
+caf::error check_same_request(const checkout_cmd& first, const checkout_cmd& cmd);
+
 /// `idempotency_mismatch` when `cmd` is not the request that started `s`.
 caf::error check_same_request(const state& s, const checkout_cmd& cmd);
 

@@ -53,7 +53,7 @@ protected:
   void TearDown() override {
     // Whatever happened, the other tests need their database back.
     if (pg_stopped_)
-      pg_ctl("start");
+      mt::pg_ctl("start");
     clients_.clear();
     nodes_.clear(); // each stops its server (SIGTERM), or records that it died on its own
     db_.reset();
@@ -174,13 +174,6 @@ protected:
     }
     ADD_FAILURE() << "more than 50 pages";
     return keys;
-  }
-
-  /// Stops or starts the private PostgreSQL through tools/dev (set by `tools/dev test`).
-  static mt::command_result pg_ctl(const std::string& action) {
-    const char* ctl = std::getenv("MERCATO_TEST_PG_CTL");
-    const char* dir = std::getenv("MERCATO_TEST_PG_DATA_DIR");
-    return mt::run_command({ctl, "pg-ctl", "--data-dir", dir, action});
   }
 
   /// Incarnation by node id of the up members, as node `i` sees them.
@@ -566,7 +559,7 @@ TEST_F(ClusterE2E, ASubscriberOnOneNodeSeesEverySeqOfAnEntityOnAnotherOnceInOrde
 // every node goes on with the same incarnation, and writes through every node succeed again
 // within 5 s of the database's return.
 TEST_F(ClusterE2E, APostgresRestartKillsNoNodeAndServiceIsBackWithinFiveSeconds) {
-  ASSERT_TRUE(std::getenv("MERCATO_TEST_PG_CTL") && std::getenv("MERCATO_TEST_PG_DATA_DIR"))
+  ASSERT_TRUE(mt::pg_ctl_available())
     << "MERCATO_TEST_PG_CTL and MERCATO_TEST_PG_DATA_DIR are unset: run `tools/dev test`";
   for (int i = 0; i < 3; ++i)
     start_node();
@@ -579,7 +572,7 @@ TEST_F(ClusterE2E, APostgresRestartKillsNoNodeAndServiceIsBackWithinFiveSeconds)
     add_product(0, sku);
     ASSERT_EQ(http(k % 3).put("/v1/stock/" + sku, {{"on_hand", k}}, admin_).status, 200);
   }
-  auto stop = pg_ctl("stop");
+  auto stop = mt::pg_ctl("stop");
   ASSERT_EQ(stop.exit_code, 0) << stop.describe();
   pg_stopped_ = true;
   // Down on purpose for longer than the lease: each node refuses writes on its own meanwhile.
@@ -589,7 +582,7 @@ TEST_F(ClusterE2E, APostgresRestartKillsNoNodeAndServiceIsBackWithinFiveSeconds)
       mt::json_request("PUT", "/v1/stock/pgr-" + std::to_string(i), {{"on_hand", 1}}, admin_));
     EXPECT_EQ(r.status, 503) << "node " << i << " while the database is down: " << r.describe();
   }
-  auto start = pg_ctl("start");
+  auto start = mt::pg_ctl("start");
   ASSERT_EQ(start.exit_code, 0) << start.describe();
   pg_stopped_ = false;
   auto back_at = std::chrono::steady_clock::now();

@@ -31,12 +31,7 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-/// Stops or starts the private PostgreSQL through tools/dev (as the user that owns it).
-mt::command_result pg_ctl(const std::string& action) {
-  const char* ctl = std::getenv("MERCATO_TEST_PG_CTL");
-  const char* dir = std::getenv("MERCATO_TEST_PG_DATA_DIR");
-  return mt::run_command({ctl, "pg-ctl", "--data-dir", dir, action});
-}
+using mt::pg_ctl;
 
 class OutageE2E : public ::testing::Test {
 protected:
@@ -45,7 +40,7 @@ protected:
     if (!dsn)
       GTEST_SKIP() << mt::test_database_url_env << " is unset";
     // Not skipped: run through `tools/dev test`, which sets both.
-    ASSERT_TRUE(std::getenv("MERCATO_TEST_PG_CTL") && std::getenv("MERCATO_TEST_PG_DATA_DIR"))
+    ASSERT_TRUE(mt::pg_ctl_available())
       << "MERCATO_TEST_PG_CTL and MERCATO_TEST_PG_DATA_DIR are unset: run `tools/dev test`";
     try {
       env_ = std::make_unique<mt::server_env>(*dsn);

@@ -100,6 +100,17 @@ command_result result_of(int status, const std::string& dir) {
 
 } // namespace
 
+command_result pg_ctl(const std::string& action) {
+  const char* ctl = std::getenv("MERCATO_TEST_PG_CTL");
+  const char* dir = std::getenv("MERCATO_TEST_PG_DATA_DIR");
+  return run_command({ctl, "pg-ctl", "--data-dir", dir, action});
+}
+
+bool pg_ctl_available() {
+  return std::getenv("MERCATO_TEST_PG_CTL") != nullptr
+         && std::getenv("MERCATO_TEST_PG_DATA_DIR") != nullptr;
+}
+
 command_result run_command(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env,
                            const std::vector<std::string>& unset) {

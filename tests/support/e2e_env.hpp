@@ -223,6 +223,12 @@ command_result run_command(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env = {},
                            const std::vector<std::string>& unset = {});
 
+/// Stops, starts, freezes or thaws (`action`) the private PostgreSQL every test shares, through
+/// `tools/dev pg-ctl` (MERCATO_TEST_PG_CTL and MERCATO_TEST_PG_DATA_DIR, set by `tools/dev test`;
+/// check pg_ctl_available() first).
+command_result pg_ctl(const std::string& action);
+bool pg_ctl_available();
+
 /// A command that runs until it is stopped (`mercatoctl watch`), started like run_command()
 /// with its output going to files that can be read while it runs. The destructor kills it
 /// (SIGKILL) and reaps it if it still runs.

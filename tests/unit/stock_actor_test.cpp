@@ -46,6 +46,12 @@ protected:
     return *out;
   }
 
+  // The journal commits the oldest append it holds back (`db->hold_appends`).
+  void commit_held_append() {
+    caf::anon_send(raw_journal, atom::flush_v);
+    sched.run();
+  }
+
   // From here on, entities live behind a region of their own with `other` settings; the fixture's
   // region stops with the test.
   void use_settings(const stock_settings& other) {
@@ -104,10 +110,8 @@ TEST_F(StockActor, ReservationIsAcknowledgedOnlyWhenDurable) {
   ASSERT_TRUE(g);
   EXPECT_EQ(g->reserved, 0) << "reads show durable state only";
   // Two pipelined decisions: the first append is in flight, the second waits behind it.
-  caf::anon_send(raw_journal, atom::flush_v);
-  sched.run();
-  caf::anon_send(raw_journal, atom::flush_v);
-  sched.run();
+  commit_held_append();
+  commit_held_append();
   ASSERT_TRUE(*r1);
   ASSERT_TRUE(*r2);
   EXPECT_EQ((*r2)->expires_at_ms, epoch_ms + 60000);
@@ -263,8 +267,7 @@ TEST_F(StockActor, TwoAppendsInFlightStayInOrder) {
   auto r2 = send<reservation_view>("d1", atom::reserve_v, reserve_cmd{"b", 2, 60000, ""});
   sched.run();
   EXPECT_EQ(db->held.size(), 2u) << "the second append did not wait for the first";
-  caf::anon_send(raw_journal, atom::flush_v);
-  sched.run();
+  commit_held_append();
   ASSERT_TRUE(*r1);
   ASSERT_TRUE(*r2);
   auto g = ask<stock_view>("d1", atom::get_v);
@@ -297,10 +300,8 @@ TEST_F(StockActor, ReservationsPastTheWaitingBoundAreRefusedAtOnce) {
   ASSERT_FALSE(*r4);
   EXPECT_EQ(code_of(r4->error()), mercato_errc::entity_unavailable);
   EXPECT_FALSE(answered(6)) << "a release always waits";
-  caf::anon_send(raw_journal, atom::flush_v);
-  sched.run();
-  caf::anon_send(raw_journal, atom::flush_v);
-  sched.run();
+  commit_held_append();
+  commit_held_append();
   ASSERT_TRUE(*r1);
   ASSERT_TRUE(*r2);
   ASSERT_TRUE(*r3);
