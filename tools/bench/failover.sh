@@ -22,16 +22,14 @@ source "$(dirname "$0")/lib.sh"
 log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret")
 
-# Starts nodes a, b, c on a fresh database; sets urls[] and pids[] (stopped through extra_pids).
+cluster_db=failover_bench
+
+# Starts nodes a, b, c on a fresh database and waits until they share the shards.
 start_cluster() {
-  recreate_db failover_bench
+  recreate_db "$cluster_db"
   urls=() pids=()
-  for node in a b c; do
-    start_server "$(dsn_for failover_bench)" --cluster --node-id "bench-$node"
-    urls+=("$url") pids+=("$server_pid")
-    extra_pids="$extra_pids $server_pid"
-    server_pid=
-  done
+  for node in a b c; do start_node "$node"; done
+  wait_balanced 3
 }
 
 stop_cluster() {
@@ -39,8 +37,8 @@ stop_cluster() {
   extra_pids=
 }
 
-# Waits for balance, creates the keys through node a, lists those node c owns, then hurts node c
-# with `signal` and polls the survivors; prints one JSON line.
+# Creates the keys through node a, lists those node c owns, then hurts node c with `signal` and
+# polls the survivors; prints one JSON line.
 measure() { # mode signal
   python3 - "$1" "$2" "$token" "$keys" "${pids[2]}" "${urls[@]}" <<'PY'
 import http.client, json, os, signal, sys, time, urllib.parse
@@ -59,15 +57,6 @@ def call(c, method, path, body=None):
     return r.status, r.read()
 
 a = conn(urls[0])
-deadline = time.monotonic() + 60
-while True:  # three up members sharing the 256 shards
-    status, body = call(a, "GET", "/v1/admin/cluster")
-    members = [m for m in json.loads(body)["members"] if m["status"] == "up"] if status == 200 else []
-    if len(members) == 3 and sum(m["shards"] for m in members) == 256 and min(m["shards"] for m in members) > 42:
-        break
-    if time.monotonic() > deadline:
-        sys.exit("the cluster did not balance: " + body.decode())
-    time.sleep(0.1)
 for k in range(keys):
     sku = f"fo-{k}"
     call(a, "PUT", f"/v1/products/{sku}", {"name": sku, "price_minor": 100, "currency": "USD"})

@@ -23,42 +23,7 @@ source "$(dirname "$0")/lib.sh"
 
 log "machine: $(nproc) cores, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret")
-
-start_node() { # name: appends to urls[] and pids[] (stopped through extra_pids)
-  start_server "$(dsn_for handoff_bench)" --cluster --node-id "bench-$1"
-  urls+=("$url") pids+=("$server_pid")
-  extra_pids="$extra_pids $server_pid"
-  server_pid=
-}
-
-# Blocks until `n` members are up, each holding a fair share of the 256 shards.
-wait_balanced() { # n
-  python3 - "$1" "$token" "${urls[0]}" <<'PY'
-import http.client, json, sys, time, urllib.parse
-n, token, url = int(sys.argv[1]), sys.argv[2], urllib.parse.urlparse(sys.argv[3])
-deadline = time.monotonic() + 90
-last, since = None, 0.0
-while time.monotonic() < deadline:
-    c = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
-    c.request("GET", "/v1/admin/cluster", headers={"Authorization": "Bearer " + token})
-    r = c.getresponse()
-    body = r.read()
-    shares = None
-    if r.status == 200:
-        up = [m for m in json.loads(body)["members"] if m["status"] == "up"]
-        if len(up) == n and sum(m["shards"] for m in up) == 256 and min(m["shards"] for m in up) >= 256 // n // 2:
-            shares = sorted((m["node_id"], m["shards"]) for m in up)
-    # Balanced once the shares hold still for 2 s: a join moves 16 shards at a time.
-    if shares is not None and shares == last:
-        if time.monotonic() - since >= 2:
-            print(" ".join(f"{node}:{k}" for node, k in shares), file=sys.stderr)
-            sys.exit(0)
-    else:
-        last, since = shares, time.monotonic()
-    time.sleep(0.1)
-sys.exit("the cluster did not balance")
-PY
-}
+cluster_db=handoff_bench
 
 # Creates the keys through node a, then reads them in turn until $work/stop exists; prints one
 # JSON line.
@@ -103,7 +68,7 @@ PY
 results=()
 for round in $(seq "$rounds"); do
   for mode in join leave; do
-    recreate_db handoff_bench
+    recreate_db "$cluster_db"
     urls=() pids=()
     rm -f "$work/stop" "$work/polling" "$work/poll.json"
     start_node a

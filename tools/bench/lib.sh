@@ -92,3 +92,42 @@ start_server() { # dsn [flag...]
   for _ in $(seq 300); do curl -fsS -o /dev/null "$url/readyz" 2>/dev/null && return 0; sleep 0.1; done
   echo "server not ready:" >&2; cat "$work/server.log" >&2; exit 1
 }
+
+# -- clusters (failover.sh, handoff.sh) --
+
+start_node() { # name: a cluster node on database $cluster_db; appends to urls[] and pids[]
+  # (stopped through extra_pids)
+  start_server "$(dsn_for "$cluster_db")" --cluster --node-id "bench-$1"
+  urls+=("$url") pids+=("$server_pid")
+  extra_pids="$extra_pids $server_pid"
+  server_pid=
+}
+
+# Blocks until `n` members are up, each holding a fair share of the 256 shards.
+wait_balanced() { # n: asks urls[0] with $token
+  python3 - "$1" "$token" "${urls[0]}" <<'PY'
+import http.client, json, sys, time, urllib.parse
+n, token, url = int(sys.argv[1]), sys.argv[2], urllib.parse.urlparse(sys.argv[3])
+deadline = time.monotonic() + 90
+last, since = None, 0.0
+while time.monotonic() < deadline:
+    c = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    c.request("GET", "/v1/admin/cluster", headers={"Authorization": "Bearer " + token})
+    r = c.getresponse()
+    body = r.read()
+    shares = None
+    if r.status == 200:
+        up = [m for m in json.loads(body)["members"] if m["status"] == "up"]
+        if len(up) == n and sum(m["shards"] for m in up) == 256 and min(m["shards"] for m in up) >= 256 // n // 2:
+            shares = sorted((m["node_id"], m["shards"]) for m in up)
+    # Balanced once the shares hold still for 2 s: a join moves 16 shards at a time.
+    if shares is not None and shares == last:
+        if time.monotonic() - since >= 2:
+            print(" ".join(f"{node}:{k}" for node, k in shares), file=sys.stderr)
+            sys.exit(0)
+    else:
+        last, since = shares, time.monotonic()
+    time.sleep(0.1)
+sys.exit("the cluster did not balance")
+PY
+}
