@@ -28,8 +28,16 @@ topic_hub::topic_hub(frame_encoder encode, metrics_registry* metrics) : encode_(
 void topic_hub::subscribe(const std::string& topic, const std::shared_ptr<topic_subscriber>& sub) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto& list = subs_[topic];
-  if (std::find(list.begin(), list.end(), sub) == list.end())
-    list.push_back(sub);
+  if (std::find(list.begin(), list.end(), sub) != list.end())
+    return;
+  if (list.empty() && interest_)
+    interest_(topic, true);
+  list.push_back(sub);
+}
+
+void topic_hub::set_interest_listener(interest_listener listener) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  interest_ = std::move(listener);
 }
 
 void topic_hub::unsubscribe(const std::string& topic, const topic_subscriber* sub) {
@@ -47,8 +55,11 @@ void topic_hub::unsubscribe(const std::string& topic, const topic_subscriber* su
   // Order among subscribers does not matter: swap-and-pop keeps removal O(1).
   *pos = std::move(list.back());
   list.pop_back();
-  if (list.empty())
+  if (list.empty()) {
+    if (interest_)
+      interest_(topic, false);
     subs_.erase(it);
+  }
 }
 
 frame_ptr topic_hub::encode(const std::string& topic, const committed_event& event) const {

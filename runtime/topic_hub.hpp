@@ -65,6 +65,12 @@ public:
   /// Renders one event for `topic` with the hub's encoder (replays use the same frames).
   frame_ptr encode(const std::string& topic, const committed_event& event) const;
 
+  /// Called with the hub's lock held whenever a topic gets its first subscriber (`true`) or
+  /// loses its last (`false`), in that order per topic; it must only queue (a CAF send). Set it
+  /// before the first subscription.
+  using interest_listener = std::function<void(const std::string& topic, bool wanted)>;
+  void set_interest_listener(interest_listener listener);
+
   size_t subscribers(const std::string& topic) const;
   size_t topics() const;
 
@@ -73,6 +79,7 @@ private:
                       const frame_ptr& frame);
 
   frame_encoder encode_;
+  interest_listener interest_;
   counter* published_ = nullptr; // frames rendered
   counter* delivered_ = nullptr; // frames handed to subscribers
   mutable std::mutex mtx_;

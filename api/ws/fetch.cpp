@@ -8,6 +8,7 @@
 #include "api/json/commerce_codec.hpp"
 #include "api/ws/admin_feed.hpp"
 #include "api/ws/ws_env.hpp"
+#include "runtime/cluster/cluster_state.hpp"
 #include "runtime/shard_region.hpp"
 
 #include <caf/actor_system.hpp>
@@ -116,20 +117,34 @@ void fetch_view(const ws_env& env, const std::optional<principal>& who, order_au
                 std::function<void(start_point)> done) {
   auto is_admin = who && who->who == role::admin;
   auto sub = who ? who->sub : std::string{};
+  // In a cluster, the view is read only once every peer knows this node follows the topic:
+  // whatever commits after the read is then forwarded here, wherever the entity lives.
+  caf::actor announcer;
+  if (env.handles.cluster)
+    announcer = env.handles.cluster->announcer();
   env.handles.sys->spawn([env, t, ask = std::move(ask), last_seq, done = std::move(done), is_admin,
-                          sub, audience](caf::event_based_actor* self) mutable {
-    ask(self).then(
-      [self, env, t, last_seq, done, is_admin, sub, audience](const View& v) mutable {
-        auto facts = facts_of(v, audience);
-        if (!facts.owner.empty() && !is_admin && facts.owner != sub)
-          return done(failure("forbidden", "this topic belongs to another customer"));
-        continue_from(self, env, t, std::move(facts), last_seq, std::move(done));
-      },
-      [done, t](caf::error& err) {
-        auto code = code_of(err);
-        done(failure(code, code == "not_found" ? "no " + t.kind + " " + t.id
-                                               : t.kind + " is unavailable; retry"));
-      });
+                          sub, audience, announcer](caf::event_based_actor* self) mutable {
+    auto read = [self, env, t, ask = std::move(ask), last_seq, done = std::move(done), is_admin,
+                 sub, audience]() mutable {
+      ask(self).then(
+        [self, env, t, last_seq, done, is_admin, sub, audience](const View& v) mutable {
+          auto facts = facts_of(v, audience);
+          if (!facts.owner.empty() && !is_admin && facts.owner != sub)
+            return done(failure("forbidden", "this topic belongs to another customer"));
+          continue_from(self, env, t, std::move(facts), last_seq, std::move(done));
+        },
+        [done, t](caf::error& err) {
+          auto code = code_of(err);
+          done(failure(code, code == "not_found" ? "no " + t.kind + " " + t.id
+                                                 : t.kind + " is unavailable; retry"));
+        });
+    };
+    if (!announcer)
+      return read();
+    // The announcer answers within its peers' 1 s deadline; a failure only costs a gap that
+    // the next event reveals and the journal fills.
+    self->request(announcer, ask_timeout, atom::get_v, t.topic)
+      .then([read](bool) mutable { read(); }, [read](caf::error&) mutable { read(); });
   });
 }
 

@@ -2,6 +2,9 @@
 
 #include "runtime/cluster/shard_map.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace mercato::runtime::cluster {
 
 placement place(const view& v, std::string_view kind, std::string_view key) {
@@ -42,6 +45,17 @@ std::shared_ptr<const view> state::current() const {
 void state::publish(std::shared_ptr<const view> v) {
   std::lock_guard<std::mutex> guard{mtx_};
   view_ = std::move(v);
+  // A peer's interests go once the view says its incarnation is gone: dead or left, or replaced
+  // by a newer one. A peer this view does not list yet may have joined since it was read.
+  for (auto i = interest_.begin(); i != interest_.end();) {
+    auto gone = std::any_of(view_->members.begin(), view_->members.end(), [&](const member& m) {
+      if (m.node_id != i->first.first)
+        return false;
+      return m.incarnation > i->first.second
+             || (m.incarnation == i->first.second && m.status != "up" && m.status != "joining");
+    });
+    i = gone ? interest_.erase(i) : std::next(i);
+  }
 }
 
 void state::renewed() {
@@ -89,6 +103,56 @@ std::vector<caf::actor> state::peers() const {
   for (const auto& [key, gateway] : peers_)
     out.push_back(gateway);
   return out;
+}
+
+void state::set_interest(const std::string& node_id, int64_t incarnation,
+                         const std::vector<std::string>& topics, bool wanted) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& set = interest_[{node_id, incarnation}];
+  for (const auto& t : topics) {
+    if (wanted)
+      set.insert(t);
+    else
+      set.erase(t);
+  }
+}
+
+std::vector<state::interested_peer>
+state::interested_peers(const std::vector<std::string>& topics) const {
+  std::vector<interested_peer> out;
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (const auto& [key, gateway] : peers_) {
+    auto i = interest_.find(key);
+    if (i == interest_.end() || i->second.empty())
+      continue;
+    std::vector<size_t> wanted;
+    for (size_t k = 0; k < topics.size(); ++k)
+      if (i->second.count(topics[k]) > 0)
+        wanted.push_back(k);
+    if (!wanted.empty())
+      out.push_back(interested_peer{key.first, gateway, std::move(wanted)});
+  }
+  return out;
+}
+
+void state::set_announcer(caf::actor announcer) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  announcer_ = std::move(announcer);
+}
+
+caf::actor state::announcer() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return announcer_;
+}
+
+void state::set_agent(caf::actor agent) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  agent_ = std::move(agent);
+}
+
+caf::actor state::agent() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return agent_;
 }
 
 void state::set_regions(std::map<std::string, caf::actor> regions) {

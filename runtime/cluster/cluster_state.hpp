@@ -16,13 +16,15 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace mercato::runtime::cluster {
 
 /// Raised whenever the messages between nodes change; a node with another one is refused at
 /// join (CAF 0.17 puts type names on the wire and drops what it cannot read without a word).
-inline constexpr int32_t protocol_version = 1;
+inline constexpr int32_t protocol_version = 2;
 
 /// One reading of the membership and shard tables.
 struct view {
@@ -97,6 +99,30 @@ public:
   /// Every connected peer's gateway.
   std::vector<caf::actor> peers() const;
 
+  // -- live push across nodes: which topics each peer has subscribers for ---------------------
+
+  /// Peer (node, incarnation) now has (`wanted`) or no longer has subscribers for `topics`.
+  void set_interest(const std::string& node_id, int64_t incarnation,
+                    const std::vector<std::string>& topics, bool wanted);
+
+  /// A connected peer with subscribers for some of a batch's topics.
+  struct interested_peer {
+    std::string node_id;
+    caf::actor gateway;
+    std::vector<size_t> wanted; ///< indices into the topics asked about
+  };
+
+  /// The connected peers that have subscribers for any of `topics`.
+  std::vector<interested_peer> interested_peers(const std::vector<std::string>& topics) const;
+
+  /// The actor that announces this node's topics to its peers (spawn_interest_announcer).
+  void set_announcer(caf::actor announcer);
+  caf::actor announcer() const;
+
+  /// The cluster agent: the gateway passes it a peer's word that the view changed.
+  void set_agent(caf::actor agent);
+  caf::actor agent() const;
+
   /// This node's regions by entity kind (the gateway delivers to them).
   void set_regions(std::map<std::string, caf::actor> regions);
   caf::actor region(const std::string& kind) const;
@@ -113,6 +139,11 @@ private:
   std::map<std::pair<std::string, int64_t>, caf::actor> peers_;
   std::map<std::string, caf::actor> regions_;
   caf::actor local_sink_;
+  caf::actor announcer_;
+  caf::actor agent_;
+  // Kept across reconnections of a peer (it announces everything again when it reconnects) and
+  // dropped with the peer's incarnation once that leaves the view.
+  std::map<std::pair<std::string, int64_t>, std::unordered_set<std::string>> interest_;
 };
 
 } // namespace mercato::runtime::cluster

@@ -3,6 +3,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/errors.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/topic_hub.hpp"
 
 #include <caf/all.hpp>
 
@@ -335,6 +336,21 @@ caf::behavior gateway(gateway_ptr self, std::shared_ptr<state> cluster) {
       if (auto sink = self->state.cluster->local_sink())
         self->send(caf::actor_cast<event_sink_actor>(sink), atom::publish_v, std::move(events));
     },
+    [self](atom::put, const std::string& node, int64_t incarnation,
+           const std::vector<std::string>& topics) {
+      self->state.cluster->set_interest(node, incarnation, topics, true);
+      return true;
+    },
+    [self](atom::remove, const std::string& node, int64_t incarnation,
+           const std::vector<std::string>& topics) {
+      self->state.cluster->set_interest(node, incarnation, topics, false);
+    },
+    // A peer moved shards: read the view now rather than at the next heartbeat, so that requests
+    // held for those shards go on within milliseconds.
+    [self](atom::load) {
+      if (auto agent = self->state.cluster->agent())
+        self->send(agent, atom::load_v);
+    },
     [self](atom::list) { return local_load(self); },
     [self](atom::list, const std::string& kind, std::string& after, int32_t limit) {
       auto rp = self->make_response_promise();
@@ -354,14 +370,52 @@ caf::actor spawn_router(caf::actor_system& sys, router_settings cfg, caf::actor 
   return sys.spawn(router, std::move(cfg), std::move(local_region), std::move(cluster));
 }
 
+namespace {
+
+// The sink's forwarded-events counters, one per peer node, made on first use.
+class peer_counters {
+public:
+  explicit peer_counters(metrics_registry* metrics) : metrics_(metrics) {}
+
+  counter* of(const std::string& node) {
+    if (!metrics_)
+      return nullptr;
+    auto& c = by_peer_[node];
+    if (!c)
+      c = &metrics_->get_counter("mercato_cluster_events_forwarded_total",
+                                 "Committed events sent to a peer that has subscribers for them.",
+                                 {{"peer", node}});
+    return c;
+  }
+
+private:
+  metrics_registry* metrics_;
+  std::unordered_map<std::string, counter*> by_peer_;
+};
+
+} // namespace
+
 event_sink_actor spawn_cluster_sink(caf::actor_system& sys, event_sink_actor local,
-                                    std::shared_ptr<state> cluster) {
-  return sys.spawn([local = std::move(local), cluster = std::move(cluster)](
-                     event_sink_actor::pointer self) -> event_sink_actor::behavior_type {
+                                    std::shared_ptr<state> cluster, metrics_registry* metrics) {
+  // Per peer node, so that one can see who gets what.
+  auto forwarded = std::make_shared<peer_counters>(metrics);
+  return sys.spawn([local = std::move(local), cluster = std::move(cluster),
+                    forwarded](event_sink_actor::pointer self) -> event_sink_actor::behavior_type {
     return {
-      [self, local, cluster](atom::publish, std::vector<committed_event>& events) {
-        for (const auto& peer : cluster->peers())
-          caf::anon_send(peer, atom::publish_v, events);
+      [self, local, cluster, forwarded](atom::publish, std::vector<committed_event>& events) {
+        std::vector<std::string> topics;
+        topics.reserve(events.size());
+        for (const auto& e : events)
+          topics.push_back(topic_of(e.kind, e.entity_id));
+        for (auto& peer : cluster->interested_peers(topics)) {
+          std::vector<committed_event> part;
+          part.reserve(peer.wanted.size());
+          for (auto k : peer.wanted)
+            part.push_back(events[k]);
+          if (auto* c = forwarded->of(peer.node_id))
+            c->inc(part.size());
+          caf::anon_send(peer.gateway, atom::publish_v, std::move(part));
+        }
         self->send(local, atom::publish_v, std::move(events));
       },
     };

@@ -12,6 +12,7 @@
 
 #include "actors/protocol/interfaces.hpp"
 #include "runtime/cluster/cluster_state.hpp"
+#include "runtime/metrics.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -37,17 +38,21 @@ caf::actor spawn_router(caf::actor_system& sys, router_settings cfg, caf::actor 
                         std::shared_ptr<state> cluster);
 
 /// Spawns the sink that the journal and the projection runners tell of what committed: it passes
-/// each batch to this node's hub (`local`) and to every connected peer's gateway, whose hub
-/// serves the WebSocket subscribers connected there. Every peer gets every batch; its hub keeps
-/// what its subscribers asked for.
+/// each batch to this node's hub (`local`) and, to each connected peer's gateway, the events of
+/// the topics that peer has subscribers for (interest.hpp); that peer's hub serves them to the
+/// WebSocket subscribers connected there. Counts what it forwards in `metrics`, if given.
 event_sink_actor spawn_cluster_sink(caf::actor_system& sys, event_sink_actor local,
-                                    std::shared_ptr<state> cluster);
+                                    std::shared_ptr<state> cluster,
+                                    metrics_registry* metrics = nullptr);
 
 /// Spawns the gateway. Messages:
 /// - `(atom::route | atom::route_new, std::string kind, std::string key, caf::message msg)`:
 ///   delivers to the local region of `kind` if this node owns the key's shard, else `moved`.
 /// - `(atom::publish, std::vector<committed_event>)`: a peer's commits, for this node's hub
 ///   (`state::set_local_sink`).
+/// - `(atom::put | atom::remove, std::string node, int64_t incarnation, std::vector<std::string>
+///   topics)`: that peer now has (put, answered `true`) or no longer has subscribers for them.
+/// - `(atom::load)`: a peer changed the shard table; this node's agent reads the view at once.
 /// - `(atom::list)` -> `cluster_member_info`: this node and its live entities per kind.
 /// - `(atom::list, std::string kind, std::string after, int32_t limit)` -> `entity_page`: a page
 ///   of this node's live entities of `kind` (the region's `list`), for the admin of another node.

@@ -21,4 +21,13 @@ int32_t shard_of(std::string_view kind, std::string_view key, int32_t shard_coun
 /// hash(member, shard), so that a join or leave moves only the shards it must. -1 if empty.
 int rendezvous_owner(int32_t shard, const std::vector<std::string>& members);
 
+/// The target owner (an index in `members`, -1 if empty) of every shard in [0, shard_count):
+/// rendezvous hashing with bounded loads, so that shares differ by one shard at most. Each shard
+/// asks the members in its rendezvous order and a member with its floor share keeps the shards
+/// it weighs highest (a stable matching: the same result for any order of `members`); the few
+/// shards left over go one per member, each to the first in its order. Plain rendezvous leaves
+/// shares up to about 15 % off with 256 shards over 3 members; a join or leave still moves few
+/// shards more than it must.
+std::vector<int> balanced_owners(int32_t shard_count, const std::vector<std::string>& members);
+
 } // namespace mercato::runtime::cluster

@@ -88,13 +88,17 @@ bool serves(const pg::cluster_snapshot& s, const pg::cluster_owner_row& o) {
 }
 
 // The up members, as candidates for shards: copies (a refresh replaces the snapshot) with their
-// rendezvous names, built once per round rather than once per shard.
+// rendezvous names and every shard's target, computed once per round rather than once per shard.
 struct candidates {
   std::vector<pg::cluster_member_row> members;
   std::vector<std::string> names;
+  std::vector<int> targets; // by shard, balanced (cluster::balanced_owners)
 
   const pg::cluster_member_row* target_of(int32_t slot) const {
-    auto i = cluster::rendezvous_owner(slot, names);
+    // The singleton's slot is outside the shards: plain rendezvous, as it has no load to share.
+    auto i = slot >= 0 && static_cast<size_t>(slot) < targets.size()
+               ? targets[static_cast<size_t>(slot)]
+               : cluster::rendezvous_owner(slot, names);
     return i < 0 ? nullptr : &members[static_cast<size_t>(i)];
   }
 };
@@ -109,6 +113,7 @@ candidates up_members(const pg::cluster_snapshot& s, const peer_key* except = nu
     out.members.push_back(m);
     out.names.push_back(m.node_id + "#" + std::to_string(m.incarnation));
   }
+  out.targets = cluster::balanced_owners(static_cast<int32_t>(s.shards.size()), out.names);
   return out;
 }
 
@@ -165,6 +170,9 @@ void connect_peers(agent_ptr self) {
           st.peers[gw.address()] = key;
           self->monitor(gw);
           st.cl->set_peer(key.first, key.second, gw);
+          // The peer learns which topics this node's subscribers follow (again, after a drop).
+          if (auto announcer = st.cl->announcer())
+            self->send(announcer, atom::start_v, gw);
           log()->info("cluster: connected to {} (incarnation {})", key.first, key.second);
         },
         [self, key](caf::error& err) {
@@ -236,6 +244,13 @@ void start_drain(agent_ptr self, bool handed_all) {
   check_drain(self);
 }
 
+// Tells every peer that the shard table changed, so that each reads it now instead of at its
+// next heartbeat: the new owner starts serving, and the others route to it, at once.
+void nudge_peers(agent_ptr self) {
+  for (const auto& gw : self->state.cl->peers())
+    self->send(gw, atom::load_v);
+}
+
 // The end of a handover: moves the shards whose entities all stopped, by a compare-and-swap on
 // the epoch read when the handover began; the others stay here (and, while leaving, routed
 // nowhere until this node has left).
@@ -255,6 +270,8 @@ void finish_release(agent_ptr self, const std::set<int32_t>& still_live) {
   // Keeps the releasing flags on (old view) until the new owners are read.
   if (!refresh(self))
     publish_view(self);
+  if (moved > 0)
+    nudge_peers(self);
   if (st.leaving && st.leave_rp.pending()) {
     // A shard whose entities were busy stays here until they stop: a request for it would fail
     // when this node does. Asked again shortly, for a while.
@@ -349,6 +366,7 @@ void manage_ownership(agent_ptr self) {
   }
   if (claimed) {
     refresh(self);
+    nudge_peers(self);
     up = up_members(st.last);
   }
   if (!taken.empty() && st.cfg.on_takeover)
@@ -493,6 +511,7 @@ caf::behavior agent(agent_ptr self, cluster_agent_settings cfg,
       return rp;
     },
     [self](atom::check) { check_drain(self); },
+    [self](atom::load) { refresh(self); },
     [self](atom::retry) {
       auto& st = self->state;
       if (st.leaving && st.leave_rp.pending() && st.releasing.empty() && !st.draining)

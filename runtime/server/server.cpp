@@ -28,6 +28,7 @@
 #include "api/http/server.hpp"
 #include "api/ws/admin_feed.hpp"
 #include "api/ws/frames.hpp"
+#include "runtime/cluster/interest.hpp"
 #include "runtime/cluster/router.hpp"
 #include "runtime/cluster/shard_map.hpp"
 #include "runtime/logging.hpp"
@@ -267,7 +268,16 @@ ports spawn_ports(caf::actor_system& sys, const config::settings& cfg, metrics_r
   p.hub_actor = stops.add(spawn_hub_actor(sys, hub));
   if (cl) {
     cl->set_local_sink(caf::actor_cast<caf::actor>(p.hub_actor));
-    p.hub_actor = stops.add(cluster::spawn_cluster_sink(sys, p.hub_actor, cl));
+    p.hub_actor = stops.add(cluster::spawn_cluster_sink(sys, p.hub_actor, cl, &metrics));
+    // Peers forward only the topics this node has subscribers for; the hub says which.
+    auto announcer = stops.add(cluster::spawn_interest_announcer(sys, cl));
+    cl->set_announcer(announcer);
+    hub->set_interest_listener([announcer](const std::string& topic, bool wanted) {
+      if (wanted)
+        caf::anon_send(announcer, atom::put_v, topic);
+      else
+        caf::anon_send(announcer, atom::remove_v, topic);
+    });
   }
   // The read models follow the journal; it pings their runners after each commit. The
   // customer feed announces its rows to the hub itself.
@@ -612,6 +622,7 @@ int run_server(const config::settings& cfg, settings_reloader read_again) {
         return spawn_workers(sys, cfg, r, metrics, *circuits);
       };
       agent = stops.add_last_to_stop(spawn_cluster_agent(sys, std::move(a), cl));
+      cl->set_agent(agent);
     } else {
       for (auto& w : spawn_workers(sys, cfg, r, metrics, *p.circuits))
         stops.add(std::move(w));

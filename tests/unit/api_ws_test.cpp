@@ -240,3 +240,33 @@ TEST(WsLane, ABacklogUnderTheBoundIsDeliveredWhole) {
   EXPECT_EQ(s.member->offered.load(), 1000);
   EXPECT_EQ(s.member->lagged.load(), 0);
 }
+
+// The hub tells its interest listener (in a cluster: the announcer to peers) when a topic gets
+// its first subscriber and loses its last, whatever the number in between.
+TEST(TopicHub, TellsWhenATopicGetsItsFirstSubscriberAndLosesItsLast) {
+  auto hub = std::make_shared<mercato::runtime::topic_hub>(
+    [](const std::string&, const mercato::committed_event&) { return frame_ptr{}; });
+  std::vector<std::pair<std::string, bool>> told;
+  hub->set_interest_listener(
+    [&](const std::string& topic, bool wanted) { told.emplace_back(topic, wanted); });
+  struct sink : mercato::runtime::topic_subscriber {
+    void deliver(const frame_ptr&) override {}
+  };
+  auto one = std::make_shared<sink>();
+  auto two = std::make_shared<sink>();
+  hub->subscribe("stock:a", one);
+  hub->subscribe("stock:a", one); // again: nothing new
+  hub->subscribe("stock:a", two);
+  hub->subscribe("order:o-1", two);
+  hub->unsubscribe("stock:a", one.get());
+  hub->unsubscribe("stock:a", one.get()); // not subscribed any more: nothing
+  hub->unsubscribe("stock:a", two.get());
+  hub->unsubscribe("order:o-1", two.get());
+  hub->subscribe("stock:a", one);
+  using told_t = std::vector<std::pair<std::string, bool>>;
+  EXPECT_EQ(told, (told_t{{"stock:a", true},
+                          {"order:o-1", true},
+                          {"stock:a", false},
+                          {"order:o-1", false},
+                          {"stock:a", true}}));
+}

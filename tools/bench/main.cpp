@@ -316,6 +316,8 @@ int main(int argc, char** argv) {
   push_options push_opts;
   auto* push = app.add_subcommand("push", "events pushed over GET /v1/ws to many subscribers");
   push->add_option("--url", push_opts.url, "server base URL")->capture_default_str();
+  push->add_option("--ws-url", push_opts.ws_url,
+                   "where the subscribers connect (another cluster node); default: --url");
   push->add_option("--token", push_opts.token, "bearer token (service or admin)")->required();
   push
     ->add_option("--jwt-secret", push_opts.jwt_secret,

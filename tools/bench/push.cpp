@@ -275,7 +275,7 @@ public:
     auto p99 = percentile_ms(latencies, 0.99);
     auto all_p50 = percentile_ms(to_all_us, 0.50);
     auto all_p99 = percentile_ms(to_all_us, 0.99);
-    char json[1024];
+    char json[1280];
     std::snprintf(
       json, sizeof json,
       "{\"label\":\"%s\",\"subscribers\":%d,\"events\":%d,\"posters\":%d,\"window\":%d,"
@@ -284,12 +284,12 @@ public:
       ",\"closes_1008\":%d,\"closes_other\":%d,\"post_failed\":%" PRIu64
       ",\"duration_s\":%.3f,\"per_s\":%.0f,\"posts_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
       "\"max_ms\":%.2f,\"all_p50_ms\":%.2f,\"all_p99_ms\":%.2f,\"connect_s\":%.1f,"
-      "\"foreign\":%" PRIu64 ",\"client_cpu_s\":%.2f}",
+      "\"foreign\":%" PRIu64 ",\"client_cpu_s\":%.2f,\"order_id\":\"%s\"}",
       o_.label.c_str(), subscribed, o_.events, o_.posters, o_.window, o_.rate, receivers_.size(),
       deliveries, static_cast<uint64_t>(subscribed) * events, missing, missing_closed, duplicates,
       shared_.closed_1008.load(), shared_.dropped.load(), post_failed, window_s, per_s,
       posting_s > 0 ? static_cast<double>(events) / posting_s : 0.0, p50, p99, max_us / 1000.0,
-      all_p50, all_p99, connect_s, foreign, client_cpu_s);
+      all_p50, all_p99, connect_s, foreign, client_cpu_s, order_id_.c_str());
     char human[640];
     std::snprintf(human, sizeof human,
                   "push %s: %d subscribers x %d events: %" PRIu64
@@ -623,10 +623,15 @@ int run_push(const push_options& o) {
     return 1;
   }
   tcp::resolver::results_type endpoints;
+  tools::http_target ws_target = wt;
+  tcp::resolver::results_type ws_endpoints;
   try {
     endpoints = resolve(t);
+    if (!o.ws_url.empty())
+      ws_target = tools::parse_http_url(o.ws_url);
+    ws_endpoints = resolve(target{ws_target.host, ws_target.port});
   } catch (const std::exception& e) {
-    std::cerr << "push: cannot resolve " << o.url << ": " << e.what() << '\n';
+    std::cerr << "push: cannot resolve " << o.url << " or " << o.ws_url << ": " << e.what() << '\n';
     return 1;
   }
 
@@ -652,7 +657,7 @@ int run_push(const push_options& o) {
   std::snprintf(run_buf, sizeof run_buf, "%08x", static_cast<unsigned>(std::random_device{}()));
   std::string run_id = run_buf;
 
-  push_run run{o, wt, endpoints, order_id, run_id};
+  push_run run{o, ws_target, ws_endpoints, order_id, run_id};
   auto& shared = run.shared();
   // The posters' thread (this one, later) learns of completed events through its io_context.
   asio::io_context post_ioc{1};

@@ -10,6 +10,9 @@ namespace mercato::bench {
 /// Options of `mercato-bench push` (see the option help in main.cpp).
 struct push_options {
   std::string url = "http://127.0.0.1:8080";
+  /// Where the subscribers connect; empty: `url`. Another node of a cluster than the one posts
+  /// go to measures cross-node push (push_cluster.sh).
+  std::string ws_url;
   std::string token;      ///< service or admin: posts the facts and subscribes
   std::string jwt_secret; ///< mints the customer token of the checkout that makes the order
   std::string order_id;   ///< empty: create one (products, stock, a cart, a checkout)
