@@ -264,11 +264,13 @@ using order_index_actor
   = caf::typed_actor<caf::replies_to<atom::search, order_query>::with<order_page>>;
 
 /// DAILY STATISTICS (port, adapters/pg): the statistics read model, projected from order events;
-/// rows in (stat_date, platform, currency) order.
+/// rows in (stat_date, platform, currency) order. Also where each shop's pull sync stands.
 using stats_store_actor
   = caf::typed_actor<caf::replies_to<atom::search, daily_stats_query>::with<daily_stats_page>,
                      // The shop's date today (YYYY-MM-DD in the statistics' time zone): the day a
                      // view that ends "today" ends on.
-                     caf::replies_to<atom::get>::with<std::string>>;
+                     caf::replies_to<atom::get>::with<std::string>,
+                     // Every shop the pull sync has a cursor for, by shop name.
+                     caf::replies_to<atom::list>::with<std::vector<marketplace_sync_status>>>;
 
 } // namespace mercato

@@ -102,4 +102,22 @@ typename Inspector::result_type inspect(Inspector& f, daily_stats_page& x) {
   return f(caf::meta::type_name("daily_stats_page"), x.version, x.unchanged, x.rows);
 }
 
+/// Where one shop's pull sync stands (its durable cursor, README "Pulling marketplace orders").
+struct marketplace_sync_status {
+  std::string shop;
+  std::string platform;
+  int64_t synced_to_s = 0;   ///< every order updated before it is imported
+  int64_t window_to_s = 0;   ///< the window being paged; 0 = none
+  int64_t pages = 0;         ///< pages imported, all time
+  int64_t orders = 0;        ///< orders those pages held
+  std::string last_error;    ///< why the last sync ended early; "" after a good one
+  int64_t updated_at_ms = 0; ///< when the cursor last moved or an error was noted
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, marketplace_sync_status& x) {
+  return f(caf::meta::type_name("marketplace_sync_status"), x.shop, x.platform, x.synced_to_s,
+           x.window_to_s, x.pages, x.orders, x.last_error, x.updated_at_ms);
+}
+
 } // namespace mercato

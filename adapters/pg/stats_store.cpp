@@ -127,6 +127,24 @@ stats_store_actor::behavior_type worker(worker_self self, std::string url,
         return std::move(*res);
       return std::move(res.error());
     },
+    [self](atom::list) -> caf::result<std::vector<marketplace_sync_status>> {
+      using rows = std::vector<marketplace_sync_status>;
+      auto res = self->state.db->run<rows>([](pqxx::connection& conn) -> caf::expected<rows> {
+        pqxx::nontransaction txn{conn};
+        rows out;
+        for (const auto& r :
+             txn.exec("SELECT shop, platform, synced_to, COALESCE(window_to, 0), pages, orders, "
+                      "COALESCE(last_error, ''), (extract(epoch FROM updated_at) * 1000)::bigint "
+                      "FROM marketplace_sync_cursors ORDER BY shop"))
+          out.push_back(marketplace_sync_status{
+            r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int64_t>(), r[3].as<int64_t>(),
+            r[4].as<int64_t>(), r[5].as<int64_t>(), r[6].as<std::string>(), r[7].as<int64_t>()});
+        return out;
+      });
+      if (res)
+        return std::move(*res);
+      return std::move(res.error());
+    },
   };
 }
 

@@ -478,6 +478,45 @@ void add_marketplace_routes(router& r, const std::shared_ptr<const route_env>& e
           });
         });
 
+  // GET /v1/admin/marketplaces/sync (admin): where each shop's pull sync stands.
+  r.add(http_method::get, "/v1/admin/marketplaces/sync",
+        [env](const request& req, const responder& reply) {
+          if (!authorize(*env, req, reply, allow_admin))
+            return;
+          if (!env->handles.stats)
+            return reply(problem_response(503, "unavailable", "statistics are not configured"));
+          env->handles.sys->spawn(
+            [stats = env->handles.stats, reply, timeout = env->timeout,
+             rid = std::string{req.request_id}](caf::event_based_actor* self) {
+              self->request(stats, timeout, atom::list_v)
+                .then(
+                  [reply](const std::vector<marketplace_sync_status>& shops) {
+                    std::string out;
+                    jw::object_writer w{out};
+                    w.raw_key("shops");
+                    out += rows_json(shops, [](std::string& o, const marketplace_sync_status& x) {
+                      jw::object_writer e{o};
+                      e.field("shop", x.shop)
+                        .field("platform", x.platform)
+                        .time_field("synced_to", x.synced_to_s * 1000);
+                      if (x.window_to_s > 0)
+                        e.time_field("window_to", x.window_to_s * 1000);
+                      else
+                        e.null_field("window_to");
+                      e.field("pages", x.pages).field("orders", x.orders);
+                      if (x.last_error.empty())
+                        e.null_field("last_error");
+                      else
+                        e.field("last_error", x.last_error);
+                      e.time_field("updated_at", x.updated_at_ms).close();
+                    });
+                    w.close();
+                    reply(json_response(200, std::move(out)));
+                  },
+                  [reply, rid](const caf::error& err) { reply(error_response(err, rid)); });
+            });
+        });
+
   // GET /v1/stats/daily?from=&to=&platform= (admin): the statistics per day, platform and
   // currency.
   r.add(http_method::get, "/v1/stats/daily",

@@ -195,6 +195,32 @@ TEST_F(MarketplaceSyncE2E, PullsEveryOrderOnceThroughPagesARateLimitAndAFailure)
     EXPECT_GE(cur["pages"].get<int64_t>(), 3);
   }
 
+  // Operators see the same cursors; nobody else does.
+  auto view = http().get("/v1/admin/marketplaces/sync", admin_);
+  ASSERT_EQ(view.status, 200) << view.describe();
+  auto listed = view.json();
+  const auto& shops = listed.at("shops");
+  ASSERT_EQ(shops.size(), 3u) << shops.dump();
+  for (const auto& shop : shops) {
+    SCOPED_TRACE(shop.dump());
+    auto platform = shop.at("platform").get<std::string>();
+    EXPECT_EQ(shop.at("shop"), platform + "-main");
+    EXPECT_GE(shop.at("orders").get<int64_t>(), n);
+    EXPECT_GE(shop.at("pages").get<int64_t>(), 3);
+    EXPECT_TRUE(shop.at("last_error").is_null()) << "the failures were retried and passed";
+    // RFC 3339 text of one format compares in time order: past the last order's update.
+    EXPECT_GE(shop.at("synced_to").get<std::string>(),
+              mercato::util::format_rfc3339_ms((first + n) * 1000));
+  }
+  EXPECT_EQ(http().get("/v1/admin/marketplaces/sync", ada_).status, 403);
+  auto table = mt::run_command({mt::mercatoctl_binary(), "sync"},
+                               {{"MERCATO_URL", env_->server().base_url()}, {"MERCATO_TOKEN", admin_}},
+                               {"MERCATO_URL", "MERCATO_TOKEN"});
+  ASSERT_EQ(table.exit_code, 0) << table.describe();
+  for (const std::string p : {"tiktok-main", "shopee-main", "lazada-main"})
+    EXPECT_NE(table.out.find(p), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("SYNCED_TO"), std::string::npos) << table.out;
+
   // Pages in order, each asked for again after its failure, none skipped.
   auto lists = tiktok.list_calls();
   ASSERT_GE(lists.size(), 4u);

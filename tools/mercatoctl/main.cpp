@@ -359,6 +359,28 @@ void add_cluster_command(CLI::App& app, const global_options& g, int& exit_code)
   cmd->callback([&g, &exit_code] { exit_code = guarded("cluster", [&] { run_cluster(g); }); });
 }
 
+// -- sync ----------------------------------------------------------------------------------------
+
+void run_sync(const global_options& g) {
+  auto body = admin_call(g, http::verb::get, "/v1/admin/marketplaces/sync");
+  if (g.json)
+    return print_json(body);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& x : body.value("shops", json::array()))
+    rows.push_back({cell(x.value("shop", json())), cell(x.value("platform", json())),
+                    cell(x.value("synced_to", json())), cell(x.value("window_to", json())),
+                    cell(x.value("pages", json())), cell(x.value("orders", json())),
+                    cell(x.value("last_error", json()))});
+  print_table({"SHOP", "PLATFORM", "SYNCED_TO", "PAGING_TO", "PAGES", "ORDERS", "LAST_ERROR"},
+              rows);
+}
+
+void add_sync_command(CLI::App& app, const global_options& g, int& exit_code) {
+  auto* cmd = app.add_subcommand(
+    "sync", "Show where each shop's marketplace pull sync stands (its cursor and last error)");
+  cmd->callback([&g, &exit_code] { exit_code = guarded("sync", [&] { run_sync(g); }); });
+}
+
 // -- actors --------------------------------------------------------------------------------------
 
 struct actors_options {
@@ -1081,6 +1103,7 @@ int main(int argc, char** argv) {
   add_dead_letters_command(app, g, exit_code);
   add_import_command(app, g, exit_code);
   add_stats_command(app, g, exit_code);
+  add_sync_command(app, g, exit_code);
   add_notifications_command(app, g, exit_code);
   add_watch_command(app, g, exit_code);
   try {
