@@ -2,6 +2,7 @@
 // each with its own HTTP and remoting port. Run by ctest as `cluster` (DESIGN.md "Cluster").
 
 #include "tests/support/e2e_env.hpp"
+#include "tests/support/fake_marketplace.hpp"
 #include "tests/support/shop_fixture.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -11,11 +12,14 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,12 +64,13 @@ protected:
     db_.reset();
   }
 
-  /// Starts node `i` (appends it) and returns its index.
-  size_t start_node() {
+  /// Starts node `i` (appends it) with `args` besides the cluster's, and returns its index.
+  size_t start_node(const std::vector<std::string>& args = {}) {
     mt::server_options opts;
     opts.database_url = db_->dsn();
     opts.jwt_secret = secret_;
     opts.extra_args = {"--cluster", "--node-id=node-" + std::to_string(nodes_.size())};
+    opts.extra_args.insert(opts.extra_args.end(), args.begin(), args.end());
     // MERCATO_CLUSTER_TEST_LOG_LEVEL=debug keeps every node's full story for a failure.
     if (const char* level = std::getenv("MERCATO_CLUSTER_TEST_LOG_LEVEL"))
       opts.log_level = level;
@@ -569,6 +574,81 @@ TEST_F(ClusterE2E, ASubscriberOnOneNodeSeesEverySeqOfAnEntityOnAnotherOnceInOrde
   }
   EXPECT_EQ(seen, deltas);
   nodes_[2].reset(); // killed: nothing to stop
+}
+
+// The marketplace pull sync runs with the cluster's singleton work, on one node at a time. Its
+// node is killed while it waits for a page: a survivor takes the work over and goes on from the
+// durable cursor, so no page before it is asked for again and every order is imported once.
+TEST_F(ClusterE2E, APullSyncGoesOnFromItsCursorOnTheNodeThatTakesTheSingletonWorkOver) {
+  mt::fake_marketplace tiktok{"tiktok"};
+  const int n = 30;
+  const int64_t first = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count()
+                        - 7200;
+  std::ifstream fixture{std::string{MERCATO_FIXTURES_DIR} + "/marketplaces/tiktok.json"};
+  auto pending = json::parse(fixture).at(2); // a pending order
+  for (int i = 0; i < n; ++i) {
+    auto o = pending;
+    o["id"] = std::to_string(770000000000 + i);
+    o["create_time"] = first + i - 3600;
+    o["update_time"] = first + i;
+    tiktok.put(o, first + i);
+  }
+  tiktok.hold_lists_after(1); // the second page's call never gets its answer
+  auto shops_file = "/tmp/mercato-cluster-shops-" + std::to_string(::getpid()) + ".json";
+  std::ofstream{shops_file} << json::array({{{"name", "tiktok-main"},
+                                             {"platform", "tiktok"},
+                                             {"base_url", tiktok.base_url()},
+                                             {"app_key", mt::fake_marketplace::app_key},
+                                             {"app_secret", mt::fake_marketplace::app_secret},
+                                             {"access_token", mt::fake_marketplace::access_token},
+                                             {"shop_id", mt::fake_marketplace::shop_id},
+                                             {"interval_ms", 1000},
+                                             {"page_size", 10},
+                                             {"since", first - 60}}})
+                                 .dump();
+  std::vector<std::string> args{
+    "--marketplace-shops-file",     shops_file, "--marketplace-settle-ms",      "0",
+    "--marketplace-backoff-min-ms", "100",      "--marketplace-backoff-max-ms", "400"};
+  start_node(args);
+  start_node(args);
+  ASSERT_TRUE(wait_for_balance(2)) << cluster_view(0).dump();
+  ASSERT_TRUE(mt::eventually([&] { return tiktok.list_calls().size() >= 2; }, 30s, 20ms))
+    << tiktok.list_calls().size() << " list calls";
+
+  auto imported = [&] {
+    pqxx::connection conn{db_->dsn()};
+    pqxx::nontransaction txn{conn};
+    auto row = txn.exec1("SELECT count(DISTINCT entity_id), count(*) FROM journal "
+                         "WHERE entity_kind = 'order' AND entity_id LIKE 'tiktok-77%'");
+    return std::make_pair(row[0].as<int64_t>(), row[1].as<int64_t>());
+  };
+  std::string holder;
+  {
+    pqxx::connection conn{db_->dsn()};
+    pqxx::nontransaction txn{conn};
+    auto rows = txn.exec("SELECT node_id FROM cluster_singletons");
+    ASSERT_EQ(rows.size(), 1u);
+    holder = rows[0][0].as<std::string>();
+  }
+  ASSERT_TRUE(holder == "node-0" || holder == "node-1") << holder;
+  EXPECT_TRUE(mt::eventually([&] { return imported().first == 10; }, 10s, 20ms))
+    << "the first page's orders: " << imported().first;
+  auto dead = holder == "node-0" ? 0u : 1u;
+  nodes_[dead]->kill9();
+  tiktok.release();
+
+  EXPECT_TRUE(mt::eventually([&] { return imported().first == n; }, 60s, 50ms))
+    << imported().first << " of " << n << " orders";
+  EXPECT_EQ(imported(), std::make_pair(int64_t{n}, int64_t{n})) << "each order imported once";
+  auto lists = tiktok.list_calls();
+  ASSERT_GE(lists.size(), 3u);
+  EXPECT_EQ(lists[0].query.count("page_token"), 0u);
+  EXPECT_EQ(lists[1].query["page_token"], "10");
+  EXPECT_EQ(lists[2].query["page_token"], "10") << "the survivor starts at the cursor";
+  nodes_[dead].reset(); // killed: nothing to stop
+  std::remove(shops_file.c_str());
 }
 
 // PostgreSQL restarts under three nodes, down for longer than a node's own lease (2.5 s): nobody
