@@ -841,6 +841,8 @@ void read_shops_file(marketplace_sync_settings& ms, report& rep) {
       {"app_key", &shop.app_key},
       {"app_secret", &shop.app_secret},
       {"access_token", &shop.access_token},
+      {"refresh_token", &shop.refresh_token},
+      {"auth_url", &shop.auth_url},
       {"shop_id", &shop.shop_id},
       {"currency", &shop.currency},
       {"interval_ms", &shop.interval_ms},
@@ -857,9 +859,10 @@ void read_shops_file(marketplace_sync_settings& ms, report& rep) {
       }
       if (auto err = assign(k->second, json_source{value}))
         // A credential of the wrong type is not echoed.
-        rep.add(where + "." + key, key == "app_secret" || key == "access_token"
-                                     ? std::string{"expected a string"}
-                                     : *err);
+        rep.add(where + "." + key,
+                key == "app_secret" || key == "access_token" || key == "refresh_token"
+                  ? std::string{"expected a string"}
+                  : *err);
     }
     const bool lazada = shop.platform == "lazada";
     if (shop.platform != "tiktok" && shop.platform != "shopee" && !lazada)
@@ -873,10 +876,40 @@ void read_shops_file(marketplace_sync_settings& ms, report& rep) {
       rep.add(where + ".base_url",
               "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(shop.base_url));
     for (auto [key, v] :
-         {std::pair{"app_key", &shop.app_key}, std::pair{"app_secret", &shop.app_secret},
-          std::pair{"access_token", &shop.access_token}})
+         {std::pair{"app_key", &shop.app_key}, std::pair{"app_secret", &shop.app_secret}})
       if (v->empty())
         rep.add(where + "." + key, "is required");
+    // With a refresh token the sync gets its own access token; without one it needs the
+    // operator's.
+    const bool refreshes = entry.contains("refresh_token");
+    if (refreshes && shop.refresh_token.empty() && entry.at("refresh_token").is_string())
+      rep.add(where + ".refresh_token",
+              "must not be empty (leave it out to use access_token as it is)");
+    if (!refreshes && shop.access_token.empty())
+      rep.add(where + ".access_token", "is required");
+    if (shop.auth_url.empty()) {
+      if (shop.platform == "tiktok")
+        shop.auth_url = "https://auth.tiktok-shops.com";
+      else if (lazada)
+        shop.auth_url = "https://auth.lazada.com/rest";
+      else
+        shop.auth_url = shop.base_url;
+    } else if (shop.auth_url.rfind("http://", 0) != 0 && shop.auth_url.rfind("https://", 0) != 0) {
+      rep.add(where + ".auth_url",
+              "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(shop.auth_url));
+    }
+    // Shopee's refresh call carries both as JSON numbers.
+    auto is_number = [](const std::string& v) {
+      int64_t n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      return ec == std::errc{} && end == v.data() + v.size() && n >= 0;
+    };
+    if (shop.platform == "shopee" && refreshes)
+      for (auto [key, v] :
+           {std::pair{"app_key", &shop.app_key}, std::pair{"shop_id", &shop.shop_id}})
+        if (!v->empty() && !is_number(*v))
+          rep.add(where + "." + key,
+                  "must be a number for shopee's token refresh, got " + shown_as(*v));
     if ((shop.platform == "tiktok" || shop.platform == "shopee") && shop.shop_id.empty())
       rep.add(where + ".shop_id", "is required for " + shop.platform);
     if (lazada && shop.currency.size() != 3)

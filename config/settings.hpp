@@ -164,6 +164,8 @@ struct marketplace_shop {
   std::string app_key;          ///< TikTok app_key, Shopee partner_id, Lazada app_key
   std::string app_secret;       ///< HMAC-SHA256 key of the request signature (Shopee: partner key)
   std::string access_token;     ///< the shop's OAuth access token
+  std::string refresh_token;    ///< set: the sync refreshes the access token itself (README.md)
+  std::string auth_url;         ///< root of the token refresh call; load() fills the default
   std::string shop_id;          ///< TikTok shop_cipher, Shopee shop_id; unused by Lazada
   std::string currency;         ///< Lazada: the shop's ISO 4217 currency (its orders carry none)
   int64_t interval_ms = 900000; ///< time between the ends of two syncs (15 min)

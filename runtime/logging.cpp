@@ -12,7 +12,8 @@ namespace mercato::runtime {
 
 namespace {
 
-constexpr std::array<const char*, 4> logger_names{"api", "actors", "pg", "runtime"};
+// "marketplace": the pull sync, whose lifecycle lines (syncs, token refreshes) are info.
+constexpr std::array<const char*, 5> logger_names{"api", "actors", "pg", "runtime", "marketplace"};
 
 // JSON lines: the message itself carries `key=value` pairs; the pattern wraps them with time,
 // level, logger and thread so that every line parses as one JSON object.

@@ -1,6 +1,7 @@
 #pragma once
 
-// The process's spdlog loggers ("api", "actors", "pg", "runtime"), created once at start.
+// The process's spdlog loggers ("api", "actors", "pg", "runtime", "marketplace"), created once
+// at start.
 
 #include <spdlog/spdlog.h>
 

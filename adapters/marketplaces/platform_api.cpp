@@ -73,6 +73,11 @@ answer read_answer(const net::http_call_result& res, const std::string& path) {
     a.stop = failure(path + ": " + res.error);
     return a;
   }
+  if (res.status == 401 || res.status == 403) {
+    a.stop = failure("HTTP " + std::to_string(res.status) + " from " + path);
+    a.stop.result = outcome::unauthorized;
+    return a;
+  }
   if (res.status != 200) {
     a.stop = failure("HTTP " + std::to_string(res.status) + " from " + path);
     return a;
@@ -119,9 +124,13 @@ page_result tiktok_page(const api_shop& shop, const update_window& w, const std:
   if (!a.doc)
     return a.stop;
   auto& doc = *a.doc;
-  if (text_of(doc.value("code", json(0))) != "0")
-    return failure("TikTok Shop error " + text_of(doc.value("code", json())) + ": "
-                   + doc.value("message", std::string{}));
+  if (auto code = text_of(doc.value("code", json(0))); code != "0") {
+    auto r = failure("TikTok Shop error " + code + ": " + doc.value("message", std::string{}));
+    // The access-token errors: invalid, expired, and the one of the 202309 APIs.
+    if (code == "105001" || code == "105002" || code == "36004004")
+      r.result = outcome::unauthorized;
+    return r;
+  }
   auto data = doc.find("data");
   if (data == doc.end() || !data->is_object())
     return failure("no data in the answer of " + path);
@@ -155,8 +164,12 @@ page_result shopee_error(const json& doc, const std::string& path) {
     r.error = "Shopee " + err + " from " + path;
     return r;
   }
-  return failure("Shopee error " + err + " from " + path + ": "
-                 + doc.value("message", std::string{}));
+  auto r
+    = failure("Shopee error " + err + " from " + path + ": " + doc.value("message", std::string{}));
+  // Shopee spells the second one both ways.
+  if (err == "error_auth" || err == "invalid_access_token" || err == "invalid_acceess_token")
+    r.result = outcome::unauthorized;
+  return r;
 }
 
 // One signed Shopee call: its answer, or what ends the attempt.
@@ -254,10 +267,11 @@ params lazada_common(const api_shop& shop, int64_t now_ms) {
           {"access_token", shop.access_token}};
 }
 
-std::string lazada_url(const api_shop& shop, const std::string& path, params q) {
-  auto sign = lazada_sign(shop.app_secret, path, q);
+std::string lazada_url(const std::string& root, const std::string& secret, const std::string& path,
+                       params q) {
+  auto sign = lazada_sign(secret, path, q);
   q.emplace_back("sign", sign);
-  return shop.base_url + path + "?" + query_string(q);
+  return root + path + "?" + query_string(q);
 }
 
 page_result lazada_error(const json& doc, const std::string& path) {
@@ -270,8 +284,11 @@ page_result lazada_error(const json& doc, const std::string& path) {
     r.error = "Lazada " + code + " from " + path;
     return r;
   }
-  return failure("Lazada error " + code + " from " + path + ": "
-                 + doc.value("message", std::string{}));
+  auto r = failure("Lazada error " + code + " from " + path + ": "
+                   + doc.value("message", std::string{}));
+  if (code == "IllegalAccessToken")
+    r.result = outcome::unauthorized;
+  return r;
 }
 
 // One signed Lazada call: its answer, or what ends the attempt.
@@ -280,7 +297,7 @@ answer lazada_call(const api_shop& shop, const std::string& path, const params& 
   auto q = lazada_common(shop, now_ms);
   q.insert(q.end(), extra.begin(), extra.end());
   net::http_call_request req;
-  req.url = lazada_url(shop, path, q);
+  req.url = lazada_url(shop.base_url, shop.app_secret, path, q);
   req.timeout = timeout;
   auto a = read_answer(http(req), path);
   if (a.doc)
@@ -375,6 +392,116 @@ page_result lazada_page(const api_shop& shop, const update_window& w, const std:
   return r;
 }
 
+// -- token refresh: one call per platform, none of them signed with the access token --
+
+token_result token_failure(std::string why) {
+  token_result r;
+  r.error = std::move(why);
+  return r;
+}
+
+// The new pair of an answer, or why there is none. Errors name the path only: a TikTok refresh
+// carries the app secret and the refresh token in its query.
+token_result token_pair(const json& at, const char* access_key, const char* refresh_key,
+                        int64_t expires_at_s, const std::string& path) {
+  token_result r;
+  r.access_token = at.value(access_key, std::string{});
+  r.refresh_token = at.value(refresh_key, std::string{});
+  r.expires_at_s = expires_at_s;
+  if (r.access_token.empty() || r.refresh_token.empty())
+    return token_failure("no token pair in the answer of " + path);
+  if (r.expires_at_s <= 0)
+    return token_failure("no expiry in the answer of " + path);
+  r.ok = true;
+  return r;
+}
+
+token_result tiktok_refresh(const api_shop& shop, const std::string& auth_url,
+                            const std::string& refresh, const http_fn& http,
+                            std::chrono::milliseconds timeout) {
+  const std::string path = "/api/v2/token/refresh";
+  net::http_call_request req;
+  req.url = auth_url + path + "?"
+            + query_string({{"app_key", shop.app_key},
+                            {"app_secret", shop.app_secret},
+                            {"refresh_token", refresh},
+                            {"grant_type", "refresh_token"}});
+  req.timeout = timeout;
+  auto a = read_answer(http(req), path);
+  if (!a.doc)
+    return token_failure(a.stop.error);
+  const auto& doc = *a.doc;
+  if (auto code = text_of(doc.value("code", json(0))); code != "0")
+    return token_failure("TikTok Shop error " + code + " from " + path + ": "
+                         + doc.value("message", std::string{}));
+  auto data = doc.value("data", json::object());
+  // access_token_expire_in is the expiry itself (unix s), not a duration.
+  return token_pair(data, "access_token", "refresh_token",
+                    data.value("access_token_expire_in", int64_t{0}), path);
+}
+
+std::optional<int64_t> unsigned_number(const std::string& text) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size() || n < 0)
+    return std::nullopt;
+  return n;
+}
+
+token_result shopee_refresh(const api_shop& shop, const std::string& auth_url,
+                            const std::string& refresh, const http_fn& http, int64_t now_ms,
+                            std::chrono::milliseconds timeout) {
+  const std::string path = "/api/v2/auth/access_token/get";
+  auto partner = unsigned_number(shop.app_key);
+  auto shop_no = unsigned_number(shop.shop_id);
+  if (!partner || !shop_no)
+    return token_failure("Shopee's partner_id and shop_id must be numbers");
+  const int64_t now_s = now_ms / 1000;
+  params q{{"partner_id", shop.app_key},
+           {"timestamp", std::to_string(now_s)},
+           {"sign", shopee_sign(shop.app_secret, shop.app_key, path, now_s, "", "")}};
+  net::http_call_request req;
+  req.method = "POST";
+  req.url = auth_url + path + "?" + query_string(q);
+  req.body
+    = json{{"refresh_token", refresh}, {"partner_id", *partner}, {"shop_id", *shop_no}}.dump();
+  req.headers = {{"Content-Type", "application/json"}};
+  req.timeout = timeout;
+  auto a = read_answer(http(req), path);
+  if (!a.doc)
+    return token_failure(a.stop.error);
+  const auto& doc = *a.doc;
+  if (auto err = doc.value("error", std::string{}); !err.empty())
+    return token_failure("Shopee error " + err + " from " + path + ": "
+                         + doc.value("message", std::string{}));
+  const auto expire_in = doc.value("expire_in", int64_t{0});
+  return token_pair(doc, "access_token", "refresh_token", expire_in > 0 ? now_s + expire_in : 0,
+                    path);
+}
+
+token_result lazada_refresh(const api_shop& shop, const std::string& auth_url,
+                            const std::string& refresh, const http_fn& http, int64_t now_ms,
+                            std::chrono::milliseconds timeout) {
+  const std::string path = "/auth/token/refresh";
+  params q{{"app_key", shop.app_key},
+           {"timestamp", std::to_string(now_ms)},
+           {"sign_method", "sha256"},
+           {"refresh_token", refresh}};
+  net::http_call_request req;
+  req.url = lazada_url(auth_url, shop.app_secret, path, q);
+  req.timeout = timeout;
+  auto a = read_answer(http(req), path);
+  if (!a.doc)
+    return token_failure(a.stop.error);
+  const auto& doc = *a.doc;
+  if (auto code = text_of(doc.value("code", json("0"))); code != "0")
+    return token_failure("Lazada error " + code + " from " + path + ": "
+                         + doc.value("message", std::string{}));
+  const auto expires_in = doc.value("expires_in", int64_t{0});
+  return token_pair(doc, "access_token", "refresh_token",
+                    expires_in > 0 ? now_ms / 1000 + expires_in : 0, path);
+}
+
 } // namespace
 
 std::string tiktok_sign(const std::string& secret, const std::string& path, const params& query,
@@ -414,6 +541,26 @@ page_result fetch_page(const api_shop& shop, const update_window& window,
   } catch (const std::exception& e) {
     // A field of an unexpected type (nlohmann type_error): the answer is not what we know.
     return failure(std::string{"unexpected answer: "} + e.what());
+  }
+}
+
+token_result refresh_token(const api_shop& shop, const std::string& auth_url,
+                           const std::string& refresh, const http_fn& http, int64_t now_ms,
+                           std::chrono::milliseconds timeout) {
+  try {
+    switch (shop.platform) {
+    case sales_platform::tiktok:
+      return tiktok_refresh(shop, auth_url, refresh, http, timeout);
+    case sales_platform::shopee:
+      return shopee_refresh(shop, auth_url, refresh, http, now_ms, timeout);
+    case sales_platform::lazada:
+      return lazada_refresh(shop, auth_url, refresh, http, now_ms, timeout);
+    default:
+      return token_failure("no token refresh for " + to_string(shop.platform));
+    }
+  } catch (const std::exception& e) {
+    // nlohmann's messages name the field, never its value.
+    return token_failure(std::string{"unexpected answer to the token refresh: "} + e.what());
   }
 }
 

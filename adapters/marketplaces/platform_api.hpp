@@ -42,9 +42,11 @@ inline constexpr int64_t max_window_s = 15 * 86400;
 
 /// How one page came out.
 struct page_result {
-  enum class outcome { ok, rate_limited, failed };
+  /// unauthorized: the platform refused the access token (expired or revoked); a fresh one may
+  /// pass where another attempt with the same one cannot.
+  enum class outcome { ok, rate_limited, unauthorized, failed };
   outcome result = outcome::failed;
-  std::string error;                               ///< failed: what went wrong (no secrets)
+  std::string error;                               ///< failed, unauthorized: why (no secrets)
   std::optional<std::chrono::seconds> retry_after; ///< rate_limited: the platform's wait
   nlohmann::json orders = nlohmann::json::array(); ///< ok: the page's native orders
   std::string next_token;                          ///< ok: where the next page starts
@@ -60,6 +62,22 @@ page_result fetch_page(const api_shop& shop, const update_window& window,
                        const std::string& page_token, const http_fn& http, int64_t now_ms,
                        std::chrono::milliseconds timeout);
 
+/// What a token refresh came to.
+struct token_result {
+  bool ok = false;
+  std::string error;         ///< !ok: what went wrong (no secrets)
+  std::string access_token;  ///< ok: the new access token
+  std::string refresh_token; ///< ok: the refresh token that replaces the one used
+  int64_t expires_at_s = 0;  ///< ok: when the new access token expires (unix s)
+};
+
+/// Trades `refresh` for a new token pair at the platform's auth root `auth_url` (no trailing
+/// slash), signing with `now_ms` (unix ms). The platforms rotate refresh tokens: once this
+/// succeeds, `refresh` is spent. Never throws.
+token_result refresh_token(const api_shop& shop, const std::string& auth_url,
+                           const std::string& refresh, const http_fn& http, int64_t now_ms,
+                           std::chrono::milliseconds timeout);
+
 // -- signatures, as each platform documents them (exposed for tests and the fake platform) --
 
 /// TikTok Shop: hex HMAC-SHA256 under the app secret of
@@ -70,7 +88,8 @@ std::string tiktok_sign(const std::string& secret, const std::string& path,
                         const std::string& body);
 
 /// Shopee v2: hex HMAC-SHA256 under the partner key of
-/// `partner_id + path + timestamp + access_token + shop_id`.
+/// `partner_id + path + timestamp + access_token + shop_id` (the token refresh call, which is
+/// not a shop's call, signs with both empty).
 std::string shopee_sign(const std::string& partner_key, const std::string& partner_id,
                         const std::string& path, int64_t timestamp_s,
                         const std::string& access_token, const std::string& shop_id);

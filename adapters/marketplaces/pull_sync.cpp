@@ -8,6 +8,8 @@
 #include "adapters/pg/sync_cursor_store.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/shard_region.hpp"
+#include "runtime/util/crypto.hpp"
+#include "runtime/util/time.hpp"
 
 #include <caf/all.hpp>
 
@@ -21,6 +23,9 @@ namespace {
 
 using std::chrono::milliseconds;
 using outcome = page_result::outcome;
+
+// An access token this close to its expiry is refreshed before the next page.
+constexpr int64_t refresh_margin_s = 300;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<milliseconds>(
@@ -42,6 +47,12 @@ struct sync_state {
   bool busy = false;                     // a page's upserts are in flight
   int64_t run_orders = 0;                // orders imported by the current sync
   int64_t run_pages = 0;
+  // The shop's own OAuth tokens, when its entry names a refresh_token.
+  bool refreshes = false;
+  std::string auth_url;
+  std::string seed;                      // hex SHA-256 of the configured refresh token
+  std::optional<pg::sync_tokens> tokens; // the pair in use; unset until read from the database
+  bool tokens_unsaved = false;           // refreshed but not yet durable: not to be used
 };
 
 using self_ptr = caf::stateful_actor<sync_state>*;
@@ -79,6 +90,72 @@ void retry(self_ptr self, const std::string& why) {
   auto wait = backoff(st);
   st.log->warn("marketplace sync {}: {}; again in {} ms", st.shop.name, why, wait.count());
   self->delayed_send(self, wait, caf::tick_atom_v);
+}
+
+// Makes the refreshed pair durable and only then lets the calls use it: the platform has spent
+// the old refresh token, so a crash must not lose the new one. False: the attempt failed.
+bool save_tokens(self_ptr self) {
+  auto& st = self->state;
+  if (auto err = st.store->save_tokens(*st.tokens)) {
+    retry(self, "cannot record the refreshed access token: " + render(err));
+    return false;
+  }
+  st.tokens_unsaved = false;
+  st.api.access_token = st.tokens->access_token;
+  return true;
+}
+
+// Trades the refresh token for a new pair. False: the attempt failed.
+bool refresh(self_ptr self, const char* why) {
+  auto& st = self->state;
+  auto r = refresh_token(st.api, st.auth_url, st.tokens->refresh_token, net::http_call, now_ms(),
+                         milliseconds{st.cfg.request_timeout_ms});
+  if (!r.ok) {
+    retry(self, "cannot refresh the access token: " + r.error);
+    return false;
+  }
+  st.tokens = pg::sync_tokens{std::move(r.access_token), std::move(r.refresh_token), r.expires_at_s,
+                              st.seed};
+  st.tokens_unsaved = true;
+  if (!save_tokens(self))
+    return false;
+  st.log->info("marketplace sync {} refreshes its access token ({}); the new one is valid until {}",
+               st.shop.name, why, util::format_rfc3339_ms(r.expires_at_s * 1000));
+  return true;
+}
+
+// Gives st.api an access token fit for the next page: the stored pair if it descends from the
+// configured refresh token, else the configured pair; refreshed when its expiry is unknown or
+// near. Sets `refreshed` when it spends the attempt's refresh. False: the attempt failed.
+bool ensure_token(self_ptr self, bool& refreshed) {
+  auto& st = self->state;
+  if (!st.tokens) {
+    auto stored = st.store->load_tokens();
+    if (!stored) {
+      retry(self, "cannot read the stored access token: " + render(stored.error()));
+      return false;
+    }
+    if (*stored && (*stored)->seed == st.seed) {
+      st.tokens = std::move(**stored);
+      st.log->info("marketplace sync {} uses its stored access token (valid until {})",
+                   st.shop.name, util::format_rfc3339_ms(st.tokens->expires_at * 1000));
+    } else {
+      // A first start, or the operator re-authorised the shop: the shops file's pair wins.
+      if (*stored)
+        st.log->info("marketplace sync {} drops its stored tokens: the shops file names another "
+                     "refresh token",
+                     st.shop.name);
+      st.tokens = pg::sync_tokens{st.shop.access_token, st.shop.refresh_token, 0, st.seed};
+    }
+    st.api.access_token = st.tokens->access_token;
+  }
+  if (st.tokens_unsaved && !save_tokens(self))
+    return false;
+  const int64_t expires_at = st.tokens->expires_at;
+  if (expires_at != 0 && expires_at - now_ms() / 1000 > refresh_margin_s)
+    return true;
+  refreshed = true;
+  return refresh(self, expires_at == 0 ? "its expiry is unknown" : "it expires soon");
 }
 
 // Every order of the page is in its entity: the cursor moves past the page, durably, and the
@@ -174,8 +251,21 @@ void step(self_ptr self) {
     cur.window_to = std::min(settled, cur.synced_to + max_window_s);
     cur.page_token.clear();
   }
-  auto page = fetch_page(st.api, {cur.synced_to, cur.window_to}, cur.page_token, net::http_call,
-                         now_ms(), milliseconds{st.cfg.request_timeout_ms});
+  bool refreshed = false;
+  if (st.refreshes && !ensure_token(self, refreshed))
+    return;
+  auto fetch = [&st, &cur] {
+    return fetch_page(st.api, {cur.synced_to, cur.window_to}, cur.page_token, net::http_call,
+                      now_ms(), milliseconds{st.cfg.request_timeout_ms});
+  };
+  auto page = fetch();
+  if (page.result == outcome::unauthorized && st.refreshes && !refreshed) {
+    // Refused before its announced expiry (revoked, or the clocks disagree): one refresh per
+    // attempt; refused again, the attempt has failed.
+    if (!refresh(self, "the platform refused it"))
+      return;
+    page = fetch();
+  }
   switch (page.result) {
   case outcome::rate_limited: {
     // The platform's own wait, not a failure: it does not count towards max_attempts.
@@ -187,6 +277,7 @@ void step(self_ptr self) {
     self->delayed_send(self, wait, caf::tick_atom_v);
     return;
   }
+  case outcome::unauthorized:
   case outcome::failed:
     return retry(self, page.error);
   case outcome::ok:
@@ -206,6 +297,13 @@ caf::behavior pull_sync(self_ptr self, std::string url, config::marketplace_sync
   st.api.app_key = shop.app_key;
   st.api.app_secret = shop.app_secret;
   st.api.access_token = shop.access_token;
+  st.refreshes = !shop.refresh_token.empty();
+  if (st.refreshes) {
+    st.auth_url = shop.auth_url;
+    while (!st.auth_url.empty() && st.auth_url.back() == '/')
+      st.auth_url.pop_back();
+    st.seed = util::sha256_hex(shop.refresh_token);
+  }
   st.api.shop_id = shop.shop_id;
   st.api.page_size = shop.page_size;
   st.opts.lazada_currency = shop.currency;

@@ -50,4 +50,39 @@ caf::error sync_cursor_store::note_error(const std::string& why) {
   return res ? caf::error{} : res.error();
 }
 
+caf::expected<std::optional<sync_tokens>> sync_cursor_store::load_tokens() {
+  using result = std::optional<sync_tokens>;
+  return db_->run<result>([&](pqxx::connection& conn) -> result {
+    pqxx::work txn{conn, "sync-tokens-load"};
+    auto rows
+      = txn.exec_params("SELECT access_token, refresh_token, COALESCE(token_expires_at, 0), "
+                        "token_seed FROM marketplace_sync_cursors "
+                        "WHERE shop = $1 AND refresh_token IS NOT NULL",
+                        shop_);
+    txn.commit();
+    if (rows.empty())
+      return std::nullopt;
+    const auto& row = rows[0];
+    return sync_tokens{row[0].is_null() ? std::string{} : row[0].as<std::string>(),
+                       row[1].as<std::string>(), row[2].as<int64_t>(),
+                       row[3].is_null() ? std::string{} : row[3].as<std::string>()};
+  });
+}
+
+caf::error sync_cursor_store::save_tokens(const sync_tokens& t) {
+  // The same values again are harmless, so a broken connection is retried (the default).
+  auto res = db_->run<bool>([&](pqxx::connection& conn) -> caf::expected<bool> {
+    pqxx::work txn{conn, "sync-tokens-save"};
+    auto r = txn.exec_params("UPDATE marketplace_sync_cursors SET access_token = $2, "
+                             "refresh_token = $3, token_expires_at = NULLIF($4, 0::bigint), "
+                             "token_seed = $5 WHERE shop = $1",
+                             shop_, t.access_token, t.refresh_token, t.expires_at, t.seed);
+    txn.commit();
+    if (r.affected_rows() != 1)
+      return caf::make_error(mercato_errc::storage_unavailable, "no cursor row for " + shop_);
+    return true;
+  });
+  return res ? caf::error{} : res.error();
+}
+
 } // namespace mercato::pg

@@ -2,6 +2,7 @@
 // shops file, pulls from fake TikTok Shop, Shopee and Lazada seller APIs on loopback
 // (tests/support/fake_marketplace.*) that page, rate-limit, fail and hang when told to.
 
+#include "runtime/util/crypto.hpp"
 #include "runtime/util/time.hpp"
 #include "tests/support/e2e_env.hpp"
 #include "tests/support/fake_marketplace.hpp"
@@ -16,9 +17,11 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -119,11 +122,22 @@ protected:
                        {"interval_ms", 1000},
                        {"page_size", page_size},
                        {"since", since_s}});
+    if (refresh_tokens_) // the fakes serve the refresh calls too
+      for (auto& shop : shops) {
+        shop["refresh_token"] = mt::fake_marketplace::refresh_token;
+        shop["auth_url"] = fakes_[shop["platform"].get<std::string>()]->base_url();
+      }
     shops_file_ = "/tmp/mercato-shops-" + std::to_string(::getpid()) + "-"
                   + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".json";
     std::ofstream{shops_file_} << shops.dump(2);
-    start_server({"--marketplace-shops-file", shops_file_, "--marketplace-settle-ms", "0",
-                  "--marketplace-backoff-min-ms", "100", "--marketplace-backoff-max-ms", "400"});
+    std::vector<std::string> flags{
+      "--marketplace-shops-file",     shops_file_, "--marketplace-settle-ms",      "0",
+      "--marketplace-backoff-min-ms", "100",       "--marketplace-backoff-max-ms", "400"};
+    if (refresh_tokens_) { // info: the log shows each refresh, and must show no token
+      flags.push_back("--log-level");
+      flags.push_back("info");
+    }
+    start_server(flags);
   }
 
   // Events the journal holds for the orders of `platform`: {orders, events}.
@@ -165,6 +179,7 @@ protected:
 
   std::map<std::string, std::unique_ptr<mt::fake_marketplace>> fakes_;
   std::string shops_file_;
+  bool refresh_tokens_ = false; // shops name a refresh_token and the fake as auth_url
 };
 
 TEST_F(MarketplaceSyncE2E, PullsEveryOrderOnceThroughPagesARateLimitAndAFailure) {
@@ -213,9 +228,10 @@ TEST_F(MarketplaceSyncE2E, PullsEveryOrderOnceThroughPagesARateLimitAndAFailure)
               mercato::util::format_rfc3339_ms((first + n) * 1000));
   }
   EXPECT_EQ(http().get("/v1/admin/marketplaces/sync", ada_).status, 403);
-  auto table = mt::run_command({mt::mercatoctl_binary(), "sync"},
-                               {{"MERCATO_URL", env_->server().base_url()}, {"MERCATO_TOKEN", admin_}},
-                               {"MERCATO_URL", "MERCATO_TOKEN"});
+  auto table
+    = mt::run_command({mt::mercatoctl_binary(), "sync"},
+                      {{"MERCATO_URL", env_->server().base_url()}, {"MERCATO_TOKEN", admin_}},
+                      {"MERCATO_URL", "MERCATO_TOKEN"});
   ASSERT_EQ(table.exit_code, 0) << table.describe();
   for (const std::string p : {"tiktok-main", "shopee-main", "lazada-main"})
     EXPECT_NE(table.out.find(p), std::string::npos) << table.out;
@@ -319,6 +335,136 @@ TEST_F(MarketplaceSyncE2E, AnOrderChangedWhileItsWindowIsPagedSkipsNoOtherOrder)
   auto res = http().get("/v1/orders/" + order_id("lazada", changed), admin_);
   ASSERT_EQ(res.status, 200) << res.describe();
   EXPECT_EQ(res.json()["status"], "cancelled");
+}
+
+TEST_F(MarketplaceSyncE2E, ExpiredTokensAreRefreshedAndTheRotatedPairSurvivesAKill) {
+  const int64_t first = now_s() - 7200;
+  const int n = 5;
+  const std::vector<std::string> platforms{"tiktok", "shopee", "lazada"};
+  for (const auto& p : platforms)
+    fake(p, n, first);
+  refresh_tokens_ = true;
+  start_syncing(10, first - 60);
+  if (HasFatalFailure())
+    return;
+
+  // The configured access token's expiry is unknown: the first page waits for a refresh.
+  for (const auto& p : platforms) {
+    SCOPED_TRACE(p);
+    EXPECT_TRUE(eventually([&] { return journaled(p).first == n; }, 60s))
+      << journaled(p).first << " of " << n << " orders";
+    EXPECT_GE(fakes_[p]->refreshes(), 1);
+  }
+
+  // The platforms expire the access token in use; newer orders come only after a refresh.
+  std::map<std::string, int> refreshes;
+  for (const auto& p : platforms) {
+    auto& f = *fakes_[p];
+    refreshes[p] = f.refreshes();
+    f.expire_access_token();
+    // A second ahead: no window can close on a part of them while they are put.
+    const int64_t at = now_s() + 1;
+    for (int i = n; i < 2 * n; ++i)
+      f.put(native_order(p, i, at), at);
+  }
+  for (const auto& p : platforms) {
+    SCOPED_TRACE(p);
+    EXPECT_TRUE(eventually([&] { return journaled(p).first == 2 * n; }, 60s))
+      << journaled(p).first << " of " << 2 * n << " orders";
+    EXPECT_GT(fakes_[p]->refreshes(), refreshes[p]);
+    size_t refused = 0;
+    for (const auto& c : fakes_[p]->calls()) {
+      EXPECT_TRUE(c.signed_ok) << c.path;
+      refused += c.token_ok ? 0 : 1;
+    }
+    EXPECT_GE(refused, 1u) << "the platform's auth error came first";
+    // The shops file's refresh token is spent now.
+    EXPECT_NE(fakes_[p]->current_refresh_token(), mt::fake_marketplace::refresh_token);
+  }
+
+  // Killed, and restarted with the same shops file: only the stored pair still works. The
+  // access token expires while the node is down, so the stored refresh token must work too.
+  env_->server().kill9();
+  for (const auto& p : platforms) {
+    auto& f = *fakes_[p];
+    refreshes[p] = f.refreshes();
+    f.expire_access_token();
+    const int64_t at = now_s() + 1;
+    for (int i = 2 * n; i < 3 * n; ++i)
+      f.put(native_order(p, i, at), at);
+  }
+  ASSERT_NO_THROW(env_->restart());
+  for (const auto& p : platforms) {
+    SCOPED_TRACE(p);
+    EXPECT_TRUE(eventually([&] { return journaled(p).first == 3 * n; }, 60s))
+      << journaled(p).first << " of " << 3 * n << " orders";
+    EXPECT_EQ(journaled(p), std::make_pair(int64_t{3 * n}, int64_t{3 * n})); // each once
+    EXPECT_GT(fakes_[p]->refreshes(), refreshes[p]);
+    for (const auto& c : fakes_[p]->refresh_calls())
+      EXPECT_TRUE(c.token_ok) << "a refresh presented a spent refresh token";
+  }
+
+  // The seller authorises the app again and the operator puts the new refresh token in the
+  // shops file: it overrides the stored pair, whose tokens the platform no longer takes.
+  env_->server().kill9();
+  std::map<std::string, std::string> reauthorised;
+  {
+    auto shops = json::parse(std::ifstream{shops_file_});
+    for (auto& shop : shops) {
+      const auto platform = shop.at("platform").get<std::string>();
+      auto& f = *fakes_[platform];
+      reauthorised[platform] = f.reauthorise();
+      shop["refresh_token"] = reauthorised[platform];
+      const int64_t at = now_s() + 1;
+      for (int i = 3 * n; i < 4 * n; ++i)
+        f.put(native_order(platform, i, at), at);
+    }
+    std::ofstream{shops_file_} << shops.dump(2);
+  }
+  ASSERT_NO_THROW(env_->restart());
+  for (const auto& p : platforms) {
+    SCOPED_TRACE(p);
+    EXPECT_TRUE(eventually([&] { return journaled(p).first == 4 * n; }, 60s))
+      << journaled(p).first << " of " << 4 * n << " orders";
+    EXPECT_EQ(journaled(p), std::make_pair(int64_t{4 * n}, int64_t{4 * n}));
+    auto refreshed = fakes_[p]->refresh_calls();
+    ASSERT_FALSE(refreshed.empty());
+    EXPECT_TRUE(refreshed.back().token_ok);
+  }
+
+  // Stored as the pair in use, with the hash of the configured token it descends from; never
+  // shown or logged.
+  std::vector<std::string> secrets;
+  for (const auto& p : platforms)
+    for (auto& t : fakes_[p]->issued_tokens())
+      secrets.push_back(std::move(t));
+  {
+    pqxx::connection conn{env_->dsn()};
+    pqxx::read_transaction txn{conn};
+    auto rows = txn.exec("SELECT shop, platform, COALESCE(last_error, ''), refresh_token, "
+                         "token_seed FROM marketplace_sync_cursors ORDER BY shop");
+    ASSERT_EQ(rows.size(), 3u);
+    for (const auto& row : rows) {
+      SCOPED_TRACE(row[0].as<std::string>());
+      EXPECT_EQ(row[3].as<std::string>(),
+                fakes_[row[1].as<std::string>()]->current_refresh_token());
+      EXPECT_EQ(row[4].as<std::string>(),
+                mercato::util::sha256_hex(reauthorised[row[1].as<std::string>()]));
+      for (const auto& t : secrets)
+        EXPECT_EQ(row[2].as<std::string>().find(t), std::string::npos) << t;
+    }
+  }
+  auto view = http().get("/v1/admin/marketplaces/sync", admin_);
+  ASSERT_EQ(view.status, 200) << view.describe();
+  EXPECT_EQ(view.json().at("shops").size(), 3u) << view.body;
+  std::ifstream log_file{env_->server().log_path()};
+  std::stringstream log;
+  log << log_file.rdbuf();
+  EXPECT_NE(log.str().find("refreshes its access token"), std::string::npos);
+  for (const auto& t : secrets) {
+    EXPECT_EQ(view.body.find(t), std::string::npos) << t;
+    EXPECT_EQ(log.str().find(t), std::string::npos) << t;
+  }
 }
 
 } // namespace

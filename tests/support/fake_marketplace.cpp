@@ -123,6 +123,42 @@ std::vector<fake_marketplace::call> fake_marketplace::list_calls() const {
   return out;
 }
 
+void fake_marketplace::expire_access_token() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  access_expired_ = true;
+}
+
+std::string fake_marketplace::reauthorise() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  current_refresh_ = refresh_token + "-authorised-" + std::to_string(++authorisations_);
+  issued_.push_back(current_refresh_);
+  access_expired_ = true;
+  return current_refresh_;
+}
+
+int fake_marketplace::refreshes() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return refreshes_;
+}
+
+std::vector<std::string> fake_marketplace::issued_tokens() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return issued_;
+}
+
+std::string fake_marketplace::current_refresh_token() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return current_refresh_;
+}
+
+std::vector<fake_marketplace::call> fake_marketplace::refresh_calls() const {
+  std::vector<call> out;
+  for (auto& c : calls())
+    if (is_refresh(c.path))
+      out.push_back(std::move(c));
+  return out;
+}
+
 std::string fake_marketplace::base_url() const {
   return "http://127.0.0.1:" + std::to_string(server_->port());
 }
@@ -130,6 +166,22 @@ std::string fake_marketplace::base_url() const {
 bool fake_marketplace::is_list(const std::string& path) const {
   return path == "/order/202309/orders/search" || path == "/api/v2/order/get_order_list"
          || path == "/orders/get";
+}
+
+bool fake_marketplace::is_refresh(const std::string& path) const {
+  if (platform_ == "tiktok")
+    return path == "/api/v2/token/refresh";
+  if (platform_ == "shopee")
+    return path == "/api/v2/auth/access_token/get";
+  return path == "/auth/token/refresh";
+}
+
+std::string fake_marketplace::access_token_of(const call& c,
+                                              const std::string& token_header) const {
+  if (platform_ == "tiktok")
+    return token_header;
+  auto i = c.query.find("access_token");
+  return i == c.query.end() ? std::string{} : i->second;
 }
 
 bool fake_marketplace::signature_matches(const call& c, const std::string& token_header) const {
@@ -141,19 +193,110 @@ bool fake_marketplace::signature_matches(const call& c, const std::string& token
     // secret + path + sorted {key}{value} without sign and access_token + body + secret
     auto base
       = app_secret + c.path + concat(c.query, {"sign", "access_token"}) + c.body + app_secret;
-    return token_header == access_token && get("app_key") == app_key
+    return !token_header.empty() && get("app_key") == app_key
            && get("sign") == util::hmac_sha256_hex(app_secret, base);
   }
   if (platform_ == "shopee") {
     // partner_id + path + timestamp + access_token + shop_id
-    auto base = app_key + c.path + get("timestamp") + access_token + shop_id;
-    return get("partner_id") == app_key && get("access_token") == access_token
-           && get("shop_id") == shop_id && get("sign") == util::hmac_sha256_hex(app_secret, base);
+    auto base = app_key + c.path + get("timestamp") + get("access_token") + shop_id;
+    return get("partner_id") == app_key && !get("access_token").empty() && get("shop_id") == shop_id
+           && get("sign") == util::hmac_sha256_hex(app_secret, base);
   }
   // path + sorted {key}{value} without sign, upper-case hex
   auto base = c.path + concat(c.query, {"sign"});
-  return get("app_key") == app_key && get("access_token") == access_token
+  return get("app_key") == app_key && !get("access_token").empty()
          && get("sign") == upper(util::hmac_sha256_hex(app_secret, base));
+}
+
+bool fake_marketplace::refresh_signature_matches(const call& c) const {
+  auto get = [&c](const char* k) {
+    auto i = c.query.find(k);
+    return i == c.query.end() ? std::string{} : i->second;
+  };
+  if (platform_ == "tiktok")
+    // No signature: the app secret itself travels in the query.
+    return c.method == "GET" && get("app_key") == app_key && get("app_secret") == app_secret
+           && get("grant_type") == "refresh_token";
+  if (platform_ == "shopee") {
+    // partner_id + path + timestamp: no access token or shop id in a refresh's base string;
+    // partner_id and shop_id also travel in the body, as numbers.
+    auto body = json::parse(c.body, nullptr, false);
+    auto number_is = [&body](const char* key, const std::string& want) {
+      auto i = body.find(key);
+      return i != body.end() && i->is_number_integer() && std::to_string(i->get<int64_t>()) == want;
+    };
+    return c.method == "POST" && get("partner_id") == app_key
+           && get("sign") == util::hmac_sha256_hex(app_secret, app_key + c.path + get("timestamp"))
+           && body.is_object() && number_is("partner_id", app_key) && number_is("shop_id", shop_id)
+           && body.contains("refresh_token") && body["refresh_token"].is_string();
+  }
+  auto base = c.path + concat(c.query, {"sign"});
+  return c.method == "GET" && get("app_key") == app_key && get("sign_method") == "sha256"
+         && get("sign") == upper(util::hmac_sha256_hex(app_secret, base));
+}
+
+// The platform's answer to a call with an expired or unknown access token.
+loopback_http_server::answer fake_marketplace::auth_error() const {
+  if (platform_ == "tiktok")
+    return json_answer({{"code", 105002}, {"message", "Access token is expired"}});
+  if (platform_ == "shopee")
+    return json_answer({{"error", "invalid_access_token"}, {"message", "Invalid access_token."}},
+                       403);
+  return json_answer({{"code", "IllegalAccessToken"},
+                      {"type", "ISV"},
+                      {"message", "The specified access token is invalid or expired"}});
+}
+
+loopback_http_server::answer fake_marketplace::refresh(call& c) {
+  std::string presented;
+  if (platform_ == "shopee")
+    presented = json::parse(c.body).at("refresh_token").get<std::string>();
+  else
+    presented = c.query["refresh_token"];
+  c.token_ok = presented == current_refresh_;
+  if (!c.token_ok) { // spent, or never issued
+    if (platform_ == "tiktok")
+      return json_answer({{"code", 36004005}, {"message", "refresh_token is invalid"}});
+    if (platform_ == "shopee")
+      return json_answer({{"error", "error_param"}, {"message", "Invalid refresh_token."}});
+    return json_answer({{"code", "IllegalRefreshToken"},
+                        {"message", "The specified refresh token is invalid or expired"}});
+  }
+  ++refreshes_;
+  access_expired_ = false;
+  current_access_ = access_token + "-" + std::to_string(refreshes_);
+  current_refresh_ = refresh_token + "-" + std::to_string(refreshes_);
+  issued_.push_back(current_access_);
+  issued_.push_back(current_refresh_);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const int64_t access_ttl = 4 * 3600;
+  const int64_t refresh_ttl = 30 * 86400;
+  if (platform_ == "tiktok")
+    return json_answer({{"code", 0},
+                        {"message", "success"},
+                        {"data",
+                         {{"access_token", current_access_},
+                          {"access_token_expire_in", now + access_ttl},
+                          {"refresh_token", current_refresh_},
+                          {"refresh_token_expire_in", now + refresh_ttl},
+                          {"open_id", "fake-open-id"},
+                          {"seller_name", "Fake Shop"}}}});
+  if (platform_ == "shopee")
+    return json_answer({{"access_token", current_access_},
+                        {"refresh_token", current_refresh_},
+                        {"expire_in", access_ttl},
+                        {"partner_id", std::stoll(app_key)},
+                        {"shop_id", std::stoll(shop_id)},
+                        {"request_id", "fake-" + std::to_string(refreshes_)},
+                        {"error", ""},
+                        {"message", ""}});
+  return json_answer({{"code", "0"},
+                      {"access_token", current_access_},
+                      {"refresh_token", current_refresh_},
+                      {"expires_in", access_ttl},
+                      {"refresh_expires_in", refresh_ttl},
+                      {"account_platform", "seller_center"},
+                      {"request_id", "fake-" + std::to_string(refreshes_)}});
 }
 
 std::vector<const fake_marketplace::stored*> fake_marketplace::window(int64_t from,
@@ -173,12 +316,17 @@ loopback_http_server::answer fake_marketplace::serve(const loopback_http_server:
   call c;
   std::string target{req.target()};
   auto qm = target.find('?');
+  c.method = std::string{req.method_string()};
   c.path = target.substr(0, qm);
   if (qm != std::string::npos)
     c.query = parse_query(std::string_view{target}.substr(qm + 1));
   c.body = req.body();
   c.at = std::chrono::steady_clock::now();
-  c.signed_ok = signature_matches(c, std::string{req["x-tts-access-token"]});
+  const std::string token_header{req["x-tts-access-token"]};
+  const bool refreshing = is_refresh(c.path);
+  c.signed_ok = refreshing ? refresh_signature_matches(c) : signature_matches(c, token_header);
+  c.token_ok
+    = !refreshing && access_token_of(c, token_header) == current_access_ && !access_expired_;
   const size_t index = calls_.size();
   calls_.push_back(c);
   auto finish = [&](loopback_http_server::answer a) {
@@ -189,6 +337,12 @@ loopback_http_server::answer fake_marketplace::serve(const loopback_http_server:
     return finish(json_answer(
       {{"code", "IncompleteSignature"}, {"error", "error_sign"}, {"message", "signature mismatch"}},
       401));
+  if (refreshing) {
+    auto a = refresh(calls_[index]);
+    return finish(std::move(a));
+  }
+  if (!c.token_ok)
+    return finish(auth_error());
   if (is_list(c.path)) {
     ++lists_seen_;
     if (hold_after_ && lists_seen_ > *hold_after_) {

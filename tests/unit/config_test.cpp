@@ -707,6 +707,55 @@ TEST(ConfigLoad, AShopsFileNeverEchoesACredential) {
   EXPECT_EQ(all_errors(r).find("tok-1234567"), std::string::npos) << all_errors(r);
 }
 
+TEST(ConfigLoad, AShopMayNameARefreshTokenAndItsAuthRoot) {
+  temp_file shops{R"([
+    {"name": "tt", "platform": "tiktok", "base_url": "https://open-api.tiktokglobalshop.com",
+     "app_key": "k", "app_secret": "s", "access_token": "t", "refresh_token": "r1",
+     "shop_id": "cipher"},
+    {"name": "sp", "platform": "shopee", "base_url": "https://partner.shopeemobile.com",
+     "app_key": "2001887", "app_secret": "s", "refresh_token": "r2", "shop_id": "600000"},
+    {"name": "lz", "platform": "lazada", "base_url": "https://api.lazada.com.my/rest",
+     "app_key": "k", "app_secret": "s", "access_token": "t", "refresh_token": "r3",
+     "auth_url": "http://127.0.0.1:9000", "currency": "MYR"},
+    {"name": "lz2", "platform": "lazada", "base_url": "https://api.lazada.com.my/rest",
+     "app_key": "k", "app_secret": "s", "access_token": "t", "currency": "MYR"}
+  ])"};
+  auto r = run({"--marketplace-shops-file", shops.path()}, required);
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  const auto& s = r.values.marketplace_sync.shops;
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(s[0].refresh_token, "r1");
+  EXPECT_EQ(s[0].auth_url, "https://auth.tiktok-shops.com");
+  // With a refresh token the access token may be left out: the first page waits for a refresh.
+  EXPECT_EQ(s[1].access_token, "");
+  EXPECT_EQ(s[1].auth_url, "https://partner.shopeemobile.com"); // Shopee's: the API root
+  EXPECT_EQ(s[2].auth_url, "http://127.0.0.1:9000");
+  EXPECT_EQ(s[3].refresh_token, ""); // the access token is used as it is
+  EXPECT_EQ(s[3].auth_url, "https://auth.lazada.com/rest");
+}
+
+TEST(ConfigLoad, ABadTokenRefreshSetupNamesItsKeyAndNoCredential) {
+  temp_file shops{R"([
+    {"name": "a", "platform": "tiktok", "base_url": "http://x", "app_key": "k",
+     "app_secret": "s", "access_token": "t", "refresh_token": "", "shop_id": "c"},
+    {"name": "b", "platform": "lazada", "base_url": "http://x", "app_key": "k",
+     "app_secret": "s", "refresh_token": "r", "auth_url": "auth.lazada.com", "currency": "MYR"},
+    {"name": "c", "platform": "shopee", "base_url": "http://x", "app_key": "partner-a",
+     "app_secret": "s", "refresh_token": "r", "shop_id": "600000"},
+    {"name": "d", "platform": "shopee", "base_url": "http://x", "app_key": "1",
+     "app_secret": "s", "shop_id": "600000"},
+    {"name": "e", "platform": "tiktok", "base_url": "http://x", "app_key": "k",
+     "app_secret": "s", "access_token": "t", "refresh_token": 24681357, "shop_id": "c"}
+  ])"};
+  auto r = run({"--marketplace-shops-file", shops.path()}, required);
+  const std::string at = "marketplace_sync.shops_file";
+  for (const auto& path : {at + "[0].refresh_token", at + "[1].auth_url", at + "[2].app_key",
+                           at + "[3].access_token", at + "[4].refresh_token"})
+    EXPECT_TRUE(has_error_for(r, path)) << path << "\n" << all_errors(r);
+  EXPECT_EQ(r.errors.size(), 5u) << all_errors(r);
+  EXPECT_EQ(all_errors(r).find("24681357"), std::string::npos) << all_errors(r);
+}
+
 TEST(ConfigLoad, AShopsFileMustBeAReadableArray) {
   temp_file object{R"({"name": "a"})"};
   EXPECT_TRUE(has_error_for(run({"--marketplace-shops-file", object.path()}, required),
