@@ -137,22 +137,22 @@ state::interested_peers(const std::vector<std::string>& topics) const {
 
 void state::set_announcer(caf::actor announcer) {
   std::lock_guard<std::mutex> guard{mtx_};
-  announcer_ = std::move(announcer);
+  announcer_ = announcer.address();
 }
 
 caf::actor state::announcer() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return announcer_;
+  return caf::actor_cast<caf::actor>(announcer_);
 }
 
 void state::set_agent(caf::actor agent) {
   std::lock_guard<std::mutex> guard{mtx_};
-  agent_ = std::move(agent);
+  agent_ = agent.address();
 }
 
 caf::actor state::agent() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return agent_;
+  return caf::actor_cast<caf::actor>(agent_);
 }
 
 void state::set_regions(std::map<std::string, caf::actor> regions) {

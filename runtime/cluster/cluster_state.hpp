@@ -7,6 +7,8 @@
 #include "runtime/cluster/member.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -139,8 +141,10 @@ private:
   std::map<std::pair<std::string, int64_t>, caf::actor> peers_;
   std::map<std::string, caf::actor> regions_;
   caf::actor local_sink_;
-  caf::actor announcer_;
-  caf::actor agent_;
+  // Weak: the agent is a detached actor, and the actor system's shutdown waits until nothing
+  // holds it any more; this state may outlive it.
+  caf::actor_addr announcer_;
+  caf::actor_addr agent_;
   // Kept across reconnections of a peer (it announces everything again when it reconnects) and
   // dropped with the peer's incarnation once that leaves the view.
   std::map<std::pair<std::string, int64_t>, std::unordered_set<std::string>> interest_;
