@@ -117,6 +117,12 @@ void state::set_interest(const std::string& node_id, int64_t incarnation,
   }
 }
 
+bool state::any_interest() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return std::any_of(interest_.begin(), interest_.end(),
+                     [](const auto& entry) { return !entry.second.empty(); });
+}
+
 std::vector<state::interested_peer>
 state::interested_peers(const std::vector<std::string>& topics) const {
   std::vector<interested_peer> out;

@@ -114,6 +114,9 @@ public:
     std::vector<size_t> wanted; ///< indices into the topics asked about
   };
 
+  /// False while no peer follows any topic: a batch then needs no topic names at all.
+  bool any_interest() const;
+
   /// The connected peers that have subscribers for any of `topics`.
   std::vector<interested_peer> interested_peers(const std::vector<std::string>& topics) const;
 

@@ -403,6 +403,8 @@ event_sink_actor spawn_cluster_sink(caf::actor_system& sys, event_sink_actor loc
                     forwarded](event_sink_actor::pointer self) -> event_sink_actor::behavior_type {
     return {
       [self, local, cluster, forwarded](atom::publish, std::vector<committed_event>& events) {
+        if (!cluster->any_interest())
+          return self->send(local, atom::publish_v, std::move(events));
         std::vector<std::string> topics;
         topics.reserve(events.size());
         for (const auto& e : events)
