@@ -872,9 +872,11 @@ void read_shops_file(marketplace_sync_settings& ms, report& rep) {
       rep.add(where + ".name", "must be 1 to 64 characters");
     else if (!names.insert(shop.name).second)
       rep.add(where + ".name", "names another shop too: " + shown_as(shop.name));
-    if (shop.base_url.rfind("http://", 0) != 0 && shop.base_url.rfind("https://", 0) != 0)
-      rep.add(where + ".base_url",
-              "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(shop.base_url));
+    auto check_root = [&](const char* key, const std::string& url) {
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+        rep.add(where + "." + key, "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(url));
+    };
+    check_root("base_url", shop.base_url);
     for (auto [key, v] :
          {std::pair{"app_key", &shop.app_key}, std::pair{"app_secret", &shop.app_secret}})
       if (v->empty())
@@ -894,20 +896,14 @@ void read_shops_file(marketplace_sync_settings& ms, report& rep) {
         shop.auth_url = "https://auth.lazada.com/rest";
       else
         shop.auth_url = shop.base_url;
-    } else if (shop.auth_url.rfind("http://", 0) != 0 && shop.auth_url.rfind("https://", 0) != 0) {
-      rep.add(where + ".auth_url",
-              "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(shop.auth_url));
+    } else {
+      check_root("auth_url", shop.auth_url);
     }
     // Shopee's refresh call carries both as JSON numbers.
-    auto is_number = [](const std::string& v) {
-      int64_t n = 0;
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      return ec == std::errc{} && end == v.data() + v.size() && n >= 0;
-    };
     if (shop.platform == "shopee" && refreshes)
       for (auto [key, v] :
            {std::pair{"app_key", &shop.app_key}, std::pair{"shop_id", &shop.shop_id}})
-        if (!v->empty() && !is_number(*v))
+        if (auto n = parse_int(*v); !v->empty() && (!n || *n < 0))
           rep.add(where + "." + key,
                   "must be a number for shopee's token refresh, got " + shown_as(*v));
     if ((shop.platform == "tiktok" || shop.platform == "shopee") && shop.shop_id.empty())
