@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <memory>
 
 namespace mercato {
@@ -276,6 +277,9 @@ order_actor::behavior_type order_entity(self_ptr self, std::string order_id, ord
         j.key("total_minor").value(d.placement.sums.total_minor);
         j.key("compensated").value(d.compensated).key("compensating").value(st.compensating);
         j.key("timeline_entries").value(static_cast<uint64_t>(d.timeline.size()));
+        j.key("timeline_whole")
+          .value(static_cast<uint64_t>(std::count_if(
+            d.timeline.begin(), d.timeline.end(), [](const auto& f) { return !is_trimmed(f); })));
         if (d.exists)
           j.key("status_since").time_ms(order::status_since_ms(d));
         auto next = order::next_check_ms(d, st.cfg.delays, st.env.now());

@@ -236,6 +236,10 @@ decision decide_fact(const state& s, const order_fact_cmd& cmd, int64_t now_ms) 
   for (const auto& f : s.timeline)
     if (f.source == cmd.source && f.external_id == cmd.external_id)
       return std::vector<order_event>{};
+  if (s.timeline.size() >= max_timeline_entries)
+    return caf::make_error(mercato_errc::conflict, "the order's timeline is full ("
+                                                     + std::to_string(max_timeline_entries)
+                                                     + " entries)");
   auto e = make_event("fact_recorded", now_ms);
   e.fact.seq = s.timeline.size() + 1;
   e.fact.type = cmd.type;
@@ -282,6 +286,13 @@ void apply(state& s, const order_event& e) {
                                           : a.seq < b.seq;
                                });
     s.timeline.insert(at, e.fact);
+    // Entries that occurred before the window keep no body in memory. A loop rather than the
+    // one or two entries an insert moves out: a snapshot from before the window may hold more.
+    for (size_t i = 0; i + timeline_window < s.timeline.size(); ++i)
+      if (auto& f = s.timeline[i]; !is_trimmed(f)) {
+        std::string{}.swap(f.label);
+        std::string{}.swap(f.data);
+      }
     // The ETA of the latest-occurring eta_updated wins, wherever it arrived.
     if (e.fact.type == "eta_updated") {
       for (auto i = s.timeline.rbegin(); i != s.timeline.rend(); ++i)

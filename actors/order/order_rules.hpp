@@ -53,8 +53,21 @@ decision decide_import(const state& s, const imported_order& o, int64_t now_ms);
 /// Records that stock and payment of a cancelled order were returned.
 decision decide_compensated(const state& s, const std::string& what, int64_t now_ms);
 
+// -- the timeline in memory ---------------------------------------------------------------------
+//
+// The journal keeps every entry whole. In memory an order keeps whole only its latest-occurring
+// `timeline_window` entries; of the earlier ones it keeps what the status, the ETA and
+// deduplication are derived from (seq, type, source, external id, times), and their label and
+// data are read back from the journal when the whole timeline is asked for
+// (GET /v1/orders/{id}/timeline; `is_trimmed` tells which). A partner may add at most
+// `max_timeline_entries`, so that what an order holds stays bounded whatever a partner sends.
+
+inline constexpr size_t timeline_window = 100;
+inline constexpr size_t max_timeline_entries = 1000;
+
 /// Merges a partner fact into the timeline; no events for a duplicate (same source and
-/// external id), which callers accept and ignore.
+/// external id), which callers accept and ignore; `conflict` once the timeline holds
+/// `max_timeline_entries`.
 decision decide_fact(const state& s, const order_fact_cmd& cmd, int64_t now_ms);
 
 /// The status a partner event type moves an order to (actors/protocol/commerce.hpp).

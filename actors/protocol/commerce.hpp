@@ -319,6 +319,12 @@ typename Inspector::result_type inspect(Inspector& f, timeline_entry& x) {
            x.occurred_at_ms, x.recorded_at_ms, x.label, x.data);
 }
 
+/// True for an entry of which an order keeps in memory only what derives its status: its label
+/// and data are in the journal (actors/order/order_rules.hpp, "the timeline in memory").
+inline bool is_trimmed(const timeline_entry& f) {
+  return f.data.empty(); // a whole entry's data is at least "{}"
+}
+
 /// Sources partner events may name.
 bool is_event_source(const std::string& source);
 

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -22,6 +24,55 @@ response order_ok(const order_view& v) {
 response fact_accepted(bool recorded) {
   return json_response(202, recorded ? R"({"accepted":true,"duplicate":false})"
                                      : R"({"accepted":true,"duplicate":true})");
+}
+
+// Puts back the label and data of the entries an order keeps only in the journal.
+void fill_trimmed(order_view& v, recovery_data& journal) {
+  std::map<uint64_t, timeline_entry*> wanted; // by the entry's seq in the timeline
+  for (auto& f : v.order.timeline)
+    if (is_trimmed(f))
+      wanted.emplace(f.seq, &f);
+  for (auto& m : journal.events) {
+    if (!m.match_elements<order_event>())
+      continue;
+    auto& e = m.get_mutable_as<order_event>(0);
+    if (e.type != "fact_recorded")
+      continue;
+    if (auto i = wanted.find(e.fact.seq); i != wanted.end()) {
+      i->second->label = std::move(e.fact.label);
+      i->second->data = std::move(e.fact.data);
+    }
+  }
+}
+
+// GET /v1/orders/{id}/timeline: the order's answer, plus, when it holds entries outside its
+// in-memory window, the order's journal up to the version it answered at.
+void answer_timeline(const route_env& env, std::string id, const request& req,
+                     const responder& reply, caller who) {
+  env.handles.sys->spawn([region = env.handles.order_region, journal = env.handles.recovery,
+                          timeout = env.timeout, id = std::move(id),
+                          rid = std::string{req.request_id}, reply,
+                          who = std::move(who)](caf::event_based_actor* self) mutable {
+    auto fail = [reply, rid](const caf::error& err) { reply(error_response(err, rid)); };
+    runtime::request_entity(self, region, id, caf::infinite, atom::get_v, std::move(who))
+      .then(
+        [=](order_view& v) {
+          const auto& t = v.order.timeline;
+          if (std::none_of(t.begin(), t.end(), [](const auto& f) { return is_trimmed(f); }))
+            return reply(json_response(200, timeline_json(v)));
+          auto version = v.version;
+          self
+            ->request(journal, timeout, atom::read_v, std::string{"order"}, id, uint64_t{0},
+                      version)
+            .then(
+              [reply, v = std::move(v)](recovery_data& data) mutable {
+                fill_trimmed(v, data);
+                reply(json_response(200, timeline_json(v)));
+              },
+              fail);
+        },
+        fail);
+  });
 }
 
 // One result of POST /v1/events: {index, status, code?}.
@@ -94,10 +145,7 @@ void add_order_routes(router& r, const std::shared_ptr<const route_env>& env) {
             return;
           auto who = caller_of(p, req);
           who.admin = who.admin || p.who == role::service; // partners read what they post to
-          ask_entity<order_view>(
-            *env, env->handles.order_region, std::move(id), req, reply,
-            [](const order_view& v) { return json_response(200, timeline_json(v)); }, atom::get_v,
-            who);
+          answer_timeline(*env, std::move(id), req, reply, std::move(who));
         });
 
   // POST /v1/orders/{id}/events (service, admin): one partner fact -> 202

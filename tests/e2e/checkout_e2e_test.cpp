@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <future>
 #include <map>
@@ -693,6 +694,86 @@ TEST_F(CheckoutE2E, PartnerEventsBuildTheTimelineAndMoveTheStatus) {
              && payments(checkout_id).at(checkout_id) == "refunded";
     },
     10s));
+}
+
+TEST_F(CheckoutE2E, ALongTimelineIsReadWholeFromTheJournalWhileTheOrderHoldsAWindow) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  auto sku = stocked_product("long-track", 1000, 10);
+  auto cart = filled_cart(ada_, {{sku, 1}});
+  auto placed = http().request(checkout_request("long-track-1", checkout_body(cart), ada_));
+  ASSERT_EQ(placed.status, 201) << placed.describe();
+  auto order_id = placed.json().at("order_id").get<std::string>();
+  auto service = env_->token("service");
+  // 250 scans, a minute apart, in two batches: more than the order holds whole, and past the
+  // snapshot the journal takes every 200 events. Then the handover, which occurred before them.
+  const int scans = 250;
+  auto scan = [&](int i) {
+    char at[32];
+    std::snprintf(at, sizeof at, "2026-11-20T%02d:%02d:00Z", 10 + i / 60, i % 60);
+    return json{{"order_id", order_id}, {"source", "fulfillment"},
+                {"type", "packed"},     {"external_id", "scan-" + std::to_string(i)},
+                {"occurred_at", at},    {"data", {{"scan", i}}}};
+  };
+  for (int from = 0; from < scans; from += 125) {
+    auto batch = json::array();
+    for (int i = from; i < from + 125; ++i)
+      batch.push_back(scan(i));
+    auto res = http().post("/v1/events", batch, service);
+    ASSERT_EQ(res.status, 207) << res.describe();
+    for (const auto& r : res.json()["results"])
+      ASSERT_EQ(r["status"], 202) << res.describe();
+  }
+  ASSERT_EQ(http()
+              .post("/v1/orders/" + order_id + "/events",
+                    {{"source", "logistics"},
+                     {"type", "handed_to_carrier"},
+                     {"external_id", "trk-1"},
+                     {"occurred_at", "2026-11-20T09:00:00Z"},
+                     {"data", {{"carrier", "DHL"}}}},
+                    service)
+              .status,
+            202);
+
+  // Partner facts only: Mercato's own delay entries depend on the day this runs.
+  auto partner_of = [](const json& body) {
+    std::vector<json> partner;
+    for (const auto& e : body["events"])
+      if (e["source"] != "mercato")
+        partner.push_back(e);
+    return partner;
+  };
+  auto check_whole = [&](const json& body) {
+    EXPECT_EQ(body["status"], "shipped");
+    auto partner = partner_of(body);
+    ASSERT_EQ(partner.size(), static_cast<size_t>(scans + 1));
+    EXPECT_EQ(partner[0]["type"], "handed_to_carrier");
+    EXPECT_EQ(partner[0]["label"], "Handed to the carrier");
+    EXPECT_EQ(partner[0]["data"]["carrier"], "DHL");
+    for (int i = 0; i < scans; ++i) {
+      const auto& e = partner[static_cast<size_t>(i) + 1];
+      ASSERT_EQ(e["external_id"], "scan-" + std::to_string(i)) << e.dump();
+      ASSERT_EQ(e["data"]["scan"], i) << e.dump();
+      ASSERT_FALSE(e["label"].get<std::string>().empty()) << e.dump();
+    }
+  };
+  auto timeline = http().get("/v1/orders/" + order_id + "/timeline", ada_);
+  ASSERT_EQ(timeline.status, 200) << timeline.describe();
+  ASSERT_NO_FATAL_FAILURE(check_whole(timeline.json()));
+  auto held = [&] {
+    auto res = http().get("/v1/admin/actors/order/" + order_id, admin_);
+    EXPECT_EQ(res.status, 200) << res.describe();
+    return res.json()["state"];
+  };
+  auto state = held();
+  EXPECT_GE(state["timeline_entries"].get<int64_t>(), scans + 1);
+  EXPECT_EQ(state["timeline_whole"], 100); // order_rules.hpp: timeline_window
+
+  // The same after a restart, from the snapshot and the events after it.
+  ASSERT_NO_FATAL_FAILURE(env_->restart());
+  auto again = http().get("/v1/orders/" + order_id + "/timeline", ada_);
+  ASSERT_EQ(again.status, 200) << again.describe();
+  EXPECT_EQ(partner_of(again.json()), partner_of(timeline.json()));
+  EXPECT_EQ(held()["timeline_whole"], 100);
 }
 
 TEST_F(CheckoutE2E, KillNineDuringCheckoutsLosesNoOrderAndReconciles) {

@@ -508,3 +508,57 @@ TEST(OrderTimeline, AnyArrivalOrderWithDuplicatesGivesTheSameOutcome) {
     ASSERT_EQ(s.timeline.size(), facts.size());
   }
 }
+
+TEST(OrderTimeline, OnlyTheLatestWindowStaysWholeAndEveryEntryStillCounts) {
+  auto s = placed_order();
+  apply_all(s, *order::decide_advance(s, to("confirmed"), 2));
+  const size_t scans = order::timeline_window + 30;
+  int64_t now = 1000;
+  for (size_t i = 0; i < scans; ++i)
+    apply_all(s, *order::decide_fact(s,
+                                     fact("fulfillment", "packed", "scan-" + std::to_string(i),
+                                          10000 + static_cast<int64_t>(i)),
+                                     ++now));
+  // Late facts that occurred before every scan: outside the window from the start, yet they
+  // still move the status and set the ETA.
+  apply_all(s, *order::decide_fact(s, fact("logistics", "handed_to_carrier", "l-1", 500), ++now));
+  apply_all(s, *order::decide_fact(s, fact("logistics", "eta_updated", "eta-1", 600, 9000), ++now));
+  EXPECT_EQ(s.status, "shipped");
+  EXPECT_EQ(order::status_since_ms(s), 500);
+  EXPECT_EQ(s.eta_ms, 9000);
+  ASSERT_EQ(s.timeline.size(), scans + 2);
+  // The earliest-occurring entries keep no body; the latest `timeline_window` keep theirs.
+  auto edge = s.timeline.size() - order::timeline_window;
+  for (size_t i = 0; i < s.timeline.size(); ++i) {
+    const auto& f = s.timeline[i];
+    ASSERT_EQ(is_trimmed(f), i < edge) << "entry " << i << " (" << f.external_id << ")";
+    EXPECT_FALSE(f.type.empty());
+    EXPECT_FALSE(f.external_id.empty());
+    if (i < edge) {
+      EXPECT_TRUE(f.label.empty());
+    } else {
+      EXPECT_FALSE(f.label.empty());
+    }
+  }
+  EXPECT_EQ(s.timeline.front().external_id, "l-1");
+  // A trimmed entry is still a duplicate.
+  EXPECT_TRUE(
+    order::decide_fact(s, fact("logistics", "handed_to_carrier", "l-1", 500), ++now)->empty());
+  EXPECT_TRUE(
+    order::decide_fact(s, fact("fulfillment", "packed", "scan-0", 10000), ++now)->empty());
+}
+
+TEST(OrderTimeline, ATimelineHoldsABoundedNumberOfEntries) {
+  auto s = placed_order();
+  const int64_t at = 1000;
+  while (s.timeline.size() < order::max_timeline_entries) {
+    auto id = "scan-" + std::to_string(s.timeline.size());
+    apply_all(s, *order::decide_fact(s, fact("logistics", "in_transit", id, at), at));
+  }
+  auto full = order::decide_fact(s, fact("logistics", "delivered", "l-9", at), at);
+  ASSERT_FALSE(full);
+  EXPECT_EQ(errc_of(full.error()), mercato_errc::conflict);
+  // What is known already is still accepted as a duplicate.
+  EXPECT_TRUE(order::decide_fact(s, fact("logistics", "in_transit", "scan-7", at), at)->empty());
+  EXPECT_EQ(s.timeline.size(), order::max_timeline_entries);
+}
