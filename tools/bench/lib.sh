@@ -93,6 +93,43 @@ start_server() { # dsn [flag...]
   echo "server not ready:" >&2; cat "$work/server.log" >&2; exit 1
 }
 
+# Shows the end of Mercato's log if it warned or failed (scripts call it last).
+show_server_log() {
+  if [[ -f $work/server.log ]] && grep -qi "error\|warn" "$work/server.log"; then
+    log "mercato's log:"
+    tail -n 20 "$work/server.log" >&2
+  fi
+}
+
+# -- the Node.js baseline on the npm package `ws` (push.sh, idle_ws.sh) --
+
+node_dir=$root/tools/bench/node
+
+# Checks for node and npm and installs the pinned `ws` (npm ci); sets ws_version.
+node_setup() { # mode (for the hint)
+  command -v node >/dev/null && command -v npm >/dev/null \
+    || { echo "node and npm are needed (tools/dev bench $1 installs them)" >&2; exit 1; }
+  log "node: npm ci ($(node --version), npm $(npm --version 2>/dev/null))"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1) \
+    || { cat "$work/npm.log" >&2; exit 1; }
+  ws_version=$(node -p "require('$node_dir/node_modules/ws/package.json').version")
+}
+
+# Starts tools/bench/node/ws-baseline.js on a free loopback port and waits until it listens;
+# sets node_pid and node_url. The caller lists node_pid in extra_pids.
+start_ws_baseline() {
+  rm -f "$work/node.port"
+  node "$node_dir/ws-baseline.js" --port 0 --port-file "$work/node.port" >>"$work/node.log" 2>&1 &
+  node_pid=$!
+  for _ in $(seq 600); do
+    [[ -s $work/node.port ]] && break
+    kill -0 "$node_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -s $work/node.port ]] || { echo "node did not start:"; cat "$work/node.log"; exit 1; } >&2
+  node_url="http://127.0.0.1:$(cat "$work/node.port")"
+}
+
 # -- clusters (failover.sh, handoff.sh) --
 
 start_node() { # name: a cluster node on database $cluster_db; appends to urls[] and pids[]

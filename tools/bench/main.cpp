@@ -11,6 +11,10 @@
 //                       --jwt-secret S] [--rate R] [--posters 2] [--window 2] [--json]
 //                       events pushed over GET /v1/ws: from a partner fact posted over REST to
 //                       its receipt by every subscriber of the order (push.cpp).
+//   mercato-bench idle  --orders FILE --subscribers N --jwt-secret S [--create --token ADMIN |
+//                       --load --token ADMIN]
+//                       N idle WebSocket subscribers, each a customer following their own order,
+//                       held until stdin closes (push.cpp; idle_ws.sh reads the server's RSS).
 //   mercato-bench fake-provider --port-file F
 //                       a fake SMS or push provider answering 200 at once (fake_provider.cpp),
 //                       for the notification benchmark (notify.sh).
@@ -360,6 +364,40 @@ int main(int argc, char** argv) {
   push->add_option("--label", push_opts.label, "name printed with the results")
     ->capture_default_str();
   push->add_flag("--json", push_opts.json, "print the result as one JSON line (human on stderr)");
+  idle_options idle_opts;
+  auto* idle = app.add_subcommand("idle", "idle WebSocket subscribers, one order each, held");
+  idle->add_option("--url", idle_opts.url, "server base URL")->capture_default_str();
+  idle->add_option("--token", idle_opts.token, "admin token (--create, --load)");
+  idle
+    ->add_option("--jwt-secret", idle_opts.jwt_secret,
+                 "the server's HS256 secret (the customers' tokens)")
+    ->envname("MERCATO_JWT_SECRET")
+    ->required();
+  idle->add_option("--orders", idle_opts.orders_file, "file of `customer order` lines")->required();
+  idle->add_option("--subscribers", idle_opts.subscribers, "connections (orders with --create)")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  auto* idle_create = idle->add_flag(
+    "--create", idle_opts.create, "place the orders (a checkout each), write --orders, and exit");
+  idle
+    ->add_flag("--load", idle_opts.load,
+               "read each order once (GET /v1/orders/{id}), so that the server holds it, and exit")
+    ->excludes(idle_create);
+  idle->add_option("--threads", idle_opts.threads, "threads reading the subscribers")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  idle
+    ->add_option("--connect-concurrency", idle_opts.connect_concurrency,
+                 "subscribers connecting at a time")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  idle
+    ->add_option("--setup-connections", idle_opts.setup_connections,
+                 "connections placing or reading the orders")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  idle->add_option("--label", idle_opts.label, "name printed with the results")
+    ->capture_default_str();
   auto* provider = app.add_subcommand("fake-provider", "a fake SMS or push provider (notify.sh)");
   std::string port_file;
   provider->add_option("--port-file", port_file, "where to write the port it listens on")
@@ -367,6 +405,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (push->parsed())
     return run_push(push_opts);
+  if (idle->parsed())
+    return run_idle(idle_opts);
   if (provider->parsed())
     return run_fake_provider(port_file);
 

@@ -16,6 +16,12 @@
 // Receipt: every message is searched for `"external_id":"bench-<run>-` (no JSON parse); the
 // number after it is k. Latency = receipt time - send time of k, per delivery. Deliveries/s =
 // deliveries / (last receipt - first send).
+//
+// mercato-bench idle (run_idle, the same subscribers without events): N connections, each with
+// its own customer's token following that customer's order (`--create` places the orders and
+// writes them to --orders, `--load` reads each once so that the server holds it), held until
+// stdin closes or SIGINT/SIGTERM arrives; a line on stdout says when all are subscribed. The
+// server's memory per idle subscriber is read around it (tools/bench/idle_ws.sh).
 
 #include "tools/bench/push.hpp"
 
@@ -24,16 +30,21 @@
 #include "tools/bench/setup.hpp"
 #include "tools/ws/ws_client.hpp"
 
+#include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -42,6 +53,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace mercato::bench {
@@ -92,37 +104,67 @@ std::string string_field(const std::string& body, const std::string& field) {
   return body.substr(at, body.find('"', at) - at);
 }
 
-/// Products and stock, a customer's cart, a checkout: the id of a confirmed order.
-std::optional<std::string> create_order(const target& t, const push_options& o) {
-  const std::string prefix = "push-sku-";
-  if (!seed(t, o.token, 3, prefix, 1'000'000'000))
-    return std::nullopt;
-  auto customer = mercato::test::mint_token(o.jwt_secret, "bench-push-customer", "customer",
-                                            std::chrono::hours{12});
-  auto carts = fill_carts(t, {customer}, 1, 3, 3, cart_mix::spread, prefix, 1);
-  if (carts.empty())
-    return std::nullopt;
-  setup_client c{t, resolve(t)};
-  auto req = make_request(http::verb::post, "/v1/checkouts", t.host, customer,
-                          checkout_body(carts.front().cart_id));
-  req.set("Idempotency-Key", "bench-push-" + carts.front().cart_id);
-  auto res = c.send(std::move(req));
-  auto id = string_field(res.body(), "order_id");
-  if (res.result_int() != 201 || id.empty()) {
-    std::cerr << "push: POST /v1/checkouts -> " << res.result_int() << ' ' << res.body() << '\n';
-    return std::nullopt;
-  }
-  // The checkout answers once the order is placed and confirms it right after; subscribing
-  // before that would add the confirmation to the first measured events.
-  auto deadline = clock_type::now() + std::chrono::seconds{10};
-  while (clock_type::now() < deadline) {
-    auto got = c.send(http::verb::get, "/v1/orders/" + id, o.token, "");
+/// Waits until order `id` is confirmed or `deadline` passes: the checkout answers once the order
+/// is placed and confirms it right after.
+bool await_confirmed(setup_client& c, const std::string& token, const std::string& id,
+                     clock_type::time_point deadline) {
+  while (true) {
+    auto got = c.send(http::verb::get, "/v1/orders/" + id, token, "");
     if (got.result_int() == 200 && string_field(got.body(), "status") == "confirmed")
-      return id;
+      return true;
+    if (clock_type::now() >= deadline)
+      return false;
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
-  std::cerr << "push: order " << id << " is not confirmed after 10 s; measuring anyway\n";
-  return id;
+}
+
+/// Products and stock (three SKUs of `prefix`), then for each customer a cart of the three and
+/// its checkout, over `connections` connections: the order ids, one per customer, confirmed
+/// unless reported (empty where the checkout failed; the first failures are reported).
+std::vector<std::string> place_orders(const target& t, const std::string& admin_token,
+                                      const std::vector<std::string>& customer_tokens,
+                                      const std::string& prefix, int connections) {
+  std::vector<std::string> ids(customer_tokens.size());
+  if (!seed(t, admin_token, 3, prefix, 1'000'000'000))
+    return ids;
+  auto carts = fill_carts(t, customer_tokens, static_cast<int>(customer_tokens.size()), 3, 3,
+                          cart_mix::spread, prefix, connections);
+  auto endpoints = resolve(t);
+  std::atomic<int> errors{0};
+  in_parallel(connections, [&](int conn) {
+    setup_client c{t, endpoints};
+    for (auto k = static_cast<size_t>(conn); k < carts.size();
+         k += static_cast<size_t>(connections)) {
+      const auto& cart = carts[k];
+      const auto& customer = customer_tokens[static_cast<size_t>(cart.customer)];
+      auto req = make_request(http::verb::post, "/v1/checkouts", t.host, customer,
+                              checkout_body(cart.cart_id));
+      req.set("Idempotency-Key", "bench-" + cart.cart_id);
+      auto res = c.send(std::move(req));
+      auto id = string_field(res.body(), "order_id");
+      if (res.result_int() != 201 || id.empty()) {
+        if (errors++ < 3)
+          std::cerr << "orders: POST /v1/checkouts -> " << res.result_int() << ' ' << res.body()
+                    << '\n';
+        continue;
+      }
+      // Subscribing before the confirmation would add it to what a subscriber receives.
+      if (!await_confirmed(c, admin_token, id, clock_type::now() + std::chrono::seconds{10}))
+        std::cerr << "orders: " << id << " is not confirmed after 10 s; using it anyway\n";
+      ids[static_cast<size_t>(cart.customer)] = std::move(id);
+    }
+  });
+  return ids;
+}
+
+/// A confirmed order of one customer: the id, or nothing.
+std::optional<std::string> create_order(const target& t, const push_options& o) {
+  auto customer = mercato::test::mint_token(o.jwt_secret, "bench-push-customer", "customer",
+                                            std::chrono::hours{12});
+  auto ids = place_orders(t, o.token, {customer}, "push-sku-", 1);
+  if (ids.front().empty())
+    return std::nullopt;
+  return ids.front();
 }
 
 // -- subscribers ---------------------------------------------------------------------------------
@@ -152,6 +194,12 @@ struct shared_state {
   }
 };
 
+/// Who a subscriber is and what it follows.
+struct subscription_spec {
+  std::string token;
+  std::string topic;
+};
+
 struct subscriber {
   enum class phase : uint8_t { connecting, subscribed, failed, ended };
   std::shared_ptr<tools::ws_connection> conn;
@@ -176,9 +224,11 @@ struct receiver {
 
 class push_run {
 public:
+  /// Subscriber i connects with `subscription(i).token` and follows `subscription(i).topic`.
   push_run(const push_options& o, const tools::http_target& t, tcp::resolver::results_type eps,
-           std::string order_id, std::string run_id)
-      : o_(o), target_(t), endpoints_(std::move(eps)), topic_("order:" + order_id),
+           std::string order_id, std::string run_id,
+           std::function<subscription_spec(size_t)> subscription)
+      : o_(o), target_(t), endpoints_(std::move(eps)), subscription_(std::move(subscription)),
         order_id_(std::move(order_id)), run_id_(std::move(run_id)),
         marker_("\"external_id\":\"bench-" + run_id_ + "-"), shared_(o.events),
         subs_(static_cast<size_t>(o.subscribers)),
@@ -331,12 +381,15 @@ private:
   void open(receiver& r, size_t i) {
     auto& s = subs_[i];
     s.seen.assign((static_cast<size_t>(o_.events) + 63) / 64, 0);
+    auto spec = subscription_(i);
     tools::ws_options opts;
-    opts.token = o_.token;
+    opts.token = std::move(spec.token);
     opts.connect_timeout = std::chrono::seconds{30};
     opts.max_message_bytes = 1 << 20;
     tools::ws_handlers h;
-    h.on_open = [this, i] { subs_[i].conn->send(tools::subscribe_frame(topic_)); };
+    h.on_open = [this, i, topic = std::move(spec.topic)] {
+      subs_[i].conn->send(tools::subscribe_frame(topic));
+    };
     h.on_message = [this, &r, i](std::string_view m) { on_message(r, i, m); };
     h.on_end = [this, &r, i](const tools::ws_end& e) { on_end(r, i, e); };
     s.conn = tools::make_ws_connection(r.ioc, target_, std::move(opts), std::move(h));
@@ -427,7 +480,7 @@ private:
   const push_options& o_;
   tools::http_target target_;
   tcp::resolver::results_type endpoints_;
-  std::string topic_;
+  std::function<subscription_spec(size_t)> subscription_;
   std::string order_id_;
   std::string run_id_;
   std::string marker_;
@@ -605,23 +658,62 @@ private:
   http::response<http::string_body> res_;
 };
 
+/// The server of an http:// URL, or nothing (reported).
+std::optional<tools::http_target> parse_target(const std::string& url, const char* mode) {
+  try {
+    return tools::parse_http_url(url);
+  } catch (const std::exception& e) {
+    std::cerr << mode << ": " << e.what() << '\n';
+    return std::nullopt;
+  }
+}
+
+/// Whether the open-files limit, raised to the hard limit, leaves room for `subscribers`
+/// connections; says why not.
+bool nofile_allows(int subscribers, const char* mode) {
+  auto nofile = raise_nofile();
+  if (nofile >= static_cast<uint64_t>(subscribers) + 64)
+    return true;
+  std::cerr << mode << ": " << subscribers << " subscribers need more open files than the limit ("
+            << nofile << "); raise it (ulimit -n)\n";
+  return false;
+}
+
+/// Starts the run and waits until every subscriber has its snapshot: the seconds that took, or
+/// nothing (reported, the run stopped) when one failed or some had no answer in time.
+std::optional<double> subscribe_all(push_run& run, const push_options& o, const char* mode) {
+  auto& shared = run.shared();
+  auto connect_start = clock_type::now();
+  run.start();
+  // Each subscriber either gets its snapshot or fails within its 30 s connect timeout, but a
+  // server may also never answer a subscription; give up on those after a while.
+  auto connect_deadline
+    = connect_start + std::chrono::seconds{60} + std::chrono::milliseconds{10} * o.subscribers;
+  while (shared.settled.load() < o.subscribers && clock_type::now() < connect_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  auto connect_s = std::chrono::duration<double>(clock_type::now() - connect_start).count();
+  if (shared.settled.load() < o.subscribers || shared.failed.load() > 0) {
+    std::cerr << mode << ": " << shared.live.load() << " of " << o.subscribers << " subscribed, "
+              << shared.failed.load() << " failed, " << o.subscribers - shared.settled.load()
+              << " without an answer after " << connect_s << " s\n";
+    run.stop(std::chrono::seconds{5});
+    for (const auto& p : shared.problems)
+      std::cerr << mode << ": " << p << '\n';
+    return std::nullopt;
+  }
+  return connect_s;
+}
+
 } // namespace
 
 int run_push(const push_options& o) {
-  tools::http_target wt;
-  try {
-    wt = tools::parse_http_url(o.url);
-  } catch (const std::exception& e) {
-    std::cerr << "push: " << e.what() << '\n';
+  auto parsed = parse_target(o.url, "push");
+  if (!parsed)
     return 1;
-  }
+  const auto& wt = *parsed;
   target t{wt.host, wt.port};
-  auto nofile = raise_nofile();
-  if (nofile < static_cast<uint64_t>(o.subscribers) + 64) {
-    std::cerr << "push: " << o.subscribers << " subscribers need more open files than the limit ("
-              << nofile << "); raise it (ulimit -n)\n";
+  if (!nofile_allows(o.subscribers, "push"))
     return 1;
-  }
   tcp::resolver::results_type endpoints;
   tools::http_target ws_target = wt;
   tcp::resolver::results_type ws_endpoints;
@@ -657,7 +749,9 @@ int run_push(const push_options& o) {
   std::snprintf(run_buf, sizeof run_buf, "%08x", static_cast<unsigned>(std::random_device{}()));
   std::string run_id = run_buf;
 
-  push_run run{o, ws_target, ws_endpoints, order_id, run_id};
+  push_run run{o, ws_target, ws_endpoints, order_id, run_id, [&o, &order_id](size_t) {
+                 return subscription_spec{o.token, "order:" + order_id};
+               }};
   auto& shared = run.shared();
   // The posters' thread (this one, later) learns of completed events through its io_context.
   asio::io_context post_ioc{1};
@@ -666,24 +760,10 @@ int run_push(const push_options& o) {
 
   std::cerr << "push " << o.label << ": " << o.subscribers << " subscribers of order:" << order_id
             << " on " << std::max(1, o.threads) << " thread(s)\n";
-  auto connect_start = clock_type::now();
-  run.start();
-  // Each subscriber either gets its snapshot or fails within its 30 s connect timeout, but a
-  // server may also never answer a subscription; give up on those after a while.
-  auto connect_deadline
-    = connect_start + std::chrono::seconds{60} + std::chrono::milliseconds{10} * o.subscribers;
-  while (shared.settled.load() < o.subscribers && clock_type::now() < connect_deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  auto connect_s = std::chrono::duration<double>(clock_type::now() - connect_start).count();
-  if (shared.settled.load() < o.subscribers || shared.failed.load() > 0) {
-    std::cerr << "push: " << shared.live.load() << " of " << o.subscribers << " subscribed, "
-              << shared.failed.load() << " failed, " << o.subscribers - shared.settled.load()
-              << " without an answer after " << connect_s << " s\n";
-    run.stop(std::chrono::seconds{5});
-    for (const auto& p : shared.problems)
-      std::cerr << "push: " << p << '\n';
+  auto connected = subscribe_all(run, o, "push");
+  if (!connected)
     return 1;
-  }
+  auto connect_s = *connected;
   std::cerr << "push " << o.label << ": all subscribed in " << connect_s << " s; posting "
             << o.events << " facts\n";
 
@@ -723,6 +803,145 @@ int run_push(const push_options& o) {
   run.report(first_send, control.last_answer_ns, control.failed, control.first_failure, connect_s,
              client_cpu_s);
   return run.ok() ? 0 : 2;
+}
+
+// -- idle ----------------------------------------------------------------------------------------
+
+namespace {
+
+// Set by SIGINT and SIGTERM once the subscribers are held; polled by run_idle.
+volatile std::sig_atomic_t stop_signalled = 0;
+
+void on_stop_signal(int) {
+  stop_signalled = 1;
+}
+
+/// The first `n` lines "customer order" of an orders file; fewer when it has fewer.
+std::vector<std::pair<std::string, std::string>> read_orders(const std::string& path, int n) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::ifstream in{path};
+  std::string customer;
+  std::string order;
+  while (static_cast<int>(out.size()) < n && in >> customer >> order)
+    out.emplace_back(customer, order);
+  return out;
+}
+
+} // namespace
+
+int run_idle(const idle_options& o) {
+  auto parsed = parse_target(o.url, "idle");
+  if (!parsed)
+    return 1;
+  const auto& wt = *parsed;
+  target t{wt.host, wt.port};
+  auto customer_token = [&o](const std::string& customer) {
+    return mercato::test::mint_token(o.jwt_secret, customer, "customer", std::chrono::hours{12});
+  };
+  if (o.create) {
+    std::vector<std::string> customers;
+    std::vector<std::string> tokens;
+    for (int i = 0; i < o.subscribers; ++i) {
+      customers.push_back("bench-idle-customer-" + std::to_string(i));
+      tokens.push_back(customer_token(customers.back()));
+    }
+    auto start = clock_type::now();
+    std::vector<std::string> ids;
+    try {
+      ids = place_orders(t, o.token, tokens, "idle-sku-", o.setup_connections);
+    } catch (const std::exception& e) {
+      std::cerr << "idle: placing the orders: " << e.what() << '\n';
+      return 1;
+    }
+    std::ofstream out{o.orders_file};
+    int placed = 0;
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (!ids[i].empty()) {
+        out << customers[i] << ' ' << ids[i] << '\n';
+        ++placed;
+      }
+    std::cerr << "idle: " << placed << " of " << o.subscribers << " orders placed in "
+              << std::chrono::duration<double>(clock_type::now() - start).count() << " s\n";
+    return out && placed == o.subscribers ? 0 : 1;
+  }
+
+  auto orders = read_orders(o.orders_file, o.subscribers);
+  if (static_cast<int>(orders.size()) < o.subscribers) {
+    std::cerr << "idle: " << o.orders_file << " names " << orders.size() << " orders, not "
+              << o.subscribers << " (make them with --create)\n";
+    return 1;
+  }
+  if (o.load) {
+    std::atomic<int> failed{0};
+    try {
+      auto endpoints = resolve(t);
+      in_parallel(o.setup_connections, [&](int conn) {
+        setup_client c{t, endpoints};
+        for (auto i = static_cast<size_t>(conn); i < orders.size();
+             i += static_cast<size_t>(o.setup_connections)) {
+          auto res = c.send(http::verb::get, "/v1/orders/" + orders[i].second, o.token, "");
+          if (res.result_int() != 200 && failed++ < 3)
+            std::cerr << "idle: GET /v1/orders/" << orders[i].second << " -> " << res.result_int()
+                      << ' ' << res.body().substr(0, 300) << '\n';
+        }
+      });
+    } catch (const std::exception& e) {
+      std::cerr << "idle: loading the orders: " << e.what() << '\n';
+      return 1;
+    }
+    return failed == 0 ? 0 : 1;
+  }
+
+  if (!nofile_allows(o.subscribers, "idle"))
+    return 1;
+  tcp::resolver::results_type endpoints;
+  try {
+    endpoints = resolve(t);
+  } catch (const std::exception& e) {
+    std::cerr << "idle: cannot resolve " << o.url << ": " << e.what() << '\n';
+    return 1;
+  }
+  push_options po;
+  po.url = o.url;
+  po.subscribers = o.subscribers;
+  po.events = 0;
+  po.threads = o.threads;
+  po.connect_concurrency = o.connect_concurrency;
+  po.label = o.label;
+  // Each customer follows their own order, with their own token, as a tracking page does.
+  push_run run{
+    po, wt, endpoints, "", "idle", [&orders, &customer_token](size_t i) {
+      return subscription_spec{customer_token(orders[i].first), "order:" + orders[i].second};
+    }};
+  auto connected = subscribe_all(run, po, "idle");
+  if (!connected)
+    return 1;
+  struct sigaction on_stop {};
+  on_stop.sa_handler = on_stop_signal;
+  ::sigaction(SIGINT, &on_stop, nullptr);
+  ::sigaction(SIGTERM, &on_stop, nullptr);
+  // The caller closes our stdin (or signals) when it has measured.
+  std::thread{[] {
+    char buf[256];
+    while (::read(STDIN_FILENO, buf, sizeof buf) > 0) {
+    }
+    stop_signalled = 1;
+  }}.detach();
+  std::printf("idle %s: %d subscribed in %.1f s\n", o.label.c_str(), o.subscribers, *connected);
+  std::fflush(stdout);
+  while (stop_signalled == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  auto live = run.shared().live.load();
+  run.stop(std::chrono::seconds{5});
+  if (live < o.subscribers) {
+    std::cerr << "idle: " << live << " of " << o.subscribers
+              << " were still subscribed when told to stop\n";
+    for (const auto& p : run.shared().problems)
+      std::cerr << "idle: " << p << '\n';
+    return 2;
+  }
+  std::cerr << "idle " << o.label << ": " << live << " held to the end, closed\n";
+  return 0;
 }
 
 } // namespace mercato::bench

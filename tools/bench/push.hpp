@@ -1,7 +1,8 @@
 #pragma once
 
 // mercato-bench push: latency and throughput of events pushed over GET /v1/ws, from a partner
-// fact accepted over REST to its receipt by every subscriber of the order's topic.
+// fact accepted over REST to its receipt by every subscriber of the order's topic; and
+// mercato-bench idle: the same subscribers, one order each, held idle (idle_ws.sh).
 
 #include <string>
 
@@ -33,5 +34,24 @@ struct push_options {
 /// Runs one push measurement and prints its result. Returns the process exit code: 0, 1 when
 /// set-up failed, 2 when deliveries were missing or a post failed.
 int run_push(const push_options& o);
+
+/// Options of `mercato-bench idle` (see the option help in main.cpp).
+struct idle_options {
+  std::string url = "http://127.0.0.1:8080";
+  std::string token;      ///< admin: places and reads the orders
+  std::string jwt_secret; ///< mints each customer's token
+  std::string orders_file;
+  int subscribers = 1000;
+  bool create = false; ///< place `subscribers` orders, write them to orders_file, and exit
+  bool load = false;   ///< read each order once (GET /v1/orders/{id}), and exit
+  int threads = 1;     ///< threads reading the subscribers' connections
+  int connect_concurrency = 64;
+  int setup_connections = 16;
+  std::string label = "mercato";
+};
+
+/// Places orders, reads them, or holds one idle subscriber per order until stdin closes or a
+/// SIGINT/SIGTERM arrives. Returns 0, 1 when set-up failed, 2 when subscribers were lost.
+int run_idle(const idle_options& o);
 
 } // namespace mercato::bench

@@ -41,9 +41,6 @@ while (($#)); do
   esac
 done
 source "$(dirname "$0")/lib.sh"
-node_dir=$root/tools/bench/node
-command -v node >/dev/null && command -v npm >/dev/null \
-  || { echo "node and npm are needed (tools/dev bench push installs them)" >&2; exit 1; }
 
 # Subscribers are file descriptors, on the client and on each server.
 ulimit -n "$(ulimit -Hn)"
@@ -55,22 +52,7 @@ fi
 
 mercato_pid=
 node_pid=
-
-log "node: npm ci ($(node --version), npm $(npm --version 2>/dev/null))"
-(cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1) \
-  || { cat "$work/npm.log" >&2; exit 1; }
-ws_version=$(node -p "require('$node_dir/node_modules/ws/package.json').version")
-
-wait_port() { # file pid log
-  for _ in $(seq 600); do
-    [[ -s $1 ]] && return 0
-    kill -0 "$2" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "server did not start:" >&2
-  cat "$3" >&2
-  exit 1
-}
+node_setup push
 
 mercato_url= node_url=
 if [[ ,$servers, == *,mercato,* ]]; then
@@ -80,11 +62,8 @@ if [[ ,$servers, == *,mercato,* ]]; then
 fi
 
 if [[ ,$servers, == *,node,* ]]; then
-  node "$node_dir/ws-baseline.js" --port 0 --port-file "$work/node.port" >"$work/node.log" 2>&1 &
-  node_pid=$!
+  start_ws_baseline
   extra_pids=$node_pid
-  wait_port "$work/node.port" "$node_pid" "$work/node.log"
-  node_url="http://127.0.0.1:$(cat "$work/node.port")"
 fi
 
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret" --ttl 86400)
@@ -156,7 +135,4 @@ PY
   unset result
 done
 for line in "${summary[@]}"; do echo "$line"; done
-if [[ -f $work/server.log ]] && grep -qi "error\|warn" "$work/server.log"; then
-  log "mercato's log:"
-  tail -n 20 "$work/server.log" >&2
-fi
+show_server_log

@@ -1,6 +1,7 @@
 'use strict';
-// Node.js baseline of `mercato-bench push` (docs/BENCHMARKS.md, "Push"): the part of Mercato's
-// API that the push benchmark uses, on the npm package `ws`, in one process.
+// Node.js baseline of `mercato-bench push` and `idle` (docs/BENCHMARKS.md, "Push" and "Idle
+// WebSocket subscribers"): the part of Mercato's API that those benchmarks use, on the npm
+// package `ws`, in one process.
 //
 //   GET  /v1/ws                      upgrade (any token); {"op":"subscribe","topic":T} answers a
 //                                    snapshot frame, then every event of T follows;
@@ -8,6 +9,8 @@
 //   POST /v1/orders/{id}/events      202; the fact becomes ONE event frame of topic order:{id},
 //                                    serialised once, and that same buffer is sent to every
 //                                    subscriber
+//   GET  /v1/orders/{id}             200, the order (made on first use, as a subscription does;
+//                                    idle_ws.sh reads each order once before it measures)
 //   GET  /healthz                    200
 //
 //   node ws-baseline.js [--port P] [--port-file FILE]
@@ -157,6 +160,11 @@ const server = http.createServer((req, res) => {
       }
       onFact(decodeURIComponent(m[1]), fact, res);
     });
+    return;
+  }
+  const order = /^\/v1\/orders\/([^/]+)$/.exec(path);
+  if (req.method === 'GET' && order) {
+    send(res, 200, JSON.stringify(topicState(`order:${decodeURIComponent(order[1])}`).data));
     return;
   }
   if (req.method === 'GET' && path === '/healthz') {
