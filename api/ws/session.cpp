@@ -122,6 +122,7 @@ private:
   };
 
   void on_accept(beast::error_code ec) {
+    upgrade_ = {}; // the handshake is done with it: an idle session keeps no request headers
     if (ec) {
       env_->log->debug("ws handshake fails: {} request_id={}", ec.message(), request_id_);
       return finish();
