@@ -19,7 +19,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 #include <utility>
@@ -66,9 +65,18 @@ struct event_batch {
   }
 };
 
+/// What inspection shows of a durable event: its type and time. Not the event itself: an order's
+/// events carry its lines and address, and twenty of them would outweigh the order.
+struct recent_event {
+  std::string type;
+  int64_t at_ms = 0;
+};
+
 /// Journal bookkeeping of one entity; lives in the actor's state as `log`.
 template <class Event>
 struct event_log {
+  using event_type = Event;
+
   std::string kind;
   std::string id;
   uint64_t durable_seq = 0; ///< the entity's version
@@ -77,9 +85,17 @@ struct event_log {
   bool in_flight = false;
   event_batch<Event> sending; ///< the append under way
   event_batch<Event> buffer;  ///< decided meanwhile
-  std::deque<Event> recent;   ///< last durable events, for inspection
+  /// The last durable events, for inspection; a vector, which allocates nothing until used
+  /// (an idle entity is most entities).
+  std::vector<recent_event> recent;
 
   static constexpr size_t recent_max = 20;
+
+  void remember(const Event& e) {
+    if (recent.size() == recent_max)
+      recent.erase(recent.begin());
+    recent.push_back({e.type, e.at_ms});
+  }
 
   bool idle() const noexcept {
     return !in_flight && buffer.empty();
@@ -123,11 +139,8 @@ void on_durable(Self* self, uint64_t last_seq) {
   log.in_flight = false;
   auto batch = std::move(log.sending);
   log.sending = {};
-  for (auto& e : batch.events) {
-    log.recent.push_back(std::move(e));
-    if (log.recent.size() > log.recent_max)
-      log.recent.pop_front();
-  }
+  for (const auto& e : batch.events)
+    log.remember(e);
   for (auto& f : batch.on_durable)
     f();
   send_next(self);
@@ -200,9 +213,7 @@ void recover_into(State& st, const recovery_data& data) {
     if (msg.template match_elements<Event>()) {
       const auto& e = msg.template get_as<Event>(0);
       apply(st.data, e);
-      st.log.recent.push_back(e);
-      if (st.log.recent.size() > st.log.recent_max)
-        st.log.recent.pop_front();
+      st.log.remember(e);
     }
   st.log.durable_seq = data.last_seq;
   st.log.next_seq = data.last_seq + 1;
@@ -256,7 +267,7 @@ void start_entity(
 /// state that may still be lost.
 template <class Self, class Promise, class View>
 void answer_when_durable(Self* self, Promise rp, View view) {
-  persist_then_answer(self, std::vector<typename decltype(self->state.log.recent)::value_type>{},
+  persist_then_answer(self, std::vector<typename decltype(self->state.log)::event_type>{},
                       std::move(rp), std::move(view));
 }
 
