@@ -2,7 +2,8 @@
 # Cross-node push: partner facts posted to the node that owns an order, pushed over WebSocket to
 # subscribers connected to that node (local) or to the other node of a two-node cluster, which
 # forwards its subscription to the owner over CAF remoting and relays each event (cross-node).
-# Both are measured in the same run, alternating, on the same order and cluster.
+# Both are measured in the same run, alternating, on the same cluster, each run on an order of
+# its own (an order takes at most 1,000 partner facts: README, "A long timeline").
 #
 #   tools/bench/push_cluster.sh [--subscribers 100] [--events 300] [--rounds 3]
 #
@@ -38,25 +39,31 @@ push() { # post-url ws-url label subscribers events [flag...]
     --subscribers "$n" --events "$e" --posters 1 --window 1 --label "$label" --json "$@"
 }
 
-# The order: made through node a by a real checkout; then which node holds it live.
-order=$(push "${urls[0]}" "${urls[0]}" setup 1 10 \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["order_id"])')
-owner=-1
-for i in 0 1; do
-  if curl -fsS -o /dev/null -H "Authorization: Bearer $token" \
-    "${urls[$i]}/v1/admin/actors/order/$order" 2>/dev/null; then owner=$i; fi
-done
-((owner >= 0)) || { echo "no node holds order $order live" >&2; exit 1; }
-other=$((1 - owner))
-log "order $order lives on node $owner (${urls[$owner]}); the other node is ${urls[$other]}"
+# A new order, made through node a by a real checkout; then which node holds it live: sets
+# order, owner and other.
+new_order() {
+  order=$(push "${urls[0]}" "${urls[0]}" setup 1 10 \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["order_id"])')
+  owner=-1
+  for i in 0 1; do
+    if curl -fsS -o /dev/null -H "Authorization: Bearer $token" \
+      "${urls[$i]}/v1/admin/actors/order/$order" 2>/dev/null; then owner=$i; fi
+  done
+  ((owner >= 0)) || { echo "no node holds order $order live" >&2; exit 1; }
+  other=$((1 - owner))
+  log "order $order lives on node $owner (${urls[$owner]}); the other node is ${urls[$other]}"
+}
 
 log "warm-up: both paths"
+new_order
 push "${urls[$owner]}" "${urls[$owner]}" warmup "$subscribers" "$events" --order "$order" >/dev/null
+new_order
 push "${urls[$owner]}" "${urls[$other]}" warmup "$subscribers" "$events" --order "$order" >/dev/null
 
 results=()
 for r in $(seq "$rounds"); do
   for path in local cross-node; do
+    new_order
     ws=${urls[$owner]}
     [[ $path == local ]] || ws=${urls[$other]}
     read -r b0 i0 < <(cpu_busy_idle)
