@@ -15,6 +15,10 @@
 //                       --load --token ADMIN]
 //                       N idle WebSocket subscribers, each a customer following their own order,
 //                       held until stdin closes (push.cpp; idle_ws.sh reads the server's RSS).
+//   mercato-bench soak  --jwt-secret S [--seed --token ADMIN] --skus 1000 --rate R --duration 1800
+//   --every 30 --pid P
+//                       purchases (a cart, three lines, a checkout) at a steady rate, one JSON
+//                       line per interval with the server's RSS (soak.cpp, soak.sh).
 //   mercato-bench fake-provider --port-file F
 //                       a fake SMS or push provider answering 200 at once (fake_provider.cpp),
 //                       for the notification benchmark (notify.sh).
@@ -43,6 +47,7 @@
 #include "tools/bench/fake_provider.hpp"
 #include "tools/bench/push.hpp"
 #include "tools/bench/setup.hpp"
+#include "tools/bench/soak.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -398,6 +403,37 @@ int main(int argc, char** argv) {
     ->check(CLI::PositiveNumber);
   idle->add_option("--label", idle_opts.label, "name printed with the results")
     ->capture_default_str();
+  soak_options soak_opts;
+  auto* soak = app.add_subcommand("soak", "purchases at a steady rate, the server's RSS sampled");
+  soak->add_option("--url", soak_opts.url, "server base URL")->capture_default_str();
+  soak->add_option("--jwt-secret", soak_opts.jwt_secret, "the server's HS256 secret")->required();
+  soak->add_option("--token", soak_opts.token, "admin token (--seed)");
+  soak->add_flag("--seed", soak_opts.seed_first, "create products and stock first (admin token)");
+  soak->add_option("--prefix", soak_opts.prefix, "SKU name prefix")->capture_default_str();
+  soak->add_option("--skus", soak_opts.skus, "SKUs the carts draw from")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  soak->add_option("--customers", soak_opts.customers, "customers making the purchases")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  soak->add_option("--lines", soak_opts.lines, "distinct SKUs per cart")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  soak->add_option("--connections", soak_opts.connections, "keep-alive connections")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  soak->add_option("--rate", soak_opts.rate, "purchases/s offered; 0 = as fast as they go")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  soak->add_option("--duration", soak_opts.duration, "seconds")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  soak->add_option("--every", soak_opts.every, "seconds between report lines")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  soak->add_option("--pid", soak_opts.pid, "the server's process id (its RSS is reported)");
+  soak->add_option("--label", soak_opts.label, "name printed with the results")
+    ->capture_default_str();
   auto* provider = app.add_subcommand("fake-provider", "a fake SMS or push provider (notify.sh)");
   std::string port_file;
   provider->add_option("--port-file", port_file, "where to write the port it listens on")
@@ -409,6 +445,8 @@ int main(int argc, char** argv) {
     return run_idle(idle_opts);
   if (provider->parsed())
     return run_fake_provider(port_file);
+  if (soak->parsed())
+    return run_soak(soak_opts);
 
   auto t = parse_url(url);
   if (do_seed && !seed(t, token, skus, prefix, on_hand)) {

@@ -93,9 +93,45 @@ bool seed(const target& t, const std::string& token, int skus, const std::string
   return errors == 0;
 }
 
-/// Creates `carts` carts over `connections` connections, cart i owned by customer
-/// i % tokens.size(), each with `lines` distinct SKUs of `skus` chosen by `mix`, one unit each.
-/// Carts that could not be created or filled are left out (and reported).
+std::vector<int> choose_skus(std::mt19937_64& rng, int lines, int skus, cart_mix mix) {
+  std::vector<int> chosen;
+  if (mix == cart_mix::hot)
+    chosen.push_back(0);
+  // In the hot mix the other lines come from 1..skus-1; with one SKU the loop never runs.
+  auto first = mix == cart_mix::hot ? 1 : 0;
+  while (static_cast<int>(chosen.size()) < std::min(lines, skus)) {
+    auto s = first + static_cast<int>(rng() % static_cast<uint64_t>(skus - first));
+    if (std::find(chosen.begin(), chosen.end(), s) == chosen.end())
+      chosen.push_back(s);
+  }
+  return chosen;
+}
+
+std::optional<std::string> create_filled_cart(setup_client& c, const std::string& token,
+                                              const std::vector<int>& skus,
+                                              const std::string& prefix, std::string& error) {
+  auto created = c.send(http::verb::post, "/v1/carts", token, "{}");
+  auto failed = [&](const std::string& what, const http::response<http::string_body>& res) {
+    error = what + " -> " + std::to_string(res.result_int()) + ' ' + res.body();
+    return std::nullopt;
+  };
+  if (created.result_int() != 201)
+    return failed("POST /v1/carts", created);
+  const auto& body = created.body();
+  auto at = body.find(R"("cart_id":")");
+  if (at == std::string::npos)
+    return failed("POST /v1/carts (no cart_id)", created);
+  at += 11;
+  auto id = body.substr(at, body.find('"', at) - at);
+  for (auto s : skus) {
+    auto path = "/v1/carts/" + id + "/lines/" + prefix + std::to_string(s);
+    auto res = c.send(http::verb::put, path, token, R"({"quantity":1})");
+    if (res.result_int() != 200)
+      return failed("PUT " + path, res);
+  }
+  return id;
+}
+
 std::vector<cart_ref> fill_carts(const target& t, const std::vector<std::string>& tokens, int carts,
                                  int lines, int skus, cart_mix mix, const std::string& prefix,
                                  int connections) {
@@ -107,46 +143,13 @@ std::vector<cart_ref> fill_carts(const target& t, const std::vector<std::string>
     std::mt19937_64 rng{static_cast<uint64_t>(conn) * 104729 + 7};
     for (int i = conn; i < carts; i += connections) {
       auto customer = i % static_cast<int>(tokens.size());
-      const auto& token = tokens[static_cast<size_t>(customer)];
-      auto created = c.send(http::verb::post, "/v1/carts", token, "{}");
-      auto failed = [&](const std::string& what, const http::response<http::string_body>& res) {
-        if (errors++ < 3)
-          std::cerr << "carts: " << what << " -> " << res.result_int() << ' ' << res.body() << '\n';
-      };
-      if (created.result_int() != 201) {
-        failed("POST /v1/carts", created);
-        continue;
-      }
-      const auto& body = created.body();
-      auto at = body.find(R"("cart_id":")");
-      if (at == std::string::npos) {
-        failed("POST /v1/carts (no cart_id)", created);
-        continue;
-      }
-      at += 11;
-      auto id = body.substr(at, body.find('"', at) - at);
-      std::vector<int> chosen;
-      if (mix == cart_mix::hot)
-        chosen.push_back(0);
-      // In the hot mix the other lines come from 1..skus-1; with one SKU the loop never runs.
-      auto first = mix == cart_mix::hot ? 1 : 0;
-      while (static_cast<int>(chosen.size()) < std::min(lines, skus)) {
-        auto s = first + static_cast<int>(rng() % static_cast<uint64_t>(skus - first));
-        if (std::find(chosen.begin(), chosen.end(), s) == chosen.end())
-          chosen.push_back(s);
-      }
-      bool ok = true;
-      for (auto s : chosen) {
-        auto path = "/v1/carts/" + id + "/lines/" + prefix + std::to_string(s);
-        auto res = c.send(http::verb::put, path, token, R"({"quantity":1})");
-        if (res.result_int() != 200) {
-          failed("PUT " + path, res);
-          ok = false;
-          break;
-        }
-      }
-      if (ok)
-        made[static_cast<size_t>(i)] = cart_ref{std::move(id), customer};
+      std::string error;
+      auto id = create_filled_cart(c, tokens[static_cast<size_t>(customer)],
+                                   choose_skus(rng, lines, skus, mix), prefix, error);
+      if (id)
+        made[static_cast<size_t>(i)] = cart_ref{std::move(*id), customer};
+      else if (errors++ < 3)
+        std::cerr << "carts: " << error << '\n';
     }
   });
   std::vector<cart_ref> out;

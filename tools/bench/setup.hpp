@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -83,6 +85,15 @@ struct cart_ref {
 /// Which SKUs a cart holds: `spread` draws all its lines from the whole range; `hot` puts SKU 0
 /// (the hot one) in every cart and draws the other lines from SKUs 1 to skus - 1.
 enum class cart_mix { spread, hot };
+
+/// `lines` distinct SKUs of `skus` chosen by `mix` (at most `skus`).
+std::vector<int> choose_skus(std::mt19937_64& rng, int lines, int skus, cart_mix mix);
+
+/// Creates a cart owned by `token`'s customer holding one unit of each SKU `prefix` + n of
+/// `skus`; its id, or nothing with `error` saying which request failed and how.
+std::optional<std::string> create_filled_cart(setup_client& c, const std::string& token,
+                                              const std::vector<int>& skus,
+                                              const std::string& prefix, std::string& error);
 
 /// Creates `carts` carts over `connections` connections, cart i owned by customer
 /// i % tokens.size(), each with `lines` distinct SKUs of `skus` chosen by `mix`, one unit each.
