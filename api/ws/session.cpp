@@ -19,9 +19,9 @@
 #include <boost/beast/websocket.hpp>
 
 #include <algorithm>
-#include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace mercato::api::ws {
 
@@ -41,6 +41,49 @@ struct out_frame {
   const std::string& text() const noexcept {
     return shared ? shared->text : own;
   }
+};
+
+// The frames waiting to be written, oldest first: a vector read from the front. An idle session
+// holds no allocation for it (a std::deque allocates a 512-byte block even when empty), and a
+// queue that drains gives back what a burst made it grow to.
+class send_queue {
+public:
+  bool empty() const noexcept {
+    return head_ == items_.size();
+  }
+  size_t size() const noexcept {
+    return items_.size() - head_;
+  }
+  const out_frame& front() const {
+    return items_[head_];
+  }
+  void push_back(out_frame f) {
+    items_.push_back(std::move(f));
+  }
+  void pop_front() {
+    items_[head_] = {}; // the shared frame may be the last reference
+    if (++head_ == items_.size())
+      return clear();
+    // A queue that never drains still reuses its front: what was written is cut off once it is
+    // half of the vector, so the vector stays within twice the frames queued.
+    if (head_ >= 16 && 2 * head_ >= items_.size()) {
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  /// Drops every frame but the oldest (the one on the wire).
+  void keep_front() {
+    if (size() > 1)
+      items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(head_) + 1, items_.end());
+  }
+  void clear() {
+    std::vector<out_frame>{}.swap(items_);
+    head_ = 0;
+  }
+
+private:
+  std::vector<out_frame> items_;
+  size_t head_ = 0;
 };
 
 class ws_session : public lane_member,
@@ -384,8 +427,7 @@ private:
     close_reason_ = websocket::close_reason{code, reason};
     release_subscriptions();
     if (writing_) { // keep the frame on the wire; drop the rest
-      while (out_.size() > 1)
-        out_.pop_back();
+      out_.keep_front();
     } else {
       out_.clear();
     }
@@ -451,7 +493,7 @@ private:
   // On the lane's thread.
   std::unordered_map<std::string, subscription> subs_;
   uint64_t generations_ = 0;
-  std::deque<out_frame> out_;
+  send_queue out_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   std::chrono::steady_clock::time_point write_started_;
