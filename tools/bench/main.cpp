@@ -26,7 +26,10 @@
 // With --shed-ok, 503 answers (the server refusing load it cannot take) are counted apart, with
 // their own latencies, instead of failing the run (overload.sh).
 //
-// Each connection keeps one request in flight (keep-alive). flash and checkout count only 201
+// Each connection keeps one request in flight (keep-alive). Without --rate each sends its next
+// request on the last answer (closed loop); with --rate R the run's requests fall due at R per
+// second and each free connection takes the next one due (open loop): give at least R times the
+// expected latency in connections. flash and checkout count only 201
 // answers, which Mercato sends once the hold (the order) is durable. Prints one JSON line of
 // results: the rate and latencies, and over the measured window only (warm-up excluded) the
 // journal's appends and group commits from the server's /metrics and the machine's CPU time
@@ -112,6 +115,23 @@ struct exhaustion {
   }
 };
 
+/// With --rate: the time each request of the run is due, shared by every connection (open
+/// loop). Request k is due at start + k / rate whether or not earlier answers came back; its
+/// latency counts from then, so a server that falls behind is charged for the wait
+/// (no coordinated omission).
+struct pacer {
+  clock_type::time_point start;
+  double rate = 0; ///< requests/s; 0 = closed loop
+  std::atomic<uint64_t> issued{0};
+
+  clock_type::time_point next_due() {
+    auto k = issued.fetch_add(1);
+    return start
+           + std::chrono::duration_cast<clock_type::duration>(
+             std::chrono::duration<double>(static_cast<double>(k) / rate));
+  }
+};
+
 /// Called on a thread of their own when the measured window opens and when it closes (at the end
 /// of the duration, or when work ran out), so that what they sample covers the window only.
 struct window_hooks {
@@ -125,9 +145,10 @@ public:
   /// 503 answers as shed load rather than failures.
   connection(asio::io_context& ioc, const tcp::resolver::results_type& ep, request_factory make,
              clock_type::time_point measure_from, clock_type::time_point stop_at, int ok_status,
-             bool shed_ok, exhaustion& ran_out, results& out)
-      : stream_(ioc), endpoints_(ep), make_(std::move(make)), measure_from_(measure_from),
-        stop_at_(stop_at), ok_status_(ok_status), shed_ok_(shed_ok), ran_out_(ran_out), out_(out) {}
+             bool shed_ok, pacer& pace, exhaustion& ran_out, results& out)
+      : stream_(ioc), due_timer_(ioc), endpoints_(ep), make_(std::move(make)),
+        measure_from_(measure_from), stop_at_(stop_at), ok_status_(ok_status), shed_ok_(shed_ok),
+        pace_(pace), ran_out_(ran_out), out_(out) {}
 
   void start() {
     stream_.async_connect(endpoints_,
@@ -152,7 +173,25 @@ private:
       return;
     }
     req_ = std::move(*next);
-    sent_at_ = clock_type::now();
+    if (pace_.rate > 0) {
+      sent_at_ = pace_.next_due();
+      if (sent_at_ >= stop_at_)
+        return;
+      if (sent_at_ > now) {
+        due_timer_.expires_at(sent_at_);
+        due_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+          if (!ec)
+            self->write();
+        });
+        return;
+      }
+    } else {
+      sent_at_ = now;
+    }
+    write();
+  }
+
+  void write() {
     http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) {
         ++self->out_.failed;
@@ -191,12 +230,14 @@ private:
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer due_timer_;
   tcp::resolver::results_type endpoints_;
   request_factory make_;
   clock_type::time_point measure_from_;
   clock_type::time_point stop_at_;
   int ok_status_;
   bool shed_ok_;
+  pacer& pace_;
   exhaustion& ran_out_;
   results& out_;
   uint64_t n_ = 0;
@@ -208,7 +249,7 @@ private:
 
 /// Runs `connections` closed-loop clients for warmup + duration seconds on `threads` threads.
 results run_load(const target& t, int connections, int threads, double warmup_s, double duration_s,
-                 int ok_status, bool shed_ok, const window_hooks& hooks,
+                 double rate, int ok_status, bool shed_ok, const window_hooks& hooks,
                  const std::function<request_factory(int conn)>& factory) {
   asio::io_context ioc;
   auto endpoints = tcp::resolver{ioc}.resolve(t.host, t.port);
@@ -221,9 +262,12 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
       + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(duration_s));
   std::vector<results> per_conn(static_cast<size_t>(connections));
   exhaustion ran_out;
+  pacer pace;
+  pace.start = start;
+  pace.rate = rate;
   for (int i = 0; i < connections; ++i)
     std::make_shared<connection>(ioc, endpoints, factory(i), measure_from, stop_at, ok_status,
-                                 shed_ok, ran_out, per_conn[static_cast<size_t>(i)])
+                                 shed_ok, pace, ran_out, per_conn[static_cast<size_t>(i)])
       ->start();
   // Sampling blocks (a GET /metrics), so it runs beside the clients, not on their threads.
   std::thread sampler{[&] {
@@ -273,6 +317,7 @@ int main(int argc, char** argv) {
   double warmup = 3;
   bool do_seed = false;
   bool shed_ok = false;
+  double offered_rate = 0;
   int64_t on_hand = 1'000'000'000;
   std::string label = "mercato";
   std::string jwt_secret;
@@ -297,6 +342,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
     sub->add_option("--prefix", prefix, "SKU name prefix")->capture_default_str();
     sub->add_flag("--seed", do_seed, "create products and stock first (admin token)");
+    sub
+      ->add_option("--rate", offered_rate,
+                   "requests/s offered at fixed times (open loop; latency counts from when "
+                   "each was due); 0 = each connection sends on its last answer")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
     sub->add_flag("--shed-ok", shed_ok,
                   "count 503 answers as shed load (with their latencies), not as failures");
     sub->add_option("--on-hand", on_hand, "units per SKU when seeding")->capture_default_str();
@@ -502,7 +553,8 @@ int main(int argc, char** argv) {
         return req;
       };
     };
-    r = run_load(t, connections, threads, warmup, duration, 201, shed_ok, hooks, checkouts);
+    r = run_load(t, connections, threads, warmup, duration, offered_rate, 201, shed_ok, hooks,
+                 checkouts);
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   ",\"mix\":\"%s\",\"carts\":%zu,\"carts_used\":%zu,\"exhausted\":%s,"
@@ -512,8 +564,8 @@ int main(int argc, char** argv) {
     extra = buf;
   } else {
     r = run_load(
-      t, connections, threads, warmup, duration, read->parsed() ? 200 : 201, shed_ok, hooks,
-      [&](int conn) -> request_factory {
+      t, connections, threads, warmup, duration, offered_rate, read->parsed() ? 200 : 201, shed_ok,
+      hooks, [&](int conn) -> request_factory {
         auto rng = std::make_shared<std::mt19937_64>(static_cast<uint64_t>(conn) * 7919 + 17);
         return [&, conn, rng](uint64_t n) {
           auto sku
@@ -564,6 +616,11 @@ int main(int argc, char** argv) {
   }
   if (r.failed > 0)
     std::cerr << "first failure: " << r.first_failure << '\n';
+  if (offered_rate > 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, ",\"offered_per_s\":%.0f", offered_rate);
+    extra += buf;
+  }
   auto rate = r.window_s > 0 ? static_cast<double>(r.ok) / r.window_s : 0.0;
   std::printf("{\"label\":\"%s\",\"skus\":%d,\"connections\":%d,\"duration_s\":%.1f,"
               "\"ok\":%llu,\"rejected\":%llu,\"failed\":%llu,\"per_s\":%.0f,\"p50_ms\":%.2f,"

@@ -5,8 +5,11 @@
 # with the stock item's bound on reservations waiting for the journal
 # (`entity.max_waiting_reservations`, 512 by default) and then with the bound lifted. Reported:
 # the accepted reservations' rate and latency, and how fast the refused ones (503) were answered.
+# With --open-loop the overload runs instead offer --factor times the capacity's rate at fixed
+# times (mercato-bench --rate) on the same connections, each latency counted from when its
+# request was due.
 #
-#   tools/bench/overload.sh [--clients 64] [--factor 10] [--duration 15] [--bound N]
+#   tools/bench/overload.sh [--clients 64] [--factor 10] [--duration 15] [--bound N] [--open-loop]
 #
 # Expects a built tree and MERCATO_TEST_DATABASE_URL (tools/dev bench overload sets both up).
 set -euo pipefail
@@ -14,12 +17,14 @@ clients=64
 factor=10
 duration=15
 bound=   # the server's default
+open_loop=0
 while (($#)); do
   case $1 in
     --clients) clients=$2; shift 2 ;;
     --factor) factor=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --bound) bound=$2; shift 2 ;;
+    --open-loop) open_loop=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -42,10 +47,15 @@ recreate_db mercato_bench
 start_server "$(dsn_for mercato_bench)" ${bound:+--max-waiting-reservations "$bound"}
 token=$("$bin/mercatoctl" token --sub bench --role admin --secret "$secret")
 at_capacity=$(run capacity "$clients" cap); echo "$at_capacity"
-bounded=$(run "overload-bounded" "$many" bounded); echo "$bounded"
+offer=()
+if ((open_loop)); then
+  offer=(--rate "$(python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['per_s'] * $factor))" "$at_capacity")")
+  log "open loop: offering ${offer[1]} reservations/s"
+fi
+bounded=$(run "overload-bounded" "$many" bounded "${offer[@]}"); echo "$bounded"
 stop_server
 start_server "$(dsn_for mercato_bench)" --max-waiting-reservations 1000000
-unbounded=$(run "overload-unbounded" "$many" unbounded); echo "$unbounded"
+unbounded=$(run "overload-unbounded" "$many" unbounded "${offer[@]}"); echo "$unbounded"
 
 python3 - "$at_capacity" "$bounded" "$unbounded" "$factor" <<'PY'
 import json, sys
