@@ -139,7 +139,8 @@ int run_soak(const soak_options& o) {
         interval.checkout_us.push_back(checkout_took);
         interval.purchase_us.push_back(took);
       } else {
-        if (interval.failed++ == 0 && first_failure.empty())
+        ++interval.failed;
+        if (first_failure.empty())
           first_failure = error.substr(0, 300);
       }
     }
