@@ -720,7 +720,8 @@ TEST_F(CheckoutE2E, ALongTimelineIsReadWholeFromTheJournalWhileTheOrderHoldsAWin
       batch.push_back(scan(i));
     auto res = http().post("/v1/events", batch, service);
     ASSERT_EQ(res.status, 207) << res.describe();
-    for (const auto& r : res.json()["results"])
+    auto body = res.json(); // a range-for over a member of a temporary would read freed memory
+    for (const auto& r : body["results"])
       ASSERT_EQ(r["status"], 202) << res.describe();
   }
   ASSERT_EQ(http()

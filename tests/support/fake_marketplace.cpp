@@ -377,7 +377,8 @@ loopback_http_server::answer fake_marketplace::serve(const loopback_http_server:
   }
   if (c.path == "/api/v2/payment/get_escrow_detail_batch") {
     json out = json::array();
-    for (const auto& sn : json::parse(c.body).at("order_sn_list"))
+    auto asked = json::parse(c.body); // kept: the loop reads into it
+    for (const auto& sn : asked.at("order_sn_list"))
       if (auto i = orders_.find(sn.get<std::string>()); i != orders_.end())
         if (i->second.order.contains("order_income"))
           out.push_back({{"escrow_detail",
