@@ -26,7 +26,9 @@ void arm_check_timer(self_ptr self) {
   if (due == 0 || (st.check_at != 0 && st.check_at <= due))
     return;
   st.check_at = due;
-  auto wait = std::chrono::milliseconds{std::max<int64_t>(0, due - now)};
+  // Capped: a far-off check then runs early, finds nothing due and sets the timer again.
+  auto wait = std::min(std::chrono::milliseconds{std::max<int64_t>(0, due - now)},
+                       runtime::max_entity_timer);
   self->delayed_send(self, wait, atom::check_v, due);
 }
 

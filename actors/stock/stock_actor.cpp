@@ -44,8 +44,10 @@ void arm_timer(self_ptr self) {
   if (st.timer_at != 0 && st.timer_at <= due)
     return;
   st.timer_at = due;
-  auto wait = std::max<int64_t>(0, due - now_of(st));
-  self->delayed_send(self, std::chrono::milliseconds{wait}, atom::expire_v, due);
+  // Capped: a far-off expiry then runs early, finds nothing due and sets the timer again.
+  auto wait = std::min(std::chrono::milliseconds{std::max<int64_t>(0, due - now_of(st))},
+                       runtime::max_entity_timer);
+  self->delayed_send(self, wait, atom::expire_v, due);
 }
 
 void track_expiry(self_ptr self, const std::string& id, int64_t expires_at_ms) {
@@ -286,7 +288,7 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
              self->quit(runtime::recovery_failure(std::move(err)));
            });
   runtime::answer_mailbox_probes(self);
-  self->monitor(st.cfg.journal);
+  runtime::monitor_while_alive(self, st.cfg.journal);
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source == self->state.cfg.journal.address())
       restart_after(self, caf::make_error(mercato_errc::storage_unavailable, "journal stopped"));
