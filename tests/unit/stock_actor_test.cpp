@@ -196,6 +196,58 @@ TEST_F(StockActor, EntityWithActiveHoldsStaysAlive) {
     metrics.get_counter("mercato_entity_passivations_total", "", {{"kind", "stock"}}).value(), 0u);
 }
 
+// A hold due hours away still expires on time: its item's timer runs at most
+// `runtime::max_entity_timer` and is set again until the hold is due.
+TEST_F(StockActor, AFarOffHoldExpiresOnTimeThroughShorterTimers) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 7'200'000, ""})));
+  for (int minute = 1; minute < 120; ++minute) {
+    sched.advance_time(60s);
+    sched.run();
+  }
+  sched.advance_time(59'999ms); // 1 ms before the hold is due
+  sched.run();
+  EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->reserved, 2);
+  sched.advance_time(1ms);
+  sched.run();
+  EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->reserved, 0);
+  EXPECT_EQ(db->event_count("stock", "s1"), 3u) << "one expiry, journaled once";
+}
+
+// What an item that passivated leaves behind: the journal it monitored keeps no address of it,
+// and its own timer holds it at most `runtime::max_entity_timer`, however far off its last
+// expiry was. Either would keep the whole actor allocated (CAF frees an actor's memory once no
+// handle or address of it is left).
+TEST_F(StockActor, APassivatedItemIsHeldByNeitherTheJournalNorItsTimer) {
+  std::vector<caf::actor> started; // the test's own handles: each counts one strong reference
+  auto spawner = make_stock_spawner(cfg);
+  runtime::region_settings rs;
+  rs.kind = "stock";
+  rs.passivate_after = 1000ms;
+  replaced.push_back(region);
+  region = runtime::spawn_region(
+    sys, rs,
+    [spawner, &started](caf::local_actor* self, const std::string& key, bool known_new) {
+      started.push_back(spawner(self, key, known_new));
+      return started.back();
+    },
+    nullptr);
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 7'200'000, ""})));
+  ASSERT_TRUE((ask<stock_view>("s1", atom::release_v, hold_cmd{"a", ""})));
+  sched.advance_time(1600ms); // passivates: no hold is active
+  sched.run();
+  ASSERT_EQ(started.size(), 1u);
+  auto* block = caf::actor_cast<caf::actor_control_block*>(started.front());
+  EXPECT_EQ(block->weak_refs.load(), 1u) << "an address of it is left (the journal's monitor)";
+  sched.advance_time(runtime::max_entity_timer);
+  sched.run();
+  EXPECT_EQ(block->strong_refs.load(), 1u) << "only the test's handle is left";
+  // And the key still works: a new actor recovers it.
+  EXPECT_EQ(ask<stock_view>("s1", atom::get_v)->available, 5);
+  EXPECT_EQ(started.size(), 2u);
+}
+
 TEST_F(StockActor, HoldExpiresByItsOwnTimer) {
   ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
   ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 2000, ""})));
