@@ -189,6 +189,12 @@ void ask_to_passivate(self_ptr self, const std::string& key, slot& s) {
 
 void on_down(self_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
+  if (st.cfg.watch && dm.source == st.cfg.watch.address()) {
+    for (const auto& entry : st.slots)
+      if (entry.second.child)
+        self->send(entry.second.child, dm); // handled as their own down_msg
+    return;
+  }
   auto k = st.keys.find(dm.source);
   if (k == st.keys.end())
     return;
@@ -496,6 +502,8 @@ caf::behavior region(self_ptr self, region_settings cfg, entity_spawner spawner,
       "Messages waiting for live entities by kind (sampled; includes those held by the region)",
       lbl);
   }
+  if (self->state.cfg.watch)
+    self->monitor(self->state.cfg.watch);
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   // Children are kept alive by their own pending timers (hold expiry), not only by this
   // region's handles: stop them explicitly, or the actor system never finishes shutting down.

@@ -47,6 +47,12 @@ struct region_settings {
   std::function<bool(const caf::message&)> is_read;
   size_t absent_max = 100000;                  ///< absent keys remembered at most
   std::chrono::milliseconds absent_ttl{60000}; ///< and for how long each
+  /// A port the entities depend on (the journal), or none. The region monitors it and forwards
+  /// its `down_msg` to every live entity, which fails what it waits for and restarts. Entities
+  /// do not monitor it themselves: CAF 0.17 keeps a monitor in the monitored actor's list until
+  /// that actor exits, so each entity ever started would stay allocated, and removing one on
+  /// exit walks the whole list (O(live entities) under the port's lock, on every passivation).
+  caf::actor watch;
 };
 
 /// Spawns a region. Messages:
@@ -91,23 +97,11 @@ caf::error recovery_failure(caf::error err);
 /// dropped with `unexpected_message` as before.
 void answer_mailbox_probes(caf::scheduled_actor* self);
 
-/// Monitors `target` (a port that outlives entities, such as the journal) for as long as `self`
-/// lives. A monitor is an entry in the target's list that holds the observer's address until
-/// the target exits, and CAF 0.17 leaves it there when the observer exits first: each entity
-/// that ever ran would stay allocated (its actor object, 2-4 KB) for as long as the journal
-/// runs. So the entry is removed when `self` exits, however it exits.
 /// The longest an entity sets its own timer for. CAF 0.17 cannot cancel a delayed message, and a
 /// pending one holds its receiver: an entity that passivates stays allocated until its last
 /// timer fires, however far off. A timer due later fires at this bound and is set again while
 /// the entity runs; a passivated entity's checks are woken by the sweeps of its read model.
 inline constexpr std::chrono::milliseconds max_entity_timer{60000};
-
-template <class Handle>
-void monitor_while_alive(caf::local_actor* self, const Handle& target) {
-  self->monitor(target);
-  // Runs in self's cleanup, outside its lock; demonitor takes the target's.
-  self->attach_functor([self, whom = target.address()] { self->demonitor(whom); });
-}
 
 /// Sends `xs...` to entity `key` behind `region` as a request of `self`. `timeout` may be
 /// `caf::infinite` where the caller enforces its own deadline (the HTTP edge does): every finite

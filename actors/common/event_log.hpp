@@ -245,7 +245,7 @@ void start_entity(
         },
         [self](caf::error& err) { self->quit(runtime::recovery_failure(std::move(err))); });
   runtime::answer_mailbox_probes(self); // the region samples mailbox depths for the admin API
-  runtime::monitor_while_alive(self, st.env.journal);
+  // The region watches the journal and forwards its down_msg (region_settings::watch).
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source == self->state.env.journal.address())
       detail::restart_after(self,

@@ -288,7 +288,7 @@ stock_actor::behavior_type stock_item(self_ptr self, std::string sku, stock_sett
              self->quit(runtime::recovery_failure(std::move(err)));
            });
   runtime::answer_mailbox_probes(self);
-  runtime::monitor_while_alive(self, st.cfg.journal);
+  // The region watches the journal and forwards its down_msg (region_settings::watch).
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source == self->state.cfg.journal.address())
       restart_after(self, caf::make_error(mercato_errc::storage_unavailable, "journal stopped"));

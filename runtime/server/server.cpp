@@ -339,6 +339,7 @@ regions spawn_regions(caf::actor_system& sys, const config::settings& cfg, const
                     std::function<bool(const caf::message&)> is_read = {}) {
     auto rs = region_settings_of(cfg, kind);
     rs.is_read = std::move(is_read);
+    rs.watch = caf::actor_cast<caf::actor>(p.journal);
     auto local = stops.add(spawn_region(sys, std::move(rs), std::move(spawner), &metrics));
     r.local[kind] = local;
     if (!cl)
