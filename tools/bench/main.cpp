@@ -125,10 +125,7 @@ struct pacer {
   std::atomic<uint64_t> issued{0};
 
   clock_type::time_point next_due() {
-    auto k = issued.fetch_add(1);
-    return start
-           + std::chrono::duration_cast<clock_type::duration>(
-             std::chrono::duration<double>(static_cast<double>(k) / rate));
+    return due_at(start, issued.fetch_add(1), rate);
   }
 };
 
@@ -254,12 +251,8 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
   asio::io_context ioc;
   auto endpoints = tcp::resolver{ioc}.resolve(t.host, t.port);
   auto start = clock_type::now();
-  auto measure_from
-    = start
-      + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(warmup_s));
-  auto stop_at
-    = measure_from
-      + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(duration_s));
+  auto measure_from = start + seconds_of(warmup_s);
+  auto stop_at = measure_from + seconds_of(duration_s);
   std::vector<results> per_conn(static_cast<size_t>(connections));
   exhaustion ran_out;
   pacer pace;

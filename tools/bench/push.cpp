@@ -601,9 +601,7 @@ private:
     if (!k)
       return;
     if (o_.rate > 0) {
-      auto due = control_.start
-                 + std::chrono::duration_cast<clock_type::duration>(
-                   std::chrono::duration<double>(*k / o_.rate));
+      auto due = due_at(control_.start, *k, o_.rate);
       if (due > clock_type::now()) {
         timer_.expires_at(due);
         timer_.async_wait(
@@ -784,8 +782,7 @@ int run_push(const push_options& o) {
   };
   auto last_seen = shared.deliveries.load();
   auto last_progress = clock_type::now();
-  auto stall = std::chrono::duration_cast<clock_type::duration>(
-    std::chrono::duration<double>(o.drain_timeout_s));
+  auto stall = seconds_of(o.drain_timeout_s);
   while (shared.deliveries.load() < expected() && clock_type::now() - last_progress < stall) {
     std::this_thread::sleep_for(std::chrono::milliseconds{2});
     if (auto d = shared.deliveries.load(); d != last_seen) {

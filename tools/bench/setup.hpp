@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -20,6 +21,18 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+
+/// `s` seconds as a steady_clock duration.
+inline std::chrono::steady_clock::duration seconds_of(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+    std::chrono::duration<double>(s));
+}
+
+/// When the k-th request of an open-loop run offered at `rate` per second falls due.
+inline std::chrono::steady_clock::time_point due_at(std::chrono::steady_clock::time_point start,
+                                                    uint64_t k, double rate) {
+  return start + seconds_of(static_cast<double>(k) / rate);
+}
 
 /// The server a benchmark talks to.
 struct target {

@@ -54,10 +54,6 @@ uint32_t micros(clock_type::duration d) {
   return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
 
-clock_type::duration seconds(double s) {
-  return std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s));
-}
-
 std::string report_line(const soak_options& o, const char* kind, double at_s, double span_s,
                         tally& t, const machine_cpu& cpu0, const machine_cpu& cpu1) {
   auto busy = static_cast<double>(cpu1.busy - cpu0.busy);
@@ -98,15 +94,14 @@ int run_soak(const soak_options& o) {
   std::string first_failure;
   std::atomic<uint64_t> next{0};
   auto start = clock_type::now();
-  auto stop_at = start + seconds(o.duration);
+  auto stop_at = start + seconds_of(o.duration);
 
   auto shop = [&](int conn) {
     std::optional<setup_client> c;
     std::mt19937_64 rng{static_cast<uint64_t>(conn) * 6151 + 3};
     for (;;) {
       auto k = next.fetch_add(1);
-      auto scheduled
-        = o.rate > 0 ? start + seconds(static_cast<double>(k) / o.rate) : clock_type::now();
+      auto scheduled = o.rate > 0 ? due_at(start, k, o.rate) : clock_type::now();
       if (scheduled >= stop_at)
         return;
       std::this_thread::sleep_until(scheduled);
@@ -154,7 +149,7 @@ int run_soak(const soak_options& o) {
   auto cpu_prev = cpu_start;
   auto prev = start;
   for (int i = 1;; ++i) {
-    auto due = std::min(stop_at, start + seconds(o.every * i));
+    auto due = std::min(stop_at, start + seconds_of(o.every * i));
     std::this_thread::sleep_until(due);
     tally done;
     {
