@@ -88,6 +88,11 @@ struct results {
   std::string first_failure; // status and body of the first failed answer, for diagnosis
   double window_s = 0;       // measured seconds (shorter than asked if the work ran out)
   bool exhausted = false;    // a connection had nothing left to send before the end
+  // With --rate: requests written inside the window, and the most any was written after it was
+  // due. When the connections cannot keep up with the rate (each has one request in flight), the
+  // rate actually offered is sent / window_s and the lag grows: both say so.
+  uint64_t sent = 0;
+  uint32_t max_send_lag_us = 0;
 };
 
 /// Builds the next request of one connection; nothing when it has no more work.
@@ -189,6 +194,13 @@ private:
   }
 
   void write() {
+    if (pace_.rate > 0) {
+      auto now = clock_type::now();
+      if (now >= measure_from_) {
+        ++out_.sent;
+        out_.max_send_lag_us = std::max(out_.max_send_lag_us, micros(now - sent_at_));
+      }
+    }
     http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) {
         ++self->out_.failed;
@@ -206,10 +218,12 @@ private:
       return;
     }
     auto now = clock_type::now();
-    if (sent_at_ >= measure_from_) {
+    // Closed loop: the requests sent inside the window. Open loop: the answers that arrive inside
+    // it, each timed from when it was due, so that a backlog behind the rate is counted, not
+    // left out of the window.
+    if (pace_.rate > 0 ? now >= measure_from_ : sent_at_ >= measure_from_) {
       auto status = static_cast<int>(res_.result_int());
-      auto took = static_cast<uint32_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at_).count());
+      auto took = micros(now - sent_at_);
       if (ok_status_ == 0 ? status >= 200 && status < 300 : status == ok_status_) {
         ++out_.ok;
         out_.latencies_us.push_back(took);
@@ -285,6 +299,8 @@ results run_load(const target& t, int connections, int threads, double warmup_s,
     all.shed_latencies_us.insert(all.shed_latencies_us.end(), r.shed_latencies_us.begin(),
                                  r.shed_latencies_us.end());
     all.failed += r.failed;
+    all.sent += r.sent;
+    all.max_send_lag_us = std::max(all.max_send_lag_us, r.max_send_lag_us);
     if (all.first_failure.empty())
       all.first_failure = r.first_failure;
     all.latencies_us.insert(all.latencies_us.end(), r.latencies_us.begin(), r.latencies_us.end());
@@ -610,8 +626,11 @@ int main(int argc, char** argv) {
   if (r.failed > 0)
     std::cerr << "first failure: " << r.first_failure << '\n';
   if (offered_rate > 0) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, ",\"offered_per_s\":%.0f", offered_rate);
+    char buf[128];
+    std::snprintf(buf, sizeof buf,
+                  ",\"offered_per_s\":%.0f,\"sent_per_s\":%.0f,\"max_send_lag_ms\":%.1f",
+                  offered_rate, r.window_s > 0 ? static_cast<double>(r.sent) / r.window_s : 0.0,
+                  r.max_send_lag_us / 1000.0);
     extra += buf;
   }
   auto rate = r.window_s > 0 ? static_cast<double>(r.ok) / r.window_s : 0.0;

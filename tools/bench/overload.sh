@@ -61,8 +61,10 @@ python3 - "$at_capacity" "$bounded" "$unbounded" "$factor" <<'PY'
 import json, sys
 cap, b, u = (json.loads(x) for x in sys.argv[1:4])
 for name, r in (("bounded", b), ("unbounded", u)):
-    print(f'{name}: offered {r["answered_per_s"] / cap["per_s"]:.1f}x the capacity '
-          f'({r["answered_per_s"]:.0f} answers/s); accepted {r["per_s"]:.0f}/s '
+    sent = (f'; sent {r["sent_per_s"]:.0f}/s ({r["sent_per_s"] / cap["per_s"]:.1f}x), '
+            f'at most {r["max_send_lag_ms"]:.0f} ms after due' if "sent_per_s" in r else '')
+    print(f'{name}: answered {r["answered_per_s"] / cap["per_s"]:.1f}x the capacity '
+          f'({r["answered_per_s"]:.0f} answers/s){sent}; accepted {r["per_s"]:.0f}/s '
           f'({r["per_s"] / cap["per_s"]:.2f}x), p99 {r["p99_ms"]:.1f} ms = '
           f'{r["p99_ms"] / cap["p99_ms"]:.2f}x the p99 at capacity ({cap["p99_ms"]:.1f} ms; goal <= 2x); '
           f'refused {r["shed"]} with p99 {r["shed_p99_ms"]:.2f} ms (goal <= 5 ms); '

@@ -28,6 +28,11 @@ inline std::chrono::steady_clock::duration seconds_of(double s) {
     std::chrono::duration<double>(s));
 }
 
+/// A latency in whole microseconds, as the benchmarks keep them.
+inline uint32_t micros(std::chrono::steady_clock::duration d) {
+  return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
 /// When the k-th request of an open-loop run offered at `rate` per second falls due.
 inline std::chrono::steady_clock::time_point due_at(std::chrono::steady_clock::time_point start,
                                                     uint64_t k, double rate) {

@@ -50,10 +50,6 @@ long rss_kib(int pid) {
   return 0;
 }
 
-uint32_t micros(clock_type::duration d) {
-  return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-}
-
 std::string report_line(const soak_options& o, const char* kind, double at_s, double span_s,
                         tally& t, const machine_cpu& cpu0, const machine_cpu& cpu1) {
   auto busy = static_cast<double>(cpu1.busy - cpu0.busy);
