@@ -134,14 +134,20 @@ void send_next(self_ptr self) {
   auto last_seq = st.next_seq - 1;
   // A snapshot costs O(state); taking one only after at least as many events as the state
   // holds keeps the cost per event constant and bounds replay to about twice the state size.
-  auto state_size = static_cast<int64_t>(st.durable.holds.size() + st.durable.closed.size());
+  auto state_size = static_cast<int64_t>(st.durable.holds.size() + st.decided.closed.size());
   if (static_cast<int64_t>(last_seq - st.last_snapshot_seq)
       >= std::max(st.cfg.snapshot_every, state_size)) {
+    // The state at last_seq: the durable one with every batch in flight. The buffer is empty
+    // here, so the decided state's closed holds are exactly those up to last_seq but for the
+    // releases and expiries in flight.
     auto snap = st.durable;
+    std::vector<const stock_event*> in_flight;
     for (const auto& b : st.in_flight)
-      for (const auto& e : b.events)
+      for (const auto& e : b.events) {
         stock::apply(snap, e);
-    req.snapshot = caf::make_message(stock::to_snapshot(snap));
+        in_flight.push_back(&e);
+      }
+    req.snapshot = caf::make_message(stock::to_snapshot(snap, st.decided.closed, in_flight));
     st.last_snapshot_seq = last_seq;
   }
   // No CAF timeout: one per append would wake CAF's clock thread once per request when every
@@ -193,7 +199,7 @@ void recover(self_ptr self, const recovery_data& data) {
       remember(st, seq, msg.get_as<stock_event>(0));
     }
   }
-  st.decided = st.durable;
+  stock::split_recovered(st.durable, st.decided);
   st.durable_seq = data.last_seq;
   st.next_seq = data.last_seq + 1;
   st.last_snapshot_seq = data.snapshot_seq;
@@ -250,7 +256,7 @@ std::string inspect_json(const stock_state& st) {
     j.end_object();
   }
   j.end_array();
-  j.key("closed_holds").value(static_cast<uint64_t>(d.closed.size()));
+  j.key("closed_holds").value(static_cast<uint64_t>(st.decided.closed.size()));
   // Decisions taken but not durable yet: what new commands are judged against.
   j.key("pending").begin_object();
   j.key("appends_in_flight").value(static_cast<uint64_t>(st.in_flight.size()));

@@ -16,17 +16,8 @@ int64_t projected_on_hand(const state& s) {
 }
 
 void remember_closed(state& s, const std::string& id, stock_event_type outcome, int64_t qty) {
-  stock_closed_hold c{id, outcome, qty};
-  s.closed_by_id[id] = c;
-  s.closed.push_back(std::move(c));
-  while (s.closed.size() > max_closed_holds) {
-    auto i = s.closed_by_id.find(s.closed.front().reservation_id);
-    // Only forget the id if the index still points at this (oldest) entry.
-    if (i != s.closed_by_id.end() && i->second.outcome == s.closed.front().outcome
-        && i->second.qty == s.closed.front().qty)
-      s.closed_by_id.erase(i);
-    s.closed.pop_front();
-  }
+  if (s.remembers_closed)
+    s.closed.add(id, outcome, qty);
 }
 
 void close_hold(state& s, const stock_event& e) {
@@ -54,6 +45,41 @@ stock_event make_event(stock_event_type type, int64_t now_ms) {
 }
 
 } // namespace
+
+closed_holds::closed_holds(const closed_holds& other) {
+  *this = other;
+}
+
+closed_holds& closed_holds::operator=(const closed_holds& other) {
+  if (this != &other) {
+    clear();
+    other.for_each([this](const std::string& id, const entry& e) { add(id, e.outcome, e.qty); });
+  }
+  return *this;
+}
+
+const closed_holds::entry* closed_holds::find(const std::string& id) const {
+  auto i = by_id_.find(id);
+  return i == by_id_.end() ? nullptr : &i->second.e;
+}
+
+void closed_holds::add(const std::string& id, stock_event_type outcome, int64_t qty) {
+  auto order = next_order_++;
+  auto [i, added] = by_id_.try_emplace(id);
+  i->second = slot{entry{outcome, qty}, order};
+  fifo_.emplace_back(&i->first, order);
+  while (fifo_.size() > max_closed_holds) {
+    auto [key, oldest] = fifo_.front();
+    fifo_.pop_front();
+    if (auto j = by_id_.find(*key); j->second.order == oldest)
+      by_id_.erase(j); // its newest entry: no later one points at the node
+  }
+}
+
+void closed_holds::clear() noexcept {
+  fifo_.clear();
+  by_id_.clear();
+}
 
 decision decide_set(const state& s, int64_t on_hand, int64_t now_ms) {
   if (on_hand < 0 || on_hand > max_on_hand)
@@ -103,8 +129,8 @@ decision decide_reserve(const state& s, const std::string& reservation_id, int64
                   "reservation exists with quantity " + std::to_string(i->second.qty));
     return std::vector<stock_event>{}; // idempotent retry
   }
-  if (auto i = s.closed_by_id.find(reservation_id); i != s.closed_by_id.end())
-    return fail(mercato_errc::conflict, "reservation was already " + to_string(i->second.outcome));
+  if (const auto* c = s.closed.find(reservation_id))
+    return fail(mercato_errc::conflict, "reservation was already " + to_string(c->outcome));
   if (qty > s.available())
     return fail(mercato_errc::insufficient_stock, "requested " + std::to_string(qty)
                                                     + ", available "
@@ -134,17 +160,17 @@ decision decide_commit(const state& s, const std::string& reservation_id, int64_
       return fail(mercato_errc::conflict, "reservation expired");
     return sale(i->second.qty);
   }
-  if (auto i = s.closed_by_id.find(reservation_id); i != s.closed_by_id.end()) {
-    if (i->second.outcome == stock_event_type::committed)
+  if (const auto* c = s.closed.find(reservation_id)) {
+    if (c->outcome == stock_event_type::committed)
       return std::vector<stock_event>{}; // idempotent retry
-    if (late_sale && i->second.outcome == stock_event_type::expired) {
-      if (i->second.qty > s.available())
+    if (late_sale && c->outcome == stock_event_type::expired) {
+      if (c->qty > s.available())
         return fail(mercato_errc::insufficient_stock, "reservation expired and only "
                                                         + std::to_string(s.available())
                                                         + " units are available now");
-      return sale(i->second.qty);
+      return sale(c->qty);
     }
-    return fail(mercato_errc::conflict, "reservation was " + to_string(i->second.outcome));
+    return fail(mercato_errc::conflict, "reservation was " + to_string(c->outcome));
   }
   return fail(mercato_errc::not_found, "no such reservation");
 }
@@ -158,8 +184,8 @@ decision decide_release(const state& s, const std::string& reservation_id, int64
     e.qty = i->second.qty;
     return std::vector<stock_event>{e};
   }
-  if (auto i = s.closed_by_id.find(reservation_id); i != s.closed_by_id.end()) {
-    if (i->second.outcome == stock_event_type::committed)
+  if (const auto* c = s.closed.find(reservation_id)) {
+    if (c->outcome == stock_event_type::committed)
       return fail(mercato_errc::conflict, "reservation was already committed");
     return std::vector<stock_event>{}; // released or expired: the caller's wish holds
   }
@@ -237,15 +263,31 @@ void apply_durable_to_decided(state& s, const stock_event& e) {
   }
 }
 
-stock_snapshot to_snapshot(const state& s) {
+stock_snapshot to_snapshot(const state& s, const closed_holds& closed,
+                           const std::vector<const stock_event*>& freeing) {
   stock_snapshot snap;
   snap.exists = s.exists;
   snap.on_hand = s.on_hand;
   snap.holds.reserve(s.holds.size());
   for (const auto& [id, h] : s.holds)
     snap.holds.push_back(stock_hold{id, h.qty, h.expires_at_ms});
-  snap.closed.assign(s.closed.begin(), s.closed.end());
+  snap.closed.reserve(closed.size() + freeing.size());
+  closed.for_each([&](const std::string& id, const closed_holds::entry& e) {
+    snap.closed.push_back(stock_closed_hold{id, e.outcome, e.qty});
+  });
+  for (const auto* e : freeing)
+    if (e->type == stock_event_type::released || e->type == stock_event_type::expired)
+      snap.closed.push_back(stock_closed_hold{e->reservation_id, e->type, e->qty});
   return snap;
+}
+
+void split_recovered(state& durable, state& decided) {
+  auto closed = std::move(durable.closed);
+  durable.closed.clear(); // a moved-from map is valid but unspecified
+  durable.remembers_closed = false;
+  decided = durable;
+  decided.remembers_closed = true;
+  decided.closed = std::move(closed);
 }
 
 state from_snapshot(const stock_snapshot& snap) {

@@ -35,6 +35,55 @@ struct hold {
   bool releasing = false; ///< a release/expiry is pending (decided state only)
 };
 
+/// The holds that ended (committed, released, expired), remembered so that a retried commit,
+/// release or reservation gets the same answer: the most recent `max_closed_holds`, the oldest
+/// forgotten first. An item can close thousands of holds a minute, so each costs one map node and
+/// a 16-byte queue entry (the id is stored once).
+class closed_holds {
+public:
+  struct entry {
+    stock_event_type outcome = stock_event_type::released;
+    int64_t qty = 0;
+  };
+
+  closed_holds() = default;
+  closed_holds(const closed_holds& other);
+  closed_holds& operator=(const closed_holds& other);
+  closed_holds(closed_holds&&) noexcept = default; // map nodes keep their addresses
+  closed_holds& operator=(closed_holds&&) noexcept = default;
+
+  const entry* find(const std::string& id) const;
+  /// Remembers (or re-remembers, as the newest) how a hold ended.
+  void add(const std::string& id, stock_event_type outcome, int64_t qty);
+  size_t size() const noexcept {
+    return by_id_.size();
+  }
+  bool empty() const noexcept {
+    return by_id_.empty();
+  }
+  void clear() noexcept;
+  /// Calls f(id, entry) for each remembered hold, oldest first.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [key, order] : fifo_) {
+      const auto& slot = by_id_.find(*key)->second;
+      if (slot.order == order)
+        f(*key, slot.e);
+    }
+  }
+
+private:
+  struct slot {
+    entry e;
+    uint64_t order = 0; ///< of its newest queue entry
+  };
+  std::unordered_map<std::string, slot> by_id_;
+  /// Oldest first; an id re-added leaves its older entry behind, skipped by its order. The key
+  /// pointers stay valid: a map node never moves, and it is erased only with its newest entry.
+  std::deque<std::pair<const std::string*, uint64_t>> fifo_;
+  uint64_t next_order_ = 0;
+};
+
 /// State of one stock item.
 struct state {
   bool exists = false;
@@ -42,8 +91,10 @@ struct state {
   int64_t reserved = 0;         ///< sum of all holds' qty, releasing ones included
   int64_t pending_increase = 0; ///< on-hand increases decided but not durable (decided only)
   std::unordered_map<std::string, hold> holds;
-  std::deque<stock_closed_hold> closed; ///< oldest first
-  std::unordered_map<std::string, stock_closed_hold> closed_by_id;
+  /// Kept by the decided state only (`remembers_closed`): it is what commands are judged
+  /// against, and the durable state needs none to be snapshotted (see `to_snapshot`).
+  closed_holds closed;
+  bool remembers_closed = true;
 
   int64_t available() const noexcept {
     return on_hand - reserved;
@@ -87,9 +138,17 @@ void apply_decided(state& s, const stock_event& e);
 /// Completes, in the decided state, the freeing effects of an event that became durable.
 void apply_durable_to_decided(state& s, const stock_event& e);
 
-/// Durable state as a snapshot, and back.
-stock_snapshot to_snapshot(const state& s);
+/// A snapshot of the holds and counts of `s`, and of the closed holds in `closed` plus those
+/// that the releases and expiries among `freeing` end. The actor passes the decided state's
+/// closed holds (sales count there when decided) and the events in flight (freeing ones count
+/// there only once durable). A state read back remembers its closed holds.
+stock_snapshot to_snapshot(const state& s, const closed_holds& closed,
+                           const std::vector<const stock_event*>& freeing = {});
 state from_snapshot(const stock_snapshot& snap);
+
+/// Moves the closed holds out of a recovered state into `decided`, a copy of it that from then on
+/// alone remembers them.
+void split_recovered(state& durable, state& decided);
 
 /// Public view of a state.
 stock_view to_view(const std::string& sku, const state& s, uint64_t version);

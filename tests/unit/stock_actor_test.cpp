@@ -188,6 +188,30 @@ TEST_F(StockActor, IdleEntityPassivatesAndRecoversItsState) {
   EXPECT_TRUE(retry) << "closed holds survive passivation (snapshot)";
 }
 
+TEST_F(StockActor, ASnapshotTakenWithAReleaseInFlightRemembersItsHoldAsReleased) {
+  // snapshot_every is 3: the append of the release (seq 6) carries a snapshot.
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 60000, ""})));
+  ASSERT_TRUE((ask<stock_view>("s1", atom::commit_v, hold_cmd{"a", ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"b", 1, 60000, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"c", 1, 60000, ""})));
+  ASSERT_TRUE((ask<stock_view>("s1", atom::release_v, hold_cmd{"b", ""})));
+  ASSERT_TRUE((ask<stock_view>("s1", atom::release_v, hold_cmd{"c", ""})));
+  sched.advance_time(1600ms);
+  sched.run();
+  auto g = ask<stock_view>("s1", atom::get_v);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->version, 7u);
+  EXPECT_EQ(g->on_hand, 3);
+  EXPECT_EQ(g->reserved, 0);
+  EXPECT_TRUE((ask<stock_view>("s1", atom::release_v, hold_cmd{"b", ""})))
+    << "a release is answered again after recovery";
+  EXPECT_TRUE((ask<stock_view>("s1", atom::commit_v, hold_cmd{"a", ""})));
+  auto again = ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"b", 1, 60000, ""});
+  ASSERT_FALSE(again) << "a released id is not taken again";
+  EXPECT_EQ(code_of(again.error()), mercato_errc::conflict);
+}
+
 TEST_F(StockActor, EntityWithActiveHoldsStaysAlive) {
   ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{5, ""})));
   ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"a", 2, 600000, ""})));

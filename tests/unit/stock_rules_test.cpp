@@ -313,7 +313,7 @@ TEST(StockRules, SnapshotRoundTripKeepsHoldsAndClosedIds) {
   run(s, decide_reserve(s, "a", 2, 60000, t0));
   run(s, decide_reserve(s, "b", 3, 60000, t0));
   run(s, decide_commit(s, "b", t0));
-  auto back = from_snapshot(to_snapshot(s));
+  auto back = from_snapshot(to_snapshot(s, s.closed));
   EXPECT_EQ(back.on_hand, 7);
   EXPECT_EQ(back.reserved, 2);
   EXPECT_EQ(back.holds.at("a").qty, 2);
@@ -330,6 +330,88 @@ TEST(StockRules, ClosedIdsAreBounded) {
     run(s, decide_release(s, id, t0));
   }
   EXPECT_EQ(s.closed.size(), max_closed_holds);
-  EXPECT_EQ(s.closed_by_id.size(), max_closed_holds);
+  EXPECT_EQ(s.closed.find("r9"), nullptr) << "the oldest are forgotten first";
+  ASSERT_NE(s.closed.find("r10"), nullptr);
+  EXPECT_EQ(s.closed.find("r10")->outcome, stock_event_type::released);
   EXPECT_EQ(s.reserved, 0);
+}
+
+TEST(StockRules, AClosedHoldClosedAgainCountsAsTheNewestAndCopiesKeepTheOrder) {
+  closed_holds c;
+  c.add("a", stock_event_type::expired, 2);
+  c.add("b", stock_event_type::released, 1);
+  c.add("a", stock_event_type::committed, 2); // a late sale of the expired hold
+  auto order = [](const closed_holds& h) {
+    std::string ids;
+    h.for_each([&](const std::string& id, const closed_holds::entry&) { ids += id; });
+    return ids;
+  };
+  EXPECT_EQ(order(c), "ba");
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_EQ(c.find("a")->outcome, stock_event_type::committed);
+  for (size_t i = 0; i + 1 < max_closed_holds; ++i)
+    c.add("x" + std::to_string(i), stock_event_type::released, 1);
+  EXPECT_EQ(c.find("b"), nullptr) << "b was older than a's newest close";
+  ASSERT_NE(c.find("a"), nullptr);
+  closed_holds copy = c;
+  c.clear();
+  EXPECT_EQ(copy.size(), max_closed_holds);
+  EXPECT_EQ(order(copy).substr(0, 3), "ax0");
+  copy.add("y", stock_event_type::released, 1);
+  EXPECT_EQ(copy.find("a"), nullptr) << "the copy forgets in the same order";
+  EXPECT_NE(copy.find("x0"), nullptr);
+}
+
+TEST(StockRules, OnlyTheDecidedStateRemembersClosedHoldsAfterRecovery) {
+  auto recovered = with_on_hand(10);
+  run(recovered, decide_reserve(recovered, "a", 2, 60000, t0));
+  run(recovered, decide_commit(recovered, "a", t0));
+  state decided;
+  split_recovered(recovered, decided);
+  EXPECT_TRUE(recovered.closed.empty());
+  ASSERT_NE(decided.closed.find("a"), nullptr);
+  EXPECT_EQ(decided.on_hand, 8);
+  // A sale decided and then durable is remembered once, by the decided state.
+  auto d = decide_reserve(decided, "b", 1, 60000, t0);
+  ASSERT_TRUE(d);
+  for (const auto& e : *d) {
+    apply_decided(decided, e);
+    apply(recovered, e);
+    apply_durable_to_decided(decided, e);
+  }
+  auto sale = decide_commit(decided, "b", t0);
+  ASSERT_TRUE(sale);
+  for (const auto& e : *sale) {
+    apply_decided(decided, e);
+    apply(recovered, e);
+    apply_durable_to_decided(decided, e);
+  }
+  EXPECT_TRUE(recovered.closed.empty());
+  EXPECT_EQ(decided.closed.size(), 2u);
+  EXPECT_EQ(recovered.on_hand, 7);
+}
+
+TEST(StockRules, ASnapshotCountsTheReleasesInFlightAsClosed) {
+  auto s = with_on_hand(10);
+  run(s, decide_reserve(s, "a", 2, 60000, t0));
+  run(s, decide_reserve(s, "b", 3, 60000, t0));
+  run(s, decide_commit(s, "a", t0));
+  // "b" is being released: durable once its event is, so the closed holds do not show it yet.
+  auto release = decide_release(s, "b", t0);
+  ASSERT_TRUE(release);
+  ASSERT_EQ(release->size(), 1u);
+  auto at_seq = s;
+  apply(at_seq, release->front());
+  closed_holds without_b = s.closed;
+  auto snap = to_snapshot(at_seq, without_b, {&release->front()});
+  ASSERT_EQ(snap.closed.size(), 2u);
+  EXPECT_EQ(snap.closed[0].reservation_id, "a");
+  EXPECT_EQ(snap.closed[1].reservation_id, "b");
+  EXPECT_EQ(snap.closed[1].outcome, stock_event_type::released);
+  auto back = from_snapshot(snap);
+  EXPECT_EQ(back.reserved, 0);
+  EXPECT_EQ(back.on_hand, 8);
+  auto retry = decide_release(back, "b", t0);
+  ASSERT_TRUE(retry);
+  EXPECT_TRUE(retry->empty()) << "a released hold's release is answered again";
 }
