@@ -51,7 +51,16 @@ void arm_timer(self_ptr self) {
 }
 
 void track_expiry(self_ptr self, const std::string& id, int64_t expires_at_ms) {
-  self->state.expiries.emplace(expires_at_ms, id);
+  auto& st = self->state;
+  if (st.expiries.size() < 2 * st.decided.holds.size() + 64) {
+    st.expiries.emplace(expires_at_ms, id);
+  } else { // the new hold is among the decided ones already
+    std::vector<std::pair<int64_t, std::string>> open;
+    open.reserve(st.decided.holds.size());
+    for (const auto& [hold_id, h] : st.decided.holds)
+      open.emplace_back(h.expires_at_ms, hold_id);
+    st.expiries = stock_state::expiry_queue{std::greater<>{}, std::move(open)};
+  }
   arm_timer(self);
 }
 
@@ -261,6 +270,7 @@ std::string inspect_json(const stock_state& st) {
   j.key("pending").begin_object();
   j.key("appends_in_flight").value(static_cast<uint64_t>(st.in_flight.size()));
   j.key("buffered_events").value(static_cast<uint64_t>(st.buffer.events.size()));
+  j.key("expiry_entries").value(static_cast<uint64_t>(st.expiries.size()));
   j.key("decided_on_hand").value(st.decided.on_hand);
   j.key("decided_reserved").value(st.decided.reserved);
   j.end_object();

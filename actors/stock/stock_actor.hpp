@@ -61,10 +61,12 @@ struct stock_state {
   std::deque<stock_batch> in_flight;
   stock_batch buffer; ///< decided while the in-flight appends are being written
   /// Holds by expiry time, earliest first. Entries of holds that ended otherwise stay until
-  /// their time and are skipped then, which is cheaper than removing them.
-  std::priority_queue<std::pair<int64_t, std::string>, std::vector<std::pair<int64_t, std::string>>,
-                      std::greater<>>
-    expiries;
+  /// their time and are skipped then, which is cheaper than removing them one by one; once they
+  /// outnumber the open holds, the queue is rebuilt from those (so it stays O(open holds)).
+  using expiry_queue
+    = std::priority_queue<std::pair<int64_t, std::string>,
+                          std::vector<std::pair<int64_t, std::string>>, std::greater<>>;
+  expiry_queue expiries;
   int64_t timer_at = 0; ///< when the one pending expiry timer fires; 0 = none
   /// The last durable events with their seqs, oldest first, for admin inspection.
   std::deque<std::pair<uint64_t, stock_event>> recent;

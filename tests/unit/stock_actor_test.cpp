@@ -436,6 +436,28 @@ TEST_F(StockActor, InspectionKeepsOnlyTheLastEvents) {
   EXPECT_EQ(j["recent_events"].front()["seq"], 31 - static_cast<int>(stock_recent_events) + 1);
 }
 
+TEST_F(StockActor, TheExpiryQueueHoldsNoMoreThanTwiceTheOpenHoldsOnceTheyAreSold) {
+  ASSERT_TRUE((ask<stock_view>("s1", atom::set_v, stock_set_cmd{1000, ""})));
+  ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{"open", 1, 60000, ""})));
+  // Each sold hold leaves its expiry behind until its time (a minute away): without a rebuild
+  // the queue would hold all 500.
+  for (int i = 0; i < 500; ++i) {
+    auto id = "r" + std::to_string(i);
+    ASSERT_TRUE((ask<reservation_view>("s1", atom::reserve_v, reserve_cmd{id, 1, 60000, ""})));
+    ASSERT_TRUE((ask<stock_view>("s1", atom::commit_v, hold_cmd{id, ""})));
+  }
+  auto j = nlohmann::json::parse(*ask_region<std::string>(atom::inspect_v, std::string{"s1"}));
+  EXPECT_LE(j["state"]["pending"]["expiry_entries"].get<int>(), 2 * 1 + 64 + 1);
+  EXPECT_EQ(j["state"]["reserved"], 1);
+  // The open hold still expires on time.
+  sched.advance_time(61s);
+  sched.run();
+  auto g = ask<stock_view>("s1", atom::get_v);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->reserved, 0);
+  EXPECT_EQ(g->on_hand, 500);
+}
+
 TEST_F(StockActor, InspectingAKeyThatIsNotLiveSpawnsNothing) {
   auto before = sys.registry().running();
   auto text = ask_region<std::string>(atom::inspect_v, std::string{"never"});
