@@ -741,8 +741,8 @@ void validate(const settings& s, report& rep) {
   between("notifications.smtp_timeout_ms", s.notifications.smtp_timeout_ms, 100, 600000);
   for (auto [name, url] : {std::pair{"notifications.sms_url", &s.notifications.sms_url},
                            std::pair{"notifications.push_url", &s.notifications.push_url}})
-    if (!url->empty() && url->rfind("http://", 0) != 0)
-      rep.add(name, "expected http://HOST[:PORT][/PATH], got " + shown_as(*url));
+    if (!url->empty() && url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0)
+      rep.add(name, "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(*url));
   between("notifications.provider_timeout_ms", s.notifications.provider_timeout_ms, 100, 600000);
   between("notifications.max_attempts", s.notifications.max_attempts, 1, 100);
   at_least("notifications.backoff_min_ms", s.notifications.backoff_min_ms, 1);

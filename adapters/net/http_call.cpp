@@ -54,14 +54,27 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// This thread's handle, reset: its open connections (and TLS sessions and DNS answers) stay for
+// the next call to the same host, so a sender calling one provider after another connects once,
+// not once per message. Each handle is used by its own thread only.
+CURL* thread_handle() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  thread_local std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle{nullptr,
+                                                                          curl_easy_cleanup};
+  if (handle)
+    curl_easy_reset(handle.get());
+  else
+    handle.reset(curl_easy_init());
+  return handle.get();
+}
+
 } // namespace
 
 http_call_result http_call(const http_call_request& req) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   http_call_result out;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl{curl_easy_init(), curl_easy_cleanup};
-  if (!curl) {
+  auto* h = thread_handle();
+  if (!h) {
     out.error = "curl_easy_init failed";
     return out;
   }
@@ -71,7 +84,6 @@ http_call_result http_call(const http_call_request& req) {
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers{list, curl_slist_free_all};
   sink s;
   s.limit = req.max_body_bytes;
-  auto* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); // detached threads: no SIGALRM for DNS timeouts

@@ -1,8 +1,9 @@
 #pragma once
 
-// A blocking HTTP(S) call through libcurl, for the adapters that read other services' APIs (the
-// marketplace pull sync); they run it in detached actors, so blocking holds up only their own
-// work. Unlike post_json it speaks TLS and returns the headers a caller must obey (Retry-After).
+// A blocking HTTP(S) call through libcurl, for the adapters that call other services' APIs (the
+// marketplace pull sync, the SMS and push providers); they run it in detached actors, so blocking
+// holds up only their own work. Unlike post_json it speaks TLS, keeps connections open between
+// the calls of one thread, and returns the headers a caller must obey (Retry-After).
 
 #include <chrono>
 #include <cstddef>
@@ -30,7 +31,8 @@ struct http_call_result {
   std::optional<std::chrono::seconds> retry_after;
 };
 
-/// Performs `req` on a fresh handle. Never throws.
+/// Performs `req` on this thread's handle, over a connection it kept open if it has one to that
+/// host. Never throws.
 http_call_result http_call(const http_call_request& req);
 
 } // namespace mercato::net

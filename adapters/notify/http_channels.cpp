@@ -1,6 +1,6 @@
 #include "adapters/notify/http_channels.hpp"
 
-#include "adapters/net/http_post.hpp"
+#include "adapters/net/http_call.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -8,22 +8,27 @@ namespace mercato::channels {
 
 namespace {
 
+// Providers answer with a status and a short JSON; more than this is not read.
+constexpr size_t max_answer_bytes = 64 * 1024;
+
 send_result post(const http_provider_settings& s, const std::string& path,
                  const nlohmann::json& body, const std::string& idempotency_key) {
   send_result out;
-  auto url = net::parse_http_url(s.url);
-  if (!url.error.empty()) {
-    out.permanent = true;
-    out.detail = "provider URL: " + url.error;
-    return out;
-  }
-  while (!url.target.empty() && url.target.back() == '/')
-    url.target.pop_back();
-  url.target += path;
-  auto res = net::post_json(
-    url, body.dump(),
-    {{"Authorization", "Bearer " + s.api_key}, {"Idempotency-Key", idempotency_key}}, s.timeout);
-  if (res.is_success()) {
+  net::http_call_request req;
+  req.method = "POST";
+  req.url = s.url;
+  while (!req.url.empty() && req.url.back() == '/')
+    req.url.pop_back();
+  req.url += path;
+  req.body = body.dump();
+  req.headers = {{"Content-Type", "application/json"},
+                 {"Authorization", "Bearer " + s.api_key},
+                 {"Idempotency-Key", idempotency_key},
+                 {"Expect", ""}}; // no 100-continue round trip before the body
+  req.timeout = s.timeout;
+  req.max_body_bytes = max_answer_bytes;
+  auto res = net::http_call(req);
+  if (res.status >= 200 && res.status < 300) {
     out.result = send_result::outcome::accepted;
     return out;
   }

@@ -1,8 +1,10 @@
 #pragma once
 
-// SMS and mobile push over their providers' HTTP APIs: one message per call, blocking (for the
-// detached sender of notifications). Every call carries the delivery's idempotency key, the same
-// on every attempt, so that a provider that dedupes by it never sends a repeat twice.
+// SMS and mobile push over their providers' HTTP APIs (http or https, through libcurl): one
+// message per call, blocking (for the detached workers of the channel port, each of which keeps
+// its connection to the provider open between messages). Every call carries the delivery's
+// idempotency key, the same on every attempt, so that a provider that dedupes by it never sends a
+// repeat twice.
 //
 //   POST {sms_url}/v1/messages   Authorization: Bearer <key>   Idempotency-Key: <key>
 //        {to, body, idempotency_key}                  (to: the phone number, E.164)
@@ -19,7 +21,7 @@ namespace mercato::channels {
 
 /// Where one provider is and how to call it.
 struct http_provider_settings {
-  std::string url;     ///< http://HOST[:PORT][/PREFIX]
+  std::string url;     ///< http(s)://HOST[:PORT][/PREFIX]
   std::string api_key; ///< sent as a bearer token
   std::chrono::milliseconds timeout{10000};
 };

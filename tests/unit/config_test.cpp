@@ -321,9 +321,11 @@ TEST(ConfigLoad, ClusterTimingsThatCouldLetTwoNodesServeTheSameShardAreRefused) 
 }
 
 TEST(ConfigLoad, NotificationProvidersNeedHttpUrls) {
-  auto r = run({"--sms-url=smtp://sms.example", "--push-url=https://push.example"}, required);
+  auto r = run({"--sms-url=smtp://sms.example", "--push-url=ftp://push.example"}, required);
   EXPECT_TRUE(has_error_for(r, "notifications.sms_url")) << all_errors(r);
   EXPECT_TRUE(has_error_for(r, "notifications.push_url")) << all_errors(r);
+  r = run({"--sms-url=https://sms.example/v2", "--push-url=https://push.example"}, required);
+  EXPECT_TRUE(r.errors.empty()) << all_errors(r);
   r = run({"--sms-url=http://127.0.0.1:9000/api", "--notification-provider-timeout-ms=50"},
           required);
   EXPECT_TRUE(has_error_for(r, "notifications.provider_timeout_ms")) << all_errors(r);
