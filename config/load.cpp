@@ -708,8 +708,11 @@ void validate(const settings& s, report& rep) {
   one_of("payments.provider", s.payments.provider, {"sandbox", "http"});
   at_least("payments.sandbox_slow_ms", s.payments.sandbox_slow_ms, 0);
   if (s.payments.provider == "http") {
-    if (s.payments.psp_url.empty())
+    const auto& u = s.payments.psp_url;
+    if (u.empty())
       rep.add("payments.psp_url", "required with payments.provider http");
+    else if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+      rep.add("payments.psp_url", "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(u));
     if (s.payments.webhook_secret.size() < 16)
       rep.add("payments.webhook_secret", "must be at least 16 bytes with payments.provider http");
   }

@@ -1,6 +1,7 @@
-// The http provider: a PSP behind a small REST contract (README, "Payments"), called with
-// Boost.Beast from a provider worker. Workers are detached actors, so blocking here (and sleeping
-// between retries) holds up only the provider calls of that worker, never a payment entity.
+// The http provider: a PSP behind a small REST contract (README, "Payments"), called over http or
+// https through libcurl (net::http_call) from a provider worker, which keeps its connection to
+// the PSP open between calls. Workers are detached actors, so blocking here (and sleeping between
+// retries) holds up only the provider calls of that worker, never a payment entity.
 //
 //   POST {base}/v1/payments                      Idempotency-Key: <payment_id>
 //        {payment_id, amount_minor, currency, token, customer_id}
@@ -15,7 +16,7 @@
 // open, calls fail at once instead of each spending its timeouts and retries.
 
 #include "actors/protocol/errors.hpp"
-#include "adapters/net/http_post.hpp"
+#include "adapters/net/http_call.hpp"
 #include "adapters/payments/provider.hpp"
 #include "config/settings.hpp"
 #include "runtime/circuit_breaker.hpp"
@@ -37,21 +38,24 @@ constexpr std::chrono::seconds request_timeout{10};
 constexpr int attempts = 3;
 constexpr std::chrono::milliseconds first_backoff{100};
 
-// The PSP's base URL: host, port and the path prefix every call goes under.
+// Providers answer with a small JSON; more than this is not read.
+constexpr size_t max_answer_bytes = 64 * 1024;
+
+// The PSP's base URL, without a trailing '/': every call's path goes under it.
 struct endpoint {
-  std::string host;
-  std::string port;
-  std::string base; ///< path prefix without a trailing '/'
+  std::string base;
   std::string error;
 };
 
-endpoint parse_url(const std::string& url) {
-  auto u = net::parse_http_url(url);
-  endpoint out{u.host, u.port, u.target, {}};
-  while (!out.base.empty() && out.base.back() == '/')
-    out.base.pop_back();
-  if (!u.error.empty())
-    out.error = "payments.psp_url: " + u.error + " (" + url + ")";
+endpoint parse_url(std::string url) {
+  endpoint out;
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    out.error = "payments.psp_url: expected http(s)://HOST[:PORT][/PATH] (" + url + ")";
+    return out;
+  }
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  out.base = std::move(url);
   return out;
 }
 
@@ -174,15 +178,22 @@ private:
         + (last.status == 0 ? last.error : "HTTP " + std::to_string(last.status)));
   }
 
-  // One exchange on a fresh connection.
+  // One exchange, on the connection this worker keeps to the PSP when it has one.
   answer post(const std::string& path, const std::string& body, const std::string& idempotency_key,
               const std::string& request_id) {
-    std::vector<std::pair<std::string, std::string>> headers{
-      {"Authorization", "Bearer " + api_key_}, {"Idempotency-Key", idempotency_key}};
+    net::http_call_request req;
+    req.method = "POST";
+    req.url = where_.base + path;
+    req.body = body;
+    req.headers = {{"Content-Type", "application/json"},
+                   {"Authorization", "Bearer " + api_key_},
+                   {"Idempotency-Key", idempotency_key},
+                   {"Expect", ""}}; // no 100-continue round trip before the body
     if (!request_id.empty())
-      headers.emplace_back("X-Request-ID", request_id);
-    net::http_url url{where_.host, where_.port, where_.base + path, {}};
-    auto res = net::post_json(url, body, headers, request_timeout);
+      req.headers.emplace_back("X-Request-ID", request_id);
+    req.timeout = request_timeout;
+    req.max_body_bytes = max_answer_bytes;
+    auto res = net::http_call(req);
     return answer{res.status, std::move(res.body), std::move(res.error)};
   }
 

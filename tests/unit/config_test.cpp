@@ -334,6 +334,18 @@ TEST(ConfigLoad, NotificationProvidersNeedHttpUrls) {
   EXPECT_EQ(r.values.notifications.sms_url, "http://127.0.0.1:9000/api");
 }
 
+TEST(ConfigLoad, AnHttpPaymentProviderNeedsAnHttpOrHttpsUrl) {
+  auto env = with_required({{"MERCATO_PAYMENT_WEBHOOK_SECRET", "psp-webhook-secret-0123"}});
+  auto r = run({"--payment-provider=http"}, env);
+  EXPECT_TRUE(has_error_for(r, "payments.psp_url")) << all_errors(r);
+  r = run({"--payment-provider=http", "--psp-url=psp.example:443"}, env);
+  EXPECT_TRUE(has_error_for(r, "payments.psp_url")) << all_errors(r);
+  r = run({"--payment-provider=http", "--psp-url=https://psp.example/api"}, env);
+  EXPECT_TRUE(r.errors.empty()) << all_errors(r);
+  r = run({"--payment-provider=http", "--psp-url=http://127.0.0.1:9100"}, env);
+  EXPECT_TRUE(r.errors.empty()) << all_errors(r);
+}
+
 TEST(ConfigLoad, WrongTypeInFileNamesItsPath) {
   temp_file file{R"({"server": {"io_threads": "four", "http_addr": 8080},
                      "db": {"migrate": "no"}, "journal": {"batch_max": 1.5},
