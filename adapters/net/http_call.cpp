@@ -81,6 +81,8 @@ http_call_result http_call(const http_call_request& req) {
   struct curl_slist* list = nullptr;
   for (const auto& [k, v] : req.headers)
     list = curl_slist_append(list, (k + ": " + v).c_str());
+  if (req.method == "POST") // the body at once, without a 100-continue round trip first
+    list = curl_slist_append(list, "Expect:");
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers{list, curl_slist_free_all};
   sink s;
   s.limit = req.max_body_bytes;

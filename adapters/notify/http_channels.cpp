@@ -23,8 +23,7 @@ send_result post(const http_provider_settings& s, const std::string& path,
   req.body = body.dump();
   req.headers = {{"Content-Type", "application/json"},
                  {"Authorization", "Bearer " + s.api_key},
-                 {"Idempotency-Key", idempotency_key},
-                 {"Expect", ""}}; // no 100-continue round trip before the body
+                 {"Idempotency-Key", idempotency_key}};
   req.timeout = s.timeout;
   req.max_body_bytes = max_answer_bytes;
   auto res = net::http_call(req);

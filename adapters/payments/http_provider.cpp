@@ -187,8 +187,7 @@ private:
     req.body = body;
     req.headers = {{"Content-Type", "application/json"},
                    {"Authorization", "Bearer " + api_key_},
-                   {"Idempotency-Key", idempotency_key},
-                   {"Expect", ""}}; // no 100-continue round trip before the body
+                   {"Idempotency-Key", idempotency_key}};
     if (!request_id.empty())
       req.headers.emplace_back("X-Request-ID", request_id);
     req.timeout = request_timeout;
