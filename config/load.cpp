@@ -372,6 +372,12 @@ std::string shown_as(std::string_view text) {
   return out;
 }
 
+// Outbound calls go through libcurl (net::http_call), which takes http:// and https:// URLs.
+void check_http_url(report& rep, std::string_view path, const std::string& url) {
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    rep.add(path, "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(url));
+}
+
 std::optional<int64_t> parse_int(std::string_view text) {
   int64_t out = 0;
   const char* first = text.data();
@@ -708,11 +714,10 @@ void validate(const settings& s, report& rep) {
   one_of("payments.provider", s.payments.provider, {"sandbox", "http"});
   at_least("payments.sandbox_slow_ms", s.payments.sandbox_slow_ms, 0);
   if (s.payments.provider == "http") {
-    const auto& u = s.payments.psp_url;
-    if (u.empty())
+    if (s.payments.psp_url.empty())
       rep.add("payments.psp_url", "required with payments.provider http");
-    else if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
-      rep.add("payments.psp_url", "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(u));
+    else
+      check_http_url(rep, "payments.psp_url", s.payments.psp_url);
     if (s.payments.webhook_secret.size() < 16)
       rep.add("payments.webhook_secret", "must be at least 16 bytes with payments.provider http");
   }
@@ -744,8 +749,8 @@ void validate(const settings& s, report& rep) {
   between("notifications.smtp_timeout_ms", s.notifications.smtp_timeout_ms, 100, 600000);
   for (auto [name, url] : {std::pair{"notifications.sms_url", &s.notifications.sms_url},
                            std::pair{"notifications.push_url", &s.notifications.push_url}})
-    if (!url->empty() && url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0)
-      rep.add(name, "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(*url));
+    if (!url->empty())
+      check_http_url(rep, name, *url);
   between("notifications.provider_timeout_ms", s.notifications.provider_timeout_ms, 100, 600000);
   between("notifications.max_attempts", s.notifications.max_attempts, 1, 100);
   at_least("notifications.backoff_min_ms", s.notifications.backoff_min_ms, 1);
@@ -876,8 +881,7 @@ void read_shops_file(marketplace_sync_settings& ms, report& rep) {
     else if (!names.insert(shop.name).second)
       rep.add(where + ".name", "names another shop too: " + shown_as(shop.name));
     auto check_root = [&](const char* key, const std::string& url) {
-      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
-        rep.add(where + "." + key, "expected http(s)://HOST[:PORT][/PATH], got " + shown_as(url));
+      check_http_url(rep, where + "." + key, url);
     };
     check_root("base_url", shop.base_url);
     for (auto [key, v] :
