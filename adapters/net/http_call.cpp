@@ -71,6 +71,19 @@ CURL* thread_handle() {
 
 } // namespace
 
+http_call_request json_post(std::string url, std::string body, const std::string& bearer_key,
+                            const std::string& idempotency_key) {
+  http_call_request req;
+  req.method = "POST";
+  req.url = std::move(url);
+  req.body = std::move(body);
+  req.headers = {{"Content-Type", "application/json"},
+                 {"Authorization", "Bearer " + bearer_key},
+                 {"Idempotency-Key", idempotency_key}};
+  req.max_body_bytes = 64 * 1024;
+  return req;
+}
+
 http_call_result http_call(const http_call_request& req) {
   http_call_result out;
   auto* h = thread_handle();

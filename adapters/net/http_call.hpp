@@ -31,6 +31,12 @@ struct http_call_result {
   std::optional<std::chrono::seconds> retry_after;
 };
 
+/// A POST of a JSON body to an API that takes a bearer key and an idempotency key and answers
+/// with a small JSON (the SMS and push providers, the PSP): answers past 64 KiB fail the call.
+/// The caller sets its timeout.
+http_call_request json_post(std::string url, std::string body, const std::string& bearer_key,
+                            const std::string& idempotency_key);
+
 /// Performs `req` on this thread's handle, over a connection it kept open if it has one to that
 /// host. Never throws.
 http_call_result http_call(const http_call_request& req);

@@ -8,24 +8,14 @@ namespace mercato::channels {
 
 namespace {
 
-// Providers answer with a status and a short JSON; more than this is not read.
-constexpr size_t max_answer_bytes = 64 * 1024;
-
 send_result post(const http_provider_settings& s, const std::string& path,
                  const nlohmann::json& body, const std::string& idempotency_key) {
   send_result out;
-  net::http_call_request req;
-  req.method = "POST";
-  req.url = s.url;
-  while (!req.url.empty() && req.url.back() == '/')
-    req.url.pop_back();
-  req.url += path;
-  req.body = body.dump();
-  req.headers = {{"Content-Type", "application/json"},
-                 {"Authorization", "Bearer " + s.api_key},
-                 {"Idempotency-Key", idempotency_key}};
+  auto url = s.url;
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  auto req = net::json_post(url + path, body.dump(), s.api_key, idempotency_key);
   req.timeout = s.timeout;
-  req.max_body_bytes = max_answer_bytes;
   auto res = net::http_call(req);
   if (res.status >= 200 && res.status < 300) {
     out.result = send_result::outcome::accepted;

@@ -38,9 +38,6 @@ constexpr std::chrono::seconds request_timeout{10};
 constexpr int attempts = 3;
 constexpr std::chrono::milliseconds first_backoff{100};
 
-// Providers answer with a small JSON; more than this is not read.
-constexpr size_t max_answer_bytes = 64 * 1024;
-
 // The PSP's base URL, without a trailing '/': every call's path goes under it.
 struct endpoint {
   std::string base;
@@ -181,17 +178,10 @@ private:
   // One exchange, on the connection this worker keeps to the PSP when it has one.
   answer post(const std::string& path, const std::string& body, const std::string& idempotency_key,
               const std::string& request_id) {
-    net::http_call_request req;
-    req.method = "POST";
-    req.url = where_.base + path;
-    req.body = body;
-    req.headers = {{"Content-Type", "application/json"},
-                   {"Authorization", "Bearer " + api_key_},
-                   {"Idempotency-Key", idempotency_key}};
+    auto req = net::json_post(where_.base + path, body, api_key_, idempotency_key);
     if (!request_id.empty())
       req.headers.emplace_back("X-Request-ID", request_id);
     req.timeout = request_timeout;
-    req.max_body_bytes = max_answer_bytes;
     auto res = net::http_call(req);
     return answer{res.status, std::move(res.body), std::move(res.error)};
   }
