@@ -49,8 +49,8 @@ public:
   closed_holds() = default;
   closed_holds(const closed_holds& other);
   closed_holds& operator=(const closed_holds& other);
-  closed_holds(closed_holds&&) noexcept = default; // map nodes keep their addresses
-  closed_holds& operator=(closed_holds&&) noexcept = default;
+  closed_holds(closed_holds&&) = default; // map nodes keep their addresses
+  closed_holds& operator=(closed_holds&&) = default;
 
   const entry* find(const std::string& id) const;
   /// Remembers (or re-remembers, as the newest) how a hold ended.
